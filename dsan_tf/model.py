@@ -1,0 +1,367 @@
+"""The DSAN model: a functional graph inside a ``keras.Model`` subclass with a custom train step.
+
+Why a functional graph: tf-keras-vis (Grad-CAM) looks layers up by name in a
+functional graph. Why a subclass: the two-optimiser train step and the class
+centres (a K x d model weight, saved with the model) live on it.
+"""
+
+import keras
+import tensorflow as tf
+from keras import layers
+
+from dsan_tf import losses as L
+from dsan_tf.layers import DecisionFusion, LocalFeatureAttention, SparseAttention
+from dsan_tf.resnet import TRUNK_CHANNELS, resnet18_features
+
+VARIANTS = ("baseline", "gfe", "mff", "dsan")
+# Stream weight alpha implied by a single-stream variant (Sect. 4.4.4: alpha=1 is GFE-AN alone).
+VARIANT_ALPHA = {"gfe": 1.0, "mff": 0.0}
+SGD_SCOPES = ("centres", "gfe")
+GFE_LAYERS = ("gfe_hfe", "sparse_attention", "gfe_classifier")
+
+
+def trunk_output_size(image_size):
+    """Side of ResNet-18's last feature map for a square input (PyTorch arithmetic)."""
+    size = (image_size + 6 - 7) // 2 + 1  # conv1: k7, s2, p3
+    for _ in range(4):  # max-pool and the three stride-2 stages: k3, s2, p1
+        size = (size + 2 - 3) // 2 + 1
+    return size
+
+
+@keras.saving.register_keras_serializable(package="dsan_tf")
+class DSAN(keras.Model):
+    """Dual Stream Attention Network (Tang, Li, Jin 2024) on a ResNet-18 trunk.
+
+    Outputs a dict: ``probabilities`` (fused, float32), the logits of each stream
+    present (``gfe_logits``, ``mff_logits``; ``logits`` for the baseline), the
+    sparse attention ``attention`` (a), the GFE-AN hidden feature ``gfe_hidden``
+    (h1) and recalibrated feature ``gfe_features`` (a*h1), the MFF-AN feature
+    ``mff_features`` (h2) and its gates ``lfa_weights`` (b_f).
+
+    Args:
+        num_classes: K.
+        image_size: square input side; images are ImageNet-normalised RGB.
+        variant: "dsan", "gfe" (GFE-AN only, alpha=1), "mff" (MFF-AN only, alpha=0)
+            or "baseline" (trunk + max-pool + FC).
+        alpha: fusion and loss weight of GFE-AN (Eq. 11); fixed by the gfe/mff variants.
+        lambda1, lambda2: weights of L_FR_C and L_CCS in L_FR (Eq. 6).
+        num_splits: F, the number of MFF-AN chunks (must divide 512).
+        reduction: r of the sparse attention.
+        use_hfe, use_sa, use_lfa: the component switches of the ablations (Table 6).
+        sa_layers: 1 or 2 FC layers in the sparse attention (Table 7).
+        stop_attention_gradient: a' = stop_gradient(a) in L_FR_C (DESIGN.md).
+        class_names: the class names the model is trained for, stored with it.
+        sync_batchnorm: BatchNorm statistics over the global batch under a
+            distribution strategy, so N replicas give the update of one.
+        dtype: a Keras dtype policy name ("float32", "mixed_bfloat16", "mixed_float16");
+            None uses the global policy.
+    """
+
+    def __init__(
+        self,
+        num_classes=7,
+        image_size=224,
+        variant="dsan",
+        alpha=0.4,
+        lambda1=0.01,
+        lambda2=0.01,
+        num_splits=4,
+        reduction=2,
+        use_hfe=True,
+        use_sa=True,
+        use_lfa=True,
+        sa_layers=2,
+        stop_attention_gradient=True,
+        class_names=None,
+        sync_batchnorm=True,
+        dtype=None,
+        name="dsan",
+        **kwargs,
+    ):
+        _validate(num_classes, image_size, variant, alpha, num_splits, reduction, class_names)
+        alpha = VARIANT_ALPHA.get(variant, float(alpha))
+        policy = keras.dtype_policies.get(dtype) if dtype is not None else keras.config.dtype_policy()
+        has_gfe = variant in ("dsan", "gfe")
+        has_mff = variant in ("dsan", "mff")
+
+        images = keras.Input((image_size, image_size, 3), name="image")
+        feature_map = resnet18_features(images, dtype=policy, sync_bn=sync_batchnorm)
+        pooled = layers.GlobalMaxPooling2D(name="global_max_pool", dtype=policy)(feature_map)
+        outputs, logits, weights = {}, [], []
+
+        if variant == "baseline":
+            outputs["logits"] = layers.Dense(num_classes, name="classifier", dtype=policy)(pooled)
+            logits, weights = [outputs["logits"]], [1.0]
+        if has_gfe:
+            dim = TRUNK_CHANNELS // num_splits  # d = C/F (Sect. 4.2)
+            hidden = (
+                layers.Dense(dim, activation="relu", name="gfe_hfe", dtype=policy)(pooled) if use_hfe else pooled
+            )
+            outputs["gfe_hidden"] = hidden
+            if use_sa:
+                attention = SparseAttention(reduction, sa_layers, name="sparse_attention", dtype=policy)(hidden)
+                outputs["attention"] = attention
+                hidden = layers.Multiply(name="recalibrate", dtype=policy)([attention, hidden])
+            outputs["gfe_features"] = hidden
+            outputs["gfe_logits"] = layers.Dense(num_classes, name="gfe_classifier", dtype=policy)(hidden)
+            logits.append(outputs["gfe_logits"])
+            weights.append(alpha)
+        if has_mff:
+            h2, gates = LocalFeatureAttention(num_splits, use_hfe, use_lfa, name="mff_attention", dtype=policy)(
+                pooled
+            )
+            outputs["mff_features"], outputs["lfa_weights"] = h2, gates
+            outputs["mff_logits"] = layers.Dense(num_classes, name="mff_classifier", dtype=policy)(h2)
+            logits.append(outputs["mff_logits"])
+            weights.append(1.0 - alpha)
+        outputs["probabilities"] = DecisionFusion(weights, name="fusion")(logits)
+
+        super().__init__(inputs=images, outputs=outputs, name=name, **kwargs)
+        self.settings = dict(
+            num_classes=int(num_classes),
+            image_size=int(image_size),
+            variant=variant,
+            alpha=alpha,
+            lambda1=float(lambda1),
+            lambda2=float(lambda2),
+            num_splits=int(num_splits),
+            reduction=int(reduction),
+            use_hfe=bool(use_hfe),
+            use_sa=bool(use_sa),
+            use_lfa=bool(use_lfa),
+            sa_layers=int(sa_layers),
+            stop_attention_gradient=bool(stop_attention_gradient),
+            class_names=list(class_names) if class_names is not None else None,
+            sync_batchnorm=bool(sync_batchnorm),
+            dtype=policy.name,
+        )
+        self.has_gfe, self.has_mff = has_gfe, has_mff
+        self.class_centres = None
+        if has_gfe:
+            # torch.randn-style initialisation, as centre-loss implementations use.
+            self.class_centres = self.add_weight(
+                shape=(num_classes, outputs["gfe_hidden"].shape[-1]),
+                initializer=keras.initializers.RandomNormal(stddev=1.0),
+                name="class_centres",
+                dtype="float32",
+            )
+        self._trackers = {
+            name: keras.metrics.Mean(name=name)
+            for name in ("loss", "fr_ce_loss", "fr_c_loss", "ccs_loss", "ce_loss")
+            if name == "loss" or (name != "ce_loss") == has_gfe or (name == "ce_loss" and (has_mff or variant == "baseline"))
+        }
+        self._accuracies = {"accuracy": keras.metrics.CategoricalAccuracy(name="accuracy")}
+        if variant == "dsan":
+            self._accuracies["gfe_accuracy"] = keras.metrics.CategoricalAccuracy(name="gfe_accuracy")
+            self._accuracies["mff_accuracy"] = keras.metrics.CategoricalAccuracy(name="mff_accuracy")
+
+    # ----------------------------------------------------------------- config
+    def get_config(self):
+        return {"name": self.name, **self.settings}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    @property
+    def class_names(self):
+        return self.settings["class_names"]
+
+    # ---------------------------------------------------------------- compile
+    def compile(
+        self,
+        optimizer="adam",
+        centre_optimizer=None,
+        weight_decay=1e-4,
+        centre_weight_decay=1e-4,
+        sgd_scope="centres",
+        **kwargs,
+    ):
+        """Two optimisers: ``optimizer`` (Adam) for the network, ``centre_optimizer`` (SGD) for the centres.
+
+        ``weight_decay`` is added to the gradient (L2, as PyTorch's Adam/SGD do), not decoupled.
+        ``sgd_scope="gfe"`` puts every GFE-AN weight on the SGD optimiser too (the paper's
+        literal "we train the first branch ... using SGD").
+        """
+        if sgd_scope not in SGD_SCOPES:
+            raise ValueError(f"sgd_scope must be one of {SGD_SCOPES}, got {sgd_scope!r}")
+        if "loss" in kwargs or "metrics" in kwargs:
+            raise ValueError("DSAN computes its own losses and metrics; do not pass loss= or metrics=")
+        super().compile(optimizer=optimizer, **kwargs)
+        if centre_optimizer is None:
+            centre_optimizer = keras.optimizers.SGD(learning_rate=0.9, momentum=0.9)
+        self.centre_optimizer = keras.optimizers.get(centre_optimizer)
+        self.weight_decay = float(weight_decay)
+        self.centre_weight_decay = float(centre_weight_decay)
+        self.sgd_scope = sgd_scope
+        self._compile_kwargs = kwargs
+        # Built up front, inside the caller's strategy scope: built lazily in the first
+        # step under MirroredStrategy the second optimiser fails (DESIGN.md pitfalls).
+        network_vars, sgd_vars = self._variable_groups()
+        self.optimizer.build(network_vars)
+        if sgd_vars:
+            self.centre_optimizer.build(sgd_vars)
+
+    def get_compile_config(self):
+        if not getattr(self, "compiled", False):
+            return None
+        return {
+            "optimizer": keras.saving.serialize_keras_object(self.optimizer),
+            "centre_optimizer": keras.saving.serialize_keras_object(self.centre_optimizer),
+            "weight_decay": self.weight_decay,
+            "centre_weight_decay": self.centre_weight_decay,
+            "sgd_scope": self.sgd_scope,
+            **self._compile_kwargs,
+        }
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        for key in ("optimizer", "centre_optimizer"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        self.compile(**config)
+
+    def _variable_groups(self):
+        """(Adam variables, SGD variables)."""
+        sgd = [self.class_centres] if self.class_centres is not None else []
+        if self.sgd_scope == "gfe":
+            sgd += [w for name in GFE_LAYERS if _has_layer(self, name) for w in self.get_layer(name).trainable_weights]
+        sgd_ids = {id(v) for v in sgd}
+        return [v for v in self.trainable_variables if id(v) not in sgd_ids], sgd
+
+    # ------------------------------------------------------------ train/test
+    @property
+    def metrics(self):
+        return list(self._trackers.values()) + list(self._accuracies.values())
+
+    def train_step(self, data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        targets = self._as_targets(y)
+        network_vars, sgd_vars = self._variable_groups()
+        with tf.GradientTape() as tape:
+            outputs = self(x, training=True)
+            terms = self._loss_terms(outputs, targets, sample_weight)
+            scaled_loss = self.optimizer.scale_loss(terms["loss"])
+        grads = tape.gradient(scaled_loss, network_vars + sgd_vars)
+        network_grads, sgd_grads = grads[: len(network_vars)], grads[len(network_vars) :]
+        # L2 weight decay added to the gradient, as PyTorch's optimisers do. The gradients
+        # are summed over replicas, so each replica adds 1/N of it; loss scaling applies too.
+        scale = self._loss_scale()
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        network_grads = _add_weight_decay(network_grads, network_vars, self.weight_decay * scale / replicas)
+        sgd_grads = _add_weight_decay(sgd_grads, sgd_vars, self.centre_weight_decay * scale / replicas)
+        self.optimizer.apply(network_grads, network_vars)
+        if sgd_vars:
+            if isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer):
+                sgd_grads = _unscale_or_zero(sgd_grads, scale)
+            self.centre_optimizer.apply(sgd_grads, sgd_vars)
+        return self._update_metrics(terms, outputs, targets, sample_weight)
+
+    def test_step(self, data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        targets = self._as_targets(y)
+        outputs = self(x, training=False)
+        terms = self._loss_terms(outputs, targets, sample_weight)
+        return self._update_metrics(terms, outputs, targets, sample_weight)
+
+    def _as_targets(self, y):
+        """Targets as class probabilities (N, K): integer labels become one-hot."""
+        y = tf.convert_to_tensor(y)
+        if y.shape.rank == 1 or (y.shape.rank == 2 and y.shape[-1] == 1 and self.settings["num_classes"] > 1):
+            return tf.one_hot(tf.reshape(tf.cast(y, tf.int32), [-1]), self.settings["num_classes"])
+        return tf.cast(y, tf.float32)
+
+    def _loss_terms(self, outputs, targets, sample_weight):
+        """Every loss term, each averaged over the GLOBAL batch (DESIGN.md, Losses)."""
+        s = self.settings
+
+        def average(per_example):
+            return tf.nn.compute_average_loss(per_example, sample_weight=sample_weight)
+
+        terms = {}
+        if s["variant"] == "baseline":
+            terms["ce_loss"] = average(L.cross_entropy(targets, outputs["logits"]))
+            terms["loss"] = terms["ce_loss"]
+            return terms
+        total = 0.0
+        if self.has_gfe:
+            labels = tf.argmax(targets, axis=-1, output_type=tf.int32)  # soft labels: the argmax centre
+            hidden = outputs["gfe_hidden"]
+            attention = outputs.get("attention", tf.ones_like(hidden))  # SA off: a = 1 (Eq. 7)
+            terms["fr_ce_loss"] = average(L.cross_entropy(targets, outputs["gfe_logits"]))
+            terms["fr_c_loss"] = average(
+                L.recalibrated_centre_loss(attention, hidden, self.class_centres, labels, s["stop_attention_gradient"])
+            )
+            terms["ccs_loss"] = tf.nn.scale_regularization_loss(L.centre_separation_loss(self.class_centres))
+            fr = L.feature_recalibration_loss(
+                terms["fr_ce_loss"], terms["fr_c_loss"], terms["ccs_loss"], s["lambda1"], s["lambda2"]
+            )
+            total += s["alpha"] * fr
+        if self.has_mff:
+            terms["ce_loss"] = average(L.cross_entropy(targets, outputs["mff_logits"]))
+            total += (1.0 - s["alpha"]) * terms["ce_loss"]
+        terms["loss"] = total
+        return terms
+
+    def _update_metrics(self, terms, outputs, targets, sample_weight):
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        for name, tracker in self._trackers.items():
+            # Terms are averaged over the global batch; one replica's share times N is its mean.
+            tracker.update_state(terms[name] * replicas)
+        self._accuracies["accuracy"].update_state(targets, outputs["probabilities"], sample_weight)
+        if "gfe_accuracy" in self._accuracies:
+            self._accuracies["gfe_accuracy"].update_state(targets, outputs["gfe_logits"], sample_weight)
+            self._accuracies["mff_accuracy"].update_state(targets, outputs["mff_logits"], sample_weight)
+        return {m.name: m.result() for m in self.metrics}
+
+    def _loss_scale(self):
+        if isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer):
+            return self.optimizer.dynamic_scale
+        return 1.0
+
+
+def build_dsan(num_classes=7, image_size=224, variant="dsan", **kwargs):
+    """Build a DSAN model (see ``DSAN`` for the arguments)."""
+    return DSAN(num_classes=num_classes, image_size=image_size, variant=variant, **kwargs)
+
+
+def as_float32(model):
+    """A float32 copy of a (possibly mixed-precision) DSAN with the same weights, for export and evaluation."""
+    clone = DSAN.from_config({**model.get_config(), "dtype": "float32"})
+    clone.set_weights(model.get_weights())
+    return clone
+
+
+def _validate(num_classes, image_size, variant, alpha, num_splits, reduction, class_names):
+    if variant not in VARIANTS:
+        raise ValueError(f"Unknown DSAN variant {variant!r}; expected one of {', '.join(VARIANTS)}")
+    if int(num_classes) < 2:
+        raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+    if class_names is not None and len(class_names) != int(num_classes):
+        raise ValueError(f"{len(class_names)} class names given for num_classes={num_classes}")
+    if int(image_size) < 32:
+        raise ValueError(
+            f"image_size {image_size} is too small for the ResNet-18 trunk (stride 32): use at least 32"
+        )
+    if not 0.0 <= float(alpha) <= 1.0:
+        raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
+    if int(num_splits) < 1 or TRUNK_CHANNELS % int(num_splits):
+        raise ValueError(f"split number F={num_splits} must divide the trunk's C={TRUNK_CHANNELS} channels")
+    if int(reduction) < 1 or (TRUNK_CHANNELS // int(num_splits)) // int(reduction) < 1:
+        raise ValueError(f"reduction ratio r={reduction} must be >= 1 and at most d = {TRUNK_CHANNELS // int(num_splits)}")
+
+
+def _has_layer(model, name):
+    return any(layer.name == name for layer in model.layers)
+
+
+def _add_weight_decay(grads, variables, decay):
+    if not decay:
+        return grads
+    return [g + tf.cast(decay, g.dtype) * tf.cast(v, g.dtype) for g, v in zip(grads, variables)]
+
+
+def _unscale_or_zero(grads, scale):
+    """Unscale mixed_float16 centre gradients; zero them on an overflow step (the network step is skipped too)."""
+    grads = [g / tf.cast(scale, g.dtype) for g in grads]
+    finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads])
+    return [tf.where(finite, g, tf.zeros_like(g)) for g in grads]
