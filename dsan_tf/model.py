@@ -99,7 +99,9 @@ class DSAN(keras.Model):
             )
             outputs["gfe_hidden"] = hidden
             if use_sa:
-                attention = SparseAttention(reduction, sa_layers, name="sparse_attention", dtype=policy)(hidden)
+                attention = SparseAttention(
+                    reduction, sa_layers, synchronized=sync_batchnorm, name="sparse_attention", dtype=policy
+                )(hidden)
                 outputs["attention"] = attention
                 hidden = layers.Multiply(name="recalibrate", dtype=policy)([attention, hidden])
             outputs["gfe_features"] = hidden
@@ -187,6 +189,10 @@ class DSAN(keras.Model):
             raise ValueError(f"sgd_scope must be one of {SGD_SCOPES}, got {sgd_scope!r}")
         if "loss" in kwargs or "metrics" in kwargs:
             raise ValueError("DSAN computes its own losses and metrics; do not pass loss= or metrics=")
+        optimizer = keras.optimizers.get(optimizer)
+        if self.settings["dtype"] == "mixed_float16" and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            # Dynamic loss scaling; the centre gradients are unscaled with the same factor in train_step.
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         super().compile(optimizer=optimizer, **kwargs)
         if centre_optimizer is None:
             centre_optimizer = keras.optimizers.SGD(learning_rate=0.9, momentum=0.9)
@@ -247,8 +253,8 @@ class DSAN(keras.Model):
         # are summed over replicas, so each replica adds 1/N of it; loss scaling applies too.
         scale = self._loss_scale()
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        network_grads = _add_weight_decay(network_grads, network_vars, self.weight_decay * scale / replicas)
-        sgd_grads = _add_weight_decay(sgd_grads, sgd_vars, self.centre_weight_decay * scale / replicas)
+        network_grads = _add_weight_decay(network_grads, network_vars, self.weight_decay / replicas, scale)
+        sgd_grads = _add_weight_decay(sgd_grads, sgd_vars, self.centre_weight_decay / replicas, scale)
         self.optimizer.apply(network_grads, network_vars)
         if sgd_vars:
             if isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer):
@@ -354,10 +360,11 @@ def _has_layer(model, name):
     return any(layer.name == name for layer in model.layers)
 
 
-def _add_weight_decay(grads, variables, decay):
+def _add_weight_decay(grads, variables, decay, loss_scale=1.0):
     if not decay:
         return grads
-    return [g + tf.cast(decay, g.dtype) * tf.cast(v, g.dtype) for g, v in zip(grads, variables)]
+    factor = decay * loss_scale
+    return [g + tf.cast(factor, g.dtype) * tf.cast(v, g.dtype) for g, v in zip(grads, variables)]
 
 
 def _unscale_or_zero(grads, scale):
