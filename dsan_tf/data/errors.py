@@ -1,0 +1,10 @@
+"""The one exception type of the data layer.
+
+Every reader and the pipeline raise `DataError` for bad input, with a message that
+names the file (and line or field) and what was expected, so a user fixes the data
+instead of reading a TensorFlow traceback.
+"""
+
+
+class DataError(ValueError):
+    """Bad or missing input data; the message names the file/line/field at fault."""

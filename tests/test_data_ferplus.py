@@ -1,0 +1,288 @@
+"""FERPlus readers: label protocols, folder layout, raw CSV pair, bad input, real data."""
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dsan_tf.data import DataError
+from dsan_tf.data.classes import FERPLUS_CLASSES
+from dsan_tf.data.ferplus import (duplicate_notes, read_fer2013new, read_ferplus,
+                                  read_ferplus_folders, read_ferplus_raw, votes_to_targets)
+from dsan_tf.data.subsets import load_subset_list, match_subset
+
+SHARED = Path("/work/shared/datasets/ferplus")
+BOX = '"(0, 0, 8, 8)"'
+
+
+def write_png(path, value=128, size=8):
+    Image.fromarray(np.full((size, size), value, np.uint8), mode="L").save(path)
+
+
+def write_split(root, folder, rows, images=True):
+    """rows: (name, votes[10]) -> FER2013*/label.csv + 8x8 PNGs."""
+    d = root / folder
+    d.mkdir(parents=True)
+    lines = []
+    for i, (name, votes) in enumerate(rows):
+        lines.append(f"{name},{BOX}," + ",".join(str(v) for v in votes))
+        if images:
+            write_png(d / name, value=10 * i)
+    (d / "label.csv").write_text("\n".join(lines) + "\n")
+    return d
+
+
+def one_vote(k, n=10):
+    votes = [0] * 10
+    votes[k] = n
+    return votes
+
+
+# ------------------------------------------------------------------ label protocols
+
+def test_majority_follows_ferplus_outlier_removal_and_half_rule():
+    votes = np.array([
+        [2, 1, 1, 1, 1, 1, 1, 1, 1, 0],  # single votes are outliers: 2 of 2 left -> neutral
+        [4, 4, 0, 0, 0, 0, 0, 0, 2, 0],  # tie, 4 of 10 -> no majority
+        [3, 0, 0, 0, 0, 0, 0, 3, 0, 0],  # exactly half is not more than half
+        [0, 0, 0, 0, 0, 0, 0, 0, 8, 2],  # unknown wins -> dropped
+        [0, 0, 0, 0, 0, 0, 0, 0, 2, 8],  # NF wins -> dropped
+        [0, 0, 0, 0, 0, 0, 0, 6, 3, 1],  # contempt 6 of 9 -> kept
+        [1, 1, 1, 1, 1, 1, 1, 1, 1, 1],  # nothing left -> dropped
+    ])
+    keep, targets, notes = votes_to_targets(votes, "majority")
+    assert keep.tolist() == [True, False, False, False, False, True, False]
+    assert targets[0].tolist() == [1, 0, 0, 0, 0, 0, 0, 0]
+    assert targets[5].argmax() == 7
+    assert notes == {"no majority": 3, "unknown/NF winner": 2}
+
+
+def test_probability_is_vote_distribution_after_outlier_removal():
+    votes = np.array([
+        [6, 3, 1, 0, 0, 0, 0, 0, 0, 0],  # the single surprise vote is removed
+        [2, 2, 0, 0, 0, 0, 0, 0, 2, 0],  # tie with unknown: first max is neutral -> kept
+        [2, 0, 0, 0, 0, 0, 0, 0, 5, 3],  # unknown wins -> dropped
+        [4, 0, 0, 0, 0, 0, 0, 0, 2, 2],  # unknown/NF votes are not part of the target
+    ])
+    keep, targets, _ = votes_to_targets(votes, "probability")
+    assert keep.tolist() == [True, True, False, True]
+    np.testing.assert_allclose(targets[0], [6 / 9, 3 / 9, 0, 0, 0, 0, 0, 0], rtol=1e-6)
+    np.testing.assert_allclose(targets[1][:2], [0.5, 0.5])
+    np.testing.assert_allclose(targets[3], np.eye(8)[0])
+    assert targets.dtype == np.float32
+
+
+def test_unknown_label_mode_is_refused():
+    with pytest.raises(ValueError, match="label_mode"):
+        votes_to_targets(np.zeros((1, 10)), "soft")
+
+
+# ------------------------------------------------------------------ folder layout
+
+def make_folders(tmp_path):
+    write_split(tmp_path, "FER2013Train", [
+        ("fer0000000.png", one_vote(0)), ("fer0000001.png", one_vote(1)),
+        ("fer0000002.png", one_vote(8)),  # unknown: dropped
+        ("fer0000003.png", [5, 5, 0, 0, 0, 0, 0, 0, 0, 0]),  # no majority: dropped
+        ("fer0000004.png", one_vote(7, 7)),
+    ])
+    write_split(tmp_path, "FER2013Valid", [("fer0028638.png", one_vote(5)),
+                                           ("fer0028639.png", [0, 6, 4, 0, 0, 0, 0, 0, 0, 0])])
+    return tmp_path
+
+
+def test_folder_reader_table_and_missing_test_split(tmp_path):
+    data = read_ferplus(make_folders(tmp_path))
+    assert data.dataset == "ferplus" and data.class_names == FERPLUS_CLASSES
+    assert data.splits == ("train", "valid")
+    train = data.split("train")
+    assert train["name"].tolist() == ["fer0000000.png", "fer0000001.png", "fer0000004.png"]
+    assert train["label"].tolist() == [0, 1, 7]
+    assert all(Path(p).is_absolute() and Path(p).is_file() for p in train["path"])
+    assert train["box"].iloc[0] == (0, 0, 8, 8)
+    assert train["target"].iloc[2].tolist() == np.eye(8)[7].tolist()
+    assert data.summary()["valid"] == {"count": 2, "class_counts": [0, 1, 0, 0, 0, 1, 0, 0]}
+    assert any("FER2013Test" in note and "no 'test' split" in note for note in data.report)
+    assert any("1 no majority" in n and "1 unknown/NF winner" in n for n in data.report)
+    with pytest.raises(DataError, match="no 'test' split; available splits: train, valid"):
+        data.split("test")
+
+
+def test_folder_reader_probability_mode(tmp_path):
+    data = read_ferplus(make_folders(tmp_path), "probability")
+    valid = data.split("valid")
+    np.testing.assert_allclose(valid["target"].iloc[1], [0, 0.6, 0.4, 0, 0, 0, 0, 0])
+    assert valid["label"].tolist() == [5, 1]
+    # probability mode keeps the 5/5 tie that majority drops
+    assert len(data.split("train")) == 4
+
+
+@pytest.mark.parametrize("line, message", [
+    (f"fer0000000.png,{BOX},1,2,3", r"line 2: expected 12 fields"),
+    (f"fer0000000.png,{BOX},1,2,3,x,0,0,0,0,0,0", r"line 2: vote counts must be numbers"),
+    ('fer0000000.png,"(0, 0, 48)",1,2,3,0,0,0,0,0,0,0', r"line 2: face box must look like"),
+    (f"fer0000000.png,{BOX},1,2,-3,0,0,0,0,0,0,0", r"line 2: vote counts must be finite"),
+])
+def test_malformed_label_line_names_file_and_line(tmp_path, line, message):
+    d = write_split(tmp_path, "FER2013Train", [("fer0000001.png", one_vote(0))])
+    (d / "label.csv").write_text((d / "label.csv").read_text() + line + "\n")
+    with pytest.raises(DataError, match=message) as err:
+        read_ferplus(tmp_path)
+    assert str(d / "label.csv") in str(err.value)
+
+
+def test_missing_folder_and_missing_label_file(tmp_path):
+    with pytest.raises(DataError, match="not found"):
+        read_ferplus(tmp_path / "nope")
+    with pytest.raises(DataError, match="expected FERPlus folders"):
+        read_ferplus(tmp_path)
+    (tmp_path / "FER2013Train").mkdir()
+    with pytest.raises(DataError, match=r"FER2013Train/label.csv: label file not found"):
+        read_ferplus(tmp_path)
+
+
+def test_listed_image_missing_fails_or_is_skipped_and_reported(tmp_path):
+    d = write_split(tmp_path, "FER2013Train", [("fer0000000.png", one_vote(0)),
+                                               ("fer0000001.png", one_vote(1))])
+    (d / "fer0000001.png").unlink()
+    with pytest.raises(DataError, match=r"fer0000001.png .*is missing.*skip_missing=True"):
+        read_ferplus(tmp_path)
+    data = read_ferplus(tmp_path, skip_missing=True)
+    assert data.split("train")["name"].tolist() == ["fer0000000.png"]
+    assert any("skipped 1 row(s) whose image is missing" in n for n in data.report)
+
+
+def test_bytes_that_are_not_an_image(tmp_path):
+    d = write_split(tmp_path, "FER2013Train", [("fer0000000.png", one_vote(0)),
+                                               ("fer0000001.png", one_vote(1))])
+    (d / "fer0000001.png").write_bytes(b"<html>not found</html>")
+    with pytest.raises(DataError, match=r"fer0000001.png .*is not an image"):
+        read_ferplus(tmp_path)
+    data = read_ferplus(tmp_path, skip_missing=True)
+    assert len(data.split("train")) == 1
+    assert any("not an image" in n for n in data.report)
+    # check_images="none" defers the check to the pipeline (tested there)
+    assert len(read_ferplus(tmp_path, check_images="none").split("train")) == 2
+
+
+def test_truncated_png_is_caught_by_decode_check(tmp_path):
+    d = write_split(tmp_path, "FER2013Train", [("fer0000000.png", one_vote(0))])
+    data = (d / "fer0000000.png").read_bytes()
+    (d / "fer0000000.png").write_bytes(data[:20])
+    assert len(read_ferplus_folders(tmp_path).table) == 1  # header check passes
+    with pytest.raises(DataError, match="not a decodable image"):
+        read_ferplus_folders(tmp_path, check_images="decode")
+
+
+def test_empty_after_filtering_names_the_label_file(tmp_path):
+    write_split(tmp_path, "FER2013Train", [("fer0000000.png", one_vote(8)),
+                                           ("fer0000001.png", one_vote(9))])
+    with pytest.raises(DataError, match=r"FER2013Train/label.csv: no image left"):
+        read_ferplus(tmp_path)
+
+
+# ------------------------------------------------------------------ raw CSV pair
+
+HEADER = "Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF"
+
+
+def write_raw_pair(root, rows):
+    """rows: (usage, name, votes, pixel value) -> fer2013.csv + fer2013new.csv (4x4)."""
+    old = ["emotion,pixels,Usage"]
+    new = [HEADER]
+    for usage, name, votes, value in rows:
+        pixels = " ".join(str((value + i) % 256) for i in range(16))
+        old.append(f'0,"{pixels}",{usage}' if value % 2 else f"0,{pixels},{usage}")
+        new.append(f"{usage},{name}," + ",".join(str(v) for v in votes))
+    (root / "fer2013.csv").write_text("\n".join(old) + "\n")
+    (root / "fer2013new.csv").write_text("\n".join(new) + "\n")
+
+
+RAW_ROWS = [
+    ("Training", "fer0000000.png", one_vote(0), 0),
+    ("Training", "", one_vote(1), 10),  # dropped by FERPlus: no name
+    ("Training", "fer0000002.png", one_vote(3), 20),
+    ("Training", "fer0000002.png", one_vote(3), 30),  # identical duplicate
+    ("PublicTest", "fer0028638.png", one_vote(4), 40),
+    ("PrivateTest", "fer0032220.png", one_vote(6), 50),
+    ("PrivateTest", "fer0032220.png", one_vote(9), 60),  # conflicting duplicate (NF)
+    ("PrivateTest", "fer0032221.png", one_vote(2), 70),
+]
+
+
+def test_raw_pair_reader_images_splits_and_duplicates(tmp_path):
+    write_raw_pair(tmp_path, RAW_ROWS)
+    data = read_ferplus(tmp_path)
+    assert data.summary() == {
+        "train": {"count": 3, "class_counts": [1, 0, 0, 2, 0, 0, 0, 0]},
+        "valid": {"count": 1, "class_counts": [0, 0, 0, 0, 1, 0, 0, 0]},
+        "test": {"count": 2, "class_counts": [0, 0, 1, 0, 0, 0, 1, 0]}}
+    table = data.table
+    assert (table["path"] == "").all()
+    image = np.array(Image.open(io.BytesIO(table["image_bytes"].iloc[1])))
+    assert image.shape == (4, 4) and image[0, 0] == 20 and image[3, 3] == 35
+    report = "\n".join(data.report)
+    assert "2 image name(s) listed more than once, 1 with conflicting votes (fer0032220.png)" in report
+    assert "fer0000002.png appears on lines 4, 5 (identical votes)" in report
+    assert "fer0032220.png appears on lines 7, 8 (CONFLICTING votes)" in report
+    assert "1 rows without an image name" in report
+
+
+def test_raw_pair_bad_input(tmp_path):
+    write_raw_pair(tmp_path, RAW_ROWS)
+    old = (tmp_path / "fer2013.csv").read_text().splitlines()
+    (tmp_path / "fer2013.csv").write_text("\n".join(old[:-1]) + "\n")
+    with pytest.raises(DataError, match="has 7 rows but .* has 8"):
+        read_ferplus(tmp_path)
+    (tmp_path / "fer2013.csv").write_text("\n".join(old[:2] + [old[2].replace("Training", "PublicTest")]
+                                                     + old[3:]) + "\n")
+    with pytest.raises(DataError, match=r"fer2013.csv line 3 says Usage 'PublicTest'"):
+        read_ferplus(tmp_path)
+    (tmp_path / "fer2013.csv").write_text("\n".join(old[:1] + ["0,1 2 3,Training"] + old[2:]) + "\n")
+    with pytest.raises(DataError, match=r"fer2013.csv line 2: pixels must be a square image"):
+        read_ferplus(tmp_path)
+    (tmp_path / "fer2013.csv").unlink()
+    with pytest.raises(DataError, match=r"fer2013.csv \(emotion,pixels,Usage\) not found"):
+        read_ferplus(tmp_path)
+    new = (tmp_path / "fer2013new.csv").read_text().splitlines()
+    (tmp_path / "fer2013new.csv").write_text("\n".join(new[:3] + ["Training,x.png,1,2"]) + "\n")
+    with pytest.raises(DataError, match=r"fer2013new.csv line 4: expected 12 fields"):
+        read_fer2013new(tmp_path / "fer2013new.csv")
+
+
+# ------------------------------------------------------------------ the real data
+
+shared = pytest.mark.skipif(not (SHARED / "FER2013Train" / "label.csv").is_file(),
+                            reason=f"real FERPlus data not found at {SHARED}")
+
+
+@shared
+def test_majority_on_shared_folders_gives_the_published_counts():
+    data = read_ferplus_folders(SHARED, "majority", check_images="exists")
+    summary = data.summary()
+    assert summary["train"]["count"] == 25045
+    assert summary["valid"]["count"] == 3191
+    assert summary["train"]["class_counts"] == [8733, 7284, 3136, 3022, 2098, 116, 536, 120]
+    assert data.splits == ("train", "valid")
+    assert any("FER2013Test" in n for n in data.report)
+
+
+@pytest.mark.skipif(not (SHARED / "fer2013new.csv").is_file(),
+                    reason=f"fer2013new.csv not found at {SHARED}")
+def test_shared_fer2013new_counts_duplicates_and_ran_lists():
+    labels = read_fer2013new(SHARED / "fer2013new.csv")
+    named = labels[labels["name"] != ""]
+    keep, _, _ = votes_to_targets(np.stack(named["votes"].to_numpy()), "majority")
+    counts = named[keep]["usage"].value_counts().to_dict()
+    assert counts == {"Training": 25060, "PublicTest": 3199, "PrivateTest": 3153}
+    notes = duplicate_notes(labels, "fer2013new.csv")
+    assert notes[0] == ("fer2013new.csv: 4 image name(s) listed more than once, "
+                        "1 with conflicting votes (fer0033120.png)")
+    # RAN's lists name test (PrivateTest) images: every name matches, by stem.
+    test = labels[labels["usage"] == "PrivateTest"]
+    for name, size in [("jianfei_occlusion_list.txt", 605), ("pose_30_ferplus_list.txt", 1170),
+                       ("pose_45_ferplus_list.txt", 633)]:
+        mask, unmatched = match_subset(test, load_subset_list(SHARED / "challenge-condition" / name))
+        assert (int(mask.sum()), unmatched) == (size, 0)

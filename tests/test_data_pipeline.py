@@ -1,0 +1,180 @@
+"""tf.data pipeline: shapes, order, determinism, oversampling, weights, sharding, bad bytes."""
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from dsan_tf.data import DataError
+from dsan_tf.data.pipeline import (AugmentConfig, class_balanced_weights, make_dataset,
+                                   make_dataset_from_source, source_from_table)
+from dsan_tf.data.preprocess import IMAGENET_MEAN, IMAGENET_STD, preprocess_for_model
+from dsan_tf.data.table import make_table, one_hot
+
+K, S = 3, 16
+
+
+def make_images(tmp_path, labels, size=8):
+    """One PNG per label, each with a distinct grey level and a bright top-left block."""
+    paths = []
+    for i, _ in enumerate(labels):
+        array = np.full((size, size), 10 + 7 * i, np.uint8)
+        array[: size // 2, : size // 2] = 250
+        path = tmp_path / f"img{i:03d}.png"
+        Image.fromarray(array, mode="L").save(path)
+        paths.append(str(path))
+    return make_table("train", [f"img{i:03d}.png" for i in range(len(labels))], paths,
+                      one_hot(labels, K))
+
+
+def batches(ds):
+    return [tuple(t.numpy() for t in b) for b in ds]
+
+
+def test_eval_order_shapes_and_values(tmp_path):
+    table = make_images(tmp_path, [0, 1, 2, 1, 0])
+    out = batches(make_dataset(table, K, S, 2, training=False))
+    assert [b[0].shape for b in out] == [(2, S, S, 3), (2, S, S, 3), (1, S, S, 3)]
+    assert all(b[0].dtype == np.float32 and b[1].dtype == np.float32 for b in out)
+    labels = np.concatenate([b[1] for b in out]).argmax(1)
+    assert labels.tolist() == [0, 1, 2, 1, 0]
+    first = np.array(Image.open(table["path"][0]).convert("RGB"))
+    expected = preprocess_for_model(first, S).numpy()
+    np.testing.assert_allclose(out[0][0][0], expected, atol=0.01)  # uint8 cache rounding
+    assert batches(make_dataset(table, K, S, 2, training=False, drop_remainder=True))[-1][0].shape[0] == 2
+
+
+def test_seeded_training_is_reproducible_and_reshuffles_each_epoch(tmp_path):
+    table = make_images(tmp_path, [0, 1, 2, 1, 0, 2, 1, 0])
+    augment = AugmentConfig(rotation_degrees=10, random_erasing=0.5)
+    ds_a = make_dataset(table, K, S, 4, training=True, seed=7, augment=augment)
+    ds_b = make_dataset(table, K, S, 4, training=True, seed=7, augment=augment)
+    a1, a2 = batches(ds_a), batches(ds_a)
+    b1, b2 = batches(ds_b), batches(ds_b)
+    for x, y in zip(a1 + a2, b1 + b2):
+        np.testing.assert_array_equal(x[0], y[0])
+        np.testing.assert_array_equal(x[1], y[1])
+    assert not all(np.array_equal(x[0], y[0]) for x, y in zip(a1, a2))
+    c1 = batches(make_dataset(table, K, S, 4, training=True, seed=8, augment=augment))
+    assert not all(np.array_equal(x[0], y[0]) for x, y in zip(a1, c1))
+    assert sum(len(b[1]) for b in a1) == 8  # one pass, no repeat
+
+
+def test_augmentation_off_gives_the_eval_images(tmp_path):
+    table = make_images(tmp_path, [0, 1, 2])
+    off = AugmentConfig(random_crop=False, horizontal_flip=False)
+    train = np.concatenate([b[0] for b in batches(
+        make_dataset(table, K, S, 3, training=True, seed=0, augment=off))])
+    evaluation = np.concatenate([b[0] for b in batches(make_dataset(table, K, S, 3, training=False))])
+    key = lambda x: x.reshape(len(x), -1).mean(1)  # noqa: E731 - order differs (shuffled)
+    np.testing.assert_allclose(np.sort(key(train)), np.sort(key(evaluation)), atol=1e-5)
+
+
+def test_flip_and_shift_move_the_bright_block(tmp_path):
+    table = make_images(tmp_path, [0] * 6)
+    flips = AugmentConfig(random_crop=False, horizontal_flip=True)
+    images = np.concatenate([b[0] for b in batches(
+        make_dataset(table, K, S, 6, training=True, seed=1, augment=flips))])
+    left = images[:, : S // 2, : S // 2 - 1, 0].mean((1, 2))
+    right = images[:, : S // 2, S // 2 + 1:, 0].mean((1, 2))
+    assert ((left > right) | (right > left)).all() and (right > left).any() and (left > right).any()
+    shifted = AugmentConfig(random_crop=True, crop_padding=0.25, horizontal_flip=False)
+    images = np.concatenate([b[0] for b in batches(
+        make_dataset(table, K, S, 6, training=True, seed=1, augment=shifted))])
+    assert (images == 0.0).any()  # padding is the mean colour, 0 after normalisation
+
+
+def test_oversampling_balances_classes(tmp_path):
+    table = make_images(tmp_path, [0] * 12 + [1] * 3 + [2] * 1)
+    ds = make_dataset(table, K, S, 8, training=True, seed=3, oversample=True)
+    labels = np.concatenate([b[1] for b in batches(ds) for _ in [0]]).argmax(1)
+    assert len(labels) == 16
+    counts = np.bincount(np.concatenate(
+        [np.concatenate([b[1] for b in batches(ds)]).argmax(1) for _ in range(10)]), minlength=K)
+    assert counts.sum() == 160 and counts.min() > 30  # ~53 each instead of 120/30/10
+
+
+def test_oversampling_from_a_single_source(tmp_path):
+    table = make_images(tmp_path, [0] * 12 + [2] * 2)
+    ds = make_dataset_from_source(source_from_table(table), K, S, 7, training=True, seed=0,
+                                  oversample=True)
+    labels = np.concatenate([np.concatenate([b[1] for b in batches(ds)]).argmax(1)
+                             for _ in range(6)])
+    assert len(labels) == 84 and set(labels) == {0, 2} and (labels == 2).sum() > 25
+
+
+def test_sample_weights_and_soft_targets(tmp_path):
+    table = make_images(tmp_path, [0, 1, 2, 2])
+    table["target"] = [np.array([0.6, 0.4, 0], np.float32), np.eye(K, dtype=np.float32)[1],
+                       np.eye(K, dtype=np.float32)[2], np.eye(K, dtype=np.float32)[2]]
+    weights = class_balanced_weights(table["label"], K)
+    out = batches(make_dataset(table, K, S, 4, training=False, sample_weights=weights))
+    assert len(out[0]) == 3
+    np.testing.assert_allclose(out[0][1][0], [0.6, 0.4, 0])
+    np.testing.assert_allclose(out[0][2], weights[[0, 1, 2, 2]])
+
+
+def test_class_balanced_weights_match_sklearn():
+    from sklearn.utils.class_weight import compute_class_weight
+
+    labels = np.array([0, 0, 0, 1, 2, 2])
+    np.testing.assert_allclose(class_balanced_weights(labels, 3),
+                               compute_class_weight("balanced", classes=np.arange(3), y=labels))
+    assert class_balanced_weights([0, 0, 2], 3)[1] == 0.0
+
+
+def test_input_context_shards_and_sets_per_replica_batch(tmp_path):
+    table = make_images(tmp_path, [0, 1, 2, 0, 1, 2, 0, 1])
+    seen = []
+    for pipeline_id in range(2):
+        context = tf.distribute.InputContext(num_input_pipelines=2,
+                                             input_pipeline_id=pipeline_id,
+                                             num_replicas_in_sync=2)
+        out = batches(make_dataset(table, K, S, 4, training=False, input_context=context))
+        assert [len(b[1]) for b in out] == [2, 2]
+        seen.append(np.concatenate([b[0] for b in out]).mean((1, 2, 3)))
+    merged = np.sort(np.concatenate(seen))
+    everything = np.sort(np.concatenate([b[0] for b in batches(
+        make_dataset(table, K, S, 8, training=False))]).mean((1, 2, 3)))
+    np.testing.assert_allclose(merged, everything, atol=1e-5)
+
+
+def test_in_memory_bytes_and_face_boxes(tmp_path):
+    array = np.zeros((20, 20, 3), np.uint8)
+    array[5:15, 10:20] = 255
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, "PNG")
+    table = make_table("train", ["a.png"], [""], one_hot([1], K), [(10, 5, 10, 10)],
+                       [buf.getvalue()])
+    images = batches(make_dataset(table, K, S, 1, training=False))[0][0]
+    white = (255.0 - np.array(IMAGENET_MEAN)) / np.array(IMAGENET_STD)
+    np.testing.assert_allclose(images[0], np.broadcast_to(white, (S, S, 3)), atol=1e-4)
+
+
+def test_bad_bytes_fail_naming_the_file(tmp_path):
+    table = make_images(tmp_path, [0, 1])
+    with open(table["path"][1], "wb") as f:
+        f.write(b"this is not an image")
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"not an image.*img001.png"):
+        batches(make_dataset(table, K, S, 2, training=False))
+
+
+def test_bad_tables_are_refused(tmp_path):
+    table = make_images(tmp_path, [0, 1])
+    with pytest.raises(DataError, match=r"expected \(4,\) for num_classes=4"):
+        make_dataset(table, 4, S, 2, training=False)
+    with pytest.raises(DataError, match="no rows"):
+        make_dataset(table.iloc[:0], K, S, 2, training=False)
+    with pytest.raises(DataError, match="one per class"):
+        make_dataset(table, K, S, 2, training=False, sample_weights=[1.0, 2.0])
+
+
+def test_cache_to_file_and_no_cache(tmp_path):
+    table = make_images(tmp_path, [0, 1, 2])
+    for cache in (str(tmp_path / "cache"), False):
+        out = batches(make_dataset(table, K, S, 2, training=True, seed=0, cache=cache))
+        assert sum(len(b[1]) for b in out) == 3
+    assert list(tmp_path.glob("cache*"))

@@ -1,0 +1,70 @@
+"""Preprocessing ops: decoding every format, resizing, normalising, inside tf.function."""
+
+import io
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from dsan_tf.data.preprocess import (IMAGENET_MEAN, IMAGENET_STD, crop_to_box, decode_image,
+                                     normalize_imagenet, preprocess_for_model, resize_image)
+
+
+def encode(array, fmt, **kw):
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "BMP", "GIF"])
+@pytest.mark.parametrize("mode", ["L", "RGB"])
+def test_decode_formats_to_rgb_uint8(fmt, mode):
+    array = np.full((6, 5, 3) if mode == "RGB" else (6, 5), 200, np.uint8)
+    image = decode_image(encode(array, fmt))
+    assert image.dtype == tf.uint8 and image.shape == (6, 5, 3)
+    assert abs(int(image.numpy()[3, 2, 1]) - 200) <= 3
+
+
+def test_decode_gif_takes_first_frame():
+    frames = [Image.fromarray(np.full((4, 4), v, np.uint8)) for v in (30, 220)]
+    buf = io.BytesIO()
+    frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:])
+    image = decode_image(buf.getvalue())
+    assert image.shape == (4, 4, 3) and abs(int(image.numpy()[0, 0, 0]) - 30) <= 3
+
+
+def test_resize_and_normalise():
+    image = tf.constant(np.full((48, 48, 3), 255, np.uint8))
+    resized = resize_image(image, 112)
+    assert resized.dtype == tf.float32 and resized.shape == (112, 112, 3)
+    np.testing.assert_allclose(resized.numpy(), 255.0, atol=1e-3)
+    mean = tf.constant(np.array(IMAGENET_MEAN, np.float32)[None, None])
+    np.testing.assert_allclose(normalize_imagenet(mean).numpy(), 0.0, atol=1e-6)
+    np.testing.assert_allclose(normalize_imagenet(tf.fill([1, 1, 3], 255.0)).numpy()[0, 0],
+                               (255.0 - np.array(IMAGENET_MEAN)) / np.array(IMAGENET_STD),
+                               rtol=1e-6)
+
+
+def test_preprocess_for_model_single_batch_and_tf_function():
+    rng = np.random.default_rng(0)
+    batch = rng.integers(0, 256, (2, 30, 20, 3)).astype(np.uint8)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8)])
+    def serve(images):
+        return preprocess_for_model(images, 16)
+
+    out = serve(batch)
+    assert out.shape == (2, 16, 16, 3) and out.dtype == tf.float32
+    single = preprocess_for_model(batch[1], 16)
+    np.testing.assert_allclose(out[1].numpy(), single.numpy(), atol=1e-5)
+    np.testing.assert_allclose(preprocess_for_model(batch[1].astype(np.float32), 16).numpy(),
+                               single.numpy(), atol=1e-5)
+
+
+def test_crop_to_box_clips_and_ignores_missing_box():
+    image = tf.reshape(tf.range(10 * 8 * 3), (10, 8, 3))
+    assert crop_to_box(image, [2, 3, 4, 5]).shape == (5, 4, 3)
+    assert crop_to_box(image, [-2, 6, 40, 40]).shape == (4, 8, 3)
+    assert crop_to_box(image, [-1, -1, -1, -1]).shape == (10, 8, 3)
+    assert crop_to_box(image, [50, 50, 4, 4]).shape == (10, 8, 3)

@@ -1,0 +1,173 @@
+"""RAF-DB, AffectNet and folder-per-class readers on fixtures in their exact formats."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dsan_tf.data import DataError, load_dataset
+from dsan_tf.data.classes import AFFECTNET7_CLASSES, AFFECTNET8_CLASSES, RAFDB_CLASSES
+from dsan_tf.data.affectnet import COLUMNS
+
+
+def write_jpg(path, size=(10, 12)):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.full((size[1], size[0], 3), 90, np.uint8)).save(path, "JPEG")
+
+
+# ------------------------------------------------------------------ RAF-DB
+
+def make_rafdb(root, lines, aligned=True):
+    (root / "EmoLabel").mkdir(parents=True)
+    (root / "EmoLabel" / "list_patition_label.txt").write_text("\n".join(lines) + "\n")
+    for line in filter(str.strip, lines):
+        name = line.split()[0]
+        stem = name.rsplit(".", 1)[0]
+        write_jpg(root / "Image" / ("aligned" if aligned else "original")
+                  / (f"{stem}_aligned.jpg" if aligned else name))
+
+
+def test_rafdb_reader(tmp_path):
+    make_rafdb(tmp_path, ["train_00001.jpg 5", "train_00002.jpg 1", "test_0001.jpg 7", ""])
+    data = load_dataset("rafdb", tmp_path)
+    assert data.class_names == RAFDB_CLASSES and data.splits == ("train", "test")
+    train = data.split("train")
+    assert train["name"].tolist() == ["train_00001.jpg", "train_00002.jpg"]
+    assert [RAFDB_CLASSES[k] for k in train["label"]] == ["sadness", "surprise"]
+    assert train["path"].iloc[0].endswith("Image/aligned/train_00001_aligned.jpg")
+    assert data.split("test")["label"].tolist() == [6]
+    assert any("no validation split" in n for n in data.report)
+
+
+def test_rafdb_original_images(tmp_path):
+    make_rafdb(tmp_path, ["train_00001.jpg 5"], aligned=False)
+    data = load_dataset("rafdb", tmp_path)
+    assert data.table["path"].iloc[0].endswith("Image/original/train_00001.jpg")
+
+
+@pytest.mark.parametrize("line, message", [
+    ("train_00003.jpg 8", "line 2: label must be an integer 1..7"),
+    ("train_00003.jpg", "line 2: expected '<name> <label 1..7>'"),
+    ("val_00003.jpg 3", "line 2: image name must start with 'train_' or 'test_'"),
+])
+def test_rafdb_malformed_lines(tmp_path, line, message):
+    make_rafdb(tmp_path, ["train_00001.jpg 5"])
+    path = tmp_path / "EmoLabel" / "list_patition_label.txt"
+    path.write_text(path.read_text() + line + "\n")
+    with pytest.raises(DataError, match=message) as err:
+        load_dataset("rafdb", tmp_path)
+    assert "list_patition_label.txt" in str(err.value)
+
+
+def test_rafdb_missing_files(tmp_path):
+    with pytest.raises(DataError, match="list_patition_label.txt: RAF-DB label file not found"):
+        load_dataset("rafdb", tmp_path)
+    make_rafdb(tmp_path / "r", ["train_00001.jpg 5", "train_00002.jpg 3"])
+    (tmp_path / "r" / "Image" / "aligned" / "train_00002_aligned.jpg").unlink()
+    with pytest.raises(DataError, match="train_00002_aligned.jpg .*is missing"):
+        load_dataset("rafdb", tmp_path / "r")
+    data = load_dataset("rafdb", tmp_path / "r", skip_missing=True)
+    assert len(data.table) == 1 and any("skipped 1" in n for n in data.report)
+
+
+# ------------------------------------------------------------------ AffectNet
+
+def affectnet_row(path, expression, box=(2, 3, 6, 5)):
+    return f"{path},{box[0]},{box[1]},{box[2]},{box[3]},1.0;2.0;3.0;4.0,{expression},0.1,-0.2"
+
+
+def make_affectnet(root, train_codes, valid_codes, header_in_valid=False):
+    images = root / "Manually_Annotated_Images"
+    for file_name, codes, header in [("training.csv", train_codes, True),
+                                     ("validation.csv", valid_codes, header_in_valid)]:
+        split = file_name[:5]
+        lines = [",".join(COLUMNS)] if header else []
+        for i, code in enumerate(codes):
+            rel = f"{i % 3}/{split}{i}.jpg"
+            write_jpg(images / rel)
+            lines.append(affectnet_row(rel, code))
+        (root / file_name).write_text("\n".join(lines) + "\n")
+
+
+def test_affectnet_8_and_7(tmp_path):
+    make_affectnet(tmp_path, [0, 1, 7, 8, 9, 10, 6], [7, 5, 3])
+    data8 = load_dataset("affectnet8", tmp_path)
+    assert data8.class_names == AFFECTNET8_CLASSES and data8.dataset == "affectnet8"
+    assert data8.split("train")["label"].tolist() == [0, 1, 7, 6]
+    assert data8.split("valid")["label"].tolist() == [7, 5, 3]
+    assert data8.table["box"].iloc[0] == (2, 3, 6, 5)
+    assert data8.table["name"].iloc[1] == "1/train1.jpg"
+    assert any("no public test split" in n for n in data8.report)
+    assert any("dropped by expression code: 8: 1, 9: 1, 10: 1" in n for n in data8.report)
+    data7 = load_dataset("affectnet7", tmp_path)
+    assert data7.class_names == AFFECTNET7_CLASSES
+    assert data7.split("train")["label"].tolist() == [0, 1, 6]
+    assert data7.split("valid")["label"].tolist() == [5, 3]
+    assert len(data7.table["target"].iloc[0]) == 7
+
+
+def test_affectnet_bad_input(tmp_path):
+    make_affectnet(tmp_path, [0, 1], [2])
+    (tmp_path / "validation.csv").write_text(affectnet_row("0/valid0.jpg", 11) + "\n")
+    with pytest.raises(DataError, match=r"validation.csv line 1: expression must be a code 0..10"):
+        load_dataset("affectnet8", tmp_path)
+    (tmp_path / "validation.csv").write_text(affectnet_row("0/valid0.jpg", "x") + "\n")
+    with pytest.raises(DataError, match=r"validation.csv line 1: face box and expression"):
+        load_dataset("affectnet8", tmp_path)
+    (tmp_path / "validation.csv").write_text("0/valid0.jpg,1,2\n")
+    with pytest.raises(DataError, match=r"validation.csv line 1: expected 9 fields"):
+        load_dataset("affectnet8", tmp_path)
+    (tmp_path / "validation.csv").write_text(affectnet_row("0/valid0.jpg", 8) + "\n")
+    with pytest.raises(DataError, match=r"validation.csv: no image left"):
+        load_dataset("affectnet8", tmp_path)
+    (tmp_path / "validation.csv").unlink()
+    data = load_dataset("affectnet8", tmp_path)
+    assert data.splits == ("train",) and any("validation.csv not found" in n for n in data.report)
+
+
+# ------------------------------------------------------------------ folder per class
+
+def test_folder_with_split_folders(tmp_path):
+    for split, cls, n in [("train", "happy", 2), ("train", "sad", 1), ("val", "happy", 1)]:
+        for i in range(n):
+            write_jpg(tmp_path / split / cls / f"{i}.jpg")
+    (tmp_path / "train" / "sad" / "notes.txt").write_text("x")
+    data = load_dataset("folder", tmp_path)
+    assert data.class_names == ("happy", "sad") and data.splits == ("train", "valid")
+    assert data.split("train")["label"].tolist() == [0, 0, 1]
+    assert data.split("train")["name"].tolist() == ["happy/0.jpg", "happy/1.jpg", "sad/0.jpg"]
+    assert any("ignored 1 file" in n for n in data.report)
+    assert any("no folder for class(es) ['sad']" in n for n in data.report)
+
+
+def test_folder_without_split_folders_and_given_classes(tmp_path):
+    write_jpg(tmp_path / "b" / "x.jpg")
+    write_jpg(tmp_path / "a" / "y.png")
+    data = load_dataset("folder", tmp_path, class_names=("b", "a", "c"), split="test")
+    assert data.class_names == ("b", "a", "c") and data.splits == ("test",)
+    assert sorted(data.table["label"].tolist()) == [0, 1]
+    with pytest.raises(DataError, match="class folder 'a' is not one of the classes"):
+        load_dataset("folder", tmp_path, class_names=("b",))
+
+
+def test_folder_bad_input(tmp_path):
+    with pytest.raises(DataError, match="image folder not found"):
+        load_dataset("folder", tmp_path / "nope")
+    (tmp_path / "train").mkdir()
+    (tmp_path / "happy").mkdir()
+    with pytest.raises(DataError, match="mixes split folders and class folders"):
+        load_dataset("folder", tmp_path)
+    (tmp_path / "train").rmdir()
+    with pytest.raises(DataError, match="no image files"):
+        load_dataset("folder", tmp_path)
+    (tmp_path / "happy" / "x.jpg").write_bytes(b"GIF89?not really")
+    with pytest.raises(DataError, match="x.jpg .*is not an image"):
+        load_dataset("folder", tmp_path)
+
+
+def test_registry_rejects_unknown_names_and_modes(tmp_path):
+    with pytest.raises(ValueError, match="unknown dataset"):
+        load_dataset("ckplus", tmp_path)
+    with pytest.raises(ValueError, match="FERPlus only"):
+        load_dataset("rafdb", tmp_path, label_mode="probability")
+    with pytest.raises(DataError, match="data_dir is required"):
+        load_dataset("rafdb")
