@@ -1,0 +1,151 @@
+"""Sharded TFRecords: round trip, crop with the table's box, resume, refusals."""
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+tf = pytest.importorskip("tensorflow")
+
+from dsan_tf.data.errors import DataError  # noqa: E402
+from dsan_tf.data.tfrecords import tfrecord_source, write_tfrecords  # noqa: E402
+
+CLASSES = ("neutral", "happiness", "surprise")
+
+
+def _png(array) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(array).save(out, format="PNG")
+    return out.getvalue()
+
+
+def _image(seed, h=24, w=32):
+    """Smooth gradients (JPEG keeps them nearly intact) with a per-image offset."""
+    yy, xx = np.mgrid[0:h, 0:w]
+    rgb = np.stack([xx * 6 + seed * 20, yy * 8 + seed * 10, (xx + yy) * 3 + seed * 30], -1)
+    return (rgb % 256).astype(np.uint8)
+
+
+def _table(tmp_path, n=7):
+    """n rows: PNG files, one with a face box, one carried as image_bytes (no path)."""
+    rows, originals = [], {}
+    for i in range(n):
+        array = _image(i)
+        name = f"img{i}.png"
+        path, data = tmp_path / "src" / name, None
+        if i == n - 1:
+            path, data = "", _png(array)
+        else:
+            path.parent.mkdir(exist_ok=True)
+            path.write_bytes(_png(array))
+        box = (4, 2, 16, 12) if i == 0 else None
+        target = np.eye(len(CLASSES), dtype=np.float32)[i % len(CLASSES)]
+        if i == 1:
+            target = np.array([0.5, 0.3, 0.2], np.float32)  # soft label survives
+        rows.append({"split": "train", "name": name, "path": str(path), "label": int(target.argmax()),
+                     "target": target, "box": box, "image_bytes": data})
+        originals[name] = (array, box, target)
+    return pd.DataFrame(rows), originals
+
+
+def _same(decoded, array, box) -> bool:
+    """Untouched rows keep their PNG bytes (pixel-exact); boxed rows are the JPEG'd crop."""
+    if box is None:
+        return decoded.shape == array.shape and np.array_equal(decoded, array)
+    x, y, w, h = box
+    crop = array[y:y + h, x:x + w].astype(int)
+    return decoded.shape == crop.shape and np.abs(decoded.astype(int) - crop).mean() < 4
+
+
+def _read_all(source):
+    return [{k: v.numpy() for k, v in el.items()} for el in source]
+
+
+def test_round_trip_crop_and_resume(tmp_path):
+    table, originals = _table(tmp_path)
+    out = tmp_path / "records"
+    manifest = write_tfrecords(table, CLASSES, out, split="train", num_shards=3, progress=False)
+    assert manifest["count"] == 7 and len(manifest["shards"]) == 3
+    assert manifest["class_names"] == list(CLASSES)
+
+    # Simulated interruption: the manifest and one shard are gone; a rerun rewrites only that.
+    shards = [out / s["file"] for s in manifest["shards"]]
+    mtimes = {p.name: p.stat().st_mtime_ns for p in shards}
+    (out / "train.manifest.json").unlink()
+    shards[1].unlink()
+    again = write_tfrecords(table, CLASSES, out, split="train", num_shards=3, progress=False)
+    assert again["shards"] == manifest["shards"] and again["count"] == 7
+    assert shards[0].stat().st_mtime_ns == mtimes[shards[0].name]
+    assert shards[2].stat().st_mtime_ns == mtimes[shards[2].name]
+    assert not list(out.glob("*.tmp"))
+
+    elements = _read_all(tfrecord_source(out, len(CLASSES)))
+    assert len(elements) == 7
+    seen = set()
+    for el in elements:
+        assert el["box"].tolist() == [-1, -1, -1, -1]
+        decoded = tf.io.decode_image(el["image_bytes"], channels=3).numpy()
+        matches = [n for n, (arr, box, _) in originals.items() if _same(decoded, arr, box)]
+        assert len(matches) == 1, f"stored image matches {matches}"
+        seen.add(matches[0])
+        np.testing.assert_array_equal(el["target"], originals[matches[0]][2])
+    assert seen == set(originals)
+
+
+def test_refuses_other_classes_and_bad_input(tmp_path):
+    table, _ = _table(tmp_path, n=4)
+    out = tmp_path / "records"
+    write_tfrecords(table, CLASSES, out, split="train", num_shards=2, progress=False)
+    with pytest.raises(DataError, match="expected \\['anger'"):
+        tfrecord_source(out, 3, class_names=("anger", "fear", "disgust"))
+    with pytest.raises(DataError, match="num_classes=8"):
+        tfrecord_source(out, 8)
+    with pytest.raises(DataError, match="no manifest for split 'valid'"):
+        tfrecord_source(out, 3, split="valid")
+    # Another table into the same folder: refused, not mixed.
+    other = table.iloc[:3]
+    with pytest.raises(DataError, match="another table"):
+        write_tfrecords(other, CLASSES, out, split="train", num_shards=2, progress=False)
+
+    # A missing file and garbage bytes: a DataError naming the file, or counted skips.
+    bad = table.copy()
+    (tmp_path / "src" / "junk.png").write_bytes(b"not an image at all")
+    bad.loc[0, "path"] = str(tmp_path / "src" / "missing.png")
+    bad.loc[1, "path"] = str(tmp_path / "src" / "junk.png")
+    with pytest.raises(DataError, match="missing.png"):
+        write_tfrecords(bad, CLASSES, tmp_path / "bad", split="train", num_shards=1,
+                        progress=False, seed=None)
+    manifest = write_tfrecords(bad, CLASSES, tmp_path / "bad2", split="train", num_shards=1,
+                               progress=False, skip_bad=True)
+    assert manifest["count"] == 2 and len(manifest["skipped"]) == 2
+    assert any("junk.png" in s for s in manifest["skipped"])
+    assert json.loads((tmp_path / "bad2" / "train.manifest.json").read_text())["count"] == 2
+
+
+def test_truncated_shard_and_input_context(tmp_path):
+    table, _ = _table(tmp_path, n=6)
+    out = tmp_path / "records"
+    manifest = write_tfrecords(table, CLASSES, out, split="train", num_shards=2, progress=False)
+    names = []
+    for i in range(2):
+        ctx = tf.distribute.InputContext(num_input_pipelines=2, input_pipeline_id=i)
+        names.append({el["target"].tobytes() + el["image_bytes"] for el in
+                      _read_all(tfrecord_source(out, 3, input_context=ctx))})
+    assert names[0].isdisjoint(names[1]) and len(names[0] | names[1]) == 6
+    assert len(_read_all(tfrecord_source(str(out / "train-*.tfrecord"), 3))) == 6
+
+    # image_size shrinks (aspect kept) before storing; "path" names shard and image.
+    small = write_tfrecords(table, CLASSES, tmp_path / "small", split="train", num_shards=1,
+                            image_size=16, crop_boxes=False, progress=False)
+    elements = _read_all(tfrecord_source(tmp_path / "small", 3))
+    assert small["count"] == 6
+    assert {tf.io.decode_image(el["image_bytes"]).shape[:2] for el in elements} == {(12, 16)}
+    assert all(el["path"].decode().startswith(str(tmp_path / "small")) for el in elements)
+
+    shard = out / manifest["shards"][0]["file"]
+    shard.write_bytes(shard.read_bytes()[:-10])
+    with pytest.raises(DataError, match="truncated"):
+        tfrecord_source(out, 3)
