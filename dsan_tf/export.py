@@ -1,0 +1,387 @@
+"""Export a DSAN model for TensorFlow Serving: SavedModel signatures, warmup, server config.
+
+The exported SavedModel needs nothing from this project at load time: its two signatures
+are graphs of core TensorFlow ops only (no ``tf.py_function``, no custom ops), so stock
+TensorFlow Serving, ``tf.saved_model.load`` or ``saved_model_cli`` can run it.
+
+Signatures (both compute in float32, whatever precision the model was trained in):
+
+- ``serving_default``: ``image_bytes`` tf.string [N] (JPEG/PNG/GIF/BMP/WebP face crops;
+  the ``_bytes`` suffix makes TF Serving's REST API accept ``{"b64": ...}``).
+- ``predict_pixels``: ``pixels`` float32 [N, H, W, 3], RGB in 0..255, any H and W.
+
+Outputs of both: ``probabilities`` float32 [N, K] (the fused prediction),
+``class_id`` int64 [N], ``class_name`` string [N], ``gfe_probabilities`` and
+``mff_probabilities`` float32 [N, K] (softmax of each stream's logits). A model without
+one of the streams (variants ``gfe``, ``mff``, ``baseline``) reports its fused
+probabilities for the missing stream: with one stream the fused prediction *is* that
+stream's softmax, so both outputs always exist and always sum to one.
+
+Preprocessing is ``dsan_tf.data.preprocess`` itself (decode, bilinear antialiased resize to
+the model's square input, ImageNet normalisation), traced into the graph, so training and
+serving see the same pixels.
+
+Layout written by :func:`export_saved_model` (TF Serving's)::
+
+    <base>/<version>/saved_model.pb
+                     variables/
+                     assets/labels.txt                      one class name per line
+                     assets.extra/tf_serving_warmup_requests PredictionLog TFRecords
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from dsan_tf.data import preprocess
+
+SIGNATURE_BYTES = "serving_default"
+SIGNATURE_PIXELS = "predict_pixels"
+INPUT_BYTES = "image_bytes"
+INPUT_PIXELS = "pixels"
+OUTPUT_KEYS = ("probabilities", "class_id", "class_name", "gfe_probabilities", "mff_probabilities")
+LABELS_FILE = "labels.txt"
+WARMUP_FILE = "tf_serving_warmup_requests"
+# Batch sizes the warmup replays through serving_default (the allowed batch sizes'
+# ends and middle, see batching_parameters) and predict_pixels.
+WARMUP_BATCH_SIZES = (1, 8, 32)
+# --------------------------------------------------------------------------- module
+def class_names_of(model) -> list[str]:
+    """The model's class names, or ``class_0..class_{K-1}`` when it stores none."""
+    names = getattr(model, "class_names", None)
+    k = int(model.settings["num_classes"]) if hasattr(model, "settings") else int(
+        model.outputs[0].shape[-1])
+    if not names:
+        return [f"class_{i}" for i in range(k)]
+    names = [str(n) for n in names]
+    if any("\n" in n for n in names):
+        raise ValueError(f"class names must not contain newlines: {names}")
+    return names
+
+
+def float32_model(model):
+    """A float32 copy of a DSAN (same weights): the signatures never compute in 16 bits."""
+    from dsan_tf.model import as_float32
+
+    return as_float32(model)
+
+
+def build_serving_module(model, labels_path=None) -> tf.Module:
+    """A ``tf.Module`` with the ``serving_default`` and ``predict_pixels`` tf.functions.
+
+    ``model`` is a DSAN (any precision); it is copied to float32 here. The module tracks
+    only the variables the functions read (as Keras' own ``ExportArchive`` does), not the
+    Keras objects, so the SavedModel loads without this project. ``labels_path``: a
+    labels file to ship in ``assets/`` (one class name per line, in class-id order).
+    """
+    model32 = float32_model(model)
+    names = class_names_of(model32)
+    image_size = int(model32.settings["image_size"])
+    names_tensor = tf.constant(names, dtype=tf.string)
+
+    def outputs_from_model_input(x):
+        out = model32(x, training=False)
+        probabilities = tf.cast(out["probabilities"], tf.float32)
+        gfe = tf.nn.softmax(tf.cast(out["gfe_logits"], tf.float32)) if "gfe_logits" in out else probabilities
+        mff = tf.nn.softmax(tf.cast(out["mff_logits"], tf.float32)) if "mff_logits" in out else probabilities
+        class_id = tf.argmax(probabilities, axis=-1, output_type=tf.int64)
+        return {
+            "probabilities": tf.identity(probabilities, name="probabilities"),
+            "class_id": tf.identity(class_id, name="class_id"),
+            "class_name": tf.gather(names_tensor, class_id, name="class_name"),
+            "gfe_probabilities": tf.identity(gfe, name="gfe_probabilities"),
+            "mff_probabilities": tf.identity(mff, name="mff_probabilities"),
+        }
+
+    def preprocess_one(image_bytes):
+        return preprocess.preprocess_for_model(preprocess.decode_image(image_bytes), image_size)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=INPUT_BYTES)])
+    def serving_default(image_bytes):
+        """Encoded images (JPEG/PNG/GIF/BMP/WebP) -> DSAN outputs."""
+        x = tf.map_fn(preprocess_one, image_bytes,
+                      fn_output_signature=tf.TensorSpec([image_size, image_size, 3], tf.float32))
+        return outputs_from_model_input(x)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32, name=INPUT_PIXELS)])
+    def predict_pixels(pixels):
+        """RGB pixels in 0..255, any size -> DSAN outputs."""
+        return outputs_from_model_input(preprocess.preprocess_for_model(pixels, image_size))
+
+    module = tf.Module(name="dsan_serving")
+    module.serving_default = serving_default
+    module.predict_pixels = predict_pixels
+    concrete = [serving_default.get_concrete_function(), predict_pixels.get_concrete_function()]
+    seen, variables = set(), []
+    for fn in concrete:
+        for v in fn.variables:
+            if id(v) not in seen:
+                seen.add(id(v))
+                variables.append(v)
+    module.model_variables = variables
+    if labels_path is not None:
+        module.labels = tf.saved_model.Asset(str(labels_path))
+    return module
+
+
+def signatures_of(module) -> dict:
+    return {
+        SIGNATURE_BYTES: module.serving_default.get_concrete_function(),
+        SIGNATURE_PIXELS: module.predict_pixels.get_concrete_function(),
+    }
+
+
+# --------------------------------------------------------------------------- warmup
+def synthetic_face_png(size: int = 48, seed: int = 0) -> bytes:
+    """A deterministic grey PNG (a smooth blob), for warmup when no real images are given."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    image = 128 + 80 * np.exp(-((xx - 0.5) ** 2 + (yy - 0.45) ** 2) * 8) + rng.normal(0, 8, (size, size))
+    image = np.clip(image, 0, 255).astype(np.uint8)[..., None]
+    return tf.io.encode_png(image).numpy()
+
+
+def warmup_requests(model_name: str, images: list[bytes], batch_sizes=WARMUP_BATCH_SIZES, pixel_size: int = 48):
+    """PredictRequests TF Serving replays at load: serving_default at each batch size
+    (cycling through ``images``) and predict_pixels at batch 1."""
+    from tensorflow_serving.apis import predict_pb2
+
+    if not images:
+        raise ValueError("warmup needs at least one image")
+    requests = []
+    for n in batch_sizes:
+        batch = [images[i % len(images)] for i in range(n)]
+        request = predict_pb2.PredictRequest()
+        request.model_spec.name = model_name
+        request.model_spec.signature_name = SIGNATURE_BYTES
+        request.inputs[INPUT_BYTES].CopyFrom(tf.make_tensor_proto(np.array(batch, dtype=object), dtype=tf.string))
+        requests.append(request)
+    pixels = tf.image.resize(tf.cast(preprocess.decode_image(images[0]), tf.float32), (pixel_size, pixel_size))
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = model_name
+    request.model_spec.signature_name = SIGNATURE_PIXELS
+    request.inputs[INPUT_PIXELS].CopyFrom(tf.make_tensor_proto(pixels.numpy()[None], dtype=tf.float32))
+    requests.append(request)
+    return requests
+
+
+def write_warmup_file(path, requests) -> None:
+    """Write PredictRequests as TF Serving's warmup file (TFRecord of PredictionLog)."""
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for request in requests:
+            log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
+            writer.write(log.SerializeToString())
+
+
+def read_warmup_file(path) -> list:
+    """The PredictionLog records of a warmup file."""
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    logs = []
+    for record in tf.data.TFRecordDataset(str(path)):
+        log = prediction_log_pb2.PredictionLog()
+        log.ParseFromString(record.numpy())
+        logs.append(log)
+    return logs
+
+
+def default_warmup_images(limit: int = 8) -> list[bytes]:
+    """Real FERPlus crops from the embedded sample when present, else synthetic PNGs."""
+    try:
+        from dsan_tf.data import SAMPLE_FERPLUS_DIR
+        files = sorted(Path(SAMPLE_FERPLUS_DIR).rglob("*.png"))[:limit]
+    except Exception:  # pragma: no cover - sample data is optional
+        files = []
+    if files:
+        return [f.read_bytes() for f in files]
+    return [synthetic_face_png(seed=i) for i in range(limit)]
+
+
+# --------------------------------------------------------------------------- export
+def version_dir(base, version) -> Path:
+    version = int(version)
+    if version < 1:
+        raise ValueError(f"version must be a positive integer, got {version}")
+    return Path(base) / str(version)
+
+
+def check_version_free(base, version, overwrite=False) -> Path:
+    """The version's directory; FileExistsError if it exists and ``overwrite`` is false."""
+    target = version_dir(base, version)
+    if target.exists() and not overwrite:
+        raise FileExistsError(f"{target} already exists; pass --overwrite (overwrite=True) to replace it")
+    return target
+
+
+def export_saved_model(model, base, version, overwrite=False, model_name=None, warmup_images=None) -> Path:
+    """Write ``model`` as ``<base>/<version>`` in TF Serving's layout, atomically.
+
+    Everything is written to a temporary sibling directory (non-numeric name, so a
+    running TF Serving ignores it) and renamed into place at the end. With
+    ``overwrite`` an existing version is replaced by the same rename.
+    """
+    target = check_version_free(base, version, overwrite)
+    base = Path(base)
+    base.mkdir(parents=True, exist_ok=True)
+    model_name = model_name or base.name
+    tmp = Path(tempfile.mkdtemp(prefix=f".export-{int(version)}-", dir=base))
+    try:
+        labels = tmp / "labels_src" / LABELS_FILE
+        labels.parent.mkdir()
+        names = class_names_of(model)
+        labels.write_text("".join(n + "\n" for n in names), encoding="utf-8")
+        module = build_serving_module(model, labels_path=labels)
+        saved = tmp / "model"
+        tf.saved_model.save(module, str(saved), signatures=signatures_of(module))
+        images = warmup_images if warmup_images else default_warmup_images()
+        write_warmup_file(saved / "assets.extra" / WARMUP_FILE, warmup_requests(model_name, images))
+        old = None
+        if target.exists():  # overwrite=True (checked above): move aside, swap, delete
+            old = base / f".replaced-{target.name}-{os.getpid()}"
+            os.rename(target, old)
+        os.rename(saved, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def list_versions(base) -> list[int]:
+    """Numeric version directories under ``base`` (what TF Serving would see)."""
+    base = Path(base)
+    if not base.is_dir():
+        return []
+    return sorted(int(p.name) for p in base.iterdir() if p.is_dir() and p.name.isdigit() and int(p.name) > 0)
+
+
+# --------------------------------------------------------------------------- models.config
+def update_model_config(config_path, model_name, base_path, versions, local_base=None):
+    """Write or update a ModelServerConfig text proto that serves ``versions`` of ``model_name``.
+
+    Other models in an existing file are kept. For this model, versions already listed
+    that still exist under ``local_base`` (when given) are kept beside the new ones (a
+    model not yet in the file starts from every version under ``local_base``), and
+    version labels are kept when their version is still served. Returns the proto.
+    """
+    from google.protobuf import text_format
+    from tensorflow_serving.config import model_server_config_pb2 as msc
+
+    config_path = Path(config_path)
+    config = msc.ModelServerConfig()
+    if config_path.exists():
+        text_format.Parse(config_path.read_text(encoding="utf-8"), config)
+    entries = config.model_config_list.config
+    entry = next((c for c in entries if c.name == model_name), None)
+    on_disk = set(list_versions(local_base)) if local_base is not None else None
+    if entry is None:  # first time: serve every version already exported
+        entry = entries.add()
+        entry.name = model_name
+        keep = set(on_disk or ())
+    else:
+        keep = {v for v in entry.model_version_policy.specific.versions if on_disk is None or v in on_disk}
+    served = sorted(keep | {int(v) for v in versions})
+    labels = {k: v for k, v in entry.version_labels.items() if v in served}
+    entry.base_path = str(base_path)
+    entry.model_platform = "tensorflow"
+    entry.model_version_policy.ClearField("specific")
+    entry.model_version_policy.specific.versions.extend(served)
+    entry.ClearField("version_labels")
+    for key, value in labels.items():
+        entry.version_labels[key] = value
+    config_path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write_text(config_path, text_format.MessageToString(config))
+    return config
+
+
+# --------------------------------------------------------------------------- batching
+def batching_parameters_class():
+    """TF Serving's ``tensorflow.serving.BatchingParameters`` message class.
+
+    tensorflow-serving-api does not ship ``session_bundle_config.proto``; this builds the
+    message from its field list (tensorflow_serving/servables/tensorflow/
+    session_bundle_config.proto) in a private descriptor pool, so the file is written
+    (and checked) through protobuf's text format rather than string formatting.
+    """
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, wrappers_pb2
+
+    pool = descriptor_pool.DescriptorPool()
+    wrappers = descriptor_pb2.FileDescriptorProto()
+    wrappers_pb2.DESCRIPTOR.CopyToProto(wrappers)
+    pool.Add(wrappers)
+    f = descriptor_pb2.FileDescriptorProto(
+        name="tensorflow_serving/servables/tensorflow/session_bundle_config.proto",
+        package="tensorflow.serving", syntax="proto3", dependency=["google/protobuf/wrappers.proto"])
+    m = f.message_type.add(name="BatchingParameters")
+    F = descriptor_pb2.FieldDescriptorProto
+    for number, name, type_name in [
+        (1, "max_batch_size", ".google.protobuf.Int64Value"),
+        (2, "batch_timeout_micros", ".google.protobuf.Int64Value"),
+        (3, "max_enqueued_batches", ".google.protobuf.Int64Value"),
+        (4, "num_batch_threads", ".google.protobuf.Int64Value"),
+        (5, "thread_pool_name", ".google.protobuf.StringValue"),
+    ]:
+        m.field.add(name=name, number=number, type=F.TYPE_MESSAGE, type_name=type_name, label=F.LABEL_OPTIONAL)
+    m.field.add(name="allowed_batch_sizes", number=6, type=F.TYPE_INT64, label=F.LABEL_REPEATED)
+    m.field.add(name="pad_variable_length_inputs", number=7, type=F.TYPE_BOOL, label=F.LABEL_OPTIONAL)
+    pool.Add(f)
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName("tensorflow.serving.BatchingParameters"))
+
+
+def batching_parameters(max_batch_size=32, batch_timeout_micros=2000, max_enqueued_batches=16,
+                        num_batch_threads=4, allowed_batch_sizes=(1, 2, 4, 8, 16, 32),
+                        pad_variable_length_inputs=False):
+    """A BatchingParameters message (see export/README.md for why these values)."""
+    allowed = [int(b) for b in allowed_batch_sizes]
+    if allowed and (allowed != sorted(set(allowed)) or allowed[-1] != int(max_batch_size)):
+        raise ValueError("allowed_batch_sizes must increase and end at max_batch_size")
+    message = batching_parameters_class()()
+    message.max_batch_size.value = int(max_batch_size)
+    message.batch_timeout_micros.value = int(batch_timeout_micros)
+    message.max_enqueued_batches.value = int(max_enqueued_batches)
+    message.num_batch_threads.value = int(num_batch_threads)
+    message.allowed_batch_sizes.extend(allowed)
+    message.pad_variable_length_inputs = bool(pad_variable_length_inputs)
+    return message
+
+
+def write_batching_parameters(path, **kwargs):
+    """Write ``batching_parameters.txt`` (text proto) for ``--batching_parameters_file``."""
+    from google.protobuf import text_format
+
+    message = batching_parameters(**kwargs)
+    header = ("# TF Serving BatchingParameters for DSAN (written by dsan_tf.export; values\n"
+              "# explained in export/README.md). Use with --enable_batching "
+              "--batching_parameters_file=<this file>.\n")
+    _atomic_write_text(Path(path), header + text_format.MessageToString(message))
+    return message
+
+
+def parse_batching_parameters(path):
+    from google.protobuf import text_format
+
+    message = batching_parameters_class()()
+    text_format.Parse(Path(path).read_text(encoding="utf-8"), message)
+    return message
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

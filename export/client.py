@@ -1,0 +1,258 @@
+"""Classify face images with a DSAN model served by TensorFlow Serving (REST or gRPC).
+
+    python export/client.py --rest http://localhost:8501 --model dsan face1.png face2.jpg
+    python export/client.py --grpc localhost:8500 --model dsan --version 2 --json faces/*.png
+
+Prints one line per image: the file, the predicted class, its probability and every
+class probability (named when ``--labels`` points at the model's assets/labels.txt).
+``--json`` prints one JSON object per line instead (JSON Lines).
+
+Files are checked before anything is sent: a file that is not a JPEG/PNG/GIF/BMP/WebP
+image stops the client with exit status 2. Exit statuses: 0 success, 2 bad arguments
+or input file, 3 server unreachable, 4 model or version unknown to the server,
+1 any other error reported by the server.
+
+The REST path needs only the standard library; the gRPC path imports grpcio and
+tensorflow-serving-api (which imports TensorFlow).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+SIGNATURE = "serving_default"
+INPUT = "image_bytes"
+OUTPUTS = ("probabilities", "class_id", "class_name", "gfe_probabilities", "mff_probabilities")
+
+EXIT_OK, EXIT_SERVER, EXIT_INPUT, EXIT_UNREACHABLE, EXIT_NOT_FOUND = 0, 1, 2, 3, 4
+
+# Image signatures (the formats tf.io.decode_image reads that browsers/cameras produce).
+_MAGIC = {
+    b"\xff\xd8\xff": "JPEG",
+    b"\x89PNG\r\n\x1a\n": "PNG",
+    b"GIF87a": "GIF",
+    b"GIF89a": "GIF",
+    b"BM": "BMP",
+}
+
+
+class ClientError(Exception):
+    """An error to report in one line, with the exit status to use."""
+
+    def __init__(self, message, status):
+        super().__init__(message)
+        self.status = status
+
+
+# --------------------------------------------------------------------------- input files
+def image_format(data: bytes) -> str | None:
+    """The image format named by the file's first bytes, or None."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    for magic, name in _MAGIC.items():
+        if data.startswith(magic):
+            return name
+    return None
+
+
+def read_image(path) -> bytes:
+    """The file's bytes; ClientError (exit 2) if it is missing or not a readable image."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise ClientError(f"{path}: cannot read file ({e.strerror or e})", EXIT_INPUT) from None
+    fmt = image_format(data)
+    if fmt is None:
+        raise ClientError(f"{path}: not an image (expected JPEG, PNG, GIF, BMP or WebP; "
+                          f"{len(data)} bytes starting {data[:8]!r}); nothing was sent", EXIT_INPUT)
+    try:  # a fuller check when Pillow is there: truncated or corrupt files
+        from PIL import Image
+    except ImportError:  # pragma: no cover
+        return data
+    import io
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+    except Exception as e:  # noqa: BLE001 - Pillow raises many types
+        raise ClientError(f"{path}: corrupt or truncated {fmt} image ({e}); nothing was sent", EXIT_INPUT) from None
+    return data
+
+
+# --------------------------------------------------------------------------- REST
+def predict_rest(url: str, model: str, version, images: list[bytes], timeout: float = 30.0) -> list[dict]:
+    """POST to TF Serving's REST predict API; one dict of outputs per image."""
+    endpoint = f"{url.rstrip('/')}/v1/models/{model}"
+    if version is not None:
+        endpoint += f"/versions/{int(version)}"
+    endpoint += ":predict"
+    body = {"signature_name": SIGNATURE,
+            "instances": [{"b64": base64.b64encode(b).decode("ascii")} for b in images]}
+    request = urllib.request.Request(endpoint, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            reply = json.loads(response.read().decode("utf-8"))
+    except urllib.error.HTTPError as e:
+        detail = _error_text(e.read())
+        if e.code == 404:
+            raise ClientError(f"model {_what(model, version)} not found on the server at {url}: {detail}",
+                              EXIT_NOT_FOUND) from None
+        raise ClientError(f"server at {url} rejected the request (HTTP {e.code}): {detail}", EXIT_SERVER) from None
+    except urllib.error.URLError as e:
+        reason = e.reason
+        if isinstance(reason, ConnectionRefusedError):
+            text = "connection refused"
+        else:
+            text = str(reason)
+        raise ClientError(f"cannot reach TF Serving's REST API at {url}: {text} "
+                          "(is the server running and is the port published?)", EXIT_UNREACHABLE) from None
+    except (TimeoutError, ConnectionError) as e:
+        raise ClientError(f"cannot reach TF Serving's REST API at {url}: {e}", EXIT_UNREACHABLE) from None
+    predictions = reply.get("predictions")
+    if not isinstance(predictions, list) or len(predictions) != len(images):
+        raise ClientError(f"unexpected reply from {endpoint}: {str(reply)[:200]}", EXIT_SERVER)
+    return [dict(p) for p in predictions]
+
+
+def _error_text(raw: bytes) -> str:
+    try:
+        return str(json.loads(raw.decode("utf-8"))["error"])
+    except Exception:  # noqa: BLE001 - not TF Serving's JSON error
+        return raw.decode("utf-8", "replace").strip()[:300]
+
+
+def _what(model, version):
+    return f"'{model}'" + (f" version {version}" if version is not None else "")
+
+
+# --------------------------------------------------------------------------- gRPC
+def predict_grpc(target: str, model: str, version, images: list[bytes], timeout: float = 30.0) -> list[dict]:
+    """Call PredictionService/Predict; one dict of outputs per image."""
+    import grpc
+    import numpy as np
+    from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
+    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = model
+    if version is not None:
+        request.model_spec.version.value = int(version)
+    request.model_spec.signature_name = SIGNATURE
+    request.inputs[INPUT].CopyFrom(tensor_pb2.TensorProto(
+        dtype=types_pb2.DT_STRING,
+        tensor_shape=tensor_shape_pb2.TensorShapeProto(dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=len(images))]),
+        string_val=images))
+    size = 64 * 1024 * 1024
+    channel = grpc.insecure_channel(target, options=[("grpc.max_send_message_length", size),
+                                                     ("grpc.max_receive_message_length", size)])
+    try:
+        response = prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(request, timeout=timeout)
+    except grpc.RpcError as e:
+        code, detail = e.code(), e.details()
+        if code == grpc.StatusCode.UNAVAILABLE:
+            raise ClientError(f"cannot reach TF Serving's gRPC API at {target}: {detail} "
+                              "(is the server running and is the port published?)", EXIT_UNREACHABLE) from None
+        if code == grpc.StatusCode.NOT_FOUND:
+            raise ClientError(f"model {_what(model, version)} not found on the server at {target}: {detail}",
+                              EXIT_NOT_FOUND) from None
+        if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+            raise ClientError(f"no answer from {target} within {timeout:g} s", EXIT_UNREACHABLE) from None
+        raise ClientError(f"server at {target} rejected the request ({code.name}): {detail}", EXIT_SERVER) from None
+    finally:
+        channel.close()
+    arrays = {name: _to_numpy(proto, np) for name, proto in response.outputs.items()}
+    return [{name: _plain(a[i]) for name, a in arrays.items()} for i in range(len(images))]
+
+
+def _to_numpy(proto, np):
+    """A TensorProto of the dtypes the signature returns -> numpy array."""
+    from tensorflow.core.framework import types_pb2
+
+    shape = [d.size for d in proto.tensor_shape.dim]
+    if proto.dtype == types_pb2.DT_STRING:
+        return np.array([s.decode("utf-8") for s in proto.string_val], dtype=object).reshape(shape)
+    dtype, field = {types_pb2.DT_FLOAT: (np.float32, "float_val"), types_pb2.DT_INT64: (np.int64, "int64_val"),
+                    types_pb2.DT_INT32: (np.int32, "int_val"), types_pb2.DT_DOUBLE: (np.float64, "double_val")}[proto.dtype]
+    if proto.tensor_content:
+        return np.frombuffer(proto.tensor_content, dtype=dtype).reshape(shape)
+    values = np.array(getattr(proto, field), dtype=dtype)
+    if values.size == 1 and int(np.prod(shape)) > 1:  # a repeated constant is stored once
+        values = np.full(shape, values[0], dtype=dtype)
+    return values.reshape(shape)
+
+
+def _plain(value):
+    return value.tolist() if hasattr(value, "tolist") else value
+
+
+# --------------------------------------------------------------------------- output
+def format_line(path, prediction: dict, labels=None) -> str:
+    probs = prediction["probabilities"]
+    k = int(prediction["class_id"])
+    if labels and len(labels) == len(probs):
+        listing = ", ".join(f"{name} {p:.3f}" for name, p in zip(labels, probs))
+    else:
+        listing = " ".join(f"{p:.3f}" for p in probs)
+    return f"{path}: {prediction['class_name']} ({probs[k]:.3f})  [{listing}]"
+
+
+def json_line(path, prediction: dict) -> str:
+    return json.dumps({"image": str(path), **{k: prediction[k] for k in OUTPUTS if k in prediction}})
+
+
+# --------------------------------------------------------------------------- main
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    server = p.add_mutually_exclusive_group(required=True)
+    server.add_argument("--rest", metavar="URL", help="REST API, e.g. http://localhost:8501")
+    server.add_argument("--grpc", metavar="HOST:PORT", help="gRPC API, e.g. localhost:8500")
+    p.add_argument("--model", default="dsan", help="model name on the server (default dsan)")
+    p.add_argument("--version", type=int, default=None, help="model version (default: the latest served)")
+    p.add_argument("--json", action="store_true", help="one JSON object per image (JSON Lines)")
+    p.add_argument("--labels", type=Path, default=None,
+                   help="class names, one per line (the model's assets/labels.txt), to name probabilities")
+    p.add_argument("--batch-size", type=int, default=32, help="images per request (default 32)")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
+    p.add_argument("images", nargs="+", type=Path, help="face crops (JPEG/PNG/GIF/BMP/WebP)")
+    args = p.parse_args(argv)
+    if args.rest and not args.rest.startswith(("http://", "https://")):
+        p.error(f"--rest takes a URL such as http://localhost:8501, got {args.rest!r}")
+    if args.batch_size < 1:
+        p.error("--batch-size must be >= 1")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    labels = None
+    try:
+        if args.labels is not None:
+            try:
+                labels = [line.strip() for line in args.labels.read_text(encoding="utf-8").splitlines() if line.strip()]
+            except OSError as e:
+                raise ClientError(f"{args.labels}: cannot read labels ({e.strerror or e})", EXIT_INPUT) from None
+        data = [read_image(path) for path in args.images]  # every file checked before sending any
+        for start in range(0, len(data), args.batch_size):
+            chunk = data[start:start + args.batch_size]
+            if args.rest:
+                predictions = predict_rest(args.rest, args.model, args.version, chunk, args.timeout)
+            else:
+                predictions = predict_grpc(args.grpc, args.model, args.version, chunk, args.timeout)
+            for path, prediction in zip(args.images[start:start + args.batch_size], predictions):
+                print(json_line(path, prediction) if args.json else format_line(path, prediction, labels), flush=True)
+    except ClientError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.status
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

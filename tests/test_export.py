@@ -1,0 +1,367 @@
+"""SavedModel export for TF Serving (issue 5): layout, signatures, fresh-process load,
+warmup, config files, overwrite refusal, invalid images."""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+REPO = Path(__file__).resolve().parents[1]
+IMAGE_SIZE = 64
+OUTPUTS = ("probabilities", "class_id", "class_name", "gfe_probabilities", "mff_probabilities")
+
+
+def load_script(name):
+    """An export/ command-line script as a module (its main() takes argv)."""
+    spec = importlib.util.spec_from_file_location(f"export_{name}", REPO / "export" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def ferplus_images(n=16):
+    """Real FERPlus validation PNGs: the embedded sample, else the shared copy; skip if neither."""
+    from dsan_tf.data import SAMPLE_FERPLUS_DIR
+
+    for root in (Path(SAMPLE_FERPLUS_DIR), REPO.parent / "shared" / "datasets" / "ferplus"):
+        files = sorted((root / "FER2013Valid").glob("*.png"))
+        if files:
+            return files[:n]
+    pytest.skip("no FERPlus images: neither the embedded sample (dsan_tf/sample_data/ferplus) "
+                "nor <repo>/../shared/datasets/ferplus is present")
+
+
+def train_tiny_dsan(path, image_size=IMAGE_SIZE, **kwargs):
+    """A small 8-class DSAN, trained 2 steps on random data (non-trivial BN stats), saved as .keras."""
+    from dsan_tf.data import FERPLUS_CLASSES
+    from dsan_tf.model import build_dsan
+
+    model = build_dsan(8, image_size, class_names=list(FERPLUS_CLASSES), **kwargs)
+    model.compile()
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(8, image_size, image_size, 3)).astype("float32")
+    y = rng.integers(0, 8, size=8)
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    model.save(path)
+    return path
+
+
+def keras_reference(model, files):
+    """The Keras model's outputs on the files, through the shared preprocessing."""
+    from dsan_tf.data.preprocess import decode_image, preprocess_for_model
+
+    x = tf.stack([preprocess_for_model(decode_image(Path(f).read_bytes()), model.settings["image_size"])
+                  for f in files])
+    out = model(x, training=False)
+    return {
+        "probabilities": out["probabilities"].numpy(),
+        "gfe_probabilities": tf.nn.softmax(out["gfe_logits"]).numpy(),
+        "mff_probabilities": tf.nn.softmax(out["mff_logits"]).numpy(),
+    }
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """Export once through the command-line entry point; version 1 under <tmp>/models/dsan."""
+    import keras
+
+    import dsan_tf.model  # noqa: F401
+
+    tmp = tmp_path_factory.mktemp("export")
+    weights = train_tiny_dsan(tmp / "model.keras")
+    base = tmp / "models" / "dsan"
+    status = load_script("export_savedmodel").main(
+        ["--weights", str(weights), "--output", str(base), "--version", "1"])
+    assert status == 0
+    model = keras.models.load_model(weights, compile=False)
+    return {"weights": weights, "base": base, "dir": base / "1", "model": model}
+
+
+@pytest.fixture(scope="module")
+def loaded(exported):
+    return tf.saved_model.load(str(exported["dir"]))
+
+
+def test_layout_labels_and_server_configs(exported):
+    from dsan_tf import export
+    from dsan_tf.data import FERPLUS_CLASSES
+
+    d = exported["dir"]
+    for rel in ("saved_model.pb", "variables/variables.index", "assets/labels.txt",
+                "assets.extra/tf_serving_warmup_requests"):
+        assert (d / rel).exists(), rel
+    assert (d / "assets" / "labels.txt").read_text().splitlines() == list(FERPLUS_CLASSES)
+    # No temporary folders left beside the version (TF Serving would ignore them, but still).
+    assert [p.name for p in exported["base"].iterdir()] == ["1"]
+
+    from google.protobuf import text_format
+    from tensorflow_serving.config import model_server_config_pb2
+
+    config = text_format.Parse((exported["base"].parent / "models.config").read_text(),
+                               model_server_config_pb2.ModelServerConfig())
+    (entry,) = config.model_config_list.config
+    assert (entry.name, entry.base_path, entry.model_platform) == ("dsan", "/models/dsan", "tensorflow")
+    assert list(entry.model_version_policy.specific.versions) == [1]
+
+    batching = export.parse_batching_parameters(exported["base"].parent / "batching_parameters.txt")
+    assert batching.max_batch_size.value == 32
+    assert list(batching.allowed_batch_sizes)[-1] == batching.max_batch_size.value
+    assert batching.num_batch_threads.value >= 1 and batching.batch_timeout_micros.value > 0
+
+
+def test_saved_model_cli_lists_both_signatures(exported):
+    result = subprocess.run(["saved_model_cli", "show", "--all", "--dir", str(exported["dir"])],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    text = result.stdout
+    for name in ("signature_def['serving_default']", "signature_def['predict_pixels']",
+                 "inputs['image_bytes']", "inputs['pixels']"):
+        assert name in text
+    for output in OUTPUTS:
+        assert text.count(f"outputs['{output}']") == 2, output
+    assert "dtype: DT_STRING" in text and "shape: (-1, -1, -1, 3)" in text
+
+
+CHILD = textwrap.dedent('''
+    import importlib.abc, json, sys
+
+    class NoProject(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in ("dsan_tf", "export"):
+                raise ImportError(f"{name}: the SavedModel must load without this project")
+            return None
+
+    sys.meta_path.insert(0, NoProject())
+    import numpy as np
+    import tensorflow as tf
+
+    saved, out, *files = sys.argv[1:]
+    model = tf.saved_model.load(saved)
+    data = [open(f, "rb").read() for f in files]
+    by_bytes = model.signatures["serving_default"](image_bytes=tf.constant(data))
+    pixels = tf.stack([tf.cast(tf.io.decode_image(d, channels=3, expand_animations=False), tf.float32)
+                       for d in data])
+    by_pixels = model.signatures["predict_pixels"](pixels=pixels)
+    arrays = {}
+    for prefix, result in (("bytes", by_bytes), ("pixels", by_pixels)):
+        for key, value in result.items():
+            value = value.numpy()
+            if value.dtype == object:
+                value = value.astype(str)
+            arrays[f"{prefix}/{key}"] = value
+    np.savez(out, **arrays)
+    print(json.dumps({"project_modules": sorted(m for m in sys.modules if m.split(".")[0] == "dsan_tf"),
+                      "dtypes": {k: str(v.dtype) for k, v in by_bytes.items()}}))
+''')
+
+
+def test_fresh_tensorflow_only_process_matches_keras(exported, tmp_path):
+    files = ferplus_images(16)
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    out = tmp_path / "out.npz"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = subprocess.run([sys.executable, str(script), str(exported["dir"]), str(out), *map(str, files)],
+                            capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["project_modules"] == []
+    assert report["dtypes"]["probabilities"] == "<dtype: 'float32'>"
+    got = np.load(out)
+    want = keras_reference(exported["model"], files)
+    names = np.array(exported["model"].class_names)
+    for prefix in ("bytes", "pixels"):
+        for key, value in want.items():
+            np.testing.assert_allclose(got[f"{prefix}/{key}"], value, atol=1e-5, rtol=0, err_msg=f"{prefix}/{key}")
+        class_id = got[f"{prefix}/class_id"]
+        np.testing.assert_array_equal(class_id, want["probabilities"].argmax(-1))
+        np.testing.assert_array_equal(got[f"{prefix}/class_name"], names[class_id])
+
+
+def test_warmup_requests_run_through_the_loaded_signatures(exported, loaded):
+    from dsan_tf import export
+
+    logs = export.read_warmup_file(exported["dir"] / "assets.extra" / "tf_serving_warmup_requests")
+    assert len(logs) >= 2
+    seen = set()
+    for log in logs:
+        assert log.WhichOneof("log_type") == "predict_log"
+        request = log.predict_log.request
+        assert request.model_spec.name == "dsan"
+        seen.add(request.model_spec.signature_name)
+        fn = loaded.signatures[request.model_spec.signature_name]
+        inputs = {k: tf.constant(tf.make_ndarray(v)) for k, v in request.inputs.items()}
+        assert set(inputs) == set(fn.structured_input_signature[1])
+        outputs = fn(**inputs)
+        n = int(next(iter(inputs.values())).shape[0])
+        assert outputs["probabilities"].shape == (n, 8)
+        np.testing.assert_allclose(outputs["probabilities"].numpy().sum(-1), 1.0, atol=1e-5)
+    assert seen == {"serving_default", "predict_pixels"}
+
+
+def test_pixels_signature_accepts_any_size(loaded):
+    fn = loaded.signatures["predict_pixels"]
+    for shape in ((1, 48, 48, 3), (3, 100, 80, 3)):
+        out = fn(pixels=tf.random.uniform(shape, 0, 255, seed=1))
+        assert out["probabilities"].shape == (shape[0], 8)
+        assert out["class_name"].dtype == tf.string and out["class_id"].dtype == tf.int64
+
+
+def test_serving_default_mixed_sizes_and_formats_in_one_batch(loaded):
+    """A batch may mix PNG/JPEG, sizes and grayscale/RGB; each image equals its own batch-1 result."""
+    rng = np.random.default_rng(3)
+    images = [tf.io.encode_png(rng.integers(0, 255, (48, 48, 1), dtype=np.uint8)).numpy(),
+              tf.io.encode_jpeg(rng.integers(0, 255, (90, 70, 3), dtype=np.uint8)).numpy()]
+    fn = loaded.signatures["serving_default"]
+    both = fn(image_bytes=tf.constant(images))["probabilities"].numpy()
+    for i, data in enumerate(images):
+        one = fn(image_bytes=tf.constant([data]))["probabilities"].numpy()
+        np.testing.assert_allclose(both[i], one[0], atol=1e-6)
+
+
+@pytest.mark.parametrize("garbage, message", [
+    (b"this is not an image", "Unknown image file format"),
+    (b"", "empty"),
+    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "PNG"),  # PNG signature, broken content
+])
+def test_garbage_bytes_give_invalid_argument(loaded, garbage, message):
+    good = ferplus_images(1)[0].read_bytes()
+    with pytest.raises(tf.errors.InvalidArgumentError) as info:
+        loaded.signatures["serving_default"](image_bytes=tf.constant([good, garbage]))
+    assert message.lower() in info.value.message.lower(), info.value.message
+
+
+def test_graph_uses_only_core_ops(exported):
+    """Every op is a registered core TF op (so stock TF Serving has its kernel); no Python functions."""
+    from tensorflow.core.protobuf import saved_model_pb2
+    from tensorflow.python.framework import op_def_registry
+
+    proto = saved_model_pb2.SavedModel()
+    proto.ParseFromString((exported["dir"] / "saved_model.pb").read_bytes())
+    graph = proto.meta_graphs[0].graph_def
+    ops = {n.op for n in graph.node}
+    library_functions = {f.signature.name for f in graph.library.function}
+    for f in graph.library.function:
+        ops |= {n.op for n in f.node_def}
+    ops -= library_functions  # calls to the graph's own functions
+    assert not ops & {"PyFunc", "PyFuncStateless", "EagerPyFunc"}
+    unknown = sorted(op for op in ops if op_def_registry.get(op) is None)
+    assert not unknown, f"ops outside core TensorFlow: {unknown}"
+    assert {"DecodeImage", "ScaleAndTranslate"} <= ops  # preprocessing is in the graph
+
+
+def test_refuses_to_overwrite_a_version(exported, capsys):
+    pb = exported["dir"] / "saved_model.pb"
+    before = pb.stat().st_mtime_ns
+    status = load_script("export_savedmodel").main(
+        ["--weights", str(exported["weights"]), "--output", str(exported["base"]), "--version", "1"])
+    assert status == 1
+    err = capsys.readouterr().err
+    assert "already exists" in err and "--overwrite" in err
+    assert pb.stat().st_mtime_ns == before
+
+    from dsan_tf import export
+
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        export.export_saved_model(exported["model"], exported["base"], 1)
+
+
+def test_overwrite_replaces_atomically_and_config_tracks_versions(exported, tmp_path):
+    """--overwrite swaps a version in place; a second version joins models.config."""
+    import shutil
+
+    from dsan_tf import export
+
+    base = tmp_path / "models" / "dsan"
+    shutil.copytree(exported["dir"], base / "1")
+    old_inode = (base / "1" / "saved_model.pb").stat().st_ino
+    script = load_script("export_savedmodel")
+    common = ["--weights", str(exported["weights"]), "--output", str(base), "--version", "1"]
+    assert script.main(common) == 1  # refused
+    assert (base / "1" / "saved_model.pb").stat().st_ino == old_inode
+    assert script.main(common + ["--overwrite"]) == 0
+    assert (base / "1" / "saved_model.pb").stat().st_ino != old_inode
+    assert sorted(p.name for p in base.iterdir()) == ["1"]  # no temporary or replaced folders left
+    assert tf.saved_model.load(str(base / "1")).signatures["predict_pixels"] is not None
+
+    # A second version (a copy of version 1) joins models.config; a deleted one leaves it.
+    shutil.copytree(base / "1", base / "2")
+    config = export.update_model_config(base.parent / "models.config", "dsan", "/models/dsan", [2], local_base=base)
+    (entry,) = config.model_config_list.config
+    assert list(entry.model_version_policy.specific.versions) == [1, 2]
+    shutil.rmtree(base / "1")
+    config = export.update_model_config(base.parent / "models.config", "dsan", "/models/dsan", [2], local_base=base)
+    assert list(config.model_config_list.config[0].model_version_policy.specific.versions) == [2]
+
+
+def test_model_config_keeps_other_models_and_labels(tmp_path):
+    from google.protobuf import text_format
+
+    from dsan_tf import export
+
+    path = tmp_path / "models.config"
+    path.write_text(textwrap.dedent("""
+        model_config_list {
+          config { name: "other" base_path: "/models/other" model_platform: "tensorflow" }
+          config {
+            name: "dsan" base_path: "/models/dsan" model_platform: "tensorflow"
+            model_version_policy { specific { versions: 1 } }
+            version_labels { key: "stable" value: 1 }
+          }
+        }
+    """))
+    config = export.update_model_config(path, "dsan", "/models/dsan", [2])
+    again = text_format.Parse(path.read_text(), type(config)())
+    assert [c.name for c in again.model_config_list.config] == ["other", "dsan"]
+    dsan = again.model_config_list.config[1]
+    assert list(dsan.model_version_policy.specific.versions) == [1, 2]
+    assert dict(dsan.version_labels) == {"stable": 1}
+
+
+def test_batching_parameters_validate(tmp_path):
+    from dsan_tf import export
+
+    with pytest.raises(ValueError, match="allowed_batch_sizes"):
+        export.batching_parameters(max_batch_size=32, allowed_batch_sizes=(1, 8, 16))
+    path = tmp_path / "b.txt"
+    export.write_batching_parameters(path, num_batch_threads=2)
+    text = path.read_text()
+    assert "max_batch_size {\n  value: 32\n}" in text and "allowed_batch_sizes: 32" in text
+    assert export.parse_batching_parameters(path).num_batch_threads.value == 2
+
+
+@pytest.mark.parametrize("variant", ["gfe", "baseline"])
+def test_single_stream_variants_report_the_fused_probabilities_for_missing_streams(variant):
+    from dsan_tf import export
+    from dsan_tf.model import build_dsan
+
+    model = build_dsan(4, 32, variant=variant)
+    module = export.build_serving_module(model)
+    out = module.predict_pixels(tf.random.uniform((2, 40, 40, 3), 0, 255, seed=2))
+    assert out["class_name"].numpy().tolist() == [f"class_{i}".encode() for i in out["class_id"].numpy()]
+    np.testing.assert_allclose(out["gfe_probabilities"], out["probabilities"], atol=1e-6)
+    np.testing.assert_allclose(out["mff_probabilities"], out["probabilities"], atol=1e-6)
+
+
+def test_mixed_precision_model_is_served_in_float32():
+    import keras
+
+    from dsan_tf import export
+    from dsan_tf.data.preprocess import preprocess_for_model
+    from dsan_tf.model import as_float32, build_dsan
+
+    model = build_dsan(4, 32, dtype="mixed_bfloat16")
+    module = export.build_serving_module(model)
+    pixels = tf.random.uniform((2, 32, 32, 3), 0, 255, seed=4)
+    out = module.predict_pixels(pixels)
+    assert all(out[k].dtype == tf.float32 for k in ("probabilities", "gfe_probabilities", "mff_probabilities"))
+    want = as_float32(model)(preprocess_for_model(pixels, 32), training=False)["probabilities"]
+    np.testing.assert_allclose(out["probabilities"], want, atol=1e-5)
+    assert keras.config.dtype_policy().name == "float32"  # nothing global was changed
