@@ -13,9 +13,11 @@ class SparseAttention(layers.Layer):
     The paper's Eq. 2 shows two FC layers and a final ReLU; Table 7's parameter
     counts match exactly a BatchNorm after each FC, with d/r rounded down, so it
     is built that way. ``num_layers=1`` gives the single-FC variant of Table 7.
+    ``synchronized=True`` computes the BatchNorm statistics over the global batch
+    under a distribution strategy (as the trunk's), so N replicas match one.
     """
 
-    def __init__(self, reduction=2, num_layers=2, **kwargs):
+    def __init__(self, reduction=2, num_layers=2, synchronized=False, **kwargs):
         super().__init__(**kwargs)
         if reduction < 1:
             raise ValueError(f"SparseAttention: reduction ratio r must be >= 1, got {reduction}")
@@ -23,6 +25,7 @@ class SparseAttention(layers.Layer):
             raise ValueError(f"SparseAttention: num_layers must be 1 or 2, got {num_layers}")
         self.reduction = int(reduction)
         self.num_layers = int(num_layers)
+        self.synchronized = bool(synchronized)
 
     def build(self, input_shape):
         dim = int(input_shape[-1])
@@ -30,26 +33,34 @@ class SparseAttention(layers.Layer):
         if hidden < 1:
             raise ValueError(f"SparseAttention: d={dim} // r={self.reduction} leaves no hidden units")
         policy = self.dtype_policy
-        self.blocks = []
-        widths = [hidden, dim] if self.num_layers == 2 else [dim]
+        self.depth = len(widths := ([hidden, dim] if self.num_layers == 2 else [dim]))
+        shape = tuple(input_shape)
         for i, width in enumerate(widths, start=1):
             fc = layers.Dense(width, name=f"fc{i}", dtype=policy)
-            bn = layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"bn{i}", dtype=policy)
-            self.blocks.append((fc, bn))
-        shape = tuple(input_shape)
-        for fc, bn in self.blocks:
+            bn = layers.BatchNormalization(
+                momentum=BN_MOMENTUM, epsilon=BN_EPSILON, synchronized=self.synchronized, name=f"bn{i}", dtype=policy
+            )
             fc.build(shape)
-            shape = shape[:-1] + (fc.units,)
+            shape = shape[:-1] + (width,)
             bn.build(shape)
+            # Plain attributes, not a list: tf.train.Checkpoint tracks attributes of Keras 3
+            # layers, so the BatchNorm moving statistics are checkpointed too.
+            setattr(self, f"fc{i}", fc)
+            setattr(self, f"bn{i}", bn)
 
     def call(self, h, training=None):
         x = h
-        for fc, bn in self.blocks:
-            x = bn(fc(x), training=training)
+        for i in range(1, self.depth + 1):
+            x = getattr(self, f"bn{i}")(getattr(self, f"fc{i}")(x), training=training)
         return ops.relu(x)
 
     def get_config(self):
-        return {**super().get_config(), "reduction": self.reduction, "num_layers": self.num_layers}
+        return {
+            **super().get_config(),
+            "reduction": self.reduction,
+            "num_layers": self.num_layers,
+            "synchronized": self.synchronized,
+        }
 
 
 @keras.saving.register_keras_serializable(package="dsan_tf")

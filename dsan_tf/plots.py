@@ -1,0 +1,57 @@
+"""Figures of a run: confusion matrices and training curves (matplotlib, Agg backend)."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from dsan_tf.io_utils import atomic_path  # noqa: E402
+
+
+def plot_confusion_matrix(matrix, class_names, path, title="Confusion matrix"):
+    """Counts and row-normalised matrices side by side, class names on both axes."""
+    matrix = np.asarray(matrix)
+    rows = matrix.sum(axis=1, keepdims=True)
+    normalised = np.divide(matrix, rows, out=np.zeros_like(matrix, dtype=float), where=rows > 0)
+    size = max(5.0, 0.6 * len(class_names) + 2)
+    fig, axes = plt.subplots(1, 2, figsize=(2 * size + 1, size))
+    for ax, data, fmt, label in ((axes[0], matrix, "d", "counts"), (axes[1], normalised, ".2f", "row-normalised")):
+        image = ax.imshow(data, cmap="Blues")
+        fig.colorbar(image, ax=ax, fraction=0.046)
+        ax.set_xticks(range(len(class_names)), class_names, rotation=45, ha="right")
+        ax.set_yticks(range(len(class_names)), class_names)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_title(f"{title} ({label})")
+        threshold = data.max() / 2 if data.size else 0
+        for i in range(data.shape[0]):
+            for j in range(data.shape[1]):
+                ax.text(j, i, format(data[i, j], fmt), ha="center", va="center", fontsize=8,
+                        color="white" if data[i, j] > threshold else "black")
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def plot_training_curves(history_csv, path):
+    """Loss and accuracy per epoch from Keras' CSVLogger file (train and validation)."""
+    log = pd.read_csv(history_csv)
+    panels = [("loss", "loss"), ("accuracy", "accuracy")]
+    fig, axes = plt.subplots(1, len(panels), figsize=(11, 4))
+    for ax, (key, label) in zip(axes, panels):
+        for column, style in ((key, "-"), (f"val_{key}", "--")):
+            if column in log:
+                ax.plot(log["epoch"] + 1, log[column], style, marker="o", label=column)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def _save(fig, path):
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)

@@ -1,0 +1,307 @@
+"""One experiment end to end: data, model, training, evaluation, outputs.
+
+``experiments/run.py`` turns flags into a settings dict and calls ``train_and_evaluate``
+or ``evaluate_only``; everything here is importable and testable without a CLI.
+"""
+
+import logging
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import dsan_tf
+from dsan_tf.data.pipeline import AugmentConfig, class_balanced_weights, make_dataset
+from dsan_tf.data.registry import load_dataset
+from dsan_tf.data.subsets import load_subset_list, match_subset
+from dsan_tf.distribute import pick_strategy
+from dsan_tf.evaluation import collect_outputs, evaluate_outputs
+from dsan_tf.io_utils import atomic_path, write_json
+from dsan_tf.model import DSAN, as_float32, build_dsan
+from dsan_tf.plots import plot_confusion_matrix, plot_training_curves
+from dsan_tf.training import OptimiserSettings, compile_for_training, fit_resumable, read_json
+
+log = logging.getLogger(__name__)
+
+# Settings that may differ between an interrupted run and its --resume.
+NOT_CONFIGURATION = {"resume", "output", "verbose", "time_budget_minutes", "checkpoint_every", "devices"}
+
+
+class RunError(Exception):
+    """A problem with the user's request, reported as one clear line by the CLI."""
+
+
+# ------------------------------------------------------------------ data
+def load_data(settings):
+    try:
+        data = load_dataset(settings["dataset"], settings.get("data_dir"), label_mode=settings["label_mode"])
+    except (ValueError, FileNotFoundError) as error:
+        raise RunError(str(error)) from error
+    for note in data.report:
+        log.info("data: %s", note)
+    return data
+
+
+def evaluation_split(data, requested=None):
+    """The split to report on: the one asked for, else test, else valid (said in metrics.json)."""
+    if requested:
+        if requested not in data.splits:
+            raise RunError(f"split {requested!r} not in the dataset; it has {', '.join(data.splits)}")
+        return requested
+    for split in ("test", "valid"):
+        if split in data.splits:
+            return split
+    raise RunError(f"no test or valid split to evaluate on; the dataset has {', '.join(data.splits)}")
+
+
+def subset_masks(subset_args, table):
+    """``NAME=LIST`` pairs -> boolean masks over ``table``; a list that matches nothing is an error."""
+    masks = {}
+    for arg in subset_args or []:
+        name, sep, path = arg.partition("=")
+        if not sep or not name or not path:
+            raise RunError(f"--subset expects NAME=LIST_FILE, got {arg!r}")
+        names = load_subset_list(path)
+        mask, unmatched = match_subset(table, names)
+        mask = np.asarray(mask, bool)
+        if not mask.any():
+            raise RunError(f"--subset {name}: none of the {len(names)} names in {path} is in the evaluated split")
+        if unmatched:
+            log.warning("subset %s: %d of %d names in %s match no image of the split", name, unmatched, len(names), path)
+        masks[name] = mask
+    return masks
+
+
+def decoded_image_cache(directory, image_size):
+    """A tf.data file-cache prefix; a cache left incomplete by an interrupted run is removed first."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    prefix = directory / f"train-{image_size}px"
+    if not Path(f"{prefix}.index").exists():
+        for partial in directory.glob(f"{prefix.name}*"):
+            partial.unlink()
+    return str(prefix)
+
+
+def augment_config(settings):
+    return AugmentConfig(
+        random_crop=settings["random_crop"],
+        horizontal_flip=settings["horizontal_flip"],
+        rotation_degrees=settings["rotation"],
+        random_erasing=settings["random_erasing"],
+    )
+
+
+def eval_dataset(table, num_classes, settings):
+    return make_dataset(table, num_classes, settings["image_size"], settings["batch_size"], training=False)
+
+
+# ------------------------------------------------------------------ model
+def model_kwargs(settings, class_names):
+    return dict(
+        num_classes=len(class_names),
+        image_size=settings["image_size"],
+        variant=settings["variant"],
+        alpha=settings["alpha"],
+        lambda1=settings["lambda1"],
+        lambda2=settings["lambda2"],
+        num_splits=settings["split_num"],
+        reduction=settings["reduction"],
+        use_hfe=settings["hfe"],
+        use_sa=settings["sa"],
+        use_lfa=settings["lfa"],
+        class_names=list(class_names),
+        dtype=settings["mixed_precision"],
+    )
+
+
+def load_trained_model(path):
+    """A DSAN from a ``.keras`` file, or a clear error when it is not one."""
+    path = Path(path)
+    if not path.is_file():
+        raise RunError(f"model file not found: {path}")
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except Exception as error:  # Keras raises many types for a file that is not a model
+        raise RunError(f"{path} is not a loadable Keras model file: {error}") from error
+    if not isinstance(model, DSAN):
+        raise RunError(f"{path} holds a {type(model).__name__}, not a dsan_tf DSAN model")
+    return model
+
+
+def initialise_from(model, source):
+    """Copy every layer whose name and weight shapes match (fine-tuning; new heads when classes differ)."""
+    copied, skipped = [], []
+    source_layers = {layer.name: layer for layer in source.layers}
+    for layer in model.layers:
+        other = source_layers.get(layer.name)
+        if other is None or not layer.weights:
+            continue
+        if [w.shape for w in layer.weights] == [w.shape for w in other.weights]:
+            layer.set_weights(other.get_weights())
+            copied.append(layer.name)
+        else:
+            skipped.append(layer.name)
+    if model.class_centres is not None and source.class_centres is not None:
+        if model.class_centres.shape == source.class_centres.shape:
+            model.class_centres.assign(source.class_centres)
+    log.info("--init-from: copied %d layers, re-initialised %s", len(copied), skipped or "none")
+    return copied, skipped
+
+
+# ------------------------------------------------------------------ outputs
+def versions():
+    commit = None
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent, timeout=5
+        ).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return {
+        "dsan_tf": dsan_tf.__version__,
+        "git_commit": commit,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+    }
+
+
+def check_resume_config(output_dir, settings):
+    previous = read_json(output_dir / "config.json")["settings"]
+    changed = {
+        k: (previous.get(k), v)
+        for k, v in settings.items()
+        if k not in NOT_CONFIGURATION and previous.get(k) != v
+    }
+    if changed:
+        detail = "; ".join(f"{k}: was {a!r}, now {b!r}" for k, (a, b) in sorted(changed.items()))
+        raise RunError(f"--resume: {output_dir} was trained with another configuration ({detail})")
+
+
+def profile(model):
+    try:
+        from dsan_tf.profiling import count_macs, count_parameters
+    except ImportError:
+        return {}
+    params = count_parameters(model)
+    macs = count_macs(model)
+    return {**params, "macs": macs, "flops": 2 * macs}
+
+
+def write_evaluation(model, data, split, settings, output_dir, subsets=None):
+    """Evaluate in float32 and write metrics.json and confusion_matrix.png; returns the metrics."""
+    table = data.split(split)
+    masks = subset_masks(subsets, table)
+    evaluated = as_float32(model)
+    outputs = collect_outputs(evaluated, eval_dataset(table, data.num_classes, settings))
+    metrics = {
+        "dataset": settings["dataset"],
+        "split": split,
+        "label_mode": settings["label_mode"],
+        **evaluate_outputs(outputs, list(data.class_names), masks),
+        "class_names": list(data.class_names),
+        **profile(evaluated),
+    }
+    write_json(metrics, output_dir / "metrics.json")
+    plot_confusion_matrix(
+        metrics["confusion_matrix"], data.class_names, output_dir / "confusion_matrix.png",
+        title=f"{settings['dataset']} {split}",
+    )
+    return metrics
+
+
+# ------------------------------------------------------------------ entry points
+def train_and_evaluate(settings):
+    """Train as ``settings`` say, then evaluate; returns the metrics dict."""
+    output_dir = Path(settings["output"])
+    if settings["resume"]:
+        if not (output_dir / "config.json").is_file():
+            raise RunError(f"--resume: {output_dir} has no config.json; nothing to resume")
+        check_resume_config(output_dir, settings)
+    elif output_dir.exists() and any(output_dir.iterdir()):
+        raise RunError(f"output directory {output_dir} is not empty; use --resume to continue it or pick another --output")
+    output_dir.mkdir(parents=True, exist_ok=True)
+
+    keras.utils.set_random_seed(settings["seed"])
+    data = load_data(settings)
+    train_table = data.split("train")
+    split = evaluation_split(data, settings.get("split"))
+    validation = "valid" if "valid" in data.splits else None
+    write_json({"settings": settings, "versions": versions(), "evaluation_split": split}, output_dir / "config.json")
+
+    batches_per_epoch = int(np.ceil(len(train_table) / settings["batch_size"]))
+    weights = class_balanced_weights(train_table["label"], data.num_classes) if settings["class_weight"] == "balanced" else None
+    augment = augment_config(settings)
+
+    cache = decoded_image_cache(output_dir / "cache", settings["image_size"])
+
+    def train_data(epoch):
+        # A seed per epoch: epoch e's batches are the same whether or not the run was resumed.
+        # The decoded images live in a file cache, shared by every epoch's dataset and by a resumed run.
+        return make_dataset(
+            train_table, data.num_classes, settings["image_size"], settings["batch_size"], training=True,
+            augment=augment, seed=settings["seed"] * 1000 + epoch, oversample=settings["oversample"],
+            sample_weights=weights, cache=cache,
+        )
+
+    strategy = pick_strategy(settings.get("devices"))
+    with strategy.scope():
+        model = build_dsan(**model_kwargs(settings, data.class_names))
+        if settings.get("backbone_weights"):
+            from dsan_tf.torch_import import assign_resnet18_weights, load_torch_state_dict
+
+            assign_resnet18_weights(model, load_torch_state_dict(settings["backbone_weights"]))
+        if settings.get("init_from"):
+            initialise_from(model, load_trained_model(settings["init_from"]))
+        optimiser = OptimiserSettings(
+            learning_rate=settings["learning_rate"], schedule=settings["schedule"], decay_rate=settings["decay_rate"],
+            warmup_epochs=settings["warmup_epochs"], weight_decay=settings["weight_decay"],
+            centre_learning_rate=settings["centre_learning_rate"], centre_momentum=settings["centre_momentum"],
+            sgd_scope=settings["sgd_scope"],
+        )
+        compile_for_training(model, optimiser, batches_per_epoch, settings["epochs"])
+
+    validation_data = (
+        eval_dataset(data.split(validation), data.num_classes, settings) if validation and validation != split else None
+    )
+    budget = settings.get("time_budget_minutes")
+    summary = fit_resumable(
+        model, train_data, settings["epochs"], output_dir,
+        validation_data=validation_data, resume=settings["resume"],
+        checkpoint_every=settings["checkpoint_every"], time_budget_s=budget * 60 if budget else None,
+        verbose=settings["verbose"],
+    )
+    with atomic_path(output_dir / "model.keras") as tmp:
+        model.save(tmp)
+    if (output_dir / "history.csv").is_file():
+        plot_training_curves(output_dir / "history.csv", output_dir / "training_curves.png")
+
+    metrics = write_evaluation(model, data, split, settings, output_dir, settings.get("subset"))
+    metrics["training"] = {**summary, "model_selection": "last epoch"}
+    write_json(metrics, output_dir / "metrics.json")
+    return metrics
+
+
+def evaluate_only(settings):
+    """Evaluate ``settings['weights']`` on the dataset; refuses a model trained for other classes."""
+    model = load_trained_model(settings["weights"])
+    data = load_data(settings)
+    if model.class_names is not None and list(model.class_names) != list(data.class_names):
+        raise RunError(
+            f"{settings['weights']} was trained for classes {model.class_names}; "
+            f"{settings['dataset']} has {list(data.class_names)}"
+        )
+    settings = {**settings, "image_size": model.settings["image_size"]}
+    split = evaluation_split(data, settings.get("split"))
+    output_dir = Path(settings["output"])
+    output_dir.mkdir(parents=True, exist_ok=True)
+    write_json({"settings": settings, "versions": versions(), "evaluation_split": split}, output_dir / "config.json")
+    return write_evaluation(model, data, split, settings, output_dir, settings.get("subset"))
+
