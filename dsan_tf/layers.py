@@ -48,10 +48,15 @@ class SparseAttention(layers.Layer):
             setattr(self, f"fc{i}", fc)
             setattr(self, f"bn{i}", bn)
 
+    @property
+    def blocks(self):
+        """The (Dense, BatchNormalization) pairs, in order."""
+        return [(getattr(self, f"fc{i}"), getattr(self, f"bn{i}")) for i in range(1, self.depth + 1)]
+
     def call(self, h, training=None):
         x = h
-        for i in range(1, self.depth + 1):
-            x = getattr(self, f"bn{i}")(getattr(self, f"fc{i}")(x), training=training)
+        for fc, bn in self.blocks:
+            x = bn(fc(x), training=training)
         return ops.relu(x)
 
     def get_config(self):

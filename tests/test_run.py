@@ -1,0 +1,93 @@
+"""experiments/run.py end to end on the embedded FERPlus sample (tiny images, one epoch)."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+FAST = ["--image-size", "32", "--epochs", "1", "--batch-size", "64", "--verbose", "0"]
+
+
+def load_run():
+    spec = importlib.util.spec_from_file_location("run_cli", ROOT / "experiments" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def run_cli():
+    return load_run()
+
+
+@pytest.fixture(scope="module")
+def trained(run_cli, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "smoke"
+    run_cli.main(["--dataset", "ferplus", "--output", str(out), *FAST])
+    return out
+
+
+def test_smoke_run_writes_every_output(trained):
+    for name in ("model.keras", "config.json", "metrics.json", "confusion_matrix.png", "history.csv",
+                 "training_curves.png"):
+        assert (trained / name).is_file(), name
+    assert any((trained / "checkpoints").iterdir()) and (trained / "tensorboard").is_dir()
+    metrics = json.loads((trained / "metrics.json").read_text())
+    config = json.loads((trained / "config.json").read_text())
+    assert config["settings"]["smoke_run_on_sample"] and config["versions"]["tensorflow"]
+    assert metrics["split"] == "valid"  # the sample has no test split, and says so
+    assert set(metrics["stream_accuracy"]) == {"fused", "gfe", "mff"}
+    matrix = np.array(metrics["confusion_matrix"])
+    assert matrix.shape == (8, 8) and matrix.sum() == metrics["count"]
+    assert metrics["accuracy"] == pytest.approx(np.trace(matrix) / matrix.sum())
+    assert 0.0 <= metrics["p_attention_zero"] <= 1.0
+    assert metrics["params_trainable"] == 11_327_506 + 2 * 129  # K=8: two classifiers with one more class (128+1 each)
+    assert metrics["training"]["model_selection"] == "last epoch"
+
+
+def test_eval_only_reproduces_the_metrics(run_cli, trained, tmp_path):
+    run_cli.main(["--dataset", "ferplus", "--eval-only", "--weights", str(trained / "model.keras"),
+                  "--output", str(tmp_path), "--batch-size", "64"])
+    again = json.loads((tmp_path / "metrics.json").read_text())
+    first = json.loads((trained / "metrics.json").read_text())
+    assert again["confusion_matrix"] == first["confusion_matrix"]
+
+
+def test_resume_with_another_configuration_is_refused(run_cli, trained):
+    with pytest.raises(SystemExit, match="another configuration.*image_size"):
+        run_cli.main(["--dataset", "ferplus", "--output", str(trained), "--resume",
+                      *FAST[:1], "48", *FAST[2:]])
+
+
+def test_non_empty_output_is_not_overwritten(run_cli, trained):
+    before = (trained / "metrics.json").read_bytes()
+    with pytest.raises(SystemExit, match="not empty"):
+        run_cli.main(["--dataset", "ferplus", "--output", str(trained), *FAST])
+    assert (trained / "metrics.json").read_bytes() == before
+
+
+def test_eval_only_refuses_a_dataset_with_other_classes(run_cli, trained, tmp_path):
+    for split in ("train", "test"):
+        for cls in ("cat", "dog"):
+            (tmp_path / "data" / split / cls).mkdir(parents=True)
+            Image.new("RGB", (40, 40), (200, 10, 10)).save(tmp_path / "data" / split / cls / "a.png")
+    with pytest.raises(SystemExit, match="trained for classes"):
+        run_cli.main(["--dataset", "folder", "--data-dir", str(tmp_path / "data"), "--eval-only",
+                      "--weights", str(trained / "model.keras"), "--output", str(tmp_path / "eval")])
+
+
+def test_subset_list_matching_nothing_is_an_error(run_cli, trained, tmp_path):
+    listing = tmp_path / "pose.txt"
+    listing.write_text("0/fer9999999.jpg\n")
+    with pytest.raises(SystemExit, match="none of the 1 names"):
+        run_cli.main(["--dataset", "ferplus", "--eval-only", "--weights", str(trained / "model.keras"),
+                      "--output", str(tmp_path / "eval"), "--subset", f"pose={listing}"])
+
+
+def test_unknown_preset_is_an_argparse_error(run_cli):
+    with pytest.raises(SystemExit):
+        run_cli.parse_args(["--dataset", "ferplus", "--preset", "fastest"])
