@@ -178,3 +178,13 @@ def test_cache_to_file_and_no_cache(tmp_path):
         out = batches(make_dataset(table, K, S, 2, training=True, seed=0, cache=cache))
         assert sum(len(b[1]) for b in out) == 3
     assert list(tmp_path.glob("cache*"))
+
+
+def test_single_source_oversampling_counts_its_own_shard(tmp_path):
+    table = make_images(tmp_path, [0, 0, 0, 0, 0, 1])  # class 1 only in shard 1
+    context = tf.distribute.InputContext(num_input_pipelines=2, input_pipeline_id=0,
+                                         num_replicas_in_sync=2)
+    ds = make_dataset_from_source(source_from_table(table), K, S, 4, training=True, seed=0,
+                                  oversample=True, input_context=context)
+    labels = np.concatenate([b[1] for b in batches(ds)]).argmax(1)
+    assert labels.tolist() == [0, 0, 0]  # rows 0, 2, 4; an epoch of this shard's size

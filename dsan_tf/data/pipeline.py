@@ -257,10 +257,12 @@ def make_dataset_from_source(
              else batch_size)
     decode = _decode_fn(image_size)
     per_class = not isinstance(source, tf.data.Dataset)
+    if shard and input_context is not None and input_context.num_input_pipelines > 1:
+        n, i = input_context.num_input_pipelines, input_context.input_pipeline_id
+        source = ([s.shard(n, i) if s is not None else None for s in source] if per_class
+                  else source.shard(n, i))
 
     def prepare(ds, suffix=""):
-        if shard and input_context is not None and input_context.num_input_pipelines > 1:
-            ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
         ds = ds.map(decode, num_parallel_calls=num_parallel_calls)
         return _cache(ds, cache, suffix)
 
