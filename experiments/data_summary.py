@@ -38,11 +38,11 @@ def main(argv=None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     summary = data.summary()
+    if args.data_dir is None:
+        print("(no --data-dir: using the embedded FERPlus sample)", file=sys.stderr)
     if args.json:
         print(json.dumps(summary))
         return 0
-    if args.data_dir is None:
-        print("(no --data-dir: using the embedded FERPlus sample)", file=sys.stderr)
     for note in data.report:
         print(f"note: {note}", file=sys.stderr)
     width = max(len(c) for c in data.class_names + ("count",))
