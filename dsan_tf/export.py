@@ -48,8 +48,8 @@ INPUT_PIXELS = "pixels"
 OUTPUT_KEYS = ("probabilities", "class_id", "class_name", "gfe_probabilities", "mff_probabilities")
 LABELS_FILE = "labels.txt"
 WARMUP_FILE = "tf_serving_warmup_requests"
-# Batch sizes the warmup replays through serving_default (the allowed batch sizes'
-# ends and middle, see batching_parameters) and predict_pixels.
+# Batch sizes the warmup replays through serving_default (1 up to the batching
+# max_batch_size, see batching_parameters); predict_pixels is warmed at batch 1.
 WARMUP_BATCH_SIZES = (1, 8, 32)
 # --------------------------------------------------------------------------- module
 def class_names_of(model) -> list[str]:
@@ -117,17 +117,21 @@ def build_serving_module(model, labels_path=None) -> tf.Module:
     module = tf.Module(name="dsan_serving")
     module.serving_default = serving_default
     module.predict_pixels = predict_pixels
-    concrete = [serving_default.get_concrete_function(), predict_pixels.get_concrete_function()]
+    _track_variables(module, [serving_default.get_concrete_function(), predict_pixels.get_concrete_function()])
+    if labels_path is not None:
+        module.labels = tf.saved_model.Asset(str(labels_path))
+    return module
+
+
+def _track_variables(module, concrete_functions):
+    """Attach the variables the functions capture to ``module`` (so they are saved)."""
     seen, variables = set(), []
-    for fn in concrete:
+    for fn in concrete_functions:
         for v in fn.variables:
             if id(v) not in seen:
                 seen.add(id(v))
                 variables.append(v)
     module.model_variables = variables
-    if labels_path is not None:
-        module.labels = tf.saved_model.Asset(str(labels_path))
-    return module
 
 
 def signatures_of(module) -> dict:
@@ -337,17 +341,24 @@ def batching_parameters_class():
     return message_factory.GetMessageClass(pool.FindMessageTypeByName("tensorflow.serving.BatchingParameters"))
 
 
-def batching_parameters(max_batch_size=32, batch_timeout_micros=2000, max_enqueued_batches=16,
-                        num_batch_threads=4, allowed_batch_sizes=(1, 2, 4, 8, 16, 32),
-                        pad_variable_length_inputs=False):
-    """A BatchingParameters message (see export/README.md for why these values)."""
+def batching_parameters(max_batch_size=32, batch_timeout_micros=1000, max_enqueued_batches=None,
+                        num_batch_threads=4, allowed_batch_sizes=(), pad_variable_length_inputs=False):
+    """A BatchingParameters message for serving DSAN on CPU (export/README.md explains the values).
+
+    ``num_batch_threads``: the serving machine's CPU cores. ``max_enqueued_batches``
+    defaults to ``num_batch_threads`` (TF Serving's advice for online serving: bounded
+    queueing delay). No ``allowed_batch_sizes`` by default: on CPU padding a batch up
+    to an allowed size only adds work.
+    """
     allowed = [int(b) for b in allowed_batch_sizes]
     if allowed and (allowed != sorted(set(allowed)) or allowed[-1] != int(max_batch_size)):
         raise ValueError("allowed_batch_sizes must increase and end at max_batch_size")
+    if int(num_batch_threads) < 1 or int(max_batch_size) < 1:
+        raise ValueError("num_batch_threads and max_batch_size must be >= 1")
     message = batching_parameters_class()()
     message.max_batch_size.value = int(max_batch_size)
     message.batch_timeout_micros.value = int(batch_timeout_micros)
-    message.max_enqueued_batches.value = int(max_enqueued_batches)
+    message.max_enqueued_batches.value = int(max_enqueued_batches or num_batch_threads)
     message.num_batch_threads.value = int(num_batch_threads)
     message.allowed_batch_sizes.extend(allowed)
     message.pad_variable_length_inputs = bool(pad_variable_length_inputs)
@@ -385,3 +396,50 @@ def _atomic_write_text(path: Path, text: str) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+# --------------------------------------------------------------------------- TFLite
+TFLITE_OUTPUTS = ("probabilities", "class_id", "gfe_probabilities", "mff_probabilities")
+
+
+def tflite_function(model):
+    """The TFLite graph: float32 [N, S, S, 3] RGB 0..255 at the model's input size ->
+    ``probabilities``, ``class_id``, ``gfe_probabilities``, ``mff_probabilities``.
+
+    The same pixel input as ``predict_pixels`` but at a fixed size: resizing
+    (ScaleAndTranslate) is not a TFLite builtin, so the caller resizes (bilinear, with
+    antialiasing when shrinking, as ``dsan_tf.data.preprocess.resize_image``). ImageNet
+    normalisation is inside. No ``class_name`` output (TFLite string tensors are poorly
+    supported on devices); the labels file is written beside the model.
+    """
+    model32 = float32_model(model)
+    size = int(model32.settings["image_size"])
+
+    @tf.function(input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32, name=INPUT_PIXELS)])
+    def predict(pixels):
+        out = model32(preprocess.normalize_imagenet(pixels), training=False)
+        probabilities = tf.cast(out["probabilities"], tf.float32)
+        gfe = tf.nn.softmax(tf.cast(out["gfe_logits"], tf.float32)) if "gfe_logits" in out else probabilities
+        mff = tf.nn.softmax(tf.cast(out["mff_logits"], tf.float32)) if "mff_logits" in out else probabilities
+        return {"probabilities": probabilities,
+                "class_id": tf.argmax(probabilities, axis=-1, output_type=tf.int64),
+                "gfe_probabilities": gfe, "mff_probabilities": mff}
+
+    holder = tf.Module()
+    holder.predict = predict
+    concrete = predict.get_concrete_function()
+    _track_variables(holder, [concrete])
+    return concrete, holder
+
+
+def convert_tflite(model, quantize: bool = False) -> bytes:
+    """TFLite flatbuffer with one signature (``serving_default``, input ``pixels``): float32,
+    or dynamic-range quantised (int8 weights, float activations; no calibration data)."""
+    concrete, holder = tflite_function(model)
+    # Through a SavedModel, so the flatbuffer carries the signature's input/output names.
+    with tempfile.TemporaryDirectory(prefix="dsan-tflite-") as tmp:
+        tf.saved_model.save(holder, tmp, signatures={SIGNATURE_BYTES: concrete})
+        converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=[SIGNATURE_BYTES])
+        if quantize:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        return converter.convert()

@@ -111,9 +111,10 @@ def test_layout_labels_and_server_configs(exported):
     assert list(entry.model_version_policy.specific.versions) == [1]
 
     batching = export.parse_batching_parameters(exported["base"].parent / "batching_parameters.txt")
-    assert batching.max_batch_size.value == 32
-    assert list(batching.allowed_batch_sizes)[-1] == batching.max_batch_size.value
-    assert batching.num_batch_threads.value >= 1 and batching.batch_timeout_micros.value > 0
+    assert batching.max_batch_size.value == 32 == max(export.WARMUP_BATCH_SIZES)
+    assert batching.num_batch_threads.value == 4 == batching.max_enqueued_batches.value
+    assert 0 < batching.batch_timeout_micros.value <= 10000
+    assert not batching.allowed_batch_sizes and not batching.pad_variable_length_inputs
 
 
 def test_saved_model_cli_lists_both_signatures(exported):
@@ -331,10 +332,11 @@ def test_batching_parameters_validate(tmp_path):
     with pytest.raises(ValueError, match="allowed_batch_sizes"):
         export.batching_parameters(max_batch_size=32, allowed_batch_sizes=(1, 8, 16))
     path = tmp_path / "b.txt"
-    export.write_batching_parameters(path, num_batch_threads=2)
+    export.write_batching_parameters(path, num_batch_threads=2, allowed_batch_sizes=(8, 16, 32))
     text = path.read_text()
     assert "max_batch_size {\n  value: 32\n}" in text and "allowed_batch_sizes: 32" in text
-    assert export.parse_batching_parameters(path).num_batch_threads.value == 2
+    parsed = export.parse_batching_parameters(path)
+    assert parsed.num_batch_threads.value == 2 == parsed.max_enqueued_batches.value
 
 
 @pytest.mark.parametrize("variant", ["gfe", "baseline"])

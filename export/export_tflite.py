@@ -1,0 +1,170 @@
+"""Convert a trained DSAN to TFLite (float32 and dynamic-range quantised) and check it.
+
+    python export/export_tflite.py --weights RUN/model.keras --output models/tflite \
+        [--data-dir /path/to/ferplus] [--saved-model models/dsan/1]
+
+Writes ``dsan_float32.tflite``, ``dsan_dynamic_range.tflite``, ``labels.txt`` and
+``report.json`` to ``--output``. Input of both: ``pixels`` float32 [N, S, S, 3], RGB
+0..255, already resized to the model's input size S (printed; resize bilinearly, as
+``dsan_tf.data.preprocess.resize_image``); normalisation is inside. Outputs:
+``probabilities``, ``class_id``, ``gfe_probabilities``, ``mff_probabilities``.
+
+Then runs every FERPlus validation image (majority protocol) through the SavedModel's
+``serving_default`` (the exported one with ``--saved-model``, else the same signature
+built in memory from ``--weights``) and through both TFLite models, and reports top-1
+agreement with the SavedModel, accuracy and file sizes. Exit status 1 if agreement is
+below 99.9 % (float32) or 98 % (quantised).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+THRESHOLDS = {"float32": 0.999, "dynamic_range": 0.98}
+FILES = {"float32": "dsan_float32.tflite", "dynamic_range": "dsan_dynamic_range.tflite"}
+
+
+def default_data_dir() -> Path:
+    """The shared FERPlus folder beside the repository, else the embedded sample."""
+    shared = ROOT.parent / "shared" / "datasets" / "ferplus"
+    if (shared / "FER2013Valid").is_dir():
+        return shared
+    from dsan_tf.data import SAMPLE_FERPLUS_DIR
+
+    return Path(SAMPLE_FERPLUS_DIR)
+
+
+def interpreter(content: bytes):
+    import tensorflow as tf
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice (ai_edge_litert not installed)
+        return tf.lite.Interpreter(model_content=content, num_threads=2)
+
+
+def evaluate(reference, runners, table, image_size, batch_size=64):
+    """Top-1 of the reference signature and each TFLite runner on every row of ``table``.
+
+    Returns {"reference": ids, name: ids, ...} plus max |Δp| per runner.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    from dsan_tf.data.preprocess import decode_image, resize_image
+
+    ids = {"reference": []}
+    ids.update({name: [] for name in runners})
+    max_diff = {name: 0.0 for name in runners}
+    paths = list(table["path"])
+    for start in range(0, len(paths), batch_size):
+        data = [Path(p).read_bytes() for p in paths[start:start + batch_size]]
+        ref = reference(image_bytes=tf.constant(data))["probabilities"].numpy()
+        ids["reference"].append(ref.argmax(-1))
+        pixels = tf.stack([resize_image(decode_image(d), image_size) for d in data]).numpy()
+        for name, runner in runners.items():
+            probs = runner(pixels=pixels)["probabilities"]
+            ids[name].append(probs.argmax(-1))
+            max_diff[name] = max(max_diff[name], float(np.abs(probs - ref).max()))
+    return {k: np.concatenate(v) for k, v in ids.items()}, max_diff
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--weights", required=True, type=Path, help="trained model (.keras)")
+    p.add_argument("--output", required=True, type=Path, help="folder for the .tflite files and report.json")
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="FERPlus folder (FER2013Valid/ + label.csv); default: <repo>/../shared/datasets/ferplus, "
+                        "else the embedded sample")
+    p.add_argument("--saved-model", type=Path, default=None,
+                   help="exported SavedModel version folder to compare with (default: built in memory)")
+    p.add_argument("--limit", type=int, default=None, help="use only the first N validation images")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if not args.weights.is_file():
+        print(f"error: weights file {args.weights} not found", file=sys.stderr)
+        return 1
+    import keras
+    import tensorflow as tf
+
+    import dsan_tf.model  # noqa: F401
+    from dsan_tf import export
+    from dsan_tf.data import load_dataset
+
+    model = keras.models.load_model(args.weights, compile=False)
+    size = int(model.settings["image_size"])
+    names = export.class_names_of(model)
+    args.output.mkdir(parents=True, exist_ok=True)
+    (args.output / "labels.txt").write_text("".join(n + "\n" for n in names), encoding="utf-8")
+
+    runners, sizes, seconds = {}, {}, {}
+    for name, quantize in (("float32", False), ("dynamic_range", True)):
+        start = time.perf_counter()
+        content = export.convert_tflite(model, quantize=quantize)
+        seconds[name] = time.perf_counter() - start
+        path = args.output / FILES[name]
+        path.write_bytes(content)
+        sizes[name] = path.stat().st_size
+        runners[name] = interpreter(content).get_signature_runner("serving_default")
+        print(f"wrote {path}: {sizes[name] / 1e6:.2f} MB (converted in {seconds[name]:.0f} s)", flush=True)
+
+    if args.saved_model is not None:
+        reference = tf.saved_model.load(str(args.saved_model)).signatures["serving_default"]
+        reference_name = str(args.saved_model)
+        variables = sum(f.stat().st_size for f in (args.saved_model / "variables").iterdir())
+    else:
+        reference = export.build_serving_module(model).serving_default
+        reference_name = "serving_default built in memory from --weights"
+        variables = None
+
+    data_dir = args.data_dir or default_data_dir()
+    data = load_dataset("ferplus", data_dir)
+    if tuple(data.class_names) != tuple(names):
+        print(f"warning: model classes {names} differ from FERPlus' {list(data.class_names)}; "
+              "accuracy is meaningless, agreement still holds", file=sys.stderr)
+    table = data.split("valid")
+    if args.limit:
+        table = table.iloc[:args.limit]
+    labels = table["label"].to_numpy()
+    print(f"evaluating {len(table)} FERPlus validation images from {data_dir} at {size}x{size} px", flush=True)
+    ids, max_diff = evaluate(reference, runners, table, size)
+
+    report = {"weights": str(args.weights), "reference": reference_name, "data_dir": str(data_dir),
+              "images": int(len(table)), "input": [None, size, size, 3],
+              "reference_accuracy": float((ids["reference"] == labels).mean()),
+              "saved_model_variables_bytes": variables, "models": {}}
+    ok = True
+    for name in runners:
+        agreement = float((ids[name] == ids["reference"]).mean())
+        passed = agreement >= THRESHOLDS[name]
+        ok &= passed
+        report["models"][name] = {
+            "file": FILES[name], "bytes": sizes[name], "convert_seconds": round(seconds[name], 1),
+            "top1_agreement": agreement, "threshold": THRESHOLDS[name], "passed": passed,
+            "accuracy": float((ids[name] == labels).mean()), "max_abs_probability_diff": max_diff[name]}
+    (args.output / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+
+    print(f"reference ({reference_name}): accuracy {report['reference_accuracy']:.2%}")
+    if variables:
+        print(f"SavedModel variables: {variables / 1e6:.2f} MB")
+    for name, r in report["models"].items():
+        print(f"{name:>13}: {r['bytes'] / 1e6:6.2f} MB  top-1 agreement {r['top1_agreement']:.2%} "
+              f"({'ok' if r['passed'] else 'BELOW'} >= {r['threshold']:.1%})  accuracy {r['accuracy']:.2%}  "
+              f"max |dp| {r['max_abs_probability_diff']:.2g}")
+    print(f"wrote {args.output / 'report.json'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
