@@ -18,7 +18,7 @@ import dsan_tf
 from dsan_tf.data.pipeline import AugmentConfig, class_balanced_weights, make_dataset
 from dsan_tf.data.registry import load_dataset
 from dsan_tf.data.subsets import load_subset_list, match_subset
-from dsan_tf.distribute import pick_strategy
+from dsan_tf.distribute import is_chief, needs_custom_loop, pick_strategy
 from dsan_tf.evaluation import collect_outputs, evaluate_outputs
 from dsan_tf.io_utils import atomic_path, write_json
 from dsan_tf.model import DSAN, as_float32, build_dsan
@@ -220,38 +220,41 @@ def write_evaluation(model, data, split, settings, output_dir, subsets=None):
 # ------------------------------------------------------------------ entry points
 def train_and_evaluate(settings):
     """Train as ``settings`` say, then evaluate; returns the metrics dict."""
+    # MultiWorkerMirroredStrategy must exist before TensorFlow's runtime starts.
+    strategy = pick_strategy(settings.get("devices"))
+    chief = is_chief(strategy)  # only the chief checks and writes the run directory
     output_dir = Path(settings["output"])
     if settings["resume"]:
         if not (output_dir / "config.json").is_file():
             raise RunError(f"--resume: {output_dir} has no config.json; nothing to resume")
         check_resume_config(output_dir, settings)
-    elif output_dir.exists() and any(output_dir.iterdir()):
+    elif chief and output_dir.exists() and any(output_dir.iterdir()):
         raise RunError(f"output directory {output_dir} is not empty; use --resume to continue it or pick another --output")
     output_dir.mkdir(parents=True, exist_ok=True)
-
     keras.utils.set_random_seed(settings["seed"])
     data = load_data(settings)
     train_table = data.split("train")
     split = evaluation_split(data, settings.get("split"))
     validation = "valid" if "valid" in data.splits else None
-    write_json({"settings": settings, "versions": versions(), "evaluation_split": split}, output_dir / "config.json")
+    if chief and not settings["resume"]:
+        write_json({"settings": settings, "versions": versions(), "evaluation_split": split}, output_dir / "config.json")
 
     batches_per_epoch = int(np.ceil(len(train_table) / settings["batch_size"]))
     weights = class_balanced_weights(train_table["label"], data.num_classes) if settings["class_weight"] == "balanced" else None
     augment = augment_config(settings)
 
-    cache = decoded_image_cache(output_dir / "cache", settings["image_size"])
+    cache = None if needs_custom_loop(strategy) else decoded_image_cache(output_dir / "cache", settings["image_size"])
 
-    def train_data(epoch):
+    def train_data(epoch, input_context=None):
         # A seed per epoch: epoch e's batches are the same whether or not the run was resumed.
         # The decoded images live in a file cache, shared by every epoch's dataset and by a resumed run.
         return make_dataset(
             train_table, data.num_classes, settings["image_size"], settings["batch_size"], training=True,
             augment=augment, seed=settings["seed"] * 1000 + epoch, oversample=settings["oversample"],
-            sample_weights=weights, cache=cache,
+            sample_weights=weights, cache=cache if input_context is None else True,
+            input_context=input_context, drop_remainder=input_context is not None,
         )
 
-    strategy = pick_strategy(settings.get("devices"))
     with strategy.scope():
         model = build_dsan(**model_kwargs(settings, data.class_names))
         if settings.get("backbone_weights"):
@@ -272,12 +275,19 @@ def train_and_evaluate(settings):
         eval_dataset(data.split(validation), data.num_classes, settings) if validation and validation != split else None
     )
     budget = settings.get("time_budget_minutes")
+    if needs_custom_loop(strategy):
+        # Every worker runs the same number of steps on its shard, remainder dropped.
+        batches_per_epoch = len(train_table) // settings["batch_size"]
+        validation_data = None
+        log.info("multi-worker training: %d steps per epoch, validation after training only", batches_per_epoch)
     summary = fit_resumable(
-        model, train_data, settings["epochs"], output_dir,
+        model, train_data, settings["epochs"], output_dir, strategy=strategy, steps_per_epoch=batches_per_epoch,
         validation_data=validation_data, resume=settings["resume"],
         checkpoint_every=settings["checkpoint_every"], time_budget_s=budget * 60 if budget else None,
         verbose=settings["verbose"],
     )
+    if not chief:
+        return None  # the chief writes the model, plots and metrics
     with atomic_path(output_dir / "model.keras") as tmp:
         model.save(tmp)
     if (output_dir / "history.csv").is_file():

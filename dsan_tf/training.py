@@ -127,6 +127,8 @@ def fit_resumable(
     epochs,
     output_dir,
     *,
+    strategy=None,
+    steps_per_epoch=None,
     validation_data=None,
     resume=False,
     checkpoint_every=200,
@@ -136,13 +138,24 @@ def fit_resumable(
 ):
     """Train ``model`` (already compiled) for ``epochs`` epochs; returns a summary dict.
 
-    ``train_data(epoch)`` returns that epoch's ``tf.data.Dataset``. Logs go to
-    ``output_dir/history.csv`` and ``output_dir/tensorboard``; checkpoints to
-    ``output_dir/checkpoints``.
+    ``train_data(epoch, input_context=None)`` returns that epoch's ``tf.data.Dataset``.
+    Logs go to ``output_dir/history.csv`` and ``output_dir/tensorboard``; checkpoints
+    to ``output_dir/checkpoints``. Under ``MultiWorkerMirroredStrategy`` (where Keras'
+    ``fit`` cannot run) each epoch is driven by ``distribute.distributed_train`` over the
+    same ``model.train_step``; it needs ``steps_per_epoch``, the chief writes the logs and
+    checkpoints, and the other workers checkpoint to a scratch folder (the collective
+    save needs every worker).
     """
+    from dsan_tf.distribute import distributed_train, is_chief, needs_custom_loop
+
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    state = TrainingState(model, output_dir / "checkpoints")
+    custom_loop = strategy is not None and needs_custom_loop(strategy)
+    if custom_loop and not steps_per_epoch:
+        raise ValueError("multi-worker training needs steps_per_epoch")
+    chief = is_chief(strategy)
+    checkpoint_dir = output_dir / "checkpoints" if chief else output_dir / ".worker-checkpoints" / str(id(model))
+    state = TrainingState(model, checkpoint_dir)
     start_epoch, start_step = 0, 0
     if resume:
         position = state.restore_latest()
@@ -155,25 +168,28 @@ def fit_resumable(
     started = time.monotonic()
     for epoch in range(start_epoch, epochs):
         skip = start_step if epoch == start_epoch else 0
-        dataset = train_data(epoch)
-        if skip:
-            dataset = dataset.skip(skip)
-        callbacks = [
-            StepCheckpoint(state, epoch, skip, checkpoint_every),
-            budget,
-            keras.callbacks.CSVLogger(str(output_dir / "history.csv"), append=True),
-            keras.callbacks.TensorBoard(str(output_dir / "tensorboard"), write_graph=False),
-            *extra_callbacks,
-        ]
+        callbacks = [StepCheckpoint(state, epoch, skip, checkpoint_every), budget, *extra_callbacks]
+        if chief:
+            callbacks += [
+                keras.callbacks.CSVLogger(str(output_dir / "history.csv"), append=True),
+                keras.callbacks.TensorBoard(str(output_dir / "tensorboard"), write_graph=False),
+            ]
         try:
-            model.fit(
-                dataset,
-                initial_epoch=epoch,
-                epochs=epoch + 1,
-                validation_data=validation_data,
-                callbacks=callbacks,
-                verbose=verbose,
-            )
+            if custom_loop:
+                distributed_train(
+                    model, strategy, lambda context, e=epoch: train_data(e, context).skip(skip),
+                    epochs=epoch + 1, initial_epoch=epoch, steps_per_epoch=steps_per_epoch - skip,
+                    callbacks=callbacks, verbose=verbose,
+                )
+            else:
+                model.fit(
+                    train_data(epoch).skip(skip),
+                    initial_epoch=epoch,
+                    epochs=epoch + 1,
+                    validation_data=validation_data,
+                    callbacks=callbacks,
+                    verbose=verbose,
+                )
         except KeyboardInterrupt:
             state.save(epoch, callbacks[0].step)
             log.warning("interrupted: saved epoch %d step %d; rerun with --resume", epoch + 1, callbacks[0].step)

@@ -128,6 +128,9 @@ def main(argv=None):
         metrics = evaluate_only(settings) if args.eval_only else train_and_evaluate(settings)
     except (RunError, DataError) as error:
         sys.exit(f"error: {error}")
+    if metrics is None:
+        print("worker finished; the chief writes the model and metrics")
+        return
     print(f"\n{settings['dataset']} {metrics['split']} split ({metrics['count']} images): "
           f"accuracy {metrics['accuracy']:.2%}, mean class accuracy {metrics['mean_class_accuracy']:.2%}")
     for stream, acc in metrics.get("stream_accuracy", {}).items():
