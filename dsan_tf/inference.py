@@ -1,0 +1,400 @@
+"""Loading a trained DSAN for inference and predicting on face crops.
+
+Two kinds of model are accepted:
+
+- a ``.keras`` file saved from a dsan_tf DSAN (anything else is refused with an error
+  that names the file and says what it holds);
+- a SavedModel directory written by ``export/export_savedmodel.py`` (its
+  ``predict_pixels`` signature, class names from ``assets/labels.txt``), or the TF
+  Serving base folder above it (the highest numbered version is used).
+
+Both give a :class:`Predictor`: ``predict(faces)`` takes uint8 RGB face crops of any
+size and returns the fused class probabilities.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+
+class ModelLoadError(ValueError):
+    """The given path is not a DSAN model this project can load."""
+
+
+# ---------------------------------------------------------------------- loading
+
+
+def load_dsan(path):
+    """A DSAN from a ``.keras`` file; ModelLoadError naming the file otherwise."""
+    path = Path(path)
+    if not path.exists():
+        raise ModelLoadError(f"{path}: no such model file")
+    if path.is_dir():
+        hint = (" holding a SavedModel (predict.py takes it with --savedmodel; Grad-CAM and the analysis need "
+                "the .keras file it was exported from)" if _is_savedmodel_tree(path) else "")
+        raise ModelLoadError(f"{path}: is a directory{hint}; expected a .keras file saved from a DSAN model")
+    if not zipfile.is_zipfile(path):
+        raise ModelLoadError(
+            f"{path}: not a .keras model file (a .keras file is a zip archive; this is "
+            f"{_describe_bytes(path)}); expected a .keras file saved from a DSAN model")
+    with zipfile.ZipFile(path) as archive:
+        if "config.json" not in archive.namelist():
+            raise ModelLoadError(f"{path}: a zip archive without config.json, not a .keras model file")
+
+    import keras
+
+    import dsan_tf.model  # noqa: F401  (registers DSAN and its layers for deserialisation)
+    from dsan_tf.model import DSAN
+
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except Exception as err:  # Keras raises many types for a file it cannot rebuild
+        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ModelLoadError(f"{path}: not loadable as a DSAN model ({type(err).__name__}: {message[:300]})") from err
+    if not isinstance(model, DSAN):
+        raise ModelLoadError(
+            f"{path}: holds a Keras {type(model).__name__} ({model.name!r}), not a dsan_tf DSAN model")
+    return model
+
+
+def load_predictor(weights=None, savedmodel=None) -> "Predictor":
+    """A Predictor for a ``.keras`` DSAN (``weights``) or a SavedModel directory (``savedmodel``)."""
+    if (weights is None) == (savedmodel is None):
+        raise ModelLoadError("give exactly one of a .keras model file or a SavedModel directory")
+    if weights is not None:
+        return KerasPredictor(load_dsan(weights), source=str(weights))
+    return SavedModelPredictor(savedmodel)
+
+
+def _is_savedmodel_tree(path: Path) -> bool:
+    return (path / "saved_model.pb").is_file() or any(
+        (p / "saved_model.pb").is_file() for p in path.iterdir() if p.is_dir())
+
+
+def _describe_bytes(path: Path) -> str:
+    head = path.read_bytes()[:8]
+    if not head:
+        return "an empty file"
+    if head.startswith(b"\x89HDF"):
+        return "an HDF5 file (old Keras .h5 format or .weights.h5)"
+    return f"a file starting with {head!r}"
+
+
+def resolve_savedmodel_dir(path) -> Path:
+    """``path`` itself if it holds saved_model.pb, else its highest numbered version folder."""
+    path = Path(path)
+    if not path.is_dir():
+        raise ModelLoadError(f"{path}: no such SavedModel directory")
+    if (path / "saved_model.pb").is_file():
+        return path
+    versions = sorted((int(p.name), p) for p in path.iterdir()
+                      if p.is_dir() and p.name.isdigit() and (p / "saved_model.pb").is_file())
+    if not versions:
+        raise ModelLoadError(
+            f"{path}: not a SavedModel directory (no saved_model.pb in it nor in a numbered version folder)")
+    return versions[-1][1]
+
+
+# ---------------------------------------------------------------------- predictors
+
+
+class Predictor:
+    """Fused class probabilities for uint8 RGB face crops."""
+
+    class_names: list
+    image_size: int | None
+    source: str
+
+    def predict(self, faces: Sequence[np.ndarray], batch_size: int = 32) -> np.ndarray:
+        """(N, K) float32 probabilities for N uint8 [H, W, 3] crops (any sizes)."""
+        faces = [_as_rgb(f) for f in faces]
+        if not faces:
+            return np.zeros((0, len(self.class_names)), np.float32)
+        out = np.zeros((len(faces), len(self.class_names)), np.float32)
+        # Batches of one shape (the SavedModel takes a dense tensor; the Keras path resizes anyway).
+        by_shape = {}
+        for i, f in enumerate(faces):
+            by_shape.setdefault(f.shape, []).append(i)
+        for indices in by_shape.values():
+            for start in range(0, len(indices), batch_size):
+                chunk = indices[start:start + batch_size]
+                out[chunk] = self._predict_pixels(np.stack([faces[i] for i in chunk]))
+        return out
+
+    def _predict_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class KerasPredictor(Predictor):
+    """A DSAN in memory (float32 copy when it was trained in mixed precision)."""
+
+    def __init__(self, model, source: str = "<in memory>"):
+        import tensorflow as tf
+
+        from dsan_tf.data.preprocess import normalize_imagenet, resize_image, to_uint8
+        from dsan_tf.model import as_float32
+
+        if model.settings.get("dtype", "float32") != "float32":
+            model = as_float32(model)
+        self.model = model
+        self.source = source
+        self.image_size = int(model.settings["image_size"])
+        names = model.class_names
+        self.class_names = ([str(n) for n in names] if names
+                            else [f"class_{i}" for i in range(int(model.settings["num_classes"]))])
+        size = self.image_size
+
+        @tf.function(reduce_retracing=True)
+        def run(pixels):
+            # The training pipeline's steps: resize, round to uint8, ImageNet-normalise.
+            x = normalize_imagenet(to_uint8(resize_image(pixels, size)))
+            return model(x, training=False)["probabilities"]
+
+        self._run = run
+
+    def _predict_pixels(self, pixels):
+        return np.asarray(self._run(np.asarray(pixels, np.float32)), np.float32)
+
+
+class SavedModelPredictor(Predictor):
+    """An exported SavedModel through its ``predict_pixels`` signature (RGB 0..255, any size)."""
+
+    def __init__(self, path):
+        import tensorflow as tf
+
+        from dsan_tf.export import LABELS_FILE, SIGNATURE_BYTES, SIGNATURE_PIXELS
+
+        directory = resolve_savedmodel_dir(path)
+        try:
+            self._loaded = tf.saved_model.load(str(directory))
+        except Exception as err:
+            raise ModelLoadError(f"{directory}: could not load the SavedModel ({type(err).__name__}: "
+                                 f"{str(err).strip().splitlines()[0][:300] if str(err).strip() else ''})") from err
+        signatures = self._loaded.signatures
+        self.source = str(directory)
+        self.image_size = None
+        if SIGNATURE_PIXELS in signatures:
+            self._signature = signatures[SIGNATURE_PIXELS]
+            self._bytes_input = False
+        elif SIGNATURE_BYTES in signatures:
+            self._signature = signatures[SIGNATURE_BYTES]
+            self._bytes_input = True
+        else:
+            raise ModelLoadError(f"{directory}: has neither a {SIGNATURE_PIXELS!r} nor a "
+                                 f"{SIGNATURE_BYTES!r} signature (found: {', '.join(signatures) or 'none'})")
+        inputs = self._signature.structured_input_signature[1]
+        if len(inputs) != 1:
+            raise ModelLoadError(f"{directory}: signature takes {len(inputs)} inputs; expected one")
+        self._input_name = next(iter(inputs))
+        if "probabilities" not in self._signature.structured_outputs:
+            raise ModelLoadError(f"{directory}: signature has no 'probabilities' output; not a DSAN export")
+        labels = directory / "assets" / LABELS_FILE
+        self.class_names = None
+        if labels.is_file():
+            self.class_names = [line.strip() for line in labels.read_text().splitlines() if line.strip()]
+        k = int(self._signature.structured_outputs["probabilities"].shape[-1] or 0)
+        if not self.class_names or (k and len(self.class_names) != k):
+            if not k:  # unknown until run: ask with one blank image
+                k = int(self._predict_pixels(np.zeros((1, 48, 48, 3), np.uint8)).shape[-1])
+            if not self.class_names or len(self.class_names) != k:
+                self.class_names = [f"class_{i}" for i in range(k)]
+
+    def _predict_pixels(self, pixels):
+        import tensorflow as tf
+
+        if self._bytes_input:
+            encoded = [tf.io.encode_png(p).numpy() for p in np.asarray(pixels, np.uint8)]
+            feed = tf.constant(encoded)
+        else:
+            feed = tf.constant(np.asarray(pixels, np.float32))
+        return np.asarray(self._signature(**{self._input_name: feed})["probabilities"], np.float32)
+
+
+def _as_rgb(image) -> np.ndarray:
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise ValueError(f"expected uint8 RGB face crops, got dtype {image.dtype}")
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=2)
+    if image.ndim != 3 or image.shape[2] not in (3, 4):
+        raise ValueError(f"expected [H, W, 3] face crops, got shape {image.shape}")
+    return np.ascontiguousarray(image[..., :3])
+
+
+# ---------------------------------------------------------------------- images
+
+
+def load_image(path) -> np.ndarray:
+    """uint8 RGB of an image file (EXIF orientation applied); DataError naming the file."""
+    from dsan_tf.data.align import read_rgb
+
+    return read_rgb(path)
+
+
+def model_inputs(images: Sequence[np.ndarray], image_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(display uint8 (N, S, S, 3), model inputs float32 (N, S, S, 3)) for face crops of any size."""
+    import tensorflow as tf
+
+    from dsan_tf.data.preprocess import normalize_imagenet, resize_image, to_uint8
+
+    shown = np.stack([to_uint8(resize_image(_as_rgb(im), image_size)).numpy() for im in images])
+    return shown, normalize_imagenet(tf.constant(shown)).numpy()
+
+
+def top_label(probabilities: np.ndarray, class_names: Sequence[str]) -> tuple[str, float]:
+    k = int(np.argmax(probabilities))
+    return class_names[k], float(probabilities[k])
+
+
+# ---------------------------------------------------------------------- raw photos and videos
+
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv")
+NO_FACE = "no face"
+
+
+def is_video(path) -> bool:
+    return Path(path).suffix.lower() in VIDEO_EXTENSIONS
+
+
+def collect_inputs(inputs) -> list[tuple[Path, Path]]:
+    """(file, root) for every image or video named or found (recursively) under ``inputs``.
+
+    ``root`` is the folder the file was found under (its own folder for a named file),
+    so outputs can mirror relative paths. DataError for a path that does not exist.
+    """
+    from dsan_tf.data.align import IMAGE_EXTENSIONS
+    from dsan_tf.data.errors import DataError
+
+    wanted = IMAGE_EXTENSIONS + VIDEO_EXTENSIONS
+    found, seen = [], set()
+    for item in map(Path, inputs):
+        if item.is_dir():
+            files = sorted(p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in wanted)
+            if not files:
+                raise DataError(f"{item}: folder holds no images or videos ({' '.join(wanted)})")
+            pairs = [(f, item) for f in files]
+        elif item.is_file():
+            pairs = [(item, item.parent)]
+        else:
+            raise DataError(f"{item}: no such file or folder")
+        for f, root in pairs:
+            if f.resolve() not in seen:
+                seen.add(f.resolve())
+                found.append((f, root))
+    return found
+
+
+def iter_video_frames(path, stride: int = 1, max_frames: int | None = None):
+    """Yield (frame index, fps, RGB uint8 frame) for frames 0, stride, 2*stride, ... (OpenCV).
+
+    Skipped frames are grabbed, not decoded. DataError when OpenCV cannot open the file.
+    """
+    import cv2
+
+    from dsan_tf.data.errors import DataError
+
+    if stride < 1:
+        raise ValueError(f"frame stride must be >= 1, got {stride}")
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        capture.release()
+        raise DataError(f"{path}: not a video OpenCV can read")
+    fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
+    index, emitted = 0, 0
+    try:
+        while max_frames is None or emitted < max_frames:
+            if index % stride == 0:
+                ok, frame = capture.read()
+                if not ok or frame is None:
+                    break
+                emitted += 1
+                yield index, fps, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+            elif not capture.grab():
+                break
+            index += 1
+    finally:
+        capture.release()
+
+
+def predict_image(predictor: Predictor, aligner, image: np.ndarray, source: str, frame: int | None = None,
+                  fps: float | None = None) -> tuple[list[dict], list]:
+    """Detect, align and classify every face of one RGB image.
+
+    Returns (rows, faces): one row per face, largest first (or one "no face" row), and
+    the AlignedFace objects in the same order.
+    """
+    faces = aligner.align(image)
+    base = {"source": source, "frame": frame, "time_s": round(frame / fps, 3) if frame is not None and fps else None}
+    if not faces:
+        return [{**base, "face": None, "box": None, "detection_confidence": None, "label": None,
+                 "probability": None, "probabilities": None, "note": NO_FACE}], []
+    probabilities = predictor.predict([f.image for f in faces])
+    rows = []
+    for i, (face, p) in enumerate(zip(faces, probabilities)):
+        label, top = top_label(p, predictor.class_names)
+        rows.append({**base, "face": i, "box": [round(float(v), 1) for v in face.box],
+                     "detection_confidence": round(float(face.confidence), 4), "label": label,
+                     "probability": round(top, 6),
+                     "probabilities": {n: round(float(v), 6) for n, v in zip(predictor.class_names, p)},
+                     "note": ""})
+    return rows, faces
+
+
+def csv_fields(class_names: Sequence[str]) -> list[str]:
+    return (["source", "frame", "time_s", "face", "box_x", "box_y", "box_w", "box_h", "detection_confidence",
+             "label", "probability"] + [f"p_{n}" for n in class_names] + ["note"])
+
+
+def csv_row(row: dict, class_names: Sequence[str]) -> dict:
+    """A prediction row flattened for CSV: box as four columns, one ``p_<class>`` column per class."""
+    box = row.get("box") or [None] * 4
+    probabilities = row.get("probabilities") or {}
+    flat = {k: row.get(k) for k in ("source", "frame", "time_s", "face", "detection_confidence", "label",
+                                     "probability", "note")}
+    flat.update(dict(zip(("box_x", "box_y", "box_w", "box_h"), box)))
+    flat.update({f"p_{n}": probabilities.get(n) for n in class_names})
+    return {k: ("" if v is None else v) for k, v in flat.items()}
+
+
+def annotate(image: np.ndarray, rows: Sequence[dict]) -> np.ndarray:
+    """A copy of an RGB image with each face's box and "label probability" drawn on it."""
+    import cv2
+
+    out = np.ascontiguousarray(np.asarray(image, np.uint8).copy())
+    scale = max(out.shape[:2]) / 640.0
+    thickness = max(1, int(round(2 * scale)))
+    font_scale = max(0.4, 0.6 * scale)
+    for row in rows:
+        if row.get("box") is None:
+            text = row.get("note") or NO_FACE
+            (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font_scale, thickness)
+            cv2.rectangle(out, (0, 0), (tw + 8, th + base + 8), (0, 0, 0), -1)
+            cv2.putText(out, text, (4, th + 4), cv2.FONT_HERSHEY_SIMPLEX, font_scale, (255, 80, 80), thickness,
+                        cv2.LINE_AA)
+            continue
+        x, y, w, h = (int(round(v)) for v in row["box"])
+        cv2.rectangle(out, (x, y), (x + w, y + h), (0, 255, 0), thickness)
+        text = f"{row['label']} {row['probability']:.2f}"
+        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font_scale, thickness)
+        top = y - th - base - 4 if y - th - base - 4 >= 0 else y + h + 2
+        cv2.rectangle(out, (x, top), (x + tw + 4, top + th + base + 4), (0, 255, 0), -1)
+        cv2.putText(out, text, (x + 2, top + th + 2), cv2.FONT_HERSHEY_SIMPLEX, font_scale, (0, 0, 0),
+                    thickness, cv2.LINE_AA)
+    return out
+
+
+def save_rgb(path, image: np.ndarray) -> Path:
+    """Write an RGB uint8 image (format from the suffix) atomically."""
+    import cv2
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    if not cv2.imwrite(str(tmp), cv2.cvtColor(np.asarray(image, np.uint8), cv2.COLOR_RGB2BGR)):
+        raise OSError(f"{path}: could not write the image")
+    tmp.replace(path)
+    return path

@@ -1,0 +1,181 @@
+"""Facial expressions in raw photos and videos: MTCNN detection + alignment, then DSAN on every face.
+
+    python experiments/predict.py --weights runs/x/model.keras photos/ clip.mp4 --frame-stride 10
+    python experiments/predict.py --savedmodel models/dsan photo.jpg --format csv --annotate out/
+
+One JSON line (default) or CSV row per face on stdout (or --output): source, frame,
+box, label, probabilities by class name. A photo or frame with no face gets one row
+with "face": null, "label": null and "note": "no face". See --help.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+PROG = "predict.py"
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description=(
+            "Detect faces with MTCNN in photos (files or folders, searched recursively) and in "
+            "video files (read frame by frame with OpenCV, every --frame-stride-th frame), align "
+            "each face onto the 5-point template, and classify it with a DSAN. Writes one JSON "
+            "line or CSV row per face; an image or frame without a face gives one row saying so."
+        ),
+    )
+    model = parser.add_mutually_exclusive_group(required=True)
+    model.add_argument("--weights", type=Path, help="a .keras file saved from a DSAN model")
+    model.add_argument("--savedmodel", type=Path,
+                       help="a SavedModel directory from export/export_savedmodel.py (or its TF Serving "
+                            "base folder: the highest version is used)")
+    parser.add_argument("inputs", nargs="+", type=Path, help="image files, video files and/or folders")
+    parser.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="output format (default jsonl)")
+    parser.add_argument("--output", type=Path, default=None, help="write the rows here instead of stdout")
+    parser.add_argument("--annotate", type=Path, default=None, metavar="DIR",
+                        help="also write each image (and each processed video frame, under <video name>/) "
+                             "with boxes and labels drawn to DIR")
+    parser.add_argument("--frame-stride", type=int, default=1,
+                        help="videos: process frames 0, N, 2N, ... (default 1: every frame)")
+    parser.add_argument("--max-frames", type=int, default=None, help="videos: process at most this many frames each")
+    parser.add_argument("--min-confidence", type=float, default=0.9, help="MTCNN score threshold (default 0.9)")
+    parser.add_argument("--min-face-size", type=int, default=20,
+                        help="ignore faces whose shorter box side is below this many pixels (default 20)")
+    parser.add_argument("--largest-only", action="store_true", help="classify only the largest face of each image")
+    parser.add_argument("--align-size", type=int, default=None,
+                        help="side of the aligned crop (default: the model's input size; 112 for a SavedModel)")
+    parser.add_argument("--skip-unreadable", action="store_true",
+                        help="report an unreadable image as a row with a note and go on (default: stop with an error)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    if args.frame_stride < 1:
+        parser.error(f"--frame-stride must be >= 1, got {args.frame_stride}")
+    if args.max_frames is not None and args.max_frames < 1:
+        parser.error(f"--max-frames must be >= 1, got {args.max_frames}")
+    if args.align_size is not None and args.align_size < 8:
+        parser.error(f"--align-size must be >= 8, got {args.align_size}")
+    return args
+
+
+class _Annotator:
+    """Output paths under --annotate mirroring the inputs' relative paths, never overwriting one another."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.used = set()
+
+    def path(self, source: Path, root: Path, frame=None) -> Path:
+        try:
+            rel = source.relative_to(root)
+        except ValueError:
+            rel = Path(source.name)
+        if frame is None:
+            candidate = self.directory / rel.parent / f"{rel.stem}.jpg"
+        else:
+            candidate = self.directory / rel.parent / rel.stem / f"frame_{frame:06d}.jpg"
+        base, n = candidate, 2
+        while candidate in self.used:
+            candidate = base.with_name(f"{base.stem}_{n}{base.suffix}")
+            n += 1
+        self.used.add(candidate)
+        return candidate
+
+
+def run(args, out) -> int:
+    from tqdm import tqdm
+
+    from dsan_tf.data.align import FaceAligner
+    from dsan_tf.data.errors import DataError
+    from dsan_tf.inference import (annotate, collect_inputs, csv_fields, csv_row, is_video, iter_video_frames,
+                                   load_image, load_predictor, predict_image, save_rgb)
+
+    inputs = collect_inputs(args.inputs)  # fails on a missing path before the model loads
+    predictor = load_predictor(weights=args.weights, savedmodel=args.savedmodel)
+    size = args.align_size or predictor.image_size or 112
+    aligner = FaceAligner(output_size=size, min_confidence=args.min_confidence,
+                          min_face_size=args.min_face_size, largest_only=args.largest_only)
+    annotator = _Annotator(args.annotate) if args.annotate else None
+    writer = None
+    if args.format == "csv":
+        writer = csv.DictWriter(out, fieldnames=csv_fields(predictor.class_names))
+        writer.writeheader()
+
+    counts = {"faces": 0, "no_face": 0, "images": 0, "frames": 0, "unreadable": 0}
+
+    def emit(rows):
+        for row in rows:
+            if writer is not None:
+                writer.writerow(csv_row(row, predictor.class_names))
+            else:
+                out.write(json.dumps(row) + "\n")
+        out.flush()
+
+    def process(image, source, root, frame=None, fps=None):
+        rows, _ = predict_image(predictor, aligner, image, str(source), frame, fps)
+        emit(rows)
+        if rows[0]["face"] is None:
+            counts["no_face"] += 1
+        else:
+            counts["faces"] += len(rows)
+        if annotator is not None:
+            save_rgb(annotator.path(source, root, frame), annotate(image, rows))
+
+    for source, root in tqdm(inputs, desc="predict", unit="file", disable=args.no_progress):
+        if is_video(source):
+            seen = 0
+            for frame, fps, image in iter_video_frames(source, args.frame_stride, args.max_frames):
+                process(image, source, root, frame, fps)
+                seen += 1
+            counts["frames"] += seen
+            if seen == 0:
+                emit([{"source": str(source), "frame": None, "face": None, "box": None, "label": None,
+                       "probabilities": None, "note": "no frame could be read"}])
+            continue
+        try:
+            image = load_image(source)
+        except DataError as err:
+            if not args.skip_unreadable:
+                raise
+            counts["unreadable"] += 1
+            emit([{"source": str(source), "frame": None, "face": None, "box": None, "label": None,
+                   "probabilities": None, "note": f"unreadable: {err}"}])
+            continue
+        counts["images"] += 1
+        process(image, source, root)
+
+    print(f"{counts['images']} images and {counts['frames']} video frames: {counts['faces']} faces, "
+          f"{counts['no_face']} without a face, {counts['unreadable']} unreadable"
+          + (f"; annotated images in {args.annotate}" if args.annotate else ""), file=sys.stderr)
+    return 0
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from dsan_tf.data.errors import DataError
+    from dsan_tf.inference import ModelLoadError
+
+    out = None
+    try:
+        if args.output is not None:
+            args.output.parent.mkdir(parents=True, exist_ok=True)
+            out = open(args.output, "w", newline="")
+        return run(args, out if out is not None else sys.stdout)
+    except (ModelLoadError, DataError) as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr)
+        return 2
+    finally:
+        if out is not None:
+            out.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

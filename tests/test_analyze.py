@@ -1,0 +1,120 @@
+"""dsan_tf.analysis and experiments/analyze.py at tiny scale (embedded FERPlus sample, small models)."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SIZE = 48
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(f"experiments_{name}", ROOT / "experiments" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def small_model(num_classes, class_names=None, **kwargs):
+    import keras
+
+    from dsan_tf.model import build_dsan
+
+    keras.utils.set_random_seed(0)
+    return build_dsan(num_classes, SIZE, class_names=class_names, dtype="float32", **kwargs)
+
+
+def test_zero_attention_share_and_lfa_stats_by_hand():
+    from dsan_tf.analysis import lfa_weight_stats, zero_attention_share
+
+    attention = np.array([[0.0, 1.0, 0.0, 2.0], [0.0, 0.0, 0.0, 0.0], [3.0, 1.0, 1.0, 0.0]])
+    labels = np.array([0, 1, 0])
+    share = zero_attention_share(attention, labels, 3)
+    assert share["per_class"] == [pytest.approx(0.375), pytest.approx(1.0), None]
+    assert share["overall"] == pytest.approx((0.5 + 1.0 + 0.25) / 3)
+    assert share["counts"] == [2, 1, 0]
+
+    gates = np.array([[0.2, 0.8], [0.4, 0.6], [1.0, 0.0]])
+    stats = lfa_weight_stats(gates, labels, 3)
+    assert stats["per_class"][0]["mean"] == pytest.approx([0.6, 0.4])
+    assert stats["per_class"][0]["std"] == pytest.approx([0.4, 0.4])
+    assert stats["per_class"][1]["mean"] == pytest.approx([0.4, 0.6]) and stats["per_class"][2] is None
+    assert stats["overall"]["mean"] == pytest.approx([1.6 / 3, 1.4 / 3])
+
+
+def test_analyze_command_on_the_embedded_sample(tmp_path, capsys):
+    from dsan_tf.data import FERPLUS_CLASSES, SAMPLE_FERPLUS_DIR
+
+    model_file = tmp_path / "dsan.keras"
+    small_model(len(FERPLUS_CLASSES), list(FERPLUS_CLASSES)).save(model_file)
+    out = tmp_path / "analysis"
+    analyze = load_script("analyze")
+    code = analyze.main(["--weights", str(model_file), "--data-dir", str(SAMPLE_FERPLUS_DIR), "--split", "valid",
+                         "--max-images", "64", "--batch-size", "32", "--perplexity", "10", "--output", str(out)])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    for name in ("tsne_gfe.png", "tsne_mff.png", "zero_attention.png", "lfa_weights.png", "summary.txt",
+                 "summary.json"):
+        assert (out / name).stat().st_size > 0, name
+    for name in ("tsne_gfe.png", "zero_attention.png", "lfa_weights.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["images"] == 64 and sum(summary["class_counts"]) == 64
+    assert summary["class_names"] == list(FERPLUS_CLASSES) and summary["notes"] == []
+    assert np.load(out / "tsne_gfe.npy").shape == (64, 2) and np.load(out / "tsne_mff.npy").shape == (64, 2)
+    share = summary["zero_attention"]
+    assert 0.0 <= share["overall"] <= 1.0 and len(share["per_class"]) == 8
+    counts = np.array(share["counts"])
+    present = [p for p in share["per_class"] if p is not None]
+    assert share["overall"] == pytest.approx(np.dot(counts[counts > 0], present) / counts.sum(), abs=1e-6)
+    lfa = summary["lfa_weights"]
+    assert len(lfa["overall"]["mean"]) == 4 and all(0.0 < m < 1.0 for m in lfa["overall"]["mean"])
+    text = (out / "summary.txt").read_text()
+    assert "P(a=0): overall" in text and "LFA b_f" in text and "64 images" in text
+    assert text in printed.out
+
+
+def test_variants_without_a_part_say_so(tmp_path):
+    import tensorflow as tf
+
+    from dsan_tf.analysis import analyse
+
+    rng = np.random.default_rng(0)
+    images = rng.normal(size=(12, SIZE, SIZE, 3)).astype("float32")
+    targets = np.eye(3, dtype="float32")[np.arange(12) % 3]
+    dataset = tf.data.Dataset.from_tensor_slices((images, targets)).batch(6)
+    names = ["a", "b", "c"]
+
+    gfe_only = analyse(small_model(3, variant="gfe"), dataset, names, tmp_path / "gfe", perplexity=3)
+    assert set(gfe_only["figures"]) == {"tsne_gfe", "zero_attention"}
+    assert any("no mff_features" in n for n in gfe_only["notes"])
+    assert any("no LFA weights" in n for n in gfe_only["notes"])
+    assert not (tmp_path / "gfe" / "tsne_mff.png").exists()
+
+    no_sa = analyse(small_model(3, use_sa=False, use_lfa=False), dataset, names, tmp_path / "nosa", perplexity=3)
+    assert "zero_attention" not in no_sa and not (tmp_path / "nosa" / "zero_attention.png").exists()
+    assert any("P(a=0) is not defined" in n and "use_sa=False" in n for n in no_sa["notes"])
+    assert any("use_lfa=False" in n for n in no_sa["notes"])
+    assert no_sa["lfa_weights"]["overall"]["mean"] == pytest.approx([1.0] * 4)
+    assert "P(a=0) is not defined" in (tmp_path / "nosa" / "summary.txt").read_text()
+
+
+def test_analyze_refuses_a_model_for_other_classes(tmp_path, capsys):
+    from dsan_tf.data import SAMPLE_FERPLUS_DIR
+
+    model_file = tmp_path / "three.keras"
+    small_model(3, ["a", "b", "c"]).save(model_file)
+    analyze = load_script("analyze")
+    code = analyze.main(["--weights", str(model_file), "--data-dir", str(SAMPLE_FERPLUS_DIR),
+                         "--output", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and "3 classes but ferplus has 8" in err and "Traceback" not in err
+
+    not_a_model = tmp_path / "notes.keras"
+    not_a_model.write_text("hello")
+    code = analyze.main(["--weights", str(not_a_model), "--output", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and str(not_a_model) in err and "not a .keras model file" in err

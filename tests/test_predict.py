@@ -1,0 +1,214 @@
+"""experiments/predict.py: MTCNN + DSAN on raw photos and videos, JSON/CSV rows, annotations, bad input.
+
+The model is a small untrained DSAN (48x48 input): these tests check the plumbing (one
+row per face, the no-face row, frame indexing, the two model formats agreeing), not
+the expression labels.
+"""
+
+import csv
+import importlib.util
+import io
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PHOTOS = ROOT.parent / "shared" / "photos"
+needs_photos = pytest.mark.skipif(
+    not (PHOTOS / "ivan.jpg").is_file() or not (PHOTOS / "no-faces.jpg").is_file(),
+    reason=f"shared photos not found at {PHOTOS} (ivan.jpg, no-faces.jpg live beside the repo)")
+CLASSES = ["negative", "neutral", "positive"]
+SIZE = 48
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(f"experiments_{name}", ROOT / "experiments" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def predict():
+    return load_script("predict")
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    import keras
+
+    from dsan_tf.model import build_dsan
+
+    keras.utils.set_random_seed(0)
+    model = build_dsan(len(CLASSES), SIZE, "dsan", class_names=CLASSES, dtype="float32")
+    path = tmp_path_factory.mktemp("model") / "tiny.keras"
+    model.save(path)
+    return path
+
+
+def run(predict, capsys, args):
+    code = predict.main(args + ["--no-progress"])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def check_face_row(row):
+    assert row["face"] == 0 and row["note"] == ""
+    assert row["label"] in CLASSES
+    assert list(row["probabilities"]) == CLASSES
+    p = np.array(list(row["probabilities"].values()))
+    assert abs(p.sum() - 1.0) < 1e-4 and row["label"] == CLASSES[int(p.argmax())]
+    assert row["probability"] == pytest.approx(p.max(), abs=1e-6)
+    x, y, w, h = row["box"]
+    assert w > 20 and h > 20 and x >= 0 and y >= 0
+
+
+@needs_photos
+def test_one_face_and_no_face_as_json_lines_with_annotations(predict, model_file, tmp_path, capsys):
+    code, out, err = run(predict, capsys, ["--weights", str(model_file), str(PHOTOS / "ivan.jpg"),
+                                           str(PHOTOS / "no-faces.jpg"), "--annotate", str(tmp_path / "ann")])
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [Path(r["source"]).name for r in rows] == ["ivan.jpg", "no-faces.jpg"]
+    ivan, empty = rows
+    check_face_row(ivan)
+    assert ivan["frame"] is None
+    # ivan.jpg is 561x561 with his face near (300, 120).
+    x, y, w, h = ivan["box"]
+    assert 230 < x + w / 2 < 370 and 60 < y + h / 2 < 180
+    assert empty["face"] is None and empty["label"] is None and empty["box"] is None
+    assert empty["probabilities"] is None and empty["note"] == "no face"
+    assert "1 faces, 1 without a face" in err
+    from PIL import Image
+
+    for name in ("ivan", "no-faces"):
+        annotated = tmp_path / "ann" / f"{name}.jpg"
+        with Image.open(annotated) as im, Image.open(PHOTOS / f"{name}.jpg") as original:
+            assert im.size == original.size
+    # The box is drawn: green pixels appear on the box edge of the annotated photo.
+    with Image.open(tmp_path / "ann" / "ivan.jpg") as im:
+        pixels = np.asarray(im.convert("RGB")).astype(int)
+    edge = pixels[int(y + h / 2), int(round(x)) - 1:int(round(x)) + 2]
+    assert (edge[:, 1] > 180).any() and (edge[:, 0] < 120).all()
+
+
+@needs_photos
+def test_csv_through_savedmodel_matches_keras(predict, model_file, tmp_path, capsys):
+    """The SavedModel export and the .keras file give the same probabilities for the same face."""
+    from dsan_tf.export import export_saved_model
+    from dsan_tf.inference import load_dsan
+
+    export_saved_model(load_dsan(model_file), tmp_path / "served", 1, warmup_images=[])
+    rows = {}
+    for flag, target in (("--weights", model_file), ("--savedmodel", tmp_path / "served")):
+        out_file = tmp_path / f"{flag[2:]}.csv"
+        code, _, err = run(predict, capsys, [flag, str(target), str(PHOTOS / "ivan.jpg"), str(PHOTOS / "no-faces.jpg"),
+                                             "--format", "csv", "--output", str(out_file), "--align-size", str(SIZE)])
+        assert code == 0, err
+        with open(out_file, newline="") as fh:
+            reader = csv.DictReader(fh)
+            assert reader.fieldnames[:11] == ["source", "frame", "time_s", "face", "box_x", "box_y", "box_w", "box_h",
+                                              "detection_confidence", "label", "probability"]
+            assert reader.fieldnames[11:] == [f"p_{c}" for c in CLASSES] + ["note"]
+            rows[flag] = list(reader)
+    keras_rows, saved_rows = rows["--weights"], rows["--savedmodel"]
+    assert len(keras_rows) == len(saved_rows) == 2
+    assert saved_rows[1]["label"] == "" and saved_rows[1]["note"] == "no face" and saved_rows[1]["box_x"] == ""
+    assert keras_rows[0]["label"] == saved_rows[0]["label"]
+    for c in CLASSES:
+        assert float(keras_rows[0][f"p_{c}"]) == pytest.approx(float(saved_rows[0][f"p_{c}"]), abs=1e-4)
+
+
+def write_video(path, frames, fps=10.0):
+    import cv2
+
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
+    assert writer.isOpened()
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+
+
+def test_video_frames_by_stride_without_faces(predict, model_file, tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    frames = [np.full((64, 80, 3), 40 * i % 255, np.uint8) + rng.integers(0, 20, (64, 80, 3), dtype=np.uint8)
+              for i in range(7)]
+    video = tmp_path / "clips" / "clip.avi"
+    video.parent.mkdir()
+    write_video(video, frames, fps=10.0)
+
+    code, out, err = run(predict, capsys, ["--weights", str(model_file), str(video), "--frame-stride", "3",
+                                           "--annotate", str(tmp_path / "ann")])
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["frame"] for r in rows] == [0, 3, 6]
+    assert [r["time_s"] for r in rows] == [0.0, 0.3, 0.6]
+    assert all(r["face"] is None and r["note"] == "no face" and r["source"] == str(video) for r in rows)
+    assert sorted(p.name for p in (tmp_path / "ann" / "clip").iterdir()) == [
+        "frame_000000.jpg", "frame_000003.jpg", "frame_000006.jpg"]
+    assert "0 images and 3 video frames" in err
+
+    # A folder input finds the video; --max-frames caps the frames per video.
+    code, out, err = run(predict, capsys, ["--weights", str(model_file), str(tmp_path / "clips"),
+                                           "--frame-stride", "2", "--max-frames", "2"])
+    assert code == 0, err
+    assert [json.loads(line)["frame"] for line in out.splitlines()] == [0, 2]
+
+
+def test_iter_video_frames_reads_every_stride_th_frame(tmp_path):
+    from dsan_tf.inference import iter_video_frames
+
+    frames = [np.full((32, 32, 3), 30 * i, np.uint8) for i in range(8)]
+    write_video(tmp_path / "v.avi", frames)
+    got = list(iter_video_frames(tmp_path / "v.avi", stride=3))
+    assert [i for i, _, _ in got] == [0, 3, 6]
+    for i, fps, image in got:
+        assert fps == pytest.approx(10.0) and image.shape == (32, 32, 3)
+        assert abs(float(image.mean()) - 30 * i) < 6  # the right frame, RGB after MJPEG
+
+
+def test_bad_inputs_give_one_line_errors(predict, model_file, tmp_path, capsys):
+    import keras
+
+    missing = tmp_path / "nowhere.jpg"
+    code, _, err = run(predict, capsys, ["--weights", str(model_file), str(missing)])
+    assert code == 2 and str(missing) in err and "no such file" in err and "Traceback" not in err
+
+    broken = tmp_path / "broken.jpg"
+    broken.write_text("this is not a JPEG")
+    code, out, err = run(predict, capsys, ["--weights", str(model_file), str(broken)])
+    assert code == 2 and str(broken) in err and "not a readable image" in err
+    code, out, err = run(predict, capsys, ["--weights", str(model_file), str(broken), "--skip-unreadable"])
+    assert code == 0
+    row = json.loads(out)
+    assert row["label"] is None and row["note"].startswith("unreadable:") and str(broken) in row["note"]
+
+    other = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)], name="not_dsan")
+    other_file = tmp_path / "other.keras"
+    other.save(other_file)
+    code, _, err = run(predict, capsys, ["--weights", str(other_file), str(broken)])
+    assert code == 2 and str(other_file) in err and "not a dsan_tf DSAN model" in err
+
+    fake = tmp_path / "fake.keras"
+    fake.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(64))
+    code, _, err = run(predict, capsys, ["--weights", str(fake), str(broken)])
+    assert code == 2 and str(fake) in err and "HDF5" in err
+
+    code, _, err = run(predict, capsys, ["--savedmodel", str(tmp_path), str(broken)])
+    assert code == 2 and "not a SavedModel directory" in err
+
+    video = tmp_path / "empty.avi"
+    video.write_bytes(b"")
+    code, _, err = run(predict, capsys, ["--weights", str(model_file), str(video)])
+    assert code == 2 and str(video) in err and "not a video" in err
+
+    with pytest.raises(SystemExit) as exit_info:
+        predict.parse_args(["--weights", str(model_file), "--savedmodel", str(tmp_path), str(broken)])
+    assert exit_info.value.code == 2
+    with pytest.raises(SystemExit):
+        predict.parse_args(["--weights", str(model_file), str(broken), "--frame-stride", "0"])
+    capsys.readouterr()
