@@ -1,0 +1,222 @@
+"""Distribution: pick a ``tf.distribute`` strategy, and a training loop for multi-worker runs.
+
+Which driver runs the step
+--------------------------
+The step is written once, in ``DSAN.train_step``/``DSAN.test_step``. On one
+machine (default strategy or ``MirroredStrategy``) ``model.fit`` drives it.
+Keras 3's ``fit`` does not run under ``MultiWorkerMirroredStrategy``
+(keras-team/keras#20585: it fails converting a ``PerReplica`` value), so
+:func:`distributed_train` drives the same ``model.train_step`` through
+``strategy.run`` over ``strategy.distribute_datasets_from_function``. The loop
+is strategy-agnostic and is tested to give what ``fit`` gives under the default
+strategy and ``MirroredStrategy`` too, so a runner may use it everywhere;
+:func:`needs_custom_loop` says when it is required.
+
+Averaging
+---------
+DSAN's step averages per-example losses over the GLOBAL batch
+(``tf.nn.compute_average_loss``), scales L_CCS by 1/replicas
+(``tf.nn.scale_regularization_loss``) and adds 1/replicas of the L2 weight decay
+on every replica; Keras' optimiser SUMs gradients over replicas; BatchNorm is
+synchronised. So N replicas make the update of one replica on the same global
+batch. For that to hold, every replica must get the same number of examples:
+batch with ``drop_remainder=True`` (as :func:`make_dataset_fn` does).
+"""
+
+import json
+import logging
+import os
+
+import keras
+import tensorflow as tf
+
+logger = logging.getLogger(__name__)
+
+
+def pick_strategy(devices=None):
+    """The distribution strategy for this process.
+
+    - ``MultiWorkerMirroredStrategy`` when the ``TF_CONFIG`` environment variable is set
+      (one process per machine; create it at program start, before any other TF op);
+    - ``MirroredStrategy(devices)`` when ``devices`` are given, or over all local GPUs
+      when there are two or more;
+    - otherwise the default strategy (``tf.distribute.get_strategy()``).
+
+    Logs the choice and the number of replicas in sync.
+    """
+    if os.environ.get("TF_CONFIG"):
+        if devices:
+            raise ValueError("devices cannot be given with TF_CONFIG (multi-worker runs use each worker's devices)")
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        task = json.loads(os.environ["TF_CONFIG"]).get("task", {})
+        detail = f" (task {task.get('type')}:{task.get('index')}, {strategy.cluster_resolver.cluster_spec().num_tasks('worker')} workers)"
+    elif devices:
+        strategy = tf.distribute.MirroredStrategy(list(devices))
+        detail = f" over {', '.join(devices)}"
+    else:
+        gpus = tf.config.list_logical_devices("GPU")
+        if len(gpus) >= 2:
+            strategy = tf.distribute.MirroredStrategy([d.name for d in gpus])
+            detail = f" over {len(gpus)} GPUs"
+        else:
+            strategy = tf.distribute.get_strategy()
+            detail = ""
+    logger.info("Distribution: %s%s, %d replica(s) in sync", type(strategy).__name__, detail, strategy.num_replicas_in_sync)
+    return strategy
+
+
+def needs_custom_loop(strategy):
+    """True where ``model.fit`` cannot run and :func:`distributed_train` must (multi-worker)."""
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+
+def is_chief(strategy=None):
+    """Whether this process should write checkpoints, logs and exports.
+
+    Without ``TF_CONFIG``: always. With it: the ``chief`` task, or worker 0 when the
+    cluster has no chief. Under ``MultiWorkerMirroredStrategy`` pass writing callbacks
+    (``ModelCheckpoint``, ``TensorBoard``) to :func:`distributed_train` on the chief only.
+    """
+    config = os.environ.get("TF_CONFIG")
+    if not config:
+        return True
+    config = json.loads(config)
+    task = config.get("task", {})
+    if "chief" in config.get("cluster", {}):
+        return task.get("type") == "chief"
+    return task.get("type", "worker") == "worker" and int(task.get("index", 0)) == 0
+
+
+def make_dataset_fn(make_examples, global_batch_size):
+    """A ``dataset_fn(input_context)`` for ``strategy.distribute_datasets_from_function``.
+
+    ``make_examples()`` returns an unbatched ``tf.data.Dataset`` of ``(image, label)``
+    that is the same on every worker (shuffle with a fixed seed, ``.repeat()`` for
+    several epochs). Each input pipeline (one per worker) keeps its shard of the
+    examples and batches them by the per-replica batch size, dropping the remainder,
+    so that a global step sees ``global_batch_size`` examples split evenly.
+    """
+
+    def dataset_fn(input_context):
+        dataset = make_examples()
+        if input_context.num_input_pipelines > 1:
+            dataset = dataset.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
+        batch = input_context.get_per_replica_batch_size(global_batch_size)
+        return dataset.batch(batch, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+    return dataset_fn
+
+
+def _metric_results(model):
+    # {m.name: m.result()} (a metric returning a dict is flattened, as fit does). Called in
+    # cross-replica context: reading a metric's SUM/on-read variables there sums them over
+    # all replicas (and workers), so the results are global.
+    return model.get_metrics_result()
+
+
+def _to_logs(results):
+    return {name: float(value) for name, value in results.items()}
+
+
+def distributed_train(
+    model,
+    strategy,
+    dataset_fn,
+    epochs,
+    steps_per_epoch,
+    callbacks=None,
+    initial_epoch=0,
+    validation_fn=None,
+    validation_steps=None,
+    verbose=0,
+):
+    """Train ``model`` with its own ``train_step`` under ``strategy``; returns a ``History``.
+
+    Required under ``MultiWorkerMirroredStrategy`` (Keras 3's ``fit`` does not run
+    there); it works under any strategy and gives what ``fit`` gives for the same
+    global batches (tests/test_distribute.py).
+
+    Args:
+        model: a compiled model (built and compiled inside ``strategy.scope()``).
+        strategy: the strategy, e.g. from :func:`pick_strategy`.
+        dataset_fn: ``dataset_fn(input_context)`` returning per-replica batches
+            (see :func:`make_dataset_fn`). Its iterator continues across epochs, so
+            the dataset should repeat.
+        epochs, initial_epoch: as in ``fit``; epochs ``initial_epoch .. epochs-1`` run.
+        steps_per_epoch: global steps per epoch (required: every worker must run the
+            same number of steps).
+        callbacks: Keras callbacks, driven as ``fit`` drives them (epoch/batch hooks,
+            ``model.stop_training``). Under multi-worker training give writing
+            callbacks on the chief only (:func:`is_chief`).
+        validation_fn, validation_steps: an optional ``dataset_fn`` for validation,
+            run with ``model.test_step`` after each epoch; its metrics get a ``val_`` prefix.
+        verbose: 1 adds Keras' progress bar.
+
+    Metrics are reset at the start of every epoch (and before validation); the logs
+    hold ``{m.name: m.result()}`` summed over replicas, i.e. global running means.
+    """
+    if not steps_per_epoch or steps_per_epoch < 1:
+        raise ValueError("distributed_train needs steps_per_epoch >= 1 (all workers must run the same steps)")
+    if validation_fn is not None and not validation_steps:
+        raise ValueError("validation_fn needs validation_steps")
+    if not getattr(model, "compiled", False):
+        raise ValueError("Compile the model inside strategy.scope() before distributed_train")
+
+    with strategy.scope():
+        iterator = iter(strategy.distribute_datasets_from_function(dataset_fn))
+
+        @tf.function
+        def train_function(iterator):
+            strategy.run(model.train_step, args=(next(iterator),))
+            return _metric_results(model)
+
+        val_function = None
+        if validation_fn is not None:
+
+            @tf.function
+            def val_function(iterator):
+                strategy.run(model.test_step, args=(next(iterator),))
+                return _metric_results(model)
+
+    callback_list = keras.callbacks.CallbackList(
+        callbacks,
+        add_history=True,
+        add_progbar=verbose != 0,
+        model=model,
+        verbose=verbose,
+        epochs=epochs,
+        steps=steps_per_epoch,
+    )
+    model.stop_training = False
+    callback_list.on_train_begin()
+    logs = {}
+    for epoch in range(initial_epoch, epochs):
+        for metric in model.metrics:
+            metric.reset_state()
+        callback_list.on_epoch_begin(epoch)
+        for step in range(steps_per_epoch):
+            callback_list.on_train_batch_begin(step)
+            logs = _to_logs(train_function(iterator))
+            callback_list.on_train_batch_end(step, logs)
+            if model.stop_training:
+                break
+        epoch_logs = dict(logs)
+        if val_function is not None:
+            epoch_logs.update(_evaluate(model, strategy, val_function, validation_fn, validation_steps))
+        callback_list.on_epoch_end(epoch, epoch_logs)
+        logs = epoch_logs
+        if model.stop_training:
+            break
+    callback_list.on_train_end(logs)
+    return next(c for c in callback_list.callbacks if isinstance(c, keras.callbacks.History))
+
+
+def _evaluate(model, strategy, val_function, validation_fn, steps):
+    for metric in model.metrics:
+        metric.reset_state()
+    with strategy.scope():
+        iterator = iter(strategy.distribute_datasets_from_function(validation_fn))
+    results = {}
+    for _ in range(steps):
+        results = val_function(iterator)
+    return {f"val_{name}": value for name, value in _to_logs(results).items()}

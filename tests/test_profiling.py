@@ -1,0 +1,137 @@
+"""Parameter and MAC counts against the paper (Tables 1 and 7), and the profile/bench CLIs."""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dsan_tf import profiling
+from dsan_tf.model import build_dsan
+
+ROOT = Path(__file__).resolve().parents[1]
+EXPERIMENTS = ROOT / "experiments"
+
+
+@pytest.fixture(scope="module")
+def models_224():
+    """The paper's setting, built once per module: K=7, 224x224."""
+    return {variant: build_dsan(7, 224, variant, dtype="float32") for variant in ("baseline", "dsan")}
+
+
+def test_dsan_parameter_count_is_exact(models_224):
+    counts = profiling.count_parameters(models_224["dsan"])
+    assert counts == {"params_trainable": 11_327_506, "params_non_trainable": 9_984, "centres": 7 * 128}
+
+
+def test_baseline_parameter_count(models_224):
+    # ResNet-18 trunk 11,176,512 + FC(512 -> 7) 3,591 (paper: 11.18 M); no centres.
+    counts = profiling.count_parameters(models_224["baseline"])
+    assert counts == {"params_trainable": 11_180_103, "params_non_trainable": 9_600, "centres": 0}
+
+
+def test_macs_match_table1(models_224):
+    baseline = profiling.count_macs(models_224["baseline"])
+    dsan = profiling.count_macs(models_224["dsan"])
+    assert abs(baseline / 1818.56e6 - 1) < 0.001
+    assert abs(dsan / 1821.82e6 - 1) < 0.005
+    # Trunk: conv 1,813,561,344 + 2 x 2,483,712 BatchNorm outputs; the heads per the docstring.
+    assert baseline == 1_813_561_344 + 2 * 2_483_712 + 512 * 7
+    heads = (512 * 128) + (128 * 64 + 2 * 64 + 64 * 128 + 2 * 128) + 128 * 7  # HFE1, SA, classifier
+    heads += 4 * 128 * 128 + 4 * 128 + 4 * 128 + 128 * 7  # HFE2, LFA, weighted sum, classifier
+    assert dsan == baseline - 512 * 7 + heads
+    assert profiling.profile(models_224["dsan"])["flops"] == 2 * dsan
+
+
+def test_sparse_attention_params_match_table7():
+    for (layers, r), paper in profiling.PAPER_TABLE7.items():
+        assert profiling.sparse_attention_params(r, layers) == paper, (layers, r)
+    assert [row[2] for row in profiling.table7_rows()] == list(profiling.PAPER_TABLE7.values())
+
+
+def test_unknown_weighted_layer_is_refused():
+    import keras
+
+    class Odd(keras.layers.Layer):
+        def build(self, shape):
+            self.w = self.add_weight(shape=(1,))
+
+        def call(self, x):
+            return x * self.w
+
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, Odd()(inputs))
+    with pytest.raises(NotImplementedError, match="no MAC rule"):
+        profiling.count_macs(model)
+
+
+def _run(script, *args):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run(
+        [sys.executable, str(EXPERIMENTS / script), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=600,
+    )
+
+
+def test_profile_cli_json_keys():
+    proc = _run("profile.py", "--num-classes", "7", "--image-size", "64", "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    for key in ("params_trainable", "params_non_trainable", "centres", "macs", "flops"):
+        assert isinstance(result[key], int), key
+    # Parameters do not depend on the image size.
+    assert result["params_trainable"] == 11_327_506
+    assert result["centres"] == 896
+    assert result["flops"] == 2 * result["macs"]
+
+
+def _load_script(name):
+    spec = importlib.util.spec_from_file_location(f"_dsan_{name}", EXPERIMENTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--variant", "resnet"], "Unknown DSAN variant"),
+        (["--num-splits", "3"], "must divide"),
+        (["--image-size", "16"], "too small"),
+    ],
+)
+def test_profile_cli_bad_input(argv, message, capsys):
+    profile_cli = _load_script("profile")
+    assert profile_cli.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and message in err
+    assert "\n" not in err and "Traceback" not in err
+
+
+def test_profile_script_does_not_shadow_stdlib_profile():
+    # experiments/ is first on sys.path for its scripts; keras imports cProfile -> profile.
+    code = "import profile, cProfile; assert hasattr(profile, 'run'), profile.__file__"
+    proc = subprocess.run(
+        [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(EXPERIMENTS)!r}); {code}"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_bench_smoke(capsys):
+    bench = _load_script("bench")
+    argv = ["--image-size", "32", "--batch-size", "4", "--steps", "2", "--warmup", "1", "--rounds", "1", "--json"]
+    assert bench.main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["train_ratio_dsan_over_baseline"] > 0
+    for precision in ("float32", "mixed_bfloat16"):
+        assert result[f"train_ratio_dsan_over_baseline_{precision}"] > 0
+        assert result[f"infer_ratio_dsan_over_baseline_{precision}"] > 0
