@@ -1,0 +1,305 @@
+"""Class activation maps for DSAN through tf-keras-vis: Grad-CAM, Grad-CAM++, Score-CAM, LayerCAM.
+
+The maps are computed on the trunk's last convolutional block (``layer4_1_out``, the
+feature map DSAN max-pools) for one of three scores:
+
+- ``stream="fused"``: the fused probability p_c = alpha softmax(z1)_c + (1-alpha) softmax(z2)_c,
+  the model's actual output;
+- ``stream="gfe"`` / ``"mff"``: the logit z_c of one stream (GFE-AN, MFF-AN).
+
+Score-CAM weighs masked inputs by a *probability* (tf-keras-vis applies a softmax to
+the model output): for the fused stream it is given log p, so that the softmax gives p
+back exactly; for a stream it is that stream's softmax.
+
+``target="predicted"`` explains, for every image, the class the model predicts (the
+argmax of the fused probabilities) — also when a single stream's score is mapped, so
+that the maps of the three streams of one image are about the same class.
+
+tf-keras-vis gets a plain functional sub-model ``image -> score output`` (no custom
+train step, nothing to clone) and looks ``layer4_1_out`` up in it by name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import warnings
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from dsan_tf.resnet import LAST_CONV_LAYER
+
+METHODS = ("gradcam", "gradcam++", "scorecam", "layercam")
+STREAMS = ("fused", "gfe", "mff")
+# The layer whose output is each stream's score.
+STREAM_LAYERS = {"fused": "fusion", "gfe": "gfe_classifier", "mff": "mff_classifier"}
+PREDICTED = "predicted"
+
+
+class ExplainError(ValueError):
+    """A bad request to the explanation API (unknown stream, method or class, wrong input)."""
+
+
+@dataclasses.dataclass
+class Explanation:
+    """Heatmaps of one batch and the predictions they explain."""
+
+    heatmaps: np.ndarray  # float32 (N, H, W) in 0..1, at the model's input size
+    probabilities: np.ndarray  # float32 (N, K), fused
+    predicted: np.ndarray  # int (N,), argmax of the fused probabilities
+    targets: np.ndarray  # int (N,), the class each heatmap explains
+    method: str
+    stream: str
+    layer: str
+
+
+# ---------------------------------------------------------------------- checks
+
+
+def check_dsan(model, what="model"):
+    """Raise ExplainError unless ``model`` is a dsan_tf DSAN."""
+    from dsan_tf.model import DSAN
+
+    if not isinstance(model, DSAN):
+        raise ExplainError(f"{what} is a {type(model).__name__}, not a dsan_tf DSAN model")
+    return model
+
+
+def class_names_of(model) -> list[str]:
+    """The model's class names, or ``class_0..class_{K-1}`` when it stores none."""
+    names = model.class_names
+    k = int(model.settings["num_classes"])
+    return [str(n) for n in names] if names else [f"class_{i}" for i in range(k)]
+
+
+def available_streams(model) -> tuple[str, ...]:
+    """Streams whose score exists in this model (``fused`` always; ``gfe``/``mff`` per variant)."""
+    present = {layer.name for layer in model.layers}
+    return tuple(s for s in STREAMS if STREAM_LAYERS[s] in present)
+
+
+def check_method(method: str) -> str:
+    if method not in METHODS:
+        raise ExplainError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
+    return method
+
+
+def check_stream(model, stream: str) -> str:
+    if stream not in STREAMS:
+        raise ExplainError(f"unknown stream {stream!r}; expected one of {', '.join(STREAMS)}")
+    available = available_streams(model)
+    if stream not in available:
+        raise ExplainError(
+            f"stream {stream!r} does not exist in this model (variant "
+            f"{model.settings['variant']!r}); available: {', '.join(available)}")
+    return stream
+
+
+def resolve_target(model, target) -> int | None:
+    """``"predicted"``/None -> None; a class name (any case) or index -> that index."""
+    if target is None or (isinstance(target, str) and target.strip().lower() == PREDICTED):
+        return None
+    names = class_names_of(model)
+    k = len(names)
+    if isinstance(target, (int, np.integer)) and not isinstance(target, bool):
+        if 0 <= int(target) < k:
+            return int(target)
+    elif isinstance(target, str):
+        text = target.strip()
+        if text in names:
+            return names.index(text)
+        folded = [n.lower() for n in names]
+        if text.lower() in folded:
+            return folded.index(text.lower())
+        if text.isdigit() and int(text) < k:
+            return int(text)
+    raise ExplainError(
+        f"class {target!r} is not one of the model's classes: {', '.join(names)} "
+        f"(or an index 0..{k - 1}, or '{PREDICTED}')")
+
+
+def check_images(model, images) -> np.ndarray:
+    """Model inputs as float32 (N, S, S, 3); a single image gets a batch axis."""
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim == 3:
+        images = images[None]
+    size = int(model.settings["image_size"])
+    if images.ndim != 4 or images.shape[1:] != (size, size, 3):
+        raise ExplainError(
+            f"images have shape {images.shape}; this model takes (N, {size}, {size}, 3) "
+            "ImageNet-normalised RGB (dsan_tf.data.preprocess.preprocess_for_model)")
+    if len(images) == 0:
+        raise ExplainError("no images given")
+    return images
+
+
+# ---------------------------------------------------------------------- maps
+
+
+def explanation_model(model, stream: str = "fused", method: str = "gradcam", layer: str = LAST_CONV_LAYER):
+    """A plain functional ``keras.Model``: image -> the score output of ``stream``.
+
+    The layer ``layer`` stays inside it, so tf-keras-vis can look it up by name. A
+    mixed-precision DSAN is copied to float32 first.
+    """
+    import keras
+
+    from dsan_tf.model import as_float32
+
+    check_dsan(model)
+    check_stream(model, stream)
+    check_method(method)
+    if model.settings.get("dtype", "float32") != "float32":
+        model = as_float32(model)
+    if not any(lyr.name == layer for lyr in model.layers):
+        raise ExplainError(f"layer {layer!r} is not in this model")
+    output = model.get_layer(STREAM_LAYERS[stream]).output
+    if stream == "fused" and method == "scorecam":
+        output = keras.ops.log(keras.ops.maximum(output, 1e-12))  # softmax(log p) = p
+    sub = keras.Model(model.inputs, output, name=f"explain_{stream}")
+    # Score-CAM calls predict() on every masked batch: keep Keras' progress bar quiet.
+    sub.predict = functools.partial(sub.predict, verbose=0)
+    return sub
+
+
+def _visualizer(method, sub):
+    if method == "gradcam":
+        from tf_keras_vis.gradcam import Gradcam as cls
+    elif method == "gradcam++":
+        from tf_keras_vis.gradcam_plus_plus import GradcamPlusPlus as cls
+    elif method == "scorecam":
+        from tf_keras_vis.scorecam import Scorecam as cls
+    else:
+        from tf_keras_vis.layercam import Layercam as cls
+    return cls(sub, clone=False)
+
+
+def explain(model, images, method: str = "gradcam", target="predicted", stream: str = "fused", *,
+            layer: str = LAST_CONV_LAYER, max_n: int | None = None, batch_size: int = 32) -> Explanation:
+    """Heatmaps and predictions for a batch of model inputs.
+
+    Args:
+        model: a DSAN.
+        images: float32 (N, S, S, 3) model inputs (ImageNet-normalised).
+        method: one of ``METHODS``.
+        target: ``"predicted"`` (the fused prediction of each image), a class name or index.
+        stream: ``"fused"`` (score = fused probability), ``"gfe"`` or ``"mff"`` (score = logit).
+        layer: the convolutional feature map to map (default ``layer4_1_out``).
+        max_n: Score-CAM only: use the ``max_n`` feature channels of highest variance
+            (Faster Score-CAM); None uses all 512.
+        batch_size: Score-CAM only: batch size of its masked-input predictions.
+    """
+    import tensorflow as tf
+
+    from dsan_tf.model import as_float32
+
+    check_dsan(model)
+    check_method(method)
+    check_stream(model, stream)
+    fixed = resolve_target(model, target)
+    images = check_images(model, images)
+    k = int(model.settings["num_classes"])
+
+    if model.settings.get("dtype", "float32") != "float32":
+        model = as_float32(model)
+    sub = explanation_model(model, stream, method, layer)
+    probabilities = np.asarray(model.predict_on_batch(images)["probabilities"], dtype=np.float32)
+    predicted = probabilities.argmax(axis=1)
+    targets = predicted.copy() if fixed is None else np.full(len(images), fixed)
+    one_hot = tf.one_hot(targets, k, dtype=tf.float32)
+
+    def score(output):
+        return tf.reduce_sum(tf.cast(output, tf.float32) * one_hot, axis=-1)
+
+    kwargs = dict(penultimate_layer=layer, seek_penultimate_conv_layer=False)
+    if method == "scorecam":
+        kwargs.update(max_N=max_n, batch_size=batch_size)
+    with warnings.catch_warnings():
+        # tf-keras-vis passes inputs as a list to a single-input model: harmless warning.
+        warnings.filterwarnings("ignore", message=".*structure of `inputs`.*")
+        cam = _visualizer(method, sub)(score, images, **kwargs)
+    cam = np.nan_to_num(np.asarray(cam, dtype=np.float32).reshape(images.shape[:3]))
+    return Explanation(np.clip(cam, 0.0, 1.0), probabilities, predicted, targets, method, stream, layer)
+
+
+def gradcam_heatmaps(model, images, method: str = "gradcam", target="predicted", stream: str = "fused",
+                     **kwargs) -> np.ndarray:
+    """Heatmaps (N, H, W) in 0..1 at the model's input size; see :func:`explain`."""
+    return explain(model, images, method, target, stream, **kwargs).heatmaps
+
+
+# ---------------------------------------------------------------------- figures
+
+
+def heatmap_peak(heatmap) -> tuple[int, int] | None:
+    """(row, column) of the heatmap's maximum, or None for a flat map (nothing highlighted)."""
+    heatmap = np.asarray(heatmap)
+    if not np.isfinite(heatmap).all() or heatmap.max() - heatmap.min() < 1e-6:
+        return None
+    return tuple(int(v) for v in np.unravel_index(np.argmax(heatmap), heatmap.shape))
+
+
+def overlay(image, heatmap, alpha: float = 0.45, colormap: str = "jet") -> np.ndarray:
+    """Blend a 0..1 heatmap (any size, resized bilinearly) over a uint8 RGB image."""
+    import matplotlib
+    from PIL import Image
+
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=2)
+    image = image[..., :3].astype(np.float32)
+    heatmap = np.clip(np.asarray(heatmap, dtype=np.float32), 0.0, 1.0)
+    if heatmap.shape != image.shape[:2]:
+        heatmap = np.asarray(Image.fromarray(heatmap, mode="F").resize(
+            (image.shape[1], image.shape[0]), Image.BILINEAR))
+    colours = matplotlib.colormaps[colormap](np.clip(heatmap, 0.0, 1.0))[..., :3] * 255.0
+    return np.clip((1.0 - alpha) * image + alpha * colours, 0, 255).astype(np.uint8)
+
+
+def save_grid(path, images: Sequence[np.ndarray], heatmaps: Sequence[np.ndarray], titles: Sequence[str],
+              captions: Sequence[str] | None = None, columns: int = 4, alpha: float = 0.45,
+              suptitle: str | None = None) -> Path:
+    """One PNG: for every image, the image and its heatmap overlay side by side.
+
+    ``titles`` go above each pair (e.g. the predicted label and probability),
+    ``captions`` (optional) under the image (e.g. the file name).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    n = len(images)
+    if n == 0 or len(heatmaps) != n or len(titles) != n:
+        raise ValueError(f"save_grid: {n} images, {len(heatmaps)} heatmaps, {len(titles)} titles")
+    columns = max(1, min(columns, n))
+    rows = -(-n // columns)
+    fig = Figure(figsize=(4.2 * columns, 2.5 * rows + (0.4 if suptitle else 0.0)))
+    for i in range(n):
+        r, c = divmod(i, columns)
+        ax_image = fig.add_subplot(rows, 2 * columns, r * 2 * columns + 2 * c + 1)
+        ax_map = fig.add_subplot(rows, 2 * columns, r * 2 * columns + 2 * c + 2)
+        ax_image.imshow(np.asarray(images[i]))
+        ax_map.imshow(overlay(images[i], heatmaps[i], alpha=alpha))
+        for ax in (ax_image, ax_map):
+            ax.set_xticks([])
+            ax.set_yticks([])
+        ax_image.set_title(titles[i], fontsize=8, loc="left")
+        if captions is not None:
+            ax_image.set_xlabel(_shorten(captions[i], 34), fontsize=7)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fig.savefig(tmp, dpi=100, format="png")
+    tmp.replace(path)
+    return path
+
+
+def _shorten(text: str, width: int) -> str:
+    text = str(text)
+    return text if len(text) <= width else "…" + text[-(width - 1):]
