@@ -3,18 +3,25 @@
     python experiments/bench.py [--image-size 112] [--batch-size 64] [--steps N] [--warmup N] [--rounds R] [--json]
 
 For each precision (float32, then mixed_bfloat16, set through the model's ``dtype=``),
-``dsan`` and ``baseline`` are built and compiled the same way (Adam for the network,
-SGD for DSAN's class centres), warmed up, then timed in alternating rounds
-(dsan, baseline, dsan, baseline, ...) so that drift of a shared machine hits both.
+``dsan`` and ``baseline`` are built and compiled the same way (Adam for the network with
+weight decay 1e-4 added to the gradients, SGD for DSAN's class centres), warmed up, then
+timed in alternating rounds (dsan, baseline, dsan, baseline, ...) so that drift of a
+shared machine hits both.
 
-- Training: ``model.make_train_function()`` called on one fixed in-memory batch
+- Training: the model's ``make_train_function()`` called on one fixed in-memory batch
   (no input pipeline), one step per call, each step timed on its own.
 - Inference: ``model.predict_on_batch`` on the same batch, for both models.
 
-Throughput is images/s from the median step time over all rounds; the "best" figure uses
-the fastest step (the least disturbed by other processes). The headline
-``train_ratio_dsan_over_baseline`` is dsan/baseline training throughput in
-mixed_bfloat16 (per precision too, under their own keys).
+Images/s come from the median step time over all rounds; "best" uses the fastest step
+(the least disturbed by other processes). Each step's process CPU time is recorded too:
+on a machine shared with other jobs it varies less than wall time, and its dsan/baseline
+ratio is printed beside the wall-time one. ``train_ratio_dsan_over_baseline`` is the
+dsan/baseline training throughput in mixed_bfloat16 (per precision under their own keys).
+
+Without ``--steps`` the number of timed steps per round is chosen per precision and
+kind from one probe step after the warm-up, so that a round lasts about
+``--round-seconds`` (1 to 10 steps): a step can take from under a second to minutes
+(bf16 convolution gradients on a CPU without native bf16 are very slow).
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 PRECISIONS = ("float32", "mixed_bfloat16")
 MODELS = ("dsan", "baseline")
 HEADLINE_PRECISION = "mixed_bfloat16"
+MAX_AUTO_STEPS = 10
 
 
 def parse_args(argv=None):
@@ -46,9 +54,22 @@ def parse_args(argv=None):
     parser.add_argument("--image-size", type=int, default=112, help="square input side (default 112)")
     parser.add_argument("--batch-size", type=int, default=64, help="images per step (default 64)")
     parser.add_argument("--num-classes", type=int, default=7, help="K (default 7)")
-    parser.add_argument("--steps", type=int, default=5, help="timed steps per model per round (default 5)")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed steps per model before the rounds (default 2)")
-    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="timed steps per model per round (default: chosen so that a round lasts about --round-seconds)",
+    )
+    parser.add_argument(
+        "--round-seconds",
+        type=float,
+        default=30.0,
+        help="target length of one model's round when --steps is not given (default 30)",
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=1, help="untimed steps per model before the rounds; the first traces (default 1)"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (default 3)")
     parser.add_argument(
         "--precisions",
         default=",".join(PRECISIONS),
@@ -58,11 +79,15 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     args = parser.parse_args(argv)
-    for name in ("image_size", "batch_size", "steps", "rounds"):
+    for name in ("image_size", "batch_size", "rounds", "num_classes"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
+    if args.steps is not None and args.steps < 1:
+        parser.error("--steps must be >= 1")
     if args.warmup < 0:
         parser.error("--warmup must be >= 0")
+    if args.round_seconds <= 0:
+        parser.error("--round-seconds must be > 0")
     args.precisions = tuple(p.strip() for p in args.precisions.split(",") if p.strip())
     unknown = [p for p in args.precisions if p not in PRECISIONS]
     if unknown or not args.precisions:
@@ -95,11 +120,11 @@ class Runner:
         model.make_train_function()
         self.train_function = model.train_function
 
-    def train_step(self):
+    def train(self):
         logs = self.train_function([(self.x, self.y)])
         float(logs["loss"])  # wait for the step
 
-    def predict_step(self):
+    def infer(self):
         self.model.predict_on_batch(self.x)
 
 
@@ -122,47 +147,56 @@ def bench_precision(precision, args):
     rng = np.random.default_rng(args.seed)
     x = tf.constant(rng.standard_normal((args.batch_size, args.image_size, args.image_size, 3), dtype=np.float32))
     y = tf.constant(rng.integers(0, args.num_classes, size=(args.batch_size,)), dtype=tf.int32)
+    kinds = ("train",) if args.no_inference else ("train", "infer")
 
-    runners = {}
+    runners, probe = {}, {kind: [] for kind in kinds}
     for variant in MODELS:
         log(f"[{precision}] building and warming up {variant}")
         runners[variant] = Runner(build(variant, precision, args), x, y)
-        for _ in range(args.warmup):
-            runners[variant].train_step()
-        if not args.no_inference:
-            for _ in range(max(args.warmup, 1)):
-                runners[variant].predict_step()
+        for kind in kinds:
+            fn = getattr(runners[variant], kind)
+            for _ in range(args.warmup if kind == "train" else max(args.warmup, 1)):
+                fn()
+            if args.steps is None:  # one more untimed step, after tracing, to size the rounds
+                probe[kind].append(timed(fn, 1)[0][0])
 
-    kinds = ("train",) if args.no_inference else ("train", "infer")
+    steps = {}
+    for kind in kinds:
+        if args.steps is not None:
+            steps[kind] = args.steps
+        else:
+            steps[kind] = int(min(MAX_AUTO_STEPS, max(1, round(args.round_seconds / max(probe[kind])))))
+        log(f"[{precision}] {kind}: {steps[kind]} timed steps per model per round")
+
     times = {kind: {v: [] for v in MODELS} for kind in kinds}
     for kind in kinds:
         for r in range(args.rounds):
             for variant in MODELS:  # dsan, baseline, dsan, baseline, ...
-                runner = runners[variant]
-                fn = runner.train_step if kind == "train" else runner.predict_step
-                step_times = timed(fn, args.steps)
+                step_times = timed(getattr(runners[variant], kind), steps[kind])
                 times[kind][variant].append(step_times)
                 log(
                     f"[{precision}] {kind} round {r + 1}/{args.rounds} {variant}: "
-                    f"{args.batch_size / statistics.median(t for t, _ in step_times):.1f} img/s "
-                    f"(CPU {statistics.median(c for _, c in step_times):.2f} s/step)"
+                    f"{args.batch_size / statistics.median(w for w, _ in step_times):.1f} img/s "
+                    f"(median step {statistics.median(w for w, _ in step_times):.2f} s, "
+                    f"CPU {statistics.median(c for _, c in step_times):.2f} s)"
                 )
 
-    result = {}
+    result = {"steps": steps}
     for variant in MODELS:
         entry = {}
         for kind in kinds:
             rounds = [[wall for wall, _ in rnd] for rnd in times[kind][variant]]
-            flat = [t for rnd in rounds for t in rnd]
+            wall = [t for rnd in rounds for t in rnd]
             cpu = [c for rnd in times[kind][variant] for _, c in rnd]
-            entry[f"{kind}_images_per_s"] = args.batch_size / statistics.median(flat)
-            entry[f"{kind}_images_per_s_best"] = args.batch_size / min(flat)
+            entry[f"{kind}_images_per_s"] = args.batch_size / statistics.median(wall)
+            entry[f"{kind}_images_per_s_best"] = args.batch_size / min(wall)
             entry[f"{kind}_images_per_s_rounds"] = [args.batch_size / statistics.median(rnd) for rnd in rounds]
-            entry[f"{kind}_step_seconds_median"] = statistics.median(flat)
+            entry[f"{kind}_step_seconds"] = wall
+            entry[f"{kind}_step_cpu_seconds"] = cpu
             entry[f"{kind}_step_cpu_seconds_median"] = statistics.median(cpu)
         result[variant] = entry
+    d, b = result["dsan"], result["baseline"]
     for kind in kinds:
-        d, b = result["dsan"], result["baseline"]
         result[f"{kind}_ratio_dsan_over_baseline"] = d[f"{kind}_images_per_s"] / b[f"{kind}_images_per_s"]
         result[f"{kind}_ratio_best_dsan_over_baseline"] = (
             d[f"{kind}_images_per_s_best"] / b[f"{kind}_images_per_s_best"]
@@ -180,11 +214,18 @@ def bench_precision(precision, args):
     return result
 
 
+RATIO_KEYS = (
+    "train_ratio_dsan_over_baseline",
+    "infer_ratio_dsan_over_baseline",
+    "train_ratio_cpu_dsan_over_baseline",
+    "infer_ratio_cpu_dsan_over_baseline",
+)
+
+
 def summarise(results, args):
     out = {
         "image_size": args.image_size,
         "batch_size": args.batch_size,
-        "steps": args.steps,
         "warmup": args.warmup,
         "rounds": args.rounds,
         "precisions": results,
@@ -193,52 +234,54 @@ def summarise(results, args):
     out["headline_precision"] = headline
     out["train_ratio_dsan_over_baseline"] = results[headline]["train_ratio_dsan_over_baseline"]
     for precision, result in results.items():
-        for key in (
-            "train_ratio_dsan_over_baseline",
-            "infer_ratio_dsan_over_baseline",
-            "train_ratio_cpu_dsan_over_baseline",
-            "infer_ratio_cpu_dsan_over_baseline",
-        ):
+        for key in RATIO_KEYS:
             if key in result:
                 out[f"{key}_{precision}"] = result[key]
     return out
 
 
-def print_table(summary, args):
-    print(
-        f"Throughput, {args.image_size}x{args.image_size}, batch {args.batch_size}: {args.rounds} alternating rounds "
-        f"(dsan, baseline, ...) x {args.steps} steps after {args.warmup} warm-up steps; images/s from the "
-        "median step (best step in brackets)"
+def _ratio_text(result, kind):
+    rounds = " ".join(f"{r:.3f}" for r in result[f"{kind}_ratio_rounds"])
+    return (
+        f"{result[f'{kind}_ratio_dsan_over_baseline']:.3f} "
+        f"(best {result[f'{kind}_ratio_best_dsan_over_baseline']:.3f}; rounds {rounds}; "
+        f"CPU {result[f'{kind}_ratio_cpu_dsan_over_baseline']:.3f})"
     )
-    before, after = summary["load_average_1min"]
-    print(f"Machine: {summary['cpu_count']} CPUs, 1-min load average {before:.1f} at start, {after:.1f} at end")
+
+
+def print_table(summary, args):
     infer = not args.no_inference
-    header = f"  {'precision':<16s}{'model':<10s}{'train img/s':>22s}"
+    before, after = summary["load_average_1min"]
+    print(
+        f"Throughput, {args.image_size}x{args.image_size}, batch {args.batch_size}, {args.rounds} alternating rounds "
+        f"(dsan, baseline, ...) after {args.warmup} warm-up step(s); images/s from the median step "
+        "(fastest step in brackets)"
+    )
+    print(f"Machine: {summary['cpu_count']} CPUs, 1-min load average {before:.1f} at start, {after:.1f} at end")
+    header = f"  {'precision':<16s}{'model':<10s}{'steps/round':>12s}{'train img/s':>20s}{'CPU s/step':>12s}"
     if infer:
-        header += f"{'inference img/s':>24s}"
+        header += f"{'steps/round':>13s}{'infer img/s':>20s}{'CPU s/step':>12s}"
     print(header)
     for precision, result in summary["precisions"].items():
         for variant in MODELS:
             e = result[variant]
-            line = f"  {precision:<16s}{variant:<10s}{e['train_images_per_s']:>12.1f} ({e['train_images_per_s_best']:6.1f})"
-            if infer:
-                line += f"{e['infer_images_per_s']:>14.1f} ({e['infer_images_per_s_best']:6.1f})"
-            print(line)
-    print("dsan/baseline ratio: median steps (best steps; each round), and of process CPU time per step")
-    for precision, result in summary["precisions"].items():
-        parts = [
-            f"train {result['train_ratio_dsan_over_baseline']:.3f} ({result['train_ratio_best_dsan_over_baseline']:.3f}; "
-            + " ".join(f"{r:.3f}" for r in result["train_ratio_rounds"])
-            + f"), CPU {result['train_ratio_cpu_dsan_over_baseline']:.3f}"
-        ]
-        if infer:
-            parts.append(
-                f"inference {result['infer_ratio_dsan_over_baseline']:.3f} "
-                f"({result['infer_ratio_best_dsan_over_baseline']:.3f}; "
-                + " ".join(f"{r:.3f}" for r in result["infer_ratio_rounds"])
-                + f"), CPU {result['infer_ratio_cpu_dsan_over_baseline']:.3f}"
+            line = (
+                f"  {precision:<16s}{variant:<10s}{result['steps']['train']:>12d}"
+                f"{e['train_images_per_s']:>11.2f} ({e['train_images_per_s_best']:6.2f})"
+                f"{e['train_step_cpu_seconds_median']:>12.2f}"
             )
-        print(f"  {precision:<16s}" + ", ".join(parts))
+            if infer:
+                line += (
+                    f"{result['steps']['infer']:>13d}"
+                    f"{e['infer_images_per_s']:>11.2f} ({e['infer_images_per_s_best']:6.2f})"
+                    f"{e['infer_step_cpu_seconds_median']:>12.2f}"
+                )
+            print(line)
+    print("dsan/baseline throughput ratio: median steps (fastest steps; each round; process CPU time per step)")
+    for precision, result in summary["precisions"].items():
+        print(f"  {precision:<16s}train     {_ratio_text(result, 'train')}")
+        if infer:
+            print(f"  {'':<16s}inference {_ratio_text(result, 'infer')}")
     print(
         f"train_ratio_dsan_over_baseline ({summary['headline_precision']}): "
         f"{summary['train_ratio_dsan_over_baseline']:.3f} (target >= 0.97)"
