@@ -7,10 +7,12 @@ machine (default strategy or ``MirroredStrategy``) ``model.fit`` drives it.
 Keras 3's ``fit`` does not run under ``MultiWorkerMirroredStrategy``
 (keras-team/keras#20585: it fails converting a ``PerReplica`` value), so
 :func:`distributed_train` drives the same ``model.train_step`` through
-``strategy.run`` over ``strategy.distribute_datasets_from_function``. The loop
-is strategy-agnostic and is tested to give what ``fit`` gives under the default
-strategy and ``MirroredStrategy`` too, so a runner may use it everywhere;
-:func:`needs_custom_loop` says when it is required.
+``strategy.run`` over ``strategy.distribute_datasets_from_function``. Decision:
+``fit`` wherever it runs (progress bar, validation, every callback), this loop only
+where it must (:func:`needs_custom_loop`). The loop itself is strategy-agnostic: it
+gives what ``fit`` gives under the default strategy (tests/test_distribute.py) and,
+checked once, under ``MirroredStrategy``; calling it once per epoch traces the step
+once.
 
 Averaging
 ---------
@@ -21,11 +23,18 @@ on every replica; Keras' optimiser SUMs gradients over replicas; BatchNorm is
 synchronised. So N replicas make the update of one replica on the same global
 batch. For that to hold, every replica must get the same number of examples:
 batch with ``drop_remainder=True`` (as :func:`make_dataset_fn` does).
+
+"The same update" holds up to float32 rounding, which differs between 1 and N
+replicas (relative ~1e-5 in deep activations: Keras' synchronised BatchNorm computes
+the variance as E[x^2] - E[x]^2). Where rounding moves a ReLU input across 0 the
+gradient jumps for that unit, so on some batches 1 and N replicas drift apart by
+1e-4..1e-3 within a few steps; in float64 they agree to ~1e-7 on every batch tried.
 """
 
 import json
 import logging
 import os
+import weakref
 
 import keras
 import tensorflow as tf
@@ -164,19 +173,8 @@ def distributed_train(
 
     with strategy.scope():
         iterator = iter(strategy.distribute_datasets_from_function(dataset_fn))
-
-        @tf.function
-        def train_function(iterator):
-            strategy.run(model.train_step, args=(next(iterator),))
-            return _metric_results(model)
-
-        val_function = None
-        if validation_fn is not None:
-
-            @tf.function
-            def val_function(iterator):
-                strategy.run(model.test_step, args=(next(iterator),))
-                return _metric_results(model)
+    train_function = _step_function(model, strategy, "train_step")
+    val_function = _step_function(model, strategy, "test_step") if validation_fn is not None else None
 
     callback_list = keras.callbacks.CallbackList(
         callbacks,
@@ -209,6 +207,29 @@ def distributed_train(
             break
     callback_list.on_train_end(logs)
     return next(c for c in callback_list.callbacks if isinstance(c, keras.callbacks.History))
+
+
+# model -> {step name: (weak refs to what the trace captured, tf.function)}, so that calling
+# distributed_train once per epoch (as a resumable runner does) traces the step once. The
+# entry is dropped when the strategy or an optimiser changes (a new compile()).
+_STEP_FUNCTIONS = weakref.WeakKeyDictionary()
+
+
+def _step_function(model, strategy, step):
+    functions = _STEP_FUNCTIONS.setdefault(model, {})
+    captured = (strategy, model.optimizer, getattr(model, "centre_optimizer", None))
+    entry = functions.get(step)
+    if entry is None or any(ref() is not obj for ref, obj in zip(entry[0], captured) if obj is not None):
+        model_ref = weakref.ref(model)  # the cache must not keep the model alive
+
+        @tf.function
+        def function(iterator):
+            # The model's own train_step/test_step: never a second copy of the step.
+            strategy.run(getattr(model_ref(), step), args=(next(iterator),))
+            return _metric_results(model_ref())
+
+        entry = functions[step] = (tuple(weakref.ref(obj) if obj is not None else (lambda: None) for obj in captured), function)
+    return entry[1]
 
 
 def _evaluate(model, strategy, val_function, validation_fn, steps):

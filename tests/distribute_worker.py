@@ -21,6 +21,15 @@ from dsan_tf.distribute import distributed_train, make_dataset_fn, pick_strategy
 from dsan_tf.model import DSAN  # noqa: E402
 
 NUM_CLASSES, IMAGE_SIZE, GLOBAL_BATCH = 4, 32, 8
+# float32 as the issue asks. float32 rounding differs between 1 and N replicas (relative
+# 1e-5 in deep activations: Keras' synchronized BatchNorm computes E[x^2] - E[x]^2), and a
+# ReLU input that rounding moves across 0 changes the gradient by a few percent for its
+# channel (few positions per channel at 32x32), which Adam and later steps amplify. On some
+# data that alone exceeds 1e-5 after 3 steps (3 of 6 data seeds tried); examples() below is
+# not such a case on this machine (2.6e-6 Mirrored, 3.3e-6 multi-worker). With
+# DSAN_DIST_TEST_DTYPE=float64 every data seed tried agrees to ~2e-7 (the losses and the
+# centres stay float32): use it to tell rounding from a distribution bug.
+DTYPE = os.environ.get("DSAN_DIST_TEST_DTYPE", "float32")
 # Weight decay well above PyTorch's 1e-4 so that a wrong 1/replicas share of it shows at 1e-5.
 COMPILE = dict(weight_decay=5e-2, centre_weight_decay=5e-2)
 
@@ -31,9 +40,10 @@ def optimizers():
     Adam's first steps are about lr * sign(g): with epsilon 1e-7, float32 rounding noise in
     near-zero gradient entries (relative 1e-5 between 1 and 2 replicas) changes whole
     updates, and a ResNet on batch-8 noise images amplifies any difference within a few
-    steps (a 1e-7 nudge of the initial weights changes the loss by 1e-3 after 3 steps of
-    Adam(1e-3) on one device). lr 1e-4 with epsilon 1e-4 keeps the update a smooth
+    steps (on one device, nudging the initial weights by 1e-7 changed the loss by ~1e-3
+    after 3 steps at lr 1e-3). lr 1e-4 with epsilon 1e-4 keeps the update a smooth
     function of the gradient, so equality at 1e-5 tests the distribution, not the chaos.
+    A wrong share of the weight decay or an unscaled L_CCS still shows at 2e-3 / 1e-3.
     """
     return keras.optimizers.Adam(1e-4, epsilon=1e-4), keras.optimizers.SGD(0.5, momentum=0.9)
 
@@ -49,7 +59,7 @@ def examples(num_steps):
 def new_model(strategy, initial_weights=None):
     with strategy.scope():
         keras.utils.set_random_seed(0)
-        model = DSAN(num_classes=NUM_CLASSES, image_size=IMAGE_SIZE)
+        model = DSAN(num_classes=NUM_CLASSES, image_size=IMAGE_SIZE, dtype=DTYPE)
         if initial_weights is not None:
             model.set_weights(initial_weights)
         adam, sgd = optimizers()
@@ -72,7 +82,8 @@ def save(path, model, initial, step_logs):
     arrays = {f"initial_{i}": w for i, w in enumerate(initial)}
     arrays.update({f"final_{i}": w for i, w in enumerate(model.get_weights())})
     arrays["centres"] = model.class_centres.numpy()
-    arrays["trainable"] = np.array([v.trainable for v in model.weights])
+    arrays["centres_initial"] = initial[[id(v) for v in model.weights].index(id(model.class_centres))]
+    arrays["network"] = np.array([v.trainable and v is not model.class_centres for v in model.weights])
     arrays["iterations"] = np.array([int(model.optimizer.iterations.numpy()), int(model.centre_optimizer.iterations.numpy())])
     arrays.update({f"log_{name}": np.array(values) for name, values in step_logs.logs.items()})
     np.savez(path, **arrays)
@@ -109,16 +120,15 @@ def mirrored(out_dir, steps=3):
     initial = new_model(default).get_weights()
     mirrored = pick_strategy(devices)
     assert mirrored.num_replicas_in_sync == 2
+    # fit drives the step on one machine (dsan_tf.distribute). distributed_train under
+    # MirroredStrategy gave the same weights as fit to the last bit when checked once; it is
+    # left out here to keep the test short (the multi-worker test runs it).
     for name, strategy in (("fit_default", default), ("fit_mirrored", mirrored)):
         model, start, logs = run_fit(strategy, initial, x, y, steps)
         save(os.path.join(out_dir, f"{name}.npz"), model, start, logs)
-    # The loop under the default strategy is compared with fit in the multi-worker test.
-    for name, strategy in (("loop_mirrored", mirrored),):
-        model, start, logs = run_loop(strategy, initial, x, y, epochs=1, steps=steps)
-        save(os.path.join(out_dir, f"{name}.npz"), model, start, logs)
 
 
-def loop(out_dir, name, epochs=2, steps=2):
+def loop(out_dir, name, epochs=3, steps=1):
     strategy = pick_strategy()  # MultiWorkerMirroredStrategy when TF_CONFIG is set
     x, y = examples(epochs * steps)
     # Each process seeds and builds its own model: the test checks that all started equal.
