@@ -155,6 +155,10 @@ def explanation_model(model, stream: str = "fused", method: str = "gradcam", lay
         model = as_float32(model)
     if not any(lyr.name == layer for lyr in model.layers):
         raise ExplainError(f"layer {layer!r} is not in this model")
+    shape = tuple(model.get_layer(layer).output.shape)
+    if len(shape) != 4:
+        raise ExplainError(f"layer {layer!r} outputs shape {shape}; a CAM needs a (N, h, w, C) feature map "
+                           f"such as {LAST_CONV_LAYER!r}")
     output = model.get_layer(STREAM_LAYERS[stream]).output
     if stream == "fused" and method == "scorecam":
         output = keras.ops.log(keras.ops.maximum(output, 1e-12))  # softmax(log p) = p

@@ -49,8 +49,8 @@ def parse_args(argv=None):
     parser.add_argument("--columns", type=int, default=4, help="image/overlay pairs per grid row (default 4)")
     parser.add_argument("--layer", default=LAST_CONV_LAYER, help=f"feature map to use (default {LAST_CONV_LAYER})")
     parser.add_argument("--max-n", type=int, default=None,
-                        help="scorecam only: use the N channels of highest variance (Faster Score-CAM); "
-                             "default all 512")
+                        help="scorecam only: use the N channels of highest variance (Faster Score-CAM, "
+                             "e.g. 64); default all 512, which runs 512 masked copies of every image")
     parser.add_argument("--alpha", type=float, default=0.45, help="heatmap opacity in the overlay (default 0.45)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
@@ -105,6 +105,9 @@ def run(args) -> int:
     resolve_target(model, args.target)
     if not any(layer.name == args.layer for layer in model.layers):
         raise ExplainError(f"--layer {args.layer!r} is not a layer of {args.weights}")
+    if len(model.get_layer(args.layer).output.shape) != 4:
+        raise ExplainError(f"--layer {args.layer!r} is not a spatial feature map (output shape "
+                           f"{tuple(model.get_layer(args.layer).output.shape)})")
     for f in files:  # fail on an unreadable image before any output is written
         load_image(f)
 

@@ -94,18 +94,19 @@ def freeze_trunk(model):
 
 
 def test_gradcam_peak_falls_in_the_patch_quadrant():
-    """A DSAN trained for 48 steps on "which quadrant holds the white patch" (4 classes):
+    """A DSAN trained for 96 steps on "which quadrant holds the white patch" (4 classes):
     the Grad-CAM peak of the true class must fall in the patch's quadrant.
 
     The trunk keeps its random initialisation (frozen) and the DSAN heads (GFE-AN with
     its sparse attention and centres, MFF-AN, classifiers) are trained by the model's
-    own two-optimiser train step. Trained end to end for so few steps, the trunk learns
-    the patch's absolute position through features of cells far from the patch (every
-    cell of a 4x4 map sees the whole 97x97 image): in trials, the Grad-CAM peak was in
-    the patch's quadrant for 53-94 % of images depending on the seed (accuracy 0.9-1.0),
-    so such a test would be about the training, not about the heatmaps. With the random
-    trunk the evidence is local and the heatmap must find it (100 % in trials); a
-    flipped heatmap or the wrong target class fails.
+    own two-optimiser train step. Trained end to end for this few steps, the trunk learns
+    the patch's absolute position through cells far from the patch (every cell of the
+    4x4 map sees the whole image): in trials the peak was in the patch's quadrant for
+    only 44-81 % of images (53-94 % with one patch colour per class), depending on the
+    seed and the number of steps, at 90-100 % accuracy: such a test would be about the
+    training, not the heatmaps. On the random trunk the evidence is local: 100 % for
+    seeds 0-5 (DSAN_QUADRANT_SEED), and 0 % with the target class shifted by one or
+    the heatmap flipped up-down or left-right, 50 % transposed.
     """
     import keras
 
@@ -122,7 +123,7 @@ def test_gradcam_peak_falls_in_the_patch_quadrant():
 
     model = freeze_trunk(build_dsan(4, QUADRANT_SIZE, "dsan", class_names=QUADRANT_CLASSES, dtype="float32"))
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
-    model.fit(x_train, np.eye(4, dtype="float32")[train_labels], batch_size=16, epochs=1, shuffle=True, verbose=0)
+    model.fit(x_train, np.eye(4, dtype="float32")[train_labels], batch_size=16, epochs=2, shuffle=True, verbose=0)
     accuracy = float((model.predict(x_test, verbose=0)["probabilities"].argmax(axis=1) == test_labels).mean())
     assert accuracy >= 0.9, f"the model did not learn the task (held-out accuracy {accuracy:.2f})"
 
@@ -174,6 +175,19 @@ def test_streams_targets_and_the_fused_score(model, images):
                                atol=1e-5)
 
 
+def test_mixed_precision_model_is_explained_in_float32(images):
+    import keras
+
+    from dsan_tf.explain import explain
+    from dsan_tf.model import build_dsan
+
+    keras.utils.set_random_seed(0)
+    mixed = build_dsan(3, SIZE, "dsan", dtype="mixed_bfloat16")
+    result = explain(mixed, images, "gradcam", target=0, stream="gfe")
+    assert result.heatmaps.dtype == np.float32 and np.isfinite(result.heatmaps).all()
+    assert result.heatmaps.shape == (3, SIZE, SIZE) and list(result.targets) == [0, 0, 0]
+
+
 def test_bad_requests_are_named(model, images):
     import keras
 
@@ -191,6 +205,8 @@ def test_bad_requests_are_named(model, images):
         explain(model, images[:, :40, :40], "gradcam")
     with pytest.raises(ExplainError, match="Sequential, not a dsan_tf DSAN"):
         explain(keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]), images, "gradcam")
+    with pytest.raises(ExplainError, match="'gfe_hfe' outputs shape .*needs a \\(N, h, w, C\\) feature map"):
+        explain(model, images, "gradcam", layer="gfe_hfe")
     gfe_only = small_model(variant="gfe")
     with pytest.raises(ExplainError, match="stream 'mff' does not exist in this model \\(variant 'gfe'\\); "
                                            "available: fused, gfe"):
