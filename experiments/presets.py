@@ -41,14 +41,14 @@ CPU = dict(
     PAPER,
     image_size=64,
     batch_size=64,
-    epochs=20,
+    epochs=8,
     learning_rate=1e-3,
     schedule="cosine",
     warmup_epochs=1.0,
     label_mode="probability",
     mixed_precision="float32",
     rotation=10.0,
-    random_erasing=0.25,
+    random_erasing=0.0,
     time_budget_minutes=58,
 )
 
