@@ -20,6 +20,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import dsan_tf  # noqa: E402,F401  (before TensorFlow loads: turns on its oneDNN kernels)
+
 PROG = "predict.py"
 
 

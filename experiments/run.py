@@ -48,7 +48,7 @@ def parse_args(argv=None):
     g.add_argument("--resume", action="store_true", help="continue the run in --output from its last checkpoint")
     g.add_argument("--checkpoint-every", type=int, default=200, help="save a checkpoint every N steps (default 200)")
     g.add_argument("--time-budget-minutes", type=float,
-                   help="stop training after this much wall time (checkpointed; evaluation still runs)")
+                   help="stop training after this much wall time (checkpointed; evaluation still runs); 0 = no limit")
     g.add_argument("--seed", type=int, default=0, help="random seed (weights, shuffling, augmentation)")
     g.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="Keras progress output")
 

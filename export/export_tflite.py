@@ -29,6 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import dsan_tf  # noqa: E402,F401  (before TensorFlow loads: turns on its oneDNN kernels)
+
 THRESHOLDS = {"float32": 0.999, "dynamic_range": 0.98}
 FILES = {"float32": "dsan_float32.tflite", "dynamic_range": "dsan_dynamic_range.tflite"}
 
