@@ -320,19 +320,26 @@ def iter_video_frames(path, stride: int = 1, max_frames: int | None = None):
         capture.release()
 
 
+def as_grey_rgb(image: np.ndarray) -> np.ndarray:
+    """RGB uint8 -> its luminance (ITU-R BT.601) repeated in three channels, as FERPlus' faces are."""
+    grey = np.rint(image[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32))
+    return np.repeat(np.clip(grey, 0, 255).astype(np.uint8)[..., None], 3, axis=-1)
+
+
 def predict_image(predictor: Predictor, aligner, image: np.ndarray, source: str, frame: int | None = None,
-                  fps: float | None = None) -> tuple[list[dict], list]:
+                  fps: float | None = None, grayscale: bool = False) -> tuple[list[dict], list]:
     """Detect, align and classify every face of one RGB image.
 
-    Returns (rows, faces): one row per face, largest first (or one "no face" row), and
-    the AlignedFace objects in the same order.
+    ``grayscale`` feeds the model grey faces (for models trained on grey data such as
+    FERPlus); detection always sees the colour image. Returns (rows, faces): one row per
+    face, largest first (or one "no face" row), and the AlignedFace objects in the same order.
     """
     faces = aligner.align(image)
     base = {"source": source, "frame": frame, "time_s": round(frame / fps, 3) if frame is not None and fps else None}
     if not faces:
         return [{**base, "face": None, "box": None, "detection_confidence": None, "label": None,
                  "probability": None, "probabilities": None, "note": NO_FACE}], []
-    probabilities = predictor.predict([f.image for f in faces])
+    probabilities = predictor.predict([as_grey_rgb(f.image) if grayscale else f.image for f in faces])
     rows = []
     for i, (face, p) in enumerate(zip(faces, probabilities)):
         label, top = top_label(p, predictor.class_names)

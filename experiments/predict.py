@@ -55,6 +55,9 @@ def parse_args(argv=None):
     parser.add_argument("--largest-only", action="store_true", help="classify only the largest face of each image")
     parser.add_argument("--align-size", type=int, default=None,
                         help="side of the aligned crop (default: the model's input size; 112 for a SavedModel)")
+    parser.add_argument("--grayscale", action="store_true",
+                        help="classify grey versions of the faces: use it with models trained on grey faces "
+                             "(FERPlus/FER2013), which have never seen colour")
     parser.add_argument("--skip-unreadable", action="store_true",
                         help="report an unreadable image as a row with a note and go on (default: stop with an error)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -122,7 +125,7 @@ def run(args, out) -> int:
         out.flush()
 
     def process(image, source, root, frame=None, fps=None):
-        rows, _ = predict_image(predictor, aligner, image, str(source), frame, fps)
+        rows, _ = predict_image(predictor, aligner, image, str(source), frame, fps, grayscale=args.grayscale)
         emit(rows)
         if rows[0]["face"] is None:
             counts["no_face"] += 1

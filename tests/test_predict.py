@@ -212,3 +212,13 @@ def test_bad_inputs_give_one_line_errors(predict, model_file, tmp_path, capsys):
     with pytest.raises(SystemExit):
         predict.parse_args(["--weights", str(model_file), str(broken), "--frame-stride", "0"])
     capsys.readouterr()
+
+
+def test_grey_faces_are_bt601_luminance_in_three_channels():
+    from dsan_tf.inference import as_grey_rgb
+
+    image = np.array([[[255, 0, 0], [0, 255, 0]], [[0, 0, 255], [10, 20, 30]]], np.uint8)
+    grey = as_grey_rgb(image)
+    assert grey.shape == (2, 2, 3) and grey.dtype == np.uint8
+    assert (grey == grey[..., :1]).all()
+    np.testing.assert_array_equal(grey[..., 0], [[76, 150], [29, 18]])  # 0.299*10+0.587*20+0.114*30 = 18.15
