@@ -36,9 +36,9 @@ class RunError(Exception):
 
 
 # ------------------------------------------------------------------ data
-def load_data(settings):
+def load_data(settings, label_mode=None):
     try:
-        data = load_dataset(settings["dataset"], settings.get("data_dir"), label_mode=settings["label_mode"])
+        data = load_dataset(settings["dataset"], settings.get("data_dir"), label_mode=label_mode or settings["label_mode"])
     except (ValueError, FileNotFoundError) as error:
         raise RunError(str(error)) from error
     for note in data.report:
@@ -195,7 +195,7 @@ def profile(model):
     return {**params, "macs": macs, "flops": 2 * macs}
 
 
-def write_evaluation(model, data, split, settings, output_dir, subsets=None):
+def write_evaluation(model, data, split, settings, output_dir, subsets=None, label_mode=None):
     """Evaluate in float32 and write metrics.json and confusion_matrix.png; returns the metrics."""
     table = data.split(split)
     masks = subset_masks(subsets, table)
@@ -204,7 +204,7 @@ def write_evaluation(model, data, split, settings, output_dir, subsets=None):
     metrics = {
         "dataset": settings["dataset"],
         "split": split,
-        "label_mode": settings["label_mode"],
+        "label_mode": label_mode or settings["label_mode"],
         **evaluate_outputs(outputs, list(data.class_names), masks),
         "class_names": list(data.class_names),
         **profile(evaluated),
@@ -293,8 +293,11 @@ def train_and_evaluate(settings):
     if (output_dir / "history.csv").is_file():
         plot_training_curves(output_dir / "history.csv", output_dir / "training_curves.png")
 
-    metrics = write_evaluation(model, data, split, settings, output_dir, settings.get("subset"))
-    metrics["training"] = {**summary, "model_selection": "last epoch"}
+    if settings["label_mode"] == "probability":
+        # Soft targets are a way to train; FERPlus' protocol (and the paper's) scores majority votes.
+        data = load_data(settings, label_mode="majority")
+    metrics = write_evaluation(model, data, split, settings, output_dir, settings.get("subset"), label_mode="majority")
+    metrics["training"] = {**summary, "label_mode": settings["label_mode"], "model_selection": "last epoch"}
     write_json(metrics, output_dir / "metrics.json")
     return metrics
 

@@ -32,7 +32,8 @@ def parse_args(argv=None):
     g.add_argument("--dataset", required=True, choices=DATASETS, help="dataset reader to use")
     g.add_argument("--data-dir", help="dataset root; without it, --dataset ferplus runs a smoke test on the embedded sample")
     g.add_argument("--label-mode", choices=("majority", "probability"),
-                   help="FERPlus labels: majority vote (the paper's protocol) or the vote distribution as soft targets")
+                   help="FERPlus training labels: majority vote (the paper's protocol) or the vote distribution as soft "
+                        "targets; evaluation after training always scores majority votes (with --eval-only: this mode)")
     g.add_argument("--split", help="split to evaluate on (default: test if present, else valid)")
     g.add_argument("--subset", action="append", metavar="NAME=LIST",
                    help="also report accuracy on the images named in LIST (RAN occlusion/pose lists); repeatable")

@@ -27,7 +27,8 @@ def run_cli():
 @pytest.fixture(scope="module")
 def trained(run_cli, tmp_path_factory):
     out = tmp_path_factory.mktemp("run") / "smoke"
-    run_cli.main(["--dataset", "ferplus", "--output", str(out), *FAST])
+    # Soft-label training; the evaluation must still score FERPlus' majority votes.
+    run_cli.main(["--dataset", "ferplus", "--output", str(out), "--label-mode", "probability", *FAST])
     return out
 
 
@@ -47,6 +48,11 @@ def test_smoke_run_writes_every_output(trained):
     assert 0.0 <= metrics["p_attention_zero"] <= 1.0
     assert metrics["params_trainable"] == 11_327_506 + 2 * 129  # K=8: two classifiers with one more class (128+1 each)
     assert metrics["training"]["model_selection"] == "last epoch"
+    from dsan_tf.data.registry import load_dataset
+
+    assert metrics["training"]["label_mode"] == "probability" and metrics["label_mode"] == "majority"
+    assert metrics["count"] == len(load_dataset("ferplus", label_mode="majority").split("valid"))
+    assert metrics["count"] != len(load_dataset("ferplus", label_mode="probability").split("valid"))
 
 
 def test_eval_only_reproduces_the_metrics(run_cli, trained, tmp_path):
