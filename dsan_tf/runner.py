@@ -154,17 +154,22 @@ def initialise_from(model, source):
 
 
 # ------------------------------------------------------------------ outputs
-def versions():
-    commit = None
+def _git(*args):
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent, timeout=5
-        ).stdout.strip() or None
+        result = subprocess.run(["git", *args], capture_output=True, text=True, cwd=Path(__file__).parent, timeout=5)
     except (OSError, subprocess.SubprocessError):
-        pass
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def versions():
+    commit = _git("rev-parse", "HEAD") or None
+    changes = _git("status", "--porcelain", "--untracked-files=no") if commit else None
     return {
         "dsan_tf": dsan_tf.__version__,
         "git_commit": commit,
+        # Uncommitted changes to tracked files: the commit alone does not reproduce the run.
+        "git_dirty": bool(changes) if changes is not None else None,
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "numpy": np.__version__,
