@@ -1,21 +1,12 @@
 """dsan_tf.analysis and experiments/analyze.py at tiny scale (embedded FERPlus sample, small models)."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
+from script_loader import load_script
 
-ROOT = Path(__file__).resolve().parents[1]
 SIZE = 48
-
-
-def load_script(name):
-    spec = importlib.util.spec_from_file_location(f"experiments_{name}", ROOT / "experiments" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def small_model(num_classes, class_names=None, **kwargs):

@@ -1,6 +1,5 @@
 """The data commands: data_summary (text/JSON) and the pipeline benchmark."""
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -8,15 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from script_loader import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
-
-def load_script(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "experiments" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 def test_data_summary_json_on_the_embedded_sample():
     out = subprocess.run([sys.executable, str(ROOT / "experiments" / "data_summary.py"),

@@ -4,24 +4,15 @@ The test that can fail: a DSAN trained for a few steps on synthetic images whose
 is the quadrant of a bright patch must put the Grad-CAM peak in that quadrant.
 """
 
-import importlib.util
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
+from script_loader import load_script
 
 from dsan_tf.explain import ExplainError
 
-ROOT = Path(__file__).resolve().parents[1]
 SIZE = 48
-
-
-def load_script(name):
-    spec = importlib.util.spec_from_file_location(f"experiments_{name}", ROOT / "experiments" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def small_model(num_classes=3, variant="dsan", image_size=SIZE, class_names=("anger", "joy", "calm")):

@@ -6,7 +6,6 @@ the expression labels.
 """
 
 import csv
-import importlib.util
 import io
 import json
 import sys
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from script_loader import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = ROOT.parent / "shared" / "photos"
@@ -22,13 +22,6 @@ needs_photos = pytest.mark.skipif(
     reason=f"shared photos not found at {PHOTOS} (ivan.jpg, no-faces.jpg live beside the repo)")
 CLASSES = ["negative", "neutral", "positive"]
 SIZE = 48
-
-
-def load_script(name):
-    spec = importlib.util.spec_from_file_location(f"experiments_{name}", ROOT / "experiments" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
