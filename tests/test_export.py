@@ -1,7 +1,6 @@
 """SavedModel export for TF Serving (issue 5): layout, signatures, fresh-process load,
 warmup, config files, overwrite refusal, invalid images."""
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -11,19 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from script_loader import load_script
 import tensorflow as tf
 
 REPO = Path(__file__).resolve().parents[1]
 IMAGE_SIZE = 64
 OUTPUTS = ("probabilities", "class_id", "class_name", "gfe_probabilities", "mff_probabilities")
-
-
-def load_script(name):
-    """An export/ command-line script as a module (its main() takes argv)."""
-    spec = importlib.util.spec_from_file_location(f"export_{name}", REPO / "export" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def ferplus_images(n=16):
@@ -77,7 +69,7 @@ def exported(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("export")
     weights = train_tiny_dsan(tmp / "model.keras")
     base = tmp / "models" / "dsan"
-    status = load_script("export_savedmodel").main(
+    status = load_script("export_savedmodel", "export").main(
         ["--weights", str(weights), "--output", str(base), "--version", "1"])
     assert status == 0
     model = keras.models.load_model(weights, compile=False)
@@ -261,7 +253,7 @@ def test_graph_uses_only_core_ops(exported):
 def test_refuses_to_overwrite_a_version(exported, capsys):
     pb = exported["dir"] / "saved_model.pb"
     before = pb.stat().st_mtime_ns
-    status = load_script("export_savedmodel").main(
+    status = load_script("export_savedmodel", "export").main(
         ["--weights", str(exported["weights"]), "--output", str(exported["base"]), "--version", "1"])
     assert status == 1
     err = capsys.readouterr().err
@@ -283,7 +275,7 @@ def test_overwrite_replaces_atomically_and_config_tracks_versions(exported, tmp_
     base = tmp_path / "models" / "dsan"
     shutil.copytree(exported["dir"], base / "1")
     old_inode = (base / "1" / "saved_model.pb").stat().st_ino
-    script = load_script("export_savedmodel")
+    script = load_script("export_savedmodel", "export")
     common = ["--weights", str(exported["weights"]), "--output", str(base), "--version", "1"]
     assert script.main(common) == 1  # refused
     assert (base / "1" / "saved_model.pb").stat().st_ino == old_inode

@@ -1,22 +1,14 @@
 """export/export_tflite.py: float32 and dynamic-range TFLite models with the SavedModel's pixel input."""
 
-import importlib.util
 import json
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from script_loader import load_script
 import tensorflow as tf
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def load_script(name):
-    spec = importlib.util.spec_from_file_location(f"export_{name}", REPO / "export" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +27,7 @@ def converted(tmp_path_factory):
     weights = tmp / "model.keras"
     model.save(weights)
     out = tmp / "tflite"
-    status = load_script("export_tflite").main(
+    status = load_script("export_tflite", "export").main(
         ["--weights", str(weights), "--output", str(out), "--data-dir", str(SAMPLE_FERPLUS_DIR)])
     return {"status": status, "out": out, "model": model,
             "report": json.loads((out / "report.json").read_text())}

@@ -1,6 +1,5 @@
 """Parameter and MAC counts against the paper (Tables 1 and 7), and the profile/bench CLIs."""
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -8,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from script_loader import load_script
 
 from dsan_tf import profiling
 from dsan_tf.model import build_dsan
@@ -92,13 +92,6 @@ def test_profile_cli_json_keys():
     assert result["flops"] == 2 * result["macs"]
 
 
-def _load_script(name):
-    spec = importlib.util.spec_from_file_location(f"_dsan_{name}", EXPERIMENTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize(
     "argv, message",
     [
@@ -108,7 +101,7 @@ def _load_script(name):
     ],
 )
 def test_profile_cli_bad_input(argv, message, capsys):
-    profile_cli = _load_script("profile")
+    profile_cli = load_script("profile")
     assert profile_cli.main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and message in err
@@ -127,7 +120,7 @@ def test_profile_script_does_not_shadow_stdlib_profile():
 
 
 def test_bench_smoke(capsys):
-    bench = _load_script("bench")
+    bench = load_script("bench")
     argv = ["--image-size", "32", "--batch-size", "4", "--steps", "2", "--warmup", "1", "--rounds", "1", "--json"]
     assert bench.main(argv) == 0
     result = json.loads(capsys.readouterr().out)

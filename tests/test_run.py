@@ -1,27 +1,19 @@
 """experiments/run.py end to end on the embedded FERPlus sample (tiny images, one epoch)."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from script_loader import load_script
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
 FAST = ["--image-size", "32", "--epochs", "1", "--batch-size", "64", "--verbose", "0"]
-
-
-def load_run():
-    spec = importlib.util.spec_from_file_location("run_cli", ROOT / "experiments" / "run.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def run_cli():
-    return load_run()
+    return load_script("run")
 
 
 @pytest.fixture(scope="module")
