@@ -1,7 +1,6 @@
 """experiments/run.py end to end on the embedded FERPlus sample (tiny images, one epoch)."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
