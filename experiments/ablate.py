@@ -8,6 +8,12 @@ points are read back from their metrics.json, unfinished ones are resumed).
 Examples:
   python experiments/ablate.py --grid alpha --dataset ferplus --preset smoke --seeds 0
   python experiments/ablate.py --grid components --dataset rafdb --data-dir DIR --seeds 0 1 2
+  python experiments/ablate.py --grid variant --dataset ferplus --data-dir DIR --preset cpu \
+      --time-budget-minutes 0 --seeds 0 1 2
+
+A point is the directory <grid dir>/<setting>-seed<N>; points may also be trained elsewhere
+(run.py --output into that directory, e.g. two at a time, one per core) and ablate.py then
+only reads them back.
 """
 
 import argparse
@@ -22,8 +28,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from run import build_settings, parse_args  # noqa: E402
 
+from dsan_tf.io_utils import write_json  # noqa: E402
+
 # name -> list of (label, run.py flags, paper accuracy on RAF-DB or None where only a figure gives it)
 GRIDS = {
+    "variant": [  # the headline comparison: plain ResNet-18 against DSAN (Table 6's first and last rows)
+        ("baseline", ["--variant", "baseline"], 87.68),
+        ("DSAN", ["--variant", "dsan"], 89.70),
+    ],
     "alpha": [  # Fig. 9 (values in the text: 0 -> 88.72, 0.4 -> 89.70, 1 -> 89.35)
         ("alpha=0.0 (MFF-AN)", ["--alpha", "0.0"], 88.72),
         ("alpha=0.4 (DSAN)", ["--alpha", "0.4"], 89.70),
@@ -68,6 +80,44 @@ def parse(argv=None):
     return args, run_flags
 
 
+def point_name(label, seed):
+    """Directory name of one grid point, e.g. 'alpha-0.4_DSAN-seed0'."""
+    for old, new in (("=", "-"), ("+", "_"), (" ", ""), ("(", "_"), (")", "")):
+        label = label.replace(old, new)
+    return f"{label}-seed{seed}"
+
+
+def summarise(label, flags, paper, seeds, runs):
+    """One table row: mean (and sample std when there are several seeds) over the runs' metrics."""
+    accuracy = np.array([100 * m["accuracy"] for m in runs])
+    mean_class = np.array([100 * m["mean_class_accuracy"] for m in runs])
+    several = len(runs) > 1
+    return {
+        "setting": label, "flags": " ".join(flags), "seeds": list(seeds), "paper_rafdb": paper,
+        "accuracy": accuracy.tolist(), "accuracy_mean": float(accuracy.mean()),
+        "accuracy_std": float(accuracy.std(ddof=1)) if several else None,
+        "mean_class_accuracy_mean": float(mean_class.mean()),
+        "mean_class_accuracy_std": float(mean_class.std(ddof=1)) if several else None,
+        "split": runs[0]["split"],
+    }
+
+
+def format_table(rows):
+    """The rows as a Markdown table."""
+    def with_std(mean, std):
+        return f"{mean:.2f}" + (f" ± {std:.2f}" if std is not None else "")
+
+    lines = ["| setting | flags | seeds | accuracy (%) | mean class acc. (%) | paper (%) |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        paper = f"{r['paper_rafdb']:.2f}" if r["paper_rafdb"] is not None else "(figure only)"
+        lines.append(
+            f"| {r['setting']} | `{r['flags'] or '(defaults)'}` | {' '.join(map(str, r['seeds']))} | "
+            f"{with_std(r['accuracy_mean'], r['accuracy_std'])} | "
+            f"{with_std(r['mean_class_accuracy_mean'], r['mean_class_accuracy_std'])} | {paper} |"
+        )
+    return "\n".join(lines)
+
+
 def run_point(run_flags, point_flags, seed, output):
     from dsan_tf.runner import train_and_evaluate
 
@@ -86,29 +136,15 @@ def main(argv=None):
     output = Path(args.output or f"runs/ablate-{args.grid}-{base['dataset']}-{base['preset']}")
     rows = []
     for label, flags, paper in GRIDS[args.grid]:
-        runs = []
-        for seed in args.seeds:
-            name = f"{label.replace('=', '-').replace('+', '_').replace(' ', '').replace('(', '_').replace(')', '')}-seed{seed}"
-            runs.append(run_point(run_flags, flags, seed, output / name))
-        accuracy = np.array([100 * m["accuracy"] for m in runs])
-        mean_class = np.array([100 * m["mean_class_accuracy"] for m in runs])
-        rows.append({
-            "setting": label, "flags": " ".join(flags), "seeds": args.seeds, "paper_rafdb": paper,
-            "accuracy_mean": float(accuracy.mean()), "accuracy_std": float(accuracy.std(ddof=1)) if len(runs) > 1 else None,
-            "mean_class_accuracy_mean": float(mean_class.mean()), "split": runs[0]["split"],
-        })
-    (output / "ablation.json").write_text(json.dumps({"grid": args.grid, "base": base, "rows": rows}, indent=2))
+        runs = [run_point(run_flags, flags, seed, output / point_name(label, seed)) for seed in args.seeds]
+        rows.append(summarise(label, flags, paper, args.seeds, runs))
+    write_json({"grid": args.grid, "base": base, "rows": rows}, output / "ablation.json")
     if args.json:
         print(json.dumps(rows, indent=2))
         return
     print(f"\n{args.grid} ablation on {base['dataset']} ({rows[0]['split']} split), preset {base['preset']}, "
-          f"seeds {args.seeds}; paper column: RAF-DB test accuracy (224 px, MS-Celeb-1M trunk)")
-    print(f"| setting | flags | accuracy (%) | mean class acc. (%) | paper (%) |\n|---|---|---|---|---|")
-    for r in rows:
-        std = f" ± {r['accuracy_std']:.2f}" if r["accuracy_std"] is not None else ""
-        paper = f"{r['paper_rafdb']:.2f}" if r["paper_rafdb"] is not None else "(figure only)"
-        print(f"| {r['setting']} | `{r['flags'] or '(defaults)'}` | {r['accuracy_mean']:.2f}{std} | "
-              f"{r['mean_class_accuracy_mean']:.2f} | {paper} |")
+          f"seeds {args.seeds} (mean ± sample std); paper column: RAF-DB test accuracy (224 px, MS-Celeb-1M trunk)")
+    print(format_table(rows))
 
 
 if __name__ == "__main__":
