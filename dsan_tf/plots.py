@@ -34,15 +34,29 @@ def plot_confusion_matrix(matrix, class_names, path, title="Confusion matrix"):
     _save(fig, path)
 
 
+def read_history(history_csv):
+    """Keras' CSVLogger file, one row per epoch, without columns that were never logged.
+
+    A run resumed mid-epoch logs that epoch twice (the part before the interruption, then the
+    rest); the later row is the one that finished it. Validation columns of a run without a
+    validation split are all empty.
+    """
+    log = pd.read_csv(history_csv).drop_duplicates("epoch", keep="last")
+    return log.dropna(axis="columns", how="all").reset_index(drop=True)
+
+
 def plot_training_curves(history_csv, path):
-    """Loss and accuracy per epoch from Keras' CSVLogger file (train and validation)."""
-    log = pd.read_csv(history_csv)
-    panels = [("loss", "loss"), ("accuracy", "accuracy")]
+    """Loss and accuracy per epoch (train, validation, and each DSAN stream alone)."""
+    log = read_history(history_csv)
+    panels = [("loss", ["loss", "val_loss"]),
+              ("accuracy", ["accuracy", "val_accuracy", "gfe_accuracy", "mff_accuracy"])]
+    styles = {"loss": "-", "accuracy": "-", "val_loss": "--", "val_accuracy": "--",
+              "gfe_accuracy": ":", "mff_accuracy": ":"}
     fig, axes = plt.subplots(1, len(panels), figsize=(11, 4))
-    for ax, (key, label) in zip(axes, panels):
-        for column, style in ((key, "-"), (f"val_{key}", "--")):
+    for ax, (label, columns) in zip(axes, panels):
+        for column in columns:
             if column in log:
-                ax.plot(log["epoch"] + 1, log[column], style, marker="o", label=column)
+                ax.plot(log["epoch"] + 1, log[column], styles[column], marker="o", label=column)
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
