@@ -12,11 +12,12 @@ A model without a part (variant ``gfe``: no MFF-AN; ``use_sa=False``: no attenti
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+
+from dsan_tf.io_utils import atomic_path, write_json
 
 FEATURE_KEYS = ("probabilities", "gfe_features", "mff_features", "attention", "lfa_weights")
 
@@ -109,12 +110,9 @@ def _figure(**kwargs):
 
 
 def _save(fig, path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, dpi=110, format="png")
-    tmp.replace(path)
-    return path
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    return Path(path)
 
 
 def _colours(num_classes):
@@ -248,8 +246,9 @@ def analyse(model, dataset, class_names: Sequence[str], output_dir, *, seed: int
     else:
         summary["notes"].append(f"no LFA weights: variant {settings['variant']!r} has no MFF-AN stream")
 
-    (output_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    (output_dir / "summary.txt").write_text(summary_text(summary))
+    write_json(summary, output_dir / "summary.json")
+    with atomic_path(output_dir / "summary.txt") as tmp:
+        Path(tmp).write_text(summary_text(summary))
     return summary
 
 

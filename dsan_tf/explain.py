@@ -29,6 +29,7 @@ from typing import Sequence
 
 import numpy as np
 
+from dsan_tf.io_utils import atomic_path
 from dsan_tf.resnet import LAST_CONV_LAYER
 
 METHODS = ("gradcam", "gradcam++", "scorecam", "layercam")
@@ -296,12 +297,9 @@ def save_grid(path, images: Sequence[np.ndarray], heatmaps: Sequence[np.ndarray]
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, dpi=100, format="png")
-    tmp.replace(path)
-    return path
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    return Path(path)
 
 
 def _shorten(text: str, width: int) -> str:

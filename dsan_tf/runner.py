@@ -20,8 +20,9 @@ from dsan_tf.data.registry import load_dataset
 from dsan_tf.data.subsets import load_subset_list, match_subset
 from dsan_tf.distribute import is_chief, needs_custom_loop, pick_strategy
 from dsan_tf.evaluation import collect_outputs, evaluate_outputs
+from dsan_tf.inference import ModelLoadError, load_dsan
 from dsan_tf.io_utils import atomic_path, write_json
-from dsan_tf.model import DSAN, as_float32, build_dsan
+from dsan_tf.model import as_float32, build_dsan
 from dsan_tf.plots import plot_confusion_matrix, plot_training_curves
 from dsan_tf.training import OptimiserSettings, compile_for_training, fit_resumable, read_json
 
@@ -120,17 +121,11 @@ def model_kwargs(settings, class_names):
 
 
 def load_trained_model(path):
-    """A DSAN from a ``.keras`` file, or a clear error when it is not one."""
-    path = Path(path)
-    if not path.is_file():
-        raise RunError(f"model file not found: {path}")
+    """A DSAN from a ``.keras`` file, or a RunError that names the file and what it holds."""
     try:
-        model = keras.models.load_model(path, compile=False)
-    except Exception as error:  # Keras raises many types for a file that is not a model
-        raise RunError(f"{path} is not a loadable Keras model file: {error}") from error
-    if not isinstance(model, DSAN):
-        raise RunError(f"{path} holds a {type(model).__name__}, not a dsan_tf DSAN model")
-    return model
+        return load_dsan(path)
+    except ModelLoadError as error:
+        raise RunError(str(error)) from error
 
 
 def initialise_from(model, source):
