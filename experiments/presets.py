@@ -37,8 +37,8 @@ PAPER_PER_DATASET = {
 # with a short warm-up, rotation on top of the paper's crop and flip. The architecture is the
 # paper's. 8 epochs: what 60 minutes buy at the ~63 images/s measured here (float32 with
 # oneDNN). float32: on CPUs without native bfloat16 (AVX2 only, like this project's machines)
-# mixed_bfloat16 measured about 11x slower than float32, not faster. Measured: 78.9 % on the
-# FERPlus validation split (README, "Accuracy").
+# mixed_bfloat16 measured about 11x slower than float32, not faster. Measured accuracy on the
+# FERPlus validation split: README, "Accuracy".
 CPU = dict(
     PAPER,
     image_size=64,
