@@ -17,7 +17,14 @@ VARIANTS = ("baseline", "gfe", "mff", "dsan")
 # Stream weight alpha implied by a single-stream variant (Sect. 4.4.4: alpha=1 is GFE-AN alone).
 VARIANT_ALPHA = {"gfe": 1.0, "mff": 0.0}
 SGD_SCOPES = ("centres", "gfe")
-GFE_LAYERS = ("gfe_hfe", "sparse_attention", "gfe_classifier")
+# What --sgd-scope gfe puts on SGD: the paper trains "the second branch and the two
+# classifiers" with Adam, so GFE-AN's classifier stays on Adam.
+GFE_LAYERS = ("gfe_hfe", "sparse_attention")
+# How the class centres step (DESIGN.md, Optimisation):
+# - "class-normalised": the centre-loss rule of Wen et al. / DACL with the loss weights kept,
+#   g_k = lambda1 * sum_{i: y_i=k} a'_i * (c_k - a_i*h1_i) / (1 + n_k) + lambda2 * dL_CCS/dc_k;
+# - "loss-gradient": the gradient of the total loss L (scaled by alpha*lambda1/N: centres hardly move).
+CENTRE_UPDATES = ("class-normalised", "loss-gradient")
 
 
 def trunk_output_size(image_size):
@@ -49,7 +56,9 @@ class DSAN(keras.Model):
         reduction: r of the sparse attention.
         use_hfe, use_sa, use_lfa: the component switches of the ablations (Table 6).
         sa_layers: 1 or 2 FC layers in the sparse attention (Table 7).
-        stop_attention_gradient: a' = stop_gradient(a) in L_FR_C (DESIGN.md).
+        stop_attention_gradient: a' = stop_gradient(a) in L_FR_C (DESIGN.md); False lets
+            the network's gradient flow through a' too, as DACL's backward pass does.
+        centre_update: how the class centres step, one of ``CENTRE_UPDATES`` (see there).
         class_names: the class names the model is trained for, stored with it.
         sync_batchnorm: BatchNorm statistics over the global batch under a
             distribution strategy, so N replicas give the update of one.
@@ -72,13 +81,14 @@ class DSAN(keras.Model):
         use_lfa=True,
         sa_layers=2,
         stop_attention_gradient=True,
+        centre_update="class-normalised",
         class_names=None,
         sync_batchnorm=True,
         dtype=None,
         name="dsan",
         **kwargs,
     ):
-        _validate(num_classes, image_size, variant, alpha, num_splits, reduction, class_names)
+        _validate(num_classes, image_size, variant, alpha, num_splits, reduction, class_names, centre_update)
         alpha = VARIANT_ALPHA.get(variant, float(alpha))
         policy = keras.dtype_policies.get(dtype) if dtype is not None else keras.config.dtype_policy()
         has_gfe = variant in ("dsan", "gfe")
@@ -133,6 +143,7 @@ class DSAN(keras.Model):
             use_lfa=bool(use_lfa),
             sa_layers=int(sa_layers),
             stop_attention_gradient=bool(stop_attention_gradient),
+            centre_update=centre_update,
             class_names=list(class_names) if class_names is not None else None,
             sync_batchnorm=bool(sync_batchnorm),
             dtype=policy.name,
@@ -152,6 +163,10 @@ class DSAN(keras.Model):
             for name in ("loss", "fr_ce_loss", "fr_c_loss", "ccs_loss", "ce_loss")
             if name == "loss" or (name != "ce_loss") == has_gfe or (name == "ce_loss" and (has_mff or variant == "baseline"))
         }
+        self.centre_tracking = None
+        if has_gfe:
+            self.centre_tracking = CentreTracking(self.class_centres, class_names or range(num_classes))
+            self._trackers["centre"] = self.centre_tracking
         self._accuracies = {"accuracy": keras.metrics.CategoricalAccuracy(name="accuracy")}
         if variant == "dsan":
             self._accuracies["gfe_accuracy"] = keras.metrics.CategoricalAccuracy(name="gfe_accuracy")
@@ -254,20 +269,49 @@ class DSAN(keras.Model):
         scale = self._loss_scale()
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         network_grads = _add_weight_decay(network_grads, network_vars, self.weight_decay / replicas, scale)
-        sgd_grads = _add_weight_decay(sgd_grads, sgd_vars, self.centre_weight_decay / replicas, scale)
         self.optimizer.apply(network_grads, network_vars)
         if sgd_vars:
             if isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer):
                 sgd_grads = _unscale_or_zero(sgd_grads, scale)
+            if self.class_centres is not None and self.settings["centre_update"] == "class-normalised":
+                sgd_grads[0] = self._class_normalised_centre_gradient(outputs, targets, sample_weight)
+            sgd_grads = _add_weight_decay(sgd_grads, sgd_vars, self.centre_weight_decay / replicas)
             self.centre_optimizer.apply(sgd_grads, sgd_vars)
+        if self.centre_tracking is not None:
+            self.centre_tracking.update_state(_recalibrated(outputs), tf.argmax(targets, axis=-1, output_type=tf.int32))
         return self._update_metrics(terms, outputs, targets, sample_weight)
+
+    def _class_normalised_centre_gradient(self, outputs, targets, sample_weight):
+        """This replica's share of g_k = lambda1 sum_{i: y_i=k} w_i a'_i (c_k - a_i h1_i) / (1 + n_k) + lambda2 dL_CCS/dc_k.
+
+        n_k (the weighted count of class k) is summed over the GLOBAL batch, so the
+        replicas' shares add up to the one-replica step. Soft labels use the argmax class.
+        """
+        s = self.settings
+        centres = self.class_centres
+        labels = tf.argmax(targets, axis=-1, output_type=tf.int32)
+        attention = tf.stop_gradient(tf.cast(outputs.get("attention", tf.ones_like(outputs["gfe_hidden"])), tf.float32))
+        features = tf.stop_gradient(_recalibrated(outputs))
+        members = tf.one_hot(labels, s["num_classes"])  # (N, K)
+        if sample_weight is not None:
+            members *= tf.reshape(tf.cast(sample_weight, tf.float32), [-1, 1])
+        pulls = tf.matmul(members, attention * (tf.gather(centres, labels) - features), transpose_a=True)  # (K, d)
+        counts = tf.reduce_sum(members, axis=0)
+        context = tf.distribute.get_replica_context()
+        if context is not None:
+            counts = context.all_reduce(tf.distribute.ReduceOp.SUM, counts)
+        with tf.GradientTape() as tape:
+            separation = tf.nn.scale_regularization_loss(L.centre_separation_loss(centres))
+        return s["lambda1"] * pulls / (1.0 + counts)[:, None] + s["lambda2"] * tape.gradient(separation, centres)
 
     def test_step(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         targets = self._as_targets(y)
         outputs = self(x, training=False)
         terms = self._loss_terms(outputs, targets, sample_weight)
-        return self._update_metrics(terms, outputs, targets, sample_weight)
+        logs = self._update_metrics(terms, outputs, targets, sample_weight)
+        # The centre diagnostics follow the training features only (the tracker is not updated here).
+        return {k: v for k, v in logs.items() if not k.startswith("centre_")}
 
     def _as_targets(self, y):
         """Targets as class probabilities (N, K): integer labels become one-hot."""
@@ -311,13 +355,19 @@ class DSAN(keras.Model):
     def _update_metrics(self, terms, outputs, targets, sample_weight):
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         for name, tracker in self._trackers.items():
+            if tracker is self.centre_tracking:
+                continue  # updated by train_step only: it follows the training features
             # Terms are averaged over the global batch; one replica's share times N is its mean.
             tracker.update_state(terms[name] * replicas)
         self._accuracies["accuracy"].update_state(targets, outputs["probabilities"], sample_weight)
         if "gfe_accuracy" in self._accuracies:
             self._accuracies["gfe_accuracy"].update_state(targets, outputs["gfe_logits"], sample_weight)
             self._accuracies["mff_accuracy"].update_state(targets, outputs["mff_logits"], sample_weight)
-        return {m.name: m.result() for m in self.metrics}
+        logs = {}
+        for metric in self.metrics:
+            result = metric.result()
+            logs.update(result if isinstance(result, dict) else {metric.name: result})
+        return logs
 
     def _loss_scale(self):
         if isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer):
@@ -337,9 +387,11 @@ def as_float32(model):
     return clone
 
 
-def _validate(num_classes, image_size, variant, alpha, num_splits, reduction, class_names):
+def _validate(num_classes, image_size, variant, alpha, num_splits, reduction, class_names, centre_update):
     if variant not in VARIANTS:
         raise ValueError(f"Unknown DSAN variant {variant!r}; expected one of {', '.join(VARIANTS)}")
+    if centre_update not in CENTRE_UPDATES:
+        raise ValueError(f"Unknown centre update {centre_update!r}; expected one of {', '.join(CENTRE_UPDATES)}")
     if int(num_classes) < 2:
         raise ValueError(f"num_classes must be >= 2, got {num_classes}")
     if class_names is not None and len(class_names) != int(num_classes):
@@ -354,6 +406,68 @@ def _validate(num_classes, image_size, variant, alpha, num_splits, reduction, cl
         raise ValueError(f"split number F={num_splits} must divide the trunk's C={TRUNK_CHANNELS} channels")
     if int(reduction) < 1 or (TRUNK_CHANNELS // int(num_splits)) // int(reduction) < 1:
         raise ValueError(f"reduction ratio r={reduction} must be >= 1 and at most d = {TRUNK_CHANNELS // int(num_splits)}")
+
+
+def _recalibrated(outputs):
+    """a*h1 in float32 (the features the class centres follow)."""
+    return tf.cast(outputs["gfe_features"], tf.float32)
+
+
+class CentreTracking(keras.metrics.Metric):
+    """How well the class centres follow their classes (a diagnostic, not a loss).
+
+    Accumulates, per class, the sum of the recalibrated features a*h1 and of their
+    norms over the training examples seen since the last reset (one epoch in ``fit``).
+    ``per_class()`` gives, per class, the cosine between the centre and the class's
+    mean feature (``centre_cos_<class>``) and the ratio of the centre's norm to the
+    class's mean feature norm (``centre_norm_ratio_<class>``); ``result()`` the worst
+    of each, for the progress bar. A class with no example yet gives NaN.
+    """
+
+    def __init__(self, centres, class_names, name="centre"):
+        super().__init__(name=name)
+        # A callable, not an attribute: a Metric zeroes every variable it tracks on reset.
+        self._centres = lambda: centres
+        self.class_keys = [str(c).strip().lower().replace(" ", "_") for c in class_names]
+        k, d = centres.shape
+        self.feature_sum = self.add_variable((k, d), initializer="zeros", name="feature_sum")
+        self.norm_sum = self.add_variable((k,), initializer="zeros", name="norm_sum")
+        self.count = self.add_variable((k,), initializer="zeros", name="count")
+
+    def update_state(self, features, labels):
+        members = tf.one_hot(labels, len(self.class_keys))
+        self.feature_sum.assign_add(tf.matmul(members, features, transpose_a=True))
+        self.norm_sum.assign_add(tf.linalg.matvec(members, tf.norm(features, axis=-1), transpose_a=True))
+        self.count.assign_add(tf.reduce_sum(members, axis=0))
+
+    def _cosine_and_ratio(self):
+        centres = tf.convert_to_tensor(self._centres(), tf.float32)
+        count = tf.convert_to_tensor(self.count)
+        seen = count > 0
+        mean = tf.convert_to_tensor(self.feature_sum) / tf.maximum(count, 1.0)[:, None]
+        centre_norm = tf.norm(centres, axis=-1)
+        cosine = tf.reduce_sum(centres * mean, axis=-1) / tf.maximum(centre_norm * tf.norm(mean, axis=-1), 1e-12)
+        ratio = centre_norm / tf.maximum(tf.convert_to_tensor(self.norm_sum) / tf.maximum(count, 1.0), 1e-12)
+        nan = tf.fill(tf.shape(count), float("nan"))
+        return tf.where(seen, cosine, nan), tf.where(seen, ratio, nan), seen
+
+    def result(self):
+        cosine, ratio, seen = self._cosine_and_ratio()
+        any_seen = tf.reduce_any(seen)
+        nan = tf.constant(float("nan"))
+        return {
+            "centre_cos_min": tf.where(any_seen, tf.reduce_min(tf.boolean_mask(cosine, seen)), nan),
+            "centre_norm_ratio_max": tf.where(any_seen, tf.reduce_max(tf.boolean_mask(ratio, seen)), nan),
+        }
+
+    def per_class(self):
+        """{"centre_cos_<class>": float, "centre_norm_ratio_<class>": float, ...}."""
+        cosine, ratio, _ = self._cosine_and_ratio()
+        values = {}
+        for key, cos, rat in zip(self.class_keys, cosine.numpy(), ratio.numpy()):
+            values[f"centre_cos_{key}"] = float(cos)
+            values[f"centre_norm_ratio_{key}"] = float(rat)
+        return values
 
 
 def _has_layer(model, name):

@@ -115,6 +115,8 @@ def model_kwargs(settings, class_names):
         use_hfe=settings["hfe"],
         use_sa=settings["sa"],
         use_lfa=settings["lfa"],
+        stop_attention_gradient=settings.get("stop_attention_gradient", True),
+        centre_update=settings.get("centre_update", "class-normalised"),
         class_names=list(class_names),
         dtype=settings["mixed_precision"],
     )
@@ -232,6 +234,9 @@ def train_and_evaluate(settings):
         raise RunError(f"output directory {output_dir} is not empty; use --resume to continue it or pick another --output")
     output_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(settings["seed"])
+    if settings.get("preset") == "paper" and not settings.get("backbone_weights") and not settings.get("init_from"):
+        log.warning("the paper preset's figures assume the MS-Celeb-1M ResNet-18 trunk (--backbone-weights "
+                    "resnet18_msceleb.pth); training from random weights instead")
     data = load_data(settings)
     train_table = data.split("train")
     split = evaluation_split(data, settings.get("split"))

@@ -107,6 +107,30 @@ class StepCheckpoint(keras.callbacks.Callback):
             self.state.save(self.epoch, self.step)
 
 
+class CentreDiagnostics(keras.callbacks.Callback):
+    """Adds the per-class centre diagnostics of ``DSAN.centre_tracking`` to each epoch's logs (history.csv).
+
+    Read before validation starts (``evaluate`` resets every metric), or at the
+    epoch's end when there is no validation.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.values = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.values = None
+
+    def on_test_begin(self, logs=None):
+        if self.values is None:
+            self.values = self.model.centre_tracking.per_class()
+
+    def on_epoch_end(self, epoch, logs=None):
+        values = self.values if self.values is not None else self.model.centre_tracking.per_class()
+        if logs is not None:
+            logs.update(values)
+
+
 class TimeBudget(keras.callbacks.Callback):
     """Stop training when a wall-clock budget is spent (checked after every step)."""
 
@@ -169,6 +193,8 @@ def fit_resumable(
     for epoch in range(start_epoch, epochs):
         skip = start_step if epoch == start_epoch else 0
         callbacks = [StepCheckpoint(state, epoch, skip, checkpoint_every), budget, *extra_callbacks]
+        if getattr(model, "centre_tracking", None) is not None:
+            callbacks.append(CentreDiagnostics())  # before the CSV logger, which writes what it adds
         if chief:
             callbacks += [
                 keras.callbacks.CSVLogger(str(output_dir / "history.csv"), append=True),

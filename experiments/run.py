@@ -61,6 +61,13 @@ def parse_args(argv=None):
     g.add_argument("--lambda2", type=float, help="weight of L_CCS (Eq. 6)")
     g.add_argument("--split-num", type=int, help="F, the number of MFF-AN chunks (divides 512)")
     g.add_argument("--reduction", type=int, help="r, the sparse attention's reduction ratio")
+    g.add_argument("--centre-update", choices=("class-normalised", "loss-gradient"),
+                   help="how the class centres step: class-normalised (default; the centre-loss rule of Wen et al. "
+                        "and DACL with the loss weights kept) or loss-gradient (the total loss's gradient, which "
+                        "scales it by alpha*lambda1/N); see README, 'Class centres'")
+    g.add_argument("--stop-attention-gradient", action=argparse.BooleanOptionalAction, default=None,
+                   help="a' = stop_gradient(a) in L_FR_C (default); --no-stop-attention-gradient lets the "
+                        "network's gradient flow through a' too, as DACL's backward pass does")
     for name, what in (("hfe", "high-level feature extractors HFE1/HFE2"), ("sa", "sparse attention"),
                        ("lfa", "local feature attention")):
         g.add_argument(f"--{name}", action=argparse.BooleanOptionalAction, default=True, help=f"use the {what} (Table 6)")
@@ -82,7 +89,8 @@ def parse_args(argv=None):
     g.add_argument("--centre-learning-rate", type=float, help="SGD learning rate of the class centres (paper 0.9)")
     g.add_argument("--centre-momentum", type=float, help="SGD momentum of the class centres (paper 0.9)")
     g.add_argument("--sgd-scope", choices=("centres", "gfe"), default="centres",
-                   help="what SGD trains: the class centres (default) or all of GFE-AN (the paper's literal reading)")
+                   help="what SGD trains: the class centres (default) or the centres and GFE-AN's HFE1 and sparse "
+                        "attention (the paper's literal reading; its classifiers stay on Adam)")
 
     g = p.add_argument_group("augmentation")
     g.add_argument("--random-crop", action=argparse.BooleanOptionalAction, default=None, help="pad-and-crop shift")

@@ -1,0 +1,155 @@
+"""How the class centres step: each rule against a NumPy reference, a rare class, mixed precision, diagnostics."""
+
+import csv
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from dsan_tf.model import build_dsan
+from dsan_tf.training import fit_resumable
+
+K, SIZE, LAMBDA1, LAMBDA2, ALPHA, LR = 4, 32, 0.3, 0.2, 0.4, 0.7
+
+
+def toy_batch(labels, seed=0):
+    x = np.random.default_rng(seed).normal(size=(len(labels), SIZE, SIZE, 3)).astype("float32")
+    return x, np.asarray(labels, "int32")
+
+
+def toy_model(centre_update, stop_attention_gradient=True, dtype="float32", momentum=0.0, centre_weight_decay=0.0):
+    keras.utils.set_random_seed(5)
+    model = build_dsan(
+        K, SIZE, alpha=ALPHA, lambda1=LAMBDA1, lambda2=LAMBDA2, centre_update=centre_update,
+        stop_attention_gradient=stop_attention_gradient, class_names=list("abcd"), dtype=dtype,
+    )
+    # Adam at lr 0: the network stands still, so the centre step is all that changes.
+    model.compile(optimizer=keras.optimizers.Adam(0.0), centre_optimizer=keras.optimizers.SGD(LR, momentum=momentum),
+                  weight_decay=0.0, centre_weight_decay=centre_weight_decay)
+    return model
+
+
+def ccs_gradient(c):
+    """d/dc_i of sum_{i != j} (cos(c_i, c_j) + 1), by hand."""
+    norms = np.linalg.norm(c, axis=1, keepdims=True)
+    u = c / norms
+    grad = np.zeros_like(c)
+    for i in range(len(c)):
+        others = u[np.arange(len(c)) != i].sum(axis=0)
+        # Each unordered pair appears twice in the ordered sum.
+        grad[i] = 2 * (others - u[i] * (u[i] @ others)) / norms[i, 0]
+    return grad
+
+
+def reference_gradient(rule, a, h, c, y):
+    """NumPy centre gradient of each rule (a' = a in value; the rule's weighting of it)."""
+    x = a * h
+    pull = np.zeros_like(c)
+    for i, k in enumerate(y):
+        pull[k] += a[i] * (c[k] - x[i])
+    if rule == "class-normalised":
+        counts = np.bincount(y, minlength=len(c)).astype("float64")
+        return LAMBDA1 * pull / (1 + counts[:, None]) + LAMBDA2 * ccs_gradient(c)
+    # The total loss L = alpha (L_FR_CE + lambda1 mean_i L_FR_C,i + lambda2 L_CCS) + ...
+    return ALPHA * (LAMBDA1 * pull / len(y) + LAMBDA2 * ccs_gradient(c))
+
+
+@pytest.mark.parametrize("stop_attention_gradient", [True, False])
+@pytest.mark.parametrize("rule", ["class-normalised", "loss-gradient"])
+def test_one_centre_step_matches_numpy(rule, stop_attention_gradient):
+    model = toy_model(rule, stop_attention_gradient)
+    x, y = toy_batch([0, 0, 1, 2, 2, 2])  # class 3 absent: only L_CCS moves its centre
+    outputs = model(x, training=True)
+    a, h = outputs["attention"].numpy().astype("float64"), outputs["gfe_hidden"].numpy().astype("float64")
+    c = model.class_centres.numpy().astype("float64")
+    model.train_on_batch(x, y)
+    expected = c - LR * reference_gradient(rule, a, h, c, y)
+    np.testing.assert_allclose(model.class_centres.numpy(), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_the_two_rules_differ_by_far_more_than_rounding():
+    x, y = toy_batch([0, 0, 1, 2, 2, 2])
+    moves = {}
+    for rule in ("class-normalised", "loss-gradient"):
+        model = toy_model(rule)
+        before = model.class_centres.numpy().copy()
+        model.train_on_batch(x, y)
+        moves[rule] = np.abs(model.class_centres.numpy() - before)[:3].max()
+    assert moves["class-normalised"] > 3 * moves["loss-gradient"]
+
+
+def test_a_rare_class_centre_does_not_run_away():
+    """Class 3 appears in 1 batch of 10; with the paper's lr 0.9 and momentum 0.9 its centre stays at feature scale."""
+    model = build_dsan(K, SIZE, class_names=list("abcd"))
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), centre_optimizer=keras.optimizers.SGD(0.9, momentum=0.9),
+                  centre_weight_decay=1e-4)
+    rng = np.random.default_rng(1)
+    for step in range(30):
+        labels = rng.integers(0, 3, 8)
+        if step % 10 == 0:
+            labels[0] = 3
+        model.train_on_batch(*toy_batch(labels, seed=step))
+    features = model(toy_batch([3] * 8, seed=99)[0], training=False)["gfe_features"].numpy()
+    centre_norms = np.linalg.norm(model.class_centres.numpy(), axis=1)
+    assert np.all(np.isfinite(centre_norms))
+    assert centre_norms[3] < 3 * max(np.linalg.norm(features, axis=1).mean(), 1.0)
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_mixed_precision_centre_step_is_unscaled(policy):
+    """The class-normalised step is computed from the features in float32: no loss scale (2**15) reaches it."""
+    model = toy_model("class-normalised", dtype=policy)
+    x, y = toy_batch([0, 1, 1, 2])
+    outputs = model(x, training=True)
+    a, h = outputs["attention"].numpy().astype("float64"), outputs["gfe_hidden"].numpy().astype("float64")
+    c = model.class_centres.numpy().astype("float64")
+    model.train_on_batch(x, y)
+    expected = c - LR * reference_gradient("class-normalised", a, h, c, y)
+    # a*h is multiplied in 16 bits inside the model: relative rounding of 1e-3 (float16) to 1e-2 (bfloat16).
+    np.testing.assert_allclose(model.class_centres.numpy(), expected, rtol=2e-2, atol=1e-3)
+
+
+def test_history_records_centre_diagnostics_per_class(tmp_path):
+    model = toy_model("class-normalised", momentum=0.9)
+    model.optimizer.learning_rate.assign(1e-3)
+    x, y = toy_batch([0, 1, 2, 3] * 3)
+
+    def train_data(epoch, input_context=None):
+        return tf.data.Dataset.from_tensor_slices((x, y)).batch(4)
+
+    fit_resumable(model, train_data, 2, tmp_path, validation_data=tf.data.Dataset.from_tensor_slices((x, y)).batch(4),
+                  verbose=0)
+    rows = list(csv.DictReader(open(tmp_path / "history.csv")))
+    assert len(rows) == 2
+    for key in ("a", "b", "c", "d"):
+        cosine, ratio = float(rows[-1][f"centre_cos_{key}"]), float(rows[-1][f"centre_norm_ratio_{key}"])
+        assert -1.0 <= cosine <= 1.0 and ratio > 0
+    # Read before validation resets the metric (else NaN); validation adds no centre columns.
+    assert not np.isnan(float(rows[-1]["centre_cos_a"]))
+    assert not any(key.startswith("val_centre") for key in rows[-1])
+    assert float(rows[-1]["centre_cos_min"]) == pytest.approx(min(float(rows[-1][f"centre_cos_{k}"]) for k in "abcd"))
+
+
+def test_diagnostics_match_numpy():
+    model = toy_model("class-normalised")
+    tracking = model.centre_tracking
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(6, 128)).astype("float32")
+    labels = np.array([0, 0, 1, 1, 1, 2])
+    tracking.update_state(features, labels)
+    values = tracking.per_class()
+    centres = model.class_centres.numpy()
+    for k, key in enumerate("abc"):
+        members = features[labels == k]
+        mean = members.mean(axis=0)
+        cosine = centres[k] @ mean / np.linalg.norm(centres[k]) / np.linalg.norm(mean)
+        ratio = np.linalg.norm(centres[k]) / np.linalg.norm(members, axis=1).mean()
+        assert values[f"centre_cos_{key}"] == pytest.approx(cosine, rel=1e-4)
+        assert values[f"centre_norm_ratio_{key}"] == pytest.approx(ratio, rel=1e-4)
+    assert np.isnan(values["centre_cos_d"])  # no example of class d
+
+
+def test_unknown_centre_update_is_refused():
+    with pytest.raises(ValueError, match="centre update"):
+        build_dsan(K, SIZE, centre_update="dacl-raw")
