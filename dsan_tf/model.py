@@ -60,6 +60,8 @@ class DSAN(keras.Model):
             the network's gradient flow through a' too, as DACL's backward pass does.
         centre_update: how the class centres step, one of ``CENTRE_UPDATES`` (see there).
         class_names: the class names the model is trained for, stored with it.
+        grayscale_input: the model was trained on grey faces (FERPlus) given as 3 equal
+            channels; stored with it so that inference greys colour faces the same way.
         sync_batchnorm: BatchNorm statistics over the global batch under a
             distribution strategy, so N replicas give the update of one.
         dtype: a Keras dtype policy name ("float32", "mixed_bfloat16", "mixed_float16");
@@ -83,6 +85,7 @@ class DSAN(keras.Model):
         stop_attention_gradient=True,
         centre_update="class-normalised",
         class_names=None,
+        grayscale_input=False,
         sync_batchnorm=True,
         dtype=None,
         name="dsan",
@@ -145,6 +148,7 @@ class DSAN(keras.Model):
             stop_attention_gradient=bool(stop_attention_gradient),
             centre_update=centre_update,
             class_names=list(class_names) if class_names is not None else None,
+            grayscale_input=bool(grayscale_input),
             sync_batchnorm=bool(sync_batchnorm),
             dtype=policy.name,
         )

@@ -1,0 +1,88 @@
+"""Shipped models (float16 weights + sha256) and the automatic training precision."""
+
+import json
+
+import numpy as np
+import pytest
+
+from dsan_tf import pretrained
+from dsan_tf.model import build_dsan
+from dsan_tf.precision import cpu_flags, resolve_precision
+
+
+@pytest.fixture(scope="module")
+def packed(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("shipped")
+    model = build_dsan(3, 32, class_names=["a", "b", "c"], grayscale_input=True)
+    pretrained.pack(model, "toy", directory, provenance={"command": "test"})
+    return model, directory
+
+
+def test_a_packed_model_loads_as_float32_with_its_settings(packed):
+    model, directory = packed
+    assert pretrained.available(directory) == ["toy"]
+    loaded = pretrained.load("toy", directory)
+    assert loaded.class_names == ["a", "b", "c"] and loaded.settings["grayscale_input"] is True
+    assert loaded.settings["dtype"] == "float32"
+    x = np.random.default_rng(0).normal(size=(4, 32, 32, 3)).astype("float32")
+    np.testing.assert_allclose(loaded(x)["probabilities"], model(x)["probabilities"], atol=2e-2)
+    np.testing.assert_allclose(loaded.class_centres.numpy(), model.class_centres.numpy(), rtol=1e-3, atol=1e-3)
+
+
+def test_weights_are_stored_in_float16(packed):
+    _, directory = packed
+    with np.load(directory / "toy.weights.npz") as stored:
+        assert {stored[k].dtype for k in stored.files} == {np.dtype("float16")}
+    assert json.loads((directory / "toy.json").read_text())["weights_dtype"] == "float16"
+
+
+def test_a_damaged_weights_file_is_refused(packed, tmp_path):
+    _, directory = packed
+    for suffix in (".json", ".weights.npz"):
+        (tmp_path / f"toy{suffix}").write_bytes((directory / f"toy{suffix}").read_bytes())
+    with open(tmp_path / "toy.weights.npz", "r+b") as f:
+        f.seek(100)
+        f.write(b"\x00\x01\x02")
+    with pytest.raises(pretrained.PretrainedError, match="sha256"):
+        pretrained.load("toy", tmp_path)
+
+
+def test_an_unknown_name_lists_what_ships(packed):
+    _, directory = packed
+    with pytest.raises(pretrained.PretrainedError, match="shipped: toy"):
+        pretrained.load("rafdb", directory)
+
+
+def test_a_name_is_not_taken_for_a_file_that_exists(packed, tmp_path, monkeypatch):
+    _, directory = packed
+    assert pretrained.is_shipped_name("toy", directory)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "toy").write_text("a local file")
+    assert not pretrained.is_shipped_name("toy", directory)
+
+
+@pytest.mark.parametrize(
+    "flags, gpus, expected",
+    [
+        ({"avx2", "fma"}, [], "float32"),
+        ({"avx2", "amx_bf16", "amx_tile"}, [], "mixed_bfloat16"),
+        ({"avx512f", "avx512_bf16"}, [], "mixed_bfloat16"),
+        ({"avx2"}, ["NVIDIA A100"], "mixed_float16"),
+    ],
+)
+def test_auto_precision_follows_the_hardware(flags, gpus, expected):
+    policy, reason = resolve_precision("auto", flags=flags, gpus=gpus)
+    assert policy == expected and reason.startswith("auto:")
+
+
+def test_an_explicit_precision_is_kept_and_a_wrong_one_refused():
+    assert resolve_precision("float32", flags={"amx_bf16"}, gpus=[])[0] == "float32"
+    with pytest.raises(ValueError, match="precision must be one of"):
+        resolve_precision("fp8")
+
+
+def test_cpu_flags_reads_proc_cpuinfo(tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nflags\t\t: fpu avx2 amx_bf16\n")
+    assert cpu_flags(info) == {"fpu", "avx2", "amx_bf16"}
+    assert cpu_flags(tmp_path / "missing") == set()
