@@ -86,3 +86,30 @@ def test_cpu_flags_reads_proc_cpuinfo(tmp_path):
     info.write_text("processor\t: 0\nflags\t\t: fpu avx2 amx_bf16\n")
     assert cpu_flags(info) == {"fpu", "avx2", "amx_bf16"}
     assert cpu_flags(tmp_path / "missing") == set()
+
+
+def test_ship_model_packs_a_run_and_measures_float16_agreement(tmp_path):
+    from dsan_tf.data.classes import FERPLUS_CLASSES
+    from script_loader import ROOT, load_script
+
+    run = tmp_path / "run"
+    run.mkdir()
+    build_dsan(8, 32, class_names=list(FERPLUS_CLASSES), grayscale_input=True).save(run / "model.keras")
+    (run / "config.json").write_text(json.dumps({"settings": {"dataset": "ferplus", "seed": 0}}))
+    (run / "metrics.json").write_text(json.dumps({"training": {"epochs_completed": 1}}))
+    ship = load_script("ship_model")
+    ship.main(["--run", str(run), "--name", "toy", "--data-dir", str(ROOT / "dsan_tf/sample_data/ferplus"),
+               "--output", str(tmp_path / "shipped"), "--min-agreement", "0.9"])
+    record = json.loads((tmp_path / "shipped" / "toy.json").read_text())
+    evaluation = record["evaluation"]
+    assert evaluation["split"] == "valid" and evaluation["count"] > 0
+    assert 0.9 <= evaluation["float16_float32_agreement"] <= 1.0
+    assert record["provenance"]["settings"]["seed"] == 0
+    assert pretrained.load("toy", tmp_path / "shipped").settings["grayscale_input"] is True
+
+
+def test_ship_model_refuses_an_unfinished_run(tmp_path):
+    from script_loader import load_script
+
+    with pytest.raises(SystemExit, match="model.keras: not found"):
+        load_script("ship_model").main(["--run", str(tmp_path), "--data-dir", str(tmp_path)])
