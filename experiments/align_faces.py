@@ -13,6 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
 from dsan_tf.data.errors import DataError  # noqa: E402
+from dsan_tf.io_utils import OutputError, check_output_path, os_error_line  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -41,20 +42,40 @@ def parse_args(argv=None):
     parser.add_argument("--min-face-size", type=int, default=20,
                         help="drop faces whose shorter box side is below this many pixels (default 20)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.size < 8:
+        parser.error(f"--size must be >= 8 pixels, got {args.size}")
+    if not 0.0 <= args.min_confidence <= 1.0:
+        parser.error(f"--min-confidence must lie in [0, 1], got {args.min_confidence}")
+    if args.min_face_size < 1:
+        parser.error(f"--min-face-size must be >= 1 pixel, got {args.min_face_size}")
+    return args
+
+
+def check_paths(args) -> None:
+    """Refuse, before any photo is read, outputs that would land in the input folder or cannot be written."""
+    if not args.input.is_dir():
+        raise DataError(f"--input {args.input}: no such folder")
+    check_output_path(args.output, inputs=[args.input], folder=True)
+    if args.report is not None:
+        check_output_path(args.report, inputs=[args.input], flag="--report")
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     from dsan_tf.data.align import FaceAligner, align_folder
 
-    aligner = FaceAligner(args.size, min_confidence=args.min_confidence,
-                          min_face_size=args.min_face_size)
     try:
+        check_paths(args)
+        aligner = FaceAligner(args.size, min_confidence=args.min_confidence,
+                              min_face_size=args.min_face_size)
         summary = align_folder(args.input, args.output, aligner, all_faces=args.all_faces,
                                report_path=args.report, progress=not args.no_progress)
-    except DataError as err:
+    except (DataError, OutputError) as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # e.g. the disk filled up while writing crops
+        print(f"error: {os_error_line(err)}", file=sys.stderr)
         return 2
     print(summary.line())
     return 0

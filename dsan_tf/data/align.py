@@ -17,13 +17,13 @@ import csv
 import dataclasses
 import io
 import json
-import os
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
 from dsan_tf.data.errors import DataError
+from dsan_tf.io_utils import atomic_path, write_text
 
 # ArcFace (insightface) 112x112 template: left eye, right eye, nose, mouth left, mouth right
 # ("left" = image left, the order MTCNN's keypoints use).
@@ -39,6 +39,14 @@ ARCFACE_TEMPLATE_112 = np.array(
 )
 LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+
+# MTCNN's time and memory grow with the pixel count (an 8000x8000 photo took 9.4 GB and
+# 69 s), so it looks at a copy whose longer side is at most this many pixels; its boxes and
+# landmarks are scaled back and every face is warped from the full-resolution image. The
+# price: a face narrower than about 20 px in that copy (20 * longer side / 1600 px in the
+# photo, i.e. 100 px in an 8000 px photo) is not found. FaceAligner(max_detection_side=...)
+# changes it.
+MAX_DETECTION_SIDE = 1600
 
 # PNet's window: MTCNN cannot look at anything smaller.
 _PNET_WINDOW = 12
@@ -150,12 +158,13 @@ def read_rgb(path, data: bytes | None = None) -> np.ndarray:
     """Decode an image file (EXIF orientation applied) to uint8 RGB; DataError names the file."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
+    from dsan_tf.data.preprocess import pil_to_rgb
+
     try:
         if data is None:
             data = Path(path).read_bytes()
         with Image.open(io.BytesIO(data)) as img:
-            img = ImageOps.exif_transpose(img)
-            return np.asarray(img.convert("RGB"), dtype=np.uint8)
+            return pil_to_rgb(ImageOps.exif_transpose(img))
     except FileNotFoundError as err:
         raise DataError(f"{path}: image file does not exist") from err
     except UnidentifiedImageError as err:
@@ -193,6 +202,34 @@ def _mtcnn_detections(detector, image: np.ndarray, min_face_size: int) -> list:
     return out
 
 
+def shrink_for_detection(image: np.ndarray, max_side: int) -> tuple:
+    """(copy whose longer side is at most ``max_side``, (x scale, y scale) back to ``image``)."""
+    height, width = image.shape[:2]
+    if max(height, width) <= max_side:
+        return image, (1.0, 1.0)
+    import cv2
+
+    factor = max_side / max(height, width)
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)  # area averaging: no aliasing
+    return small, (width / size[0], height / size[1])
+
+
+def _rescaled(face: Detection, scale_x: float, scale_y: float) -> Detection:
+    """A detection of the shrunken copy in the full image's pixels.
+
+    Pixel centres line up: copy pixel i covers full pixels [i*s, (i+1)*s), so coordinate
+    u maps to (u + 0.5) * s - 0.5; lengths scale by s.
+    """
+    if scale_x == scale_y == 1.0:
+        return face
+    scale = np.array([scale_x, scale_y])
+    marks = ((np.asarray(face.landmarks, np.float64) + 0.5) * scale - 0.5).astype(np.float32)
+    x, y, w, h = face.box
+    box = ((x + 0.5) * scale_x - 0.5, (y + 0.5) * scale_y - 0.5, w * scale_x, h * scale_y)
+    return Detection(tuple(float(v) for v in box), marks, face.confidence)
+
+
 class FaceAligner:
     """Detect faces with MTCNN and return 5-point-aligned square crops, largest first.
 
@@ -202,9 +239,13 @@ class FaceAligner:
 
     def __init__(self, output_size: int = 112, min_confidence: float = 0.9,
                  min_face_size: int = 20, *, largest_only: bool = False,
-                 template: np.ndarray | None = None, detector=None):
+                 template: np.ndarray | None = None, detector=None,
+                 max_detection_side: int = MAX_DETECTION_SIDE):
         if output_size < 8:
             raise ValueError(f"output_size must be >= 8 pixels, got {output_size}")
+        if max_detection_side < _PNET_WINDOW:
+            raise ValueError(f"max_detection_side must be >= {_PNET_WINDOW} pixels, got {max_detection_side}")
+        self.max_detection_side = int(max_detection_side)
         self.output_size = int(output_size)
         self.min_confidence = float(min_confidence)
         self.min_face_size = int(min_face_size)
@@ -223,13 +264,15 @@ class FaceAligner:
     def detect(self, image: np.ndarray) -> list:
         """Faces above `min_confidence` and `min_face_size` (shorter box side), largest first."""
         image = to_rgb_uint8(image)
-        if min(image.shape[:2]) < _PNET_WINDOW:
+        small, (scale_x, scale_y) = shrink_for_detection(image, self.max_detection_side)
+        if min(small.shape[:2]) < _PNET_WINDOW:
             return []  # smaller than MTCNN's window: nothing to find, and PNet would raise
-        run_min = min(self.min_face_size, _MTCNN_SAFE_MIN_FACE)
-        faces = [
-            f for f in _mtcnn_detections(self.detector, image, max(run_min, _PNET_WINDOW))
-            if f.confidence >= self.min_confidence and min(f.box[2], f.box[3]) >= self.min_face_size
-        ]
+        # The caller's minimum face size, in the detection copy's pixels.
+        wanted = round(self.min_face_size / max(scale_x, scale_y))
+        run_min = min(max(wanted, _PNET_WINDOW), _MTCNN_SAFE_MIN_FACE)
+        found = [_rescaled(f, scale_x, scale_y) for f in _mtcnn_detections(self.detector, small, run_min)]
+        faces = [f for f in found
+                 if f.confidence >= self.min_confidence and min(f.box[2], f.box[3]) >= self.min_face_size]
         return sorted(faces, key=lambda f: f.area, reverse=True)
 
     def align(self, image: np.ndarray, *, largest_only: bool | None = None) -> list:
@@ -290,10 +333,8 @@ def _clashing(images: Sequence[Path]) -> set:
 def _write_png_atomic(path: Path, image: np.ndarray) -> None:
     from PIL import Image
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    Image.fromarray(image).save(tmp, format="PNG")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        Image.fromarray(image).save(tmp, format="PNG")
 
 
 def _read_ledger(path: Path) -> dict:
@@ -314,8 +355,7 @@ def _check_settings(output_dir: Path, settings: dict) -> None:
                 "use another --output or delete the folder"
             )
     else:
-        output_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(settings, sort_keys=True))
+        write_text(path, json.dumps(settings, sort_keys=True))
 
 
 @dataclasses.dataclass
@@ -346,8 +386,8 @@ def align_folder(input_dir, output_dir, aligner: FaceAligner, *, all_faces: bool
     Each finished input is appended (flushed) to a ledger in `output_dir`; a rerun skips
     what the ledger lists (except detector failures, retried) or whose crop already
     exists, so an interrupted run continues.
-    Crops are written atomically (`.tmp` then rename). The report CSV lists files with no
-    face, several faces or unreadable bytes over all runs.
+    Crops are written atomically (a temporary beside, then rename). The report CSV lists
+    files with no face, several faces or unreadable bytes over all runs.
     """
     input_dir, output_dir = Path(input_dir), Path(output_dir)
     if not input_dir.is_dir():
@@ -390,9 +430,8 @@ def align_folder(input_dir, output_dir, aligner: FaceAligner, *, all_faces: bool
         status = row["status"] if row else "ok"  # crop found from an earlier run without ledger
         setattr(summary, status, getattr(summary, status) + 1)
     report_path = Path(report_path) if report_path else output_dir / "align-report.csv"
-    report_path.parent.mkdir(parents=True, exist_ok=True)
     wanted = {p.relative_to(input_dir).as_posix() for p in images}
-    with report_path.open("w", newline="") as fh:
+    with atomic_path(report_path) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=REPORT_FIELDS)
         writer.writeheader()
         for key in sorted(wanted):

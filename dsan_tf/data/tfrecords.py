@@ -141,6 +141,8 @@ def prepare_image(data: bytes, where: str, box, crop_boxes: bool, image_size, jp
     """
     from PIL import Image
 
+    from dsan_tf.data.preprocess import pil_to_rgb
+
     try:
         with Image.open(io.BytesIO(data)) as img:
             img.load()
@@ -148,6 +150,8 @@ def prepare_image(data: bytes, where: str, box, crop_boxes: bool, image_size, jp
     except Exception as err:  # PIL raises many types for corrupt data
         what = "the file is empty" if not data else f"{type(err).__name__}: {err}"
         raise DataError(f"{where}: not a decodable image ({what})") from None
+    if img.mode not in ("L", "RGB"):  # 16-bit, palette, CMYK, alpha: the pixels TensorFlow decodes
+        img = Image.fromarray(pil_to_rgb(img))
     note = None
     changed = False
     if crop_boxes and box is not None:
@@ -168,8 +172,6 @@ def prepare_image(data: bytes, where: str, box, crop_boxes: bool, image_size, jp
         changed = True
     if not changed:
         return data, note
-    if img.mode not in ("L", "RGB"):
-        img = img.convert("RGB")
     out = io.BytesIO()
     img.save(out, format="JPEG", quality=int(jpeg_quality))
     return out.getvalue(), note
