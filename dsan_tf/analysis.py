@@ -222,7 +222,8 @@ def analyse(model, dataset, class_names: Sequence[str], output_dir, *, seed: int
                          f"t-SNE of {label} ({len(labels)} images; cf. {fig_ref})")
         summary["figures"][f"tsne_{name}"] = path.name
         summary[f"tsne_{name}_silhouette"] = silhouette(embedding, labels)
-        np.save(output_dir / f"tsne_{name}.npy", embedding)
+        with atomic_path(output_dir / f"tsne_{name}.npy") as tmp:
+            np.save(tmp, embedding)
 
     if "attention" in out:
         share = zero_attention_share(out["attention"], labels, k)

@@ -37,13 +37,7 @@ def load_dsan(path):
         hint = (" holding a SavedModel (predict.py takes it with --savedmodel; Grad-CAM and the analysis need "
                 "the .keras file it was exported from)" if _is_savedmodel_tree(path) else "")
         raise ModelLoadError(f"{path}: is a directory{hint}; expected a .keras file saved from a DSAN model")
-    if not zipfile.is_zipfile(path):
-        raise ModelLoadError(
-            f"{path}: not a .keras model file (a .keras file is a zip archive; this is "
-            f"{_describe_bytes(path)}); expected a .keras file saved from a DSAN model")
-    with zipfile.ZipFile(path) as archive:
-        if "config.json" not in archive.namelist():
-            raise ModelLoadError(f"{path}: a zip archive without config.json, not a .keras model file")
+    _check_keras_archive(path)
 
     import keras
 
@@ -75,8 +69,32 @@ def _is_savedmodel_tree(path: Path) -> bool:
         (p / "saved_model.pb").is_file() for p in path.iterdir() if p.is_dir())
 
 
-def _describe_bytes(path: Path) -> str:
-    head = path.read_bytes()[:8]
+def _check_keras_archive(path: Path) -> None:
+    """ModelLoadError unless ``path`` is a whole zip archive holding config.json (a .keras file)."""
+    expected = "expected a .keras file saved from a DSAN model"
+    with path.open("rb") as f:
+        head = f.read(8)
+    size = path.stat().st_size
+    if not zipfile.is_zipfile(path):
+        if head.startswith(b"PK\x03\x04"):  # a zip's first entry, but its directory at the end is gone
+            raise ModelLoadError(f"{path}: truncated or damaged .keras file ({size} bytes: a zip archive "
+                                 f"whose end is missing, e.g. an interrupted copy); {expected}")
+        raise ModelLoadError(f"{path}: not a .keras model file (a .keras file is a zip archive; this is "
+                             f"{_describe_head(head)}); {expected}")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            damaged = archive.testzip()  # reads every entry: checksums catch flipped or missing bytes
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as err:
+        raise ModelLoadError(f"{path}: truncated or damaged .keras file ({size} bytes; the zip archive "
+                             f"cannot be read: {err}); {expected}") from err
+    if damaged is not None:
+        raise ModelLoadError(f"{path}: damaged .keras file ({damaged} inside it fails its checksum); {expected}")
+    if "config.json" not in names:
+        raise ModelLoadError(f"{path}: a zip archive without config.json, not a .keras model file")
+
+
+def _describe_head(head: bytes) -> str:
     if not head:
         return "an empty file"
     if head.startswith(b"\x89HDF"):
@@ -108,6 +126,22 @@ class Predictor:
     class_names: list
     image_size: int | None
     source: str
+
+    def predict_pixels(self, pixels) -> np.ndarray:
+        """(N, K) float32 probabilities for float RGB pixels [N, H, W, 3] in 0..255, one size.
+
+        ValueError for any other shape and for NaN or infinite values (a model would
+        turn them into a confident-looking answer).
+        """
+        pixels = np.asarray(pixels, np.float32)
+        if pixels.ndim != 4 or pixels.shape[-1] != 3 or 0 in pixels.shape[1:3]:
+            raise ValueError(f"pixels must be RGB images [N, H, W, 3], got shape {pixels.shape}")
+        finite = np.isfinite(pixels).reshape(len(pixels), -1).all(axis=1)
+        if not finite.all():
+            images = ", ".join(str(i) for i in np.flatnonzero(~finite)[:10])
+            raise ValueError(f"pixels hold NaN or infinite values (image(s) {images}); "
+                             "expected finite RGB values in 0..255")
+        return self._predict_pixels(pixels)
 
     def predict(self, faces: Sequence[np.ndarray], batch_size: int = 32) -> np.ndarray:
         """(N, K) float32 probabilities for N uint8 [H, W, 3] crops (any sizes)."""
@@ -398,10 +432,10 @@ def save_rgb(path, image: np.ndarray) -> Path:
     """Write an RGB uint8 image (format from the suffix) atomically."""
     import cv2
 
+    from dsan_tf.io_utils import atomic_path
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    if not cv2.imwrite(str(tmp), cv2.cvtColor(np.asarray(image, np.uint8), cv2.COLOR_RGB2BGR)):
-        raise OSError(f"{path}: could not write the image")
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        if not cv2.imwrite(tmp, cv2.cvtColor(np.asarray(image, np.uint8), cv2.COLOR_RGB2BGR)):
+            raise OSError(f"{path}: could not write the image")
     return path

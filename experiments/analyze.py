@@ -59,7 +59,9 @@ def run(args) -> int:
     from dsan_tf.data.errors import DataError
     from dsan_tf.data.pipeline import make_dataset
     from dsan_tf.inference import load_dsan
+    from dsan_tf.io_utils import check_output_path
 
+    check_output_path(args.output, inputs=[args.weights, args.data_dir], folder=True)
     model = load_dsan(args.weights)
     data = load_dataset(args.dataset, args.data_dir)
     k = int(model.settings["num_classes"])
@@ -89,11 +91,15 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     from dsan_tf.data.errors import DataError
     from dsan_tf.inference import ModelLoadError
+    from dsan_tf.io_utils import OutputError, os_error_line
 
     try:
         return run(args)
-    except (ModelLoadError, DataError) as err:
+    except (ModelLoadError, DataError, OutputError) as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # e.g. the disk filled up while writing the figures
+        print(f"{PROG}: error: {os_error_line(err)}", file=sys.stderr)
         return 2
 
 

@@ -97,8 +97,10 @@ def run(args) -> int:
     from dsan_tf.explain import (ExplainError, check_method, check_stream, class_names_of, explain,
                                  resolve_target, save_grid)
     from dsan_tf.inference import load_dsan, load_image, model_inputs
+    from dsan_tf.io_utils import atomic_path, check_output_path
 
     files = collect_images(args.images)
+    check_output_path(args.output, inputs=[*args.images, args.weights], folder=True)
     model = load_dsan(args.weights)
     check_method(args.method)
     check_stream(model, args.stream)
@@ -134,7 +136,7 @@ def run(args) -> int:
                   captions=[f.name for f in batch], columns=args.columns, alpha=args.alpha,
                   suptitle=f"{args.method} on {args.layer}, stream {args.stream}, "
                            f"target {args.target} — {args.weights.name}")
-    with open(args.output / "explanations.csv", "w", newline="") as fh:
+    with atomic_path(args.output / "explanations.csv") as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
@@ -147,11 +149,15 @@ def main(argv=None) -> int:
     from dsan_tf.data.errors import DataError
     from dsan_tf.explain import ExplainError
     from dsan_tf.inference import ModelLoadError
+    from dsan_tf.io_utils import OutputError, os_error_line
 
     try:
         return run(args)
-    except (ExplainError, ModelLoadError, DataError) as err:
+    except (ExplainError, ModelLoadError, DataError, OutputError) as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # e.g. the disk filled up while writing the grids
+        print(f"{PROG}: error: {os_error_line(err)}", file=sys.stderr)
         return 2
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
 from dsan_tf.data.errors import DataError  # noqa: E402
+from dsan_tf.data.ferplus import LABEL_MODES  # noqa: E402
+from dsan_tf.data.registry import DATASETS  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -22,8 +24,7 @@ def parse_args(argv=None):
             "Interrupted? Rerun the same command: finished shards are kept, the rest written. "
             "Train from the result with dsan_tf.data.tfrecords.tfrecord_source(OUTPUT, K, split=...)."
         ))
-    parser.add_argument("--dataset", required=True,
-                        help="dataset name: ferplus, rafdb, affectnet7, affectnet8 or folder")
+    parser.add_argument("--dataset", required=True, choices=sorted(DATASETS), help="dataset reader")
     parser.add_argument("--data-dir", required=True, type=Path, help="the dataset's root folder")
     parser.add_argument("--output", required=True, type=Path, help="folder for shards and manifest")
     parser.add_argument("--split", action="append", default=None,
@@ -40,22 +41,38 @@ def parse_args(argv=None):
                         help="JPEG quality of cropped/resized images (default 95); "
                              "untouched images keep their original bytes")
     parser.add_argument("--no-crop", action="store_true", help="ignore the dataset's face boxes")
-    parser.add_argument("--label-mode", default="majority",
+    parser.add_argument("--label-mode", default="majority", choices=LABEL_MODES,
                         help="FERPlus labels: majority or probability (default majority)")
     parser.add_argument("--skip-bad", action="store_true",
                         help="skip unreadable images, listed in the manifest, instead of stopping")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace shards written from another table or with other settings")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.shards is not None and args.shards < 1:
+        parser.error(f"--shards must be >= 1, got {args.shards}")
+    if args.shard_size is not None and args.shard_size < 1:
+        parser.error(f"--shard-size must be >= 1, got {args.shard_size}")
+    if args.image_size is not None and args.image_size < 8:
+        parser.error(f"--image-size must be >= 8 pixels, got {args.image_size}")
+    if not 1 <= args.jpeg_quality <= 100:
+        parser.error(f"--jpeg-quality must lie in 1..100, got {args.jpeg_quality}")
+    if args.label_mode != "majority" and args.dataset != "ferplus":
+        parser.error(f"--label-mode {args.label_mode} is defined for FERPlus only; {args.dataset} has one "
+                     "label per image")
+    return args
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     from dsan_tf.data.registry import load_dataset
     from dsan_tf.data.tfrecords import write_tfrecords
+    from dsan_tf.io_utils import OutputError, check_output_path, os_error_line
 
     try:
+        if not args.data_dir.is_dir():
+            raise DataError(f"--data-dir {args.data_dir}: no such folder")
+        check_output_path(args.output, inputs=[args.data_dir], folder=True)
         data = load_dataset(args.dataset, args.data_dir, label_mode=args.label_mode,
                             skip_missing=args.skip_bad)
         for line in data.report:
@@ -63,6 +80,10 @@ def main(argv=None) -> int:
         splits = args.split or ["train"]
         if "all" in splits:
             splits = list(data.splits)
+        unknown = [split for split in splits if split not in data.splits]
+        if unknown:
+            raise DataError(f"--split {', '.join(unknown)}: {args.dataset} in {args.data_dir} has the splits "
+                            f"{', '.join(data.splits)}")
         for split in splits:
             manifest = write_tfrecords(
                 data, data.class_names, args.output, split=split, num_shards=args.shards,
@@ -74,8 +95,11 @@ def main(argv=None) -> int:
                   f"{args.output / (split + '.manifest.json')}")
             for line in manifest["skipped"][:10] + manifest["notes"][:10]:
                 print("  " + line)
-    except DataError as err:
+    except (DataError, OutputError) as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # e.g. the disk filled up while writing shards
+        print(f"error: {os_error_line(err)}", file=sys.stderr)
         return 2
     return 0
 

@@ -42,10 +42,13 @@ def parse_args(argv=None):
                             "base folder: the highest version is used)")
     parser.add_argument("inputs", nargs="+", type=Path, help="image files, video files and/or folders")
     parser.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="output format (default jsonl)")
-    parser.add_argument("--output", type=Path, default=None, help="write the rows here instead of stdout")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="write the rows here instead of stdout (replaced only when every input is done; "
+                             "never one of the inputs or the model)")
     parser.add_argument("--annotate", type=Path, default=None, metavar="DIR",
                         help="also write each image (and each processed video frame, under <video name>/) "
-                             "with boxes and labels drawn to DIR")
+                             "with boxes and labels drawn to DIR (not an input folder nor inside one; an "
+                             "annotated copy may never replace an input)")
     parser.add_argument("--frame-stride", type=int, default=1,
                         help="videos: process frames 0, N, 2N, ... (default 1: every frame)")
     parser.add_argument("--max-frames", type=int, default=None, help="videos: process at most this many frames each")
@@ -68,6 +71,10 @@ def parse_args(argv=None):
         parser.error(f"--max-frames must be >= 1, got {args.max_frames}")
     if args.align_size is not None and args.align_size < 8:
         parser.error(f"--align-size must be >= 8, got {args.align_size}")
+    if not 0.0 <= args.min_confidence <= 1.0:
+        parser.error(f"--min-confidence must lie in [0, 1], got {args.min_confidence}")
+    if args.min_face_size < 1:
+        parser.error(f"--min-face-size must be >= 1 pixel, got {args.min_face_size}")
     return args
 
 
@@ -77,12 +84,26 @@ class _Annotator:
     def __init__(self, directory: Path):
         self.directory = directory
         self.used = set()
+        self.planned = {}
+
+    def plan(self, inputs) -> None:
+        """Name every photo's annotated copy now, so clashes with an input are found before any work."""
+        from dsan_tf.inference import is_video
+
+        for source, root in inputs:
+            if not is_video(source):
+                self.planned[source] = self._new_path(source, root)
 
     def path(self, source: Path, root: Path, frame=None) -> Path:
-        try:
-            rel = source.relative_to(root)
-        except ValueError:
-            rel = Path(source.name)
+        if frame is None and source in self.planned:
+            return self.planned[source]
+        return self._new_path(source, root, frame)
+
+    def frame_folder(self, source: Path, root: Path) -> Path:
+        return self.directory / self._relative(source, root).with_suffix("")
+
+    def _new_path(self, source: Path, root: Path, frame=None) -> Path:
+        rel = self._relative(source, root)
         if frame is None:
             candidate = self.directory / rel.parent / f"{rel.stem}.jpg"
         else:
@@ -94,21 +115,81 @@ class _Annotator:
         self.used.add(candidate)
         return candidate
 
+    @staticmethod
+    def _relative(source: Path, root: Path) -> Path:
+        try:
+            return source.relative_to(root)
+        except ValueError:
+            return Path(source.name)
 
-def run(args, out) -> int:
-    from tqdm import tqdm
 
+def check_outputs(args, inputs, annotator) -> None:
+    """Refuse, before the model loads, outputs that would replace an input or cannot be written.
+
+    Inputs are the photo/video paths and folders given, the model file or SavedModel
+    folder; an annotated copy may not land on an input photo nor a video's frames in a
+    folder that holds inputs.
+    """
+    from dsan_tf.inference import is_video
+    from dsan_tf.io_utils import OutputError, check_output_path
+
+    given = [*args.inputs, args.weights, args.savedmodel]
+    if args.output is not None:
+        check_output_path(args.output, inputs=given)
+    if annotator is None:
+        return
+    check_output_path(args.annotate, inputs=given, folder=True, flag="--annotate")
+    files = {source.resolve(): source for source, _ in inputs}
+    for source, root in inputs:
+        if is_video(source):
+            folder = annotator.frame_folder(source, root).resolve()
+            clash = next((f for f in files.values() if folder in f.resolve().parents), None)
+            if clash is not None:
+                raise OutputError(f"--annotate {args.annotate}: the frames of {source} would be written into "
+                                  f"{folder}, which holds the input {clash}; choose another --annotate folder")
+            continue
+        target = annotator.path(source, root).resolve()
+        if target in files:
+            raise OutputError(f"--annotate {args.annotate}: the annotated copy of {source} would replace the "
+                              f"input {files[target]}; choose another --annotate folder")
+        if args.output is not None and target == args.output.resolve():
+            raise OutputError(f"--annotate {args.annotate}: the annotated copy of {source} would replace "
+                              f"--output {args.output}")
+
+
+def run(args) -> int:
     from dsan_tf.data.align import FaceAligner
-    from dsan_tf.data.errors import DataError
-    from dsan_tf.inference import (annotate, collect_inputs, csv_fields, csv_row, is_video, iter_video_frames,
-                                   load_image, load_predictor, predict_image, save_rgb)
+    from dsan_tf.inference import collect_inputs, load_predictor
+    from dsan_tf.io_utils import atomic_path
 
     inputs = collect_inputs(args.inputs)  # fails on a missing path before the model loads
+    annotator = _Annotator(args.annotate) if args.annotate else None
+    if annotator is not None:
+        annotator.plan(inputs)
+    check_outputs(args, inputs, annotator)
     predictor = load_predictor(weights=args.weights, savedmodel=args.savedmodel)
     size = args.align_size or predictor.image_size or 112
     aligner = FaceAligner(output_size=size, min_confidence=args.min_confidence,
                           min_face_size=args.min_face_size, largest_only=args.largest_only)
-    annotator = _Annotator(args.annotate) if args.annotate else None
+    if args.output is None:
+        counts = predict_all(args, inputs, predictor, aligner, annotator, sys.stdout)
+    else:  # rows go to a temporary beside --output, renamed over it only when every input is done
+        with atomic_path(args.output) as tmp, open(tmp, "w", newline="") as out:
+            counts = predict_all(args, inputs, predictor, aligner, annotator, out)
+    print(f"{counts['images']} images and {counts['frames']} video frames: {counts['faces']} faces, "
+          f"{counts['no_face']} without a face, {counts['unreadable']} unreadable"
+          + (f"; annotated images in {args.annotate}" if args.annotate else ""), file=sys.stderr)
+    return 0
+
+
+def predict_all(args, inputs, predictor, aligner, annotator, out) -> dict:
+    """Write the rows of every input to ``out`` (and the annotated images); returns the counts."""
+    from tqdm import tqdm
+
+    from dsan_tf.data.errors import DataError
+    from dsan_tf.inference import (annotate, csv_fields, csv_row, is_video, iter_video_frames, load_image,
+                                   predict_image, save_rgb)
+
     writer = None
     if args.format == "csv":
         writer = csv.DictWriter(out, fieldnames=csv_fields(predictor.class_names))
@@ -156,30 +237,23 @@ def run(args, out) -> int:
             continue
         counts["images"] += 1
         process(image, source, root)
-
-    print(f"{counts['images']} images and {counts['frames']} video frames: {counts['faces']} faces, "
-          f"{counts['no_face']} without a face, {counts['unreadable']} unreadable"
-          + (f"; annotated images in {args.annotate}" if args.annotate else ""), file=sys.stderr)
-    return 0
+    return counts
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     from dsan_tf.data.errors import DataError
     from dsan_tf.inference import ModelLoadError
+    from dsan_tf.io_utils import OutputError, os_error_line
 
-    out = None
     try:
-        if args.output is not None:
-            args.output.parent.mkdir(parents=True, exist_ok=True)
-            out = open(args.output, "w", newline="")
-        return run(args, out if out is not None else sys.stdout)
-    except (ModelLoadError, DataError) as err:
+        return run(args)
+    except (ModelLoadError, DataError, OutputError) as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2
-    finally:
-        if out is not None:
-            out.close()
+    except OSError as err:  # e.g. the disk filled up while writing
+        print(f"{PROG}: error: {os_error_line(err)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
