@@ -31,8 +31,6 @@ Layout written by :func:`export_saved_model` (TF Serving's)::
 
 from __future__ import annotations
 
-import os
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -40,6 +38,7 @@ import numpy as np
 import tensorflow as tf
 
 from dsan_tf.data import preprocess
+from dsan_tf.io_utils import OutputError, atomic_dir, write_text
 
 SIGNATURE_BYTES = "serving_default"
 SIGNATURE_PIXELS = "predict_pixels"
@@ -51,6 +50,10 @@ WARMUP_FILE = "tf_serving_warmup_requests"
 # Batch sizes the warmup replays through serving_default (1 up to the batching
 # max_batch_size, see batching_parameters); predict_pixels is warmed at batch 1.
 WARMUP_BATCH_SIZES = (1, 8, 32)
+# TF Serving version numbers are int64 and positive.
+MAX_VERSION = 2 ** 63 - 1
+PIXELS_NOT_FINITE = "pixels must be finite RGB values in 0..255; found NaN or Inf"
+
 # --------------------------------------------------------------------------- module
 def class_names_of(model) -> list[str]:
     """The model's class names, or ``class_0..class_{K-1}`` when it stores none."""
@@ -111,7 +114,8 @@ def build_serving_module(model, labels_path=None) -> tf.Module:
 
     @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32, name=INPUT_PIXELS)])
     def predict_pixels(pixels):
-        """RGB pixels in 0..255, any size -> DSAN outputs."""
+        """RGB pixels in 0..255, any size -> DSAN outputs; InvalidArgumentError for NaN or Inf."""
+        pixels = tf.debugging.assert_all_finite(pixels, PIXELS_NOT_FINITE)  # else NaN comes out as class 0
         return outputs_from_model_input(preprocess.preprocess_for_model(pixels, image_size))
 
     module = tf.Module(name="dsan_serving")
@@ -211,11 +215,20 @@ def default_warmup_images(limit: int = 8) -> list[bytes]:
 
 
 # --------------------------------------------------------------------------- export
+def check_version(version) -> int:
+    """``version`` as an int; ValueError unless 1 <= version <= 2**63 - 1 (TF Serving's int64)."""
+    try:
+        number = int(str(version).strip())
+    except ValueError:
+        raise ValueError(f"version must be a positive integer, got {version!r}") from None
+    if not 1 <= number <= MAX_VERSION:
+        raise ValueError(f"version must be a positive integer up to {MAX_VERSION} "
+                          f"(TF Serving stores versions as int64), got {version}")
+    return number
+
+
 def version_dir(base, version) -> Path:
-    version = int(version)
-    if version < 1:
-        raise ValueError(f"version must be a positive integer, got {version}")
-    return Path(base) / str(version)
+    return Path(base) / str(check_version(version))
 
 
 def check_version_free(base, version, overwrite=False) -> Path:
@@ -229,34 +242,24 @@ def check_version_free(base, version, overwrite=False) -> Path:
 def export_saved_model(model, base, version, overwrite=False, model_name=None, warmup_images=None) -> Path:
     """Write ``model`` as ``<base>/<version>`` in TF Serving's layout, atomically.
 
-    Everything is written to a temporary sibling directory (non-numeric name, so a
-    running TF Serving ignores it) and renamed into place at the end. With
-    ``overwrite`` an existing version is replaced by the same rename.
+    Everything is written to a temporary sibling directory (``.<version>.<pid>.<token>``:
+    not numeric, so a running TF Serving ignores it; left over by a killed export, it is
+    deleted by the next export of that version) and renamed into place at the end. With
+    ``overwrite`` an existing version is moved aside, replaced by the same rename, and
+    deleted. Files and folders get the normal mode (the umask's), so a server running as
+    another user can read them.
     """
     target = check_version_free(base, version, overwrite)
-    base = Path(base)
-    base.mkdir(parents=True, exist_ok=True)
-    model_name = model_name or base.name
-    tmp = Path(tempfile.mkdtemp(prefix=f".export-{int(version)}-", dir=base))
-    try:
-        labels = tmp / "labels_src" / LABELS_FILE
-        labels.parent.mkdir()
-        names = class_names_of(model)
+    model_name = model_name or Path(base).name
+    names = class_names_of(model)
+    images = warmup_images if warmup_images else default_warmup_images()
+    with tempfile.TemporaryDirectory(prefix="dsan-labels-") as scratch, \
+            atomic_dir(target, replace=overwrite) as tmp:
+        labels = Path(scratch) / LABELS_FILE  # copied into assets/ by the save
         labels.write_text("".join(n + "\n" for n in names), encoding="utf-8")
         module = build_serving_module(model, labels_path=labels)
-        saved = tmp / "model"
-        tf.saved_model.save(module, str(saved), signatures=signatures_of(module))
-        images = warmup_images if warmup_images else default_warmup_images()
-        write_warmup_file(saved / "assets.extra" / WARMUP_FILE, warmup_requests(model_name, images))
-        old = None
-        if target.exists():  # overwrite=True (checked above): move aside, swap, delete
-            old = base / f".replaced-{target.name}-{os.getpid()}"
-            os.rename(target, old)
-        os.rename(saved, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        tf.saved_model.save(module, str(tmp), signatures=signatures_of(module))
+        write_warmup_file(tmp / "assets.extra" / WARMUP_FILE, warmup_requests(model_name, images))
     return target
 
 
@@ -278,12 +281,9 @@ def update_model_config(config_path, model_name, base_path, versions, local_base
     version labels are kept when their version is still served. Returns the proto.
     """
     from google.protobuf import text_format
-    from tensorflow_serving.config import model_server_config_pb2 as msc
 
     config_path = Path(config_path)
-    config = msc.ModelServerConfig()
-    if config_path.exists():
-        text_format.Parse(config_path.read_text(encoding="utf-8"), config)
+    config = read_model_config(config_path)
     entries = config.model_config_list.config
     entry = next((c for c in entries if c.name == model_name), None)
     on_disk = set(list_versions(local_base)) if local_base is not None else None
@@ -302,8 +302,34 @@ def update_model_config(config_path, model_name, base_path, versions, local_base
     entry.ClearField("version_labels")
     for key, value in labels.items():
         entry.version_labels[key] = value
-    config_path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write_text(config_path, text_format.MessageToString(config))
+    write_text(config_path, text_format.MessageToString(config))
+    return config
+
+
+def read_model_config(config_path):
+    """The ModelServerConfig in ``config_path`` (empty when the file does not exist yet).
+
+    OutputError naming the file when it is unreadable or not a ModelServerConfig text proto
+    (it could not be updated), so the export stops before it writes anything.
+    """
+    from google.protobuf import text_format
+    from tensorflow_serving.config import model_server_config_pb2 as msc
+
+    config_path = Path(config_path)
+    config = msc.ModelServerConfig()
+    if not config_path.exists():
+        return config
+    try:
+        text = config_path.read_text(encoding="utf-8")
+        text_format.Parse(text, config)
+    except (OSError, UnicodeDecodeError, text_format.ParseError) as err:
+        raise OutputError(f"{config_path}: not a readable ModelServerConfig text proto ({err}); "
+                          "fix or move the file, then export again") from None
+    for entry in config.model_config_list.config:
+        bad = [v for v in entry.model_version_policy.specific.versions if v < 1]
+        if bad:
+            raise OutputError(f"{config_path}: model {entry.name!r} lists versions {bad}; "
+                              "versions must be positive")
     return config
 
 
@@ -373,7 +399,7 @@ def write_batching_parameters(path, **kwargs):
     header = ("# TF Serving BatchingParameters for DSAN (written by dsan_tf.export; values\n"
               "# explained in export/README.md). Use with --enable_batching "
               "--batching_parameters_file=<this file>.\n")
-    _atomic_write_text(Path(path), header + text_format.MessageToString(message))
+    write_text(path, header + text_format.MessageToString(message))
     return message
 
 
@@ -383,19 +409,6 @@ def parse_batching_parameters(path):
     message = batching_parameters_class()()
     text_format.Parse(Path(path).read_text(encoding="utf-8"), message)
     return message
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 # --------------------------------------------------------------------------- TFLite

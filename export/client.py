@@ -208,6 +208,15 @@ def json_line(path, prediction: dict) -> str:
     return json.dumps({"image": str(path), **{k: prediction[k] for k in OUTPUTS if k in prediction}})
 
 
+def check_labels(labels, path, predictions) -> None:
+    """ClientError (exit 2) when the labels file does not name every class the model returns."""
+    k = len(predictions[0]["probabilities"]) if predictions else len(labels)
+    if len(labels) != k:
+        raise ClientError(f"--labels {path}: {len(labels)} class names, but the model returns {k} probabilities; "
+                          "use the model's own assets/labels.txt (one class per line, in class-id order)",
+                          EXIT_INPUT)
+
+
 # --------------------------------------------------------------------------- main
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -227,6 +236,10 @@ def parse_args(argv=None):
         p.error(f"--rest takes a URL such as http://localhost:8501, got {args.rest!r}")
     if args.batch_size < 1:
         p.error("--batch-size must be >= 1")
+    if not args.timeout > 0:
+        p.error(f"--timeout must be > 0 seconds, got {args.timeout}")
+    if args.version is not None and args.version < 1:
+        p.error(f"--version must be a positive integer, got {args.version}")
     return args
 
 
@@ -237,8 +250,12 @@ def main(argv=None) -> int:
         if args.labels is not None:
             try:
                 labels = [line.strip() for line in args.labels.read_text(encoding="utf-8").splitlines() if line.strip()]
-            except OSError as e:
-                raise ClientError(f"{args.labels}: cannot read labels ({e.strerror or e})", EXIT_INPUT) from None
+            except (OSError, UnicodeDecodeError) as e:
+                reason = e.strerror if isinstance(e, OSError) and e.strerror else e
+                raise ClientError(f"{args.labels}: cannot read labels ({reason})", EXIT_INPUT) from None
+            if not labels:
+                raise ClientError(f"--labels {args.labels}: no class names in it (expected one per line)",
+                                  EXIT_INPUT)
         data = [read_image(path) for path in args.images]  # every file checked before sending any
         for start in range(0, len(data), args.batch_size):
             chunk = data[start:start + args.batch_size]
@@ -246,6 +263,8 @@ def main(argv=None) -> int:
                 predictions = predict_rest(args.rest, args.model, args.version, chunk, args.timeout)
             else:
                 predictions = predict_grpc(args.grpc, args.model, args.version, chunk, args.timeout)
+            if labels is not None:
+                check_labels(labels, args.labels, predictions)
             for path, prediction in zip(args.images[start:start + args.batch_size], predictions):
                 print(json_line(path, prediction) if args.json else format_line(path, prediction, labels), flush=True)
     except ClientError as e:

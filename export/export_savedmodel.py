@@ -21,13 +21,16 @@ if str(ROOT) not in sys.path:
 
 import dsan_tf  # noqa: E402,F401  (before TensorFlow loads: turns on its oneDNN kernels)
 
+MAX_VERSION = 2 ** 63 - 1  # TF Serving's versions are int64
+
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--weights", required=True, type=Path, help="trained model (.keras)")
     p.add_argument("--output", required=True, type=Path,
                    help="model base directory, e.g. models/dsan (versions go in numbered subfolders)")
-    p.add_argument("--version", required=True, type=int, help="version number (positive integer)")
+    p.add_argument("--version", required=True,
+                   help="version number: a positive integer up to 2**63-1 (TF Serving's int64)")
     p.add_argument("--overwrite", action="store_true", help="replace the version if it exists")
     p.add_argument("--model-name", default=None, help="model name in TF Serving (default: output folder name)")
     p.add_argument("--config-dir", type=Path, default=None,
@@ -40,44 +43,104 @@ def parse_args(argv=None):
     p.add_argument("--warmup-images", nargs="*", type=Path, default=None,
                    help="images for the warmup requests (default: the embedded FERPlus sample)")
     args = p.parse_args(argv)
-    if args.version < 1:
-        p.error(f"--version must be a positive integer, got {args.version}")
+    try:
+        args.version = check_version(args.version)
+    except ValueError as err:
+        p.error(f"--version: {err}")
+    if args.num_batch_threads < 1:
+        p.error(f"--num-batch-threads must be >= 1, got {args.num_batch_threads}")
     args.model_name = args.model_name or args.output.resolve().name
+    if not args.model_name.strip() or any(c.isspace() or c == "/" for c in args.model_name):
+        p.error(f"--model-name must be a non-empty name without spaces or '/', got {args.model_name!r}")
     args.config_dir = args.config_dir or args.output.resolve().parent
     args.serving_base_path = args.serving_base_path or f"/models/{args.model_name}"
     return args
 
 
+def check_version(text) -> int:
+    """The version as an int, 1 <= v <= 2**63-1: dsan_tf.export.check_version's rule, checked here
+    before TensorFlow is imported."""
+    try:
+        version = int(str(text).strip())
+    except ValueError:
+        raise ValueError(f"must be a positive integer, got {text!r}") from None
+    if not 1 <= version <= MAX_VERSION:
+        raise ValueError(f"must be a positive integer up to {MAX_VERSION} (TF Serving stores versions "
+                         f"as int64), got {text}")
+    return version
+
+
+def check_paths(args, target: Path) -> None:
+    """Everything that can be checked on disk, before TensorFlow is imported and anything is written."""
+    from dsan_tf.io_utils import check_output_path
+
+    if target.exists() and not args.overwrite:
+        raise CommandError(f"{target} already exists; pass --overwrite to replace it")
+    if not args.weights.is_file():
+        raise CommandError(f"weights file {args.weights} not found")
+    inputs = [args.weights, *(args.warmup_images or [])]
+    check_output_path(args.output, inputs=inputs, folder=True)
+    check_output_path(args.config_dir, inputs=inputs, folder=True, flag="--config-dir")
+    for name in ("models.config", "batching_parameters.txt"):
+        check_output_path(Path(args.config_dir) / name, inputs=inputs, flag="--config-dir")
+    # --overwrite deletes the old version folder: it must not hold an input.
+    for item in inputs:
+        if target.resolve() in item.resolve().parents:
+            raise CommandError(f"{item} lies inside {target}, which the export replaces; "
+                               "copy it elsewhere or export another version")
+    for image in args.warmup_images or []:
+        if not image.is_file():
+            raise CommandError(f"--warmup-images {image}: no such file")
+
+
+def read_warmup_images(paths) -> list[bytes]:
+    """Their bytes, each checked to decode as an image (the warmup decodes them in the graph)."""
+    from dsan_tf.data.align import read_rgb
+
+    images = []
+    for path in paths:
+        data = path.read_bytes()
+        read_rgb(path, data)  # DataError naming the file
+        images.append(data)
+    return images
+
+
+class CommandError(Exception):
+    """A refusal to report in one line."""
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     target = args.output / str(args.version)
-    # Checked before TensorFlow is imported, so a refusal costs nothing.
-    if target.exists() and not args.overwrite:
-        print(f"error: {target} already exists; pass --overwrite to replace it", file=sys.stderr)
-        return 1
-    if not args.weights.is_file():
-        print(f"error: weights file {args.weights} not found", file=sys.stderr)
-        return 1
+    from dsan_tf.data.errors import DataError
+    from dsan_tf.io_utils import OutputError, os_error_line
 
-    import keras
+    try:
+        # Checked before TensorFlow is imported, so a refusal costs nothing.
+        check_paths(args, target)
+        images = read_warmup_images(args.warmup_images) if args.warmup_images else None
 
-    import dsan_tf.model  # noqa: F401  (registers the custom classes for load_model)
-    from dsan_tf import export
+        from dsan_tf import export
+        from dsan_tf.inference import ModelLoadError, load_dsan
 
-    model = keras.models.load_model(args.weights, compile=False)
-    if not isinstance(model, dsan_tf.model.DSAN):
-        print(f"error: {args.weights} holds a {type(model).__name__}, not a DSAN model", file=sys.stderr)
+        config_path = Path(args.config_dir) / "models.config"
+        export.read_model_config(config_path)  # a malformed file stops the export before anything is written
+        try:
+            model = load_dsan(args.weights)
+        except ModelLoadError as err:
+            raise CommandError(str(err)) from None
+        path = export.export_saved_model(model, args.output, args.version, overwrite=args.overwrite,
+                                         model_name=args.model_name, warmup_images=images)
+        config = export.update_model_config(config_path, args.model_name, args.serving_base_path,
+                                            [args.version], local_base=args.output)
+        batching_path = Path(args.config_dir) / "batching_parameters.txt"
+        export.write_batching_parameters(batching_path, num_batch_threads=args.num_batch_threads)
+    except (CommandError, OutputError, DataError) as err:
+        print(f"error: {err}", file=sys.stderr)
         return 1
-    images = None
-    if args.warmup_images:
-        images = [f.read_bytes() for f in args.warmup_images]
-    path = export.export_saved_model(model, args.output, args.version, overwrite=args.overwrite,
-                                     model_name=args.model_name, warmup_images=images)
-    config_path = Path(args.config_dir) / "models.config"
-    config = export.update_model_config(config_path, args.model_name, args.serving_base_path,
-                                        [args.version], local_base=args.output)
-    batching_path = Path(args.config_dir) / "batching_parameters.txt"
-    export.write_batching_parameters(batching_path, num_batch_threads=args.num_batch_threads)
+    except OSError as err:
+        print(f"error: {os_error_line(err)}", file=sys.stderr)
+        return 1
     served = [c for c in config.model_config_list.config if c.name == args.model_name][0]
     print(f"wrote {path} ({model.settings['variant']}, {model.settings['num_classes']} classes, "
           f"input {model.settings['image_size']}px, trained as {model.settings['dtype']}, exported float32)")

@@ -19,7 +19,6 @@ below 99.9 % (float32) or 98 % (quantised).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 import warnings
@@ -89,26 +88,80 @@ def parse_args(argv=None):
     p.add_argument("--saved-model", type=Path, default=None,
                    help="exported SavedModel version folder to compare with (default: built in memory)")
     p.add_argument("--limit", type=int, default=None, help="use only the first N validation images")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.limit is not None and args.limit < 1:
+        p.error(f"--limit must be >= 1, got {args.limit}")
+    return args
+
+
+class CommandError(Exception):
+    """A refusal to report in one line."""
+
+
+def load_reference(saved_model):
+    """The exported SavedModel's serving_default (CommandError naming the folder if there is none)."""
+    import tensorflow as tf
+
+    from dsan_tf.inference import ModelLoadError, resolve_savedmodel_dir
+
+    try:
+        directory = resolve_savedmodel_dir(saved_model)
+    except ModelLoadError as err:
+        raise CommandError(f"--saved-model {err}") from None
+    try:
+        signatures = tf.saved_model.load(str(directory)).signatures
+    except Exception as err:  # TensorFlow raises many types for a broken SavedModel
+        first = str(err).strip().splitlines()[0][:300] if str(err).strip() else type(err).__name__
+        raise CommandError(f"--saved-model {directory}: could not load the SavedModel ({first})") from None
+    if "serving_default" not in signatures:
+        raise CommandError(f"--saved-model {directory}: has no serving_default signature "
+                           f"(found: {', '.join(signatures) or 'none'})")
+    return directory, signatures["serving_default"]
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if not args.weights.is_file():
-        print(f"error: weights file {args.weights} not found", file=sys.stderr)
-        return 1
-    import keras
-    import tensorflow as tf
+    from dsan_tf.data.errors import DataError
+    from dsan_tf.inference import ModelLoadError
+    from dsan_tf.io_utils import OutputError, os_error_line
 
-    import dsan_tf.model  # noqa: F401
-    from dsan_tf import export
+    try:
+        return run(args)
+    except (CommandError, DataError, ModelLoadError, OutputError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        print(f"error: {os_error_line(err)}", file=sys.stderr)
+        return 2
+
+
+def run(args) -> int:
     from dsan_tf.data import load_dataset
+    from dsan_tf.inference import load_dsan
+    from dsan_tf.io_utils import check_output_path, write_bytes, write_json, write_text
 
-    model = keras.models.load_model(args.weights, compile=False)
+    # Everything is checked before the conversions, which take tens of seconds.
+    data_dir = args.data_dir or default_data_dir()
+    inputs = [args.weights, data_dir, args.saved_model]
+    check_output_path(args.output, inputs=inputs, folder=True)
+    for name in (*FILES.values(), "labels.txt", "report.json"):
+        check_output_path(args.output / name, inputs=inputs)
+    data = load_dataset("ferplus", data_dir)
+    table = data.split("valid")
+    if args.limit:
+        table = table.iloc[:args.limit]
+    model = load_dsan(args.weights)
+    if args.saved_model is not None:
+        saved_dir, reference = load_reference(args.saved_model)
     size = int(model.settings["image_size"])
+
+    from dsan_tf import export
+
     names = export.class_names_of(model)
-    args.output.mkdir(parents=True, exist_ok=True)
-    (args.output / "labels.txt").write_text("".join(n + "\n" for n in names), encoding="utf-8")
+    if tuple(data.class_names) != tuple(names):
+        print(f"warning: model classes {names} differ from FERPlus' {list(data.class_names)}; "
+              "accuracy is meaningless, agreement still holds", file=sys.stderr)
+    write_text(args.output / "labels.txt", "".join(n + "\n" for n in names))
 
     runners, sizes, seconds = {}, {}, {}
     for name, quantize in (("float32", False), ("dynamic_range", True)):
@@ -116,28 +169,19 @@ def main(argv=None) -> int:
         content = export.convert_tflite(model, quantize=quantize)
         seconds[name] = time.perf_counter() - start
         path = args.output / FILES[name]
-        path.write_bytes(content)
+        write_bytes(path, content)
         sizes[name] = path.stat().st_size
         runners[name] = interpreter(content).get_signature_runner("serving_default")
         print(f"wrote {path}: {sizes[name] / 1e6:.2f} MB (converted in {seconds[name]:.0f} s)", flush=True)
 
     if args.saved_model is not None:
-        reference = tf.saved_model.load(str(args.saved_model)).signatures["serving_default"]
         reference_name = str(args.saved_model)
-        variables = sum(f.stat().st_size for f in (args.saved_model / "variables").iterdir())
+        variables = sum(f.stat().st_size for f in (saved_dir / "variables").iterdir())
     else:
         reference = export.build_serving_module(model).serving_default
         reference_name = "serving_default built in memory from --weights"
         variables = None
 
-    data_dir = args.data_dir or default_data_dir()
-    data = load_dataset("ferplus", data_dir)
-    if tuple(data.class_names) != tuple(names):
-        print(f"warning: model classes {names} differ from FERPlus' {list(data.class_names)}; "
-              "accuracy is meaningless, agreement still holds", file=sys.stderr)
-    table = data.split("valid")
-    if args.limit:
-        table = table.iloc[:args.limit]
     labels = table["label"].to_numpy()
     print(f"evaluating {len(table)} FERPlus validation images from {data_dir} at {size}x{size} px", flush=True)
     ids, max_diff = evaluate(reference, runners, table, size)
@@ -155,7 +199,7 @@ def main(argv=None) -> int:
             "file": FILES[name], "bytes": sizes[name], "convert_seconds": round(seconds[name], 1),
             "top1_agreement": agreement, "threshold": THRESHOLDS[name], "passed": passed,
             "accuracy": float((ids[name] == labels).mean()), "max_abs_probability_diff": max_diff[name]}
-    (args.output / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    write_json(report, args.output / "report.json")
 
     print(f"reference ({reference_name}): accuracy {report['reference_accuracy']:.2%}")
     if variables:
