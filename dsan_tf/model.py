@@ -23,8 +23,12 @@ GFE_LAYERS = ("gfe_hfe", "sparse_attention")
 # How the class centres step (DESIGN.md, Optimisation):
 # - "class-normalised": the centre-loss rule of Wen et al. / DACL with the loss weights kept,
 #   g_k = lambda1 * sum_{i: y_i=k} a'_i * (c_k - a_i*h1_i) / (1 + n_k) + lambda2 * dL_CCS/dc_k;
+# - "present-classes": the same pull, but L_CCS's push is charged to the class's examples too,
+#   g_k = (lambda1 * sum_{i: y_i=k} a'_i * (c_k - a_i*h1_i) + n_k * lambda2 * dL_CCS/dc_k) / (1 + n_k):
+#   only the centres of classes in the batch step, and a rare class's centre is pulled as often
+#   as it is pushed (with the push on every step, rare centres ended opposite their features);
 # - "loss-gradient": the gradient of the total loss L (scaled by alpha*lambda1/N: centres hardly move).
-CENTRE_UPDATES = ("class-normalised", "loss-gradient")
+CENTRE_UPDATES = ("class-normalised", "present-classes", "loss-gradient")
 
 
 def trunk_output_size(image_size):
@@ -277,7 +281,7 @@ class DSAN(keras.Model):
         if sgd_vars:
             if isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer):
                 sgd_grads = _unscale_or_zero(sgd_grads, scale)
-            if self.class_centres is not None and self.settings["centre_update"] == "class-normalised":
+            if self.class_centres is not None and self.settings["centre_update"] != "loss-gradient":
                 sgd_grads[0] = self._class_normalised_centre_gradient(outputs, targets, sample_weight)
             sgd_grads = _add_weight_decay(sgd_grads, sgd_vars, self.centre_weight_decay / replicas)
             self.centre_optimizer.apply(sgd_grads, sgd_vars)
@@ -286,7 +290,8 @@ class DSAN(keras.Model):
         return self._update_metrics(terms, outputs, targets, sample_weight)
 
     def _class_normalised_centre_gradient(self, outputs, targets, sample_weight):
-        """This replica's share of g_k = lambda1 sum_{i: y_i=k} w_i a'_i (c_k - a_i h1_i) / (1 + n_k) + lambda2 dL_CCS/dc_k.
+        """This replica's share of g_k = lambda1 sum_{i: y_i=k} w_i a'_i (c_k - a_i h1_i) / (1 + n_k) + lambda2 dL_CCS/dc_k
+        ("class-normalised"), or with the L_CCS term scaled by n_k / (1 + n_k) ("present-classes").
 
         n_k (the weighted count of class k) is summed over the GLOBAL batch, so the
         replicas' shares add up to the one-replica step. Soft labels use the argmax class.
@@ -306,7 +311,12 @@ class DSAN(keras.Model):
             counts = context.all_reduce(tf.distribute.ReduceOp.SUM, counts)
         with tf.GradientTape() as tape:
             separation = tf.nn.scale_regularization_loss(L.centre_separation_loss(centres))
-        return s["lambda1"] * pulls / (1.0 + counts)[:, None] + s["lambda2"] * tape.gradient(separation, centres)
+        pull = s["lambda1"] * pulls
+        push = s["lambda2"] * tape.gradient(separation, centres)
+        if s["centre_update"] == "present-classes":
+            # Charged to the class's examples, like the pull: a centre with none in the batch stays.
+            return (pull + counts[:, None] * push) / (1.0 + counts)[:, None]
+        return pull / (1.0 + counts)[:, None] + push
 
     def test_step(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)

@@ -65,6 +65,34 @@ def plot_training_curves(history_csv, path):
     _save(fig, path)
 
 
+def has_centre_diagnostics(history_csv):
+    return any(c.startswith("centre_cos_") for c in pd.read_csv(history_csv, nrows=0).columns)
+
+
+def plot_centre_diagnostics(history_csv, path):
+    """Per class and epoch: cosine(centre, class mean of a*h1) and ||centre|| / mean ||a*h1|| (DSAN.centre_tracking)."""
+    log = read_history(history_csv)
+    classes = [c[len("centre_cos_"):] for c in log.columns if c.startswith("centre_cos_") and c != "centre_cos_min"]
+    fig, (cos_ax, ratio_ax) = plt.subplots(1, 2, figsize=(11, 4))
+    for name in classes:
+        line, = cos_ax.plot(log["epoch"] + 1, log[f"centre_cos_{name}"], marker="o", label=name)
+        ratio_ax.plot(log["epoch"] + 1, log[f"centre_norm_ratio_{name}"], marker="o", color=line.get_color())
+    cos_ax.axhline(0.9, color="grey", ls="--", lw=1)
+    cos_ax.set_ylim(-1.05, 1.05)
+    cos_ax.set_ylabel("cosine(centre, class mean feature)")
+    for bound in (1 / 3, 1.0, 3.0):
+        ratio_ax.axhline(bound, color="grey", ls="--" if bound != 1.0 else ":", lw=1)
+    ratio_ax.set_yscale("log")
+    ratio_ax.set_ylabel("||centre|| / mean ||a*h1|| of the class")
+    for ax in (cos_ax, ratio_ax):
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    cos_ax.legend(fontsize=8, ncol=2)
+    fig.suptitle("class centres against their classes' training features")
+    fig.tight_layout()
+    _save(fig, path)
+
+
 def _save(fig, path):
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png")

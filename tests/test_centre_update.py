@@ -48,15 +48,17 @@ def reference_gradient(rule, a, h, c, y):
     pull = np.zeros_like(c)
     for i, k in enumerate(y):
         pull[k] += a[i] * (c[k] - x[i])
+    counts = np.bincount(y, minlength=len(c)).astype("float64")[:, None]
     if rule == "class-normalised":
-        counts = np.bincount(y, minlength=len(c)).astype("float64")
-        return LAMBDA1 * pull / (1 + counts[:, None]) + LAMBDA2 * ccs_gradient(c)
+        return LAMBDA1 * pull / (1 + counts) + LAMBDA2 * ccs_gradient(c)
+    if rule == "present-classes":
+        return (LAMBDA1 * pull + counts * LAMBDA2 * ccs_gradient(c)) / (1 + counts)
     # The total loss L = alpha (L_FR_CE + lambda1 mean_i L_FR_C,i + lambda2 L_CCS) + ...
     return ALPHA * (LAMBDA1 * pull / len(y) + LAMBDA2 * ccs_gradient(c))
 
 
 @pytest.mark.parametrize("stop_attention_gradient", [True, False])
-@pytest.mark.parametrize("rule", ["class-normalised", "loss-gradient"])
+@pytest.mark.parametrize("rule", ["class-normalised", "present-classes", "loss-gradient"])
 def test_one_centre_step_matches_numpy(rule, stop_attention_gradient):
     model = toy_model(rule, stop_attention_gradient)
     x, y = toy_batch([0, 0, 1, 2, 2, 2])  # class 3 absent: only L_CCS moves its centre
@@ -66,6 +68,8 @@ def test_one_centre_step_matches_numpy(rule, stop_attention_gradient):
     model.train_on_batch(x, y)
     expected = c - LR * reference_gradient(rule, a, h, c, y)
     np.testing.assert_allclose(model.class_centres.numpy(), expected, rtol=1e-4, atol=1e-5)
+    if rule == "present-classes":
+        np.testing.assert_array_equal(model.class_centres.numpy()[3], c[3].astype("float32"))  # absent: stays
 
 
 def test_the_two_rules_differ_by_far_more_than_rounding():
