@@ -26,11 +26,13 @@ Layout written by :func:`export_saved_model` (TF Serving's)::
     <base>/<version>/saved_model.pb
                      variables/
                      assets/labels.txt                      one class name per line
+                     assets/dsan_settings.json              the model's settings (grayscale_input, ...)
                      assets.extra/tf_serving_warmup_requests PredictionLog TFRecords
 """
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 
@@ -46,6 +48,8 @@ INPUT_BYTES = "image_bytes"
 INPUT_PIXELS = "pixels"
 OUTPUT_KEYS = ("probabilities", "class_id", "class_name", "gfe_probabilities", "mff_probabilities")
 LABELS_FILE = "labels.txt"
+# The DSAN's settings, so a reader of the SavedModel knows e.g. that it was trained on grey faces.
+SETTINGS_FILE = "dsan_settings.json"
 WARMUP_FILE = "tf_serving_warmup_requests"
 # Batch sizes the warmup replays through serving_default (1 up to the batching
 # max_batch_size, see batching_parameters); predict_pixels is warmed at batch 1.
@@ -75,13 +79,14 @@ def float32_model(model):
     return as_float32(model)
 
 
-def build_serving_module(model, labels_path=None) -> tf.Module:
+def build_serving_module(model, labels_path=None, settings_path=None) -> tf.Module:
     """A ``tf.Module`` with the ``serving_default`` and ``predict_pixels`` tf.functions.
 
     ``model`` is a DSAN (any precision); it is copied to float32 here. The module tracks
     only the variables the functions read (as Keras' own ``ExportArchive`` does), not the
     Keras objects, so the SavedModel loads without this project. ``labels_path``: a
-    labels file to ship in ``assets/`` (one class name per line, in class-id order).
+    labels file to ship in ``assets/`` (one class name per line, in class-id order);
+    ``settings_path``: a JSON file of the model's settings to ship there too.
     """
     model32 = float32_model(model)
     names = class_names_of(model32)
@@ -124,6 +129,8 @@ def build_serving_module(model, labels_path=None) -> tf.Module:
     _track_variables(module, [serving_default.get_concrete_function(), predict_pixels.get_concrete_function()])
     if labels_path is not None:
         module.labels = tf.saved_model.Asset(str(labels_path))
+    if settings_path is not None:
+        module.settings = tf.saved_model.Asset(str(settings_path))
     return module
 
 
@@ -255,9 +262,11 @@ def export_saved_model(model, base, version, overwrite=False, model_name=None, w
     images = warmup_images if warmup_images else default_warmup_images()
     with tempfile.TemporaryDirectory(prefix="dsan-labels-") as scratch, \
             atomic_dir(target, replace=overwrite) as tmp:
-        labels = Path(scratch) / LABELS_FILE  # copied into assets/ by the save
+        labels = Path(scratch) / LABELS_FILE  # both copied into assets/ by the save
         labels.write_text("".join(n + "\n" for n in names), encoding="utf-8")
-        module = build_serving_module(model, labels_path=labels)
+        settings = Path(scratch) / SETTINGS_FILE
+        settings.write_text(json.dumps(model.settings, indent=2) + "\n", encoding="utf-8")
+        module = build_serving_module(model, labels_path=labels, settings_path=settings)
         tf.saved_model.save(module, str(tmp), signatures=signatures_of(module))
         write_warmup_file(tmp / "assets.extra" / WARMUP_FILE, warmup_requests(model_name, images))
     return target

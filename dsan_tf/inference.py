@@ -3,7 +3,8 @@
 Two kinds of model are accepted:
 
 - a ``.keras`` file saved from a dsan_tf DSAN (anything else is refused with an error
-  that names the file and says what it holds);
+  that names the file and says what it holds), or the name of a model shipped in the
+  package (``ferplus``: :mod:`dsan_tf.pretrained`; a file of that name wins);
 - a SavedModel directory written by ``export/export_savedmodel.py`` (its
   ``predict_pixels`` signature, class names from ``assets/labels.txt``), or the TF
   Serving base folder above it (the highest numbered version is used).
@@ -28,11 +29,58 @@ class ModelLoadError(ValueError):
 # ---------------------------------------------------------------------- loading
 
 
+# The shipped model a command uses when it is given no --weights.
+DEFAULT_SHIPPED_MODEL = "ferplus"
+
+
+def is_shipped_model(weights) -> bool:
+    """True when a --weights value names a model shipped in the package (a file of that name wins)."""
+    from dsan_tf import pretrained
+
+    return weights is not None and pretrained.is_shipped_name(str(weights))
+
+
+def model_files(weights) -> list[Path]:
+    """The files a --weights value reads: the model file, or a shipped model's two files.
+
+    For the output checks: an output may not replace them, and a name is not a file in
+    the working directory.
+    """
+    if weights is None:
+        return []
+    if not is_shipped_model(weights):
+        return [Path(weights)]
+    from dsan_tf import pretrained
+
+    return [pretrained.SHIPPED_DIR / f"{weights}{suffix}" for suffix in (".json", pretrained.WEIGHTS_SUFFIX)]
+
+
+def check_model_exists(weights) -> None:
+    """ModelLoadError unless ``weights`` is an existing path or a shipped model's name (no TensorFlow needed)."""
+    if not is_shipped_model(weights) and not Path(weights).exists():
+        from dsan_tf import pretrained
+
+        shipped = ", ".join(pretrained.available())
+        hint = (f"shipped models, given by name: {shipped}" if shipped
+                else "no model ships with this installation yet")
+        raise ModelLoadError(f"{weights}: no such model file ({hint})")
+
+
+def default_weights() -> str:
+    """The shipped model's name used when a command gets no --weights; ModelLoadError when none ships."""
+    from dsan_tf import pretrained
+
+    if DEFAULT_SHIPPED_MODEL not in pretrained.available():
+        raise ModelLoadError("give --weights MODEL.keras (no model ships with this installation yet)")
+    return DEFAULT_SHIPPED_MODEL
+
+
 def load_dsan(path):
-    """A DSAN from a ``.keras`` file; ModelLoadError naming the file otherwise."""
+    """A DSAN from a ``.keras`` file or a shipped model's name; ModelLoadError naming the file otherwise."""
+    check_model_exists(path)
+    if is_shipped_model(path):
+        return _load_shipped(str(path))
     path = Path(path)
-    if not path.exists():
-        raise ModelLoadError(f"{path}: no such model file")
     if path.is_dir():
         hint = (" holding a SavedModel (predict.py takes it with --savedmodel; Grad-CAM and the analysis need "
                 "the .keras file it was exported from)" if _is_savedmodel_tree(path) else "")
@@ -56,12 +104,21 @@ def load_dsan(path):
 
 
 def load_predictor(weights=None, savedmodel=None) -> "Predictor":
-    """A Predictor for a ``.keras`` DSAN (``weights``) or a SavedModel directory (``savedmodel``)."""
+    """A Predictor for a ``.keras`` DSAN or shipped model's name (``weights``) or a SavedModel directory."""
     if (weights is None) == (savedmodel is None):
         raise ModelLoadError("give exactly one of a .keras model file or a SavedModel directory")
     if weights is not None:
         return KerasPredictor(load_dsan(weights), source=str(weights))
     return SavedModelPredictor(savedmodel)
+
+
+def _load_shipped(name):
+    from dsan_tf import pretrained
+
+    try:
+        return pretrained.load(name)
+    except pretrained.PretrainedError as err:
+        raise ModelLoadError(str(err)) from err
 
 
 def _is_savedmodel_tree(path: Path) -> bool:
@@ -126,6 +183,7 @@ class Predictor:
     class_names: list
     image_size: int | None
     source: str
+    grayscale_input: bool = False  # trained on grey faces: colour faces should be greyed first
 
     def predict_pixels(self, pixels) -> np.ndarray:
         """(N, K) float32 probabilities for float RGB pixels [N, H, W, 3] in 0..255, one size.
@@ -177,6 +235,7 @@ class KerasPredictor(Predictor):
         self.model = model
         self.source = source
         self.image_size = int(model.settings["image_size"])
+        self.grayscale_input = bool(model.settings.get("grayscale_input", False))
         names = model.class_names
         self.class_names = ([str(n) for n in names] if names
                             else [f"class_{i}" for i in range(int(model.settings["num_classes"]))])
@@ -200,7 +259,7 @@ class SavedModelPredictor(Predictor):
     def __init__(self, path):
         import tensorflow as tf
 
-        from dsan_tf.export import LABELS_FILE, SIGNATURE_BYTES, SIGNATURE_PIXELS
+        from dsan_tf.export import LABELS_FILE, SETTINGS_FILE, SIGNATURE_BYTES, SIGNATURE_PIXELS
 
         directory = resolve_savedmodel_dir(path)
         try:
@@ -226,6 +285,7 @@ class SavedModelPredictor(Predictor):
         self._input_name = next(iter(inputs))
         if "probabilities" not in self._signature.structured_outputs:
             raise ModelLoadError(f"{directory}: signature has no 'probabilities' output; not a DSAN export")
+        self.grayscale_input = bool(_recorded_settings(directory / "assets" / SETTINGS_FILE).get("grayscale_input"))
         labels = directory / "assets" / LABELS_FILE
         self.class_names = None
         if labels.is_file():
@@ -246,6 +306,18 @@ class SavedModelPredictor(Predictor):
         else:
             feed = tf.constant(np.asarray(pixels, np.float32))
         return np.asarray(self._signature(**{self._input_name: feed})["probabilities"], np.float32)
+
+
+def _recorded_settings(path: Path) -> dict:
+    """The model settings an export recorded ({} for exports older than the record)."""
+    import json
+
+    if not path.is_file():
+        return {}
+    try:
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError) as err:
+        raise ModelLoadError(f"{path}: unreadable model settings ({err}); export the model again") from err
 
 
 def _as_rgb(image) -> np.ndarray:

@@ -32,7 +32,8 @@ def parse_args(argv=None):
             "mean ± std per class (lfa_weights.png), and summary.txt / summary.json."
         ),
     )
-    parser.add_argument("--weights", required=True, type=Path, help="a .keras file saved from a DSAN model")
+    parser.add_argument("--weights", required=True, type=Path,
+                        help="a .keras file saved from a DSAN model, or a shipped model's name (ferplus)")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="dataset folder (FERPlus only: omit it to use the embedded sample)")
     parser.add_argument("--dataset", default="ferplus", choices=sorted(DATASETS), help="dataset reader (default ferplus)")
@@ -58,10 +59,10 @@ def run(args) -> int:
     from dsan_tf.data import load_dataset
     from dsan_tf.data.errors import DataError
     from dsan_tf.data.pipeline import make_dataset
-    from dsan_tf.inference import load_dsan
+    from dsan_tf.inference import load_dsan, model_files
     from dsan_tf.io_utils import check_output_path
 
-    check_output_path(args.output, inputs=[args.weights, args.data_dir], folder=True)
+    check_output_path(args.output, inputs=[*model_files(args.weights), args.data_dir], folder=True)
     model = load_dsan(args.weights)
     data = load_dataset(args.dataset, args.data_dir)
     k = int(model.settings["num_classes"])

@@ -2,6 +2,7 @@
 
     python experiments/explain.py --weights runs/x/model.keras --images faces/ \
         --method gradcam --output runs/x/gradcam
+    python experiments/explain.py --images faces/ --method gradcam --output gradcam   # the shipped model
 
 See `python experiments/explain.py --help`.
 """
@@ -30,11 +31,14 @@ def parse_args(argv=None):
             "Class activation maps (tf-keras-vis) of a DSAN on the trunk's last convolutional "
             f"block ({LAST_CONV_LAYER}), overlaid on each face. Inputs are face crops (like the "
             "datasets' images; align raw photos first with experiments/align_faces.py); each is "
-            "resized to the model's input size. Writes one PNG grid per batch (image, overlay, "
+            "resized to the model's input size (and greyed when the model was trained on grey "
+            "faces, as FERPlus'). Writes one PNG grid per batch (image, overlay, "
             "predicted label and probability) and explanations.csv (one row per image) to --output."
         ),
     )
-    parser.add_argument("--weights", required=True, type=Path, help="a .keras file saved from a DSAN model")
+    parser.add_argument("--weights", type=Path,
+                        help="a .keras file saved from a DSAN model, or a shipped model's name (default: the "
+                             "shipped model 'ferplus')")
     parser.add_argument("--images", required=True, nargs="+", type=Path,
                         help="image files and/or folders (searched recursively)")
     parser.add_argument("--method", required=True, choices=METHODS, help="which CAM")
@@ -96,11 +100,14 @@ def run(args) -> int:
 
     from dsan_tf.explain import (ExplainError, check_method, check_stream, class_names_of, explain,
                                  resolve_target, save_grid)
-    from dsan_tf.inference import load_dsan, load_image, model_inputs
+    from dsan_tf.inference import as_grey_rgb, default_weights, load_dsan, load_image, model_files, model_inputs
     from dsan_tf.io_utils import atomic_path, check_output_path
 
+    if args.weights is None:
+        args.weights = Path(default_weights())
+        print(f"{PROG}: no --weights given: using the shipped model '{args.weights}'", file=sys.stderr)
     files = collect_images(args.images)
-    check_output_path(args.output, inputs=[*args.images, args.weights], folder=True)
+    check_output_path(args.output, inputs=[*args.images, *model_files(args.weights)], folder=True)
     model = load_dsan(args.weights)
     check_method(args.method)
     check_stream(model, args.stream)
@@ -115,11 +122,14 @@ def run(args) -> int:
 
     names = class_names_of(model)
     size = int(model.settings["image_size"])
+    # A model trained on grey faces sees (and the grids show) grey versions of colour images.
+    greyed = model.settings.get("grayscale_input", False)
     args.output.mkdir(parents=True, exist_ok=True)
     batches = [files[i:i + args.batch_size] for i in range(0, len(files), args.batch_size)]
     rows = []
     for b, batch in enumerate(tqdm(batches, desc=f"{args.method}", unit="batch", disable=args.no_progress)):
-        shown, inputs = model_inputs([load_image(f) for f in batch], size)
+        images = [load_image(f) for f in batch]
+        shown, inputs = model_inputs([as_grey_rgb(im) for im in images] if greyed else images, size)
         result = explain(model, inputs, args.method, args.target, args.stream, layer=args.layer,
                          max_n=args.max_n)
         titles = []

@@ -1,5 +1,6 @@
 """Facial expressions in raw photos and videos: MTCNN detection + alignment, then DSAN on every face.
 
+    python experiments/predict.py photos/                      # the shipped FERPlus model
     python experiments/predict.py --weights runs/x/model.keras photos/ clip.mp4 --frame-stride 10
     python experiments/predict.py --savedmodel models/dsan photo.jpg --format csv --annotate out/
 
@@ -35,8 +36,10 @@ def parse_args(argv=None):
             "line or CSV row per face; an image or frame without a face gives one row saying so."
         ),
     )
-    model = parser.add_mutually_exclusive_group(required=True)
-    model.add_argument("--weights", type=Path, help="a .keras file saved from a DSAN model")
+    model = parser.add_mutually_exclusive_group()
+    model.add_argument("--weights", type=Path,
+                       help="a .keras file saved from a DSAN model, or a shipped model's name (default: the "
+                            "shipped model 'ferplus')")
     model.add_argument("--savedmodel", type=Path,
                        help="a SavedModel directory from export/export_savedmodel.py (or its TF Serving "
                             "base folder: the highest version is used)")
@@ -58,9 +61,10 @@ def parse_args(argv=None):
     parser.add_argument("--largest-only", action="store_true", help="classify only the largest face of each image")
     parser.add_argument("--align-size", type=int, default=None,
                         help="side of the aligned crop (default: the model's input size; 112 for a SavedModel)")
-    parser.add_argument("--grayscale", action="store_true",
-                        help="classify grey versions of the faces: use it with models trained on grey faces "
-                             "(FERPlus/FER2013), which have never seen colour")
+    parser.add_argument("--grayscale", action=argparse.BooleanOptionalAction, default=None,
+                        help="classify grey versions of the faces (--no-grayscale: the colour faces). Default: "
+                             "what the model records (a model trained on FERPlus' grey faces gets grey ones; "
+                             "a SavedModel exported before this record: colour)")
     parser.add_argument("--skip-unreadable", action="store_true",
                         help="report an unreadable image as a row with a note and go on (default: stop with an error)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -126,14 +130,14 @@ class _Annotator:
 def check_outputs(args, inputs, annotator) -> None:
     """Refuse, before the model loads, outputs that would replace an input or cannot be written.
 
-    Inputs are the photo/video paths and folders given, the model file or SavedModel
-    folder; an annotated copy may not land on an input photo nor a video's frames in a
-    folder that holds inputs.
+    Inputs are the photo/video paths and folders given, the model file (a shipped model's
+    files) or SavedModel folder; an annotated copy may not land on an input photo nor a
+    video's frames in a folder that holds inputs.
     """
-    from dsan_tf.inference import is_video
+    from dsan_tf.inference import is_video, model_files
     from dsan_tf.io_utils import OutputError, check_output_path
 
-    given = [*args.inputs, args.weights, args.savedmodel]
+    given = [*args.inputs, *model_files(args.weights), args.savedmodel]
     if args.output is not None:
         check_output_path(args.output, inputs=given)
     if annotator is None:
@@ -159,15 +163,23 @@ def check_outputs(args, inputs, annotator) -> None:
 
 def run(args) -> int:
     from dsan_tf.data.align import FaceAligner
-    from dsan_tf.inference import collect_inputs, load_predictor
+    from dsan_tf.inference import collect_inputs, default_weights, load_predictor
     from dsan_tf.io_utils import atomic_path
 
+    if args.weights is None and args.savedmodel is None:
+        args.weights = default_weights()
+        print(f"{PROG}: no --weights given: using the shipped model {args.weights!r}", file=sys.stderr)
     inputs = collect_inputs(args.inputs)  # fails on a missing path before the model loads
     annotator = _Annotator(args.annotate) if args.annotate else None
     if annotator is not None:
         annotator.plan(inputs)
     check_outputs(args, inputs, annotator)
     predictor = load_predictor(weights=args.weights, savedmodel=args.savedmodel)
+    if args.grayscale is None:  # follow the model; the flag overrides it
+        args.grayscale = predictor.grayscale_input
+        if args.grayscale:
+            print(f"{PROG}: the model was trained on grey faces: colour faces are greyed (--no-grayscale keeps "
+                  "colour)", file=sys.stderr)
     size = args.align_size or predictor.image_size or 112
     aligner = FaceAligner(output_size=size, min_confidence=args.min_confidence,
                           min_face_size=args.min_face_size, largest_only=args.largest_only)

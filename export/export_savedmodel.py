@@ -1,5 +1,6 @@
-"""Export a trained DSAN (.keras) as a TF Serving SavedModel version.
+"""Export a trained DSAN (.keras, or the shipped model by name) as a TF Serving SavedModel version.
 
+    python export/export_savedmodel.py --weights ferplus --output models/dsan --version 1
     python export/export_savedmodel.py --weights RUN/model.keras --output models/dsan --version 1
 
 Writes ``models/dsan/1/`` (saved_model.pb, variables/, assets/labels.txt,
@@ -26,7 +27,8 @@ MAX_VERSION = 2 ** 63 - 1  # TF Serving's versions are int64
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--weights", required=True, type=Path, help="trained model (.keras)")
+    p.add_argument("--weights", required=True, type=Path,
+                   help="trained model (.keras), or a shipped model's name (ferplus)")
     p.add_argument("--output", required=True, type=Path,
                    help="model base directory, e.g. models/dsan (versions go in numbered subfolders)")
     p.add_argument("--version", required=True,
@@ -72,13 +74,16 @@ def check_version(text) -> int:
 
 def check_paths(args, target: Path) -> None:
     """Everything that can be checked on disk, before TensorFlow is imported and anything is written."""
+    from dsan_tf.inference import ModelLoadError, check_model_exists, model_files
     from dsan_tf.io_utils import check_output_path
 
     if target.exists() and not args.overwrite:
         raise CommandError(f"{target} already exists; pass --overwrite to replace it")
-    if not args.weights.is_file():
-        raise CommandError(f"weights file {args.weights} not found")
-    inputs = [args.weights, *(args.warmup_images or [])]
+    try:
+        check_model_exists(args.weights)
+    except ModelLoadError as err:
+        raise CommandError(str(err)) from None
+    inputs = [*model_files(args.weights), *(args.warmup_images or [])]
     check_output_path(args.output, inputs=inputs, folder=True)
     check_output_path(args.config_dir, inputs=inputs, folder=True, flag="--config-dir")
     for name in ("models.config", "batching_parameters.txt"):

@@ -80,7 +80,8 @@ def evaluate(reference, runners, table, image_size, batch_size=64):
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--weights", required=True, type=Path, help="trained model (.keras)")
+    p.add_argument("--weights", required=True, type=Path,
+                   help="trained model (.keras), or a shipped model's name (ferplus)")
     p.add_argument("--output", required=True, type=Path, help="folder for the .tflite files and report.json")
     p.add_argument("--data-dir", type=Path, default=None,
                    help="FERPlus folder (FER2013Valid/ + label.csv); default: <repo>/../shared/datasets/ferplus, "
@@ -137,12 +138,12 @@ def main(argv=None) -> int:
 
 def run(args) -> int:
     from dsan_tf.data import load_dataset
-    from dsan_tf.inference import load_dsan
+    from dsan_tf.inference import load_dsan, model_files
     from dsan_tf.io_utils import check_output_path, write_bytes, write_json, write_text
 
     # Everything is checked before the conversions, which take tens of seconds.
     data_dir = args.data_dir or default_data_dir()
-    inputs = [args.weights, data_dir, args.saved_model]
+    inputs = [*model_files(args.weights), data_dir, args.saved_model]
     check_output_path(args.output, inputs=inputs, folder=True)
     for name in (*FILES.values(), "labels.txt", "report.json"):
         check_output_path(args.output / name, inputs=inputs)
@@ -188,6 +189,7 @@ def run(args) -> int:
 
     report = {"weights": str(args.weights), "reference": reference_name, "data_dir": str(data_dir),
               "images": int(len(table)), "input": [None, size, size, 3],
+              "grayscale_input": bool(model.settings.get("grayscale_input", False)),
               "reference_accuracy": float((ids["reference"] == labels).mean()),
               "saved_model_variables_bytes": variables, "models": {}}
     ok = True

@@ -90,6 +90,8 @@ def test_layout_labels_and_server_configs(exported):
                 "assets.extra/tf_serving_warmup_requests"):
         assert (d / rel).exists(), rel
     assert (d / "assets" / "labels.txt").read_text().splitlines() == list(FERPLUS_CLASSES)
+    # The model's settings travel with it: predict.py reads grayscale_input from them.
+    assert json.loads((d / "assets" / export.SETTINGS_FILE).read_text()) == exported["model"].settings
     # No temporary folders left beside the version (TF Serving would ignore them, but still).
     assert [p.name for p in exported["base"].iterdir()] == ["1"]
 

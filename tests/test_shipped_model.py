@@ -1,0 +1,213 @@
+"""Issue 14: a shipped model's name (--weights ferplus) works in every command; predict and explain use it
+when --weights is left out; colour faces are greyed for a model trained on grey faces.
+
+The shipped model here is a toy: an untrained FERPlus-shaped DSAN (8 classes, 32 px,
+grayscale_input=True) packed into a temporary folder that stands in for
+dsan_tf/pretrained_models/. MTCNN is replaced by a detector that finds one face in every
+photo, so no test waits for face detection.
+"""
+
+import json
+
+import numpy as np
+import pytest
+from script_loader import load_script
+from test_bad_input_tools import FixedFaceDetector, assert_one_line_error, call, write_photo
+from test_predict import model_file, predict  # noqa: F401  (fixtures: an RGB model, 3 classes, 48 px)
+
+from dsan_tf import pretrained
+from dsan_tf.data import FERPLUS_CLASSES, SAMPLE_FERPLUS_DIR
+
+SIZE = 32
+
+
+@pytest.fixture(scope="module")
+def packed_dir(tmp_path_factory):
+    import keras
+
+    from dsan_tf.model import build_dsan
+
+    keras.utils.set_random_seed(0)
+    directory = tmp_path_factory.mktemp("pretrained_models")
+    model = build_dsan(len(FERPLUS_CLASSES), SIZE, class_names=list(FERPLUS_CLASSES), grayscale_input=True)
+    pretrained.pack(model, "ferplus", directory)
+    return directory
+
+
+@pytest.fixture
+def shipped(packed_dir, monkeypatch):
+    """The toy model ships, as 'ferplus'."""
+    monkeypatch.setattr(pretrained, "SHIPPED_DIR", packed_dir)
+    return packed_dir
+
+
+@pytest.fixture
+def nothing_shipped(tmp_path, monkeypatch):
+    """An installation without shipped models (today's package)."""
+    empty = tmp_path / "pretrained_models"
+    empty.mkdir()
+    monkeypatch.setattr(pretrained, "SHIPPED_DIR", empty)
+
+
+@pytest.fixture
+def one_face_per_photo(monkeypatch):
+    from dsan_tf.data.align import FaceAligner
+
+    monkeypatch.setattr(FaceAligner, "detector", property(lambda self: FixedFaceDetector()))
+
+
+@pytest.fixture
+def faces_seen(monkeypatch):
+    """The face crops every predictor is given: the pixels that reach the model."""
+    from dsan_tf.inference import Predictor
+
+    seen, original = [], Predictor.predict
+
+    def spy(self, faces, *args, **kwargs):
+        seen.extend(np.asarray(f) for f in faces)
+        return original(self, faces, *args, **kwargs)
+
+    monkeypatch.setattr(Predictor, "predict", spy)
+    return seen
+
+
+@pytest.fixture
+def photo(tmp_path):
+    """A colour photo (noise: its three channels differ everywhere)."""
+    return write_photo(tmp_path / "photos" / "colour.jpg", size=96)
+
+
+def is_grey(image):
+    return bool((image == image[..., :1]).all())
+
+
+# ---------------------------------------------------------------------- loading by name
+
+
+def test_load_dsan_takes_a_shipped_name_and_a_file_of_that_name_wins(shipped, model_file, tmp_path, monkeypatch):
+    from dsan_tf.inference import ModelLoadError, load_dsan
+
+    model = load_dsan("ferplus")
+    assert model.class_names == list(FERPLUS_CLASSES) and model.settings["grayscale_input"] is True
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ferplus").write_bytes(model_file.read_bytes())
+    with pytest.raises(ModelLoadError, match="^ferplus: not loadable"):  # the file is read (Keras wants .keras)
+        load_dsan("ferplus")
+
+
+def test_an_unknown_name_is_a_one_line_error_listing_the_shipped_models(shipped, predict, photo, tmp_path, capsys):
+    code, _, err = call(predict.main, ["--weights", "rafdb", photo, "--no-progress"], capsys)
+    assert_one_line_error(code, err, "rafdb", "no such model file", "ferplus")
+    export = load_script("export_savedmodel", "export")
+    code, _, err = call(export.main, ["--weights", "rafdb", "--output", tmp_path / "dsan", "--version", "1"], capsys)
+    assert_one_line_error(code, err, "rafdb", "no such model file", "ferplus")
+    assert not (tmp_path / "dsan").exists()
+
+
+@pytest.mark.parametrize("script", ["predict", "explain"])
+def test_without_weights_and_nothing_shipped_is_a_one_line_error(script, nothing_shipped, photo, tmp_path, capsys):
+    argv = {"predict": [photo], "explain": ["--images", photo, "--method", "gradcam", "--output", tmp_path / "cam"]}
+    code, _, err = call(load_script(script).main, [*argv[script], "--no-progress"], capsys)
+    assert_one_line_error(code, err, "give --weights MODEL.keras", "no model ships with this installation")
+    code, _, err = call(load_script("analyze").main, ["--weights", "ferplus", "--output", tmp_path / "a"], capsys)
+    assert_one_line_error(code, err, "ferplus: no such model file", "no model ships with this installation")
+
+
+def test_outputs_never_replace_the_shipped_files_and_may_bear_the_name(shipped, predict, photo, tmp_path, capsys,
+                                                                      monkeypatch, one_face_per_photo):
+    code, _, err = call(predict.main, ["--weights", "ferplus", photo, "--output", shipped / "ferplus.json"], capsys)
+    assert_one_line_error(code, err, "ferplus.json", "input")
+    monkeypatch.chdir(tmp_path)  # a name is not a file here: an output may be called "ferplus"
+    code, _, err = call(predict.main, ["--weights", "ferplus", photo, "--output", "ferplus", "--no-progress"], capsys)
+    assert code == 0, err
+    assert list(json.loads((tmp_path / "ferplus").read_text())["probabilities"]) == list(FERPLUS_CLASSES)
+
+
+# ---------------------------------------------------------------------- predict: default model and grey faces
+
+
+def test_predict_without_weights_uses_the_shipped_model_and_greys_colour_faces(shipped, predict, photo, capsys,
+                                                                               one_face_per_photo, faces_seen):
+    code, out, err = call(predict.main, [photo, "--no-progress"], capsys)
+    assert code == 0, err
+    assert "no --weights given: using the shipped model 'ferplus'" in err
+    assert "trained on grey faces: colour faces are greyed" in err
+    (row,) = [json.loads(line) for line in out.splitlines()]
+    assert list(row["probabilities"]) == list(FERPLUS_CLASSES)
+    (face,) = faces_seen
+    assert face.shape == (SIZE, SIZE, 3) and is_grey(face)
+
+
+def test_no_grayscale_keeps_the_colour_for_the_shipped_model(shipped, predict, photo, capsys, one_face_per_photo,
+                                                             faces_seen):
+    code, _, err = call(predict.main, ["--weights", "ferplus", photo, "--no-grayscale", "--no-progress"], capsys)
+    assert code == 0, err
+    assert "using the shipped model" not in err and "greyed" not in err
+    (face,) = faces_seen
+    assert not is_grey(face)
+
+
+@pytest.mark.parametrize("flag, grey", [([], False), (["--grayscale"], True)])
+def test_an_rgb_model_gets_colour_faces_unless_grayscale_is_asked(flag, grey, predict, model_file, photo, capsys,
+                                                                  one_face_per_photo, faces_seen):
+    code, _, err = call(predict.main, ["--weights", model_file, photo, *flag, "--no-progress"], capsys)
+    assert code == 0, err
+    (face,) = faces_seen
+    assert is_grey(face) == grey
+
+
+# ---------------------------------------------------------------------- the other commands
+
+
+def test_explain_by_name_greys_colour_images(shipped, photo, tmp_path, capsys, monkeypatch):
+    import dsan_tf.inference
+
+    seen, original = [], dsan_tf.inference.model_inputs
+
+    def spy(images, size):  # the images explain.py prepares for the model
+        seen.extend(images)
+        return original(images, size)
+
+    monkeypatch.setattr(dsan_tf.inference, "model_inputs", spy)
+    out = tmp_path / "cam"
+    code, _, err = call(load_script("explain").main, ["--weights", "ferplus", "--images", photo, "--method",
+                                                      "gradcam", "--output", out, "--no-progress"], capsys)
+    assert code == 0, err
+    assert (out / "batch_0000.png").is_file() and (out / "explanations.csv").is_file()
+    (image,) = seen
+    assert image.shape == (96, 96, 3) and is_grey(image)
+
+
+def test_analyze_by_name(shipped, tmp_path, capsys):
+    out = tmp_path / "analysis"
+    code, _, err = call(load_script("analyze").main, [
+        "--weights", "ferplus", "--max-images", "16", "--perplexity", "3", "--batch-size", "16", "--output", out],
+        capsys)
+    assert code == 0, err
+    assert json.loads((out / "summary.json").read_text())["images"] == 16
+
+
+def test_run_eval_only_by_name(shipped, tmp_path, capsys):
+    load_script("run").main(["--dataset", "ferplus", "--eval-only", "--weights", "ferplus", "--output",
+                             str(tmp_path / "eval"), "--batch-size", "64"])
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert metrics["split"] == "valid" and np.array(metrics["confusion_matrix"]).shape == (8, 8)
+
+
+def test_export_by_name_records_grey_input_that_predict_follows(shipped, predict, photo, tmp_path, capsys,
+                                                                 one_face_per_photo, faces_seen):
+    from dsan_tf.export import SETTINGS_FILE
+
+    base = tmp_path / "models" / "dsan"
+    export = load_script("export_savedmodel", "export")
+    code, out, err = call(export.main, ["--weights", "ferplus", "--output", base, "--version", "1"], capsys)
+    assert code == 0, err
+    assert "wrote" in out and (tmp_path / "models" / "models.config").is_file()
+    settings = json.loads((base / "1" / "assets" / SETTINGS_FILE).read_text())
+    assert settings["grayscale_input"] is True and settings["class_names"] == list(FERPLUS_CLASSES)
+
+    code, _, err = call(predict.main, ["--savedmodel", base, photo, "--align-size", str(SIZE), "--no-progress"],
+                        capsys)
+    assert code == 0, err
+    (face,) = faces_seen
+    assert is_grey(face)
