@@ -32,8 +32,9 @@ def available(directory=None):
 
 
 def is_shipped_name(text, directory=None):
-    """True when ``text`` names a shipped model and no file or folder of that name exists here."""
-    return str(text) in available(directory) and not Path(str(text)).exists()
+    """True when ``text`` names a shipped model and no file of that name exists here (a file wins;
+    a folder does not, since --weights is never a folder: a data folder called ferplus/ is common)."""
+    return str(text) in available(directory) and not Path(str(text)).is_file()
 
 
 def metadata(name, directory=None):
