@@ -6,11 +6,19 @@ Training runs one ``model.fit`` call per epoch over that epoch's dataset
 (epoch, step in epoch) is written every ``checkpoint_every`` steps and at each
 epoch's end; ``resume=True`` restores it and skips the batches already seen, so
 an interrupted run ends with the weights of an uninterrupted one.
+
+Ctrl-C (SIGINT) does not stop training where it lands: it would land between the
+optimiser's step and the callback that counts it, and the checkpoint would name a
+step the weights have already passed. The first Ctrl-C asks training to stop at the
+next step boundary; the step is counted, checkpointed, and :class:`TrainingInterrupted`
+raised. A second Ctrl-C stops at once, keeping the last checkpoint.
 """
 
 import dataclasses
 import json
 import logging
+import signal
+import threading
 import time
 from pathlib import Path
 
@@ -79,11 +87,14 @@ class TrainingState:
             objects["centre_optimizer"] = model.centre_optimizer
         self.checkpoint = tf.train.Checkpoint(**objects)
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(directory), max_to_keep=max_to_keep)
+        self.saved = None  # (epoch, step_in_epoch) of the newest complete checkpoint, once there is one
 
     def save(self, epoch, step_in_epoch):
         self.epoch.assign(epoch)
         self.step_in_epoch.assign(step_in_epoch)
-        return self.manager.save()
+        path = self.manager.save()
+        self.saved = (epoch, step_in_epoch)
+        return path
 
     def restore_latest(self):
         """Restore the newest checkpoint; returns (epoch, step_in_epoch) or None when there is none."""
@@ -91,20 +102,98 @@ class TrainingState:
         if path is None:
             return None
         self.checkpoint.restore(path).assert_existing_objects_matched()
-        return int(self.epoch.numpy()), int(self.step_in_epoch.numpy())
+        self.saved = int(self.epoch.numpy()), int(self.step_in_epoch.numpy())
+        return self.saved
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped training; ``position`` (epoch 0-based, step) is where ``--resume`` continues, None
+    when no checkpoint was written yet (``--resume`` then starts over)."""
+
+    def __init__(self, position, saved_now):
+        self.position, self.saved_now = position, saved_now
+        if position is None:
+            what = "stopped before the first checkpoint"
+        elif saved_now:
+            what = f"checkpoint saved at epoch {position[0] + 1}, step {position[1]}"
+        else:
+            what = f"stopped at once; the last checkpoint (epoch {position[0] + 1}, step {position[1]}) is kept"
+        super().__init__(what)
+
+
+class TrainingDiverged(RuntimeError):
+    """The training loss became NaN or infinite; nothing after the last checkpoint is saved."""
+
+
+class InterruptRequest:
+    """While active, the first Ctrl-C (SIGINT) only sets ``requested``; a second one raises KeyboardInterrupt.
+
+    Only the main thread can install signal handlers; elsewhere, and when SIGINT is
+    ignored (a background job), Ctrl-C keeps its usual behaviour.
+    """
+
+    def __init__(self):
+        self.requested = False
+        self.previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc_info):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        log.warning("Ctrl-C: stopping after this step and saving a checkpoint (Ctrl-C again stops at once)")
 
 
 class StepCheckpoint(keras.callbacks.Callback):
-    """Save the training state every ``every`` steps within an epoch (and on a time budget stop)."""
+    """Save the training state every ``every`` steps within an epoch (and on a time budget stop).
 
-    def __init__(self, state, epoch, first_step, every):
+    Counts finished steps; when Ctrl-C was pressed, saves this step and raises
+    :class:`TrainingInterrupted` (before validation, which could take long), except
+    on the epoch's last step: that epoch ends normally and is saved as finished.
+    """
+
+    def __init__(self, state, epoch, first_step, every, interrupt=None):
         super().__init__()
         self.state, self.epoch, self.step, self.every = state, epoch, first_step, every
+        self.interrupt = interrupt
+        self.epoch_finished = False
 
     def on_train_batch_end(self, batch, logs=None):
         self.step += 1
+        steps = self.params.get("steps")  # batches in this fit call (None when unknown)
+        self.epoch_finished = steps is not None and batch + 1 >= steps
+        if self.interrupt is not None and self.interrupt.requested and not self.epoch_finished:
+            self.state.save(self.epoch, self.step)
+            raise TrainingInterrupted(self.state.saved, saved_now=True)
         if self.every and self.step % self.every == 0:
             self.state.save(self.epoch, self.step)
+
+
+class StopOnNaN(keras.callbacks.TerminateOnNaN):
+    """Keras' NaN check, raising :class:`TrainingDiverged` at once: placed before
+    :class:`StepCheckpoint`, it stops a NaN step before it is checkpointed."""
+
+    def __init__(self, epoch):
+        super().__init__(raise_error=True)
+        self.epoch = epoch
+
+    def on_batch_end(self, batch, logs=None):
+        try:
+            super().on_batch_end(batch, logs)
+        except RuntimeError:
+            loss = (logs or {}).get("loss")
+            raise TrainingDiverged(
+                f"the training loss became {float(loss)} in epoch {self.epoch + 1}: training stopped and "
+                "nothing after the last checkpoint was saved; lower --learning-rate (or check the data)"
+            ) from None
 
 
 class CentreDiagnostics(keras.callbacks.Callback):
@@ -190,41 +279,51 @@ def fit_resumable(
     deadline = time.monotonic() + time_budget_s if time_budget_s else None
     budget = TimeBudget(deadline)
     started = time.monotonic()
-    for epoch in range(start_epoch, epochs):
-        skip = start_step if epoch == start_epoch else 0
-        callbacks = [StepCheckpoint(state, epoch, skip, checkpoint_every), budget, *extra_callbacks]
-        if getattr(model, "centre_tracking", None) is not None:
-            callbacks.append(CentreDiagnostics())  # before the CSV logger, which writes what it adds
-        if chief:
-            callbacks += [
-                keras.callbacks.CSVLogger(str(output_dir / "history.csv"), append=True),
-                keras.callbacks.TensorBoard(str(output_dir / "tensorboard"), write_graph=False),
-            ]
-        try:
-            if custom_loop:
-                distributed_train(
-                    model, strategy, lambda context, e=epoch: train_data(e, context).skip(skip),
-                    epochs=epoch + 1, initial_epoch=epoch, steps_per_epoch=steps_per_epoch - skip,
-                    callbacks=callbacks, verbose=verbose,
-                )
-            else:
-                model.fit(
-                    train_data(epoch).skip(skip),
-                    initial_epoch=epoch,
-                    epochs=epoch + 1,
-                    validation_data=validation_data,
-                    callbacks=callbacks,
-                    verbose=verbose,
-                )
-        except KeyboardInterrupt:
-            state.save(epoch, callbacks[0].step)
-            log.warning("interrupted: saved epoch %d step %d; rerun with --resume", epoch + 1, callbacks[0].step)
-            raise
-        if budget.expired:
-            log.warning("time budget of %.0f s spent during epoch %d: stopping early", time_budget_s, epoch + 1)
-            state.save(epoch, callbacks[0].step)
-            break
-        state.save(epoch + 1, 0)
+    with InterruptRequest() as interrupt:
+        for epoch in range(start_epoch, epochs):
+            skip = start_step if epoch == start_epoch else 0
+            step_checkpoint = StepCheckpoint(state, epoch, skip, checkpoint_every, interrupt)
+            # StopOnNaN first: a NaN step must stop before StepCheckpoint saves it.
+            callbacks = [StopOnNaN(epoch), step_checkpoint, budget, *extra_callbacks]
+            if getattr(model, "centre_tracking", None) is not None:
+                callbacks.append(CentreDiagnostics())  # before the CSV logger, which writes what it adds
+            if chief:
+                callbacks += [
+                    keras.callbacks.CSVLogger(str(output_dir / "history.csv"), append=True),
+                    keras.callbacks.TensorBoard(str(output_dir / "tensorboard"), write_graph=False),
+                ]
+            try:
+                if custom_loop:
+                    distributed_train(
+                        model, strategy, lambda context, e=epoch: train_data(e, context).skip(skip),
+                        epochs=epoch + 1, initial_epoch=epoch, steps_per_epoch=steps_per_epoch - skip,
+                        callbacks=callbacks, verbose=verbose,
+                    )
+                else:
+                    model.fit(
+                        train_data(epoch).skip(skip),
+                        initial_epoch=epoch,
+                        epochs=epoch + 1,
+                        validation_data=validation_data,
+                        callbacks=callbacks,
+                        verbose=verbose,
+                    )
+            except TrainingInterrupted:
+                raise
+            except KeyboardInterrupt:  # a second Ctrl-C: the state may be mid-step, so the last checkpoint stands
+                raise TrainingInterrupted(state.saved, saved_now=False) from None
+            if budget.expired and not step_checkpoint.epoch_finished:
+                log.warning("time budget of %.0f s spent during epoch %d: stopping early", time_budget_s, epoch + 1)
+                state.save(epoch, step_checkpoint.step)
+                break
+            # A budget spent on the epoch's last step stops here too, saved as a finished epoch (not as
+            # "all steps done", which a resume would replay as an empty epoch).
+            state.save(epoch + 1, 0)
+            if budget.expired:
+                log.warning("time budget of %.0f s spent at the end of epoch %d: stopping", time_budget_s, epoch + 1)
+                break
+            if interrupt.requested:  # Ctrl-C during validation or between epochs: stop at the epoch's end
+                raise TrainingInterrupted(state.saved, saved_now=True)
     return {
         "epochs_completed": int(state.epoch.numpy()),
         "stopped_by_time_budget": budget.expired,
