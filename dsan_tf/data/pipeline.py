@@ -16,14 +16,18 @@ reproducible, order and augmentation.
 
 Bad bytes: readers check each file's signature at read time (``check_images``); the
 pipeline checks it again before decoding (TFRecords, files changed since) and fails
-with an InvalidArgumentError whose message names the file, never with an anonymous
-decode error.
+with an InvalidArgumentError whose message names the file. A file with a good
+signature but a corrupt body fails inside TensorFlow's decoder, which names no
+file: `check_decodable` decodes a table once before training (filling the file
+cache) and names the first file that fails.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import re
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -213,6 +217,81 @@ def _count_classes(source: tf.data.Dataset, num_classes: int) -> np.ndarray:
     return counts.numpy()
 
 
+def _class_tables(table: pd.DataFrame, num_classes: int) -> list:
+    """One table per class (None for an absent class), as oversampling caches them."""
+    labels = table["label"].to_numpy()
+    return [table[labels == k] if (labels == k).any() else None for k in range(num_classes)]
+
+
+def check_decodable(table: pd.DataFrame, image_size: int, cache: str | None = None,
+                    *, per_class: int | None = None) -> None:
+    """Decode every image of ``table`` once, in order; DataError naming the first file that fails.
+
+    Run before training or evaluation starts: the same error inside ``fit`` is a raw
+    TensorFlow error, mid-epoch, naming no file. With ``cache`` (the file prefix given
+    to `make_dataset`), the decoded images fill that tf.data file cache, so they are
+    still decoded only once; a cache already complete is not read again, and a failed
+    or interrupted pass removes its files (an incomplete cache must never be read as
+    complete). ``per_class=K``: the per-class caches of ``make_dataset(oversample=True)``.
+    """
+    if per_class is None:
+        parts = [(table, "")]
+    else:
+        parts = [(part, f".class{k}") for k, part in enumerate(_class_tables(table, per_class))
+                 if part is not None]
+    for part, suffix in parts:
+        prefix = cache + suffix if cache else None
+        if prefix and Path(prefix + ".index").exists():
+            continue
+        try:
+            failure = _first_undecodable(part, image_size, prefix)
+        except BaseException:  # Ctrl-C: drop the half-written cache
+            if prefix:
+                _remove_cache(prefix)
+            raise
+        if failure is not None:
+            if prefix:
+                _remove_cache(prefix)
+            row, error = part.iloc[failure[0]], failure[1]
+            origin = row["path"] or f"{row['name']} (in-memory image)"
+            if isinstance(error, tf.errors.NotFoundError):
+                raise DataError(f"{origin}: image file not found (moved or deleted since the labels were read?)")
+            raise DataError(f"{origin}: not a decodable image ({_tf_error_reason(error)}); "
+                            "replace the file or remove its row from the label file")
+
+
+def _first_undecodable(table: pd.DataFrame, image_size: int, prefix: str | None):
+    """(row index, TensorFlow error) of the first image of ``table`` that fails to decode, or None.
+
+    A deterministic map keeps table order, so the count of elements read before the
+    error is the failing row.
+    """
+    ds = source_from_table(table).map(_decode_fn(image_size), num_parallel_calls=AUTOTUNE,
+                                      deterministic=True)
+    iterator = iter(_cache(ds, prefix))
+    read = 0
+    try:
+        for _ in iterator:
+            read += 1
+    except tf.errors.OpError as error:
+        return read, error
+    finally:
+        del iterator  # the cache writer must be gone before its files are removed
+    return None
+
+
+def _remove_cache(prefix: str) -> None:
+    for path in Path(prefix).parent.glob(Path(prefix).name + "*"):
+        path.unlink(missing_ok=True)
+
+
+def _tf_error_reason(error: tf.errors.OpError) -> str:
+    """What a tf.data error says went wrong ("Invalid PNG data, size 500"), without its node names."""
+    first = (error.message or type(error).__name__).strip().splitlines()[0]
+    found = re.search(r"Iterator::[\w:]+: (.*)", first)
+    return found.group(1) if found else re.sub(r"\{\{.*?\}\}\s*", "", first)
+
+
 def _cache(ds, cache, suffix=""):
     if cache is True:
         return ds.cache()
@@ -375,9 +454,8 @@ def make_dataset(
                   input_context=input_context, drop_remainder=drop_remainder,
                   num_parallel_calls=num_parallel_calls, shard=False)
     if training and oversample:
-        labels = table["label"].to_numpy()
-        sources = [source_from_table(table[labels == k]) if (labels == k).any() else None
-                   for k in range(num_classes)]
+        sources = [source_from_table(part) if part is not None else None
+                   for part in _class_tables(table, num_classes)]
         return make_dataset_from_source(sources, num_classes, image_size, batch_size,
                                         epoch_size=len(table), **common)
     pre_shuffle = training and not cache
