@@ -51,7 +51,9 @@ def pick_strategy(devices=None):
       when there are two or more;
     - otherwise the default strategy (``tf.distribute.get_strategy()``).
 
-    Logs the choice and the number of replicas in sync.
+    Logs the choice and the number of replicas in sync. A device that does not exist
+    here is a ValueError naming the devices that do (MirroredStrategy would silently
+    run on the CPU instead).
     """
     if os.environ.get("TF_CONFIG"):
         if devices:
@@ -60,6 +62,7 @@ def pick_strategy(devices=None):
         task = json.loads(os.environ["TF_CONFIG"]).get("task", {})
         detail = f" (task {task.get('type')}:{task.get('index')}, {strategy.cluster_resolver.cluster_spec().num_tasks('worker')} workers)"
     elif devices:
+        check_devices(devices)
         strategy = tf.distribute.MirroredStrategy(list(devices))
         detail = f" over {', '.join(devices)}"
     else:
@@ -72,6 +75,20 @@ def pick_strategy(devices=None):
             detail = ""
     logger.info("Distribution: %s%s, %d replica(s) in sync", type(strategy).__name__, detail, strategy.num_replicas_in_sync)
     return strategy
+
+
+def check_devices(devices):
+    """ValueError unless every name in ``devices`` ("/gpu:0", "GPU:1", "/cpu:0", ...) is a device of this machine."""
+    present = tf.config.list_logical_devices()
+    known = {(spec.device_type, spec.device_index) for spec in (tf.DeviceSpec.from_string(d.name) for d in present)}
+    for name in devices:
+        try:
+            spec = tf.DeviceSpec.from_string(name)
+        except ValueError:
+            spec = None
+        if spec is None or (spec.device_type, spec.device_index) not in known:
+            raise ValueError(f"--devices: {name} is not a device of this machine; "
+                             f"it has {', '.join(d.name for d in present)}")
 
 
 def needs_custom_loop(strategy):

@@ -33,7 +33,7 @@ def _find_csv(root: Path, file_name: str) -> Path | None:
 def read_annotation_csv(path: Path):
     """-> [(name, (x, y, w, h), expression, line)]; DataError naming the line otherwise."""
     rows = []
-    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:  # -sig: skip a byte-order mark
         reader = csv.reader(f)
         for row in reader:
             where = f"{path} line {reader.line_num}"

@@ -94,7 +94,8 @@ def read_label_csv(path: Path) -> pd.DataFrame:
         raise DataError(f"{path}: label file not found; expected FERPlus' label.csv "
                         "(name, \"(x, y, w, h)\", 10 vote counts per line)")
     names, boxes, votes, lines = [], [], [], []
-    with open(path, newline="") as f:
+    # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8") must not become part of the first name.
+    with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.reader(f)
         try:
             for row in reader:
@@ -196,7 +197,7 @@ def read_fer2013new(path) -> pd.DataFrame:
         raise DataError(f"{path}: FERPlus label file fer2013new.csv not found")
     expected = ["Usage", "Image name", *FERPLUS_VOTE_COLUMNS]
     usage, names, votes, lines = [], [], [], []
-    with open(path, newline="") as f:
+    with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.reader(f)
         header = next(reader, None)
         if header is None or [h.strip() for h in header] != expected:
@@ -250,7 +251,7 @@ def read_ferplus_raw(fer2013_csv, fer2013new_csv, label_mode: str = "majority"
         raise DataError(f"{fer2013_csv}: fer2013.csv (emotion,pixels,Usage) not found; it "
                         f"holds the images that {fer2013new_csv} labels")
     try:
-        pixels = pd.read_csv(fer2013_csv, dtype=str, keep_default_na=False)
+        pixels = pd.read_csv(fer2013_csv, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
         raise DataError(f"{fer2013_csv}: not a CSV file ({err})") from None
     missing = {"emotion", "pixels", "Usage"} - set(pixels.columns)

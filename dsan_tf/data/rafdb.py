@@ -28,7 +28,7 @@ def read_label_list(path: Path) -> list[tuple[str, str, int, int]]:
         raise DataError(f"{path}: RAF-DB label file not found; expected lines like "
                         "'train_00001.jpg 5'")
     rows = []
-    with open(path, encoding="utf-8", errors="replace") as f:
+    with open(path, encoding="utf-8-sig", errors="replace") as f:  # -sig: a byte-order mark is not part of a name
         for line_no, line in enumerate(f, 1):
             fields = line.split()
             if not fields:
