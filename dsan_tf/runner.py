@@ -4,7 +4,11 @@
 or ``evaluate_only``; everything here is importable and testable without a CLI.
 """
 
+import contextlib
+import fcntl
 import logging
+import math
+import os
 import platform
 import subprocess
 import sys
@@ -15,16 +19,16 @@ import numpy as np
 import tensorflow as tf
 
 import dsan_tf
-from dsan_tf.data.pipeline import AugmentConfig, class_balanced_weights, make_dataset
+from dsan_tf.data.pipeline import AugmentConfig, check_decodable, class_balanced_weights, make_dataset
 from dsan_tf.data.registry import load_dataset
 from dsan_tf.data.subsets import load_subset_list, match_subset
 from dsan_tf.distribute import is_chief, needs_custom_loop, pick_strategy
 from dsan_tf.evaluation import collect_outputs, evaluate_outputs
 from dsan_tf.inference import ModelLoadError, load_dsan
-from dsan_tf.io_utils import atomic_path, write_json
+from dsan_tf.io_utils import OutputError, atomic_path, check_output_path, write_json
 from dsan_tf.model import as_float32, build_dsan
 from dsan_tf.plots import plot_confusion_matrix, plot_training_curves
-from dsan_tf.training import OptimiserSettings, compile_for_training, fit_resumable, read_json
+from dsan_tf.training import OptimiserSettings, TrainingDiverged, compile_for_training, fit_resumable, read_json
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +38,120 @@ NOT_CONFIGURATION = {"resume", "output", "verbose", "time_budget_minutes", "chec
 
 class RunError(Exception):
     """A problem with the user's request, reported as one clear line by the CLI."""
+
+
+# ------------------------------------------------------------------ checks before any work
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+# Setting -> (test, what it must be). The model's own settings (image size, alpha, F, r) are
+# checked by the model, built before config.json is written.
+TRAINING_LIMITS = {
+    "epochs": (lambda v: _number(v) and v >= 1, "an integer >= 1"),
+    "batch_size": (lambda v: _number(v) and v >= 1, "an integer >= 1"),
+    "learning_rate": (lambda v: _number(v) and v > 0, "a finite number > 0"),
+    "decay_rate": (lambda v: _number(v) and v > 0, "a finite number > 0"),
+    "warmup_epochs": (lambda v: _number(v) and v >= 0, "a finite number >= 0"),
+    "weight_decay": (lambda v: _number(v) and v >= 0, "a finite number >= 0"),
+    "centre_learning_rate": (lambda v: _number(v) and v >= 0, "a finite number >= 0"),
+    "centre_momentum": (lambda v: _number(v) and 0 <= v < 1, "a number in [0, 1)"),
+    "lambda1": (lambda v: _number(v) and v >= 0, "a finite number >= 0"),
+    "lambda2": (lambda v: _number(v) and v >= 0, "a finite number >= 0"),
+    "rotation": (lambda v: _number(v) and 0 <= v <= 180, "degrees in [0, 180]"),
+    "random_erasing": (lambda v: _number(v) and 0 <= v <= 1, "a probability in [0, 1]"),
+    "checkpoint_every": (lambda v: _number(v) and v >= 0, "an integer >= 0 (0: only at epoch ends)"),
+    "time_budget_minutes": (lambda v: v is None or (_number(v) and v >= 0), "minutes >= 0 (0: no limit)"),
+    "seed": (lambda v: _number(v) and 0 <= v < 2**32, "an integer in [0, 2**32)"),
+}
+EVALUATION_LIMITS = {"batch_size": TRAINING_LIMITS["batch_size"]}
+
+
+def check_settings(settings, limits=TRAINING_LIMITS):
+    """RunError naming the first flag whose value is out of range (before anything is read or written)."""
+    for name, (valid, expected) in limits.items():
+        if name in settings and not valid(settings[name]):
+            raise RunError(f"--{name.replace('_', '-')} {settings[name]}: expected {expected}")
+
+
+def check_output_dir(settings, inputs):
+    """The run directory, if it can be one: not a file, not an input, not inside one, creatable."""
+    try:
+        return check_output_path(settings["output"], inputs=inputs, folder=True)
+    except OutputError as error:
+        raise RunError(str(error)) from None
+
+
+def input_paths(settings, subset_lists):
+    return [settings.get("data_dir"), settings.get("backbone_weights"), settings.get("init_from"),
+            settings.get("weights"), *(path for path, _ in subset_lists.values())]
+
+
+# ------------------------------------------------------------------ the run directory
+LOCK_FILE = ".lock"  # in every run directory: see locked_run_directory
+
+
+@contextlib.contextmanager
+def locked_run_directory(output_dir):
+    """Create ``output_dir`` if needed and hold an exclusive lock on it while the block runs.
+
+    ``flock`` on ``output_dir/.lock``: a second run into the same directory is refused at
+    once, and the kernel drops the lock when its holder ends, however it ends (a killed
+    run leaves no stale lock).
+    """
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(output_dir / LOCK_FILE, "a+")
+    except OSError as error:
+        raise RunError(f"--output {output_dir}: cannot create the run directory ({error.strerror})") from None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "?"
+            raise RunError(f"{output_dir} is in use by another run (process {holder}); "
+                           "wait for it to end or pick another --output") from None
+        except OSError as error:  # a file system without locks: run unprotected rather than not at all
+            log.warning("cannot lock %s (%s); make sure no other run uses it", output_dir, error.strerror)
+        handle.truncate(0)
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield
+
+
+def has_checkpoint(output_dir):
+    return tf.train.latest_checkpoint(str(output_dir / "checkpoints")) is not None
+
+
+def start_or_resume(output_dir, settings, chief=True):
+    """Check the (locked) run directory; True to resume from its checkpoint, False to start (over)."""
+    if not settings["resume"]:
+        if chief and any(path.name != LOCK_FILE for path in output_dir.iterdir()):
+            raise RunError(f"output directory {output_dir} is not empty; use --resume to continue it "
+                           "or pick another --output")
+        return False
+    if not (output_dir / "config.json").is_file():
+        raise RunError(f"--resume: {output_dir} has no config.json; nothing to resume")
+    if not has_checkpoint(output_dir):
+        log.warning("--resume: %s has no checkpoint (the run stopped before its first one): starting it over",
+                    output_dir)
+        (output_dir / "history.csv").unlink(missing_ok=True)
+        return False
+    check_resume_config(output_dir, settings)
+    return True
+
+
+def holds_training_run(output_dir):
+    """Whether ``output_dir`` holds a training run (which --eval-only must not overwrite)."""
+    if (output_dir / "checkpoints").exists() or (output_dir / "model.keras").exists():
+        return True
+    if not (output_dir / "config.json").is_file():
+        return False
+    try:
+        return not read_json(output_dir / "config.json")["settings"].get("eval_only", False)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return True  # unreadable: treat as precious
 
 
 # ------------------------------------------------------------------ data
@@ -59,14 +177,23 @@ def evaluation_split(data, requested=None):
     raise RunError(f"no test or valid split to evaluate on; the dataset has {', '.join(data.splits)}")
 
 
-def subset_masks(subset_args, table):
-    """``NAME=LIST`` pairs -> boolean masks over ``table``; a list that matches nothing is an error."""
-    masks = {}
+def read_subset_lists(subset_args):
+    """``NAME=LIST`` pairs -> {name: (path, names)}: every list read and checked before any work."""
+    lists = {}
     for arg in subset_args or []:
         name, sep, path = arg.partition("=")
         if not sep or not name or not path:
             raise RunError(f"--subset expects NAME=LIST_FILE, got {arg!r}")
-        names = load_subset_list(path)
+        if name in lists:
+            raise RunError(f"--subset {name} is given twice")
+        lists[name] = (path, load_subset_list(path))
+    return lists
+
+
+def subset_masks(subset_lists, table):
+    """{name: (path, names)} -> boolean masks over ``table``; a list that matches nothing is an error."""
+    masks = {}
+    for name, (path, names) in subset_lists.items():
         mask, unmatched = match_subset(table, names)
         mask = np.asarray(mask, bool)
         if not mask.any():
@@ -197,17 +324,19 @@ def profile(model):
     return {**params, "macs": macs, "flops": 2 * macs}
 
 
-def write_evaluation(model, data, split, settings, output_dir, subsets=None, label_mode=None):
-    """Evaluate in float32 and write metrics.json and confusion_matrix.png; returns the metrics."""
+def write_evaluation(model, data, split, settings, output_dir, masks=None, label_mode=None):
+    """Evaluate in float32 and write metrics.json and confusion_matrix.png; returns the metrics.
+
+    ``masks``: {name: boolean mask over the split} (``subset_masks``) for per-subset accuracy.
+    """
     table = data.split(split)
-    masks = subset_masks(subsets, table)
     evaluated = as_float32(model)
     outputs = collect_outputs(evaluated, eval_dataset(table, data.num_classes, settings))
     metrics = {
         "dataset": settings["dataset"],
         "split": split,
         "label_mode": label_mode or settings["label_mode"],
-        **evaluate_outputs(outputs, list(data.class_names), masks),
+        **evaluate_outputs(outputs, list(data.class_names), masks or {}),
         "class_names": list(data.class_names),
         **profile(evaluated),
     }
@@ -221,18 +350,28 @@ def write_evaluation(model, data, split, settings, output_dir, subsets=None, lab
 
 # ------------------------------------------------------------------ entry points
 def train_and_evaluate(settings):
-    """Train as ``settings`` say, then evaluate; returns the metrics dict."""
+    """Train as ``settings`` say, then evaluate; returns the metrics dict.
+
+    Everything that can be checked is checked before training: flags, paths, subset
+    lists, the model's settings and starting weights, every image (decoded once into
+    the cache). The run directory is locked while the run uses it, and config.json is
+    written only once the model is built.
+    """
+    check_settings(settings)
     # MultiWorkerMirroredStrategy must exist before TensorFlow's runtime starts.
-    strategy = pick_strategy(settings.get("devices"))
-    chief = is_chief(strategy)  # only the chief checks and writes the run directory
-    output_dir = Path(settings["output"])
-    if settings["resume"]:
-        if not (output_dir / "config.json").is_file():
-            raise RunError(f"--resume: {output_dir} has no config.json; nothing to resume")
-        check_resume_config(output_dir, settings)
-    elif chief and output_dir.exists() and any(output_dir.iterdir()):
-        raise RunError(f"output directory {output_dir} is not empty; use --resume to continue it or pick another --output")
-    output_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        strategy = pick_strategy(settings.get("devices"))
+    except ValueError as error:
+        raise RunError(str(error)) from None
+    chief = is_chief(strategy)  # only the chief checks, locks and writes the run directory
+    subset_lists = read_subset_lists(settings.get("subset"))
+    output_dir = check_output_dir(settings, input_paths(settings, subset_lists))
+    with locked_run_directory(output_dir) if chief else contextlib.nullcontext():
+        return _train_and_evaluate(settings, strategy, chief, output_dir, subset_lists)
+
+
+def _train_and_evaluate(settings, strategy, chief, output_dir, subset_lists):
+    resume = start_or_resume(output_dir, settings, chief)
     keras.utils.set_random_seed(settings["seed"])
     if settings.get("preset") == "paper" and not settings.get("backbone_weights") and not settings.get("init_from"):
         log.warning("the paper preset's figures assume the MS-Celeb-1M ResNet-18 trunk (--backbone-weights "
@@ -241,14 +380,26 @@ def train_and_evaluate(settings):
     train_table = data.split("train")
     split = evaluation_split(data, settings.get("split"))
     validation = "valid" if "valid" in data.splits else None
-    if chief and not settings["resume"]:
-        write_json({"settings": settings, "versions": versions(), "evaluation_split": split}, output_dir / "config.json")
+    # Soft targets are a way to train; FERPlus' protocol (and the paper's) scores majority votes.
+    eval_data = load_data(settings, label_mode="majority") if settings["label_mode"] == "probability" else data
+    masks = subset_masks(subset_lists, eval_data.split(split))
+    # A corrupt image must not surface after hours of training: decode the evaluated images now.
+    check_decodable(eval_data.split(split), settings["image_size"])
+    if validation and validation != split:
+        check_decodable(data.split(validation), settings["image_size"])
 
     batches_per_epoch = int(np.ceil(len(train_table) / settings["batch_size"]))
     weights = class_balanced_weights(train_table["label"], data.num_classes) if settings["class_weight"] == "balanced" else None
     augment = augment_config(settings)
+    model = build_model(settings, data, strategy, batches_per_epoch)
+    if chief and not resume:
+        write_json({"settings": settings, "versions": versions(), "evaluation_split": split}, output_dir / "config.json")
 
-    cache = None if needs_custom_loop(strategy) else decoded_image_cache(output_dir / "cache", settings["image_size"])
+    cache = None
+    if not needs_custom_loop(strategy):
+        cache = decoded_image_cache(output_dir / "cache", settings["image_size"])
+        check_decodable(train_table, settings["image_size"], cache,
+                        per_class=data.num_classes if settings["oversample"] else None)
 
     def train_data(epoch, input_context=None):
         # A seed per epoch: epoch e's batches are the same whether or not the run was resumed.
@@ -260,22 +411,6 @@ def train_and_evaluate(settings):
             input_context=input_context, drop_remainder=input_context is not None,
         )
 
-    with strategy.scope():
-        model = build_dsan(**model_kwargs(settings, data.class_names))
-        if settings.get("backbone_weights"):
-            from dsan_tf.torch_import import assign_resnet18_weights, load_torch_state_dict
-
-            assign_resnet18_weights(model, load_torch_state_dict(settings["backbone_weights"]))
-        if settings.get("init_from"):
-            initialise_from(model, load_trained_model(settings["init_from"]))
-        optimiser = OptimiserSettings(
-            learning_rate=settings["learning_rate"], schedule=settings["schedule"], decay_rate=settings["decay_rate"],
-            warmup_epochs=settings["warmup_epochs"], weight_decay=settings["weight_decay"],
-            centre_learning_rate=settings["centre_learning_rate"], centre_momentum=settings["centre_momentum"],
-            sgd_scope=settings["sgd_scope"],
-        )
-        compile_for_training(model, optimiser, batches_per_epoch, settings["epochs"])
-
     validation_data = (
         eval_dataset(data.split(validation), data.num_classes, settings) if validation and validation != split else None
     )
@@ -285,12 +420,15 @@ def train_and_evaluate(settings):
         batches_per_epoch = len(train_table) // settings["batch_size"]
         validation_data = None
         log.info("multi-worker training: %d steps per epoch, validation after training only", batches_per_epoch)
-    summary = fit_resumable(
-        model, train_data, settings["epochs"], output_dir, strategy=strategy, steps_per_epoch=batches_per_epoch,
-        validation_data=validation_data, resume=settings["resume"],
-        checkpoint_every=settings["checkpoint_every"], time_budget_s=budget * 60 if budget else None,
-        verbose=settings["verbose"],
-    )
+    try:
+        summary = fit_resumable(
+            model, train_data, settings["epochs"], output_dir, strategy=strategy, steps_per_epoch=batches_per_epoch,
+            validation_data=validation_data, resume=resume,
+            checkpoint_every=settings["checkpoint_every"], time_budget_s=budget * 60 if budget else None,
+            verbose=settings["verbose"],
+        )
+    except TrainingDiverged as error:
+        raise RunError(str(error)) from None
     if not chief:
         return None  # the chief writes the model, plots and metrics
     with atomic_path(output_dir / "model.keras") as tmp:
@@ -298,28 +436,68 @@ def train_and_evaluate(settings):
     if (output_dir / "history.csv").is_file():
         plot_training_curves(output_dir / "history.csv", output_dir / "training_curves.png")
 
-    if settings["label_mode"] == "probability":
-        # Soft targets are a way to train; FERPlus' protocol (and the paper's) scores majority votes.
-        data = load_data(settings, label_mode="majority")
-    metrics = write_evaluation(model, data, split, settings, output_dir, settings.get("subset"), label_mode="majority")
+    metrics = write_evaluation(model, eval_data, split, settings, output_dir, masks, label_mode="majority")
     metrics["training"] = {**summary, "label_mode": settings["label_mode"], "model_selection": "last epoch"}
     write_json(metrics, output_dir / "metrics.json")
     return metrics
 
 
-def evaluate_only(settings):
-    """Evaluate ``settings['weights']`` on the dataset; refuses a model trained for other classes."""
-    model = load_trained_model(settings["weights"])
-    data = load_data(settings)
-    if model.class_names is not None and list(model.class_names) != list(data.class_names):
-        raise RunError(
-            f"{settings['weights']} was trained for classes {model.class_names}; "
-            f"{settings['dataset']} has {list(data.class_names)}"
+def build_model(settings, data, strategy, batches_per_epoch):
+    """The compiled DSAN with its starting weights; RunError for a bad model flag or weights file."""
+    with strategy.scope():
+        try:
+            model = build_dsan(**model_kwargs(settings, data.class_names))
+        except ValueError as error:
+            raise RunError(str(error)) from None
+        if settings.get("backbone_weights"):
+            load_backbone(model, settings["backbone_weights"])
+        if settings.get("init_from"):
+            initialise_from(model, load_trained_model(settings["init_from"]))
+        optimiser = OptimiserSettings(
+            learning_rate=settings["learning_rate"], schedule=settings["schedule"], decay_rate=settings["decay_rate"],
+            warmup_epochs=settings["warmup_epochs"], weight_decay=settings["weight_decay"],
+            centre_learning_rate=settings["centre_learning_rate"], centre_momentum=settings["centre_momentum"],
+            sgd_scope=settings["sgd_scope"],
         )
-    settings = {**settings, "image_size": model.settings["image_size"]}
-    split = evaluation_split(data, settings.get("split"))
-    output_dir = Path(settings["output"])
-    output_dir.mkdir(parents=True, exist_ok=True)
-    write_json({"settings": settings, "versions": versions(), "evaluation_split": split}, output_dir / "config.json")
-    return write_evaluation(model, data, split, settings, output_dir, settings.get("subset"))
+        return compile_for_training(model, optimiser, batches_per_epoch, settings["epochs"])
 
+
+def load_backbone(model, path):
+    from dsan_tf.torch_import import assign_resnet18_weights, load_torch_state_dict
+
+    try:
+        assign_resnet18_weights(model, load_torch_state_dict(path))
+    except (OSError, ImportError, ValueError, KeyError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise RunError(f"--backbone-weights {path}: {reason}") from None
+
+
+def evaluate_only(settings):
+    """Evaluate ``settings['weights']`` on the dataset; refuses a model trained for other classes.
+
+    The output directory must not hold a training run: its config.json and metrics.json
+    would be overwritten, and the run could no longer be resumed.
+    """
+    check_settings(settings, EVALUATION_LIMITS)
+    subset_lists = read_subset_lists(settings.get("subset"))
+    output_dir = check_output_dir(settings, input_paths(settings, subset_lists))
+    with locked_run_directory(output_dir):
+        if holds_training_run(output_dir):
+            raise RunError(f"--output {output_dir} holds a training run; --eval-only would overwrite its "
+                           "config.json and metrics.json: give --eval-only another --output")
+        model = load_trained_model(settings["weights"])
+        data = load_data(settings)
+        if model.class_names is not None and list(model.class_names) != list(data.class_names):
+            raise RunError(
+                f"{settings['weights']} was trained for classes {model.class_names}; "
+                f"{settings['dataset']} has {list(data.class_names)}"
+            )
+        settings = {**settings, "image_size": model.settings["image_size"]}
+        split = evaluation_split(data, settings.get("split"))
+        masks = subset_masks(subset_lists, data.split(split))
+        write_json({"settings": settings, "versions": versions(), "evaluation_split": split}, output_dir / "config.json")
+        try:
+            return write_evaluation(model, data, split, settings, output_dir, masks)
+        except tf.errors.OpError:
+            check_decodable(data.split(split), settings["image_size"])  # a DataError naming the file, if one is bad
+            raise

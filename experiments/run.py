@@ -11,6 +11,8 @@ Examples:
 
 import argparse
 import logging
+import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -61,10 +63,11 @@ def parse_args(argv=None):
     g.add_argument("--lambda2", type=float, help="weight of L_CCS (Eq. 6)")
     g.add_argument("--split-num", type=int, help="F, the number of MFF-AN chunks (divides 512)")
     g.add_argument("--reduction", type=int, help="r, the sparse attention's reduction ratio")
-    g.add_argument("--centre-update", choices=("class-normalised", "loss-gradient"),
+    g.add_argument("--centre-update", choices=("class-normalised", "present-classes", "loss-gradient"),
                    help="how the class centres step: class-normalised (default; the centre-loss rule of Wen et al. "
-                        "and DACL with the loss weights kept) or loss-gradient (the total loss's gradient, which "
-                        "scales it by alpha*lambda1/N); see README, 'Class centres'")
+                        "and DACL with the loss weights kept), present-classes (the same, with L_CCS's push charged "
+                        "to the class's examples too: only centres of classes in the batch step) or loss-gradient "
+                        "(the total loss's gradient, which scales it by alpha*lambda1/N); see README, 'Class centres'")
     g.add_argument("--stop-attention-gradient", action=argparse.BooleanOptionalAction, default=None,
                    help="a' = stop_gradient(a) in L_FR_C (default); --no-stop-attention-gradient lets the "
                         "network's gradient flow through a' too, as DACL's backward pass does")
@@ -118,7 +121,21 @@ def build_settings(args):
     return settings
 
 
+def interrupted_line(interrupt, args, argv, settings):
+    """The one line printed after Ctrl-C: where training stopped and the command that continues it."""
+    what = f"interrupted: {interrupt}" if str(interrupt) else "interrupted"
+    if args.eval_only or not (Path(settings["output"]) / "config.json").is_file():
+        return f"{what}; nothing to resume"
+    command = ["python", os.path.relpath(__file__), *argv]
+    if not args.output:
+        command += ["--output", settings["output"]]
+    if not args.resume:
+        command.append("--resume")
+    return f"{what}; to continue: {shlex.join(command)}"
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     if args.eval_only and not args.weights:
@@ -137,6 +154,9 @@ def main(argv=None):
         metrics = evaluate_only(settings) if args.eval_only else train_and_evaluate(settings)
     except (RunError, DataError) as error:
         sys.exit(f"error: {error}")
+    except KeyboardInterrupt as interrupt:  # Ctrl-C: one line, not a traceback (training saved a checkpoint)
+        print(interrupted_line(interrupt, args, argv, settings), file=sys.stderr, flush=True)
+        sys.exit(130)
     if metrics is None:
         print("worker finished; the chief writes the model and metrics")
         return
