@@ -97,8 +97,10 @@ def locked_run_directory(output_dir):
 
     ``flock`` on ``output_dir/.lock``: a second run into the same directory is refused at
     once, and the kernel drops the lock when its holder ends, however it ends (a killed
-    run leaves no stale lock).
+    run leaves no stale lock). A directory this call created is removed again when the
+    block fails before writing anything into it.
     """
+    created = not output_dir.exists()
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
         handle = open(output_dir / LOCK_FILE, "a+")
@@ -117,7 +119,13 @@ def locked_run_directory(output_dir):
         handle.truncate(0)
         handle.write(f"{os.getpid()}\n")
         handle.flush()
-        yield
+        try:
+            yield
+        except BaseException:
+            if created and [path.name for path in output_dir.iterdir()] == [LOCK_FILE]:
+                (output_dir / LOCK_FILE).unlink()
+                output_dir.rmdir()
+            raise
 
 
 def has_checkpoint(output_dir):
