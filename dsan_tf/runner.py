@@ -24,16 +24,19 @@ from dsan_tf.data.registry import load_dataset
 from dsan_tf.data.subsets import load_subset_list, match_subset
 from dsan_tf.distribute import is_chief, needs_custom_loop, pick_strategy
 from dsan_tf.evaluation import collect_outputs, evaluate_outputs
-from dsan_tf.inference import ModelLoadError, load_dsan
+from dsan_tf.inference import ModelLoadError, load_dsan, model_files
 from dsan_tf.io_utils import OutputError, atomic_path, check_output_path, write_json
 from dsan_tf.model import as_float32, build_dsan
+from dsan_tf.precision import resolve_precision
 from dsan_tf.plots import plot_confusion_matrix, plot_training_curves
 from dsan_tf.training import OptimiserSettings, TrainingDiverged, compile_for_training, fit_resumable, read_json
 
 log = logging.getLogger(__name__)
 
 # Settings that may differ between an interrupted run and its --resume.
-NOT_CONFIGURATION = {"resume", "output", "verbose", "time_budget_minutes", "checkpoint_every", "devices"}
+# The precision that "auto" resolved to may differ between machines (the weights are float32 either way).
+NOT_CONFIGURATION = {"resume", "output", "verbose", "time_budget_minutes", "checkpoint_every", "devices",
+                     "precision", "precision_reason"}
 
 
 class RunError(Exception):
@@ -83,8 +86,9 @@ def check_output_dir(settings, inputs):
 
 
 def input_paths(settings, subset_lists):
-    return [settings.get("data_dir"), settings.get("backbone_weights"), settings.get("init_from"),
-            settings.get("weights"), *(path for path, _ in subset_lists.values())]
+    # A shipped model's name (--weights ferplus) stands for its files in the package.
+    return [settings.get("data_dir"), settings.get("backbone_weights"), *model_files(settings.get("init_from")),
+            *model_files(settings.get("weights")), *(path for path, _ in subset_lists.values())]
 
 
 # ------------------------------------------------------------------ the run directory
@@ -253,7 +257,9 @@ def model_kwargs(settings, class_names):
         stop_attention_gradient=settings.get("stop_attention_gradient", True),
         centre_update=settings.get("centre_update", "class-normalised"),
         class_names=list(class_names),
-        dtype=settings["mixed_precision"],
+        # FERPlus faces are grey: recorded so that inference greys colour faces the same way.
+        grayscale_input=settings["dataset"] == "ferplus",
+        dtype=settings.get("precision", settings["mixed_precision"]),
     )
 
 
@@ -372,6 +378,9 @@ def train_and_evaluate(settings):
     except ValueError as error:
         raise RunError(str(error)) from None
     chief = is_chief(strategy)  # only the chief checks, locks and writes the run directory
+    policy, reason = resolve_precision(settings["mixed_precision"])
+    log.info("precision: %s (%s)", policy, reason)
+    settings = {**settings, "precision": policy, "precision_reason": reason}  # config.json records both
     subset_lists = read_subset_lists(settings.get("subset"))
     output_dir = check_output_dir(settings, input_paths(settings, subset_lists))
     with locked_run_directory(output_dir) if chief else contextlib.nullcontext():

@@ -37,9 +37,9 @@ PAPER_PER_DATASET = {
 # A DSAN for a 2-core CPU and 60 minutes of wall time: FERPlus' own 48x48 faces upscaled to
 # 64x64 (the last feature map is 2x2), FERPlus' probability (soft) labels, a cosine schedule
 # with a short warm-up, rotation on top of the paper's crop and flip. The architecture is the
-# paper's. 8 epochs: what 60 minutes buy at the ~63 images/s measured here (float32 with
-# oneDNN). float32: on CPUs without native bfloat16 (AVX2 only, like this project's machines)
-# mixed_bfloat16 measured about 11x slower than float32, not faster. Measured accuracy on the
+# paper's. 8 epochs: what 60 minutes buy at the ~63 images/s measured on an AVX2-only EPYC
+# (float32 with oneDNN). Precision "auto": float32 there (bfloat16 is emulated, about 11x
+# slower), mixed_bfloat16 on CPUs with native bfloat16 (AMX Xeons). Measured accuracy on the
 # FERPlus validation split: README, "Accuracy".
 CPU = dict(
     PAPER,
@@ -50,7 +50,7 @@ CPU = dict(
     schedule="cosine",
     warmup_epochs=1.0,
     label_mode="probability",
-    mixed_precision="float32",
+    mixed_precision="auto",
     rotation=10.0,
     random_erasing=0.0,
     time_budget_minutes=58,

@@ -75,8 +75,12 @@ def parse_args(argv=None):
                        ("lfa", "local feature attention")):
         g.add_argument(f"--{name}", action=argparse.BooleanOptionalAction, default=True, help=f"use the {what} (Table 6)")
     g.add_argument("--image-size", type=int, help="square input side in pixels")
-    g.add_argument("--mixed-precision", choices=("float32", "mixed_bfloat16", "mixed_float16"),
-                   help="training precision (bfloat16 on CPU, float16 on GPU); evaluation is float32")
+    g.add_argument("--mixed-precision", choices=("auto", "float32", "mixed_bfloat16", "mixed_float16"),
+                   nargs="?", const="auto",
+                   help="training precision; auto (the cpu preset's default, and this flag without a value): "
+                        "mixed_float16 on a GPU with float16 tensor cores, mixed_bfloat16 on a CPU with native "
+                        "bfloat16 (amx_bf16/avx512_bf16), float32 otherwise; the choice and why go to the log "
+                        "and config.json. Evaluation is float32")
     g.add_argument("--backbone-weights", help="torchvision ResNet-18 state dict to start from (resnet18_msceleb.pth)")
     g.add_argument("--init-from", help="fine-tune from a trained model.keras (new heads when classes differ)")
     g.add_argument("--devices", nargs="+", help="devices for MirroredStrategy (default: all local GPUs)")

@@ -31,6 +31,11 @@ def test_smoke_run_writes_every_output(trained):
     metrics = json.loads((trained / "metrics.json").read_text())
     config = json.loads((trained / "config.json").read_text())
     assert config["settings"]["smoke_run_on_sample"] and config["versions"]["tensorflow"]
+    # The smoke preset asks for float32; config.json records the policy used and why.
+    assert config["settings"]["precision"] == "float32" and config["settings"]["precision_reason"]
+    from dsan_tf.inference import load_dsan
+
+    assert load_dsan(trained / "model.keras").settings["grayscale_input"] is True  # FERPlus faces are grey
     assert metrics["split"] == "valid"  # the sample has no test split, and says so
     assert set(metrics["stream_accuracy"]) == {"fused", "gfe", "mff"}
     matrix = np.array(metrics["confusion_matrix"])
@@ -88,3 +93,10 @@ def test_subset_list_matching_nothing_is_an_error(run_cli, trained, tmp_path):
 def test_unknown_preset_is_an_argparse_error(run_cli):
     with pytest.raises(SystemExit):
         run_cli.parse_args(["--dataset", "ferplus", "--preset", "fastest"])
+
+
+def test_mixed_precision_flag_without_a_value_means_auto(run_cli):
+    args = run_cli.parse_args(["--dataset", "ferplus", "--mixed-precision"])
+    assert args.mixed_precision == "auto"
+    settings = run_cli.build_settings(run_cli.parse_args(["--dataset", "ferplus", "--data-dir", "x", "--preset", "cpu"]))
+    assert settings["mixed_precision"] == "auto"
