@@ -19,6 +19,7 @@ def toy_batch(labels, seed=0):
 
 
 def toy_model(centre_update, stop_attention_gradient=True, dtype="float32", momentum=0.0, centre_weight_decay=0.0):
+    """A tiny DSAN whose steps run eagerly: one step costs seconds, where tracing the step costs ~15 s."""
     keras.utils.set_random_seed(5)
     model = build_dsan(
         K, SIZE, alpha=ALPHA, lambda1=LAMBDA1, lambda2=LAMBDA2, centre_update=centre_update,
@@ -26,7 +27,7 @@ def toy_model(centre_update, stop_attention_gradient=True, dtype="float32", mome
     )
     # Adam at lr 0: the network stands still, so the centre step is all that changes.
     model.compile(optimizer=keras.optimizers.Adam(0.0), centre_optimizer=keras.optimizers.SGD(LR, momentum=momentum),
-                  weight_decay=0.0, centre_weight_decay=centre_weight_decay)
+                  weight_decay=0.0, centre_weight_decay=centre_weight_decay, run_eagerly=True)
     return model
 
 
@@ -72,17 +73,6 @@ def test_one_centre_step_matches_numpy(rule, stop_attention_gradient):
         np.testing.assert_array_equal(model.class_centres.numpy()[3], c[3].astype("float32"))  # absent: stays
 
 
-def test_the_two_rules_differ_by_far_more_than_rounding():
-    x, y = toy_batch([0, 0, 1, 2, 2, 2])
-    moves = {}
-    for rule in ("class-normalised", "loss-gradient"):
-        model = toy_model(rule)
-        before = model.class_centres.numpy().copy()
-        model.train_on_batch(x, y)
-        moves[rule] = np.abs(model.class_centres.numpy() - before)[:3].max()
-    assert moves["class-normalised"] > 3 * moves["loss-gradient"]
-
-
 def test_a_rare_class_centre_does_not_run_away():
     """Class 3 appears in 1 batch of 10; with the paper's lr 0.9 and momentum 0.9 its centre stays at feature scale."""
     model = build_dsan(K, SIZE, class_names=list("abcd"))
@@ -100,17 +90,16 @@ def test_a_rare_class_centre_does_not_run_away():
     assert centre_norms[3] < 3 * max(np.linalg.norm(features, axis=1).mean(), 1.0)
 
 
-@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
-def test_mixed_precision_centre_step_is_unscaled(policy):
+def test_mixed_float16_centre_step_is_unscaled():
     """The class-normalised step is computed from the features in float32: no loss scale (2**15) reaches it."""
-    model = toy_model("class-normalised", dtype=policy)
+    model = toy_model("class-normalised", dtype="mixed_float16")
     x, y = toy_batch([0, 1, 1, 2])
     outputs = model(x, training=True)
     a, h = outputs["attention"].numpy().astype("float64"), outputs["gfe_hidden"].numpy().astype("float64")
     c = model.class_centres.numpy().astype("float64")
     model.train_on_batch(x, y)
     expected = c - LR * reference_gradient("class-normalised", a, h, c, y)
-    # a*h is multiplied in 16 bits inside the model: relative rounding of 1e-3 (float16) to 1e-2 (bfloat16).
+    # a*h is multiplied in float16 inside the model: relative rounding of about 1e-3.
     np.testing.assert_allclose(model.class_centres.numpy(), expected, rtol=2e-2, atol=1e-3)
 
 

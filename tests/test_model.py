@@ -19,10 +19,12 @@ def batch(seed=0, n=BATCH):
     return x, y
 
 
-def compiled(variant="dsan", **kwargs):
+def compiled(variant="dsan", run_eagerly=True, **kwargs):
     keras.utils.set_random_seed(1)
     model = build_dsan(K, SIZE, variant, class_names=list("abcd"), **kwargs)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    # Eager steps: a few steps cost seconds, where tracing the step costs ~15 s (the traced
+    # step is exercised by the training, run and distribution tests).
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), run_eagerly=run_eagerly)
     return model
 
 
@@ -118,7 +120,8 @@ def test_integer_labels_equal_one_hot_targets():
 
 def test_centres_are_updated_by_sgd_and_network_by_adam():
     model = build_dsan(K, SIZE)
-    model.compile(optimizer=keras.optimizers.Adam(0.0), centre_optimizer=keras.optimizers.SGD(0.5), weight_decay=0.0)
+    model.compile(optimizer=keras.optimizers.Adam(0.0), centre_optimizer=keras.optimizers.SGD(0.5), weight_decay=0.0,
+                  run_eagerly=True)
     before = [v.numpy().copy() for v in model.trainable_variables]
     centres = model.class_centres.numpy().copy()
     model.train_on_batch(*batch())
@@ -130,7 +133,8 @@ def test_centres_are_updated_by_sgd_and_network_by_adam():
 
 def test_sgd_scope_gfe_moves_the_gfe_weights_to_sgd():
     model = build_dsan(K, SIZE)
-    model.compile(optimizer=keras.optimizers.Adam(0.0), centre_optimizer=keras.optimizers.SGD(0.5), sgd_scope="gfe")
+    model.compile(optimizer=keras.optimizers.Adam(0.0), centre_optimizer=keras.optimizers.SGD(0.5), sgd_scope="gfe",
+                  run_eagerly=True)
     hfe = model.get_layer("gfe_hfe").kernel.numpy().copy()
     mff = model.get_layer("mff_classifier").kernel.numpy().copy()
     model.train_on_batch(*batch())
@@ -139,7 +143,7 @@ def test_sgd_scope_gfe_moves_the_gfe_weights_to_sgd():
 
 
 def test_training_reduces_the_loss_on_a_fixed_batch():
-    model = compiled()
+    model = compiled(run_eagerly=False)  # 16 steps: tracing once is cheaper
     x, y = batch()
     first = model.train_on_batch(x, y, return_dict=True)["loss"]
     for _ in range(15):
