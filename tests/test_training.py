@@ -42,7 +42,10 @@ def train_data(epoch):
 def fresh_model():
     keras.utils.set_random_seed(3)
     model = build_dsan(K, SIZE, dtype="float32")
-    return compile_for_training(model, OptimiserSettings(schedule="exponential"), STEPS, EPOCHS)
+    model = compile_for_training(model, OptimiserSettings(schedule="exponential"), STEPS, EPOCHS)
+    # Eager steps: these runs are a few steps long, and tracing the step costs more than running them.
+    model.run_eagerly = True
+    return model
 
 
 def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_run(tmp_path):
