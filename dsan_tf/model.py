@@ -314,7 +314,7 @@ class DSAN(keras.Model):
         pull = s["lambda1"] * pulls
         push = s["lambda2"] * tape.gradient(separation, centres)
         if s["centre_update"] == "present-classes":
-            # Charged to the class's examples, like the pull: a centre with none in the batch stays.
+            # Charged to the class's examples, like the pull: a centre with none in the batch gets no gradient.
             return (pull + counts[:, None] * push) / (1.0 + counts)[:, None]
         return pull / (1.0 + counts)[:, None] + push
 
