@@ -41,6 +41,7 @@ import tensorflow as tf
 
 from dsan_tf.data import preprocess
 from dsan_tf.io_utils import OutputError, atomic_dir, write_text
+from dsan_tf.serving_version import check_version
 
 SIGNATURE_BYTES = "serving_default"
 SIGNATURE_PIXELS = "predict_pixels"
@@ -54,8 +55,6 @@ WARMUP_FILE = "tf_serving_warmup_requests"
 # Batch sizes the warmup replays through serving_default (1 up to the batching
 # max_batch_size, see batching_parameters); predict_pixels is warmed at batch 1.
 WARMUP_BATCH_SIZES = (1, 8, 32)
-# TF Serving version numbers are int64 and positive.
-MAX_VERSION = 2 ** 63 - 1
 PIXELS_NOT_FINITE = "pixels must be finite RGB values in 0..255; found NaN or Inf"
 
 # --------------------------------------------------------------------------- module
@@ -222,18 +221,6 @@ def default_warmup_images(limit: int = 8) -> list[bytes]:
 
 
 # --------------------------------------------------------------------------- export
-def check_version(version) -> int:
-    """``version`` as an int; ValueError unless 1 <= version <= 2**63 - 1 (TF Serving's int64)."""
-    try:
-        number = int(str(version).strip())
-    except ValueError:
-        raise ValueError(f"version must be a positive integer, got {version!r}") from None
-    if not 1 <= number <= MAX_VERSION:
-        raise ValueError(f"version must be a positive integer up to {MAX_VERSION} "
-                          f"(TF Serving stores versions as int64), got {version}")
-    return number
-
-
 def version_dir(base, version) -> Path:
     return Path(base) / str(check_version(version))
 

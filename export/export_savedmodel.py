@@ -21,8 +21,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import dsan_tf  # noqa: E402,F401  (before TensorFlow loads: turns on its oneDNN kernels)
-
-MAX_VERSION = 2 ** 63 - 1  # TF Serving's versions are int64
+from dsan_tf.serving_version import check_version  # noqa: E402  (no TensorFlow: checked before it loads)
 
 
 def parse_args(argv=None):
@@ -57,19 +56,6 @@ def parse_args(argv=None):
     args.config_dir = args.config_dir or args.output.resolve().parent
     args.serving_base_path = args.serving_base_path or f"/models/{args.model_name}"
     return args
-
-
-def check_version(text) -> int:
-    """The version as an int, 1 <= v <= 2**63-1: dsan_tf.export.check_version's rule, checked here
-    before TensorFlow is imported."""
-    try:
-        version = int(str(text).strip())
-    except ValueError:
-        raise ValueError(f"must be a positive integer, got {text!r}") from None
-    if not 1 <= version <= MAX_VERSION:
-        raise ValueError(f"must be a positive integer up to {MAX_VERSION} (TF Serving stores versions "
-                         f"as int64), got {text}")
-    return version
 
 
 def check_paths(args, target: Path) -> None:
