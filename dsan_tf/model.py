@@ -20,15 +20,32 @@ SGD_SCOPES = ("centres", "gfe")
 # What --sgd-scope gfe puts on SGD: the paper trains "the second branch and the two
 # classifiers" with Adam, so GFE-AN's classifier stays on Adam.
 GFE_LAYERS = ("gfe_hfe", "sparse_attention")
-# How the class centres step (DESIGN.md, Optimisation):
-# - "class-normalised": the centre-loss rule of Wen et al. / DACL with the loss weights kept,
+# How the class centres step (DESIGN.md, Optimisation; README, "Class centres"):
+# - "centre-loss" (default): the centre-loss step of Wen et al. / DACL, per class and free of the
+#   loss weights, with L_CCS's push charged to the class's examples like the pull:
+#   g_k = (sum_{i: y_i=k} a'_i * (c_k - a_i*h1_i) + n_k * beta * dL_CCS/dc_k) / (1 + n_k),
+#   beta = centre_separation_weight. Only the centres of classes in the batch step. beta and the
+#   centre SGD rate were chosen by measurement (issue 12): with the paper's weight ratio
+#   (beta = lambda2/lambda1 = 1) no centre follows its class; at 0.002 every one does.
+# - "class-normalised": the same pull with the loss weights kept,
 #   g_k = lambda1 * sum_{i: y_i=k} a'_i * (c_k - a_i*h1_i) / (1 + n_k) + lambda2 * dL_CCS/dc_k;
 # - "present-classes": the same pull, but L_CCS's push is charged to the class's examples too,
 #   g_k = (lambda1 * sum_{i: y_i=k} a'_i * (c_k - a_i*h1_i) + n_k * lambda2 * dL_CCS/dc_k) / (1 + n_k):
 #   only the centres of classes in the batch step, and a rare class's centre is pulled as often
 #   as it is pushed (with the push on every step, rare centres ended opposite their features);
 # - "loss-gradient": the gradient of the total loss L (scaled by alpha*lambda1/N: centres hardly move).
-CENTRE_UPDATES = ("class-normalised", "present-classes", "loss-gradient")
+CENTRE_UPDATES = ("centre-loss", "class-normalised", "present-classes", "loss-gradient")
+DEFAULT_CENTRE_SEPARATION_WEIGHT = 0.002
+# The centres' SGD (learning rate, momentum) when none is given. The paper's 0.9/0.9 suits the
+# rules that keep the loss weights; the weight-free centre-loss step diverges with it, and
+# 0.05/0.9 moves a centre lr/(1 - momentum) = 0.5 of the way per step, Wen et al.'s rate.
+DEFAULT_CENTRE_SGD = {"centre-loss": (0.05, 0.9)}
+PAPER_CENTRE_SGD = (0.9, 0.9)
+
+
+def default_centre_sgd(centre_update):
+    """(learning rate, momentum) of the centres' SGD for ``centre_update``."""
+    return DEFAULT_CENTRE_SGD.get(centre_update, PAPER_CENTRE_SGD)
 
 
 def trunk_output_size(image_size):
@@ -63,6 +80,7 @@ class DSAN(keras.Model):
         stop_attention_gradient: a' = stop_gradient(a) in L_FR_C (DESIGN.md); False lets
             the network's gradient flow through a' too, as DACL's backward pass does.
         centre_update: how the class centres step, one of ``CENTRE_UPDATES`` (see there).
+        centre_separation_weight: beta, the weight of L_CCS's push in the "centre-loss" step.
         class_names: the class names the model is trained for, stored with it.
         grayscale_input: the model was trained on grey faces (FERPlus) given as 3 equal
             channels; stored with it so that inference greys colour faces the same way.
@@ -87,7 +105,8 @@ class DSAN(keras.Model):
         use_lfa=True,
         sa_layers=2,
         stop_attention_gradient=True,
-        centre_update="class-normalised",
+        centre_update="centre-loss",
+        centre_separation_weight=DEFAULT_CENTRE_SEPARATION_WEIGHT,
         class_names=None,
         grayscale_input=False,
         sync_batchnorm=True,
@@ -96,6 +115,8 @@ class DSAN(keras.Model):
         **kwargs,
     ):
         _validate(num_classes, image_size, variant, alpha, num_splits, reduction, class_names, centre_update)
+        if not float(centre_separation_weight) >= 0:
+            raise ValueError(f"centre_separation_weight must be a number >= 0, got {centre_separation_weight!r}")
         alpha = VARIANT_ALPHA.get(variant, float(alpha))
         policy = keras.dtype_policies.get(dtype) if dtype is not None else keras.config.dtype_policy()
         has_gfe = variant in ("dsan", "gfe")
@@ -151,6 +172,7 @@ class DSAN(keras.Model):
             sa_layers=int(sa_layers),
             stop_attention_gradient=bool(stop_attention_gradient),
             centre_update=centre_update,
+            centre_separation_weight=float(centre_separation_weight),
             class_names=list(class_names) if class_names is not None else None,
             grayscale_input=bool(grayscale_input),
             sync_batchnorm=bool(sync_batchnorm),
@@ -218,7 +240,8 @@ class DSAN(keras.Model):
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         super().compile(optimizer=optimizer, **kwargs)
         if centre_optimizer is None:
-            centre_optimizer = keras.optimizers.SGD(learning_rate=0.9, momentum=0.9)
+            rate, momentum = default_centre_sgd(self.settings["centre_update"])
+            centre_optimizer = keras.optimizers.SGD(learning_rate=rate, momentum=momentum)
         self.centre_optimizer = keras.optimizers.get(centre_optimizer)
         self.weight_decay = float(weight_decay)
         self.centre_weight_decay = float(centre_weight_decay)
@@ -286,12 +309,13 @@ class DSAN(keras.Model):
             sgd_grads = _add_weight_decay(sgd_grads, sgd_vars, self.centre_weight_decay / replicas)
             self.centre_optimizer.apply(sgd_grads, sgd_vars)
         if self.centre_tracking is not None:
-            self.centre_tracking.update_state(_recalibrated(outputs), tf.argmax(targets, axis=-1, output_type=tf.int32))
+            self.centre_tracking.update_state(
+                _recalibrated(outputs), tf.argmax(targets, axis=-1, output_type=tf.int32), outputs.get("attention")
+            )
         return self._update_metrics(terms, outputs, targets, sample_weight)
 
     def _class_normalised_centre_gradient(self, outputs, targets, sample_weight):
-        """This replica's share of g_k = lambda1 sum_{i: y_i=k} w_i a'_i (c_k - a_i h1_i) / (1 + n_k) + lambda2 dL_CCS/dc_k
-        ("class-normalised"), or with the L_CCS term scaled by n_k / (1 + n_k) ("present-classes").
+        """This replica's share of the centres' gradient under the per-class rules (see CENTRE_UPDATES).
 
         n_k (the weighted count of class k) is summed over the GLOBAL batch, so the
         replicas' shares add up to the one-replica step. Soft labels use the argmax class.
@@ -311,12 +335,15 @@ class DSAN(keras.Model):
             counts = context.all_reduce(tf.distribute.ReduceOp.SUM, counts)
         with tf.GradientTape() as tape:
             separation = tf.nn.scale_regularization_loss(L.centre_separation_loss(centres))
-        pull = s["lambda1"] * pulls
-        push = s["lambda2"] * tape.gradient(separation, centres)
+        push = tape.gradient(separation, centres)
+        per_class = (1.0 + counts)[:, None]
+        if s["centre_update"] == "centre-loss":
+            return (pulls + counts[:, None] * s["centre_separation_weight"] * push) / per_class
+        pull, push = s["lambda1"] * pulls, s["lambda2"] * push
         if s["centre_update"] == "present-classes":
             # Charged to the class's examples, like the pull: a centre with none in the batch gets no gradient.
-            return (pull + counts[:, None] * push) / (1.0 + counts)[:, None]
-        return pull / (1.0 + counts)[:, None] + push
+            return (pull + counts[:, None] * push) / per_class
+        return pull / per_class + push
 
     def test_step(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
@@ -434,8 +461,12 @@ class CentreTracking(keras.metrics.Metric):
     norms over the training examples seen since the last reset (one epoch in ``fit``).
     ``per_class()`` gives, per class, the cosine between the centre and the class's
     mean feature (``centre_cos_<class>``) and the ratio of the centre's norm to the
-    class's mean feature norm (``centre_norm_ratio_<class>``); ``result()`` the worst
-    of each, for the progress bar. A class with no example yet gives NaN.
+    class's mean feature norm (``centre_norm_ratio_<class>``), and the cosine between the
+    centre and the attention-weighted class mean sum_i a_i*x_i / sum_i a_i per dimension
+    (``centre_target_cos_<class>``): the point L_FR_C's pull on the centre converges to,
+    which differs from the plain mean where the attention varies with the feature.
+    ``result()`` gives the worst cosine and ratio, for the progress bar. A class with no
+    example yet gives NaN.
     """
 
     def __init__(self, centres, class_names, name="centre"):
@@ -447,10 +478,15 @@ class CentreTracking(keras.metrics.Metric):
         self.feature_sum = self.add_variable((k, d), initializer="zeros", name="feature_sum")
         self.norm_sum = self.add_variable((k,), initializer="zeros", name="norm_sum")
         self.count = self.add_variable((k,), initializer="zeros", name="count")
+        self.weighted_sum = self.add_variable((k, d), initializer="zeros", name="weighted_sum")
+        self.attention_sum = self.add_variable((k, d), initializer="zeros", name="attention_sum")
 
-    def update_state(self, features, labels):
+    def update_state(self, features, labels, attention=None):
         members = tf.one_hot(labels, len(self.class_keys))
+        attention = tf.ones_like(features) if attention is None else tf.cast(attention, tf.float32)
         self.feature_sum.assign_add(tf.matmul(members, features, transpose_a=True))
+        self.weighted_sum.assign_add(tf.matmul(members, attention * features, transpose_a=True))
+        self.attention_sum.assign_add(tf.matmul(members, attention, transpose_a=True))
         self.norm_sum.assign_add(tf.linalg.matvec(members, tf.norm(features, axis=-1), transpose_a=True))
         self.count.assign_add(tf.reduce_sum(members, axis=0))
 
@@ -459,14 +495,13 @@ class CentreTracking(keras.metrics.Metric):
         count = tf.convert_to_tensor(self.count)
         seen = count > 0
         mean = tf.convert_to_tensor(self.feature_sum) / tf.maximum(count, 1.0)[:, None]
-        centre_norm = tf.norm(centres, axis=-1)
-        cosine = tf.reduce_sum(centres * mean, axis=-1) / tf.maximum(centre_norm * tf.norm(mean, axis=-1), 1e-12)
-        ratio = centre_norm / tf.maximum(tf.convert_to_tensor(self.norm_sum) / tf.maximum(count, 1.0), 1e-12)
+        target = tf.convert_to_tensor(self.weighted_sum) / tf.maximum(tf.convert_to_tensor(self.attention_sum), 1e-12)
+        ratio = tf.norm(centres, axis=-1) / tf.maximum(tf.convert_to_tensor(self.norm_sum) / tf.maximum(count, 1.0), 1e-12)
         nan = tf.fill(tf.shape(count), float("nan"))
-        return tf.where(seen, cosine, nan), tf.where(seen, ratio, nan), seen
+        return tuple(tf.where(seen, value, nan) for value in (_cosine(centres, mean), ratio, _cosine(centres, target))) + (seen,)
 
     def result(self):
-        cosine, ratio, seen = self._cosine_and_ratio()
+        cosine, ratio, _, seen = self._cosine_and_ratio()
         any_seen = tf.reduce_any(seen)
         nan = tf.constant(float("nan"))
         return {
@@ -475,13 +510,19 @@ class CentreTracking(keras.metrics.Metric):
         }
 
     def per_class(self):
-        """{"centre_cos_<class>": float, "centre_norm_ratio_<class>": float, ...}."""
-        cosine, ratio, _ = self._cosine_and_ratio()
+        """{"centre_cos_<class>": float, "centre_norm_ratio_<class>": float, "centre_target_cos_<class>": float, ...}."""
+        cosine, ratio, target_cosine, _ = self._cosine_and_ratio()
         values = {}
-        for key, cos, rat in zip(self.class_keys, cosine.numpy(), ratio.numpy()):
+        for key, cos, rat, target in zip(self.class_keys, cosine.numpy(), ratio.numpy(), target_cosine.numpy()):
             values[f"centre_cos_{key}"] = float(cos)
             values[f"centre_norm_ratio_{key}"] = float(rat)
+            values[f"centre_target_cos_{key}"] = float(target)
         return values
+
+
+def _cosine(a, b):
+    """Row-wise cosine of two (K, d) tensors."""
+    return tf.reduce_sum(a * b, axis=-1) / tf.maximum(tf.norm(a, axis=-1) * tf.norm(b, axis=-1), 1e-12)
 
 
 def _has_layer(model, name):

@@ -70,16 +70,19 @@ def has_centre_diagnostics(history_csv):
 
 
 def plot_centre_diagnostics(history_csv, path):
-    """Per class and epoch: cosine(centre, class mean of a*h1) and ||centre|| / mean ||a*h1|| (DSAN.centre_tracking)."""
+    """Per class and epoch: cosine(centre, class mean of a*h1) (solid; dashed: against the
+    attention-weighted mean, where present) and ||centre|| / mean ||a*h1|| (DSAN.centre_tracking)."""
     log = read_history(history_csv)
     classes = [c[len("centre_cos_"):] for c in log.columns if c.startswith("centre_cos_") and c != "centre_cos_min"]
     fig, (cos_ax, ratio_ax) = plt.subplots(1, 2, figsize=(11, 4))
     for name in classes:
         line, = cos_ax.plot(log["epoch"] + 1, log[f"centre_cos_{name}"], marker="o", label=name)
+        if f"centre_target_cos_{name}" in log:
+            cos_ax.plot(log["epoch"] + 1, log[f"centre_target_cos_{name}"], ls="--", color=line.get_color())
         ratio_ax.plot(log["epoch"] + 1, log[f"centre_norm_ratio_{name}"], marker="o", color=line.get_color())
     cos_ax.axhline(0.9, color="grey", ls="--", lw=1)
     cos_ax.set_ylim(-1.05, 1.05)
-    cos_ax.set_ylabel("cosine(centre, class mean feature)")
+    cos_ax.set_ylabel("cosine(centre, class mean a*h1)\n(dashed: attention-weighted mean)")
     for bound in (1 / 3, 1.0, 3.0):
         ratio_ax.axhline(bound, color="grey", ls="--" if bound != 1.0 else ":", lw=1)
     ratio_ax.set_yscale("log")

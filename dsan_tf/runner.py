@@ -26,7 +26,7 @@ from dsan_tf.distribute import is_chief, needs_custom_loop, pick_strategy
 from dsan_tf.evaluation import collect_outputs, evaluate_outputs
 from dsan_tf.inference import ModelLoadError, load_dsan, model_files
 from dsan_tf.io_utils import OutputError, atomic_path, check_output_path, write_json
-from dsan_tf.model import as_float32, build_dsan
+from dsan_tf.model import DEFAULT_CENTRE_SEPARATION_WEIGHT, as_float32, build_dsan, default_centre_sgd
 from dsan_tf.precision import resolve_precision
 from dsan_tf.plots import plot_confusion_matrix, plot_training_curves
 from dsan_tf.training import OptimiserSettings, TrainingDiverged, compile_for_training, fit_resumable, read_json
@@ -61,6 +61,7 @@ TRAINING_LIMITS = {
     "centre_momentum": (lambda v: _number(v) and 0 <= v < 1, "a number in [0, 1)"),
     "lambda1": (lambda v: _number(v) and v >= 0, "a finite number >= 0"),
     "lambda2": (lambda v: _number(v) and v >= 0, "a finite number >= 0"),
+    "centre_separation_weight": (lambda v: _number(v) and v >= 0, "a finite number >= 0"),
     "rotation": (lambda v: _number(v) and 0 <= v <= 180, "degrees in [0, 180]"),
     "random_erasing": (lambda v: _number(v) and 0 <= v <= 1, "a probability in [0, 1]"),
     "checkpoint_every": (lambda v: _number(v) and v >= 0, "an integer >= 0 (0: only at epoch ends)"),
@@ -75,6 +76,14 @@ def check_settings(settings, limits=TRAINING_LIMITS):
     for name, (valid, expected) in limits.items():
         if name in settings and not valid(settings[name]):
             raise RunError(f"--{name.replace('_', '-')} {settings[name]}: expected {expected}")
+
+
+def with_centre_sgd_defaults(settings):
+    """``settings`` with the centres' SGD rate and momentum filled in where left unset (None):
+    those that suit the centre update (model.DEFAULT_CENTRE_SGD); config.json records them."""
+    rate, momentum = default_centre_sgd(settings.get("centre_update", "centre-loss"))
+    filled = {"centre_learning_rate": rate, "centre_momentum": momentum}
+    return {**settings, **{k: v for k, v in filled.items() if settings.get(k) is None}}
 
 
 def check_output_dir(settings, inputs):
@@ -255,7 +264,8 @@ def model_kwargs(settings, class_names):
         use_sa=settings["sa"],
         use_lfa=settings["lfa"],
         stop_attention_gradient=settings.get("stop_attention_gradient", True),
-        centre_update=settings.get("centre_update", "class-normalised"),
+        centre_update=settings.get("centre_update", "centre-loss"),
+        centre_separation_weight=settings.get("centre_separation_weight", DEFAULT_CENTRE_SEPARATION_WEIGHT),
         class_names=list(class_names),
         # FERPlus faces are grey: recorded so that inference greys colour faces the same way.
         grayscale_input=settings["dataset"] == "ferplus",
@@ -371,6 +381,7 @@ def train_and_evaluate(settings):
     the cache). The run directory is locked while the run uses it, and config.json is
     written only once the model is built.
     """
+    settings = with_centre_sgd_defaults(settings)
     check_settings(settings)
     # MultiWorkerMirroredStrategy must exist before TensorFlow's runtime starts.
     try:

@@ -25,6 +25,8 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from dsan_tf.model import default_centre_sgd
+
 log = logging.getLogger(__name__)
 
 
@@ -35,8 +37,8 @@ class OptimiserSettings:
     decay_rate: float = 0.6
     warmup_epochs: float = 0.0
     weight_decay: float = 1e-4
-    centre_learning_rate: float = 0.9
-    centre_momentum: float = 0.9
+    centre_learning_rate: float | None = None  # None: what suits the model's centre update
+    centre_momentum: float | None = None
     centre_weight_decay: float = 1e-4
     sgd_scope: str = "centres"
 
@@ -66,9 +68,14 @@ def learning_rate_schedule(settings, steps_per_epoch, epochs):
 
 def compile_for_training(model, settings, steps_per_epoch, epochs):
     """Adam for the network, SGD for the class centres (DESIGN.md, Optimisation)."""
+    rate, momentum = default_centre_sgd(getattr(model, "settings", {}).get("centre_update", "centre-loss"))
+    if settings.centre_learning_rate is not None:
+        rate = settings.centre_learning_rate
+    if settings.centre_momentum is not None:
+        momentum = settings.centre_momentum
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate_schedule(settings, steps_per_epoch, epochs)),
-        centre_optimizer=keras.optimizers.SGD(settings.centre_learning_rate, momentum=settings.centre_momentum),
+        centre_optimizer=keras.optimizers.SGD(rate, momentum=momentum),
         weight_decay=settings.weight_decay,
         centre_weight_decay=settings.centre_weight_decay,
         sgd_scope=settings.sgd_scope,

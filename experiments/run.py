@@ -63,11 +63,16 @@ def parse_args(argv=None):
     g.add_argument("--lambda2", type=float, help="weight of L_CCS (Eq. 6)")
     g.add_argument("--split-num", type=int, help="F, the number of MFF-AN chunks (divides 512)")
     g.add_argument("--reduction", type=int, help="r, the sparse attention's reduction ratio")
-    g.add_argument("--centre-update", choices=("class-normalised", "present-classes", "loss-gradient"),
-                   help="how the class centres step: class-normalised (default; the centre-loss rule of Wen et al. "
-                        "and DACL with the loss weights kept), present-classes (the same, with L_CCS's push charged "
-                        "to the class's examples too: only centres of classes in the batch step) or loss-gradient "
-                        "(the total loss's gradient, which scales it by alpha*lambda1/N); see README, 'Class centres'")
+    g.add_argument("--centre-update", choices=("centre-loss", "class-normalised", "present-classes", "loss-gradient"),
+                   help="how the class centres step: centre-loss (default; the centre-loss step of Wen et al. and "
+                        "DACL, per class and free of the loss weights, L_CCS's push weighted by "
+                        "--centre-separation-weight), class-normalised (the same pull with the loss weights kept), "
+                        "present-classes (that, with L_CCS's push charged to the class's examples too) or "
+                        "loss-gradient (the total loss's gradient, the paper's plain reading: it scales the pull by "
+                        "alpha*lambda1/N); see README, 'Class centres'")
+    g.add_argument("--centre-separation-weight", type=float,
+                   help="weight of L_CCS's push on the centres in the centre-loss step, relative to the pull "
+                        "(default 0.002, measured: at the paper's lambda2/lambda1 = 1 no centre follows its class)")
     g.add_argument("--stop-attention-gradient", action=argparse.BooleanOptionalAction, default=None,
                    help="a' = stop_gradient(a) in L_FR_C (default); --no-stop-attention-gradient lets the "
                         "network's gradient flow through a' too, as DACL's backward pass does")
@@ -93,8 +98,9 @@ def parse_args(argv=None):
     g.add_argument("--decay-rate", type=float, help="per-epoch factor of the exponential schedule (paper 0.6)")
     g.add_argument("--warmup-epochs", type=float, help="linear warm-up (cosine schedule)")
     g.add_argument("--weight-decay", type=float, help="L2 weight decay added to the gradients")
-    g.add_argument("--centre-learning-rate", type=float, help="SGD learning rate of the class centres (paper 0.9)")
-    g.add_argument("--centre-momentum", type=float, help="SGD momentum of the class centres (paper 0.9)")
+    g.add_argument("--centre-learning-rate", type=float, help="SGD learning rate of the class centres (default: 0.05 with "
+                   "--centre-update centre-loss, the paper's 0.9 with the other rules)")
+    g.add_argument("--centre-momentum", type=float, help="SGD momentum of the class centres (default 0.9, the paper's)")
     g.add_argument("--sgd-scope", choices=("centres", "gfe"), default="centres",
                    help="what SGD trains: the class centres (default) or the centres and GFE-AN's HFE1 and sparse "
                         "attention (the paper's literal reading; its classifiers stay on Adam)")

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dsan_tf.model import build_dsan
+from dsan_tf.model import build_dsan, default_centre_sgd
+from dsan_tf.runner import with_centre_sgd_defaults
 from dsan_tf.training import fit_resumable
 
-K, SIZE, LAMBDA1, LAMBDA2, ALPHA, LR = 4, 32, 0.3, 0.2, 0.4, 0.7
+K, SIZE, LAMBDA1, LAMBDA2, ALPHA, LR, BETA = 4, 32, 0.3, 0.2, 0.4, 0.7, 0.05
 
 
 def toy_batch(labels, seed=0):
@@ -23,7 +24,7 @@ def toy_model(centre_update, stop_attention_gradient=True, dtype="float32", mome
     keras.utils.set_random_seed(5)
     model = build_dsan(
         K, SIZE, alpha=ALPHA, lambda1=LAMBDA1, lambda2=LAMBDA2, centre_update=centre_update,
-        stop_attention_gradient=stop_attention_gradient, class_names=list("abcd"), dtype=dtype,
+        centre_separation_weight=BETA, stop_attention_gradient=stop_attention_gradient, class_names=list("abcd"), dtype=dtype,
     )
     # Adam at lr 0: the network stands still, so the centre step is all that changes.
     model.compile(optimizer=keras.optimizers.Adam(0.0), centre_optimizer=keras.optimizers.SGD(LR, momentum=momentum),
@@ -50,6 +51,8 @@ def reference_gradient(rule, a, h, c, y):
     for i, k in enumerate(y):
         pull[k] += a[i] * (c[k] - x[i])
     counts = np.bincount(y, minlength=len(c)).astype("float64")[:, None]
+    if rule == "centre-loss":
+        return (pull + counts * BETA * ccs_gradient(c)) / (1 + counts)
     if rule == "class-normalised":
         return LAMBDA1 * pull / (1 + counts) + LAMBDA2 * ccs_gradient(c)
     if rule == "present-classes":
@@ -59,7 +62,7 @@ def reference_gradient(rule, a, h, c, y):
 
 
 @pytest.mark.parametrize("stop_attention_gradient", [True, False])
-@pytest.mark.parametrize("rule", ["class-normalised", "present-classes", "loss-gradient"])
+@pytest.mark.parametrize("rule", ["centre-loss", "class-normalised", "present-classes", "loss-gradient"])
 def test_one_centre_step_matches_numpy(rule, stop_attention_gradient):
     model = toy_model(rule, stop_attention_gradient)
     x, y = toy_batch([0, 0, 1, 2, 2, 2])  # class 3 absent: only L_CCS moves its centre
@@ -69,15 +72,15 @@ def test_one_centre_step_matches_numpy(rule, stop_attention_gradient):
     model.train_on_batch(x, y)
     expected = c - LR * reference_gradient(rule, a, h, c, y)
     np.testing.assert_allclose(model.class_centres.numpy(), expected, rtol=1e-4, atol=1e-5)
-    if rule == "present-classes":
+    if rule in ("centre-loss", "present-classes"):
         np.testing.assert_array_equal(model.class_centres.numpy()[3], c[3].astype("float32"))  # absent: stays
 
 
-def test_a_rare_class_centre_does_not_run_away():
-    """Class 3 appears in 1 batch of 10; with the paper's lr 0.9 and momentum 0.9 its centre stays at feature scale."""
-    model = build_dsan(K, SIZE, class_names=list("abcd"))
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), centre_optimizer=keras.optimizers.SGD(0.9, momentum=0.9),
-                  centre_weight_decay=1e-4)
+@pytest.mark.parametrize("rule", ["centre-loss", "class-normalised"])
+def test_a_rare_class_centre_does_not_run_away(rule):
+    """Class 3 appears in 1 batch of 10; with the rule's default centre SGD its centre stays at feature scale."""
+    model = build_dsan(K, SIZE, class_names=list("abcd"), centre_update=rule)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), centre_weight_decay=1e-4)
     rng = np.random.default_rng(1)
     for step in range(30):
         labels = rng.integers(0, 3, 8)
@@ -130,7 +133,8 @@ def test_diagnostics_match_numpy():
     rng = np.random.default_rng(0)
     features = rng.normal(size=(6, 128)).astype("float32")
     labels = np.array([0, 0, 1, 1, 1, 2])
-    tracking.update_state(features, labels)
+    attention = rng.uniform(0.05, 1.0, size=features.shape).astype("float32")
+    tracking.update_state(features, labels, attention)
     values = tracking.per_class()
     centres = model.class_centres.numpy()
     for k, key in enumerate("abc"):
@@ -140,9 +144,26 @@ def test_diagnostics_match_numpy():
         ratio = np.linalg.norm(centres[k]) / np.linalg.norm(members, axis=1).mean()
         assert values[f"centre_cos_{key}"] == pytest.approx(cosine, rel=1e-4)
         assert values[f"centre_norm_ratio_{key}"] == pytest.approx(ratio, rel=1e-4)
+        # The attention-weighted mean, per dimension: where L_FR_C's pull on the centre settles.
+        target = (attention[labels == k] * members).sum(axis=0) / attention[labels == k].sum(axis=0)
+        target_cosine = centres[k] @ target / np.linalg.norm(centres[k]) / np.linalg.norm(target)
+        assert values[f"centre_target_cos_{key}"] == pytest.approx(target_cosine, rel=1e-4)
     assert np.isnan(values["centre_cos_d"])  # no example of class d
 
 
 def test_unknown_centre_update_is_refused():
     with pytest.raises(ValueError, match="centre update"):
         build_dsan(K, SIZE, centre_update="dacl-raw")
+
+
+def test_default_centre_sgd_suits_the_rule():
+    """The weight-free centre-loss step gets 0.05/0.9 (0.9/0.9 diverges); the others keep the paper's 0.9/0.9."""
+    assert default_centre_sgd("centre-loss") == (0.05, 0.9)
+    assert default_centre_sgd("loss-gradient") == (0.9, 0.9)
+    model = build_dsan(K, SIZE, class_names=list("abcd"))
+    model.compile(optimizer="adam")
+    assert model.centre_optimizer.learning_rate.numpy() == pytest.approx(0.05)
+    assert model.centre_optimizer.momentum == pytest.approx(0.9)
+    filled = with_centre_sgd_defaults({"centre_update": "loss-gradient", "centre_learning_rate": None,
+                                       "centre_momentum": 0.5})
+    assert (filled["centre_learning_rate"], filled["centre_momentum"]) == (0.9, 0.5)  # a given value stays
