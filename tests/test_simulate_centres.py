@@ -1,0 +1,72 @@
+"""experiments/simulate_centres.py: its rules are the model's, and it tells a tracking rule from a collapsing one."""
+
+import numpy as np
+import pytest
+
+from script_loader import load_script
+from test_centre_update import toy_batch, toy_model
+
+sim = load_script("simulate_centres")
+
+
+@pytest.mark.parametrize("update", ["centre-loss", "class-normalised", "present-classes", "loss-gradient"])
+def test_simulated_step_is_the_models_step(update):
+    """One step of the simulator equals one DSAN.train_step on the same features (network frozen)."""
+    model = toy_model(update)
+    x, y = toy_batch([0, 0, 1, 2, 2, 2])
+    outputs = model(x, training=True)
+    a, h = outputs["attention"].numpy().astype("float64"), outputs["gfe_hidden"].numpy().astype("float64")
+    c = model.class_centres.numpy().astype("float64")
+    model.train_on_batch(x, y)
+    s = model.settings
+    rule = sim.Rule(update, model.centre_optimizer.learning_rate.numpy(), 0.0, beta=s["centre_separation_weight"])
+    grad = sim.centre_gradient(rule, c, a * h, a, y, s["lambda1"], s["lambda2"], s["alpha"])
+    np.testing.assert_allclose(model.class_centres.numpy(), c - rule.learning_rate * grad, rtol=1e-4, atol=1e-5)
+
+
+def clustered_features(seed=0, n=8000):
+    """Non-negative features a*h1 of 4 classes sharing one orthant; class 3 is 1 % of the data."""
+    rng = np.random.default_rng(seed)
+    labels = rng.choice(4, size=n, p=[0.45, 0.34, 0.2, 0.01])
+    means = np.abs(rng.normal(size=(4, 16))) * 2 + 1.0
+    hidden = np.maximum(means[labels] + rng.normal(size=(n, 16)), 0.0)
+    attention = rng.uniform(0.2, 0.4, size=hidden.shape)
+    return hidden * attention, attention, labels
+
+
+@pytest.mark.parametrize("old_rule", ["loss-gradient", "class-normalised"])
+def test_the_old_rules_lose_the_rare_centre_and_the_centre_loss_step_keeps_it(old_rule):
+    features, attention, labels = clustered_features()
+    old = sim.simulate(sim.Rule(old_rule, 0.9, 0.9), features, attention, labels, epochs=3)
+    new = sim.simulate(sim.Rule("centre-loss", 0.05, 0.9, beta=0.002), features, attention, labels, epochs=3)
+    assert old[-1][0][3] < 0.0  # the rare class's centre points away from its features
+    new_cos, new_target_cos, new_ratio = new[-1]
+    assert new_cos.min() > 0.9 and new_target_cos.min() > 0.9
+    assert np.all((new_ratio > 1 / 3) & (new_ratio < 3))
+
+
+def test_divergence_is_reported_not_hidden():
+    features, attention, labels = clustered_features()
+    rule = sim.Rule("centre-loss", 10.0, 0.9)
+    history = sim.simulate(rule, features, attention, labels, epochs=3)
+    assert history[-1] is None
+    assert "diverged" in sim.report(rule, history, list("abcd"))
+
+
+def test_command_reads_stored_features_and_writes_a_csv(tmp_path, capsys):
+    features, attention, labels = clustered_features()
+    stored = tmp_path / "features.npz"
+    np.savez(stored, features=features, attention=attention, labels=labels, class_names=np.array(list("abcd")))
+    out = tmp_path / "table.csv"
+    sim.main(["--features", str(stored), "--epochs", "1", "--rule", "centre-loss:0.05:0.9:0.002",
+              "--rule", "loss-gradient:0.9:0.9", "--csv", str(out)])
+    text = capsys.readouterr().out
+    assert "centre-loss beta 0.002 (SGD 0.05/0.9)" in text and "loss-gradient (SGD 0.9/0.9)" in text
+    rows = out.read_text().splitlines()
+    assert rows[0] == "rule,class_name,cosine,target_cosine,norm_ratio" and len(rows) == 1 + 2 * 4
+
+
+def test_a_malformed_rule_is_one_clear_error(capsys):
+    with pytest.raises(SystemExit):
+        sim.main(["--features", "x.npz", "--rule", "centre-loss:fast"])
+    assert "expected update:learning_rate:momentum[:beta]" in capsys.readouterr().err
