@@ -212,6 +212,12 @@ def main(argv=None):
     counts = np.bincount(labels, minlength=len(class_names))
     print(f"{len(labels)} training features of dimension {features.shape[1]}; per class: "
           + ", ".join(f"{n} {c}" for n, c in zip(class_names, counts)))
+    # Where a perfectly tracking centre ends: the attention-weighted mean, not the plain one.
+    offset, _, _ = tracking(np.stack([(attention[labels == k] * features[labels == k]).sum(axis=0)
+                                      / np.maximum(attention[labels == k].sum(axis=0), 1e-12)
+                                      for k in range(len(class_names))]), features, attention, labels)
+    print("cosine between attention-weighted and plain class mean: "
+          + ", ".join(f"{n} {v:.2f}" for n, v in zip(class_names, offset)))
     rows = []
     for rule in args.rules or DEFAULT_RULES:
         history = simulate(rule, features, attention, labels, epochs=args.epochs, batch_size=args.batch_size,
