@@ -87,9 +87,10 @@ def assert_same_weights(model, reference):
         np.testing.assert_allclose(weight.numpy(), expected.numpy(), atol=1e-5, err_msg=weight.path)
 
 
-def test_ctrl_c_checkpoints_the_step_the_weights_hold(tmp_path):
-    reference = fresh_model()
-    fit_resumable(reference, train_data, EPOCHS, tmp_path / "reference", checkpoint_every=0, verbose=0)
+def test_ctrl_c_checkpoints_the_step_the_weights_hold(tmp_path, uninterrupted_run):
+    # The uninterrupted run of the same model and data (conftest.py; shared with test_training,
+    # which trains it with checkpoint_every=1: checkpoints do not change the weights).
+    reference = uninterrupted_run
 
     model = fresh_model()
     sigint_after_optimizer_steps(model, STEPS + 2)  # after the 2nd step of the 2nd epoch was applied

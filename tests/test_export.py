@@ -37,6 +37,7 @@ def train_tiny_dsan(path, image_size=IMAGE_SIZE, **kwargs):
 
     model = build_dsan(8, image_size, class_names=list(FERPLUS_CLASSES), **kwargs)
     model.compile()
+    model.run_eagerly = True  # two steps: cheaper eager than tracing the step (not saved with the model)
     rng = np.random.default_rng(0)
     x = rng.normal(size=(8, image_size, image_size, 3)).astype("float32")
     y = rng.integers(0, 8, size=8)

@@ -21,6 +21,7 @@ def converted(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("tflite")
     model = build_dsan(8, 32, class_names=list(FERPLUS_CLASSES))
     model.compile()
+    model.run_eagerly = True  # two steps: cheaper eager than tracing the step (not saved with the model)
     rng = np.random.default_rng(0)
     model.fit(rng.normal(size=(8, 32, 32, 3)).astype("float32"), rng.integers(0, 8, 8),
               batch_size=4, epochs=1, verbose=0)

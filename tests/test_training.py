@@ -48,9 +48,8 @@ def fresh_model():
     return model
 
 
-def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_run(tmp_path):
-    reference = fresh_model()
-    fit_resumable(reference, train_data, EPOCHS, tmp_path / "a", checkpoint_every=1, verbose=0)
+def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_run(tmp_path, uninterrupted_run):
+    reference = uninterrupted_run  # fit_resumable(fresh_model(), ..., checkpoint_every=1), shared (conftest.py)
 
     crashed = fresh_model()
     with pytest.raises(Crash):
