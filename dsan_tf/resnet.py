@@ -7,6 +7,7 @@ explicit and symmetric (``ZeroPadding2D`` + ``padding="valid"``) because TF's
 """
 
 import keras
+import tensorflow as tf
 from keras import layers
 
 # PyTorch's BatchNorm defaults, so converted weights give PyTorch's outputs.
@@ -18,8 +19,109 @@ STAGE_BLOCKS = (2, 2, 2, 2)
 STAGE_CHANNELS = (64, 128, 256, 512)
 
 
+@keras.saving.register_keras_serializable(package="dsan_tf")
+class FusedBatchNormalization(layers.BatchNormalization):
+    """Keras ``BatchNormalization`` whose training step runs TensorFlow's fused kernel where it may.
+
+    Keras 3's TensorFlow backend always normalises with separate ops: ``tf.nn.moments``
+    (or, with ``synchronized=True``, per-channel sums, sums of squares and counts
+    all-reduced over the replicas) and ``tf.nn.batch_normalization``, about a dozen
+    element-wise ops forward and twice that in the gradient, each a pass over the
+    activation. In training this layer calls ``FusedBatchNormV3`` instead (one pass
+    forward, one ``FusedBatchNormGradV3`` backward; oneDNN's kernels when TensorFlow
+    uses oneDNN) when that computes the same thing:
+
+    - the input is a 4-D channels-last tensor, no mask, no batch renormalisation,
+      float32 statistics (float16/bfloat16 inputs are cast to float32 first, as Keras does);
+    - the statistics are this replica's batch: ``synchronized=False``, or one replica in
+      sync (the default strategy, or a strategy with a single device). With several
+      replicas and ``synchronized=True`` the statistics are over the global batch, as in
+      Keras' layer (see ``_moments``). ``fused`` below switches this off.
+
+    The moving statistics follow Keras' rule (biased batch variance), not the fused
+    op's unbiased one. Inference (``training=False``) is Keras' layer unchanged. Results
+    differ from Keras' unfused path by float rounding only. With several replicas the
+    synchronized variance is computed in two passes (see ``_moments``), closer to what the
+    fused kernel computes on one replica than Keras' E[x^2] - E[x]^2.
+    """
+
+    # When the fused kernel is used in training (set on an instance before its first training
+    # call traces, or on the class):
+    # - True (default): whenever the statistics are this replica's own: a non-synchronized
+    #   layer at any replica count, a synchronized one when one replica is in sync.
+    # - None: for a non-synchronized layer only (a synchronized one keeps Keras' arithmetic).
+    # - False: never (Keras' layer unchanged; experiments/bench.py --with-keras-batchnorm).
+    fused = True
+
+    def _use_fused(self, inputs, training, mask):
+        if self.fused is False or not (training and self.trainable) or mask is not None or self.renorm:
+            return False
+        rank = len(inputs.shape)
+        if rank != 4 or self.axis not in (-1, 3) or inputs.shape[-1] is None:
+            return False
+        if keras.backend.result_type(inputs.dtype, "float32") != "float32":
+            return False
+        if not self.synchronized:
+            return True
+        return self.fused is True and tf.distribute.get_strategy().num_replicas_in_sync == 1
+
+    def _moments(self, inputs, mask):
+        """Keras' moments, except with several replicas (and ``fused=True``): two passes over the global batch.
+
+        Keras' synchronized statistics compute the variance as E[x^2] - E[x]^2 (one all-reduce
+        of sums and sums of squares); that differs from the fused kernel's single-replica
+        variance by more than rounding where the mean is large against the spread. Here the
+        global mean is all-reduced first, then the sum of squared deviations from it: the
+        same variance as one replica on the whole batch, up to float rounding.
+        """
+        context = tf.distribute.get_replica_context()
+        if self.fused is not True or mask is not None or not self.synchronized or context is None:
+            return super()._moments(inputs, mask)
+        if context.num_replicas_in_sync == 1:
+            return super()._moments(inputs, mask)
+        axes = self._reduction_axes
+        x = tf.convert_to_tensor(inputs)
+        count = tf.cast(tf.reduce_prod(tf.gather(tf.shape(x), axes)), x.dtype)
+        total = context.all_reduce(tf.distribute.ReduceOp.SUM, tf.reduce_sum(x, axis=axes))
+        count = context.all_reduce(tf.distribute.ReduceOp.SUM, count)
+        mean = tf.math.divide_no_nan(total, count)
+        squares = context.all_reduce(tf.distribute.ReduceOp.SUM, tf.reduce_sum(tf.square(x - mean), axis=axes))
+        return mean, tf.math.divide_no_nan(squares, count)
+
+    def call(self, inputs, training=None, mask=None):
+        if not self._use_fused(inputs, training, mask):
+            return super().call(inputs, training=training, mask=mask)
+        x = tf.cast(inputs, tf.float32)
+        channels = x.shape[-1]
+        gamma = tf.cast(self.gamma, tf.float32) if self.scale else tf.ones((channels,), tf.float32)
+        beta = tf.cast(self.beta, tf.float32) if self.center else tf.zeros((channels,), tf.float32)
+        empty = tf.zeros((0,), tf.float32)
+        # tf.raw_ops, not tf.compat.v1.nn.fused_batch_norm: the wrapper raises epsilon to 1.001e-5.
+        y, mean, unbiased_variance, _, _, _ = tf.raw_ops.FusedBatchNormV3(
+            x=x,
+            scale=gamma,
+            offset=beta,
+            mean=empty,
+            variance=empty,
+            epsilon=self.epsilon,
+            exponential_avg_factor=1.0,
+            data_format="NHWC",
+            is_training=True,
+        )
+        # The op returns the batch variance with Bessel's correction; Keras' moving
+        # variance averages the biased one (the one the output was normalised with).
+        count = tf.cast(tf.size(x) // channels, tf.float32)
+        variance = unbiased_variance * ((count - 1.0) / tf.maximum(count, 1.0))
+        momentum = self.momentum
+        self.moving_mean.assign(tf.cast(self.moving_mean, tf.float32) * momentum + mean * (1.0 - momentum))
+        self.moving_variance.assign(
+            tf.cast(self.moving_variance, tf.float32) * momentum + variance * (1.0 - momentum)
+        )
+        return tf.cast(y, self.compute_dtype)
+
+
 def batch_norm(name, dtype=None, synchronized=False):
-    return layers.BatchNormalization(
+    return FusedBatchNormalization(
         momentum=BN_MOMENTUM, epsilon=BN_EPSILON, synchronized=synchronized, name=name, dtype=dtype
     )
 

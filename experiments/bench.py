@@ -1,6 +1,7 @@
-"""Training and inference throughput of DSAN against its baseline, measured in one process.
+"""Training and inference throughput of DSAN against its baseline (or against PyTorch), measured in one process.
 
     python experiments/bench.py [--image-size 112] [--batch-size 64] [--steps N] [--warmup N] [--rounds R] [--json]
+    python experiments/bench.py --against-torch [--image-size 64,112] [--precisions float32] [--torch-reference PATH]
 
 For each precision (float32, then mixed_bfloat16, set through the model's ``dtype=``),
 ``dsan`` and ``baseline`` are built and compiled the same way (Adam for the network with
@@ -22,15 +23,32 @@ Without ``--steps`` the number of timed steps per round is chosen per precision 
 kind from one probe step after the warm-up, so that a round lasts about
 ``--round-seconds`` (1 to 10 steps): a step can take from under a second to minutes
 (bf16 convolution gradients on a CPU without native bf16 are very slow).
+
+``--against-torch`` times this project's DSAN training step against the PyTorch reference
+(``--torch-reference``, default ``../shared/bench/torch_dsan.py`` beside the checkout): its
+model class, with the training step of its ``main()`` (Adam 1e-3 with weight decay 1e-4 for
+the network, SGD 0.9/0.9 for the centres, both streams' losses; bf16 through autocast), on
+the same batch, in the same process, alternating rounds (tf, torch, tf, torch, ...) per
+precision and image size (``--image-size`` takes a comma-separated list there; the default
+precision is float32 only). It prints both images/s, the TF/PyTorch ratio (median steps,
+fastest steps, process CPU time per step) and the CPU model. ``--with-keras-batchnorm`` adds
+a third row, the same TF model with Keras' unfused BatchNorm in the trunk, as before issue 16
+(``dsan_tf.resnet.FusedBatchNormalization.fused = False``): the speed-up of the fused kernel.
+``--threads N`` gives both frameworks N threads (default: each its own choice, one per core). On a machine shared
+with other jobs PyTorch's OpenMP threads can stall badly (a step many times slower with
+2 threads than with 1 on a loaded 2-core machine): compare there with ``--threads 1``.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import importlib.util
 import json
 import os
+import platform
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -44,6 +62,23 @@ PRECISIONS = ("float32", "mixed_bfloat16")
 MODELS = ("dsan", "baseline")
 HEADLINE_PRECISION = "mixed_bfloat16"
 MAX_AUTO_STEPS = 10
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_TORCH_REFERENCE = Path("..") / "shared" / "bench" / "torch_dsan.py"  # relative to the checkout
+TORCH_PRECISIONS = {"float32": "fp32", "mixed_bfloat16": "bf16"}  # the reference's names
+
+
+class SetupError(Exception):
+    """Something the benchmark needs is missing; the message is one line for the user."""
+
+
+def _image_sizes(text):
+    try:
+        sizes = tuple(int(part) for part in str(text).split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer or a comma-separated list, got {text!r}")
+    if not sizes:
+        raise argparse.ArgumentTypeError("no image size given")
+    return sizes
 
 
 def parse_args(argv=None):
@@ -53,7 +88,12 @@ def parse_args(argv=None):
             "rounds in one process, in float32 and mixed_bfloat16; prints dsan/baseline ratios."
         )
     )
-    parser.add_argument("--image-size", type=int, default=112, help="square input side (default 112)")
+    parser.add_argument(
+        "--image-size",
+        type=_image_sizes,
+        default=(112,),
+        help="square input side (default 112); with --against-torch a comma-separated list (e.g. 64,112)",
+    )
     parser.add_argument("--batch-size", type=int, default=64, help="images per step (default 64)")
     parser.add_argument("--num-classes", type=int, default=7, help="K (default 7)")
     parser.add_argument(
@@ -74,14 +114,55 @@ def parse_args(argv=None):
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (default 3)")
     parser.add_argument(
         "--precisions",
-        default=",".join(PRECISIONS),
-        help=f"comma-separated dtype policies (default {','.join(PRECISIONS)})",
+        default=None,
+        help=f"comma-separated dtype policies (default {','.join(PRECISIONS)}; float32 with --against-torch)",
     )
     parser.add_argument("--no-inference", action="store_true", help="skip the inference measurement")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    torch_group = parser.add_argument_group("TensorFlow against PyTorch")
+    torch_group.add_argument(
+        "--against-torch",
+        action="store_true",
+        help="time the DSAN training step against the PyTorch reference, alternating rounds in this process",
+    )
+    torch_group.add_argument(
+        "--torch-reference",
+        type=Path,
+        default=None,
+        help=f"the PyTorch reference script (default {DEFAULT_TORCH_REFERENCE} relative to the checkout)",
+    )
+    torch_group.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help=(
+            "threads of both frameworks: TensorFlow's intra-op and inter-op pools and PyTorch's intra-op "
+            "threads (default: each framework's own choice, one per core)"
+        ),
+    )
+    torch_group.add_argument(
+        "--with-keras-batchnorm",
+        action="store_true",
+        help=(
+            "also time the TF model with Keras' unfused BatchNorm in the trunk (as before issue 16; "
+            "FusedBatchNormalization.fused = False), as a third row 'tf-keras-bn'"
+        ),
+    )
     args = parser.parse_args(argv)
-    for name in ("image_size", "batch_size", "rounds", "num_classes"):
+    args.image_sizes = args.image_size
+    if len(args.image_sizes) > 1 and not args.against_torch:
+        parser.error("--image-size takes several sizes only with --against-torch")
+    args.image_size = args.image_sizes[0]
+    if args.torch_reference is None:
+        args.torch_reference = REPO / DEFAULT_TORCH_REFERENCE
+    if args.threads is not None and args.threads < 1:
+        parser.error("--threads must be >= 1")
+    if args.precisions is None:
+        args.precisions = "float32" if args.against_torch else ",".join(PRECISIONS)
+    if min(args.image_sizes) < 1:
+        parser.error("--image-size must be >= 1")
+    for name in ("batch_size", "rounds", "num_classes"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
     if args.steps is not None and args.steps < 1:
@@ -290,8 +371,253 @@ def print_table(summary, args):
     )
 
 
+# ------------------------------------------------------------- against PyTorch
+def cpu_description():
+    """{"model": CPU model name, "cpus": logical CPUs, "isa": the vector/matrix extensions that matter here}."""
+    model, flags = None, set()
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
+        for line in out.splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "Model name" and model is None:
+                model = value.strip()
+            elif key.strip() == "Flags":
+                flags = set(value.split())
+    except (OSError, subprocess.SubprocessError):
+        pass
+    if model is None or not flags:
+        try:
+            for line in Path("/proc/cpuinfo").read_text().splitlines():
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and model is None:
+                    model = value.strip()
+                elif key.strip() == "flags" and not flags:
+                    flags = set(value.split())
+        except OSError:
+            pass
+    isa = [name for name in ("avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16") if name in flags]
+    return {"model": model or platform.processor() or "unknown", "cpus": os.cpu_count(), "isa": isa}
+
+
+def load_torch_reference(path):
+    """The reference module (its ``DSAN`` class), or SetupError with a one-line reason."""
+    path = Path(path)
+    if not path.is_file():
+        raise SetupError(f"PyTorch reference not found at {path} (give its path with --torch-reference)")
+    try:
+        import torch  # noqa: F401
+    except ImportError as error:
+        raise SetupError(f"--against-torch needs PyTorch, which is not installed here ({error})") from None
+    spec = importlib.util.spec_from_file_location("torch_dsan_reference", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not hasattr(module, "DSAN"):
+        raise SetupError(f"{path} has no DSAN class: not the PyTorch DSAN reference")
+    return module
+
+
+class TorchRunner:
+    """The reference's training step, as its ``main()`` runs it, on one fixed batch.
+
+    Network: Adam(1e-3, weight_decay=1e-4); class centres: SGD(0.9, momentum=0.9);
+    loss 0.4 * (CE(z1) + 0.01 L_C + 0.01 L_CCS) + 0.6 * CE(z2); mixed_bfloat16 runs the
+    forward pass under ``torch.autocast(bfloat16)`` as the reference's ``bf16`` does.
+    """
+
+    def __init__(self, module, precision, x, y, num_classes, seed):
+        import torch
+        import torch.nn.functional as F
+
+        self.torch, self.F = torch, F
+        torch.manual_seed(seed)
+        self.model = module.DSAN(K=num_classes, variant="dsan").train()
+        network = [p for n, p in self.model.named_parameters() if n != "centres"]
+        self.opt = torch.optim.Adam(network, 1e-3, weight_decay=1e-4)
+        self.copt = torch.optim.SGD([self.model.centres], 0.9, momentum=0.9)
+        self.bf16 = precision == "mixed_bfloat16"
+        self.x = torch.from_numpy(x.transpose(0, 3, 1, 2).copy())  # the TF batch, NCHW
+        self.y = torch.from_numpy(y.astype("int64"))
+
+    def train(self):
+        torch, F, m, y = self.torch, self.F, self.model, self.y
+        self.opt.zero_grad(set_to_none=True)
+        self.copt.zero_grad(set_to_none=True)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            (z1, z2), (a, h1) = m(self.x)
+        a, h1 = a.float(), h1.float()
+        c = m.centres[y]
+        lc = 0.5 * (a * (a * h1 - c) ** 2).sum(1).mean()
+        cn = F.normalize(m.centres, dim=1)
+        cos = cn @ cn.t()
+        lccs = (cos + 1).sum() - (cos.diag() + 1).sum()
+        lfr = F.cross_entropy(z1.float(), y) + 0.01 * lc + 0.01 * lccs
+        loss = 0.4 * lfr + 0.6 * F.cross_entropy(z2.float(), y)
+        loss.backward()
+        self.opt.step()
+        self.copt.step()
+
+
+def bench_against_torch(precision, image_size, args, module):
+    """Alternating rounds of this project's and the reference's DSAN training step at one setting."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    x = rng.standard_normal((args.batch_size, image_size, image_size, 3), dtype=np.float32)
+    y = rng.integers(0, args.num_classes, size=(args.batch_size,))
+    tag = f"[{precision} {image_size}px]"
+    log(f"{tag} building and warming up tf and torch")
+    tf_runner = Runner(
+        build("dsan", precision, argparse.Namespace(**{**vars(args), "image_size": image_size})),
+        tf.constant(x),
+        tf.constant(y, dtype=tf.int32),
+    )
+    runners = {"tf": tf_runner.train}
+    if args.with_keras_batchnorm:
+        from dsan_tf.resnet import FusedBatchNormalization
+
+        model = build("dsan", precision, argparse.Namespace(**{**vars(args), "image_size": image_size}))
+        for layer in model.layers:
+            if isinstance(layer, FusedBatchNormalization):
+                layer.fused = False  # before the train function traces
+        runners["tf-keras-bn"] = Runner(model, tf.constant(x), tf.constant(y, dtype=tf.int32)).train
+    runners["torch"] = TorchRunner(module, precision, x, y, args.num_classes, args.seed).train
+    frameworks = tuple(runners)
+    probe = []
+    for name, fn in runners.items():
+        for _ in range(max(args.warmup, 1)):  # the first tf call traces
+            fn()
+        if args.steps is None:
+            probe.append(timed(fn, 1)[0][0])
+    steps = args.steps or int(min(MAX_AUTO_STEPS, max(1, round(args.round_seconds / max(probe)))))
+    log(f"{tag} {steps} timed steps per framework per round")
+    times = {name: [] for name in frameworks}
+    for r in range(args.rounds):
+        for name in frameworks:  # tf, torch, tf, torch, ... (tf, tf-keras-bn, torch, ... with --with-keras-batchnorm)
+            step_times = timed(runners[name], steps)
+            times[name].append(step_times)
+            median = statistics.median(w for w, _ in step_times)
+            log(f"{tag} round {r + 1}/{args.rounds} {name}: {args.batch_size / median:.1f} img/s (median step {median:.2f} s)")
+    result = {"precision": precision, "image_size": image_size, "steps": steps, "frameworks": list(frameworks)}
+    for name in frameworks:
+        wall = [w for rnd in times[name] for w, _ in rnd]
+        cpu = [c for rnd in times[name] for _, c in rnd]
+        result[name] = {
+            "images_per_s": args.batch_size / statistics.median(wall),
+            "images_per_s_best": args.batch_size / min(wall),
+            "images_per_s_rounds": [args.batch_size / statistics.median(w for w, _ in rnd) for rnd in times[name]],
+            "step_seconds": wall,
+            "step_cpu_seconds": cpu,
+            "step_cpu_seconds_median": statistics.median(cpu),
+        }
+    pairs = [("tf", "torch")]
+    if "tf-keras-bn" in frameworks:
+        pairs += [("tf-keras-bn", "torch"), ("tf", "tf-keras-bn")]
+    for a, b in pairs:
+        key = f"{a}_over_{b}".replace("-", "_")
+        t, p = result[a], result[b]
+        result[f"ratio_{key}"] = t["images_per_s"] / p["images_per_s"]
+        result[f"ratio_best_{key}"] = t["images_per_s_best"] / p["images_per_s_best"]
+        result[f"ratio_cpu_{key}"] = p["step_cpu_seconds_median"] / t["step_cpu_seconds_median"]
+        result[f"ratio_rounds_{key}"] = [x / z for x, z in zip(t["images_per_s_rounds"], p["images_per_s_rounds"])]
+    result["ratio_rounds"] = result["ratio_rounds_tf_over_torch"]
+    del runners, tf_runner
+    gc.collect()
+    return result
+
+
+def run_against_torch(args):
+    module = load_torch_reference(args.torch_reference)
+    import tensorflow as tf
+    import torch
+
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+            tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+        except RuntimeError:  # TensorFlow already running in this process (e.g. under pytest)
+            log("warning: TensorFlow is already initialised; its thread pools are kept (reported below)")
+    load_before = os.getloadavg()[0]
+    results = [
+        bench_against_torch(precision, size, args, module) for precision in args.precisions for size in args.image_sizes
+    ]
+    threads = {
+        "tf_intra_op": tf.config.threading.get_intra_op_parallelism_threads() or "default",
+        "tf_inter_op": tf.config.threading.get_inter_op_parallelism_threads() or "default",
+        "torch": torch.get_num_threads(),
+    }
+    return {
+        "mode": "against-torch",
+        "cpu": cpu_description(),
+        "tensorflow": tf.__version__,
+        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
+        "torch": torch.__version__,
+        "torch_reference": str(Path(args.torch_reference).resolve()),
+        "threads": threads,
+        "batch_size": args.batch_size,
+        "warmup": args.warmup,
+        "rounds": args.rounds,
+        "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "results": results,
+        **{
+            f"{key}_{r['precision']}_{r['image_size']}": r[key]
+            for r in results
+            for key in ("ratio_tf_over_torch", "ratio_tf_keras_bn_over_torch", "ratio_tf_over_tf_keras_bn")
+            if key in r
+        },
+    }
+
+
+def print_against_torch(summary):
+    cpu, threads = summary["cpu"], summary["threads"]
+    print(
+        f"DSAN training step (ResNet-18 trunk, both streams, both optimisers), TensorFlow vs PyTorch, "
+        f"batch {summary['batch_size']}, {summary['rounds']} alternating rounds (tf, torch, ...) in one process "
+        f"after {summary['warmup']} warm-up step(s); images/s from the median step (fastest step in brackets)"
+    )
+    print(f"CPU: {cpu['model']}, {cpu['cpus']} logical CPUs, ISA: {', '.join(cpu['isa']) or 'none of avx2/avx512/amx'}")
+    print(
+        f"TensorFlow {summary['tensorflow']} (TF_ENABLE_ONEDNN_OPTS={summary['onednn']}, intra-op threads "
+        f"{threads['tf_intra_op']}, inter-op {threads['tf_inter_op']}); PyTorch {summary['torch']} "
+        f"({threads['torch']} threads); reference {summary['torch_reference']}"
+    )
+    before, after = summary["load_average_1min"]
+    print(f"1-min load average {before:.1f} at start, {after:.1f} at end")
+    print(f"  {'precision':<16s}{'size':>5s}{'steps':>6s}  {'framework':<12s}{'img/s':>9s}{'(best)':>9s}{'CPU s/step':>11s}")
+    for r in summary["results"]:
+        for name in r["frameworks"]:
+            e = r[name]
+            print(
+                f"  {r['precision']:<16s}{r['image_size']:>5d}{r['steps']:>6d}  {name:<12s}"
+                f"{e['images_per_s']:>9.1f} ({e['images_per_s_best']:6.1f}){e['step_cpu_seconds_median']:>11.2f}"
+            )
+    print("Ratios: images/s of the median steps (fastest steps; process CPU time per step; each round)")
+    for r in summary["results"]:
+        for key in sorted(k[len("ratio_rounds_"):] for k in r if k.startswith("ratio_rounds_")):
+            label = key.replace("_over_", "/").replace("tf_keras_bn", "tf-keras-bn").replace("tf", "TF").replace("torch", "PyTorch")
+            rounds = " ".join(f"{x:.3f}" for x in r[f"ratio_rounds_{key}"])
+            print(
+                f"  {r['precision']:<16s}{r['image_size']:>5d}px  {label:<22s}{r[f'ratio_{key}']:.3f} "
+                f"(best {r[f'ratio_best_{key}']:.3f}; CPU {r[f'ratio_cpu_{key}']:.3f}; rounds {rounds})"
+            )
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.against_torch:
+        try:
+            summary = run_against_torch(args)
+        except SetupError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        if args.json:
+            print(json.dumps(summary))
+        else:
+            print_against_torch(summary)
+        return 0
     load_before = os.getloadavg()[0]
     try:
         results = {precision: bench_precision(precision, args) for precision in args.precisions}
