@@ -21,6 +21,11 @@ WORKER = HERE / "distribute_worker.py"
 TIMEOUT = 420  # seconds per group of processes: generous for a shared 2-core machine, but bounded
 ATOL = 1e-5
 RTOL_TERMS = 1e-5
+# The default centre-loss step hands the features a*h1 to the centres unscaled (the old rule
+# scaled them by alpha*lambda1/N), so the features' float32 rounding between 1 and 2 replicas
+# (relative ~1e-5) reaches the centres at feature scale: 1.4e-5 seen after 3 steps. A
+# distribution bug there (per-replica n_k, an unshared L_CCS) moves them by more than 1e-2.
+CENTRE_ATOL = 1e-4
 
 
 def _env(tf_config=None):
@@ -81,16 +86,19 @@ def _compare(reference, other, label):
     logs = sorted(k for k in reference if k.startswith("log_") and not k.startswith("log_centre_"))
     assert logs == sorted(k for k in other if k.startswith("log_") and not k.startswith("log_centre_"))
     diffs = {k[4:]: float(np.max(np.abs(reference[k] - other[k]))) for k in logs}
-    weights = _max_diff(_weights(reference, "final"), _weights(other, "final"))
-    centres = float(np.max(np.abs(reference["centres"] - other["centres"])))
     network = reference["network"]
+    weights = _max_diff(
+        [w for w, n in zip(_weights(reference, "final"), network) if n],
+        [w for w, n in zip(_weights(other, "final"), network) if n],
+    )
+    centres = float(np.max(np.abs(reference["centres"] - other["centres"])))
     moved = _max_diff(
         [w for w, n in zip(_weights(reference, "final"), network) if n],
         [w for w, n in zip(_weights(reference, "initial"), network) if n],
     )
     centres_moved = float(np.max(np.abs(reference["centres"] - reference["centres_initial"])))
     print(
-        f"{label}: max abs diff weights {weights:.2g}, centres {centres:.2g} "
+        f"{label}: max abs diff network weights {weights:.2g}, centres {centres:.2g} "
         f"(network weights moved up to {moved:.2g}, centres {centres_moved:.2g}); per-step logs {diffs}"
     )
     assert moved > 10 * ATOL and centres_moved > 10 * ATOL, "the runs hardly trained: equality would be vacuous"
@@ -99,8 +107,8 @@ def _compare(reference, other, label):
     # L_FR_C is ~100 here, where a float32 ulp is 8e-6: the loss terms get a relative tolerance too.
     close = {k: bool(np.allclose(reference[f"log_{k}"], other[f"log_{k}"], rtol=RTOL_TERMS, atol=ATOL)) for k in diffs}
     assert all(close.values()), f"{label}: per-step metrics differ: {diffs}{hint}"
-    assert weights <= ATOL, f"{label}: weights differ by {weights}{hint}"
-    assert centres <= ATOL, f"{label}: class centres differ by {centres}{hint}"
+    assert weights <= ATOL, f"{label}: network weights differ by {weights}{hint}"
+    assert centres <= CENTRE_ATOL, f"{label}: class centres differ by {centres}{hint}"
 
 
 def _free_ports(n):
