@@ -63,6 +63,16 @@ def fit_calls(monkeypatch):
 
 # ------------------------------------------------------------------ 3. Ctrl-C, then --resume
 
+@pytest.fixture(autouse=True)
+def python_handles_sigint():
+    """Python's own SIGINT handler (KeyboardInterrupt) during each test, restored after it: pytest
+    started with SIGINT ignored (a background job of a script, nohup) would otherwise never see
+    the real SIGINTs these tests send."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def sigint_after_optimizer_steps(model, at_step, signals=1):
     """Send real SIGINTs right after the optimisers applied step ``at_step`` (counted over the whole
     run), before Keras' callbacks count it: where a Ctrl-C lands when the step takes the time."""
