@@ -24,7 +24,7 @@ GFE_LAYERS = ("gfe_hfe", "sparse_attention")
 # - "centre-loss" (default): the centre-loss step of Wen et al. / DACL, per class and free of the
 #   loss weights, with L_CCS's push charged to the class's examples like the pull:
 #   g_k = (sum_{i: y_i=k} a'_i * (c_k - a_i*h1_i) + n_k * beta * dL_CCS/dc_k) / (1 + n_k),
-#   beta = centre_separation_weight. Only the centres of classes in the batch step. beta and the
+#   beta = centre_separation_weight; a class absent from the batch adds no gradient. beta and the
 #   centre SGD rate were chosen by measurement (issue 12): with the paper's weight ratio
 #   (beta = lambda2/lambda1 = 1) no centre follows its class; at 0.002 every one does.
 # - "class-normalised": the same pull with the loss weights kept,
