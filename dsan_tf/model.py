@@ -43,9 +43,11 @@ DEFAULT_CENTRE_SGD = {"centre-loss": (0.05, 0.9)}
 PAPER_CENTRE_SGD = (0.9, 0.9)
 
 
-def default_centre_sgd(centre_update):
-    """(learning rate, momentum) of the centres' SGD for ``centre_update``."""
-    return DEFAULT_CENTRE_SGD.get(centre_update, PAPER_CENTRE_SGD)
+def default_centre_sgd(centre_update, learning_rate=None, momentum=None):
+    """(learning rate, momentum) of the centres' SGD for ``centre_update``; a value given (not None) is kept."""
+    default_rate, default_momentum = DEFAULT_CENTRE_SGD.get(centre_update, PAPER_CENTRE_SGD)
+    return (default_rate if learning_rate is None else learning_rate,
+            default_momentum if momentum is None else momentum)
 
 
 def trunk_output_size(image_size):

@@ -81,9 +81,9 @@ def check_settings(settings, limits=TRAINING_LIMITS):
 def with_centre_sgd_defaults(settings):
     """``settings`` with the centres' SGD rate and momentum filled in where left unset (None):
     those that suit the centre update (model.DEFAULT_CENTRE_SGD); config.json records them."""
-    rate, momentum = default_centre_sgd(settings.get("centre_update", "centre-loss"))
-    filled = {"centre_learning_rate": rate, "centre_momentum": momentum}
-    return {**settings, **{k: v for k, v in filled.items() if settings.get(k) is None}}
+    rate, momentum = default_centre_sgd(settings.get("centre_update", "centre-loss"),
+                                        settings.get("centre_learning_rate"), settings.get("centre_momentum"))
+    return {**settings, "centre_learning_rate": rate, "centre_momentum": momentum}
 
 
 def check_output_dir(settings, inputs):

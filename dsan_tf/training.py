@@ -68,11 +68,8 @@ def learning_rate_schedule(settings, steps_per_epoch, epochs):
 
 def compile_for_training(model, settings, steps_per_epoch, epochs):
     """Adam for the network, SGD for the class centres (DESIGN.md, Optimisation)."""
-    rate, momentum = default_centre_sgd(getattr(model, "settings", {}).get("centre_update", "centre-loss"))
-    if settings.centre_learning_rate is not None:
-        rate = settings.centre_learning_rate
-    if settings.centre_momentum is not None:
-        momentum = settings.centre_momentum
+    rate, momentum = default_centre_sgd(getattr(model, "settings", {}).get("centre_update", "centre-loss"),
+                                        settings.centre_learning_rate, settings.centre_momentum)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate_schedule(settings, steps_per_epoch, epochs)),
         centre_optimizer=keras.optimizers.SGD(rate, momentum=momentum),

@@ -95,13 +95,18 @@ def centre_gradient(rule, centres, features, attention, labels, lambda1, lambda2
     raise ValueError(f"unknown centre update {rule.update!r}")
 
 
+def attention_weighted_mean(features, attention):
+    """sum_i a_i*x_i / sum_i a_i per dimension: where L_FR_C's pull on a centre settles."""
+    return (attention * features).sum(axis=0) / np.maximum(attention.sum(axis=0), 1e-12)
+
+
 def tracking(centres, features, attention, labels):
     """Per class: cosine to the mean feature, cosine to the attention-weighted mean, norm ratio."""
     cos, target_cos, ratio = [], [], []
     for k, centre in enumerate(centres):
         x, a = features[labels == k], attention[labels == k]
         mean = x.mean(axis=0)
-        target = (a * x).sum(axis=0) / np.maximum(a.sum(axis=0), 1e-12)
+        target = attention_weighted_mean(x, a)
         norm = np.linalg.norm(centre)
         cos.append(centre @ mean / max(norm * np.linalg.norm(mean), 1e-12))
         target_cos.append(centre @ target / max(norm * np.linalg.norm(target), 1e-12))
@@ -213,9 +218,8 @@ def main(argv=None):
     print(f"{len(labels)} training features of dimension {features.shape[1]}; per class: "
           + ", ".join(f"{n} {c}" for n, c in zip(class_names, counts)))
     # Where a perfectly tracking centre ends: the attention-weighted mean, not the plain one.
-    offset, _, _ = tracking(np.stack([(attention[labels == k] * features[labels == k]).sum(axis=0)
-                                      / np.maximum(attention[labels == k].sum(axis=0), 1e-12)
-                                      for k in range(len(class_names))]), features, attention, labels)
+    targets = [attention_weighted_mean(features[labels == k], attention[labels == k]) for k in range(len(class_names))]
+    offset, _, _ = tracking(np.stack(targets), features, attention, labels)
     print("cosine between attention-weighted and plain class mean: "
           + ", ".join(f"{n} {v:.2f}" for n, v in zip(class_names, offset)))
     rows = []
