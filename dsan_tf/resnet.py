@@ -32,7 +32,8 @@ class FusedBatchNormalization(layers.BatchNormalization):
     uses oneDNN) when that computes the same thing:
 
     - the input is a 4-D channels-last tensor, no mask, no batch renormalisation,
-      float32 statistics (float16/bfloat16 inputs are cast to float32 first, as Keras does);
+      float32 statistics (Keras casts float16/bfloat16 inputs to float32 first; the fused
+      kernel takes them as they are and computes in float32 internally, same result);
     - the statistics are this replica's batch: ``synchronized=False``, or one replica in
       sync (the default strategy, or a strategy with a single device). With several
       replicas and ``synchronized=True`` the statistics are over the global batch, as in
@@ -91,7 +92,10 @@ class FusedBatchNormalization(layers.BatchNormalization):
     def call(self, inputs, training=None, mask=None):
         if not self._use_fused(inputs, training, mask):
             return super().call(inputs, training=training, mask=mask)
-        x = tf.cast(inputs, tf.float32)
+        # bfloat16/float16 activations go in as they are: the kernel computes its statistics
+        # and its output in float32 and rounds the output once, which is what casting to
+        # float32 first and back afterwards gives, minus two casts per layer and pass.
+        x = tf.convert_to_tensor(inputs)
         channels = x.shape[-1]
         gamma = tf.cast(self.gamma, tf.float32) if self.scale else tf.ones((channels,), tf.float32)
         beta = tf.cast(self.beta, tf.float32) if self.center else tf.zeros((channels,), tf.float32)
