@@ -26,6 +26,7 @@ import keras
 import tensorflow as tf
 
 from dsan_tf.model import default_centre_sgd
+from dsan_tf.optimizers import FusedAdam
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +68,11 @@ def learning_rate_schedule(settings, steps_per_epoch, epochs):
 
 
 def compile_for_training(model, settings, steps_per_epoch, epochs):
-    """Adam for the network, SGD for the class centres (DESIGN.md, Optimisation)."""
+    """Adam for the network (Keras' Adam on TensorFlow's fused kernel), SGD for the class centres (DESIGN.md, Optimisation)."""
     rate, momentum = default_centre_sgd(getattr(model, "settings", {}).get("centre_update", "centre-loss"),
                                         settings.centre_learning_rate, settings.centre_momentum)
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate_schedule(settings, steps_per_epoch, epochs)),
+        optimizer=FusedAdam(learning_rate_schedule(settings, steps_per_epoch, epochs)),
         centre_optimizer=keras.optimizers.SGD(rate, momentum=momentum),
         weight_decay=settings.weight_decay,
         centre_weight_decay=settings.centre_weight_decay,

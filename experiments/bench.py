@@ -32,8 +32,9 @@ the same batch, in the same process, alternating rounds (tf, torch, tf, torch, .
 precision and image size (``--image-size`` takes a comma-separated list there; the default
 precision is float32 only). It prints both images/s, the TF/PyTorch ratio (median steps,
 fastest steps, process CPU time per step) and the CPU model. ``--with-keras-batchnorm`` adds
-a third row, the same TF model with Keras' unfused BatchNorm in the trunk, as before issue 16
-(``dsan_tf.resnet.FusedBatchNormalization.fused = False``): the speed-up of the fused kernel.
+a row with the same TF model with Keras' unfused BatchNorm in the trunk, as before issue 16
+(``dsan_tf.resnet.FusedBatchNormalization.fused = False``): the speed-up of the fused kernel;
+``--with-keras-adam`` one with Keras' own Adam in place of ``dsan_tf.optimizers.FusedAdam``.
 ``--threads N`` gives both frameworks N threads (default: each its own choice, one per core). On a machine shared
 with other jobs PyTorch's OpenMP threads can stall badly (a step many times slower with
 2 threads than with 1 on a loaded 2-core machine): compare there with ``--threads 1``.
@@ -146,7 +147,15 @@ def parse_args(argv=None):
         action="store_true",
         help=(
             "also time the TF model with Keras' unfused BatchNorm in the trunk (as before issue 16; "
-            "FusedBatchNormalization.fused = False), as a third row 'tf-keras-bn'"
+            "FusedBatchNormalization.fused = False), as a row 'tf-keras-bn'"
+        ),
+    )
+    torch_group.add_argument(
+        "--with-keras-adam",
+        action="store_true",
+        help=(
+            "also time the TF model with Keras' own Adam (about ten ops per variable; as before issue 16) "
+            "in place of dsan_tf.optimizers.FusedAdam (one fused op), as a row 'tf-keras-adam'"
         ),
     )
     args = parser.parse_args(argv)
@@ -182,14 +191,15 @@ def log(message):
     print(message, file=sys.stderr, flush=True)
 
 
-def build(variant, precision, args):
+def build(variant, precision, args, adam=None):
     import keras
 
     from dsan_tf.model import build_dsan
+    from dsan_tf.optimizers import FusedAdam
 
     model = build_dsan(args.num_classes, args.image_size, variant, dtype=precision)
     model.compile(
-        optimizer=keras.optimizers.Adam(1e-3),
+        optimizer=(adam or FusedAdam)(1e-3),  # training's optimiser (dsan_tf.training.compile_for_training)
         centre_optimizer=keras.optimizers.SGD(0.9, momentum=0.9),
     )
     return model
@@ -483,6 +493,10 @@ def bench_against_torch(precision, image_size, args, module):
             if isinstance(layer, FusedBatchNormalization):
                 layer.fused = False  # before the train function traces
         runners["tf-keras-bn"] = Runner(model, tf.constant(x), tf.constant(y, dtype=tf.int32)).train
+    if args.with_keras_adam:
+        model = build("dsan", precision, argparse.Namespace(**{**vars(args), "image_size": image_size}),
+                      adam=keras.optimizers.Adam)
+        runners["tf-keras-adam"] = Runner(model, tf.constant(x), tf.constant(y, dtype=tf.int32)).train
     runners["torch"] = TorchRunner(module, precision, x, y, args.num_classes, args.seed).train
     frameworks = tuple(runners)
     probe = []
@@ -513,8 +527,9 @@ def bench_against_torch(precision, image_size, args, module):
             "step_cpu_seconds_median": statistics.median(cpu),
         }
     pairs = [("tf", "torch")]
-    if "tf-keras-bn" in frameworks:
-        pairs += [("tf-keras-bn", "torch"), ("tf", "tf-keras-bn")]
+    for variant in ("tf-keras-bn", "tf-keras-adam"):
+        if variant in frameworks:
+            pairs += [(variant, "torch"), ("tf", variant)]
     for a, b in pairs:
         key = f"{a}_over_{b}".replace("-", "_")
         t, p = result[a], result[b]
@@ -565,8 +580,8 @@ def run_against_torch(args):
         **{
             f"{key}_{r['precision']}_{r['image_size']}": r[key]
             for r in results
-            for key in ("ratio_tf_over_torch", "ratio_tf_keras_bn_over_torch", "ratio_tf_over_tf_keras_bn")
-            if key in r
+            for key in r
+            if key.startswith("ratio_tf") and not key.startswith("ratio_rounds")
         },
     }
 
@@ -597,7 +612,8 @@ def print_against_torch(summary):
     print("Ratios: images/s of the median steps (fastest steps; process CPU time per step; each round)")
     for r in summary["results"]:
         for key in sorted(k[len("ratio_rounds_"):] for k in r if k.startswith("ratio_rounds_")):
-            label = key.replace("_over_", "/").replace("tf_keras_bn", "tf-keras-bn").replace("tf", "TF").replace("torch", "PyTorch")
+            label = "/".join(side.replace("_", "-").replace("tf", "TF").replace("torch", "PyTorch")
+                             for side in key.split("_over_"))
             rounds = " ".join(f"{x:.3f}" for x in r[f"ratio_rounds_{key}"])
             print(
                 f"  {r['precision']:<16s}{r['image_size']:>5d}px  {label:<22s}{r[f'ratio_{key}']:.3f} "
