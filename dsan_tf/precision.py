@@ -13,16 +13,34 @@ CHOICES = ("auto", *POLICIES)
 NATIVE_BFLOAT16_FLAGS = ("amx_bf16", "avx512_bf16")
 
 
-def cpu_flags(cpuinfo=Path("/proc/cpuinfo")):
-    """The CPU feature flags Linux reports (empty elsewhere)."""
+def _cpuinfo_field(name, cpuinfo):
+    """The first value of ``name`` in /proc/cpuinfo, or None (not Linux, or no such field)."""
     try:
         text = Path(cpuinfo).read_text()
     except OSError:
-        return set()
+        return None
     for line in text.splitlines():
-        if line.startswith("flags"):
-            return set(line.partition(":")[2].split())
-    return set()
+        key, _, value = line.partition(":")
+        if key.strip() == name:
+            return value.strip()
+    return None
+
+
+def cpu_flags(cpuinfo=Path("/proc/cpuinfo")):
+    """The CPU feature flags Linux reports (empty elsewhere)."""
+    return set((_cpuinfo_field("flags", cpuinfo) or "").split())
+
+
+def cpu_description(cpuinfo=Path("/proc/cpuinfo")):
+    """{"model", "cpus", "isa"}: what a timing or a training run needs to say about the CPU it ran on
+    (machines differ: an AVX2-only EPYC emulates bfloat16, an AMX Xeon runs it natively)."""
+    import os
+    import platform
+
+    flags = cpu_flags(cpuinfo)
+    isa = [name for name in ("avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16") if name in flags]
+    model = _cpuinfo_field("model name", cpuinfo) or platform.processor() or "unknown"
+    return {"model": model, "cpus": os.cpu_count(), "isa": isa}
 
 
 def float16_gpus():

@@ -27,7 +27,7 @@ from dsan_tf.evaluation import collect_outputs, evaluate_outputs
 from dsan_tf.inference import ModelLoadError, load_dsan, model_files
 from dsan_tf.io_utils import OutputError, atomic_path, check_output_path, write_json
 from dsan_tf.model import DEFAULT_CENTRE_SEPARATION_WEIGHT, as_float32, build_dsan, default_centre_sgd
-from dsan_tf.precision import resolve_precision
+from dsan_tf.precision import cpu_description, resolve_precision
 from dsan_tf.plots import plot_confusion_matrix, plot_training_curves
 from dsan_tf.training import OptimiserSettings, TrainingDiverged, compile_for_training, fit_resumable, read_json
 
@@ -323,6 +323,7 @@ def versions():
         "numpy": np.__version__,
         "python": sys.version.split()[0],
         "platform": platform.platform(),
+        "cpu": cpu_description(),
     }
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from dsan_tf import pretrained
 from dsan_tf.model import build_dsan
-from dsan_tf.precision import cpu_flags, resolve_precision
+from dsan_tf.precision import cpu_description, cpu_flags, resolve_precision
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +86,14 @@ def test_cpu_flags_reads_proc_cpuinfo(tmp_path):
     info.write_text("processor\t: 0\nflags\t\t: fpu avx2 amx_bf16\n")
     assert cpu_flags(info) == {"fpu", "avx2", "amx_bf16"}
     assert cpu_flags(tmp_path / "missing") == set()
+
+
+def test_cpu_description_names_the_model_and_the_extensions_that_matter(tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Processor\nflags\t\t: fpu avx2 avx512f amx_bf16 amx_tile\n")
+    described = cpu_description(info)
+    assert described["model"] == "Intel(R) Xeon(R) Processor"
+    assert described["isa"] == ["avx2", "avx512f", "amx_tile", "amx_bf16"]
 
 
 def test_ship_model_packs_a_run_and_measures_float16_agreement(tmp_path):

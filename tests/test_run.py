@@ -31,6 +31,7 @@ def test_smoke_run_writes_every_output(trained):
     metrics = json.loads((trained / "metrics.json").read_text())
     config = json.loads((trained / "config.json").read_text())
     assert config["settings"]["smoke_run_on_sample"] and config["versions"]["tensorflow"]
+    assert config["versions"]["cpu"]["model"]  # timings in a run mean little without the CPU
     # The smoke preset asks for float32; config.json records the policy used and why.
     assert config["settings"]["precision"] == "float32" and config["settings"]["precision_reason"]
     from dsan_tf.inference import load_dsan
