@@ -2,6 +2,7 @@
 
     python experiments/bench.py [--image-size 112] [--batch-size 64] [--steps N] [--warmup N] [--rounds R] [--json]
     python experiments/bench.py --against-torch [--image-size 64,112] [--precisions float32] [--torch-reference PATH]
+    python experiments/bench.py --against-torch --profile [--image-size 64] [--batch-size 64] [--steps 2] [--json]
 
 For each precision (float32, then mixed_bfloat16, set through the model's ``dtype=``),
 ``dsan`` and ``baseline`` are built and compiled the same way (Adam for the network with
@@ -38,6 +39,15 @@ a row with the same TF model with Keras' unfused BatchNorm in the trunk, as befo
 ``--threads N`` gives both frameworks N threads (default: each its own choice, one per core). On a machine shared
 with other jobs PyTorch's OpenMP threads can stall badly (a step many times slower with
 2 threads than with 1 on a loaded 2-core machine): compare there with ``--threads 1``.
+
+``--against-torch --profile`` profiles instead of timing: after the same warm-up, ``--steps``
+(default 2) training steps of each framework run under its profiler (TF: ``tf.profiler``, the
+op events of its executor threads; PyTorch: ``torch.profiler``, self CPU time of each op), with
+1 thread per framework unless ``--threads`` says otherwise (op times are then CPU times, least
+disturbed by other jobs). The op times are summed per part of the step (convolution forward,
+convolution backward, BatchNorm, optimiser incl. weight decay, other; ``tf_part`` and
+``torch_part`` say which ops go where) and printed per step, TF beside PyTorch, with the
+largest op types left in "other" (``--profile-top``) to check the classification.
 """
 
 from __future__ import annotations
@@ -47,17 +57,19 @@ import gc
 import importlib.util
 import json
 import os
-import platform
+import re
 import statistics
-import subprocess
 import sys
+import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import dsan_tf  # noqa: E402,F401  (before TensorFlow loads: turns on its oneDNN kernels)
+from dsan_tf.precision import cpu_description  # noqa: E402
 
 PRECISIONS = ("float32", "mixed_bfloat16")
 MODELS = ("dsan", "baseline")
@@ -66,6 +78,14 @@ MAX_AUTO_STEPS = 10
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_TORCH_REFERENCE = Path("..") / "shared" / "bench" / "torch_dsan.py"  # relative to the checkout
 TORCH_PRECISIONS = {"float32": "fp32", "mixed_bfloat16": "bf16"}  # the reference's names
+PROFILE_STEPS = 2  # --profile's default --steps
+PARTS = {  # --profile's parts of a training step: JSON key -> table label
+    "conv_forward": "convolution forward",
+    "conv_backward": "convolution backward (filter + input)",
+    "batchnorm": "BatchNorm (forward + backward)",
+    "optimizer": "optimiser (Adam, SGD, weight decay)",
+    "other": "element-wise / other",
+}
 
 
 class SetupError(Exception):
@@ -101,7 +121,10 @@ def parse_args(argv=None):
         "--steps",
         type=int,
         default=None,
-        help="timed steps per model per round (default: chosen so that a round lasts about --round-seconds)",
+        help=(
+            "timed steps per model per round (default: chosen so that a round lasts about --round-seconds); "
+            f"with --profile the profiled steps per framework (default {PROFILE_STEPS})"
+        ),
     )
     parser.add_argument(
         "--round-seconds",
@@ -158,7 +181,33 @@ def parse_args(argv=None):
             "in place of dsan_tf.optimizers.FusedAdam (one fused op), as a row 'tf-keras-adam'"
         ),
     )
+    torch_group.add_argument(
+        "--profile",
+        action="store_true",
+        help=(
+            "instead of the timing rounds, profile --steps training steps of each framework after the warm-up "
+            "(1 thread each unless --threads) and print the op time per step of each part (convolution "
+            "forward/backward, BatchNorm, optimiser, other), TF beside PyTorch. JSON: results[i].tf and "
+            ".torch each hold op_ms_per_step (summed op time per step), parts.<part>.ms_per_step and .share "
+            f"(parts: {', '.join(PARTS)}) and other_top ([op type, ms per step], largest first)"
+        ),
+    )
+    torch_group.add_argument(
+        "--profile-top",
+        type=int,
+        default=10,
+        help="with --profile, how many of the largest op types in 'other' to print (default 10)",
+    )
     args = parser.parse_args(argv)
+    if args.profile:
+        if not args.against_torch:
+            parser.error("--profile goes with --against-torch")
+        if args.with_keras_batchnorm or args.with_keras_adam:
+            parser.error("--profile profiles tf and torch only; --with-keras-* are rows of the timing rounds")
+        if args.profile_top < 0:
+            parser.error("--profile-top must be >= 0")
+        if args.threads is None:
+            args.threads = 1  # op times are then CPU times, least disturbed by a loaded machine
     args.image_sizes = args.image_size
     if len(args.image_sizes) > 1 and not args.against_torch:
         parser.error("--image-size takes several sizes only with --against-torch")
@@ -382,33 +431,6 @@ def print_table(summary, args):
 
 
 # ------------------------------------------------------------- against PyTorch
-def cpu_description():
-    """{"model": CPU model name, "cpus": logical CPUs, "isa": the vector/matrix extensions that matter here}."""
-    model, flags = None, set()
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
-        for line in out.splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "Model name" and model is None:
-                model = value.strip()
-            elif key.strip() == "Flags":
-                flags = set(value.split())
-    except (OSError, subprocess.SubprocessError):
-        pass
-    if model is None or not flags:
-        try:
-            for line in Path("/proc/cpuinfo").read_text().splitlines():
-                key, _, value = line.partition(":")
-                if key.strip() == "model name" and model is None:
-                    model = value.strip()
-                elif key.strip() == "flags" and not flags:
-                    flags = set(value.split())
-        except OSError:
-            pass
-    isa = [name for name in ("avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16") if name in flags]
-    return {"model": model or platform.processor() or "unknown", "cpus": os.cpu_count(), "isa": isa}
-
-
 def load_torch_reference(path):
     """The reference module (its ``DSAN`` class), or SetupError with a one-line reason."""
     path = Path(path)
@@ -467,36 +489,45 @@ class TorchRunner:
         self.copt.step()
 
 
-def bench_against_torch(precision, image_size, args, module):
-    """Alternating rounds of this project's and the reference's DSAN training step at one setting."""
+def fixed_batch(image_size, args):
+    """One setting's batch (NHWC float32 images, integer labels) as numpy arrays, after seeding Keras."""
     import keras
     import numpy as np
-    import tensorflow as tf
 
     keras.utils.set_random_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     x = rng.standard_normal((args.batch_size, image_size, image_size, 3), dtype=np.float32)
     y = rng.integers(0, args.num_classes, size=(args.batch_size,))
-    tag = f"[{precision} {image_size}px]"
-    log(f"{tag} building and warming up tf and torch")
-    tf_runner = Runner(
-        build("dsan", precision, argparse.Namespace(**{**vars(args), "image_size": image_size})),
-        tf.constant(x),
-        tf.constant(y, dtype=tf.int32),
-    )
-    runners = {"tf": tf_runner.train}
-    if args.with_keras_batchnorm:
-        from dsan_tf.resnet import FusedBatchNormalization
+    return x, y
 
-        model = build("dsan", precision, argparse.Namespace(**{**vars(args), "image_size": image_size}))
+
+def tf_runner(precision, image_size, args, x, y, adam=None, keras_batchnorm=False):
+    """The TF DSAN training step on the batch (x, y); ``keras_batchnorm``: Keras' unfused BatchNorm in the trunk."""
+    import tensorflow as tf
+
+    from dsan_tf.resnet import FusedBatchNormalization
+
+    model = build("dsan", precision, argparse.Namespace(**{**vars(args), "image_size": image_size}), adam=adam)
+    if keras_batchnorm:
         for layer in model.layers:
             if isinstance(layer, FusedBatchNormalization):
                 layer.fused = False  # before the train function traces
-        runners["tf-keras-bn"] = Runner(model, tf.constant(x), tf.constant(y, dtype=tf.int32)).train
+    return Runner(model, tf.constant(x), tf.constant(y, dtype=tf.int32))
+
+
+def bench_against_torch(precision, image_size, args, module):
+    """Alternating rounds of this project's and the reference's DSAN training step at one setting."""
+    import keras
+
+    x, y = fixed_batch(image_size, args)
+    tag = f"[{precision} {image_size}px]"
+    log(f"{tag} building and warming up tf and torch")
+    tf_main = tf_runner(precision, image_size, args, x, y)
+    runners = {"tf": tf_main.train}
+    if args.with_keras_batchnorm:
+        runners["tf-keras-bn"] = tf_runner(precision, image_size, args, x, y, keras_batchnorm=True).train
     if args.with_keras_adam:
-        model = build("dsan", precision, argparse.Namespace(**{**vars(args), "image_size": image_size}),
-                      adam=keras.optimizers.Adam)
-        runners["tf-keras-adam"] = Runner(model, tf.constant(x), tf.constant(y, dtype=tf.int32)).train
+        runners["tf-keras-adam"] = tf_runner(precision, image_size, args, x, y, adam=keras.optimizers.Adam).train
     runners["torch"] = TorchRunner(module, precision, x, y, args.num_classes, args.seed).train
     frameworks = tuple(runners)
     probe = []
@@ -538,7 +569,143 @@ def bench_against_torch(precision, image_size, args, module):
         result[f"ratio_cpu_{key}"] = p["step_cpu_seconds_median"] / t["step_cpu_seconds_median"]
         result[f"ratio_rounds_{key}"] = [x / z for x, z in zip(t["images_per_s_rounds"], p["images_per_s_rounds"])]
     result["ratio_rounds"] = result["ratio_rounds_tf_over_torch"]
-    del runners, tf_runner
+    del runners, tf_main
+    gc.collect()
+    return result
+
+
+# ------------------------------------------------------------- --profile
+# TF scopes: a path segment that is a BatchNorm layer of the trunk (bn1, layer1_0_bn2,
+# layer2_0_downsample_1) or of the heads (sparse_attention/bn1), with Keras' "_1" suffix.
+_TF_BATCHNORM_SCOPE = re.compile(r"(?:^|_)(?:bn\d*|downsample_1)(?:_\d+)?$")
+# dsan_tf.model._add_weight_decay's g + decay * w: unscoped "mul_12" / "add_12".
+_TF_WEIGHT_DECAY = re.compile(r"(?:mul|add)(?:_\d+)?")
+
+
+def tf_part(op_name, op_type):
+    """The part of the step (a PARTS key) that a TF op (event "op_name:op_type") belongs to.
+
+    Matches, first match wins: op types containing Conv2DBackprop (Conv2DBackpropFilter/Input,
+    oneDNN's _MklNativeConv2DBackprop*) -> conv_backward; other types containing Conv2D (Conv2D,
+    _MklNativeConv2D, _FusedConv2D) -> conv_forward; types containing BatchNorm (FusedBatchNormV3,
+    _MklNativeFusedBatchNormEx (ReLU fused in), FusedBatchNormGradV3) or ops in a BatchNorm layer's
+    scope (moving averages) -> batchnorm; names with "adam"/"sgd" (the optimisers' scopes),
+    ResourceApply*/Assign* types, unscoped mul/add (the weight decay added to the gradients; also a
+    few scalar loss ops of microseconds) -> optimizer; anything else -> other.
+    """
+    if "Conv2DBackprop" in op_type:
+        return "conv_backward"
+    if "Conv2D" in op_type:
+        return "conv_forward"
+    if "BatchNorm" in op_type or any(_TF_BATCHNORM_SCOPE.search(scope) for scope in op_name.split("/")[:-1]):
+        return "batchnorm"
+    if (
+        "adam" in op_name.lower()
+        or "sgd" in op_name.lower()
+        or op_type.startswith(("ResourceApply", "Assign"))
+        or _TF_WEIGHT_DECAY.fullmatch(op_name)
+    ):
+        return "optimizer"
+    return "other"
+
+
+def torch_part(names):
+    """The part of the step (a PARTS key) of a PyTorch op, from its name then its callers' (innermost first).
+
+    The callers matter: on CPU, Adam and SGD run one plain aten::add/div/sqrt/... per parameter
+    inside "Optimizer.step#Adam.step" (no foreach kernels). Matches, the first name that matches
+    decides: *convolution_backward* / ConvolutionBackward* -> conv_backward; other *convolution*
+    / *conv2d* (aten::conv2d, aten::_convolution, aten::mkldnn_convolution) -> conv_forward;
+    *batch_norm* / *BatchNorm* (aten::native_batch_norm, NativeBatchNormBackward0) -> batchnorm;
+    Optimizer.* (step, zero_grad) / *_foreach_* / *_fused_adam* -> optimizer; no name matches -> other.
+    """
+    for name in names:
+        if "convolution_backward" in name or "ConvolutionBackward" in name:
+            return "conv_backward"
+        if "convolution" in name or "conv2d" in name:
+            return "conv_forward"
+        if "batch_norm" in name or "BatchNorm" in name:
+            return "batchnorm"
+        if name.startswith("Optimizer.") or "_foreach_" in name or "_fused_adam" in name:
+            return "optimizer"
+    return "other"
+
+
+def profile_tf(train, steps):
+    """Counter {(part, op type): milliseconds} of ``steps`` calls of ``train`` under tf.profiler."""
+    import tensorflow as tf
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    times = Counter()
+    with tempfile.TemporaryDirectory(prefix="bench-profile-") as logdir:  # the trace files go with it
+        tf.profiler.experimental.start(logdir)
+        try:
+            for _ in range(steps):
+                train()
+        finally:
+            tf.profiler.experimental.stop()
+        for path in Path(logdir).rglob("*.xplane.pb"):
+            space = xplane_pb2.XSpace.FromString(path.read_bytes())
+            for plane in space.planes:
+                # The executor threads run the ops; the Eigen pool's lines are work inside those ops.
+                for line in (line for line in plane.lines if line.name.startswith("tf_Compute")):
+                    for event in line.events:
+                        name = plane.event_metadata[event.metadata_id].name
+                        # Ops are "op_name:OpType" (node names have no ":"); the rest (ExecutorState::Process,
+                        # MemoryAllocation, ...) is executor bookkeeping, some of it enclosing the ops.
+                        if name.count(":") == 1:
+                            op_name, op_type = name.split(":")
+                            times[tf_part(op_name, op_type), op_type] += event.duration_ps / 1e9
+    return times
+
+
+def profile_torch(train, steps):
+    """Counter {(part, op name): milliseconds of self CPU time} of ``steps`` calls of ``train`` under torch.profiler."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            train()
+    times = Counter()
+    for event in prof.events():
+        names, caller = [event.name], event.cpu_parent
+        while caller is not None:
+            names.append(caller.name)
+            caller = caller.cpu_parent
+        times[torch_part(names), event.name] += event.self_cpu_time_total / 1e3  # self time: no double counting
+    return times
+
+
+def part_summary(times, steps, top):
+    """Per-step op time by part, each part's share, and the ``top`` largest op types left in "other"."""
+    parts = {part: sum(ms for (p, _), ms in times.items() if p == part) / steps for part in PARTS}
+    total = sum(parts.values())
+    other = Counter({op: ms / steps for (p, op), ms in times.items() if p == "other"})
+    return {
+        "op_ms_per_step": total,
+        "parts": {part: {"ms_per_step": ms, "share": ms / total if total else 0.0} for part, ms in parts.items()},
+        "other_top": [[op, ms] for op, ms in other.most_common(top)],
+    }
+
+
+def profile_against_torch(precision, image_size, args, module):
+    """Op time per part of this project's and the reference's training step at one setting."""
+    x, y = fixed_batch(image_size, args)
+    tag = f"[{precision} {image_size}px]"
+    log(f"{tag} building and warming up tf and torch")
+    runners = {
+        "tf": (tf_runner(precision, image_size, args, x, y).train, profile_tf),
+        "torch": (TorchRunner(module, precision, x, y, args.num_classes, args.seed).train, profile_torch),
+    }
+    steps = args.steps or PROFILE_STEPS
+    result = {"precision": precision, "image_size": image_size, "steps": steps, "frameworks": list(runners)}
+    for train, _ in runners.values():
+        for _ in range(max(args.warmup, 1)):  # as the timing rounds: the first tf call traces
+            train()
+    for name, (train, profile) in runners.items():
+        log(f"{tag} profiling {steps} {name} step(s)")
+        result[name] = part_summary(profile(train, steps), steps, args.profile_top)
+    del runners
     gc.collect()
     return result
 
@@ -556,16 +723,15 @@ def run_against_torch(args):
         except RuntimeError:  # TensorFlow already running in this process (e.g. under pytest)
             log("warning: TensorFlow is already initialised; its thread pools are kept (reported below)")
     load_before = os.getloadavg()[0]
-    results = [
-        bench_against_torch(precision, size, args, module) for precision in args.precisions for size in args.image_sizes
-    ]
+    measure = profile_against_torch if args.profile else bench_against_torch
+    results = [measure(precision, size, args, module) for precision in args.precisions for size in args.image_sizes]
     threads = {
         "tf_intra_op": tf.config.threading.get_intra_op_parallelism_threads() or "default",
         "tf_inter_op": tf.config.threading.get_inter_op_parallelism_threads() or "default",
         "torch": torch.get_num_threads(),
     }
     return {
-        "mode": "against-torch",
+        "mode": "profile" if args.profile else "against-torch",
         "cpu": cpu_description(),
         "tensorflow": tf.__version__,
         "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
@@ -586,13 +752,9 @@ def run_against_torch(args):
     }
 
 
-def print_against_torch(summary):
+def print_setup(summary):
+    """The CPU, versions, threads and load lines of both --against-torch tables."""
     cpu, threads = summary["cpu"], summary["threads"]
-    print(
-        f"DSAN training step (ResNet-18 trunk, both streams, both optimisers), TensorFlow vs PyTorch, "
-        f"batch {summary['batch_size']}, {summary['rounds']} alternating rounds (tf, torch, ...) in one process "
-        f"after {summary['warmup']} warm-up step(s); images/s from the median step (fastest step in brackets)"
-    )
     print(f"CPU: {cpu['model']}, {cpu['cpus']} logical CPUs, ISA: {', '.join(cpu['isa']) or 'none of avx2/avx512/amx'}")
     print(
         f"TensorFlow {summary['tensorflow']} (TF_ENABLE_ONEDNN_OPTS={summary['onednn']}, intra-op threads "
@@ -601,6 +763,15 @@ def print_against_torch(summary):
     )
     before, after = summary["load_average_1min"]
     print(f"1-min load average {before:.1f} at start, {after:.1f} at end")
+
+
+def print_against_torch(summary):
+    print(
+        f"DSAN training step (ResNet-18 trunk, both streams, both optimisers), TensorFlow vs PyTorch, "
+        f"batch {summary['batch_size']}, {summary['rounds']} alternating rounds (tf, torch, ...) in one process "
+        f"after {summary['warmup']} warm-up step(s); images/s from the median step (fastest step in brackets)"
+    )
+    print_setup(summary)
     print(f"  {'precision':<16s}{'size':>5s}{'steps':>6s}  {'framework':<12s}{'img/s':>9s}{'(best)':>9s}{'CPU s/step':>11s}")
     for r in summary["results"]:
         for name in r["frameworks"]:
@@ -621,6 +792,32 @@ def print_against_torch(summary):
             )
 
 
+def print_profile(summary):
+    print(
+        f"DSAN training step (ResNet-18 trunk, both streams, both optimisers), TensorFlow vs PyTorch, "
+        f"batch {summary['batch_size']}: op time per step by part, profiled after {summary['warmup']} warm-up "
+        "step(s) (TF: op events of the executor threads; PyTorch: self CPU time)"
+    )
+    print_setup(summary)
+    for r in summary["results"]:
+        tf_ops, torch_ops = r["tf"], r["torch"]
+        print(f"{r['precision']}, {r['image_size']} px, {r['steps']} profiled step(s)")
+        print(f"  {'part':<40s}{'TF ms/step':>12s}{'share':>8s}{'PyTorch ms/step':>17s}{'share':>8s}")
+        for part, label in PARTS.items():
+            t, p = tf_ops["parts"][part], torch_ops["parts"][part]
+            print(
+                f"  {label:<40s}{t['ms_per_step']:>12.1f}{t['share']:>8.1%}"
+                f"{p['ms_per_step']:>17.1f}{p['share']:>8.1%}"
+            )
+        print(f"  {'summed op time':<40s}{tf_ops['op_ms_per_step']:>12.1f}{'':>8s}{torch_ops['op_ms_per_step']:>17.1f}")
+        tops = (tf_ops["other_top"], torch_ops["other_top"])
+        if any(tops):  # to check that nothing large lands in "other" by mistake
+            print(f"  largest op types in 'other', ms/step: {'TF':<34s}PyTorch")
+            for i in range(max(map(len, tops))):
+                tf_cell, torch_cell = (f"{top[i][0]} {top[i][1]:.1f}" if i < len(top) else "" for top in tops)
+                print(f"  {'':<38s}{tf_cell:<36s}{torch_cell}")
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.against_torch:
@@ -632,7 +829,7 @@ def main(argv=None):
         if args.json:
             print(json.dumps(summary))
         else:
-            print_against_torch(summary)
+            (print_profile if args.profile else print_against_torch)(summary)
         return 0
     load_before = os.getloadavg()[0]
     try:
