@@ -6,6 +6,8 @@
 - otherwise ``float32``: an AVX2-only CPU emulates bfloat16, about 11x slower than float32.
 """
 
+import os
+import platform
 from pathlib import Path
 
 POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
@@ -34,9 +36,6 @@ def cpu_flags(cpuinfo=Path("/proc/cpuinfo")):
 def cpu_description(cpuinfo=Path("/proc/cpuinfo")):
     """{"model", "cpus", "isa"}: what a timing or a training run needs to say about the CPU it ran on
     (machines differ: an AVX2-only EPYC emulates bfloat16, an AMX Xeon runs it natively)."""
-    import os
-    import platform
-
     flags = cpu_flags(cpuinfo)
     isa = [name for name in ("avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16") if name in flags]
     model = _cpuinfo_field("model name", cpuinfo) or platform.processor() or "unknown"
