@@ -61,6 +61,12 @@ def evaluate_outputs(outputs, class_names, subsets=None):
         for stream, key in STREAM_OUTPUTS.items()
         if key in outputs
     }
+    # Per stream and class: shows which stream (or the fusion) loses the rare classes.
+    metrics["stream_per_class_accuracy"] = {
+        stream: classification_metrics(labels, outputs[key].argmax(axis=1), class_names)["per_class_accuracy"]
+        for stream, key in STREAM_OUTPUTS.items()
+        if key in outputs
+    }
     if "attention" in outputs:
         # P(a=0) of Fig. 10: the share of sparse-attention weights that are exactly zero.
         zero = outputs["attention"] == 0
