@@ -9,7 +9,7 @@ the centre half of the question in seconds. It reads the training split once thr
 trained model (a = sparse attention, x = a*h1, the argmax label; no augmentation), then
 replays each candidate rule on those fixed features: random batches of the training run's
 size with the real class frequencies, centres started from N(0, 1) like the model's, the
-rule's SGD with coupled weight decay 1e-4. What it cannot show is how the network's
+rule's SGD with coupled weight decay (1e-4, the paper's; --weight-decay). What it cannot show is how the network's
 features react to the centres: a full run checks that (README, "Class centres").
 
 Printed per rule and class: the final cosine to the class mean (and to the attention-weighted
@@ -158,7 +158,8 @@ def extract_features(weights, data_dir, dataset, image_size=None, batch_size=128
     @tf.function
     def forward(images):
         outputs = model(images, training=False)
-        return outputs["gfe_features"], outputs["attention"]
+        # float32 whatever the model's policy: bfloat16 sums over thousands of features lose the means.
+        return tf.cast(outputs["gfe_features"], tf.float32), tf.cast(outputs["attention"], tf.float32)
 
     features, attention, labels = [], [], []
     for images, targets in batches:
@@ -195,6 +196,8 @@ def main(argv=None):
                         help="update:learning_rate:momentum[:beta], repeatable (default: issue 12's candidates)")
     parser.add_argument("--epochs", type=int, default=8, help="epochs to replay (default 8, the cpu preset's)")
     parser.add_argument("--batch-size", type=int, default=64, help="batch size (default 64, the cpu preset's)")
+    parser.add_argument("--weight-decay", type=float, default=1e-4,
+                        help="the centres' coupled weight decay (default 1e-4, the paper's and the model's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--csv", help="also write the final per-class figures to this CSV")
     args = parser.parse_args(argv)
@@ -215,6 +218,7 @@ def main(argv=None):
                 np.savez(handle, features=features, attention=attention, labels=labels,
                          class_names=np.array(class_names))
     counts = np.bincount(labels, minlength=len(class_names))
+    print(f"centre weight decay {args.weight_decay:g}")
     print(f"{len(labels)} training features of dimension {features.shape[1]}; per class: "
           + ", ".join(f"{n} {c}" for n, c in zip(class_names, counts)))
     # Where a perfectly tracking centre ends: the attention-weighted mean, not the plain one.
@@ -225,7 +229,7 @@ def main(argv=None):
     rows = []
     for rule in args.rules or DEFAULT_RULES:
         history = simulate(rule, features, attention, labels, epochs=args.epochs, batch_size=args.batch_size,
-                           seed=args.seed)
+                           weight_decay=args.weight_decay, seed=args.seed)
         print(report(rule, history, class_names), flush=True)
         if history and history[-1] is not None:
             for name, cos, target, ratio in zip(class_names, *history[-1]):

@@ -70,3 +70,18 @@ def test_a_malformed_rule_is_one_clear_error(capsys):
     with pytest.raises(SystemExit):
         sim.main(["--features", "x.npz", "--rule", "centre-loss:fast"])
     assert "expected update:learning_rate:momentum[:beta]" in capsys.readouterr().err
+
+
+def test_weight_decay_option_reaches_the_simulation(tmp_path, capsys):
+    """--weight-decay is applied: a strong decay shrinks the centres below their features' norm."""
+    features, attention, labels = clustered_features()
+    stored = tmp_path / "features.npz"
+    np.savez(stored, features=features, attention=attention, labels=labels, class_names=np.array(list("abcd")))
+    ratios = {}
+    for decay in ("0", "1"):
+        out = tmp_path / f"decay{decay}.csv"
+        sim.main(["--features", str(stored), "--epochs", "1", "--rule", "centre-loss:0.05:0.9:0.002",
+                  "--weight-decay", decay, "--csv", str(out)])
+        assert f"centre weight decay {decay}" in capsys.readouterr().out
+        ratios[decay] = np.loadtxt(out, delimiter=",", skiprows=1, usecols=4)
+    assert np.all(ratios["1"] < 0.8 * ratios["0"])
