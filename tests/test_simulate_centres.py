@@ -85,3 +85,24 @@ def test_weight_decay_option_reaches_the_simulation(tmp_path, capsys):
         assert f"centre weight decay {decay}" in capsys.readouterr().out
         ratios[decay] = np.loadtxt(out, delimiter=",", skiprows=1, usecols=4)
     assert np.all(ratios["1"] < 0.8 * ratios["0"])
+
+
+def test_features_of_a_bfloat16_model_are_extracted_as_float32(tmp_path):
+    """A mixed_bfloat16 model's features come out float32 (they were once stored as a void dtype
+    that np.load could not read back) and the stored file reads back as numbers."""
+    import keras
+
+    from dsan_tf.data import FERPLUS_CLASSES, SAMPLE_FERPLUS_DIR
+    from dsan_tf.model import build_dsan
+
+    keras.utils.set_random_seed(0)
+    model_file = tmp_path / "dsan-bf16.keras"
+    build_dsan(len(FERPLUS_CLASSES), 32, class_names=list(FERPLUS_CLASSES), dtype="mixed_bfloat16").save(model_file)
+    features, attention, labels, names = sim.extract_features(model_file, SAMPLE_FERPLUS_DIR, "ferplus", batch_size=128)
+    assert features.dtype == attention.dtype == np.float32
+    assert features.shape == attention.shape and features.shape[0] == labels.shape[0] > 0
+    assert list(names) == list(FERPLUS_CLASSES)
+    stored = tmp_path / "features.npz"
+    np.savez(stored, features=features, attention=attention, labels=labels, class_names=np.array(names))
+    with np.load(stored) as back:
+        assert back["features"].dtype == np.float32 and np.isfinite(back["features"]).all()
