@@ -88,8 +88,8 @@ def test_weight_decay_option_reaches_the_simulation(tmp_path, capsys):
 
 
 def test_features_of_a_bfloat16_model_are_extracted_as_float32(tmp_path):
-    """A mixed_bfloat16 model's features come out float32 (they were once stored as a void dtype
-    that np.load could not read back) and the stored file reads back as numbers."""
+    """A mixed_bfloat16 model's features are stored as float32 by the command (they were once
+    stored as a void dtype that np.load could not read back as numbers)."""
     import keras
 
     from dsan_tf.data import FERPLUS_CLASSES, SAMPLE_FERPLUS_DIR
@@ -98,11 +98,12 @@ def test_features_of_a_bfloat16_model_are_extracted_as_float32(tmp_path):
     keras.utils.set_random_seed(0)
     model_file = tmp_path / "dsan-bf16.keras"
     build_dsan(len(FERPLUS_CLASSES), 32, class_names=list(FERPLUS_CLASSES), dtype="mixed_bfloat16").save(model_file)
-    features, attention, labels, names = sim.extract_features(model_file, SAMPLE_FERPLUS_DIR, "ferplus", batch_size=128)
-    assert features.dtype == attention.dtype == np.float32
-    assert features.shape == attention.shape and features.shape[0] == labels.shape[0] > 0
-    assert list(names) == list(FERPLUS_CLASSES)
     stored = tmp_path / "features.npz"
-    np.savez(stored, features=features, attention=attention, labels=labels, class_names=np.array(names))
+    sim.main(["--weights", str(model_file), "--data-dir", str(SAMPLE_FERPLUS_DIR), "--features", str(stored),
+              "--epochs", "1", "--rule", "centre-loss:0.05:0.9:0.002"])
     with np.load(stored) as back:
-        assert back["features"].dtype == np.float32 and np.isfinite(back["features"]).all()
+        features, attention, labels = back["features"], back["attention"], back["labels"]
+        assert features.dtype == attention.dtype == np.float32
+        assert features.shape == attention.shape and features.shape[0] == labels.shape[0] > 0
+        assert list(back["class_names"]) == list(FERPLUS_CLASSES)
+        assert np.isfinite(features).all()
