@@ -9,3 +9,26 @@ import os
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 __version__ = "0.1.0"
+
+# The Python API, loaded on first use so that `import dsan_tf` stays light (no TensorFlow):
+#   dsan_tf.predict("photo.jpg") -> [{"box": [x, y, w, h], "label": ..., "probabilities": {...}}, ...]
+_LAZY = {
+    "predict": "dsan_tf.api",
+    "predict_faces": "dsan_tf.api",
+    "FaceExpressionRecognizer": "dsan_tf.api",
+}
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    raise AttributeError(f"module 'dsan_tf' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -29,6 +29,7 @@ from typing import Sequence
 
 import numpy as np
 
+from dsan_tf.errors import UserError
 from dsan_tf.io_utils import atomic_path
 from dsan_tf.resnet import LAST_CONV_LAYER
 
@@ -39,7 +40,7 @@ STREAM_LAYERS = {"fused": "fusion", "gfe": "gfe_classifier", "mff": "mff_classif
 PREDICTED = "predicted"
 
 
-class ExplainError(ValueError):
+class ExplainError(UserError, ValueError):
     """A bad request to the explanation API (unknown stream, method or class, wrong input)."""
 
 
@@ -305,3 +306,129 @@ def save_grid(path, images: Sequence[np.ndarray], heatmaps: Sequence[np.ndarray]
 def _shorten(text: str, width: int) -> str:
     text = str(text)
     return text if len(text) <= width else "…" + text[-(width - 1):]
+
+
+# ---------------------------------------------------------------------- whole photos
+
+
+@dataclasses.dataclass
+class FaceExplanation:
+    """The heatmap of one face and the prediction it explains."""
+
+    image: np.ndarray  # uint8 (S, S, 3): the face as the model saw it (aligned, resized, greyed)
+    heatmap: np.ndarray  # float32 (S, S) in 0..1
+    label: str  # the predicted class
+    probability: float
+    probabilities: dict  # class name -> fused probability
+    target: str  # the class the heatmap explains
+    target_probability: float
+    box: list | None = None  # [x, y, w, h] in the photo (None for a given crop)
+    detection_confidence: float | None = None
+    matrix: np.ndarray | None = None  # (2, 3) photo pixels -> crop pixels (None for a given crop)
+
+
+@dataclasses.dataclass
+class PhotoExplanation:
+    """Every face of one photo, largest first; ``note`` is ``"no face"`` (and ``faces`` empty) without one."""
+
+    faces: list
+    note: str = ""
+
+
+def _as_dsan(model):
+    if isinstance(model, (str, Path)):
+        from dsan_tf.inference import load_dsan
+
+        return load_dsan(model)
+    return check_dsan(model)
+
+
+def explain_crops(model, crops, method: str = "gradcam", target="predicted", stream: str = "fused", *,
+                  grayscale: bool | None = None, layer: str = LAST_CONV_LAYER, max_n: int | None = None,
+                  batch_size: int = 32) -> list[FaceExplanation]:
+    """Heatmaps of face crops (uint8 RGB, any size), prepared as the model expects: resized to its input
+    and greyed when it was trained on grey faces (``grayscale`` None; True/False force it).
+
+    ``model``: a DSAN, a ``.keras`` file or a shipped model's name; the rest as :func:`explain`.
+    """
+    from dsan_tf.inference import _as_rgb, as_grey_rgb, model_inputs
+
+    model = _as_dsan(model)
+    crops = [_as_rgb(c) for c in crops]
+    if not crops:
+        raise ExplainError("no face crops given")
+    grey = bool(model.settings.get("grayscale_input", False)) if grayscale is None else bool(grayscale)
+    shown, inputs = model_inputs([as_grey_rgb(c) for c in crops] if grey else crops,
+                                 int(model.settings["image_size"]))
+    result = explain(model, inputs, method, target, stream, layer=layer, max_n=max_n, batch_size=batch_size)
+    names = class_names_of(model)
+    out = []
+    for i in range(len(crops)):
+        p, pred, tgt = result.probabilities[i], int(result.predicted[i]), int(result.targets[i])
+        out.append(FaceExplanation(shown[i], result.heatmaps[i], names[pred], float(p[pred]),
+                                   {n: float(v) for n, v in zip(names, p)}, names[tgt], float(p[tgt])))
+    return out
+
+
+def explain_photo(model, image, method: str = "gradcam", target="predicted", stream: str = "fused", *,
+                  aligner=None, grayscale: bool | None = None, layer: str = LAST_CONV_LAYER,
+                  max_n: int | None = None, batch_size: int = 32) -> PhotoExplanation:
+    """Heatmaps of every face of a whole photo, detected and aligned as ``dsan predict`` does.
+
+    ``image``: a path, PIL image or uint8 RGB array. ``aligner``: a
+    :class:`dsan_tf.data.align.FaceAligner` to reuse across photos (default: one aligning at
+    the model's input size, with ``dsan predict``'s defaults). A photo without a face gives
+    ``PhotoExplanation([], note="no face")``: no prediction and no heatmap.
+    """
+    from dsan_tf.api import face_box, to_rgb_image
+    from dsan_tf.inference import NO_FACE
+
+    model = _as_dsan(model)
+    if aligner is None:
+        aligner = photo_aligner(model)
+    photo = to_rgb_image(image)
+    faces = aligner.align(photo)
+    if not faces:
+        return PhotoExplanation([], NO_FACE)
+    explained = explain_crops(model, [f.image for f in faces], method, target, stream, grayscale=grayscale,
+                              layer=layer, max_n=max_n, batch_size=batch_size)
+    for face, e in zip(faces, explained):
+        e.box = face_box(face.box, photo.shape)
+        e.detection_confidence = round(float(face.confidence), 4)
+        e.matrix = face.matrix * (int(model.settings["image_size"]) / aligner.output_size)
+    return PhotoExplanation(explained)
+
+
+def photo_aligner(model, **options):
+    """A FaceAligner for ``explain_photo``: crops at the model's input size; ``options`` as FaceAligner's
+    (min_confidence, min_face_size, largest_only, detector)."""
+    from dsan_tf.data.align import FaceAligner
+
+    return FaceAligner(output_size=int(check_dsan(model).settings["image_size"]), **options)
+
+
+def overlay_photo(image, explanation: PhotoExplanation, alpha: float = 0.45, colormap: str = "jet") -> np.ndarray:
+    """The photo with each face's heatmap warped back onto the face, its box and "label probability";
+    a photo without a face gets the "no face" note and no heatmap."""
+    import cv2
+    import matplotlib
+
+    from dsan_tf.api import to_rgb_image
+    from dsan_tf.inference import annotate
+
+    photo = to_rgb_image(image)
+    out = photo.astype(np.float32)
+    height, width = photo.shape[:2]
+    for face in explanation.faces:
+        if face.matrix is None:
+            continue
+        size = face.heatmap.shape[0]
+        back = cv2.invertAffineTransform(np.asarray(face.matrix, np.float64))
+        heat = cv2.warpAffine(np.asarray(face.heatmap, np.float32), back, (width, height), flags=cv2.INTER_LINEAR)
+        inside = cv2.warpAffine(np.ones((size, size), np.float32), back, (width, height), flags=cv2.INTER_LINEAR)
+        colours = matplotlib.colormaps[colormap](np.clip(heat, 0.0, 1.0))[..., :3] * 255.0
+        weight = (alpha * inside)[..., None]
+        out = (1.0 - weight) * out + weight * colours
+    rows = [{"box": f.box, "label": f.label, "probability": f.probability} for f in explanation.faces
+            if f.box is not None] or [{"box": None, "note": explanation.note or "no face"}]
+    return annotate(np.clip(out, 0, 255).astype(np.uint8), rows)

@@ -8,7 +8,9 @@ Signatures (both compute in float32, whatever precision the model was trained in
 
 - ``serving_default``: ``image_bytes`` tf.string [N] (JPEG/PNG/GIF/BMP/WebP face crops;
   the ``_bytes`` suffix makes TF Serving's REST API accept ``{"b64": ...}``).
-- ``predict_pixels``: ``pixels`` float32 [N, H, W, 3], RGB in 0..255, any H and W.
+- ``predict_pixels``: ``pixels`` float32 [N, H, W, 3], RGB in 0..255, any H and W. NaN, Inf
+  or values outside [0, 255] are INVALID_ARGUMENT (HTTP 400) with the reason
+  (:mod:`dsan_tf.pixels`, the one definition of a pixel).
 
 Outputs of both: ``probabilities`` float32 [N, K] (the fused prediction),
 ``class_id`` int64 [N], ``class_name`` string [N], ``gfe_probabilities`` and
@@ -19,7 +21,11 @@ stream's softmax, so both outputs always exist and always sum to one.
 
 Preprocessing is ``dsan_tf.data.preprocess`` itself (decode, bilinear antialiased resize to
 the model's square input, ImageNet normalisation), traced into the graph, so training and
-serving see the same pixels.
+serving see the same pixels. A model trained on grey faces (its ``grayscale_input``, e.g.
+the shipped FERPlus model) greys the faces in the graph first (:func:`grey_rgb`: the
+formula of ``dsan_tf.inference.as_grey_rgb``; a grey face is unchanged), so a colour crop
+sent to ``serving_default``, ``predict_pixels`` or the TFLite model gets the answer
+``dsan predict`` gives; these signatures cannot be asked for colour faces.
 
 Layout written by :func:`export_saved_model` (TF Serving's)::
 
@@ -32,6 +38,7 @@ Layout written by :func:`export_saved_model` (TF Serving's)::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 from pathlib import Path
@@ -41,6 +48,7 @@ import tensorflow as tf
 
 from dsan_tf.data import preprocess
 from dsan_tf.io_utils import OutputError, atomic_dir, write_text
+from dsan_tf.outputs import _Lock
 from dsan_tf.serving_version import check_version
 
 SIGNATURE_BYTES = "serving_default"
@@ -55,7 +63,8 @@ WARMUP_FILE = "tf_serving_warmup_requests"
 # Batch sizes the warmup replays through serving_default (1 up to the batching
 # max_batch_size, see batching_parameters); predict_pixels is warmed at batch 1.
 WARMUP_BATCH_SIZES = (1, 8, 32)
-PIXELS_NOT_FINITE = "pixels must be finite RGB values in 0..255; found NaN or Inf"
+from dsan_tf.pixels import NOT_FINITE as PIXELS_NOT_FINITE  # noqa: E402  (the one definition: dsan_tf.pixels)
+from dsan_tf.pixels import assert_pixels  # noqa: E402
 
 # --------------------------------------------------------------------------- module
 def class_names_of(model) -> list[str]:
@@ -91,6 +100,7 @@ def build_serving_module(model, labels_path=None, settings_path=None) -> tf.Modu
     names = class_names_of(model32)
     image_size = int(model32.settings["image_size"])
     names_tensor = tf.constant(names, dtype=tf.string)
+    grey = bool(model32.settings.get("grayscale_input", False))
 
     def outputs_from_model_input(x):
         out = model32(x, training=False)
@@ -107,7 +117,10 @@ def build_serving_module(model, labels_path=None, settings_path=None) -> tf.Modu
         }
 
     def preprocess_one(image_bytes):
-        return preprocess.preprocess_for_model(preprocess.decode_image(image_bytes), image_size)
+        image = preprocess.decode_image(image_bytes)
+        if grey:  # a grey-trained model greys its faces itself, before the resize (as dsan_tf.inference)
+            image = tf.cast(grey_rgb(tf.cast(image, tf.float32)), image.dtype)
+        return preprocess.preprocess_for_model(image, image_size)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=INPUT_BYTES)])
     def serving_default(image_bytes):
@@ -118,8 +131,11 @@ def build_serving_module(model, labels_path=None, settings_path=None) -> tf.Modu
 
     @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32, name=INPUT_PIXELS)])
     def predict_pixels(pixels):
-        """RGB pixels in 0..255, any size -> DSAN outputs; InvalidArgumentError for NaN or Inf."""
-        pixels = tf.debugging.assert_all_finite(pixels, PIXELS_NOT_FINITE)  # else NaN comes out as class 0
+        """RGB pixels in [0, 255], any size -> DSAN outputs; InvalidArgumentError (HTTP 400) for NaN, Inf
+        or values outside [0, 255] (dsan_tf.pixels), which would otherwise come out as a confident class."""
+        pixels = assert_pixels(pixels)
+        if grey:
+            pixels = grey_rgb(pixels)
         return outputs_from_model_input(preprocess.preprocess_for_model(pixels, image_size))
 
     module = tf.Module(name="dsan_serving")
@@ -131,6 +147,16 @@ def build_serving_module(model, labels_path=None, settings_path=None) -> tf.Modu
     if settings_path is not None:
         module.settings = tf.saved_model.Asset(str(settings_path))
     return module
+
+
+def grey_rgb(pixels):
+    """Float RGB 0..255 [..., 3] -> float32 grey RGB in the graph: ``dsan_tf.inference.grey_pixels``
+    (BT.601 luminance, rounded half to even, repeated in three channels). Idempotent: grey stays grey."""
+    pixels = tf.cast(pixels, tf.float32)
+    weights = tf.constant([0.299, 0.587, 0.114], tf.float32)
+    luminance = tf.clip_by_value(tf.round(tf.reduce_sum(pixels[..., :3] * weights, axis=-1)), 0.0, 255.0)
+    luminance = luminance[..., None]
+    return tf.concat([luminance, luminance, luminance], axis=-1)  # (TFLite builtins only: no tf.repeat)
 
 
 def _track_variables(module, concrete_functions):
@@ -247,8 +273,15 @@ def export_saved_model(model, base, version, overwrite=False, model_name=None, w
     model_name = model_name or Path(base).name
     names = class_names_of(model)
     images = warmup_images if warmup_images else default_warmup_images()
-    with tempfile.TemporaryDirectory(prefix="dsan-labels-") as scratch, \
-            atomic_dir(target, replace=overwrite) as tmp:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Two exports of one version at once: the second is refused now (a lock held for the whole
+    # export), and the no-replace rename at the end keeps a version that appeared meanwhile.
+    lock = _Lock(target.parent / f".{target.name}.lock", remove=True)
+    lock.acquire(f"version {target}")
+    with contextlib.ExitStack() as stack:
+        stack.callback(lock.release)
+        scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="dsan-labels-"))
+        tmp = stack.enter_context(atomic_dir(target, replace=overwrite))
         labels = Path(scratch) / LABELS_FILE  # both copied into assets/ by the save
         labels.write_text("".join(n + "\n" for n in names), encoding="utf-8")
         settings = Path(scratch) / SETTINGS_FILE
@@ -423,9 +456,12 @@ def tflite_function(model):
     """
     model32 = float32_model(model)
     size = int(model32.settings["image_size"])
+    grey = bool(model32.settings.get("grayscale_input", False))
 
     @tf.function(input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32, name=INPUT_PIXELS)])
     def predict(pixels):
+        if grey:  # greyed in the graph, as predict_pixels
+            pixels = grey_rgb(pixels)
         out = model32(preprocess.normalize_imagenet(pixels), training=False)
         probabilities = tf.cast(out["probabilities"], tf.float32)
         gfe = tf.nn.softmax(tf.cast(out["gfe_logits"], tf.float32)) if "gfe_logits" in out else probabilities

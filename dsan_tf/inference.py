@@ -10,7 +10,9 @@ Two kinds of model are accepted:
   Serving base folder above it (the highest numbered version is used).
 
 Both give a :class:`Predictor`: ``predict(faces)`` takes uint8 RGB face crops of any
-size and returns the fused class probabilities.
+size and returns the fused class probabilities. A model trained on grey faces (its
+recorded ``grayscale_input``, e.g. the shipped FERPlus model) gets grey faces from the
+Predictor itself unless the caller passes ``grayscale=False``.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from typing import Sequence
 
 import numpy as np
 
+from dsan_tf.errors import UserError
 
-class ModelLoadError(ValueError):
+
+class ModelLoadError(UserError, ValueError):
     """The given path is not a DSAN model this project can load."""
 
 
@@ -178,32 +182,46 @@ def resolve_savedmodel_dir(path) -> Path:
 
 
 class Predictor:
-    """Fused class probabilities for uint8 RGB face crops."""
+    """Fused class probabilities for uint8 RGB face crops.
+
+    ``grayscale`` of ``predict``/``predict_pixels``: None (default) follows the model's
+    recorded ``grayscale_input`` (faces are greyed, BT.601, as the training data was);
+    True or False forces grey or colour faces.
+    """
 
     class_names: list
     image_size: int | None
     source: str
-    grayscale_input: bool = False  # trained on grey faces: colour faces should be greyed first
+    grayscale_input: bool = False  # trained on grey faces: colour faces are greyed first
 
-    def predict_pixels(self, pixels) -> np.ndarray:
+    def uses_grey(self, grayscale: bool | None = None) -> bool:
+        """Whether faces are greyed: ``grayscale`` when given, else the model's ``grayscale_input``."""
+        return bool(self.grayscale_input if grayscale is None else grayscale)
+
+    def predict_pixels(self, pixels, grayscale: bool | None = None) -> np.ndarray:
         """(N, K) float32 probabilities for float RGB pixels [N, H, W, 3] in 0..255, one size.
 
-        ValueError for any other shape and for NaN or infinite values (a model would
-        turn them into a confident-looking answer).
+        ValueError for any other shape and for NaN, infinite or out-of-range values
+        (:func:`dsan_tf.pixels.check_pixels`: a model would turn them into a confident-looking
+        answer; nothing is clipped). Greyed as ``predict`` does.
         """
+        from dsan_tf.pixels import check_pixels
+
         pixels = np.asarray(pixels, np.float32)
         if pixels.ndim != 4 or pixels.shape[-1] != 3 or 0 in pixels.shape[1:3]:
             raise ValueError(f"pixels must be RGB images [N, H, W, 3], got shape {pixels.shape}")
-        finite = np.isfinite(pixels).reshape(len(pixels), -1).all(axis=1)
-        if not finite.all():
-            images = ", ".join(str(i) for i in np.flatnonzero(~finite)[:10])
-            raise ValueError(f"pixels hold NaN or infinite values (image(s) {images}); "
-                             "expected finite RGB values in 0..255")
+        pixels = check_pixels(pixels)
+        if self.uses_grey(grayscale):
+            pixels = grey_pixels(pixels)
         return self._predict_pixels(pixels)
 
-    def predict(self, faces: Sequence[np.ndarray], batch_size: int = 32) -> np.ndarray:
-        """(N, K) float32 probabilities for N uint8 [H, W, 3] crops (any sizes)."""
+    def predict(self, faces: Sequence[np.ndarray], batch_size: int = 32,
+                grayscale: bool | None = None) -> np.ndarray:
+        """(N, K) float32 probabilities for N uint8 [H, W, 3] crops (any sizes), in one call per shape
+        and ``batch_size`` faces; grey faces for a grey-trained model unless ``grayscale=False``."""
         faces = [_as_rgb(f) for f in faces]
+        if self.uses_grey(grayscale):
+            faces = [as_grey_rgb(f) for f in faces]  # idempotent: a grey face stays the same
         if not faces:
             return np.zeros((0, len(self.class_names)), np.float32)
         out = np.zeros((len(faces), len(self.class_names)), np.float32)
@@ -285,7 +303,10 @@ class SavedModelPredictor(Predictor):
         self._input_name = next(iter(inputs))
         if "probabilities" not in self._signature.structured_outputs:
             raise ModelLoadError(f"{directory}: signature has no 'probabilities' output; not a DSAN export")
-        self.grayscale_input = bool(_recorded_settings(directory / "assets" / SETTINGS_FILE).get("grayscale_input"))
+        recorded = _recorded_settings(directory / "assets" / SETTINGS_FILE)
+        self.grayscale_input = bool(recorded.get("grayscale_input"))
+        # The model's input size, so faces are aligned at it as for the .keras file (None if unrecorded).
+        self.image_size = int(recorded["image_size"]) if recorded.get("image_size") else None
         labels = directory / "assets" / LABELS_FILE
         self.class_names = None
         if labels.is_file():
@@ -366,22 +387,31 @@ def is_video(path) -> bool:
     return Path(path).suffix.lower() in VIDEO_EXTENSIONS
 
 
-def collect_inputs(inputs) -> list[tuple[Path, Path]]:
+def collect_inputs(inputs, unreadable=None) -> list[tuple[Path, Path]]:
     """(file, root) for every image or video named or found (recursively) under ``inputs``.
 
     ``root`` is the folder the file was found under (its own folder for a named file),
-    so outputs can mirror relative paths. DataError for a path that does not exist.
+    so outputs can mirror relative paths. DataError for a path that does not exist or a
+    folder that cannot be read. ``unreadable`` (a list, optional) gets one line per
+    sub-folder that could not be read (its files are missing from the result).
     """
     from dsan_tf.data.align import IMAGE_EXTENSIONS
     from dsan_tf.data.errors import DataError
+    from dsan_tf.data.images import scan_images
 
     wanted = IMAGE_EXTENSIONS + VIDEO_EXTENSIONS
     found, seen = [], set()
     for item in map(Path, inputs):
         if item.is_dir():
-            files = sorted(p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in wanted)
+            scan = scan_images(item, suffixes=wanted)
+            if scan.unreadable and scan.unreadable[0][0] == item and not scan.images:
+                raise DataError(f"{item}: folder cannot be read ({scan.unreadable[0][1]})")
+            if unreadable is not None:
+                unreadable.extend(scan.notes())
+            files = scan.images
             if not files:
-                raise DataError(f"{item}: folder holds no images or videos ({' '.join(wanted)})")
+                raise DataError(f"{item}: folder holds no images or videos ({' '.join(wanted)})"
+                                + "".join(f"; {note}" for note in scan.notes()))
             pairs = [(f, item) for f in files]
         elif item.is_file():
             pairs = [(item, item.parent)]
@@ -394,10 +424,13 @@ def collect_inputs(inputs) -> list[tuple[Path, Path]]:
     return found
 
 
-def iter_video_frames(path, stride: int = 1, max_frames: int | None = None):
+def iter_video_frames(path, stride: int = 1, max_frames: int | None = None, status: dict | None = None):
     """Yield (frame index, fps, RGB uint8 frame) for frames 0, stride, 2*stride, ... (OpenCV).
 
     Skipped frames are grabbed, not decoded. DataError when OpenCV cannot open the file.
+    ``status`` (a dict, optional) gets ``expected_frames`` (the header's count, None if
+    unknown), ``read`` (frames read or grabbed) and ``note``: "" or, for a file that ends
+    before its header's frame count (truncated or damaged), a sentence to print.
     """
     import cv2
 
@@ -410,6 +443,9 @@ def iter_video_frames(path, stride: int = 1, max_frames: int | None = None):
         capture.release()
         raise DataError(f"{path}: not a video OpenCV can read")
     fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
+    expected = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    status = {} if status is None else status
+    status.update(expected_frames=expected if expected > 0 else None, read=0, note="")
     index, emitted = 0, 0
     try:
         while max_frames is None or emitted < max_frames:
@@ -418,34 +454,53 @@ def iter_video_frames(path, stride: int = 1, max_frames: int | None = None):
                 if not ok or frame is None:
                     break
                 emitted += 1
+                status["read"] = index + 1
                 yield index, fps, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
             elif not capture.grab():
                 break
             index += 1
+            status["read"] = index
+        else:
+            return  # stopped by max_frames, not by the end of the file
+        if 0 < expected and index < expected:
+            status["note"] = (f"{path}: truncated or damaged: its header says {expected} frames, only {index} "
+                              "could be decoded")
     finally:
         capture.release()
 
 
 def as_grey_rgb(image: np.ndarray) -> np.ndarray:
-    """RGB uint8 -> its luminance (ITU-R BT.601) repeated in three channels, as FERPlus' faces are."""
+    """RGB uint8 -> its luminance (ITU-R BT.601) repeated in three channels, as FERPlus' faces are.
+
+    Idempotent: a grey image (three equal channels) comes back unchanged.
+    """
     grey = np.rint(image[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32))
     return np.repeat(np.clip(grey, 0, 255).astype(np.uint8)[..., None], 3, axis=-1)
 
 
+def grey_pixels(pixels: np.ndarray) -> np.ndarray:
+    """Float RGB 0..255 [..., 3] -> float32 grey RGB, the values ``as_grey_rgb`` gives for uint8 pixels."""
+    grey = np.rint(np.asarray(pixels, np.float32)[..., :3] @ np.array([0.299, 0.587, 0.114], np.float32))
+    return np.repeat(np.clip(grey, 0, 255)[..., None], 3, axis=-1)
+
+
 def predict_image(predictor: Predictor, aligner, image: np.ndarray, source: str, frame: int | None = None,
-                  fps: float | None = None, grayscale: bool = False) -> tuple[list[dict], list]:
+                  fps: float | None = None, grayscale: bool | None = None) -> tuple[list[dict], list]:
     """Detect, align and classify every face of one RGB image.
 
-    ``grayscale`` feeds the model grey faces (for models trained on grey data such as
-    FERPlus); detection always sees the colour image. Returns (rows, faces): one row per
-    face, largest first (or one "no face" row), and the AlignedFace objects in the same order.
+    ``grayscale``: True feeds the model grey faces, False colour ones, None (default) what
+    the model records (``predictor.grayscale_input``); detection always sees the colour
+    image. Returns (rows, faces): one row per face, largest first (or one "no face" row),
+    and the AlignedFace objects in the same order.
     """
+    grayscale = predictor.uses_grey(grayscale)
     faces = aligner.align(image)
     base = {"source": source, "frame": frame, "time_s": round(frame / fps, 3) if frame is not None and fps else None}
     if not faces:
         return [{**base, "face": None, "box": None, "detection_confidence": None, "label": None,
                  "probability": None, "probabilities": None, "note": NO_FACE}], []
-    probabilities = predictor.predict([as_grey_rgb(f.image) if grayscale else f.image for f in faces])
+    probabilities = predictor.predict([as_grey_rgb(f.image) if grayscale else f.image for f in faces],
+                                      grayscale=grayscale)
     rows = []
     for i, (face, p) in enumerate(zip(faces, probabilities)):
         label, top = top_label(p, predictor.class_names)

@@ -9,6 +9,13 @@
 - :func:`check_output_path`: refuse, before any work starts, an output that would land on
   or inside one of the command's inputs, or that cannot be created; one-line
   :class:`OutputError`.
+
+The policy every command follows (no replacing what the command did not make, folder
+markers, write-through devices, no-replace publishing, locks, name checks) is
+:mod:`dsan_tf.outputs`; these helpers are its building blocks and keep their behaviour:
+:func:`atomic_path` replaces its target (callers own it) but writes devices, pipes and
+``/dev/stdout`` through instead of renaming over them; :func:`atomic_dir` never replaces
+a folder unless ``replace``, at the moment of the rename.
 """
 
 import contextlib
@@ -20,8 +27,9 @@ import shutil
 from pathlib import Path
 
 
-class OutputError(ValueError):
-    """An output path that must not or cannot be written; the message names it and says why."""
+from dsan_tf.outputs import (  # noqa: F401  (re-exported: one policy, one module)
+    OutputError, OutputPolicy, _safe_name, check_creatable, check_names, is_write_through, publish_dir,
+    rename_no_replace, write_through)
 
 
 # ---------------------------------------------------------------------- temporaries
@@ -30,9 +38,11 @@ class OutputError(ValueError):
 def temp_path_beside(path, directory: bool = False) -> Path:
     """Create and return an empty temporary file (or folder) beside ``path``, normal mode."""
     path = Path(path)
-    suffix = "" if directory else path.suffix  # keeps e.g. ".keras": Keras insists on it
+    suffix = "" if directory else _temp_suffix(path)  # keeps e.g. ".keras": Keras insists on it
     while True:
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{suffix}")
+        # Printable ASCII only (and bounded): a non-UTF-8 or 250-byte target name still gives a
+        # temporary every library can open (cv2.imwrite crashes on undecodable names).
+        tmp = path.with_name(f".{_safe_name(path.name)}.{os.getpid()}.{secrets.token_hex(4)}{suffix}")
         try:
             if directory:
                 os.mkdir(tmp, 0o777)  # the umask applies, as for any mkdir
@@ -50,16 +60,22 @@ def clean_stale_temps(path) -> list:
     those whose process id is not alive, so a concurrent writer's temporary is kept.
     """
     path = Path(path)
-    pattern = re.compile(rf"\.{re.escape(path.name)}\.(\d+)\.[0-9a-f]{{8}}({re.escape(path.suffix)})?")
+    name = _safe_name(path.name)
+    pattern = re.compile(rf"\.{re.escape(name)}\.(\d+)\.[0-9a-f]{{8}}({re.escape(_temp_suffix(path))})?")
     removed = []
     if not path.parent.is_dir():
         return removed
-    for entry in path.parent.glob(f".{_glob_escape(path.name)}.*"):
+    for entry in path.parent.glob(f".{_glob_escape(name)}.*"):
         match = pattern.fullmatch(entry.name)
         if match and not _process_alive(int(match.group(1))):
             _remove(entry)
             removed.append(entry)
     return removed
+
+
+def _temp_suffix(path: Path) -> str:
+    suffix = path.suffix
+    return _safe_name(suffix) if len(suffix) <= 16 else ""
 
 
 def _glob_escape(text: str) -> str:
@@ -89,8 +105,15 @@ def _remove(path: Path) -> None:
 
 @contextlib.contextmanager
 def atomic_path(path):
-    """Yield a temporary file path beside ``path``; rename it over ``path`` only if the block succeeds."""
+    """Yield a temporary file path beside ``path``; rename it over ``path`` only if the block succeeds.
+
+    A device, pipe or ``/dev/stdout`` is written through (appended to), never renamed over.
+    """
     path = Path(path)
+    if is_write_through(path):
+        with write_through(path) as tmp:
+            yield tmp
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_temps(path)
     tmp = temp_path_beside(path)
@@ -106,10 +129,12 @@ def atomic_dir(path, replace: bool = False):
     """Yield an empty temporary folder beside ``path``; rename it to ``path`` if the block succeeds.
 
     An existing ``path`` is an error (FileExistsError) unless ``replace``: then it is moved
-    aside, the new folder renamed in, and the old one deleted.
+    aside, the new folder renamed in, and the old one deleted. Without ``replace`` the check
+    holds at the rename itself (no-replace rename): a ``path`` another process created
+    meanwhile is kept, and FileExistsError raised.
     """
     path = Path(path)
-    if path.exists() and not replace:
+    if os.path.lexists(path) and not replace:
         raise FileExistsError(f"{path} already exists")
     path.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_temps(path)
@@ -117,10 +142,10 @@ def atomic_dir(path, replace: bool = False):
     old = None
     try:
         yield tmp
-        if path.exists():
+        if replace and os.path.lexists(path):
             old = temp_path_beside(path, directory=True)
-            os.rename(path, old / path.name)  # into a temp folder: no other name is ever taken
-        os.rename(tmp, path)
+            os.rename(path, old / "old")  # into a temp folder: no other name is ever taken
+        rename_no_replace(tmp, path)
     finally:
         _remove(tmp)
         if old is not None:
@@ -162,33 +187,11 @@ def check_output_path(path, *, inputs=(), folder: bool = False, flag: str = "--o
 
     Refused: the path is one of ``inputs`` (files or folders the command reads) or lies
     inside an input folder; a file expected but a folder found, or the reverse; a path
-    that cannot be created (a file where a folder is needed) or written (permissions).
-    Nothing is created.
+    that cannot be created (a file where a folder is needed, a name too long for it or
+    its temporary, a symlink loop) or written (permissions). Devices and pipes are
+    accepted (written through). Nothing is created. (:func:`dsan_tf.outputs.check_creatable`.)
     """
-    path = Path(path)
-    target = path.resolve()
-    for item in inputs:
-        if item is None:
-            continue
-        item = Path(item)
-        source = item.resolve()
-        if target == source:
-            raise OutputError(f"{flag} {path}: is the input {item}; an output must never replace an input")
-        if item.is_dir() and source in target.parents:
-            raise OutputError(f"{flag} {path}: lies inside the input folder {item}; "
-                              "write outputs outside the folders a command reads")
-    if folder and path.exists() and not path.is_dir():
-        raise OutputError(f"{flag} {path}: is a file; expected a folder")
-    if not folder and path.is_dir():
-        raise OutputError(f"{flag} {path}: is a folder; expected a file name")
-    existing = target if folder else target.parent
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise OutputError(f"{flag} {path}: cannot be created: {existing} is a file, not a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise OutputError(f"{flag} {path}: cannot write in {existing} (permission denied)")
-    return path
+    return check_creatable(path, folder=folder, flag=flag, inputs=inputs)
 
 
 def os_error_line(err: OSError) -> str:

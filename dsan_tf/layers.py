@@ -140,22 +140,38 @@ class DecisionFusion(layers.Layer):
     """Decision-level fusion: p = sum_s w_s softmax(z_s), computed in float32.
 
     With one stream and weight 1 it is a plain softmax (variants baseline, gfe, mff).
+
+    ``class_scale`` (optional, one positive factor per class) multiplies the fused
+    probabilities, which are then renormalised: the post-hoc prior correction
+    p_k ∝ p_k · π_k^(−τ) of logit adjustment (Menon et al. 2021), set on a trained model by
+    :func:`dsan_tf.calibration.with_prior_correction`. It changes predictions only, never
+    training (the losses use the logits), and every export traces it with the model.
     """
 
-    def __init__(self, weights=(0.4, 0.6), **kwargs):
+    def __init__(self, weights=(0.4, 0.6), class_scale=None, **kwargs):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         self.stream_weights = tuple(float(w) for w in weights)
+        self.class_scale = None if class_scale is None else tuple(float(s) for s in class_scale)
+        if self.class_scale is not None and not all(s > 0 and s < float("inf") for s in self.class_scale):
+            raise ValueError(f"DecisionFusion: class_scale must be finite and positive, got {self.class_scale}")
 
     def call(self, logits):
         logits = logits if isinstance(logits, (list, tuple)) else [logits]
         if len(logits) != len(self.stream_weights):
             raise ValueError(f"DecisionFusion: {len(logits)} logits for {len(self.stream_weights)} weights")
         probabilities = [w * ops.softmax(ops.cast(z, "float32"), axis=-1) for w, z in zip(self.stream_weights, logits)]
-        return probabilities[0] if len(probabilities) == 1 else ops.sum(ops.stack(probabilities, 0), axis=0)
+        fused = probabilities[0] if len(probabilities) == 1 else ops.sum(ops.stack(probabilities, 0), axis=0)
+        if self.class_scale is None:
+            return fused
+        scaled = fused * ops.convert_to_tensor(self.class_scale, dtype="float32")
+        return scaled / ops.sum(scaled, axis=-1, keepdims=True)
 
     def compute_output_shape(self, input_shape):
         return input_shape[0] if isinstance(input_shape, list) else input_shape
 
     def get_config(self):
-        return {**super().get_config(), "weights": self.stream_weights}
+        config = {**super().get_config(), "weights": self.stream_weights}
+        if self.class_scale is not None:  # absent from older models' configs: they load unchanged
+            config["class_scale"] = self.class_scale
+        return config

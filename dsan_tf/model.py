@@ -86,6 +86,8 @@ class DSAN(keras.Model):
         class_names: the class names the model is trained for, stored with it.
         grayscale_input: the model was trained on grey faces (FERPlus) given as 3 equal
             channels; stored with it so that inference greys colour faces the same way.
+        class_scale: optional per-class factors of the fused probabilities (a post-hoc prior
+            correction, :mod:`dsan_tf.calibration`); None for the paper's fusion.
         sync_batchnorm: BatchNorm statistics over the global batch under a
             distribution strategy, so N replicas give the update of one.
         dtype: a Keras dtype policy name ("float32", "mixed_bfloat16", "mixed_float16");
@@ -111,6 +113,7 @@ class DSAN(keras.Model):
         centre_separation_weight=DEFAULT_CENTRE_SEPARATION_WEIGHT,
         class_names=None,
         grayscale_input=False,
+        class_scale=None,
         sync_batchnorm=True,
         dtype=None,
         name="dsan",
@@ -156,7 +159,9 @@ class DSAN(keras.Model):
             outputs["mff_logits"] = layers.Dense(num_classes, name="mff_classifier", dtype=policy)(h2)
             logits.append(outputs["mff_logits"])
             weights.append(1.0 - alpha)
-        outputs["probabilities"] = DecisionFusion(weights, name="fusion")(logits)
+        if class_scale is not None and len(class_scale) != num_classes:
+            raise ValueError(f"class_scale needs {num_classes} factors, got {len(class_scale)}")
+        outputs["probabilities"] = DecisionFusion(weights, class_scale=class_scale, name="fusion")(logits)
 
         super().__init__(inputs=images, outputs=outputs, name=name, **kwargs)
         self.settings = dict(
@@ -180,6 +185,8 @@ class DSAN(keras.Model):
             sync_batchnorm=bool(sync_batchnorm),
             dtype=policy.name,
         )
+        if class_scale is not None:  # only when set: models without it keep their exact config
+            self.settings["class_scale"] = [float(s) for s in class_scale]
         self.has_gfe, self.has_mff = has_gfe, has_mff
         self.class_centres = None
         if has_gfe:
@@ -299,7 +306,9 @@ class DSAN(keras.Model):
         network_grads, sgd_grads = grads[: len(network_vars)], grads[len(network_vars) :]
         # L2 weight decay added to the gradient, as PyTorch's optimisers do. The gradients
         # are summed over replicas, so each replica adds 1/N of it; loss scaling applies too.
-        scale = self._loss_scale()
+        # The scale's VALUE now: on an overflow step ``self.optimizer.apply`` halves the
+        # variable, and the centre gradients below were scaled by this value, not the halved one.
+        scale = tf.convert_to_tensor(self._loss_scale(), tf.float32)
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         network_grads = _add_weight_decay(network_grads, network_vars, self.weight_decay / replicas, scale)
         self.optimizer.apply(network_grads, network_vars)
@@ -539,7 +548,12 @@ def _add_weight_decay(grads, variables, decay, loss_scale=1.0):
 
 
 def _unscale_or_zero(grads, scale):
-    """Unscale mixed_float16 centre gradients; zero them on an overflow step (the network step is skipped too)."""
+    """Unscale mixed_float16 centre gradients by ``scale``, the loss scale they were computed with.
+
+    A step whose network gradients overflow is skipped by the LossScaleOptimizer, but finite
+    centre gradients still step the centres (exact once unscaled, and the per-class rules step
+    the centres on every batch anyway); centre gradients that overflowed themselves are zeroed.
+    """
     grads = [g / tf.cast(scale, g.dtype) for g in grads]
     finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads])
     return [tf.where(finite, g, tf.zeros_like(g)) for g in grads]

@@ -17,11 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
+from dsan_tf.errors import UserError
+
 SHIPPED_DIR = Path(__file__).parent / "pretrained_models"
 WEIGHTS_SUFFIX = ".weights.npz"
 
 
-class PretrainedError(Exception):
+class PretrainedError(UserError):
     """A shipped model that is unknown, missing or damaged; the message says which and what to do."""
 
 

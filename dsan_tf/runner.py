@@ -22,14 +22,18 @@ import dsan_tf
 from dsan_tf.data.pipeline import AugmentConfig, check_decodable, class_balanced_weights, make_dataset
 from dsan_tf.data.registry import load_dataset
 from dsan_tf.data.subsets import load_subset_list, match_subset
+from dsan_tf.errors import UserError
 from dsan_tf.distribute import is_chief, needs_custom_loop, pick_strategy
 from dsan_tf.evaluation import collect_outputs, evaluate_outputs
 from dsan_tf.inference import ModelLoadError, load_dsan, model_files
 from dsan_tf.io_utils import OutputError, atomic_path, check_output_path, write_json
+from dsan_tf.outputs import describe_kind, foreign_entries, read_marker, write_marker
 from dsan_tf.model import DEFAULT_CENTRE_SEPARATION_WEIGHT, as_float32, build_dsan, default_centre_sgd
 from dsan_tf.precision import cpu_description, resolve_precision
+from dsan_tf.progress import fit_verbosity
 from dsan_tf.plots import plot_confusion_matrix, plot_training_curves
-from dsan_tf.training import OptimiserSettings, TrainingDiverged, compile_for_training, fit_resumable, read_json
+from dsan_tf.training import (OptimiserSettings, TrainingDiverged, checkpoint_numbers, compile_for_training,
+                              fit_resumable, read_json)
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +43,7 @@ NOT_CONFIGURATION = {"resume", "output", "verbose", "time_budget_minutes", "chec
                      "precision", "precision_reason"}
 
 
-class RunError(Exception):
+class RunError(UserError):
     """A problem with the user's request, reported as one clear line by the CLI."""
 
 
@@ -142,29 +146,77 @@ def locked_run_directory(output_dir):
 
 
 def has_checkpoint(output_dir):
-    return tf.train.latest_checkpoint(str(output_dir / "checkpoints")) is not None
+    """Whether ``output_dir/checkpoints`` holds a ``ckpt-N`` (found on disk: the state file may be gone)."""
+    return bool(checkpoint_numbers(output_dir / "checkpoints"))
+
+
+def folder_kind(output_dir):
+    """What ``output_dir`` holds, by its marker (dsan_tf.outputs): "run", "evaluation", another kind;
+    for a folder written before markers existed, "run" or "evaluation" as its config.json says (a
+    run only with a checkpoint or model); "empty"; None: files this command did not make."""
+    if not foreign_entries(output_dir):
+        return "empty"  # nothing but the lock and the marker: nothing to lose
+    marker = read_marker(output_dir)
+    if marker is not None:
+        return marker[0]
+    if not (output_dir / "config.json").is_file():
+        return None
+    try:
+        eval_only = read_json(output_dir / "config.json")["settings"].get("eval_only", False)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if eval_only:
+        return "evaluation"
+    if has_checkpoint(output_dir) or (output_dir / "model.keras").exists():
+        return "run"
+    return None
+
+
+def refuse_foreign(output_dir, what):
+    shown = ", ".join(foreign_entries(output_dir)[:4])
+    raise RunError(f"--output {output_dir}: holds files {what} did not make ({shown}); "
+                   "pick a new or empty --output")
 
 
 def start_or_resume(output_dir, settings, chief=True):
-    """Check the (locked) run directory; True to resume from its checkpoint, False to start (over)."""
+    """Check the (locked) run directory; True to resume from its checkpoint, False to start (over).
+
+    The folder's marker decides: only a training run is resumed (its configuration checked even
+    when it has no checkpoint yet), never an evaluation or someone else's files; a run is started
+    over only when the folder is its own (marked) and holds no checkpoint. Checkpoints are found
+    on disk, so a missing ``checkpoints/checkpoint`` state file loses nothing.
+    """
+    if not chief:
+        return bool(settings["resume"]) and has_checkpoint(output_dir)
+    kind = folder_kind(output_dir)
     if not settings["resume"]:
-        if chief and any(path.name != LOCK_FILE for path in output_dir.iterdir()):
+        if kind != "empty":
             raise RunError(f"output directory {output_dir} is not empty; use --resume to continue it "
                            "or pick another --output")
         return False
+    if kind == "empty":
+        raise RunError(f"--resume: {output_dir} has no config.json; nothing to resume")
+    if kind is None:
+        refuse_foreign(output_dir, "a training run (no checkpoint, no run marker)")
+    if kind != "run":
+        raise RunError(f"--resume: --output {output_dir} holds {describe_kind(kind)}, not a training run; "
+                       "nothing to resume: pick another --output")
     if not (output_dir / "config.json").is_file():
         raise RunError(f"--resume: {output_dir} has no config.json; nothing to resume")
+    check_resume_config(output_dir, settings)
+    write_marker(output_dir, "run", "train")  # a run from before markers gets one
     if not has_checkpoint(output_dir):
         log.warning("--resume: %s has no checkpoint (the run stopped before its first one): starting it over",
                     output_dir)
         (output_dir / "history.csv").unlink(missing_ok=True)
         return False
-    check_resume_config(output_dir, settings)
     return True
 
 
 def holds_training_run(output_dir):
     """Whether ``output_dir`` holds a training run (which --eval-only must not overwrite)."""
+    if folder_kind(output_dir) == "run":
+        return True
     if (output_dir / "checkpoints").exists() or (output_dir / "model.keras").exists():
         return True
     if not (output_dir / "config.json").is_file():
@@ -422,6 +474,7 @@ def _train_and_evaluate(settings, strategy, chief, output_dir, subset_lists):
     augment = augment_config(settings)
     model = build_model(settings, data, strategy, batches_per_epoch)
     if chief and not resume:
+        write_marker(output_dir, "run", "train")  # from now on the folder is a run (dsan_tf.outputs)
         write_json({"settings": settings, "versions": versions(), "evaluation_split": split}, output_dir / "config.json")
 
     cache = None
@@ -449,12 +502,13 @@ def _train_and_evaluate(settings, strategy, chief, output_dir, subset_lists):
         batches_per_epoch = len(train_table) // settings["batch_size"]
         validation_data = None
         log.info("multi-worker training: %d steps per epoch, validation after training only", batches_per_epoch)
+    keras_verbose, progress = fit_verbosity(settings["verbose"])  # 1: one compact line per epoch
     try:
         summary = fit_resumable(
             model, train_data, settings["epochs"], output_dir, strategy=strategy, steps_per_epoch=batches_per_epoch,
             validation_data=validation_data, resume=resume,
             checkpoint_every=settings["checkpoint_every"], time_budget_s=budget * 60 if budget else None,
-            verbose=settings["verbose"],
+            verbose=keras_verbose, extra_callbacks=progress,
         )
     except TrainingDiverged as error:
         raise RunError(str(error)) from None
@@ -514,6 +568,11 @@ def evaluate_only(settings):
         if holds_training_run(output_dir):
             raise RunError(f"--output {output_dir} holds a training run; --eval-only would overwrite its "
                            "config.json and metrics.json: give --eval-only another --output")
+        kind = folder_kind(output_dir)
+        if kind is None:
+            refuse_foreign(output_dir, "--eval-only")
+        if kind not in ("empty", "evaluation"):
+            raise RunError(f"--output {output_dir} holds {describe_kind(kind)}; give --eval-only another --output")
         model = load_trained_model(settings["weights"])
         data = load_data(settings)
         if model.class_names is not None and list(model.class_names) != list(data.class_names):
@@ -524,6 +583,7 @@ def evaluate_only(settings):
         settings = {**settings, "image_size": model.settings["image_size"]}
         split = evaluation_split(data, settings.get("split"))
         masks = subset_masks(subset_lists, data.split(split))
+        write_marker(output_dir, "evaluation", "train --eval-only")
         write_json({"settings": settings, "versions": versions(), "evaluation_split": split}, output_dir / "config.json")
         try:
             return write_evaluation(model, data, split, settings, output_dir, masks)

@@ -15,16 +15,20 @@ raised. A second Ctrl-C stops at once, keeping the last checkpoint.
 """
 
 import dataclasses
+import errno
 import json
 import logging
+import shutil
 import signal
 import threading
 import time
 from pathlib import Path
 
 import keras
+import numpy as np
 import tensorflow as tf
 
+from dsan_tf.errors import UserError
 from dsan_tf.model import default_centre_sgd
 from dsan_tf.optimizers import FusedAdam
 
@@ -81,10 +85,54 @@ def compile_for_training(model, settings, steps_per_epoch, epochs):
     return model
 
 
+CHECKPOINT_PREFIX = "ckpt"
+RUNNING_METRICS = "running-metrics.json"  # beside the checkpoints: the epoch's metric sums at a mid-epoch save
+
+
+class CheckpointError(UserError):
+    """A checkpoint cannot be written (a full disk, no permission) or none of them restores."""
+
+
+def checkpoint_numbers(directory) -> list:
+    """The N of every ``ckpt-N`` in ``directory`` with an index file, newest first: found on disk,
+    so a run whose ``checkpoint`` state file is missing or stale still finds its checkpoints."""
+    directory = Path(directory)
+    numbers = set()
+    if directory.is_dir():
+        for path in directory.glob(f"{CHECKPOINT_PREFIX}-*.index"):
+            number = path.name[len(CHECKPOINT_PREFIX) + 1:-len(".index")]
+            if number.isdigit():
+                numbers.add(int(number))
+    return sorted(numbers, reverse=True)
+
+
+def clean_checkpoint_temporaries(directory) -> list:
+    """Delete what a killed or failed checkpoint write left: ``ckpt-N_temp`` folders (the shards
+    TensorFlow writes before merging them, 74 MB for a DSAN) and ``checkpoint.tmp*`` state files.
+    Call it only while holding the run directory (another run could be writing them)."""
+    directory = Path(directory)
+    removed = []
+    if not directory.is_dir():
+        return removed
+    for path in [*directory.glob(f"{CHECKPOINT_PREFIX}-*_temp*"), *directory.glob("checkpoint.tmp*")]:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path)
+    if removed:
+        log.warning("removed %d temporary file(s) of an interrupted checkpoint write in %s: %s", len(removed),
+                    directory, ", ".join(p.name for p in removed))
+    return removed
+
+
 class TrainingState:
     """The checkpointed state: model, both optimisers, and the position in training."""
 
     def __init__(self, model, directory, max_to_keep=2):
+        self.directory = Path(directory)
+        self.model = model
+        self.running = None  # the epoch's metric variables at the restored (mid-epoch) checkpoint, if known
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.step_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="step_in_epoch")
         objects = dict(model=model, optimizer=model.optimizer, epoch=self.epoch, step_in_epoch=self.step_in_epoch)
@@ -94,21 +142,106 @@ class TrainingState:
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(directory), max_to_keep=max_to_keep)
         self.saved = None  # (epoch, step_in_epoch) of the newest complete checkpoint, once there is one
 
-    def save(self, epoch, step_in_epoch):
+    def save(self, epoch, step_in_epoch, running=None):
+        """Write a checkpoint; ``running``: the metric variables' values at a mid-epoch save (so the
+        resumed epoch's history row covers the whole epoch). CheckpointError, one line saying how much
+        space a checkpoint needs, when the disk is full; the partial write is removed."""
         self.epoch.assign(epoch)
         self.step_in_epoch.assign(step_in_epoch)
-        path = self.manager.save()
+        try:
+            path = self.manager.save()
+        except (tf.errors.OpError, OSError) as error:
+            clean_checkpoint_temporaries(self.directory)
+            raise CheckpointError(self._write_failure(error)) from None
         self.saved = (epoch, step_in_epoch)
+        self._record_running(path, running if step_in_epoch else None)
         return path
 
+    def checkpoint_bytes(self) -> int:
+        """About the size of one checkpoint: every variable it holds."""
+        seen, total = set(), 0
+        variables = list(self.model.variables) + list(getattr(self.model.optimizer, "variables", []))
+        centre = getattr(self.model, "centre_optimizer", None)
+        if centre is not None:
+            variables += list(centre.variables)
+        for variable in variables:
+            if id(variable) not in seen:
+                seen.add(id(variable))
+                total += int(np.prod(variable.shape)) * tf.as_dtype(variable.dtype).size
+        return total
+
+    def _write_failure(self, error) -> str:
+        message = getattr(error, "message", None) or getattr(error, "strerror", None) or str(error)
+        reason = (message.strip().splitlines() or [type(error).__name__])[0]
+        if "space" in reason.lower() or getattr(error, "errno", None) == errno.ENOSPC \
+                or isinstance(error, tf.errors.ResourceExhaustedError):
+            try:
+                free = f"{shutil.disk_usage(self.directory).free / 1e6:.0f} MB free"
+            except OSError:
+                free = "free space unknown"
+            return (f"cannot write a checkpoint in {self.directory}: no space left on the device; a checkpoint "
+                    f"needs about {self.checkpoint_bytes() / 1e6:.0f} MB ({free}); free some space, then --resume")
+        return f"cannot write a checkpoint in {self.directory}: {reason[:300]}"
+
+    def _record_running(self, path, running):
+        """Keep ``running`` for checkpoint ``path`` (and only for checkpoints still on disk)."""
+        from dsan_tf.io_utils import write_json
+
+        record_path = self.directory / RUNNING_METRICS
+        try:
+            records = read_json(record_path) if record_path.is_file() else {}
+        except (OSError, ValueError):
+            records = {}
+        kept = {f"{CHECKPOINT_PREFIX}-{n}" for n in checkpoint_numbers(self.directory)}
+        records = {name: values for name, values in records.items() if name in kept}
+        if running is not None:
+            records[Path(path).name] = [np.asarray(value).tolist() for value in running]
+        else:
+            records.pop(Path(path).name, None)
+        try:
+            write_json(records, record_path)
+        except OSError as error:  # the checkpoint itself is written; only the history row would be partial
+            log.warning("could not record the epoch's running metrics (%s)", error)
+
     def restore_latest(self):
-        """Restore the newest checkpoint; returns (epoch, step_in_epoch) or None when there is none."""
-        path = self.manager.latest_checkpoint
-        if path is None:
+        """Restore the newest checkpoint that restores; returns (epoch, step_in_epoch) or None when
+        there is none.
+
+        The candidates are the ``ckpt-N`` found on disk (the ``checkpoint`` state file may be
+        missing), newest first; a damaged one (truncated data, empty index) is named in a warning,
+        kept, and the next older one tried. CheckpointError when checkpoints exist but none restores.
+        New checkpoints are numbered after the newest on disk, so none of them is written over.
+        """
+        numbers = checkpoint_numbers(self.directory)
+        if not numbers:
             return None
-        self.checkpoint.restore(path).assert_existing_objects_matched()
-        self.saved = int(self.epoch.numpy()), int(self.step_in_epoch.numpy())
-        return self.saved
+        failures = []
+        for number in numbers:
+            path = str(self.directory / f"{CHECKPOINT_PREFIX}-{number}")
+            try:
+                self.checkpoint.restore(path).assert_existing_objects_matched()
+            except Exception as error:  # noqa: BLE001 - TF's reader raises anything (IndexError, DataLossError, ...)
+                message = getattr(error, "message", None) or str(error)
+                reason = (message.strip().splitlines() or [type(error).__name__])[0][:200]
+                failures.append(f"{Path(path).name}: {reason}")
+                log.warning("checkpoint %s is damaged and was not used (%s); it is kept; trying an older one",
+                            path, reason)
+                continue
+            if failures:
+                log.warning("resuming from %s, the newest checkpoint that restores (damaged: %s)", path,
+                            ", ".join(f.split(":")[0] for f in failures))
+            self.checkpoint.save_counter.assign(max(numbers))
+            self.saved = int(self.epoch.numpy()), int(self.step_in_epoch.numpy())
+            self.running = self._recorded_running(Path(path).name) if self.saved[1] else None
+            return self.saved
+        raise CheckpointError(f"no checkpoint in {self.directory} restores ({'; '.join(failures)}); they are kept: "
+                              "move them away to start the run over")
+
+    def _recorded_running(self, name):
+        try:
+            return read_json(self.directory / RUNNING_METRICS).get(name)
+        except (OSError, ValueError, AttributeError):
+            return None
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -126,7 +259,7 @@ class TrainingInterrupted(KeyboardInterrupt):
         super().__init__(what)
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingDiverged(UserError, RuntimeError):
     """The training loss became NaN or infinite; nothing after the last checkpoint is saved."""
 
 
@@ -165,21 +298,41 @@ class StepCheckpoint(keras.callbacks.Callback):
     on the epoch's last step: that epoch ends normally and is saved as finished.
     """
 
-    def __init__(self, state, epoch, first_step, every, interrupt=None):
+    def __init__(self, state, epoch, first_step, every, interrupt=None, running=None):
         super().__init__()
         self.state, self.epoch, self.step, self.every = state, epoch, first_step, every
         self.interrupt = interrupt
         self.epoch_finished = False
+        self.running = running  # metric variables at the resumed step: the epoch's row covers every step
+
+    def on_epoch_begin(self, epoch, logs=None):
+        # fit() has just reset the metrics; a resumed epoch continues the sums of its first steps.
+        if self.running is None:
+            return
+        variables = self.model.metrics_variables
+        if len(variables) != len(self.running):
+            log.warning("the resumed epoch's history row covers only the steps after the resume "
+                        "(the recorded metrics do not match this model)")
+        else:
+            try:
+                for variable, value in zip(variables, self.running):
+                    variable.assign(np.asarray(value, variable.dtype))
+            except (ValueError, TypeError, tf.errors.OpError):
+                log.warning("the resumed epoch's history row covers only the steps after the resume")
+        self.running = None
+
+    def _running(self):
+        return [np.asarray(v) for v in self.model.metrics_variables]
 
     def on_train_batch_end(self, batch, logs=None):
         self.step += 1
         steps = self.params.get("steps")  # batches in this fit call (None when unknown)
         self.epoch_finished = steps is not None and batch + 1 >= steps
         if self.interrupt is not None and self.interrupt.requested and not self.epoch_finished:
-            self.state.save(self.epoch, self.step)
+            self.state.save(self.epoch, self.step, self._running())
             raise TrainingInterrupted(self.state.saved, saved_now=True)
         if self.every and self.step % self.every == 0:
-            self.state.save(self.epoch, self.step)
+            self.state.save(self.epoch, self.step, None if self.epoch_finished else self._running())
 
 
 class StopOnNaN(keras.callbacks.TerminateOnNaN):
@@ -232,11 +385,13 @@ class TimeBudget(keras.callbacks.Callback):
         super().__init__()
         self.deadline = deadline
         self.expired = False
+        self.running = None  # the metric variables when the budget ran out (validation resets them)
 
     def on_train_batch_end(self, batch, logs=None):
         if self.deadline is not None and time.monotonic() > self.deadline:
             self.expired = True
             self.model.stop_training = True
+            self.running = [np.asarray(v) for v in self.model.metrics_variables]
 
 
 def fit_resumable(
@@ -273,6 +428,7 @@ def fit_resumable(
         raise ValueError("multi-worker training needs steps_per_epoch")
     chief = is_chief(strategy)
     checkpoint_dir = output_dir / "checkpoints" if chief else output_dir / ".worker-checkpoints" / str(id(model))
+    clean_checkpoint_temporaries(checkpoint_dir)  # of a write killed (kill -9) or failed (full disk) before
     state = TrainingState(model, checkpoint_dir)
     start_epoch, start_step = 0, 0
     if resume:
@@ -287,7 +443,8 @@ def fit_resumable(
     with InterruptRequest() as interrupt:
         for epoch in range(start_epoch, epochs):
             skip = start_step if epoch == start_epoch else 0
-            step_checkpoint = StepCheckpoint(state, epoch, skip, checkpoint_every, interrupt)
+            running = state.running if resume and epoch == start_epoch and skip else None
+            step_checkpoint = StepCheckpoint(state, epoch, skip, checkpoint_every, interrupt, running)
             # StopOnNaN first: a NaN step must stop before StepCheckpoint saves it.
             callbacks = [StopOnNaN(epoch), step_checkpoint, budget, *extra_callbacks]
             if getattr(model, "centre_tracking", None) is not None:
@@ -319,7 +476,7 @@ def fit_resumable(
                 raise TrainingInterrupted(state.saved, saved_now=False) from None
             if budget.expired and not step_checkpoint.epoch_finished:
                 log.warning("time budget of %.0f s spent during epoch %d: stopping early", time_budget_s, epoch + 1)
-                state.save(epoch, step_checkpoint.step)
+                state.save(epoch, step_checkpoint.step, budget.running)
                 break
             # A budget spent on the epoch's last step stops here too, saved as a finished epoch (not as
             # "all steps done", which a resume would replay as an empty epoch).

@@ -1,151 +1,16 @@
-#!/usr/bin/env python
-"""Ablation grids of the paper (Tables 5-7, Figs. 6, 8, 9) run with one preset, printed beside the paper.
+"""`dsan ablate` under its old path: ``python experiments/ablate.py ARGS`` is ``dsan ablate ARGS``.
 
-Each grid point is a full run of experiments/run.py's pipeline (dsan_tf.runner) in its own
-directory under --output; a grid that was interrupted picks up where it stopped (finished
-points are read back from their metrics.json, unfinished ones are resumed).
-
-Examples:
-  python experiments/ablate.py --grid alpha --dataset ferplus --preset smoke --seeds 0
-  python experiments/ablate.py --grid components --dataset rafdb --data-dir DIR --seeds 0 1 2
-  python experiments/ablate.py --grid variant --dataset ferplus --data-dir DIR --preset cpu \
-      --time-budget-minutes 0 --seeds 0 1 2
-
-A point is the directory <grid dir>/<setting>-seed<N>; points may also be trained elsewhere
-(run.py --output into that directory, e.g. two at a time, one per core) and ablate.py then
-only reads them back.
+The code lives in dsan_tf/cli/ablate.py; see ``dsan ablate --help``.
 """
 
-import argparse
-import json
 import sys
-from pathlib import Path
 
-import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from run import build_settings, parse_args  # noqa: E402
-
-from dsan_tf.io_utils import write_json  # noqa: E402
-
-# name -> list of (label, run.py flags, paper accuracy on RAF-DB or None where only a figure gives it)
-GRIDS = {
-    "variant": [  # the headline comparison: plain ResNet-18 against DSAN (Table 6's first and last rows)
-        ("baseline", ["--variant", "baseline"], 87.68),
-        ("DSAN", ["--variant", "dsan"], 89.70),
-    ],
-    "alpha": [  # Fig. 9 (values in the text: 0 -> 88.72, 0.4 -> 89.70, 1 -> 89.35)
-        ("alpha=0.0 (MFF-AN)", ["--alpha", "0.0"], 88.72),
-        ("alpha=0.4 (DSAN)", ["--alpha", "0.4"], 89.70),
-        ("alpha=1.0 (GFE-AN)", ["--alpha", "1.0"], 89.35),
-    ],
-    "components": [  # Table 6
-        ("baseline", ["--variant", "baseline"], 87.68),
-        ("HFE1", ["--variant", "gfe", "--no-sa"], 88.53),
-        ("HFE1+SA", ["--variant", "gfe"], 89.35),
-        ("HFE2", ["--variant", "mff", "--no-lfa"], 88.56),
-        ("HFE2+LFA", ["--variant", "mff"], 88.72),
-        ("HFE1+HFE2", ["--no-sa", "--no-lfa"], 88.92),
-        ("HFE1+HFE2+LFA", ["--no-sa"], 89.18),
-        ("HFE1+SA+HFE2", ["--no-lfa"], 89.54),
-        ("DSAN", [], 89.70),
-    ],
-    "losses": [  # Table 5, on GFE-AN: SA off gives CE / centre / island loss (Eq. 7)
-        ("L_CE", ["--variant", "gfe", "--no-sa", "--lambda1", "0", "--lambda2", "0"], 88.53),
-        ("L_C", ["--variant", "gfe", "--no-sa", "--lambda2", "0"], 88.85),
-        ("L_I", ["--variant", "gfe", "--no-sa"], 88.96),
-        ("L_FR_CE", ["--variant", "gfe", "--lambda1", "0", "--lambda2", "0"], 88.72),
-        ("L_FR_CE+L_FR_C", ["--variant", "gfe", "--lambda2", "0"], 89.18),
-        ("L_FR", ["--variant", "gfe"], 89.35),
-    ],
-    "split": [(f"F={f}", ["--split-num", str(f)], None) for f in (1, 2, 4, 8, 16)],  # Fig. 8
-    "reduction": [(f"r={r}", ["--variant", "gfe", "--reduction", str(r)], acc)  # Table 7 (2 layers)
-                  for r, acc in zip(range(1, 7), (89.11, 89.35, 89.34, 89.31, 89.24, 89.11))],
-    "lambda1": [(f"lambda1={v}", ["--variant", "gfe", "--lambda1", str(v)], None)  # Fig. 6a
-                for v in (1e-5, 1e-4, 1e-3, 1e-2, 1e-1)],
-    "lambda2": [(f"lambda2={v}", ["--variant", "gfe", "--lambda2", str(v)], None)  # Fig. 6b
-                for v in (0.0, 1e-3, 1e-2, 1e-1, 1.0)],
-}
+from dsan_tf.cli import script_main
 
 
-def parse(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--grid", required=True, choices=tuple(GRIDS), help="which ablation to run")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds; the table shows mean ± std")
-    p.add_argument("--output", default=None, help="grid directory (default runs/ablate-<grid>-<dataset>-<preset>)")
-    p.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
-    args, run_flags = p.parse_known_args(argv)
-    return args, run_flags
-
-
-def point_name(label, seed):
-    """Directory name of one grid point, e.g. 'alpha-0.4_DSAN-seed0'."""
-    for old, new in (("=", "-"), ("+", "_"), (" ", ""), ("(", "_"), (")", "")):
-        label = label.replace(old, new)
-    return f"{label}-seed{seed}"
-
-
-def summarise(label, flags, paper, seeds, runs):
-    """One table row: mean (and sample std when there are several seeds) over the runs' metrics."""
-    accuracy = np.array([100 * m["accuracy"] for m in runs])
-    mean_class = np.array([100 * m["mean_class_accuracy"] for m in runs])
-    several = len(runs) > 1
-    return {
-        "setting": label, "flags": " ".join(flags), "seeds": list(seeds), "paper_rafdb": paper,
-        "accuracy": accuracy.tolist(), "accuracy_mean": float(accuracy.mean()),
-        "accuracy_std": float(accuracy.std(ddof=1)) if several else None,
-        "mean_class_accuracy_mean": float(mean_class.mean()),
-        "mean_class_accuracy_std": float(mean_class.std(ddof=1)) if several else None,
-        "split": runs[0]["split"],
-    }
-
-
-def format_table(rows):
-    """The rows as a Markdown table."""
-    def with_std(mean, std):
-        return f"{mean:.2f}" + (f" ± {std:.2f}" if std is not None else "")
-
-    lines = ["| setting | flags | seeds | accuracy (%) | mean class acc. (%) | paper (%) |", "|---|---|---|---|---|---|"]
-    for r in rows:
-        paper = f"{r['paper_rafdb']:.2f}" if r["paper_rafdb"] is not None else "(figure only)"
-        lines.append(
-            f"| {r['setting']} | `{r['flags'] or '(defaults)'}` | {' '.join(map(str, r['seeds']))} | "
-            f"{with_std(r['accuracy_mean'], r['accuracy_std'])} | "
-            f"{with_std(r['mean_class_accuracy_mean'], r['mean_class_accuracy_std'])} | {paper} |"
-        )
-    return "\n".join(lines)
-
-
-def run_point(run_flags, point_flags, seed, output):
-    from dsan_tf.runner import train_and_evaluate
-
-    metrics_path = output / "metrics.json"
-    if metrics_path.is_file():
-        return json.loads(metrics_path.read_text())
-    argv = [*run_flags, *point_flags, "--seed", str(seed), "--output", str(output), "--verbose", "2"]
-    if (output / "config.json").is_file():
-        argv.append("--resume")
-    return train_and_evaluate(build_settings(parse_args(argv)))
-
-
-def main(argv=None):
-    args, run_flags = parse(argv)
-    base = build_settings(parse_args([*run_flags, "--output", "unused"]))
-    output = Path(args.output or f"runs/ablate-{args.grid}-{base['dataset']}-{base['preset']}")
-    rows = []
-    for label, flags, paper in GRIDS[args.grid]:
-        runs = [run_point(run_flags, flags, seed, output / point_name(label, seed)) for seed in args.seeds]
-        rows.append(summarise(label, flags, paper, args.seeds, runs))
-    write_json({"grid": args.grid, "base": base, "rows": rows}, output / "ablation.json")
-    if args.json:
-        print(json.dumps(rows, indent=2))
-        return
-    print(f"\n{args.grid} ablation on {base['dataset']} ({rows[0]['split']} split), preset {base['preset']}, "
-          f"seeds {args.seeds} (mean ± sample std); paper column: RAF-DB test accuracy (224 px, MS-Celeb-1M trunk)")
-    print(format_table(rows))
+def main(argv=None) -> int:
+    return script_main("ablate", __file__, argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,84 +1,15 @@
-"""Align the faces of a folder of raw photos (MTCNN + 5-point similarity warp).
+"""`dsan align` under its old path: ``python experiments/align_faces.py ARGS`` is ``dsan align ARGS``.
 
-Resumable: rerun the same command after an interruption and it continues where it
-stopped. See `python experiments/align_faces.py --help`.
+The code lives in dsan_tf/cli/align_faces.py; see ``dsan align --help``.
 """
 
-from __future__ import annotations
-
-import argparse
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
-
-from dsan_tf.data.errors import DataError  # noqa: E402
-from dsan_tf.io_utils import OutputError, check_output_path, os_error_line  # noqa: E402
-
-
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=(
-            "Detect faces with MTCNN in every image under --input (recursively: "
-            ".jpg .jpeg .png .bmp .webp .tif .tiff), warp each onto the ArcFace 5-point "
-            "template so the eyes are level, and save square PNG crops under --output with "
-            "the same relative paths (<stem>.png, or <stem>_<i>.png with --all-faces; "
-            "<name>.png when two inputs share a stem, e.g. a.jpg beside a.png). "
-            "Interrupted runs resume: files already listed in --output/.align-ledger.csv or "
-            "whose crop exists are skipped, and crops are written atomically. Files with no "
-            "face, several faces or unreadable bytes are listed in the report CSV "
-            "(columns path,status,faces,message); a summary line is printed at the end."
-        ),
-    )
-    parser.add_argument("--input", required=True, type=Path, help="folder of raw photos")
-    parser.add_argument("--output", required=True, type=Path, help="folder for aligned crops")
-    parser.add_argument("--size", type=int, default=112, help="side of the square crop in pixels (default 112)")
-    parser.add_argument("--all-faces", action="store_true",
-                        help="save every face found, not only the largest")
-    parser.add_argument("--report", type=Path, default=None,
-                        help="report CSV path (default: <output>/align-report.csv)")
-    parser.add_argument("--min-confidence", type=float, default=0.9,
-                        help="drop MTCNN detections below this score (default 0.9)")
-    parser.add_argument("--min-face-size", type=int, default=20,
-                        help="drop faces whose shorter box side is below this many pixels (default 20)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    args = parser.parse_args(argv)
-    if args.size < 8:
-        parser.error(f"--size must be >= 8 pixels, got {args.size}")
-    if not 0.0 <= args.min_confidence <= 1.0:
-        parser.error(f"--min-confidence must lie in [0, 1], got {args.min_confidence}")
-    if args.min_face_size < 1:
-        parser.error(f"--min-face-size must be >= 1 pixel, got {args.min_face_size}")
-    return args
-
-
-def check_paths(args) -> None:
-    """Refuse, before any photo is read, outputs that would land in the input folder or cannot be written."""
-    if not args.input.is_dir():
-        raise DataError(f"--input {args.input}: no such folder")
-    check_output_path(args.output, inputs=[args.input], folder=True)
-    if args.report is not None:
-        check_output_path(args.report, inputs=[args.input], flag="--report")
+from dsan_tf.cli import script_main
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    from dsan_tf.data.align import FaceAligner, align_folder
-
-    try:
-        check_paths(args)
-        aligner = FaceAligner(args.size, min_confidence=args.min_confidence,
-                              min_face_size=args.min_face_size)
-        summary = align_folder(args.input, args.output, aligner, all_faces=args.all_faces,
-                               report_path=args.report, progress=not args.no_progress)
-    except (DataError, OutputError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except OSError as err:  # e.g. the disk filled up while writing crops
-        print(f"error: {os_error_line(err)}", file=sys.stderr)
-        return 2
-    print(summary.line())
-    return 0
+    return script_main("align", __file__, argv)
 
 
 if __name__ == "__main__":

@@ -1,57 +1,15 @@
-"""Count images per split and per class of a dataset, as the readers see it.
+"""`dsan data-summary` under its old path: ``python experiments/data_summary.py ARGS`` is ``dsan data-summary ARGS``.
 
-    python experiments/data_summary.py --dataset ferplus --data-dir DIR [--json]
-
-Text mode prints a table on stdout and the reader's notes (dropped rows, duplicates,
-missing splits) on stderr; --json prints only
-{"train": {"count": N, "class_counts": [...]}, ...}. Without --data-dir, FERPlus reads
-the embedded sample.
+The code lives in dsan_tf/cli/data_summary.py; see ``dsan data-summary --help``.
 """
 
-from __future__ import annotations
-
-import argparse
-import json
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from dsan_tf.data import DATASETS, DataError, load_dataset  # noqa: E402
+from dsan_tf.cli import script_main
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", required=True, choices=sorted(DATASETS))
-    parser.add_argument("--data-dir", help="dataset folder (FERPlus default: embedded sample)")
-    parser.add_argument("--label-mode", choices=("majority", "probability"), default="majority")
-    parser.add_argument("--check-images", choices=("none", "exists", "header", "decode"),
-                        default="header", help="how far to check each image file")
-    parser.add_argument("--skip-missing", action="store_true",
-                        help="skip and count rows whose image is missing or not an image")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-    try:
-        data = load_dataset(args.dataset, args.data_dir, args.label_mode,
-                            check_images=args.check_images, skip_missing=args.skip_missing)
-    except DataError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    summary = data.summary()
-    if args.data_dir is None:
-        print("(no --data-dir: using the embedded FERPlus sample)", file=sys.stderr)
-    if args.json:
-        print(json.dumps(summary))
-        return 0
-    for note in data.report:
-        print(f"note: {note}", file=sys.stderr)
-    width = max(len(c) for c in data.class_names + ("count",))
-    print(f"{data.dataset} ({args.label_mode})")
-    print("".ljust(width) + "".join(f"{s:>9}" for s in summary))
-    for k, name in enumerate(data.class_names):
-        print(name.ljust(width) + "".join(f"{v['class_counts'][k]:>9}" for v in summary.values()))
-    print("count".ljust(width) + "".join(f"{v['count']:>9}" for v in summary.values()))
-    return 0
+    return script_main("data-summary", __file__, argv)
 
 
 if __name__ == "__main__":

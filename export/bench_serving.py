@@ -1,130 +1,15 @@
-"""Latency of the exported SavedModel signatures against Keras, in one run.
+"""`dsan bench-serving` under its old path: ``python export/bench_serving.py ARGS`` is ``dsan bench-serving ARGS``.
 
-    python export/bench_serving.py --weights RUN/model.keras [--batch-sizes 1 32] [--repeats 30]
-    python export/bench_serving.py --image-size 224            # a random-weight DSAN at 224 px
-
-Exports the model to a temporary SavedModel, loads it back with ``tf.saved_model.load``
-(as TF Serving would load it, minus the server) and times, at each batch size:
-
-- ``saved_model predict_pixels``  the signature on RGB 0..255 pixels at the model's size
-                                  (its in-graph resize + normalisation included);
-- ``saved_model serving_default`` the signature on 48x48 PNG bytes (decode + resize included);
-- ``keras model.predict``         ``model.predict(x, batch_size=N)`` on normalised input;
-- ``keras model(x)``              an eager call ``model(x, training=False)``;
-- ``keras tf.function(model)``    the model's forward pass as one compiled graph.
-
-The Keras rows get already-normalised input, so they do less work than the signatures.
-Calls are interleaved round-robin (one call of each method per round) so that load from
-other processes on a shared machine spreads over all methods alike. Reports the median
-and 90th percentile in milliseconds, and exits with status 1 if the SavedModel's
-``predict_pixels`` median is slower than ``model.predict``'s at any batch size.
+The code lives in dsan_tf/cli/bench_serving.py; see ``dsan bench-serving --help``.
 """
 
-from __future__ import annotations
-
-import argparse
-import json
 import sys
-import tempfile
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import dsan_tf  # noqa: E402,F401  (before TensorFlow loads: turns on its oneDNN kernels)
-
-
-def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--weights", type=Path, default=None, help="trained model (.keras); default: random weights")
-    p.add_argument("--image-size", type=int, default=224, help="input size of the random model (default 224)")
-    p.add_argument("--num-classes", type=int, default=8, help="classes of the random model (default 8)")
-    p.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 32])
-    p.add_argument("--repeats", type=int, default=30, help="timed calls per method and batch size")
-    p.add_argument("--warmup", type=int, default=3, help="untimed calls first")
-    p.add_argument("--json", type=Path, default=None, help="also write the results here")
-    p.add_argument("--only-saved-model", action="store_true",
-                   help="time only the SavedModel's predict_pixels (a batch-size sweep for batching_parameters)")
-    return p.parse_args(argv)
+from dsan_tf.cli import script_main
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    import keras
-    import numpy as np
-    import tensorflow as tf
-
-    import dsan_tf.model
-    from dsan_tf import export
-    from dsan_tf.data.preprocess import preprocess_for_model
-
-    if args.weights is not None:
-        model = keras.models.load_model(args.weights, compile=False)
-        source = str(args.weights)
-    else:
-        model = dsan_tf.model.build_dsan(args.num_classes, args.image_size)
-        source = f"random weights, {args.num_classes} classes"
-    model = dsan_tf.model.as_float32(model)  # Keras side in float32 too: same arithmetic as the signatures
-    size = int(model.settings["image_size"])
-
-    with tempfile.TemporaryDirectory(prefix="dsan-bench-") as tmp:
-        export.export_saved_model(model, Path(tmp) / "dsan", 1)
-        loaded = tf.saved_model.load(str(Path(tmp) / "dsan" / "1"))
-    pixels_fn = loaded.signatures["predict_pixels"]
-    bytes_fn = loaded.signatures["serving_default"]
-    graph_model = tf.function(lambda x: model(x, training=False))
-
-    rng = np.random.default_rng(0)
-    results = {"model": source, "variant": model.settings["variant"], "image_size": size,
-               "repeats": args.repeats, "tensorflow": tf.__version__, "keras": keras.__version__,
-               "threads": {"intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
-                           "inter_op": tf.config.threading.get_inter_op_parallelism_threads()},
-               "batches": {}}
-    print(f"DSAN ({model.settings['variant']}, {size} px, {source}); TF {tf.__version__}, Keras {keras.__version__}; "
-          f"median / p90 of {args.repeats} calls, ms")
-    slower = []
-    for n in args.batch_sizes:
-        pixels = tf.constant(rng.uniform(0, 255, (n, size, size, 3)).astype("float32"))
-        x = preprocess_for_model(pixels, size)
-        pngs = tf.constant([tf.io.encode_png(rng.integers(0, 255, (48, 48, 1), dtype=np.uint8)).numpy()
-                            for _ in range(n)])
-        methods = {
-            "saved_model predict_pixels": lambda: pixels_fn(pixels=pixels)["probabilities"].numpy(),
-            "saved_model serving_default": lambda: bytes_fn(image_bytes=pngs)["probabilities"].numpy(),
-            "keras model.predict": lambda: model.predict(x, batch_size=n, verbose=0)["probabilities"],
-            "keras model(x)": lambda: model(x, training=False)["probabilities"].numpy(),
-            "keras tf.function(model)": lambda: graph_model(x)["probabilities"].numpy(),
-        }
-        if args.only_saved_model:
-            methods = {"saved_model predict_pixels": methods["saved_model predict_pixels"]}
-        times = {name: [] for name in methods}
-        for name, fn in methods.items():
-            for _ in range(args.warmup):
-                fn()
-        for _ in range(args.repeats):
-            for name, fn in methods.items():
-                start = time.perf_counter()
-                fn()
-                times[name].append((time.perf_counter() - start) * 1000)
-        rows = {}
-        print(f"\nbatch {n}")
-        for name, t in times.items():
-            median, p90 = float(np.median(t)), float(np.percentile(t, 90))
-            rows[name] = {"median_ms": median, "p90_ms": p90, "images_per_s": n / median * 1000}
-            print(f"  {name:<28} {median:8.1f} {p90:8.1f}   {n / median * 1000:7.1f} img/s")
-        if "keras model.predict" in rows:
-            ratio = rows["saved_model predict_pixels"]["median_ms"] / rows["keras model.predict"]["median_ms"]
-            rows["saved_model_over_predict"] = ratio
-            print(f"  SavedModel predict_pixels / model.predict = {ratio:.2f}"
-                  f" ({'not slower' if ratio <= 1 else 'SLOWER'})")
-            if ratio > 1:
-                slower.append(n)
-        results["batches"][str(n)] = rows
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    return 1 if slower else 0
+    return script_main("bench-serving", __file__, argv)
 
 
 if __name__ == "__main__":

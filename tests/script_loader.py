@@ -1,13 +1,45 @@
-"""Load a command-line script of experiments/ or export/ as a module, so tests can call its main(argv)."""
+"""The module behind a command-line script of experiments/ or export/, so tests can call its main(argv).
 
-import importlib.util
+The scripts there are thin wrappers of ``dsan <command>``; their code lives in dsan_tf/cli/.
+``load_script(name, folder)`` returns that package module (its ``main(argv)`` runs the command
+inside the error boundary and returns the exit status). tests/test_cli.py runs the wrappers
+themselves.
+"""
+
+import importlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# (folder, script name) -> module of dsan_tf.cli
+MODULES = {
+    ("experiments", "align_faces"): "align_faces",
+    ("experiments", "make_tfrecords"): "make_tfrecords",
+    ("experiments", "ship_model"): "ship_model",
+}
+
 
 def load_script(name, folder="experiments"):
-    spec = importlib.util.spec_from_file_location(f"{folder}_{name}", ROOT / folder / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    if not (ROOT / folder / f"{name}.py").is_file():
+        raise FileNotFoundError(f"{folder}/{name}.py: no such script")
+    return importlib.import_module(f"dsan_tf.cli.{MODULES.get((folder, name), name)}")
+
+
+def refused(main, argv, match):
+    """Run ``main(argv)`` expecting a refusal: a non-zero exit status and exactly one line
+    ``dsan <command>: error: ...`` on stderr matching the regex ``match``, no traceback.
+    Returns that line from ``error:`` on."""
+    import contextlib
+    import io
+    import re
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        status = main(argv)
+    text = err.getvalue()
+    lines = [line for line in text.splitlines() if "error:" in line]
+    assert status not in (0, None), text
+    assert len(lines) == 1 and "Traceback" not in text, text
+    line = lines[0][lines[0].index("error:"):]
+    assert re.search(match, line), (match, line)
+    return line

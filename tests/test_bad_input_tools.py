@@ -110,14 +110,16 @@ def test_predict_checks_everything_before_touching_its_output(predict, model_fil
         assert_unchanged(before)
 
     refused([tmp_path / "typo.jpg", "--output", results], "typo.jpg", "no such file")
-    refused([broken, photo, "--output", results], "broken.jpg")     # fails once at work: old results kept
+    refused([photo, "--output", results], f"--output {results}", "exists", "--overwrite")  # issue 24
+    refused([broken, photo, "--output", results, "--overwrite"], "broken.jpg")  # fails at work: old results kept
     refused([photo, "--output", photo], f"--output {photo}", "input")
     refused([photo, "--output", model_file], f"--output {model_file}", "input")
     refused([tmp_path / "photos", "--output", tmp_path / "photos" / "rows.csv"], "inside the input folder")
     refused([photo, "--output", blocker / "rows.jsonl"], f"--output {blocker / 'rows.jsonl'}", "is a file")
     refused([photo, "--output", tmp_path], "is a folder")
 
-    code, _, err = call(predict.main, ["--weights", model_file, photo, "--output", results, "--no-progress"], capsys)
+    code, _, err = call(predict.main, ["--weights", model_file, photo, "--output", results, "--no-progress",
+                                       "--overwrite"], capsys)
     assert code == 0, err
     assert json.loads(results.read_text())["note"] == "no face"
     assert stat.S_IMODE(results.stat().st_mode) == 0o644
@@ -558,5 +560,12 @@ def test_nan_pixels_are_an_error_not_an_answer(model_file):
     with pytest.raises(tf.errors.InvalidArgumentError, match="NaN or Inf"):
         module.predict_pixels(tf.constant(pixels))
     assert module.predict_pixels(tf.constant(pixels[:1]))["probabilities"].shape == (1, 3)
+    # Issue 24: finite values outside [0, 255] are INVALID_ARGUMENT too (HTTP 400 from TF Serving), not
+    # NaN probabilities answered 'neutral' (1e30) or a confident class (-1e9, 300, 1000).
+    for value in (1e30, -1e9, 300.0, 1000.0, -0.5):
+        bad = pixels[:1].copy()
+        bad[0, 5, 5, 1] = value
+        with pytest.raises(tf.errors.InvalidArgumentError, match=r"pixels must be finite RGB values in \[0, 255\]"):
+            module.predict_pixels(tf.constant(bad))
     with pytest.raises(ValueError, match="NaN"):
         KerasPredictor(model).predict_pixels(pixels)

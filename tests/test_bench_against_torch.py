@@ -41,7 +41,7 @@ def test_against_torch_missing_reference_is_one_line_error(tmp_path, capsys):
     missing = tmp_path / "nope.py"
     assert bench.main(["--against-torch", "--torch-reference", str(missing), "--image-size", "32"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: ") and "\n" not in err
+    assert err.startswith("dsan bench: error: ") and "\n" not in err
     assert str(missing) in err or "PyTorch" in err
 
 

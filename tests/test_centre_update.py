@@ -76,6 +76,19 @@ def test_one_centre_step_matches_numpy(rule, stop_attention_gradient):
         np.testing.assert_array_equal(model.class_centres.numpy()[3], c[3].astype("float32"))  # absent: stays
 
 
+def test_centre_weight_decay_is_added_to_the_centre_gradient():
+    """L2 decay on the centres, PyTorch-style: g_k + wd * c_k (the decay is written here, not read from the model)."""
+    decay = 0.1
+    model = toy_model("centre-loss", centre_weight_decay=decay)
+    x, y = toy_batch([0, 0, 1, 2, 2, 2])
+    outputs = model(x, training=True)
+    a, h = outputs["attention"].numpy().astype("float64"), outputs["gfe_hidden"].numpy().astype("float64")
+    c = model.class_centres.numpy().astype("float64")
+    model.train_on_batch(x, y)
+    expected = c - LR * (reference_gradient("centre-loss", a, h, c, y) + decay * c)
+    np.testing.assert_allclose(model.class_centres.numpy(), expected, rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.parametrize("rule", ["centre-loss", "class-normalised"])
 def test_a_rare_class_centre_does_not_run_away(rule):
     """Class 3 appears in 1 batch of 10; with the rule's default centre SGD its centre stays at feature scale."""
@@ -104,6 +117,29 @@ def test_mixed_float16_centre_step_is_unscaled():
     expected = c - LR * reference_gradient("class-normalised", a, h, c, y)
     # a*h is multiplied in float16 inside the model: relative rounding of about 1e-3.
     np.testing.assert_allclose(model.class_centres.numpy(), expected, rtol=2e-2, atol=1e-3)
+
+
+@pytest.mark.parametrize("overflow", [False, True], ids=["finite", "network-overflow"])
+def test_mixed_float16_loss_gradient_centre_step_matches_numpy(overflow):
+    """The loss-gradient rule takes the centres' gradient from the SCALED loss: it must be divided by the
+    scale that scaled it. On an overflow step (forced with a scale of 2**30: the float16 network gradients
+    overflow, the float32 centre gradient does not) the LossScaleOptimizer skips the network step and halves
+    its scale; the centres still step, by their own exact gradient (model._unscale_or_zero). Before the fix the
+    halved scale was read after the network step: the centres moved twice the reference."""
+    model = toy_model("loss-gradient", dtype="mixed_float16")
+    # 2**4: this toy's float16 conv1 gradient (~200 at scale 1) overflows from about 2**9.
+    scale = 2.0**30 if overflow else 2.0**4
+    model.optimizer.dynamic_scale.assign(scale)
+    x, y = toy_batch([0, 1, 1, 2])
+    outputs = model(x, training=True)
+    a, h = outputs["attention"].numpy().astype("float64"), outputs["gfe_hidden"].numpy().astype("float64")
+    c = model.class_centres.numpy().astype("float64")
+    model.train_on_batch(x, y)
+    # The precondition: the network step overflowed (scale halved) or did not (scale kept).
+    assert float(model.optimizer.dynamic_scale.numpy()) == (scale / 2 if overflow else scale)
+    step = model.class_centres.numpy() - c
+    expected = -LR * reference_gradient("loss-gradient", a, h, c, y)
+    np.testing.assert_allclose(step, expected, rtol=1e-3, atol=1e-6)
 
 
 def test_history_records_centre_diagnostics_per_class(tmp_path):

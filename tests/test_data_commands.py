@@ -44,8 +44,8 @@ def test_embedded_sample_is_small_and_has_every_class():
 
 def test_bench_pipeline_runs_small():
     bench = load_script("bench_pipeline")
-    result = bench.main(["--image-size", "32", "--batch-size", "8", "--steps", "3",
-                         "--skip-step", "--json"])
+    result = bench.measure(bench.parse_args(["--image-size", "32", "--batch-size", "8", "--steps", "3",
+                                             "--skip-step", "--json"]))
     assert result["pipeline_images_per_s"] > 0 and result["images"] == 288
 
 

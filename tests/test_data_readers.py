@@ -38,6 +38,30 @@ def test_rafdb_reader(tmp_path):
     assert any("no validation split" in n for n in data.report)
 
 
+# The datasets' published label codes, written out here (not read from dsan_tf.data.classes): RAF-DB's
+# README (basic emotions, list_patition_label.txt) and AffectNet's paper (Mollahosseini et al. 2017, Table 2).
+RAFDB_PUBLISHED = {1: "surprise", 2: "fear", 3: "disgust", 4: "happiness", 5: "sadness", 6: "anger", 7: "neutral"}
+AFFECTNET_PUBLISHED = {0: "neutral", 1: "happiness", 2: "sadness", 3: "surprise", 4: "fear", 5: "disgust",
+                       6: "anger", 7: "contempt"}
+
+
+def test_rafdb_reader_names_every_code_as_published(tmp_path):
+    codes = list(RAFDB_PUBLISHED)
+    make_rafdb(tmp_path, [f"train_{i:05d}.jpg {code}" for i, code in enumerate(codes, start=1)])
+    data = load_dataset("rafdb", tmp_path)
+    train = data.split("train")
+    assert [data.class_names[k] for k in train["label"]] == [RAFDB_PUBLISHED[c] for c in codes]
+
+
+def test_affectnet_reader_names_every_code_as_published(tmp_path):
+    codes = list(AFFECTNET_PUBLISHED)
+    make_affectnet(tmp_path, codes, [0])
+    for name, count in (("affectnet8", 8), ("affectnet7", 7)):
+        data = load_dataset(name, tmp_path)
+        train = data.split("train")
+        assert [data.class_names[k] for k in train["label"]] == [AFFECTNET_PUBLISHED[c] for c in codes[:count]]
+
+
 def test_rafdb_original_images(tmp_path):
     make_rafdb(tmp_path, ["train_00001.jpg 5"], aligned=False)
     data = load_dataset("rafdb", tmp_path)

@@ -229,7 +229,7 @@ def test_explain_command_writes_grids(model_file, tmp_path, capsys):
     out = tmp_path / "out"
     code = explain_cli.main(["--weights", str(model_file), "--images", str(faces), str(extra), "--method", "gradcam++",
                              "--stream", "mff", "--target", "calm", "--output", str(out), "--batch-size", "4",
-                             "--no-progress"])
+                             "--no-progress", "--faces"])
     printed = capsys.readouterr()
     assert code == 0, printed.err
     assert sorted(p.name for p in out.iterdir()) == ["batch_0000.png", "batch_0001.png", "explanations.csv"]
@@ -245,6 +245,46 @@ def test_explain_command_writes_grids(model_file, tmp_path, capsys):
     assert all(r["predicted"] in ("anger", "joy", "calm") and 0 < float(r["probability"]) <= 1 for r in rows)
     assert rows[-1]["image"] == str(extra)
     assert "6 images, 2 grids" in printed.out
+
+
+class _OneFaceOrNone:
+    """mtcnn.MTCNN stand-in: one face (fixed coordinates) in photos wider than 90 px, none in the others."""
+
+    def __init__(self, *args, **kwargs):
+        from test_bad_input_tools import FixedFaceDetector
+
+        self.one = FixedFaceDetector()
+
+    def detect_faces(self, image, **kwargs):
+        return self.one.detect_faces(image) if image.shape[1] > 90 else np.zeros((0, 15))
+
+
+def test_explain_command_takes_whole_photos(model_file, tmp_path, capsys, monkeypatch):
+    """Default: faces are detected and aligned (as dsan predict); a photo without one says so, never an expression."""
+    import csv
+
+    import mtcnn
+    from PIL import Image
+
+    monkeypatch.setattr(mtcnn, "MTCNN", _OneFaceOrNone)
+    rng = np.random.default_rng(2)
+    face, empty = tmp_path / "photos" / "face.png", tmp_path / "photos" / "empty.png"
+    face.parent.mkdir()
+    Image.fromarray(rng.integers(0, 256, (100, 100, 3), dtype=np.uint8)).save(face)
+    Image.fromarray(rng.integers(0, 256, (60, 60, 3), dtype=np.uint8)).save(empty)
+    out = tmp_path / "out"
+    code = load_script("explain").main(["--weights", str(model_file), "--images", str(face.parent), "--method",
+                                        "gradcam", "--output", str(out), "--no-progress"])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert f"{empty}: no face" in printed.err
+    assert "2 photos: 1 faces, 1 without a face; 1 grids" in printed.out
+    with open(out / "explanations.csv", newline="") as fh:
+        rows = {r["image"]: r for r in csv.DictReader(fh)}
+    assert rows[str(empty)]["predicted"] == "" and rows[str(empty)]["grid"] == "" and rows[str(empty)]["note"] == "no face"
+    assert rows[str(face)]["predicted"] in ("anger", "joy", "calm") and rows[str(face)]["face"] == "0"
+    assert rows[str(face)]["grid"] == "batch_0000.png" and len(rows[str(face)]["box"].split()) == 4
+    assert sorted(p.name for p in out.iterdir()) == ["batch_0000.png", "explanations.csv"]
 
 
 def test_explain_command_bad_inputs(model_file, tmp_path, capsys):

@@ -5,7 +5,6 @@ SavedModel and speaks TF Serving's REST and gRPC predict protocols on 127.0.0.1.
 """
 
 import base64
-import importlib.util
 import json
 import os
 import socket
@@ -25,14 +24,7 @@ sys.path.insert(0, str(HERE))
 from serving_stub import StubServer  # noqa: E402
 
 
-def load_client():
-    spec = importlib.util.spec_from_file_location("export_client", REPO / "export" / "client.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-client = load_client()
+from dsan_tf.cli import client  # noqa: E402  (`dsan client`; export/client.py is its wrapper)
 
 
 def free_port():
@@ -74,8 +66,9 @@ def served(tmp_path_factory):
                "expected": {k: v.numpy() for k, v in expected.items()}}
 
 
-def run(capsys, *argv):
-    status = client.main([str(a) for a in argv])
+def run(capsys, *argv, faces=True):
+    """``dsan client argv``; ``faces``: the files are face crops (--faces), as most tests send."""
+    status = client.main([str(a) for a in argv] + (["--faces"] if faces else []))
     out = capsys.readouterr()
     return status, out.out, out.err
 
@@ -131,10 +124,61 @@ def test_rest_client_runs_as_a_script_without_tensorflow(served, tmp_path):
         "sys.meta_path.insert(0, B())\n")
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     result = subprocess.run([sys.executable, str(REPO / "export" / "client.py"), "--rest",
-                             served["server"].rest_url, "--json", *map(str, served["images"])],
+                             served["server"].rest_url, "--json", "--faces", *map(str, served["images"])],
                             capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     check_json_lines(result.stdout, served)
+
+
+class _OneFaceOrNone:
+    """mtcnn.MTCNN stand-in: one face (fixed coordinates) in photos wider than 90 px, none in the others."""
+
+    def __init__(self, *args, **kwargs):
+        from test_bad_input_tools import FixedFaceDetector
+
+        self.one = FixedFaceDetector()
+
+    def detect_faces(self, image, **kwargs):
+        return self.one.detect_faces(image) if image.shape[1] > 90 else np.zeros((0, 15))
+
+
+def test_whole_photos_are_detected_and_aligned_here(served, capsys, tmp_path, monkeypatch):
+    """Default: each face of a photo is aligned at the model's recorded size and sent as PNG; no face: nothing sent."""
+    import mtcnn
+    from PIL import Image
+
+    from dsan_tf.api import encode_png, face_crops
+    from test_bad_input_tools import FixedFaceDetector
+
+    monkeypatch.setattr(mtcnn, "MTCNN", _OneFaceOrNone)
+    rng = np.random.default_rng(3)
+    photo, empty = tmp_path / "photo.png", tmp_path / "empty.png"
+    pixels = rng.integers(0, 256, (100, 100, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(photo)
+    Image.fromarray(rng.integers(0, 256, (60, 60, 3), dtype=np.uint8)).save(empty)
+    (face,) = face_crops(pixels, 32, False, detector=FixedFaceDetector())  # the served model: 32 px, colour
+    fn = served["server"].servables.versions[1].signatures["serving_default"]
+    want = fn(image_bytes=tf.constant([encode_png(face.image)]))["probabilities"].numpy()[0]
+    requests = len(served["server"].requests) if hasattr(served["server"], "requests") else None
+
+    status, out, err = run(capsys, "--rest", served["server"].rest_url, "--settings", served["base"], "--json",
+                           empty, photo, faces=False)
+    assert status == 0, err
+    first, second = map(json.loads, out.strip().splitlines())
+    assert first == {"image": str(empty), "face": None, "box": None, "note": "no face"}
+    assert second["image"] == str(photo) and second["face"] == 0 and len(second["box"]) == 4
+    np.testing.assert_allclose(second["probabilities"], want, atol=1e-6)
+
+    status, out, err = run(capsys, "--rest", served["server"].rest_url, empty, faces=False)  # nothing to send
+    assert status == 0 and out.strip() == f"{empty}: no face", err
+    if requests is not None:
+        assert len(served["server"].requests) == requests + 1
+    # Without --settings: 64 px grey crops (the shipped FERPlus model's).
+    status, out, err = run(capsys, "--rest", served["server"].rest_url, photo, faces=False)
+    assert status == 0 and out.startswith(f"{photo} face 0 ["), err
+    with pytest.raises(SystemExit):
+        client.main(["--rest", served["server"].rest_url, "--faces", "--align-size", "64", str(photo)])
+    assert "for whole photos" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("protocol", ["rest", "grpc"])

@@ -81,6 +81,19 @@ def test_variants_have_their_streams(variant, keys, absent):
     assert (model.class_centres is None) == (variant in ("mff", "baseline"))
 
 
+def test_gfe_hidden_feature_is_hfe_of_the_global_max_pooled_trunk():
+    """h1 = ReLU(W v + b) with v the global MAX pool of the trunk's feature map (Sect. 3; DESIGN.md), in NumPy
+    from the trunk's own output and gfe_hfe's own weights (average pooling has the same parameter count)."""
+    # 64 px: a 2x2 feature map (at the suite's 32 px it is 1x1, where max and average pooling agree).
+    model = build_dsan(K, 64)
+    x = np.random.default_rng(0).normal(size=(4, 64, 64, 3)).astype("float32")
+    feature_map = keras.Model(model.inputs, model.get_layer("global_max_pool").input)(x).numpy()
+    assert feature_map.shape[1:3] == (2, 2)
+    hfe = model.get_layer("gfe_hfe")
+    expected = np.maximum(feature_map.max(axis=(1, 2)) @ hfe.kernel.numpy() + hfe.bias.numpy(), 0.0)
+    np.testing.assert_allclose(model(x, training=False)["gfe_hidden"].numpy(), expected, rtol=1e-4, atol=1e-5)
+
+
 def test_single_stream_variants_fix_alpha():
     assert build_dsan(K, SIZE, "gfe", alpha=0.4).settings["alpha"] == 1.0
     assert build_dsan(K, SIZE, "mff", alpha=0.4).settings["alpha"] == 0.0
@@ -136,10 +149,15 @@ def test_sgd_scope_gfe_moves_the_gfe_weights_to_sgd():
     model.compile(optimizer=keras.optimizers.Adam(0.0), centre_optimizer=keras.optimizers.SGD(0.5), sgd_scope="gfe",
                   run_eagerly=True)
     hfe = model.get_layer("gfe_hfe").kernel.numpy().copy()
+    attention = model.get_layer("sparse_attention").fc1.kernel.numpy().copy()
     mff = model.get_layer("mff_classifier").kernel.numpy().copy()
+    # The paper trains "the second branch and the two classifiers" with Adam: GFE-AN's classifier stays on Adam.
+    gfe_classifier = model.get_layer("gfe_classifier").kernel.numpy().copy()
     model.train_on_batch(*batch())
     assert not np.allclose(model.get_layer("gfe_hfe").kernel.numpy(), hfe)
+    assert not np.allclose(model.get_layer("sparse_attention").fc1.kernel.numpy(), attention)
     np.testing.assert_array_equal(model.get_layer("mff_classifier").kernel.numpy(), mff)
+    np.testing.assert_array_equal(model.get_layer("gfe_classifier").kernel.numpy(), gfe_classifier)
 
 
 def test_training_reduces_the_loss_on_a_fixed_batch():
@@ -202,6 +220,30 @@ def test_mixed_precision_steps_train_and_return_float32(policy):
     exported = as_float32(model)
     assert exported.get_layer("conv1").compute_dtype == "float32"
     np.testing.assert_allclose(exported(x)["probabilities"], model(x)["probabilities"], atol=0.05)
+
+
+def test_mixed_float16_network_step_equals_the_float32_step():
+    """With plain SGD (whose step is proportional to the gradient, unlike Adam's), one mixed_float16 step moves
+    the classifiers as the float32 step does: the loss is scaled before the float16 backward pass and the
+    gradients unscaled after it. Without the scaling the step would be 1/scale of this one (or the small float16
+    gradients would flush to zero)."""
+    x, y = batch()
+    steps = {}
+    for policy in ("float32", "mixed_float16"):
+        keras.utils.set_random_seed(1)
+        model = build_dsan(K, SIZE, class_names=list("abcd"), dtype=policy)
+        model.compile(optimizer=keras.optimizers.SGD(0.1), weight_decay=0.0, run_eagerly=True)
+        if policy == "mixed_float16":
+            model.optimizer.dynamic_scale.assign(2.0**4)  # the toy's float16 gradients overflow at 2**15
+        before = {name: model.get_layer(name).kernel.numpy().copy() for name in ("gfe_classifier", "mff_classifier")}
+        model.train_on_batch(x, y)
+        if policy == "mixed_float16":
+            assert float(model.optimizer.dynamic_scale.numpy()) == 2.0**4  # the step was taken, not skipped
+        steps[policy] = {name: model.get_layer(name).kernel.numpy() - w for name, w in before.items()}
+    for name, step in steps["float32"].items():
+        assert np.abs(step).max() > 1e-4
+        # float16 features: relative rounding of about 1e-3 per op.
+        np.testing.assert_allclose(steps["mixed_float16"][name], step, rtol=0.05, atol=0.02 * np.abs(step).max())
 
 
 @pytest.mark.parametrize(

@@ -164,6 +164,25 @@ def test_iter_video_frames_reads_every_stride_th_frame(tmp_path):
         assert abs(float(image.mean()) - 30 * i) < 6  # the right frame, RGB after MJPEG
 
 
+def test_iter_video_frames_reports_a_truncated_video(tmp_path):
+    """The header says 30 frames, half the file is gone: the status says so; a whole file has no note."""
+    from dsan_tf.inference import iter_video_frames
+
+    write_video(tmp_path / "v.avi", [np.full((32, 48, 3), 8 * i, np.uint8) for i in range(30)])
+    data = (tmp_path / "v.avi").read_bytes()
+    (tmp_path / "cut.avi").write_bytes(data[:len(data) // 2])
+    status = {}
+    got = list(iter_video_frames(tmp_path / "cut.avi", stride=2, status=status))
+    assert status["expected_frames"] == 30 and 0 < status["read"] < 30 and len(got) == (status["read"] + 1) // 2
+    assert status["note"] == (f"{tmp_path / 'cut.avi'}: truncated or damaged: its header says 30 frames, only "
+                              f"{status['read']} could be decoded")
+    for max_frames in (None, 3):
+        status = {}
+        assert len(list(iter_video_frames(tmp_path / "v.avi", max_frames=max_frames, status=status))) == (max_frames
+                                                                                                          or 30)
+        assert status["note"] == ""
+
+
 def test_bad_inputs_give_one_line_errors(predict, model_file, tmp_path, capsys):
     import keras
 

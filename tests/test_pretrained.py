@@ -98,7 +98,7 @@ def test_cpu_description_names_the_model_and_the_extensions_that_matter(tmp_path
 
 def test_ship_model_packs_a_run_and_measures_float16_agreement(tmp_path):
     from dsan_tf.data.classes import FERPLUS_CLASSES
-    from script_loader import ROOT, load_script
+    from script_loader import ROOT, load_script, refused
 
     run = tmp_path / "run"
     run.mkdir()
@@ -117,29 +117,20 @@ def test_ship_model_packs_a_run_and_measures_float16_agreement(tmp_path):
 
 
 def test_ship_model_refuses_an_unfinished_run(tmp_path):
-    from script_loader import load_script
+    from script_loader import load_script, refused
 
-    with pytest.raises(SystemExit, match="model.keras: not found"):
-        load_script("ship_model").main(["--run", str(tmp_path), "--data-dir", str(tmp_path)])
+    refused(load_script("ship_model").main, ["--run", str(tmp_path), "--data-dir", str(tmp_path)],
+            "model.keras: not found")
 
 
-def test_the_shipped_ferplus_model_recognises_the_embedded_validation_faces():
-    """The committed model (issue 14): loads by name with its sha256 checked, is small enough to
-    ship, and labels the embedded FERPlus validation faces (96, 12 per class, none trained on)
-    far above chance (12.5 %). Measured: 63.5 % (class-balanced; the full validation split: 83.6 %)."""
-    from dsan_tf.data import FERPLUS_CLASSES, SAMPLE_FERPLUS_DIR
-    from dsan_tf.data.pipeline import make_dataset
-    from dsan_tf.data.registry import load_dataset
-    from dsan_tf.evaluation import collect_outputs
+def test_the_shipped_ferplus_model_loads_by_name_and_fits_the_size_limit():
+    """The committed model: loads by name with its sha256 checked, is small enough to ship (25 MB),
+    records grey input and a float16/float32 agreement of at least 99.9 %. Its accuracy floor is
+    test_shipped_model.py's (SHIPPED_FERPLUS_ACCURACY_FLOOR)."""
+    from dsan_tf.data import FERPLUS_CLASSES
 
     assert "ferplus" in pretrained.available()
     assert (pretrained.SHIPPED_DIR / "ferplus.weights.npz").stat().st_size <= 25 * 2**20
     model = pretrained.load("ferplus")
     assert model.class_names == list(FERPLUS_CLASSES) and model.settings["grayscale_input"] is True
     assert pretrained.metadata("ferplus")["evaluation"]["float16_float32_agreement"] >= 0.999
-    data = load_dataset("ferplus", SAMPLE_FERPLUS_DIR, label_mode="majority")
-    table = data.split("valid")
-    dataset = make_dataset(table, data.num_classes, model.settings["image_size"], 32, training=False)
-    outputs = collect_outputs(model, dataset, keys=("probabilities",))
-    accuracy = float((outputs["probabilities"].argmax(1) == outputs["targets"].argmax(1)).mean())
-    assert accuracy >= 0.5, accuracy

@@ -104,7 +104,7 @@ def test_profile_cli_bad_input(argv, message, capsys):
     profile_cli = load_script("profile")
     assert profile_cli.main(argv) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: ") and message in err
+    assert err.startswith("dsan profile: error: ") and message in err
     assert "\n" not in err and "Traceback" not in err
 
 

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from script_loader import load_script
+from script_loader import load_script, refused
 from PIL import Image
 
 FAST = ["--image-size", "32", "--epochs", "1", "--batch-size", "64", "--verbose", "0"]
@@ -61,15 +61,13 @@ def test_eval_only_reproduces_the_metrics(run_cli, trained, tmp_path):
 
 
 def test_resume_with_another_configuration_is_refused(run_cli, trained):
-    with pytest.raises(SystemExit, match="another configuration.*image_size"):
-        run_cli.main(["--dataset", "ferplus", "--output", str(trained), "--resume",
-                      *FAST[:1], "48", *FAST[2:]])
+    refused(run_cli.main, ["--dataset", "ferplus", "--output", str(trained), "--resume", *FAST[:1], "48", *FAST[2:]],
+            "another configuration.*image_size")
 
 
 def test_non_empty_output_is_not_overwritten(run_cli, trained):
     before = (trained / "metrics.json").read_bytes()
-    with pytest.raises(SystemExit, match="not empty"):
-        run_cli.main(["--dataset", "ferplus", "--output", str(trained), *FAST])
+    refused(run_cli.main, ["--dataset", "ferplus", "--output", str(trained), *FAST], "not empty")
     assert (trained / "metrics.json").read_bytes() == before
 
 
@@ -78,17 +76,17 @@ def test_eval_only_refuses_a_dataset_with_other_classes(run_cli, trained, tmp_pa
         for cls in ("cat", "dog"):
             (tmp_path / "data" / split / cls).mkdir(parents=True)
             Image.new("RGB", (40, 40), (200, 10, 10)).save(tmp_path / "data" / split / cls / "a.png")
-    with pytest.raises(SystemExit, match="trained for classes"):
-        run_cli.main(["--dataset", "folder", "--data-dir", str(tmp_path / "data"), "--eval-only",
-                      "--weights", str(trained / "model.keras"), "--output", str(tmp_path / "eval")])
+    refused(run_cli.main, ["--dataset", "folder", "--data-dir", str(tmp_path / "data"), "--eval-only",
+                           "--weights", str(trained / "model.keras"), "--output", str(tmp_path / "eval")],
+            "trained for classes")
 
 
 def test_subset_list_matching_nothing_is_an_error(run_cli, trained, tmp_path):
     listing = tmp_path / "pose.txt"
     listing.write_text("0/fer9999999.jpg\n")
-    with pytest.raises(SystemExit, match="none of the 1 names"):
-        run_cli.main(["--dataset", "ferplus", "--eval-only", "--weights", str(trained / "model.keras"),
-                      "--output", str(tmp_path / "eval"), "--subset", f"pose={listing}"])
+    refused(run_cli.main, ["--dataset", "ferplus", "--eval-only", "--weights", str(trained / "model.keras"),
+                           "--output", str(tmp_path / "eval"), "--subset", f"pose={listing}"],
+            "none of the 1 names")
 
 
 def test_unknown_preset_is_an_argparse_error(run_cli):

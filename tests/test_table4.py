@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from script_loader import load_script
+from script_loader import load_script, refused
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,5 @@ def test_a_run_without_subsets_is_an_error(table4, tmp_path):
     run = tmp_path / "run"
     run.mkdir()
     (run / "metrics.json").write_text(json.dumps({"dataset": "ferplus", "split": "test"}))
-    with pytest.raises(SystemExit, match="has no subsets: evaluate with --subset"):
-        table4.main([str(run)])
-    with pytest.raises(SystemExit, match="no metrics.json"):
-        table4.main([str(tmp_path / "missing")])
+    refused(table4.main, [str(run)], "has no subsets: evaluate with --subset")
+    refused(table4.main, [str(tmp_path / "missing")], "no metrics.json")

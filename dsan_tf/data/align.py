@@ -23,6 +23,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from dsan_tf.data.errors import DataError
+from dsan_tf.data.images import IMAGE_SUFFIXES, scan_images, show_path
 from dsan_tf.io_utils import atomic_path, write_text
 
 # ArcFace (insightface) 112x112 template: left eye, right eye, nose, mouth left, mouth right
@@ -38,7 +39,7 @@ ARCFACE_TEMPLATE_112 = np.array(
     dtype=np.float64,
 )
 LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+IMAGE_EXTENSIONS = IMAGE_SUFFIXES  # the one list (dsan_tf.data.images)
 
 # MTCNN's time and memory grow with the pixel count (an 8000x8000 photo took 9.4 GB and
 # 69 s), so it looks at a copy whose longer side is at most this many pixels; its boxes and
@@ -302,11 +303,9 @@ _SETTINGS = ".align-settings.json"
 
 
 def list_images(root: Path) -> list:
-    """Image files under `root` (recursive, case-insensitive extensions), sorted."""
-    return sorted(
-        p for p in Path(root).rglob("*")
-        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
-    )
+    """Image files under `root` (recursive, case-insensitive extensions), sorted
+    (:func:`dsan_tf.data.images.scan_images`, which also reports unreadable sub-folders)."""
+    return scan_images(root).images
 
 
 def output_paths(rel: Path, output_dir: Path, count: int, all_faces: bool,
@@ -340,7 +339,8 @@ def _write_png_atomic(path: Path, image: np.ndarray) -> None:
 def _read_ledger(path: Path) -> dict:
     if not path.exists():
         return {}
-    with path.open(newline="") as fh:
+    # surrogateescape: a file name that is not UTF-8 goes into the ledger as its own bytes and back.
+    with path.open(newline="", encoding="utf-8", errors="surrogateescape") as fh:
         return {row["path"]: row for row in csv.DictReader(fh)}
 
 
@@ -368,13 +368,15 @@ class FolderSummary:
     unreadable: int = 0
     error: int = 0
     report: str = ""
+    unreadable_folders: int = 0  # sub-folders that could not be listed: their images were not seen
 
     def line(self) -> str:
         return (
             f"{self.total} images: {self.skipped} already done, {self.total - self.skipped} processed now; "
             f"over all runs: {self.ok} one face, {self.several_faces} several faces, "
             f"{self.no_face} no face, {self.unreadable} unreadable, {self.error} failed; "
-            f"report: {self.report}"
+            + (f"{self.unreadable_folders} unreadable folder(s) skipped; " if self.unreadable_folders else "")
+            + f"report: {self.report}"
         )
 
 
@@ -397,8 +399,9 @@ def align_folder(input_dir, output_dir, aligner: FaceAligner, *, all_faces: bool
                                  "min_face_size": aligner.min_face_size})
     ledger_path = output_dir / _LEDGER
     ledger = _read_ledger(ledger_path)
-    images = list_images(input_dir)
-    summary = FolderSummary(total=len(images))
+    scan = scan_images(input_dir)
+    images = scan.images
+    summary = FolderSummary(total=len(images), unreadable_folders=len(scan.unreadable))
     clash = _clashing(images)
     todo = []
     for path in images:
@@ -411,7 +414,7 @@ def align_folder(input_dir, output_dir, aligner: FaceAligner, *, all_faces: bool
             todo.append(path)
 
     new_ledger = not ledger_path.exists()
-    with ledger_path.open("a", newline="") as fh:
+    with ledger_path.open("a", newline="", encoding="utf-8", errors="surrogateescape") as fh:
         writer = csv.DictWriter(fh, fieldnames=REPORT_FIELDS)
         if new_ledger:
             writer.writeheader()
@@ -431,9 +434,14 @@ def align_folder(input_dir, output_dir, aligner: FaceAligner, *, all_faces: bool
         setattr(summary, status, getattr(summary, status) + 1)
     report_path = Path(report_path) if report_path else output_dir / "align-report.csv"
     wanted = {p.relative_to(input_dir).as_posix() for p in images}
-    with atomic_path(report_path) as tmp, open(tmp, "w", newline="") as fh:
+    with atomic_path(report_path) as tmp, open(tmp, "w", newline="", encoding="utf-8",
+                                                errors="surrogateescape") as fh:
         writer = csv.DictWriter(fh, fieldnames=REPORT_FIELDS)
         writer.writeheader()
+        for folder, reason in scan.unreadable:
+            writer.writerow({"path": Path(folder).relative_to(input_dir).as_posix() + "/" if folder != input_dir
+                             else "./", "status": "unreadable_folder", "faces": 0,
+                             "message": f"{show_path(folder)}: folder cannot be read ({reason}); its images were skipped"})
         for key in sorted(wanted):
             row = ledger.get(key)
             if row and row["status"] != "ok":

@@ -6,5 +6,8 @@ instead of reading a TensorFlow traceback.
 """
 
 
-class DataError(ValueError):
+from dsan_tf.errors import UserError
+
+
+class DataError(UserError, ValueError):
     """Bad or missing input data; the message names the file/line/field at fault."""

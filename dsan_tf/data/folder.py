@@ -11,8 +11,9 @@ from pathlib import Path
 
 from dsan_tf.data import table as tbl
 from dsan_tf.data.errors import DataError
+from dsan_tf.data.images import IMAGE_SUFFIXES, scan_images
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+IMAGE_EXTENSIONS = IMAGE_SUFFIXES  # the one list (dsan_tf.data.images)
 SPLIT_FOLDERS = {"train": "train", "valid": "valid", "val": "valid",
                  "validation": "valid", "test": "test"}
 
@@ -28,9 +29,10 @@ def _read_split(split_dir: Path, split: str, class_names, report) -> list[tuple]
             raise DataError(f"{class_dir}: class folder '{class_dir.name}' is not one of the "
                             f"classes {list(class_names)}")
         label = class_names.index(class_dir.name)
-        files = sorted(p for p in class_dir.rglob("*") if p.is_file())
-        images = [p for p in files if p.suffix.lower() in IMAGE_EXTENSIONS]
-        others = len(files) - len(images)
+        scan = scan_images(class_dir)
+        if scan.unreadable:  # its images would silently be missing from the split
+            raise DataError("; ".join(scan.notes()) + "; fix its permissions or move it out of the data folder")
+        images, others = scan.images, scan.skipped
         if others:
             report.append(f"{class_dir}: ignored {others} file(s) without an image "
                           f"extension {IMAGE_EXTENSIONS}")

@@ -1,0 +1,99 @@
+"""dsan analyze: the paper's analysis figures for a trained DSAN: t-SNE (Figs. 7, 11), P(a=0) (Fig. 10), LFA weights.
+
+    dsan analyze --weights runs/x/model.keras --data-dir /data/ferplus --split valid --output runs/x/analysis
+
+See `dsan analyze --help`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from dsan_tf.data.registry import DATASETS
+
+PROG = "dsan analyze"
+
+
+def build_parser(prog=PROG):
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=(
+            "Run a trained DSAN over one split of a dataset and write to --output: t-SNE of the "
+            "GFE-AN features a*h1 and MFF-AN features h2 coloured by class (tsne_gfe.png, "
+            "tsne_mff.png; paper Figs. 7 and 11), the share of zero sparse-attention weights "
+            "P(a=0) per class (zero_attention.png; Fig. 10), the LFA weights b_f per chunk, "
+            "mean ± std per class (lfa_weights.png), and summary.txt / summary.json."
+        ),
+    )
+    parser.add_argument("--weights", required=True, type=Path,
+                        help="a .keras file saved from a DSAN model, or a shipped model's name (ferplus)")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="dataset folder (FERPlus only: omit it to use the embedded sample)")
+    parser.add_argument("--dataset", default="ferplus", choices=sorted(DATASETS), help="dataset reader (default ferplus)")
+    parser.add_argument("--split", default="valid", help="split to analyse (default valid)")
+    parser.add_argument("--max-images", type=int, default=None,
+                        help="analyse a seeded random subset of this many images (default: the whole split)")
+    parser.add_argument("--output", required=True, type=Path, help="folder for the figures and summary")
+    parser.add_argument("--batch-size", type=int, default=64, help="inference batch size (default 64)")
+    parser.add_argument("--perplexity", type=float, default=30.0, help="t-SNE perplexity (default 30, capped below N/3)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the subset and of t-SNE (default 0)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def check_args(parser, args):
+    if args.max_images is not None and args.max_images < 5:
+        parser.error(f"--max-images must be >= 5 (t-SNE needs a few points), got {args.max_images}")
+    if args.batch_size < 1:
+        parser.error(f"--batch-size must be >= 1, got {args.batch_size}")
+    if args.perplexity <= 0:
+        parser.error(f"--perplexity must be > 0, got {args.perplexity}")
+
+
+def run(args) -> int:
+    from dsan_tf.analysis import analyse, summary_text
+    from dsan_tf.data import load_dataset
+    from dsan_tf.data.errors import DataError
+    from dsan_tf.data.pipeline import make_dataset
+    from dsan_tf.inference import load_dsan, model_files
+    from dsan_tf.io_utils import check_output_path
+
+    check_output_path(args.output, inputs=[*model_files(args.weights), args.data_dir], folder=True)
+    model = load_dsan(args.weights)
+    data = load_dataset(args.dataset, args.data_dir)
+    k = int(model.settings["num_classes"])
+    names = list(data.class_names)
+    if len(names) != k:
+        raise DataError(f"{args.weights} has {k} classes but {args.dataset} has {len(names)} "
+                        f"({', '.join(names)})")
+    if model.class_names and [n.lower() for n in model.class_names] != [n.lower() for n in names]:
+        raise DataError(f"{args.weights} was trained for the classes {', '.join(model.class_names)}, "
+                        f"but {args.dataset} has {', '.join(names)}")
+    table = data.split(args.split)
+    if args.max_images is not None and len(table) > args.max_images:
+        table = table.sample(n=args.max_images, random_state=args.seed).sort_index().reset_index(drop=True)
+    if len(table) < 5:
+        raise DataError(f"{args.dataset} {args.split}: {len(table)} images; t-SNE needs at least 5")
+    dataset = make_dataset(table, k, int(model.settings["image_size"]), args.batch_size, training=False,
+                           cache=False)
+    source = f"{args.dataset} {args.split}, {args.data_dir or 'embedded sample'}"
+    from dsan_tf.cli.progress import Batches
+
+    dataset = Batches(dataset, len(table), args.batch_size, "features", disable=args.no_progress)
+    summary = analyse(model, dataset, names, args.output, seed=args.seed, perplexity=args.perplexity,
+                      source=source)
+    print(summary_text(summary), end="")
+    print(f"figures and summary in {args.output}")
+    return 0
+
+
+def main(argv=None) -> int:
+    from dsan_tf.cli import run_command
+
+    return run_command("analyze", argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""dsan calibrate: choose and apply the post-hoc prior correction of a trained model.
+
+    dsan calibrate --weights runs/x/model.keras --data-dir FERPLUS_DIR --output runs/x/calibration
+    dsan calibrate --weights runs/x/model.keras --data-dir FERPLUS_DIR --apply 0.5 --save runs/x/model-tau0.5.keras
+
+Scores the model once on --split (FERPlus: majority votes), then, for every τ of --taus,
+what the corrected model p_k ∝ p_k · π_k^(−τ) would score (π: the class frequencies of the
+training split in the model's training labels; dsan_tf.calibration). Prints accuracy, mean
+class accuracy and the worst class per τ; with --output, also writes calibration.json and
+calibration.png there. With --apply τ --save FILE, writes the corrected model (the same
+weights; every export of it applies the correction).
+
+The split you choose τ on is then no longer a clean test of the corrected model: choose it
+on the validation split and report the held-back test split separately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from dsan_tf.errors import UserError
+
+DEFAULT_TAUS = "0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1.0"
+
+
+def _taus(text):
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers >= 0, got {text!r}") from None
+    if not values or any(not (v >= 0 and v < float("inf")) for v in values):
+        raise argparse.ArgumentTypeError(f"expected comma-separated finite numbers >= 0, got {text!r}")
+    return values
+
+
+def _tau(text):
+    values = _taus(text)
+    if len(values) != 1:
+        raise argparse.ArgumentTypeError(f"expected one number >= 0, got {text!r}")
+    return values[0]
+
+
+def build_parser(prog="dsan calibrate"):
+    p = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--weights", required=True, help="a .keras DSAN or a shipped model's name")
+    p.add_argument("--data-dir", required=True, type=Path, help="the dataset folder the model was trained on")
+    p.add_argument("--dataset", default=None,
+                   help="dataset reader (default: the one the model's training run recorded, else ferplus)")
+    p.add_argument("--label-mode", choices=("majority", "probability"), default="probability",
+                   help="the training labels whose class frequencies are the priors (default probability: the "
+                        "cpu preset's soft FERPlus labels)")
+    p.add_argument("--split", default="valid", help="split to score (default valid)")
+    p.add_argument("--taus", type=_taus, default=_taus(DEFAULT_TAUS), help=f"τ values to score (default {DEFAULT_TAUS})")
+    p.add_argument("--output", type=Path, help="folder for calibration.json and calibration.png")
+    p.add_argument("--apply", type=_tau, metavar="TAU", help="write the model corrected with this τ to --save")
+    p.add_argument("--save", type=Path, help="where --apply writes the corrected model (.keras)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def check_args(parser, args):
+    if (args.apply is None) != (args.save is None):
+        parser.error("--apply TAU and --save FILE go together")
+    if args.save is not None and args.save.suffix != ".keras":
+        parser.error(f"--save {args.save}: expected a .keras file name")
+
+
+def run(args):
+    import numpy as np
+
+    from dsan_tf.calibration import adjust, class_priors, prior_scale, with_prior_correction
+    from dsan_tf.data.pipeline import make_dataset
+    from dsan_tf.data.registry import load_dataset
+    from dsan_tf.evaluation import classification_metrics, collect_outputs
+    from dsan_tf.inference import load_dsan, model_files
+    from dsan_tf.io_utils import atomic_path, check_output_path, write_json
+    from dsan_tf.model import as_float32
+
+    for path, flag in ((args.output, "--output"), (args.save, "--save")):
+        if path is not None:
+            check_output_path(path, inputs=[*model_files(args.weights), args.data_dir], folder=flag == "--output",
+                              flag=flag)
+    if args.save is not None and args.save.exists():
+        raise UserError(f"--save {args.save}: exists; choose a new file name")
+    model = with_prior_correction(as_float32(load_dsan(args.weights)), None)
+    names = list(model.class_names)
+    dataset = args.dataset or "ferplus"
+    train = load_dataset(dataset, args.data_dir, label_mode=args.label_mode)
+    if list(train.class_names) != names:
+        raise UserError(f"--data-dir {args.data_dir}: classes {list(train.class_names)} differ from the model's {names}")
+    priors = class_priors(np.stack(train.split("train")["target"].to_numpy()), len(names))
+    scored = load_dataset(dataset, args.data_dir, label_mode="majority").split(args.split)
+
+    from dsan_tf.cli.progress import Batches
+
+    batches = Batches(make_dataset(scored, len(names), model.settings["image_size"], 64, training=False),
+                      len(scored), 64, f"scoring {args.split}", disable=args.no_progress)
+    outputs = collect_outputs(model, batches, keys=("probabilities",))
+    labels = outputs["targets"].argmax(1)
+    rows = []
+    for tau in args.taus:
+        predicted = adjust(outputs["probabilities"], prior_scale(priors, tau)).argmax(1)
+        m = classification_metrics(labels, predicted, names)
+        rows.append({"tau": tau, "accuracy": m["accuracy"], "mean_class_accuracy": m["mean_class_accuracy"],
+                     "per_class_accuracy": m["per_class_accuracy"]})
+    print(f"{len(scored)} images of {args.split}; priors (training split, {args.label_mode} labels): "
+          + ", ".join(f"{n} {p:.4f}" for n, p in zip(names, priors)))
+    print(f"{'tau':>5} {'accuracy':>9} {'mean class':>10}  worst class")
+    for row in rows:
+        worst = min(row["per_class_accuracy"], key=row["per_class_accuracy"].get)
+        print(f"{row['tau']:5.2f} {row['accuracy']:9.2%} {row['mean_class_accuracy']:10.2%}  "
+              f"{worst} {row['per_class_accuracy'][worst]:.1%}")
+    if args.output is not None:
+        args.output.mkdir(parents=True, exist_ok=True)
+        write_json({"weights": str(args.weights), "split": args.split, "count": int(len(scored)),
+                    "label_mode_of_priors": args.label_mode, "priors": dict(zip(names, priors.tolist())),
+                    "rows": rows}, args.output / "calibration.json")
+        _plot(rows, names, args.output / "calibration.png")
+        print(f"wrote {args.output / 'calibration.json'} and calibration.png")
+    if args.apply is not None:
+        corrected = with_prior_correction(model, prior_scale(priors, args.apply))
+        with atomic_path(args.save) as tmp:
+            corrected.save(tmp)
+        print(f"wrote {args.save}: τ = {args.apply}, class factors "
+              + ", ".join(f"{n} {s:.3f}" for n, s in zip(names, corrected.settings["class_scale"])))
+    return 0
+
+
+def _plot(rows, names, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from dsan_tf.io_utils import atomic_path
+
+    taus = [r["tau"] for r in rows]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.plot(taus, [100 * r["accuracy"] for r in rows], "k-o", lw=2, label="accuracy")
+    ax.plot(taus, [100 * r["mean_class_accuracy"] for r in rows], "k--s", lw=2, label="mean class accuracy")
+    for name in names:
+        ax.plot(taus, [100 * r["per_class_accuracy"][name] for r in rows], lw=1, alpha=0.7, label=name)
+    ax.set_xlabel("τ (prior correction p·π^−τ)")
+    ax.set_ylabel("% correct")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+
+
+def main(argv=None):
+    from dsan_tf.cli import run_command
+
+    return run_command("calibrate", argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

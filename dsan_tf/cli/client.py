@@ -1,0 +1,373 @@
+"""dsan client: classify the faces of photos with a DSAN model served by TensorFlow Serving (REST or gRPC).
+
+    dsan client --rest http://localhost:8501 --model dsan photo1.jpg photo2.png
+    dsan client --rest http://localhost:8501 --settings models/dsan photos/*.jpg
+    dsan client --grpc localhost:8500 --model dsan --version 2 --json --faces faces/*.png
+
+Whole photos (default): the faces are detected (MTCNN) and aligned here, as ``dsan predict``
+does, at the model's input size and greyed for a model trained on grey faces: read from
+``--settings`` (the SavedModel folder or its assets/dsan_settings.json), else
+``--align-size`` (default 64) and ``--grayscale`` (default: grey), which match the shipped
+FERPlus model. Each face is sent as a PNG. A photo without a face prints "<file>: no face"
+(JSON: "face": null, "note": "no face") and sends nothing. Detection needs TensorFlow.
+``--faces``: the files are face crops already and are sent as they are (no TensorFlow).
+
+Prints one line per face: the file (and face number and box), the predicted class, its
+probability and every class probability (named when ``--labels`` points at the model's
+assets/labels.txt). ``--json`` prints one JSON object per line instead (JSON Lines).
+
+Files are checked before anything is sent: a file that is not a JPEG/PNG/GIF/BMP/WebP
+image stops the client with exit status 2. Exit statuses: 0 success, 2 bad arguments
+or input file, 3 server unreachable, 4 model or version unknown to the server,
+1 any other error reported by the server.
+
+The REST path with ``--faces`` needs only the standard library (+ Pillow); whole photos
+need the face detector (TensorFlow), imported only then; the gRPC path imports grpcio and
+tensorflow-serving-api (which imports TensorFlow).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from dsan_tf.errors import UserError
+
+SIGNATURE = "serving_default"
+INPUT = "image_bytes"
+OUTPUTS = ("probabilities", "class_id", "class_name", "gfe_probabilities", "mff_probabilities")
+
+EXIT_OK, EXIT_SERVER, EXIT_INPUT, EXIT_UNREACHABLE, EXIT_NOT_FOUND = 0, 1, 2, 3, 4
+
+# Image signatures (the formats tf.io.decode_image reads that browsers/cameras produce).
+_MAGIC = {
+    b"\xff\xd8\xff": "JPEG",
+    b"\x89PNG\r\n\x1a\n": "PNG",
+    b"GIF87a": "GIF",
+    b"GIF89a": "GIF",
+    b"BM": "BMP",
+}
+
+
+class ClientError(UserError):
+    """An error to report in one line, with the exit status to use."""
+
+    def __init__(self, message, status):
+        super().__init__(message)
+        self.status = status
+
+
+# --------------------------------------------------------------------------- input files
+def image_format(data: bytes) -> str | None:
+    """The image format named by the file's first bytes, or None."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    for magic, name in _MAGIC.items():
+        if data.startswith(magic):
+            return name
+    return None
+
+
+def read_image(path) -> bytes:
+    """The file's bytes; ClientError (exit 2) if it is missing or not a readable image."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise ClientError(f"{path}: cannot read file ({e.strerror or e})", EXIT_INPUT) from None
+    fmt = image_format(data)
+    if fmt is None:
+        raise ClientError(f"{path}: not an image (expected JPEG, PNG, GIF, BMP or WebP; "
+                          f"{len(data)} bytes starting {data[:8]!r}); nothing was sent", EXIT_INPUT)
+    try:  # a fuller check when Pillow is there: truncated or corrupt files
+        from PIL import Image
+    except ImportError:  # pragma: no cover
+        return data
+    import io
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+    except Exception as e:  # noqa: BLE001 - Pillow raises many types
+        raise ClientError(f"{path}: corrupt or truncated {fmt} image ({e}); nothing was sent", EXIT_INPUT) from None
+    return data
+
+
+# --------------------------------------------------------------------------- REST
+def predict_rest(url: str, model: str, version, images: list[bytes], timeout: float = 30.0) -> list[dict]:
+    """POST to TF Serving's REST predict API; one dict of outputs per image."""
+    endpoint = f"{url.rstrip('/')}/v1/models/{model}"
+    if version is not None:
+        endpoint += f"/versions/{int(version)}"
+    endpoint += ":predict"
+    body = {"signature_name": SIGNATURE,
+            "instances": [{"b64": base64.b64encode(b).decode("ascii")} for b in images]}
+    request = urllib.request.Request(endpoint, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            reply = json.loads(response.read().decode("utf-8"))
+    except urllib.error.HTTPError as e:
+        detail = _error_text(e.read())
+        if e.code == 404:
+            raise ClientError(f"model {_what(model, version)} not found on the server at {url}: {detail}",
+                              EXIT_NOT_FOUND) from None
+        raise ClientError(f"server at {url} rejected the request (HTTP {e.code}): {detail}", EXIT_SERVER) from None
+    except urllib.error.URLError as e:
+        reason = e.reason
+        if isinstance(reason, ConnectionRefusedError):
+            text = "connection refused"
+        else:
+            text = str(reason)
+        raise ClientError(f"cannot reach TF Serving's REST API at {url}: {text} "
+                          "(is the server running and is the port published?)", EXIT_UNREACHABLE) from None
+    except (TimeoutError, ConnectionError) as e:
+        raise ClientError(f"cannot reach TF Serving's REST API at {url}: {e}", EXIT_UNREACHABLE) from None
+    predictions = reply.get("predictions")
+    if not isinstance(predictions, list) or len(predictions) != len(images):
+        raise ClientError(f"unexpected reply from {endpoint}: {str(reply)[:200]}", EXIT_SERVER)
+    return [dict(p) for p in predictions]
+
+
+def _error_text(raw: bytes) -> str:
+    try:
+        return str(json.loads(raw.decode("utf-8"))["error"])
+    except Exception:  # noqa: BLE001 - not TF Serving's JSON error
+        return raw.decode("utf-8", "replace").strip()[:300]
+
+
+def _what(model, version):
+    return f"'{model}'" + (f" version {version}" if version is not None else "")
+
+
+# --------------------------------------------------------------------------- gRPC
+def predict_grpc(target: str, model: str, version, images: list[bytes], timeout: float = 30.0) -> list[dict]:
+    """Call PredictionService/Predict; one dict of outputs per image."""
+    import grpc
+    import numpy as np
+    from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
+    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = model
+    if version is not None:
+        request.model_spec.version.value = int(version)
+    request.model_spec.signature_name = SIGNATURE
+    request.inputs[INPUT].CopyFrom(tensor_pb2.TensorProto(
+        dtype=types_pb2.DT_STRING,
+        tensor_shape=tensor_shape_pb2.TensorShapeProto(dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=len(images))]),
+        string_val=images))
+    size = 64 * 1024 * 1024
+    channel = grpc.insecure_channel(target, options=[("grpc.max_send_message_length", size),
+                                                     ("grpc.max_receive_message_length", size)])
+    try:
+        response = prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(request, timeout=timeout)
+    except grpc.RpcError as e:
+        code, detail = e.code(), e.details()
+        if code == grpc.StatusCode.UNAVAILABLE:
+            raise ClientError(f"cannot reach TF Serving's gRPC API at {target}: {detail} "
+                              "(is the server running and is the port published?)", EXIT_UNREACHABLE) from None
+        if code == grpc.StatusCode.NOT_FOUND:
+            raise ClientError(f"model {_what(model, version)} not found on the server at {target}: {detail}",
+                              EXIT_NOT_FOUND) from None
+        if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+            raise ClientError(f"no answer from {target} within {timeout:g} s", EXIT_UNREACHABLE) from None
+        raise ClientError(f"server at {target} rejected the request ({code.name}): {detail}", EXIT_SERVER) from None
+    finally:
+        channel.close()
+    arrays = {name: _to_numpy(proto, np) for name, proto in response.outputs.items()}
+    return [{name: _plain(a[i]) for name, a in arrays.items()} for i in range(len(images))]
+
+
+def _to_numpy(proto, np):
+    """A TensorProto of the dtypes the signature returns -> numpy array."""
+    from tensorflow.core.framework import types_pb2
+
+    shape = [d.size for d in proto.tensor_shape.dim]
+    if proto.dtype == types_pb2.DT_STRING:
+        return np.array([s.decode("utf-8") for s in proto.string_val], dtype=object).reshape(shape)
+    dtype, field = {types_pb2.DT_FLOAT: (np.float32, "float_val"), types_pb2.DT_INT64: (np.int64, "int64_val"),
+                    types_pb2.DT_INT32: (np.int32, "int_val"), types_pb2.DT_DOUBLE: (np.float64, "double_val")}[proto.dtype]
+    if proto.tensor_content:
+        return np.frombuffer(proto.tensor_content, dtype=dtype).reshape(shape)
+    values = np.array(getattr(proto, field), dtype=dtype)
+    if values.size == 1 and int(np.prod(shape)) > 1:  # a repeated constant is stored once
+        values = np.full(shape, values[0], dtype=dtype)
+    return values.reshape(shape)
+
+
+def _plain(value):
+    return value.tolist() if hasattr(value, "tolist") else value
+
+
+# --------------------------------------------------------------------------- output
+def format_line(path, prediction: dict, labels=None) -> str:
+    probs = prediction["probabilities"]
+    k = int(prediction["class_id"])
+    if labels and len(labels) == len(probs):
+        listing = ", ".join(f"{name} {p:.3f}" for name, p in zip(labels, probs))
+    else:
+        listing = " ".join(f"{p:.3f}" for p in probs)
+    return f"{path}: {prediction['class_name']} ({probs[k]:.3f})  [{listing}]"
+
+
+def json_line(path, prediction: dict, face: dict | None = None) -> str:
+    """One JSON object; ``face`` ({"face": i, "box": [x, y, w, h]}) for a face found in a photo."""
+    return json.dumps({"image": str(path), **(face or {}),
+                       **{k: prediction[k] for k in OUTPUTS if k in prediction}})
+
+
+# --------------------------------------------------------------------------- whole photos
+NO_FACE = "no face"  # dsan_tf.inference.NO_FACE (not imported: that path needs no TensorFlow)
+DEFAULT_ALIGN_SIZE = 64  # the shipped FERPlus model's input size (and it was trained on grey faces)
+
+
+def photo_settings(args) -> tuple[int, bool]:
+    """(crop side, grey) for whole photos: --align-size/--grayscale, else --settings, else 64 and grey."""
+    size, grey = DEFAULT_ALIGN_SIZE, True
+    if args.settings is not None:
+        from dsan_tf.api import input_settings
+
+        recorded = input_settings(args.settings)
+        size, grey = recorded["image_size"], recorded["grayscale_input"]
+    return (args.align_size or size), (grey if args.grayscale is None else args.grayscale)
+
+
+def photo_faces(args, paths, data) -> list[list[tuple[dict, bytes]]]:
+    """For each photo, its faces as ({"face": i, "box": [x, y, w, h]}, PNG bytes of the aligned crop)."""
+    from dsan_tf.api import encode_png, face_box, face_crops, to_rgb_image
+    from dsan_tf.data.align import FaceAligner
+
+    size, grey = photo_settings(args)
+    aligner = FaceAligner(output_size=size, min_confidence=args.min_confidence, min_face_size=args.min_face_size,
+                          largest_only=args.largest_only)
+    out = []
+    for path, raw in zip(paths, data):
+        photo = to_rgb_image(raw, str(path))
+        faces = face_crops(photo, size, grey, aligner=aligner)
+        out.append([({"face": i, "box": face_box(f.box, photo.shape)}, encode_png(f.image))
+                    for i, f in enumerate(faces)])
+    return out
+
+
+def check_labels(labels, path, predictions) -> None:
+    """ClientError (exit 2) when the labels file does not name every class the model returns."""
+    k = len(predictions[0]["probabilities"]) if predictions else len(labels)
+    if len(labels) != k:
+        raise ClientError(f"--labels {path}: {len(labels)} class names, but the model returns {k} probabilities; "
+                          "use the model's own assets/labels.txt (one class per line, in class-id order)",
+                          EXIT_INPUT)
+
+
+# --------------------------------------------------------------------------- main
+def build_parser(prog="dsan client"):
+    p = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    server = p.add_mutually_exclusive_group(required=True)
+    server.add_argument("--rest", metavar="URL", help="REST API, e.g. http://localhost:8501")
+    server.add_argument("--grpc", metavar="HOST:PORT", help="gRPC API, e.g. localhost:8500")
+    p.add_argument("--model", default="dsan", help="model name on the server (default dsan)")
+    p.add_argument("--version", type=int, default=None, help="model version (default: the latest served)")
+    p.add_argument("--json", action="store_true", help="one JSON object per image (JSON Lines)")
+    p.add_argument("--labels", type=Path, default=None,
+                   help="class names, one per line (the model's assets/labels.txt), to name probabilities")
+    p.add_argument("--batch-size", type=int, default=32, help="images per request (default 32)")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
+    p.add_argument("images", nargs="+", type=Path,
+                   help="photos (JPEG/PNG/GIF/BMP/WebP): every face is detected, aligned and sent; face crops "
+                        "with --faces")
+    p.add_argument("--faces", action="store_true",
+                   help="the images are face crops already: sent as they are (no detection; no TensorFlow)")
+    p.add_argument("--settings", type=Path, default=None,
+                   help="photos: the served SavedModel's folder (or its assets/dsan_settings.json), for the "
+                        "model's input size and whether it takes grey faces")
+    p.add_argument("--align-size", type=int, default=None,
+                   help=f"photos: side of the aligned face crops (default: --settings' image size, else "
+                        f"{DEFAULT_ALIGN_SIZE}, the shipped FERPlus model's)")
+    p.add_argument("--grayscale", action=argparse.BooleanOptionalAction, default=None,
+                   help="photos: send grey faces (--no-grayscale: colour). Default: what --settings records, "
+                        "else grey (the shipped FERPlus model was trained on grey faces)")
+    p.add_argument("--min-confidence", type=float, default=0.9, help="photos: MTCNN score threshold (default 0.9)")
+    p.add_argument("--min-face-size", type=int, default=20,
+                   help="photos: ignore faces whose shorter box side is below this many pixels (default 20)")
+    p.add_argument("--largest-only", action="store_true", help="photos: send only the largest face of each")
+    return p
+
+
+def check_args(p, args):
+    if args.rest and not args.rest.startswith(("http://", "https://")):
+        p.error(f"--rest takes a URL such as http://localhost:8501, got {args.rest!r}")
+    if args.batch_size < 1:
+        p.error("--batch-size must be >= 1")
+    if not args.timeout > 0:
+        p.error(f"--timeout must be > 0 seconds, got {args.timeout}")
+    if args.version is not None and args.version < 1:
+        p.error(f"--version must be a positive integer, got {args.version}")
+    if args.faces:
+        given = [flag for flag, value in (("--settings", args.settings), ("--align-size", args.align_size),
+                                          ("--grayscale/--no-grayscale", args.grayscale)) if value is not None]
+        if given:
+            p.error(f"{', '.join(given)}: for whole photos; with --faces the files are sent as they are")
+    if args.align_size is not None and args.align_size < 8:
+        p.error(f"--align-size must be >= 8, got {args.align_size}")
+    if not 0.0 <= args.min_confidence <= 1.0:
+        p.error(f"--min-confidence must lie in [0, 1], got {args.min_confidence}")
+    if args.min_face_size < 1:
+        p.error(f"--min-face-size must be >= 1 pixel, got {args.min_face_size}")
+
+
+def run(args) -> int:
+    labels = None
+    if args.labels is not None:
+        try:
+            labels = [line.strip() for line in args.labels.read_text(encoding="utf-8").splitlines() if line.strip()]
+        except (OSError, UnicodeDecodeError) as e:
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else e
+            raise ClientError(f"{args.labels}: cannot read labels ({reason})", EXIT_INPUT) from None
+        if not labels:
+            raise ClientError(f"--labels {args.labels}: no class names in it (expected one per line)",
+                              EXIT_INPUT)
+    data = [read_image(path) for path in args.images]  # every file checked before sending any
+    if args.faces:
+        items = [(path, None, raw) for path, raw in zip(args.images, data)]
+    else:  # every face of every photo found before sending any
+        items = []
+        for path, faces in zip(args.images, photo_faces(args, args.images, data)):
+            items += [(path, face, png) for face, png in faces] or [(path, None, None)]  # None: no face
+    for start in range(0, len(items), args.batch_size):
+        chunk = items[start:start + args.batch_size]
+        images = [raw for _, _, raw in chunk if raw is not None]
+        predictions = []
+        if images and args.rest:
+            predictions = predict_rest(args.rest, args.model, args.version, images, args.timeout)
+        elif images:
+            predictions = predict_grpc(args.grpc, args.model, args.version, images, args.timeout)
+        if labels is not None and predictions:
+            check_labels(labels, args.labels, predictions)
+        answers = iter(predictions)
+        for path, face, raw in chunk:  # in the order of the files
+            if raw is None:
+                print(json.dumps({"image": str(path), "face": None, "box": None, "note": NO_FACE}) if args.json
+                      else f"{path}: {NO_FACE}", flush=True)
+                continue
+            prediction = next(answers)
+            if args.json:
+                print(json_line(path, prediction, face), flush=True)
+            else:
+                shown = path if face is None else f"{path} face {face['face']} {face['box']}"
+                print(format_line(shown, prediction, labels), flush=True)
+    return EXIT_OK
+
+
+def main(argv=None) -> int:
+    from dsan_tf.cli import run_command
+
+    return run_command("client", argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

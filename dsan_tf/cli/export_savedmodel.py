@@ -1,0 +1,138 @@
+"""dsan export savedmodel: export a trained DSAN (.keras, or the shipped model by name) as a TF Serving SavedModel version.
+
+    dsan export savedmodel --weights ferplus --output models/dsan --version 1
+    dsan export savedmodel --weights RUN/model.keras --output models/dsan --version 1
+
+Writes ``models/dsan/1/`` (saved_model.pb, variables/, assets/labels.txt,
+assets.extra/tf_serving_warmup_requests) atomically, refuses to replace an existing
+version unless ``--overwrite``, and writes/updates ``models/models.config`` (the versions
+to serve) and ``models/batching_parameters.txt`` beside the model folder. See
+export/README.md for the docker commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from dsan_tf.errors import UserError
+from dsan_tf.serving_version import check_version  # (no TensorFlow: checked before it loads)
+
+
+def build_parser(prog="dsan export savedmodel"):
+    p = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--weights", required=True, type=Path,
+                   help="trained model (.keras), or a shipped model's name (ferplus)")
+    p.add_argument("--output", required=True, type=Path,
+                   help="model base directory, e.g. models/dsan (versions go in numbered subfolders)")
+    p.add_argument("--version", required=True,
+                   help="version number: a positive integer up to 2**63-1 (TF Serving's int64)")
+    p.add_argument("--overwrite", action="store_true", help="replace the version if it exists")
+    p.add_argument("--model-name", default=None, help="model name in TF Serving (default: output folder name)")
+    p.add_argument("--config-dir", type=Path, default=None,
+                   help="where models.config and batching_parameters.txt go (default: the output's parent)")
+    p.add_argument("--serving-base-path", default=None,
+                   help="base_path written in models.config: the model folder as the server sees it "
+                        "(default: /models/<model-name>, the docker layout)")
+    p.add_argument("--num-batch-threads", type=int, default=4,
+                   help="num_batch_threads in batching_parameters.txt: the serving machine's cores")
+    p.add_argument("--warmup-images", nargs="*", type=Path, default=None,
+                   help="images for the warmup requests (default: the embedded FERPlus sample)")
+    return p
+
+
+def check_args(p, args):
+    try:
+        args.version = check_version(args.version)
+    except ValueError as err:
+        p.error(f"--version: {err}")
+    if args.num_batch_threads < 1:
+        p.error(f"--num-batch-threads must be >= 1, got {args.num_batch_threads}")
+    args.model_name = args.model_name or args.output.resolve().name
+    if not args.model_name.strip() or any(c.isspace() or c == "/" for c in args.model_name):
+        p.error(f"--model-name must be a non-empty name without spaces or '/', got {args.model_name!r}")
+    args.config_dir = args.config_dir or args.output.resolve().parent
+    args.serving_base_path = args.serving_base_path or f"/models/{args.model_name}"
+
+
+def check_paths(args, target: Path) -> None:
+    """Everything that can be checked on disk, before TensorFlow is imported and anything is written."""
+    from dsan_tf.inference import ModelLoadError, check_model_exists, model_files
+    from dsan_tf.io_utils import check_output_path
+
+    if target.exists() and not args.overwrite:
+        raise CommandError(f"{target} already exists; pass --overwrite to replace it")
+    try:
+        check_model_exists(args.weights)
+    except ModelLoadError as err:
+        raise CommandError(str(err)) from None
+    inputs = [*model_files(args.weights), *(args.warmup_images or [])]
+    check_output_path(args.output, inputs=inputs, folder=True)
+    check_output_path(args.config_dir, inputs=inputs, folder=True, flag="--config-dir")
+    for name in ("models.config", "batching_parameters.txt"):
+        check_output_path(Path(args.config_dir) / name, inputs=inputs, flag="--config-dir")
+    # --overwrite deletes the old version folder: it must not hold an input.
+    for item in inputs:
+        if target.resolve() in item.resolve().parents:
+            raise CommandError(f"{item} lies inside {target}, which the export replaces; "
+                               "copy it elsewhere or export another version")
+    for image in args.warmup_images or []:
+        if not image.is_file():
+            raise CommandError(f"--warmup-images {image}: no such file")
+
+
+def read_warmup_images(paths) -> list[bytes]:
+    """Their bytes, each checked to decode as an image (the warmup decodes them in the graph)."""
+    from dsan_tf.data.align import read_rgb
+
+    images = []
+    for path in paths:
+        data = path.read_bytes()
+        read_rgb(path, data)  # DataError naming the file
+        images.append(data)
+    return images
+
+
+class CommandError(UserError):
+    """A refusal to report in one line."""
+
+
+def run(args) -> int:
+    target = args.output / str(args.version)
+    # Checked before TensorFlow is imported, so a refusal costs nothing.
+    check_paths(args, target)
+    images = read_warmup_images(args.warmup_images) if args.warmup_images else None
+
+    from dsan_tf import export
+    from dsan_tf.inference import ModelLoadError, load_dsan
+
+    config_path = Path(args.config_dir) / "models.config"
+    export.read_model_config(config_path)  # a malformed file stops the export before anything is written
+    try:
+        model = load_dsan(args.weights)
+    except ModelLoadError as err:
+        raise CommandError(str(err)) from None
+    path = export.export_saved_model(model, args.output, args.version, overwrite=args.overwrite,
+                                     model_name=args.model_name, warmup_images=images)
+    config = export.update_model_config(config_path, args.model_name, args.serving_base_path,
+                                        [args.version], local_base=args.output)
+    batching_path = Path(args.config_dir) / "batching_parameters.txt"
+    export.write_batching_parameters(batching_path, num_batch_threads=args.num_batch_threads)
+    served = [c for c in config.model_config_list.config if c.name == args.model_name][0]
+    print(f"wrote {path} ({model.settings['variant']}, {model.settings['num_classes']} classes, "
+          f"input {model.settings['image_size']}px, trained as {model.settings['dtype']}, exported float32)")
+    print(f"wrote {config_path} (serving {args.model_name} versions "
+          f"{list(served.model_version_policy.specific.versions)} from {args.serving_base_path})")
+    print(f"wrote {batching_path}")
+    return 0
+
+
+def main(argv=None) -> int:
+    from dsan_tf.cli import run_command
+
+    return run_command("export savedmodel", argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

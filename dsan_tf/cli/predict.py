@@ -1,0 +1,302 @@
+"""dsan predict: facial expressions in raw photos and videos: MTCNN detection + alignment, then DSAN on every face.
+
+    dsan predict photos/                      # the shipped FERPlus model
+    dsan predict --weights runs/x/model.keras photos/ clip.mp4 --frame-stride 10
+    dsan predict --savedmodel models/dsan photo.jpg --format csv --annotate out/
+
+One JSON line (default) or CSV row per face on stdout (or --output): source, frame,
+box, label, probabilities by class name. A photo or frame with no face gets one row
+with "face": null, "label": null and "note": "no face". See --help.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+PROG = "dsan predict"
+
+
+def build_parser(prog=PROG):
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=(
+            "Detect faces with MTCNN in photos (files or folders, searched recursively) and in "
+            "video files (read frame by frame with OpenCV, every --frame-stride-th frame), align "
+            "each face onto the 5-point template, and classify it with a DSAN. Writes one JSON "
+            "line or CSV row per face; an image or frame without a face gives one row saying so."
+        ),
+    )
+    model = parser.add_mutually_exclusive_group()
+    model.add_argument("--weights", type=Path,
+                       help="a .keras file saved from a DSAN model, or a shipped model's name (default: the "
+                            "shipped model 'ferplus')")
+    model.add_argument("--savedmodel", type=Path,
+                       help="a SavedModel directory from dsan export savedmodel (or its TF Serving "
+                            "base folder: the highest version is used)")
+    parser.add_argument("inputs", nargs="+", type=Path, help="image files, video files and/or folders")
+    parser.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="output format (default jsonl)")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="write the rows here instead of stdout (replaced only when every input is done; "
+                             "never one of the inputs or the model)")
+    parser.add_argument("--annotate", type=Path, default=None, metavar="DIR",
+                        help="also write each image (and each processed video frame, under <video name>/) "
+                             "with boxes and labels drawn to DIR (not an input folder nor inside one; an "
+                             "annotated copy may never replace an input)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="let --output and the annotated copies replace existing files the command did not "
+                             "make (without it such files are kept and the command refuses before any work)")
+    parser.add_argument("--frame-stride", type=int, default=1,
+                        help="videos: process frames 0, N, 2N, ... (default 1: every frame)")
+    parser.add_argument("--max-frames", type=int, default=None, help="videos: process at most this many frames each")
+    parser.add_argument("--min-confidence", type=float, default=0.9, help="MTCNN score threshold (default 0.9)")
+    parser.add_argument("--min-face-size", type=int, default=20,
+                        help="ignore faces whose shorter box side is below this many pixels (default 20)")
+    parser.add_argument("--largest-only", action="store_true", help="classify only the largest face of each image")
+    parser.add_argument("--align-size", type=int, default=None,
+                        help="side of the aligned crop (default: the model's input size; 112 for a SavedModel)")
+    parser.add_argument("--grayscale", action=argparse.BooleanOptionalAction, default=None,
+                        help="classify grey versions of the faces (--no-grayscale: the colour faces). Default: "
+                             "what the model records (a model trained on FERPlus' grey faces gets grey ones; "
+                             "a SavedModel exported before this record: colour)")
+    parser.add_argument("--skip-unreadable", action="store_true",
+                        help="report an unreadable image as a row with a note and go on (default: stop with an error)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def check_args(parser, args):
+    if args.frame_stride < 1:
+        parser.error(f"--frame-stride must be >= 1, got {args.frame_stride}")
+    if args.max_frames is not None and args.max_frames < 1:
+        parser.error(f"--max-frames must be >= 1, got {args.max_frames}")
+    if args.align_size is not None and args.align_size < 8:
+        parser.error(f"--align-size must be >= 8, got {args.align_size}")
+    if not 0.0 <= args.min_confidence <= 1.0:
+        parser.error(f"--min-confidence must lie in [0, 1], got {args.min_confidence}")
+    if args.min_face_size < 1:
+        parser.error(f"--min-face-size must be >= 1 pixel, got {args.min_face_size}")
+
+
+class _Annotator:
+    """Output paths under --annotate mirroring the inputs' relative paths, never overwriting one another."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.policy = None  # the OutputPolicy the copies are published through (set by run)
+        self.used = set()
+        self.planned = {}
+
+    def plan(self, inputs) -> None:
+        """Name every photo's annotated copy now, so clashes with an input are found before any work."""
+        from dsan_tf.inference import is_video
+
+        for source, root in inputs:
+            if not is_video(source):
+                self.planned[source] = self._new_path(source, root)
+
+    def path(self, source: Path, root: Path, frame=None) -> Path:
+        if frame is None and source in self.planned:
+            return self.planned[source]
+        return self._new_path(source, root, frame)
+
+    def frame_folder(self, source: Path, root: Path) -> Path:
+        return self.directory / self._relative(source, root).with_suffix("")
+
+    def _new_path(self, source: Path, root: Path, frame=None) -> Path:
+        rel = self._relative(source, root)
+        if frame is None:
+            candidate = self.directory / rel.parent / f"{rel.stem}.jpg"
+        else:
+            candidate = self.directory / rel.parent / rel.stem / f"frame_{frame:06d}.jpg"
+        base, n = candidate, 2
+        while candidate in self.used:
+            candidate = base.with_name(f"{base.stem}_{n}{base.suffix}")
+            n += 1
+        self.used.add(candidate)
+        return candidate
+
+    @staticmethod
+    def _relative(source: Path, root: Path) -> Path:
+        try:
+            return source.relative_to(root)
+        except ValueError:
+            return Path(source.name)
+
+
+def check_outputs(args, inputs, annotator) -> None:
+    """Refuse, before the model loads, outputs that would replace an input or cannot be written.
+
+    Inputs are the photo/video paths and folders given, the model file (a shipped model's
+    files) or SavedModel folder; an annotated copy may not land on an input photo nor a
+    video's frames in a folder that holds inputs.
+    """
+    from dsan_tf.inference import is_video, model_files
+    from dsan_tf.io_utils import OutputError, check_output_path
+
+    given = [*args.inputs, *model_files(args.weights), args.savedmodel]
+    if args.output is not None:
+        check_output_path(args.output, inputs=given)
+    if annotator is None:
+        return
+    check_output_path(args.annotate, inputs=given, folder=True, flag="--annotate")
+    files = {source.resolve(): source for source, _ in inputs}
+    for source, root in inputs:
+        if is_video(source):
+            folder = annotator.frame_folder(source, root).resolve()
+            clash = next((f for f in files.values() if folder in f.resolve().parents), None)
+            if clash is not None:
+                raise OutputError(f"--annotate {args.annotate}: the frames of {source} would be written into "
+                                  f"{folder}, which holds the input {clash}; choose another --annotate folder")
+            continue
+        target = annotator.path(source, root).resolve()
+        if target in files:
+            raise OutputError(f"--annotate {args.annotate}: the annotated copy of {source} would replace the "
+                              f"input {files[target]}; choose another --annotate folder")
+        if args.output is not None and target == args.output.resolve():
+            raise OutputError(f"--annotate {args.annotate}: the annotated copy of {source} would replace "
+                              f"--output {args.output}")
+
+
+def run(args) -> int:
+    from dsan_tf.inference import collect_inputs, default_weights
+
+    if args.weights is None and args.savedmodel is None:
+        args.weights = default_weights()
+        print(f"{PROG}: no --weights given: using the shipped model {args.weights!r}", file=sys.stderr)
+    unreadable = []  # sub-folders that could not be read: in the summary and the exit status
+    inputs = collect_inputs(args.inputs, unreadable)  # fails on a missing path before the model loads
+    annotator = _Annotator(args.annotate) if args.annotate else None
+    if annotator is not None:
+        annotator.plan(inputs)
+    check_outputs(args, inputs, annotator)
+    with _claim_outputs(args, annotator) as policy:
+        return _run(args, inputs, annotator, unreadable, policy)
+
+
+def _claim_outputs(args, annotator):
+    """The output policy with --output and --annotate (and every planned annotated copy's name)
+    claimed: checked and locked before the model loads (dsan_tf.outputs)."""
+    from dsan_tf.inference import model_files
+    from dsan_tf.outputs import OutputPolicy
+
+    given = [*args.inputs, *model_files(args.weights), args.savedmodel]
+    policy = OutputPolicy(command="predict", flag="--output", overwrite=args.overwrite, inputs=given)
+    try:
+        if args.output is not None:
+            policy.claim_file(args.output)
+        if annotator is not None:
+            policy.claim_and_mark(args.annotate, kind="annotations", flag="--annotate")
+            for target in annotator.planned.values():
+                policy.claim_file(target, flag="--annotate")
+            annotator.policy = policy
+    except BaseException:
+        policy.close()
+        raise
+    return policy
+
+
+def _run(args, inputs, annotator, unreadable, policy) -> int:
+    from dsan_tf.data.align import FaceAligner
+    from dsan_tf.inference import load_predictor
+
+    predictor = load_predictor(weights=args.weights, savedmodel=args.savedmodel)
+    if args.grayscale is None:  # follow the model; the flag overrides it
+        args.grayscale = predictor.grayscale_input
+        if args.grayscale:
+            print(f"{PROG}: the model was trained on grey faces: colour faces are greyed (--no-grayscale keeps "
+                  "colour)", file=sys.stderr)
+    size = args.align_size or predictor.image_size or 112
+    aligner = FaceAligner(output_size=size, min_confidence=args.min_confidence,
+                          min_face_size=args.min_face_size, largest_only=args.largest_only)
+    if args.output is None:
+        counts = predict_all(args, inputs, predictor, aligner, annotator, sys.stdout)
+    else:  # rows go to a temporary beside --output, moved to it only when every input is done
+        with policy.publish(args.output) as tmp, open(tmp, "w", newline="") as out:
+            counts = predict_all(args, inputs, predictor, aligner, annotator, out)
+    for note in unreadable:
+        print(f"{PROG}: {note}", file=sys.stderr)
+    print(f"{counts['images']} images and {counts['frames']} video frames: {counts['faces']} faces, "
+          f"{counts['no_face']} without a face, {counts['unreadable']} unreadable"
+          + (f", {len(unreadable)} unreadable folders" if unreadable else "")
+          + (f"; annotated images in {args.annotate}" if args.annotate else ""), file=sys.stderr)
+    return 1 if unreadable else 0
+
+
+def predict_all(args, inputs, predictor, aligner, annotator, out) -> dict:
+    """Write the rows of every input to ``out`` (and the annotated images); returns the counts."""
+    from tqdm import tqdm
+
+    from dsan_tf.data.errors import DataError
+    from dsan_tf.inference import (annotate, csv_fields, csv_row, is_video, iter_video_frames, load_image,
+                                   predict_image, save_rgb)
+
+    writer = None
+    if args.format == "csv":
+        writer = csv.DictWriter(out, fieldnames=csv_fields(predictor.class_names))
+        writer.writeheader()
+
+    counts = {"faces": 0, "no_face": 0, "images": 0, "frames": 0, "unreadable": 0}
+
+    def emit(rows):
+        for row in rows:
+            if writer is not None:
+                writer.writerow(csv_row(row, predictor.class_names))
+            else:
+                out.write(json.dumps(row) + "\n")
+        out.flush()
+
+    def process(image, source, root, frame=None, fps=None):
+        rows, _ = predict_image(predictor, aligner, image, str(source), frame, fps, grayscale=args.grayscale)
+        emit(rows)
+        if rows[0]["face"] is None:
+            counts["no_face"] += 1
+        else:
+            counts["faces"] += len(rows)
+        if annotator is not None:
+            with annotator.policy.publish(annotator.path(source, root, frame)) as tmp:
+                save_rgb(tmp, annotate(image, rows))
+
+    for source, root in tqdm(inputs, desc="predict", unit="file", disable=args.no_progress):
+        if is_video(source):
+            seen = 0
+            for frame, fps, image in iter_video_frames(source, args.frame_stride, args.max_frames):
+                process(image, source, root, frame, fps)
+                seen += 1
+            counts["frames"] += seen
+            if seen == 0:
+                emit([{"source": str(source), "frame": None, "face": None, "box": None, "label": None,
+                       "probabilities": None, "note": "no frame could be read"}])
+            continue
+        try:
+            image = load_image(source)
+        except DataError as err:
+            if not args.skip_unreadable:
+                raise
+            counts["unreadable"] += 1
+            emit([{"source": str(source), "frame": None, "face": None, "box": None, "label": None,
+                   "probabilities": None, "note": f"unreadable: {err}"}])
+            continue
+        counts["images"] += 1
+        process(image, source, root)
+    return counts
+
+
+def parse_args(argv=None):
+    """The parsed arguments of ``dsan predict argv`` (argparse's SystemExit for bad ones)."""
+    from dsan_tf.cli import parse_command_args
+
+    return parse_command_args("predict", argv)[1]
+
+
+def main(argv=None) -> int:
+    from dsan_tf.cli import run_command
+
+    return run_command("predict", argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,187 @@
+#!/usr/bin/env python
+"""dsan ship: turn a trained run into a model shipped inside the package (dsan_tf.pretrained.load(NAME)).
+
+    dsan ship --run ~/runs/best --name ferplus --data-dir ../shared/datasets/ferplus
+
+Writes NAME.json + NAME.weights.npz (float16 weights, sha256 recorded) into --output
+(default: dsan_tf/pretrained_models/), then scores the float32 model and the float16 copy
+on the FERPlus validation split (majority protocol) and records both accuracies and how
+often their predictions agree in NAME.json. Refuses an agreement below --min-agreement.
+
+Nothing is written until everything has been checked and scored: the pair is packed into a
+temporary folder, scored from there, and moved into --output only when the agreement check
+passes (a refused agreement leaves the old files as they were). Existing NAME.json /
+NAME.weights.npz in --output are replaced only when they are a shipped model pair this
+command wrote (NAME.json a shipped-model record of that name whose sha256 matches
+NAME.weights.npz), which is how a new model replaces the package's own; any other file of
+those names is kept unless --overwrite.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from dsan_tf.errors import UserError
+from dsan_tf.pretrained import SHIPPED_DIR
+
+
+def build_parser(prog="dsan ship"):
+    p = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--run", required=True, type=Path, help="run directory holding model.keras, config.json, metrics.json")
+    p.add_argument("--name", default="ferplus", help="name of the shipped model (default ferplus)")
+    p.add_argument("--data-dir", required=True, type=Path, help="FERPlus folder: its validation split is scored")
+    p.add_argument("--split", default="valid", help="split to score and compare on (default valid)")
+    p.add_argument("--output", type=Path, default=SHIPPED_DIR, help=f"where to write (default {SHIPPED_DIR})")
+    p.add_argument("--min-agreement", type=float, default=0.999,
+                   help="least share of images on which float16 and float32 predictions agree (default 0.999)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace NAME.json / NAME.weights.npz in --output even when they are not a shipped "
+                        "model pair written by this command")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def check_name(name):
+    """UserError unless --name is a plain file name stem (no folder, not '.', '..' or empty)."""
+    if (not name or name.strip() != name or name in (".", "..") or "/" in name or "\\" in name
+            or "\0" in name or name.startswith(".")):
+        raise UserError(f"--name {name!r}: expected a plain name such as ferplus (no '/', no leading '.', "
+                        "not empty)")
+
+
+def is_shipped_pair(directory, name):
+    """Whether NAME.json and NAME.weights.npz in ``directory`` are a pair this command wrote:
+    the json a shipped-model record of ``name`` naming the weights file, whose sha256 matches."""
+    from dsan_tf import pretrained
+
+    json_path = Path(directory) / f"{name}.json"
+    weights_path = Path(directory) / f"{name}{pretrained.WEIGHTS_SUFFIX}"
+    try:
+        record = json.loads(json_path.read_text())
+    except FileNotFoundError:
+        return not os.path.lexists(weights_path)  # a lone weights file is not a pair this command wrote
+    except (OSError, ValueError):
+        return False
+    if not (isinstance(record, dict) and record.get("name") == name
+            and record.get("weights_file") == weights_path.name and isinstance(record.get("sha256"), str)
+            and isinstance(record.get("config"), dict)):
+        return False
+    if not weights_path.exists():
+        return True
+    try:
+        return weights_path.is_file() and pretrained.sha256(weights_path) == record["sha256"]
+    except OSError:
+        return False
+
+
+def _read_json(path):
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as err:
+        raise UserError(f"{path}: {err}") from None
+
+
+def run(args):
+    check_name(args.name)
+    if args.data_dir is not None and not args.data_dir.is_dir():
+        raise UserError(f"--data-dir {args.data_dir}: "
+                        + ("is not a folder" if args.data_dir.exists() else "no such folder"))
+    model_path = args.run / "model.keras"
+    for needed in (model_path, args.run / "config.json", args.run / "metrics.json"):
+        if not needed.is_file():
+            raise UserError(f"{needed}: not found; --run must be a finished training run")
+    config, metrics = _read_json(args.run / "config.json"), _read_json(args.run / "metrics.json")
+    if not isinstance(config, dict) or not isinstance(config.get("settings"), dict) \
+            or "dataset" not in config["settings"]:
+        raise UserError(f"{args.run / 'config.json'}: has no settings.dataset; --run must be a finished training run")
+    if not isinstance(metrics, dict):
+        raise UserError(f"{args.run / 'metrics.json'}: expected a JSON object; --run must be a finished training run")
+
+    from dsan_tf import pretrained
+    from dsan_tf.outputs import OutputPolicy
+
+    # The outputs are claimed (checked, locked) before anything is loaded or scored.
+    replace = args.overwrite or is_shipped_pair(args.output, args.name)
+    policy = OutputPolicy(command="ship", flag="--output", overwrite=replace,
+                          inputs=[args.run, args.data_dir])
+    with policy, tempfile.TemporaryDirectory(prefix="dsan-ship-") as staging:
+        json_out = policy.claim_file(args.output / f"{args.name}.json")
+        weights_out = policy.claim_file(args.output / f"{args.name}{pretrained.WEIGHTS_SUFFIX}")
+        json_path, weights_path, record = _ship(args, config, metrics, model_path, Path(staging))
+        with policy.publish(weights_out) as tmp:
+            shutil.copyfile(weights_path, tmp)
+        with policy.publish(json_out) as tmp:
+            shutil.copyfile(json_path, tmp)
+    print(f"wrote {weights_out} ({weights_out.stat().st_size / 2**20:.1f} MB), sha256 {record['sha256'][:16]}... "
+          f"and {json_out}")
+    return 0
+
+
+def _ship(args, config, metrics, model_path, staging):
+    """Pack into ``staging``, score, check the agreement; (json, weights, record) in ``staging``."""
+    from dsan_tf import pretrained
+    from dsan_tf.data.registry import load_dataset
+    from dsan_tf.data.pipeline import make_dataset
+    from dsan_tf.evaluation import collect_outputs, evaluate_outputs
+    from dsan_tf.inference import load_dsan
+    from dsan_tf.model import as_float32
+
+    data = load_dataset(config["settings"]["dataset"], args.data_dir, label_mode="majority")
+    try:
+        table = data.split(args.split)
+    except (KeyError, ValueError) as err:
+        raise UserError(f"--split {args.split}: {err}") from None
+    model = as_float32(load_dsan(model_path))
+    dataset = make_dataset(table, data.num_classes, model.settings["image_size"], 64, training=False)
+
+    provenance = {
+        "run": str(args.run),
+        "settings": config["settings"],
+        "versions": config.get("versions"),
+        "training": metrics.get("training"),
+    }
+    json_path, weights_path = pretrained.pack(model, args.name, staging, provenance)
+    shipped = pretrained.load(args.name, staging)
+    scores = {}
+    for label, candidate in (("float32", model), ("float16", shipped)):
+        from dsan_tf.cli.progress import Batches
+
+        batches = Batches(dataset, len(table), 64, f"scoring {label}", disable=args.no_progress)
+        outputs = collect_outputs(candidate, batches)
+        scores[label] = (outputs["probabilities"].argmax(1), evaluate_outputs(outputs, list(data.class_names)))
+    agreement = float((scores["float32"][0] == scores["float16"][0]).mean())
+    record = json.loads(json_path.read_text())
+    record["evaluation"] = {
+        "dataset": config["settings"]["dataset"],
+        "split": args.split,
+        "label_mode": "majority",
+        "count": int(len(table)),
+        "float16_float32_agreement": agreement,
+        **{f"{label}_{key}": value[1][key] for label, value in scores.items()
+           for key in ("accuracy", "mean_class_accuracy")},
+        "per_class_accuracy": scores["float16"][1]["per_class_accuracy"],
+        "confusion_matrix": scores["float16"][1]["confusion_matrix"],
+    }
+    from dsan_tf.io_utils import write_json
+
+    write_json(record, json_path)
+    print(f"{args.split}: float32 {record['evaluation']['float32_accuracy']:.2%}, "
+          f"float16 {record['evaluation']['float16_accuracy']:.2%}, agreement {agreement:.4%} of {len(table)} images")
+    if agreement < args.min_agreement:
+        raise UserError(f"float16 and float32 predictions agree on {agreement:.4%} < --min-agreement "
+                        f"{args.min_agreement}; nothing was written to --output")
+    return json_path, weights_path, record
+
+
+def main(argv=None):
+    from dsan_tf.cli import run_command
+
+    return run_command("ship", argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

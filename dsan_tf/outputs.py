@@ -1,0 +1,532 @@
+"""The one output policy of every command (library and command line).
+
+Rules, enforced here and nowhere else:
+
+1. An output never replaces a file the command did not make, unless the user says
+   ``--overwrite``. "Made by the command" means listed in the manifest of a folder the
+   command (or an earlier run of the same kind of command) marked as its own.
+2. What a command writes into a folder is known: the first file it publishes there
+   writes a marker, ``.dsan-output`` (first line: JSON ``{"kind", "command"}``; then one
+   JSON-quoted relative name per file published). A rerun or ``--resume`` accepts a folder
+   that is new, empty, or marked with the same kind; anything else is refused before any
+   work starts.
+3. Device files, pipes, sockets and ``/dev/stdout`` (anything under /dev or /proc) are
+   written through (opened and appended to), never renamed over or replaced.
+4. A regular file is published by writing a temporary beside it and renaming it into place
+   with ``renameat2(RENAME_NOREPLACE)`` (or ``link()`` where the file system lacks it):
+   the "no existing target" check holds at the moment of the rename, not only at start-up.
+   With ``--overwrite`` the rename replaces (``os.replace``), but never a folder or device.
+5. Concurrent writers of one output are refused: each claim holds an ``flock`` on a lock
+   file (``<folder>/.lock`` for a folder, ``.<name>.lock`` beside a file, removed on
+   release) for as long as the policy is open.
+6. Every name the command will create, temporaries and lock files included, is checked
+   when it is claimed, before the long work: too long a name ("File name too long"), a
+   symlink loop, a file where a folder is needed, no permission, an input of the command.
+
+Every refusal is an :class:`OutputError` whose message is one line naming the flag the
+user typed.
+
+Use::
+
+    with OutputPolicy(command="predict", flag="--output", overwrite=args.overwrite,
+                      inputs=args.inputs) as policy:
+        out = policy.claim_file(args.output)                 # checks + lock, before the work
+        folder = policy.claim_folder(args.annotate, kind="annotations", flag="--annotate")
+        for name in planned:                                 # every name, before the work
+            policy.claim_file(folder / name, flag="--annotate")
+        ...long work...
+        with policy.publish(out) as tmp:                     # write tmp; renamed at the end
+            write(tmp)
+
+``claim_*`` may be called again for a path already claimed (it returns at once).
+:func:`publish_dir` publishes a whole folder (an export's version) the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import fcntl
+import json
+import os
+import shutil
+import stat
+import tempfile
+from pathlib import Path
+
+from dsan_tf.errors import UserError
+
+MARKER = ".dsan-output"
+FOLDER_LOCK = ".lock"  # the run directory's lock name (dsan_tf.runner.LOCK_FILE)
+NAME_MAX = 255
+PATH_MAX = 4096
+# What a temporary or lock file adds to a name: ".<name>.<pid>.<8 hex><suffix>", ".<name>.lock".
+_TEMP_EXTRA = 1 + 1 + 7 + 1 + 8 + 16
+
+
+class OutputError(UserError, ValueError):
+    """An output path that must not or cannot be written; the message names it and says why."""
+
+
+# ---------------------------------------------------------------------- small helpers
+
+
+def _shown(path) -> str:
+    """A path as text that can always be printed (undecodable bytes as \\xNN)."""
+    text = os.fsdecode(path) if isinstance(path, bytes) else str(path)
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def is_write_through(path) -> bool:
+    """Whether ``path`` is written through rather than replaced: a device, a pipe, a socket,
+    or anything under /dev or /proc (``/dev/stdout``, ``/proc/self/fd/1``)."""
+    text = os.path.abspath(os.fsdecode(path))
+    if text == "/dev" or text.startswith(("/dev/", "/proc/")):
+        return True
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def check_names(path, flag: str = "--output") -> Path:
+    """OutputError unless ``path`` and the temporaries beside it can be named and reached.
+
+    Refused: a name longer than the file system allows (with room for the temporary's
+    extra characters), a path longer than PATH_MAX, a symlink loop on the way.
+    """
+    path = Path(path)
+    raw = os.fsencode(path)
+    if len(os.fsencode(os.path.abspath(raw))) >= PATH_MAX:
+        raise OutputError(f"{flag} {_shown(path)}: path too long ({len(raw)} bytes; the limit is {PATH_MAX})")
+    for part in path.parts:
+        size = len(os.fsencode(part))
+        if size > NAME_MAX:
+            raise OutputError(f"{flag} {_shown(path)}: file name too long ({size} bytes in "
+                              f"'{_shown(part)[:40]}...'; the limit is {NAME_MAX})")
+    try:
+        path.resolve()
+    except RuntimeError:  # Python 3.11's "Symlink loop from ..."
+        raise OutputError(f"{flag} {_shown(path)}: is or passes through a symlink loop") from None
+    except OSError as err:
+        raise OutputError(f"{flag} {_shown(path)}: {err.strerror}") from None
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        pass
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise OutputError(f"{flag} {_shown(path)}: is or passes through a symlink loop") from None
+        if err.errno == errno.ENAMETOOLONG:
+            raise OutputError(f"{flag} {_shown(path)}: file name too long") from None
+        if err.errno != errno.ENOTDIR:
+            raise OutputError(f"{flag} {_shown(path)}: {err.strerror}") from None
+    return path
+
+
+def _existing_ancestor(path: Path) -> Path:
+    existing = path
+    while not os.path.lexists(existing) and existing != existing.parent:
+        existing = existing.parent
+    return existing
+
+
+def check_creatable(path, *, folder: bool, flag: str = "--output", inputs=()) -> Path:
+    """OutputError unless ``path`` may be created: not an input nor inside one, the right
+    type if it exists, under a folder (not a file) where this user may write."""
+    path = Path(path)
+    check_names(path, flag)
+    target = path.resolve()
+    for item in inputs:
+        if item is None:
+            continue
+        item = Path(item)
+        source = item.resolve()
+        if target == source:
+            raise OutputError(f"{flag} {_shown(path)}: is the input {_shown(item)}; "
+                              "an output must never replace an input")
+        if item.is_dir() and source in target.parents:
+            raise OutputError(f"{flag} {_shown(path)}: lies inside the input folder {_shown(item)}; "
+                              "write outputs outside the folders a command reads")
+    if folder and path.exists() and not path.is_dir():
+        raise OutputError(f"{flag} {_shown(path)}: is a file; expected a folder")
+    if not folder and path.is_dir():
+        raise OutputError(f"{flag} {_shown(path)}: is a folder; expected a file name")
+    if is_write_through(path):
+        return path
+    existing = _existing_ancestor(target if folder else target.parent)
+    if not existing.is_dir():
+        raise OutputError(f"{flag} {_shown(path)}: cannot be created: {_shown(existing)} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"{flag} {_shown(path)}: cannot write in {_shown(existing)} (permission denied)")
+    if len(os.fsencode(path.name)) + _TEMP_EXTRA > NAME_MAX:
+        # The target itself fits, but not the temporary it is written through.
+        raise OutputError(f"{flag} {_shown(path)}: file name too long to write safely "
+                          f"({len(os.fsencode(path.name))} bytes; at most {NAME_MAX - _TEMP_EXTRA})")
+    return path
+
+
+# ---------------------------------------------------------------------- no-replace rename
+
+_RENAME_NOREPLACE = 1
+_AT_FDCWD = -100
+try:
+    _renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+except (OSError, AttributeError):  # pragma: no cover - not glibc
+    _renameat2 = None
+
+
+def rename_no_replace(source, target) -> None:
+    """Rename ``source`` to ``target``; FileExistsError if ``target`` exists at that moment.
+
+    ``renameat2(RENAME_NOREPLACE)``; where the file system lacks it, ``link()`` + ``unlink()``
+    for a file, and for a folder ``mkdir()`` of the target (exclusive) then a rename over
+    that empty folder (which fails if anything was put into it meanwhile).
+    """
+    src, dst = os.fsencode(source), os.fsencode(target)
+    if _renameat2 is not None:
+        if _renameat2(_AT_FDCWD, src, _AT_FDCWD, dst, _RENAME_NOREPLACE) == 0:
+            return
+        code = ctypes.get_errno()
+        if code == errno.EEXIST:
+            raise FileExistsError(code, os.strerror(code), os.fsdecode(dst))
+        if code not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EPERM):
+            raise OSError(code, os.strerror(code), os.fsdecode(src), None, os.fsdecode(dst))
+    if os.path.isdir(src) and not os.path.islink(src):
+        os.mkdir(dst)
+        try:
+            os.rename(src, dst)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.rmdir(dst)
+            raise
+    else:
+        os.link(src, dst)
+        os.unlink(src)
+
+
+# ---------------------------------------------------------------------- markers
+
+
+def read_marker(folder):
+    """(kind, command, set of relative names) of a folder's marker, or None when it has none.
+
+    An unreadable marker counts as a marker of kind ``"?"``: the folder is someone's.
+    """
+    path = Path(folder) / MARKER
+    try:
+        lines = path.read_bytes().decode("utf-8", "surrogateescape").splitlines()
+        head = json.loads(lines[0])
+        names = {json.loads(line) for line in lines[1:] if line.strip()}
+        return str(head["kind"]), str(head.get("command", "?")), names
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, IndexError, KeyError, TypeError):
+        return "?", "?", set()
+
+
+def write_marker(folder, kind: str, command: str) -> None:
+    """Mark ``folder`` as holding a ``kind`` written by ``command`` (kept when it already does)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / MARKER
+    if path.exists():
+        return
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"kind": kind, "command": command}) + "\n")
+
+
+def record_in_marker(folder, relative) -> None:
+    """Append ``relative`` (a name inside ``folder``) to the folder's manifest."""
+    line = json.dumps(os.fsdecode(relative))  # lone surrogates become \\udcNN: bytes-safe
+    with open(Path(folder) / MARKER, "a", encoding="utf-8") as fh:
+        fh.write(line + "\n")
+
+
+def foreign_entries(folder, ignore=()) -> list:
+    """Names in ``folder`` other than the lock file, the marker and ``ignore``, sorted."""
+    skip = {FOLDER_LOCK, MARKER, *ignore}
+    try:
+        return sorted(entry for entry in os.listdir(folder) if entry not in skip)
+    except FileNotFoundError:
+        return []
+
+
+def describe_kind(kind: str) -> str:
+    return {"run": "a training run", "evaluation": "an evaluation (--eval-only)", "export": "an export",
+            "annotations": "annotated copies", "?": "an output with an unreadable marker"}.get(kind, f"a {kind}")
+
+
+# ---------------------------------------------------------------------- locks
+
+
+class _Lock:
+    """An exclusive flock on ``path`` (created); ``remove``: unlink it on release (a file's lock)."""
+
+    def __init__(self, path: Path, remove: bool):
+        self.path, self.remove, self.handle = path, remove, None
+
+    def acquire(self, what: str) -> None:
+        for _ in range(20):
+            handle = open(self.path, "a+")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "?"
+                handle.close()
+                raise OutputError(f"{what} is in use by another command (process {holder}); wait for it "
+                                  "to end or pick another name") from None
+            except OSError:  # a file system without locks: go on unprotected
+                self.handle = handle
+                return
+            try:  # a lock file removed by its previous holder meanwhile: lock the new one
+                same = os.fstat(handle.fileno()).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                handle.truncate(0)
+                handle.write(f"{os.getpid()}\n")
+                handle.flush()
+                self.handle = handle
+                return
+            handle.close()
+        raise OutputError(f"{what}: could not lock {self.path}")  # pragma: no cover
+
+    def release(self) -> None:
+        if self.handle is None:
+            return
+        if self.remove:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+        self.handle.close()
+        self.handle = None
+
+
+# ---------------------------------------------------------------------- the policy
+
+
+class _Claim:
+    def __init__(self, path: Path, flag: str, replace: bool, write_through: bool, folder=None):
+        self.path, self.flag, self.replace, self.write_through = path, flag, replace, write_through
+        self.folder = folder  # (folder, kind) of the claimed folder it lies in, if any
+
+
+class OutputPolicy:
+    """The outputs of one command: claim each before the work, publish each after it.
+
+    ``command``: the command's name (recorded in folder markers); ``flag``: the flag named
+    in messages when a claim gives none; ``overwrite``: the user said --overwrite;
+    ``inputs``: files and folders the command reads (never written, nor anything inside).
+    Use it as a context manager (or call :meth:`close`): locks are held until then.
+    """
+
+    def __init__(self, command: str, flag: str = "--output", overwrite: bool = False, inputs=()):
+        self.command, self.flag, self.overwrite = command, flag, bool(overwrite)
+        self.inputs = [Path(item) for item in inputs if item is not None]
+        self._claims: dict = {}
+        self._folders: dict = {}  # resolved folder -> (kind, names listed in its marker)
+        self._locks: list = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self) -> None:
+        while self._locks:
+            self._locks.pop().release()
+
+    # ---------------------------------------------------------------- claims
+    def claim_folder(self, path, kind: str, flag: str | None = None, *, reuse: bool = True,
+                     accept=None) -> Path:
+        """Check and lock an output folder for files of ``kind``; returns the path.
+
+        Accepted: a folder that does not exist (created when the first file is published),
+        an empty one, or one whose marker says ``kind``; with ``reuse=False`` only a new
+        or empty one. ``accept(folder) -> bool`` may accept an unmarked folder (e.g. one
+        written before markers existed). Otherwise OutputError naming what it holds;
+        ``--overwrite`` accepts an unmarked folder (its files may then be replaced).
+        """
+        flag = flag or self.flag
+        path = Path(path)
+        check_creatable(path, folder=True, flag=flag, inputs=self.inputs)
+        key = path.resolve()
+        if key in self._folders:
+            return path
+        marker = read_marker(path) if path.is_dir() else None
+        names = set()
+        if marker is not None:
+            found, command, names = marker
+            if found != kind:
+                raise OutputError(f"{flag} {_shown(path)}: holds {describe_kind(found)} (written by {command}), "
+                                  f"not {describe_kind(kind)}; pick another {flag}")
+            if not reuse:
+                raise OutputError(f"{flag} {_shown(path)}: already holds {describe_kind(kind)}; "
+                                  f"pick a new or empty {flag}")
+        elif path.is_dir():
+            others = foreign_entries(path)
+            if others and not self.overwrite and not (accept is not None and accept(path)):
+                shown = ", ".join(_shown(name) for name in others[:4]) + (", ..." if len(others) > 4 else "")
+                raise OutputError(f"{flag} {_shown(path)}: holds files this command did not make ({shown}); "
+                                  f"pick a new or empty {flag}, or pass --overwrite to let it replace them")
+        if path.is_dir():
+            lock = _Lock(path / FOLDER_LOCK, remove=False)
+            lock.acquire(f"{flag} {_shown(path)}")
+            self._locks.append(lock)
+        self._folders[key] = (kind, names, path, flag)
+        return path
+
+    def claim_file(self, path, flag: str | None = None) -> Path:
+        """Check and lock an output file; returns the path. Refused: an input, a folder, an
+        existing file (unless --overwrite or listed in its claimed folder's manifest), a
+        name that cannot be created. Devices and pipes are accepted and written through."""
+        flag = flag or self.flag
+        path = Path(path)
+        key = Path(os.path.abspath(path))
+        if key in self._claims:
+            return path
+        check_creatable(path, folder=False, flag=flag, inputs=self.inputs)
+        if is_write_through(path):
+            self._claims[key] = _Claim(path, flag, replace=False, write_through=True)
+            return path
+        folder = self._folder_of(path)
+        listed = folder is not None and os.fsdecode(path.resolve().relative_to(folder[2].resolve())) in folder[1]
+        if os.path.lexists(path) and not (self.overwrite or listed):
+            what = "is a symlink to a missing file" if not path.exists() else "exists"
+            raise OutputError(f"{flag} {_shown(path)}: {what}; pass --overwrite to replace it, "
+                              "or pick another name")
+        # A file in a folder this policy holds locked needs no lock of its own (the folder's
+        # covers it): a thousand annotated copies must not hold a thousand open lock files.
+        folder_locked = folder is not None and any(
+            lock.path.parent.resolve() == folder[2].resolve() and lock.path.name == FOLDER_LOCK
+            for lock in self._locks)
+        if path.parent.is_dir() and not folder_locked:
+            lock = _Lock(path.parent / f".{_safe_name(path.name)}.lock", remove=True)
+            lock.acquire(f"{flag} {_shown(path)}")
+            self._locks.append(lock)
+        self._claims[key] = _Claim(path, flag, replace=self.overwrite or listed, write_through=False, folder=folder)
+        return path
+
+    def _folder_of(self, path: Path):
+        resolved = path.resolve()
+        for key, (kind, names, folder, flag) in self._folders.items():
+            if key in resolved.parents:
+                return kind, names, folder, flag
+        return None
+
+    # ---------------------------------------------------------------- publishing
+    @contextlib.contextmanager
+    def publish(self, path):
+        """Yield a temporary file name; when the block succeeds, move it to ``path``.
+
+        No-replace rename unless the claim allows replacing; written through for devices
+        and pipes. A path not claimed yet is claimed first.
+        """
+        path = Path(path)
+        self.claim_file(path)
+        claim = self._claims[Path(os.path.abspath(path))]
+        if claim.write_through:
+            with write_through(path) as tmp:
+                yield tmp
+            return
+        folder = claim.folder
+        if folder is not None:
+            write_marker(folder[2], folder[0], self.command)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        from dsan_tf.io_utils import clean_stale_temps, temp_path_beside
+
+        clean_stale_temps(path)
+        tmp = temp_path_beside(path)
+        try:
+            yield str(tmp)
+            target = Path(os.path.realpath(path)) if path.is_symlink() and path.exists() else path
+            if claim.replace:
+                if target.is_dir() or (os.path.lexists(target) and is_write_through(target)):
+                    raise OutputError(f"{claim.flag} {_shown(path)}: became a folder or device while the "
+                                      "command ran; nothing was replaced")
+                os.replace(tmp, target)
+            else:
+                try:
+                    rename_no_replace(tmp, target)
+                except FileExistsError:
+                    raise OutputError(f"{claim.flag} {_shown(path)}: was created by another program while "
+                                      "this command ran; it was kept, and this result not written") from None
+            if folder is not None:
+                relative = os.fsdecode(path.resolve().relative_to(folder[2].resolve()))
+                if relative not in folder[1]:
+                    record_in_marker(folder[2], relative)
+                    folder[1].add(relative)
+        finally:
+            from dsan_tf.io_utils import _remove
+
+            _remove(tmp)
+
+    def claim_and_mark(self, folder, kind: str, flag: str | None = None, **kwargs) -> Path:
+        """:meth:`claim_folder`, then create it and write its marker at once (a run's folder)."""
+        path = self.claim_folder(folder, kind, flag, **kwargs)
+        write_marker(path, kind, self.command)
+        if not any(lock.path == path / FOLDER_LOCK for lock in self._locks):
+            lock = _Lock(path / FOLDER_LOCK, remove=False)
+            lock.acquire(f"{flag or self.flag} {_shown(path)}")
+            self._locks.append(lock)
+        return path
+
+
+def _safe_name(name: str) -> str:
+    """``name`` with every character that is not printable ASCII as '_', at most 100 long:
+    temporaries and lock files get names every library can pass to the C runtime."""
+    text = os.fsdecode(name) if isinstance(name, bytes) else name
+    return "".join(c if " " <= c <= "~" else "_" for c in text)[:100]
+
+
+@contextlib.contextmanager
+def write_through(path):
+    """Yield a temporary file (in the system's temporary folder, with ``path``'s suffix); when
+    the block succeeds, append its bytes to ``path`` (a device, pipe or /dev/stdout), which
+    is never renamed over, truncated or replaced."""
+    suffix = Path(path).suffix if len(Path(path).suffix) <= 16 else ""
+    handle, tmp = tempfile.mkstemp(prefix="dsan-", suffix=_safe_name(suffix))
+    os.close(handle)
+    try:
+        yield tmp
+        with open(tmp, "rb") as source:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+            with os.fdopen(fd, "wb") as sink:
+                shutil.copyfileobj(source, sink)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+@contextlib.contextmanager
+def publish_dir(path, *, replace: bool = False, flag: str = "--output"):
+    """Yield an empty temporary folder beside ``path``; when the block succeeds, rename it to
+    ``path`` with no replace (OutputError if ``path`` appeared meanwhile). With ``replace``
+    an existing folder is moved aside, the new one renamed in, and the old one deleted."""
+    from dsan_tf.io_utils import _remove, clean_stale_temps, temp_path_beside
+
+    path = Path(path)
+    if os.path.lexists(path) and not replace:
+        raise OutputError(f"{flag} {_shown(path)}: already exists; pass --overwrite to replace it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_temps(path)
+    tmp = temp_path_beside(path, directory=True)
+    old = None
+    try:
+        yield tmp
+        if replace and os.path.lexists(path):
+            old = temp_path_beside(path, directory=True)
+            os.rename(path, old / "old")  # into a temp folder: no other name is ever taken
+        try:
+            rename_no_replace(tmp, path)
+        except FileExistsError:
+            raise OutputError(f"{flag} {_shown(path)}: was created by another program while this command "
+                              "ran; it was kept, and this result not written") from None
+    finally:
+        _remove(tmp)
+        if old is not None:
+            _remove(old)

@@ -1,0 +1,231 @@
+"""The project's mutation check (issue 26): does the suite fail when the code is wrong?
+
+    python tests/mutation/run.py                 # every mutant of tests/mutation/mutants.py
+    python tests/mutation/run.py --only NAME ... # some of them
+    python tests/mutation/run.py --check         # only verify that each mutant's text is found once
+    python tests/mutation/run.py --jobs 3        # three mutants at once, each in its own scratch copy
+
+The repository (without .git, caches and large files) is copied to a scratch folder
+(/tmp/mutation-XXXX); the working tree is never modified. First the baseline: each test file the
+mutants name is run unmutated (with the union of their -k selections); a mutant whose tests fail
+without it cannot be "killed" and is reported "invalid". Then, one at a time, each mutant's text
+substitution is applied to the scratch copy, its tests are run (``nice -n 19 python -m pytest -x -q``,
+the scratch copy first on PYTHONPATH) and the file is restored: tests failing = killed, passing =
+survived. A mutant whose ``old`` text is not found exactly once is "stale" (the code moved; rewrite
+the mutant): never counted as killed, and the exit status is 1.
+
+Not part of the test suite (pytest does not collect this folder: no test_*.py names); it takes
+tens of minutes. Results: docs/testing.md.
+"""
+
+import argparse
+import json
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+from mutants import MUTANTS  # noqa: E402
+
+IGNORED_DIRS = {".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", "runs", "build", "dist"}
+MAX_FILE_BYTES = 200 * 2**20  # larger files (datasets, checkpoints) are not copied
+
+
+def copy_tree(source: Path, target: Path) -> None:
+    def ignore(directory, names):
+        skipped = []
+        for name in names:
+            path = Path(directory) / name
+            if name in IGNORED_DIRS or name.endswith(".egg-info"):
+                skipped.append(name)
+            elif path.is_file() and not path.is_symlink() and path.stat().st_size > MAX_FILE_BYTES:
+                skipped.append(name)
+        return skipped
+
+    shutil.copytree(source, target, symlinks=True, ignore=ignore)
+
+
+def split_selection(tests):
+    """pytest arguments -> (files, -k expression or None)."""
+    files, expression, args = [], None, list(tests)
+    while args:
+        arg = args.pop(0)
+        if arg == "-k":
+            expression = args.pop(0)
+        else:
+            files.append(arg)
+    return files, expression
+
+
+def baseline_groups(mutants):
+    """{test file: -k expression (None = the whole file)} covering every mutant's selection."""
+    groups = OrderedDict()
+    for mutant in mutants:
+        files, expression = split_selection(mutant.tests)
+        for file in files:
+            if file in groups and groups[file] is None:
+                continue
+            if expression is None:
+                groups[file] = None
+            else:
+                groups[file] = f"{groups[file]} or ({expression})" if groups.get(file) else f"({expression})"
+    return groups
+
+
+def pytest_command(files, expression):
+    command = ["nice", "-n", "19", sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *files]
+    if expression:
+        command += ["-k", expression]
+    return command
+
+
+def run_pytest(scratch: Path, files, expression, timeout):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(scratch), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+    started = time.monotonic()
+    try:
+        result = subprocess.run(pytest_command(files, expression), cwd=scratch, env=env, capture_output=True, text=True,
+                                timeout=timeout)
+        status, tail = result.returncode, (result.stdout + result.stderr).strip().splitlines()[-12:]
+    except subprocess.TimeoutExpired:
+        status, tail = "timeout", [f"timed out after {timeout} s"]
+    return status, time.monotonic() - started, tail
+
+
+def check_imports_from(scratch: Path) -> None:
+    """The tests must import the scratch copy's dsan_tf, not the (editable) installed one."""
+    env = {**os.environ, "PYTHONPATH": str(scratch)}
+    found = subprocess.run([sys.executable, "-c", "import dsan_tf, sys; sys.stdout.write(dsan_tf.__file__)"],
+                           cwd=scratch, env=env, capture_output=True, text=True, check=True).stdout
+    if not Path(found).resolve().is_relative_to(scratch.resolve()):
+        sys.exit(f"mutation: the scratch copy imports dsan_tf from {found}, not from {scratch}")
+
+
+def occurrences(root: Path, mutant) -> int:
+    path = root / mutant.file
+    return path.read_text(encoding="utf-8").count(mutant.old) if path.is_file() else 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="run these mutants only")
+    parser.add_argument("--check", action="store_true", help="only check that each mutant's text is found once")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the unmutated runs (faster, less sure)")
+    parser.add_argument("--timeout", type=float, default=1200, help="seconds per pytest run (a timeout kills)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="mutants run at once, each in its own scratch copy (all under nice -n 19)")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch copies")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args(argv)
+
+    names = [m.name for m in MUTANTS]
+    duplicates = {n for n in names if names.count(n) > 1}
+    if duplicates:
+        sys.exit(f"mutation: duplicate mutant names: {sorted(duplicates)}")
+    mutants = MUTANTS
+    if args.only:
+        unknown = set(args.only) - set(names)
+        if unknown:
+            sys.exit(f"mutation: unknown mutants {sorted(unknown)}; known: {', '.join(names)}")
+        mutants = [m for m in MUTANTS if m.name in args.only]
+
+    stale = [m for m in mutants if occurrences(REPO, m) != 1]
+    for m in stale:
+        print(f"STALE    {m.name}: {m.file}: the old text is found {occurrences(REPO, m)} times, not once")
+    if args.check:
+        print(f"{len(mutants) - len(stale)}/{len(mutants)} mutants apply cleanly")
+        return 1 if stale else 0
+    runnable = [m for m in mutants if m not in stale]
+
+    workdir = Path(tempfile.mkdtemp(prefix="mutation-", dir="/tmp"))
+    jobs = max(1, args.jobs)
+    copies, started = queue.Queue(), time.monotonic()
+    try:
+        print(f"mutation: copying {REPO} to {workdir} ({jobs} copies)", flush=True)
+        for index in range(jobs):
+            copy = workdir / f"repo{index}"
+            copy_tree(REPO, copy)
+            check_imports_from(copy)
+            copies.put(copy)
+
+        def baseline(item):
+            file, expression = item
+            scratch = copies.get()
+            try:
+                status, seconds, tail = run_pytest(scratch, [file], expression, args.timeout)
+            finally:
+                copies.put(scratch)
+            ok = status == 0
+            print(f"BASELINE {'ok  ' if ok else 'FAIL'} {file} {'-k ' + repr(expression) if expression else ''} "
+                  f"({seconds:.0f} s)" + ("" if ok else "\n    " + "\n    ".join(tail)), flush=True)
+            return file, ok
+
+        broken_files = set()
+        if not args.no_baseline:
+            with ThreadPoolExecutor(jobs) as pool:
+                broken_files = {file for file, ok in pool.map(baseline, baseline_groups(runnable).items()) if not ok}
+
+        def run_mutant(mutant):
+            files, expression = split_selection(mutant.tests)
+            if broken_files & set(files):
+                outcome, seconds, tail = "invalid", 0.0, [f"tests fail without the mutant: {sorted(broken_files & set(files))}"]
+            else:
+                scratch = copies.get()
+                try:
+                    path = scratch / mutant.file
+                    original = path.read_text(encoding="utf-8")
+                    if original.count(mutant.old) != 1:  # the scratch copy is the repository's: cannot happen
+                        outcome, seconds, tail = "stale", 0.0, ["old text not found once in the scratch copy"]
+                    else:
+                        path.write_text(original.replace(mutant.old, mutant.new), encoding="utf-8")
+                        try:
+                            status, seconds, tail = run_pytest(scratch, files, expression, args.timeout)
+                        finally:
+                            path.write_text(original, encoding="utf-8")
+                        if status == 0:
+                            outcome = "survived"
+                        elif status == 5:
+                            outcome = "no-tests"  # the selection collects nothing: a broken mutant, not a kill
+                        else:
+                            outcome = "killed"
+                finally:
+                    copies.put(scratch)
+            print(f"{outcome.upper():8} {mutant.name} ({seconds:.0f} s)"
+                  + ("\n    " + "\n    ".join(tail[-3:]) if outcome in ("survived", "no-tests") else ""), flush=True)
+            return {"name": mutant.name, "file": mutant.file, "outcome": outcome, "seconds": round(seconds, 1),
+                    "tests": " ".join(mutant.tests), "why": mutant.why, "tail": tail}
+
+        with ThreadPoolExecutor(jobs) as pool:
+            results = list(pool.map(run_mutant, runnable))
+    finally:
+        if args.keep:
+            print(f"mutation: scratch copies kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    for m in stale:
+        results.append({"name": m.name, "file": m.file, "outcome": "stale", "seconds": 0.0, "tests": " ".join(m.tests),
+                        "why": m.why, "tail": []})
+    killed = sum(r["outcome"] == "killed" for r in results)
+    total = len(results)
+    print(f"\nmutation score: {killed}/{total} killed ({100.0 * killed / max(total, 1):.0f} %) "
+          f"in {(time.monotonic() - started) / 60:.1f} min")
+    for outcome in ("survived", "stale", "invalid", "no-tests"):
+        listed = [r["name"] for r in results if r["outcome"] == outcome]
+        if listed:
+            print(f"{outcome}: {', '.join(listed)}")
+    if args.json:
+        args.json.write_text(json.dumps({"killed": killed, "total": total, "results": results}, indent=2) + "\n")
+    return 1 if any(r["outcome"] in ("stale", "invalid", "no-tests") for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

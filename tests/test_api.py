@@ -1,0 +1,321 @@
+"""Issue 23: the Python API (dsan_tf.predict, FaceExpressionRecognizer), the Predictor's own grey handling,
+photos into model-ready face crops, and Grad-CAM of whole photos.
+
+The shipped-model tests compare the API with ``dsan predict``'s pipeline (experiments/predict.py) on
+ivan.jpg with the real MTCNN; the plumbing tests use a tiny grey-trained DSAN and a detector stand-in
+that finds one face in every photo.
+"""
+
+import importlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from script_loader import load_script
+from test_bad_input_tools import FixedFaceDetector
+
+from dsan_tf.data.errors import DataError
+
+ROOT = Path(__file__).resolve().parents[1]
+PHOTOS = ROOT.parent / "shared" / "photos"
+needs_photos = pytest.mark.skipif(
+    not (PHOTOS / "ivan.jpg").is_file() or not (PHOTOS / "no-faces.jpg").is_file(),
+    reason=f"shared photos not found at {PHOTOS} (ivan.jpg, no-faces.jpg live beside the repo)")
+CLASSES = ["neutral", "happiness", "surprise"]
+SIZE = 32
+
+
+def predict_command():
+    """``dsan predict``'s module: dsan_tf.cli.predict once the scripts move there, else experiments/predict.py."""
+    try:
+        return importlib.import_module("dsan_tf.cli.predict")
+    except ImportError:
+        return load_script("predict")
+
+
+def is_grey(image):
+    image = np.asarray(image)
+    return bool((image == image[..., :1]).all())
+
+
+@pytest.fixture(scope="module")
+def grey_model():
+    """A tiny untrained DSAN that records grayscale_input=True (as the shipped FERPlus model)."""
+    import keras
+
+    from dsan_tf.model import build_dsan
+
+    keras.utils.set_random_seed(0)
+    return build_dsan(len(CLASSES), SIZE, "dsan", class_names=CLASSES, grayscale_input=True, dtype="float32")
+
+
+@pytest.fixture(scope="module")
+def tiny(grey_model):
+    from dsan_tf.api import FaceExpressionRecognizer
+
+    return FaceExpressionRecognizer(grey_model, detector=FixedFaceDetector())
+
+
+def colour_photo(size=96, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (size, size, 3), dtype=np.uint8)
+
+
+# ---------------------------------------------------------------------- import stays light
+
+
+def test_import_dsan_tf_does_not_load_tensorflow():
+    code = ("import sys, dsan_tf; assert dsan_tf.predict and dsan_tf.FaceExpressionRecognizer and "
+            "dsan_tf.predict_faces; import dsan_tf.realtime; "
+            "print(sorted(m for m in ('tensorflow', 'keras', 'mtcnn', 'cv2') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]", out.stderr
+    import dsan_tf
+
+    assert {"predict", "predict_faces", "FaceExpressionRecognizer"} <= set(dir(dsan_tf))
+    with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
+        dsan_tf.nonsense  # noqa: B018
+
+
+# ---------------------------------------------------------------------- the shipped model, the real detector
+
+
+@pytest.fixture(scope="module")
+def cli_rows(tmp_path_factory):
+    """``dsan predict ivan.jpg no-faces.jpg`` (the shipped model, its defaults), as JSON rows."""
+    out = tmp_path_factory.mktemp("cli") / "rows.jsonl"
+    code = predict_command().main([str(PHOTOS / "ivan.jpg"), str(PHOTOS / "no-faces.jpg"), "--output", str(out),
+                                   "--no-progress"])
+    assert code == 0
+    return [json.loads(line) for line in out.read_text().splitlines()]
+
+
+@needs_photos
+def test_predict_gives_what_the_predict_command_prints(cli_rows):
+    import dsan_tf
+    from PIL import Image
+
+    ivan, empty = cli_rows
+    assert ivan["label"] is not None and empty["note"] == "no face"
+    faces = dsan_tf.predict(PHOTOS / "ivan.jpg")
+    (face,) = faces
+    assert set(face) >= {"box", "label", "probabilities"}
+    assert face["label"] == ivan["label"]
+    assert list(face["probabilities"]) == list(ivan["probabilities"])
+    for name, p in ivan["probabilities"].items():  # the command rounds to 6 decimals
+        assert face["probabilities"][name] == pytest.approx(p, abs=1.5e-6)
+    assert all(isinstance(v, int) for v in face["box"])
+    assert np.abs(np.array(face["box"]) - np.array(ivan["box"])).max() <= 1.0
+    # A PIL image, an array and a str path give the same answer (the recognizer is cached).
+    with Image.open(PHOTOS / "ivan.jpg") as im:
+        assert dsan_tf.predict(im) == faces
+        assert dsan_tf.predict(np.asarray(im.convert("RGB"))) == faces
+    assert dsan_tf.predict(str(PHOTOS / "ivan.jpg")) == faces
+    assert dsan_tf.predict(PHOTOS / "no-faces.jpg") == []
+
+
+@needs_photos
+def test_the_predictor_greys_for_the_shipped_model_whoever_calls_it(cli_rows):
+    """The trap of issue 23: the aligned colour face of ivan.jpg gave another answer than the grey one."""
+    from dsan_tf import api
+    from dsan_tf.inference import as_grey_rgb
+
+    recognizer = api.recognizer()
+    assert recognizer.grayscale and recognizer.image_size == 64
+    (face,) = recognizer.detect(PHOTOS / "ivan.jpg")
+    assert not is_grey(face.image)
+    predictor = recognizer.predictor
+    by_default = predictor.predict([face.image])
+    np.testing.assert_allclose(by_default, predictor.predict([as_grey_rgb(face.image)], grayscale=False), atol=1e-6)
+    np.testing.assert_allclose(by_default, predictor.predict([as_grey_rgb(face.image)]), atol=1e-6)  # twice: same
+    colour = predictor.predict([face.image], grayscale=False)
+    assert np.abs(colour - by_default).max() > 0.05  # the colour face really answers differently
+    np.testing.assert_allclose(by_default[0], list(cli_rows[0]["probabilities"].values()), atol=1.5e-6)
+    # predict_pixels greys too, and the already-cropped call answers as the photo call.
+    np.testing.assert_allclose(predictor.predict_pixels(face.image[None].astype(np.float32)), by_default, atol=1e-6)
+    (crop,) = recognizer.predict_faces(face.image)
+    assert crop["probabilities"] == pytest.approx(dict(zip(recognizer.class_names, by_default[0])), abs=1e-6)
+
+
+@needs_photos
+def test_explain_photo_explains_the_predicted_face_and_says_no_face(cli_rows):
+    from dsan_tf.explain import explain_photo, overlay_photo, photo_aligner
+    from dsan_tf.inference import load_dsan
+
+    model = load_dsan("ferplus")
+    aligner = photo_aligner(model)
+    result = explain_photo(model, PHOTOS / "ivan.jpg", aligner=aligner)
+    (face,) = result.faces
+    assert result.note == "" and face.label == cli_rows[0]["label"] and face.target == face.label
+    assert face.probabilities == pytest.approx(cli_rows[0]["probabilities"], abs=1.5e-6)
+    assert face.heatmap.shape == face.image.shape[:2] == (64, 64) and is_grey(face.image)
+    assert 0.0 <= face.heatmap.min() and face.heatmap.max() <= 1.0
+    empty = explain_photo(model, PHOTOS / "no-faces.jpg", aligner=aligner)
+    assert empty.faces == [] and empty.note == "no face"
+    assert overlay_photo(PHOTOS / "ivan.jpg", result).shape == (561, 561, 3)
+
+
+# ---------------------------------------------------------------------- plumbing on a tiny grey model
+
+
+def test_inputs_are_taken_as_paths_pil_arrays_or_bytes_and_anything_else_is_named(tiny, tmp_path):
+    from PIL import Image
+
+    photo = colour_photo()
+    path = tmp_path / "photo.png"
+    Image.fromarray(photo).save(path)
+    want = tiny.predict(photo)
+    (face,) = want
+    assert list(face["probabilities"]) == CLASSES and face["label"] in CLASSES
+    assert face["box"] == [20, 25, 40, 50]  # the stand-in's box, in the photo's pixels
+    assert tiny.predict(path) == tiny.predict(str(path)) == tiny.predict(path.read_bytes()) == want
+    with Image.open(path) as im:
+        assert tiny.predict(im) == want
+    grey = photo[..., 0]
+    assert tiny.predict(grey) == tiny.predict(np.repeat(grey[..., None], 3, axis=2))
+    for bad, words in (([[1, 2], [3, 4]], "builtins.list"), (photo.astype(np.float32) / 255, "float32 array"),
+                       (photo[..., :2], "shape (96, 96, 2)"), (tmp_path / "missing.jpg", "missing.jpg"),
+                       (b"not an image", "not a readable image"), (None, "NoneType")):
+        with pytest.raises(DataError, match="expected|image") as err:
+            tiny.predict(bad)
+        assert words in str(err.value)
+
+
+def test_faces_of_a_batch_go_through_the_model_in_one_call(grey_model, monkeypatch):
+    from dsan_tf.api import FaceExpressionRecognizer
+
+    recognizer = FaceExpressionRecognizer(grey_model, detector=FixedFaceDetector())
+    calls = []
+    kind = type(recognizer.predictor)
+    original = kind._predict_pixels
+
+    def spy(self, pixels):
+        calls.append(np.asarray(pixels).copy())
+        return original(self, pixels)
+
+    monkeypatch.setattr(kind, "_predict_pixels", spy)
+    photos = [colour_photo(seed=i) for i in range(3)]
+    batch = recognizer.predict_batch(photos)
+    (pixels,) = calls  # three faces, one call, grey
+    assert pixels.shape == (3, SIZE, SIZE, 3) and is_grey(pixels)
+    for photo, faces in zip(photos, batch):
+        (single,) = recognizer.predict(photo)
+        assert faces[0]["label"] == single["label"]
+        assert faces[0]["probabilities"] == pytest.approx(single["probabilities"], abs=1e-6)
+
+
+def test_grey_handling_is_the_same_through_every_entry_point(grey_model, tiny, tmp_path):
+    """Keras predictor, predict_image (the command's path), the API and a SavedModel predictor agree."""
+    from dsan_tf.data.align import FaceAligner
+    import tensorflow as tf
+
+    from dsan_tf.api import encode_png
+    from dsan_tf.export import convert_tflite, export_saved_model, grey_rgb
+    from dsan_tf.inference import KerasPredictor, SavedModelPredictor, as_grey_rgb, predict_image
+
+    photo = colour_photo()
+    (face,) = tiny.detect(photo)
+    keras_predictor = KerasPredictor(grey_model)
+    want = keras_predictor.predict([as_grey_rgb(face.image)], grayscale=False)[0]
+    assert np.abs(keras_predictor.predict([face.image], grayscale=False)[0] - want).max() > 1e-4
+
+    aligner = FaceAligner(SIZE, detector=FixedFaceDetector())
+    for grayscale in (None, True):
+        rows, _ = predict_image(keras_predictor, aligner, photo, "photo", grayscale=grayscale)
+        assert list(rows[0]["probabilities"].values()) == pytest.approx(want, abs=1e-6)
+    rows, _ = predict_image(keras_predictor, aligner, photo, "photo", grayscale=False)  # --no-grayscale
+    assert list(rows[0]["probabilities"].values()) != pytest.approx(want, abs=1e-4)
+    assert list(tiny.predict(photo)[0]["probabilities"].values()) == pytest.approx(want, abs=1e-6)
+    (crop,) = tiny.face_crops(photo)
+    assert crop.image.shape == (SIZE, SIZE, 3) and is_grey(crop.image) and crop.box == face.box
+
+    export_saved_model(grey_model, tmp_path / "served", 1, warmup_images=[])
+    saved = SavedModelPredictor(tmp_path / "served")
+    assert saved.grayscale_input and saved.image_size == SIZE
+    np.testing.assert_allclose(saved.predict([face.image])[0], want, atol=1e-4)
+    np.testing.assert_allclose(saved.predict_pixels(face.image[None].astype(np.float32))[0], want, atol=1e-4)
+    # The signatures grey a colour crop themselves (a grey-trained model): raw colour in, the Keras answer out.
+    loaded = tf.saved_model.load(str(tmp_path / "served" / "1"))
+    raw = loaded.signatures["predict_pixels"](pixels=tf.constant(face.image[None].astype(np.float32)))
+    np.testing.assert_allclose(raw["probabilities"].numpy()[0], want, atol=1e-5)
+    raw = loaded.signatures["serving_default"](image_bytes=tf.constant([encode_png(face.image)]))
+    np.testing.assert_allclose(raw["probabilities"].numpy()[0], want, atol=1e-5)
+    grey_crop = as_grey_rgb(face.image)[None].astype(np.float32)  # greying twice changes nothing
+    np.testing.assert_array_equal(grey_rgb(grey_crop).numpy(), grey_crop)
+    np.testing.assert_array_equal(grey_rgb(face.image[None].astype(np.float32)).numpy(), grey_crop)
+    # So does the TFLite model (input at the model's size: the aligned crop).
+    interpreter = tf.lite.Interpreter(model_content=convert_tflite(grey_model))
+    runner = interpreter.get_signature_runner("serving_default")
+    got = runner(pixels=face.image[None].astype(np.float32))["probabilities"][0]
+    np.testing.assert_allclose(got, want, atol=1e-4)
+
+    # A client of the served model (no model at hand): the recorded settings, the crops, PNG bytes.
+    from dsan_tf.api import face_crops, input_settings
+
+    settings = input_settings(tmp_path / "served")
+    assert settings == input_settings(tmp_path / "served" / "1" / "assets" / "dsan_settings.json")
+    assert settings == {"image_size": SIZE, "grayscale_input": True}
+    (sent,) = face_crops(photo, settings["image_size"], settings["grayscale_input"], detector=FixedFaceDetector())
+    np.testing.assert_array_equal(sent.image, crop.image)
+    served = tf.saved_model.load(str(tmp_path / "served" / "1")).signatures["serving_default"]
+    got = served(image_bytes=tf.constant([encode_png(sent.image)]))["probabilities"].numpy()[0]
+    np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+def test_predict_faces_takes_one_crop_or_many(tiny):
+    crops = [colour_photo(40, seed=1), colour_photo(50, seed=2)]
+    both = tiny.predict_faces(crops)
+    assert [set(r) for r in both] == [{"label", "probabilities"}] * 2
+    assert tiny.predict_faces(crops[0]) == both[:1]
+    assert tiny.predict_faces(np.stack([crops[0], crops[0]])) == both[:1] * 2
+
+
+def test_a_photo_without_a_face_gives_an_empty_list(grey_model):
+    from dsan_tf.api import FaceExpressionRecognizer
+
+    class NoFace:
+        def detect_faces(self, image, **kwargs):
+            return np.zeros((0, 16))
+
+    recognizer = FaceExpressionRecognizer(grey_model, detector=NoFace())
+    assert recognizer.predict(colour_photo()) == []
+    assert recognizer.predict_batch([colour_photo(), colour_photo(seed=1)]) == [[], []]
+
+
+def test_module_level_predict_reuses_one_recognizer(grey_model, tmp_path, monkeypatch):
+    from dsan_tf import api
+
+    built = []
+
+    class Counting(api.FaceExpressionRecognizer):
+        def __init__(self, *args, **kwargs):
+            built.append(args)
+            super().__init__(grey_model, detector=FixedFaceDetector())
+
+    monkeypatch.setattr(api, "FaceExpressionRecognizer", Counting)
+    api.clear_cache()
+    try:
+        first = api.predict(colour_photo(), model="some-model")
+        assert api.predict(colour_photo(), model="some-model") == first
+        assert len(built) == 1
+        api.predict(colour_photo(), model="some-model", min_confidence=0.5)
+        assert len(built) == 2
+    finally:
+        api.clear_cache()
+
+
+def test_explain_photo_on_the_tiny_model_agrees_with_the_recognizer(grey_model, tiny):
+    from dsan_tf.data.align import FaceAligner
+    from dsan_tf.explain import explain_crops, explain_photo
+
+    photo = colour_photo()
+    result = explain_photo(grey_model, photo, aligner=FaceAligner(SIZE, detector=FixedFaceDetector()))
+    (face,) = result.faces
+    (want,) = tiny.predict(photo)
+    assert face.box == want["box"] and face.label == want["label"]
+    assert face.probabilities == pytest.approx(want["probabilities"], abs=1e-5)
+    assert is_grey(face.image) and face.heatmap.shape == (SIZE, SIZE)
+    (colour,) = explain_crops(grey_model, [photo], grayscale=False)
+    assert not is_grey(colour.image) and colour.box is None

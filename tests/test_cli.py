@@ -1,0 +1,325 @@
+"""The `dsan` command (issue 23): one entry point with subcommands, one error boundary, quiet start-up.
+
+Quick by design: the registry, the boundary and the bad-input checks run in this process;
+subprocesses only where the process itself is the subject (what `--help` imports, what a
+real TensorFlow command prints on stderr, the wheel's entry points).
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+import tomllib
+import venv
+
+import pytest
+from script_loader import ROOT
+
+import dsan_tf.cli as cli
+from dsan_tf.cli import COMMANDS, EXTRAS
+
+SAMPLE_FACE = ROOT / "dsan_tf" / "sample_data" / "ferplus" / "FER2013Valid" / "fer0028687.png"
+# What TensorFlow, absl and the CUDA stubs print on a CPU machine when nobody silences them.
+NOISE = re.compile(r"absl|InitializeLog|cuda|cuInit|cpu_feature_guard|oneDNN|AVX|I0000|W0000|E0000|"
+                   r"shuffle=True|cache_dataset_ops|tensorflow/|WARNING", re.I)
+
+
+def _python(code, *, env=None, cwd=None, timeout=120):
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=timeout)
+
+
+# ------------------------------------------------------------------ registry and --help
+
+
+def test_every_script_is_a_wrapper_of_a_registered_command():
+    scripts = sorted(p for folder in ("experiments", "export") for p in (ROOT / folder).glob("*.py")
+                     if p.name != "__init__.py")
+    named = set()
+    for script in scripts:
+        text = script.read_text()
+        found = re.search(r'script_main\("([^"]+)", __file__, argv\)', text)
+        assert found, f"{script}: not a wrapper of a dsan command"
+        assert found.group(1) in COMMANDS, script
+        assert "sys.path.insert" not in text and "sys.path.append" not in text, f"{script} edits sys.path"
+        named.add(found.group(1))
+    assert len(scripts) == 19
+    assert named == set(COMMANDS)
+    for name, command in COMMANDS.items():
+        assert (ROOT / (command.module.replace(".", "/") + ".py")).is_file(), name
+
+
+def test_help_and_argument_errors_never_import_tensorflow():
+    """`dsan --help`, `dsan <command> --help` for every command and argument errors: no TensorFlow."""
+    result = _python("""
+        import contextlib, io, json, sys
+        from dsan_tf.cli import COMMANDS, main
+
+        def call(argv):
+            out, err = io.StringIO(), io.StringIO()
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                try:
+                    status = main(argv)
+                except SystemExit as stop:
+                    status = stop.code
+            return status, out.getvalue(), err.getvalue()
+
+        report = {"top": call(["--help"]), "export": call(["export", "--help"]),
+                  "unknown": call(["trian"]), "no-option": call(["--nope"])}
+        for name in COMMANDS:
+            report[name] = call([*name.split(), "--help"])
+        report["bad-argument"] = call(["predict", "--frame-stride", "0", "x.jpg"])
+        report["missing-argument"] = call(["train"])
+        heavy = [m for m in ("tensorflow", "keras", "sklearn", "matplotlib", "torch", "mtcnn", "cv2")
+                 if m in sys.modules]
+        print(json.dumps({"report": report, "heavy": heavy}))
+    """)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["heavy"] == [], data["heavy"]
+    report = data["report"]
+    status, out, _ = report["top"]
+    assert status == 0
+    for name, command in COMMANDS.items():
+        assert re.search(rf"^  {re.escape(name)} +{re.escape(command.help)}$", out, re.M), name
+        status, text, _ = report[name]
+        assert status == 0 and text.startswith(f"usage: dsan {name}"), (name, text[:200])
+    assert report["export"][0] == 0 and "export savedmodel" in report["export"][1]
+    status, _, err = report["unknown"]
+    assert status == 2 and "dsan: error: unknown command 'trian'; did you mean 'train'?" in err
+    assert report["no-option"][0] == 2
+    for key, words in (("bad-argument", "--frame-stride must be >= 1"), ("missing-argument", "--dataset")):
+        status, _, err = report[key]
+        assert status == 2 and words in err and "Traceback" not in err, err
+        assert err.count("error:") == 1
+
+
+def test_help_does_not_import_the_command_modules():
+    result = _python("""
+        import sys
+        from dsan_tf.cli import main
+        main(["--help"])
+        print(sorted(m for m in sys.modules if m.startswith("dsan_tf.cli.")))
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_wrappers_run_as_scripts_from_anywhere(tmp_path):
+    """Every old script path still runs (no sys.path edits): --help of each, from another folder."""
+    scripts = [p for folder in ("experiments", "export") for p in sorted((ROOT / folder).glob("*.py"))
+               if p.name != "__init__.py"]
+    code = "import runpy, sys\nfor path in sys.argv[1:]:\n" \
+           "    sys.argv = [path, '--help']\n" \
+           "    try:\n        runpy.run_path(path, run_name='__main__')\n" \
+           "    except SystemExit as stop:\n        assert stop.code == 0, (path, stop.code)\n" \
+           "print('tensorflow' in sys.modules)\n"
+    result = subprocess.run([sys.executable, "-c", code, *map(str, scripts)], capture_output=True, text=True,
+                            cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("usage: dsan ") == len(scripts)
+    assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_explain_help_choices_match_the_library():
+    from dsan_tf import explain, resnet
+    from dsan_tf.cli import explain as explain_cli
+
+    assert explain_cli.METHODS == explain.METHODS and explain_cli.STREAMS == explain.STREAMS
+    assert explain_cli.PREDICTED == explain.PREDICTED and explain_cli.LAST_CONV_LAYER == resnet.LAST_CONV_LAYER
+
+
+def test_extras_are_declared_and_installed_by_requirements_dev():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["scripts"]["dsan"] == "dsan_tf.cli:main"
+    extras = project["optional-dependencies"]
+    for extra in EXTRAS:
+        assert extra in extras, extra
+    for command in COMMANDS.values():
+        assert command.extra is None or command.extra in extras
+    dev = (ROOT / "requirements-dev.txt").read_text().splitlines()
+    dev_names = {re.split(r"[<>=\[ ]", line)[0].lower() for line in dev if line and not line.startswith(("#", "-"))}
+    for extra, packages in extras.items():
+        for package in packages:
+            name = re.split(r"[<>=\[ ]", package)[0].lower()
+            if name == "dsan_tf" or extra == "gpu":
+                continue
+            assert name in dev_names, f"requirements-dev.txt misses {package} of dsan_tf[{extra}]"
+
+
+# ------------------------------------------------------------------ the error boundary
+
+
+def _missing_path_argv(tmp_path, missing):
+    """Per command: arguments whose input path does not exist (profile has none: a bad value)."""
+    out = str(tmp_path / "out")
+    m = str(missing)
+    return {
+        "train": ["--dataset", "ferplus", "--data-dir", m, "--output", out, "--verbose", "0"],
+        "predict": [m, "--no-progress"],
+        "explain": ["--images", m, "--method", "gradcam", "--output", out, "--no-progress"],
+        "analyze": ["--weights", m, "--output", out],
+        "align": ["--input", m, "--output", out, "--no-progress"],
+        "export savedmodel": ["--weights", m, "--output", out, "--version", "1"],
+        "export tflite": ["--weights", m, "--output", out, "--limit", "1"],
+        "client": ["--rest", "http://127.0.0.1:9", m],
+        "bench": ["--against-torch", "--torch-reference", m, "--image-size", "32"],
+        "bench-serving": ["--weights", m],
+        "bench-pipeline": ["--data-dir", m, "--skip-step"],
+        "profile": ["--num-splits", "3"],
+        "ablate": ["--grid", "variant", "--dataset", "ferplus", "--data-dir", m, "--output", out, "--seeds", "0"],
+        "table4": [m],
+        "data-summary": ["--dataset", "rafdb", "--data-dir", m],
+        "tfrecords": ["--dataset", "ferplus", "--data-dir", m, "--output", out],
+        "ship": ["--run", m, "--data-dir", m],
+        "simulate-centres": ["--weights", m, "--data-dir", m],
+        "make-sample": ["--source", m, "--out", out],
+    }
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_a_missing_input_is_one_error_line_naming_it(name, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("DSAN_DEBUG", raising=False)
+    missing = tmp_path / "no-such-input"
+    argv = _missing_path_argv(tmp_path, missing)[name]
+    status = cli.main([*name.split(), *argv])
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if "error:" in line]
+    assert status not in (0, None, 130), err
+    assert len(lines) == 1 and "Traceback" not in err and "internal error" not in err, err
+    assert lines[0].startswith(f"dsan {name}: error: "), lines
+    assert (str(missing) in lines[0]) if name != "profile" else ("must divide" in lines[0]), lines[0]
+
+
+def _fake(monkeypatch, exc):
+    from dsan_tf.cli import table4
+
+    def run(args):
+        raise exc
+
+    monkeypatch.setattr(table4, "run", run)
+    monkeypatch.delenv("DSAN_DEBUG", raising=False)
+    return table4
+
+
+def test_ctrl_c_is_one_line_and_exit_130(monkeypatch, capsys):
+    table4 = _fake(monkeypatch, KeyboardInterrupt())
+    assert table4.main(["x"]) == 130
+    assert capsys.readouterr().err == "dsan table4: interrupted\n"
+
+
+def test_an_unexpected_exception_is_one_line_or_a_traceback_with_debug(monkeypatch, capsys):
+    _fake(monkeypatch, RuntimeError("boom\nsecond line"))
+    assert cli.main(["table4", "x"]) == 1
+    assert capsys.readouterr().err == ("dsan table4: error: internal error (RuntimeError: boom); "
+                                       "rerun with --debug for the traceback\n")
+    with pytest.raises(RuntimeError, match="boom"):
+        cli.main(["--debug", "table4", "x"])
+    with pytest.raises(RuntimeError, match="boom"):
+        cli.main(["table4", "x", "--debug"])
+    monkeypatch.setenv("DSAN_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="boom"):
+        cli.main(["table4", "x"])
+
+
+def test_user_errors_and_os_errors_are_one_line(monkeypatch, capsys):
+    from dsan_tf.data.errors import DataError
+    from dsan_tf.errors import UserError
+    from dsan_tf.inference import ModelLoadError
+    from dsan_tf.io_utils import OutputError
+
+    for error_type in (DataError, ModelLoadError, OutputError):
+        assert issubclass(error_type, UserError) and issubclass(error_type, ValueError)
+    _fake(monkeypatch, DataError("a.csv: line 3: expected 10 votes\n  (got 9)"))
+    assert cli.main(["table4", "x"]) == 2
+    assert capsys.readouterr().err == "dsan table4: error: a.csv: line 3: expected 10 votes (got 9)\n"
+    _fake(monkeypatch, PermissionError(13, "Permission denied", "/root/out.csv"))
+    assert cli.main(["table4", "x"]) == 2
+    assert capsys.readouterr().err == "dsan table4: error: /root/out.csv: Permission denied\n"
+
+
+def test_a_missing_optional_dependency_names_its_extra(monkeypatch, capsys):
+    from dsan_tf.cli import analyze
+
+    def run(args):
+        raise ModuleNotFoundError("No module named 'sklearn'", name="sklearn")
+
+    monkeypatch.setattr(analyze, "run", run)
+    monkeypatch.delenv("DSAN_DEBUG", raising=False)
+    assert cli.main(["analyze", "--weights", "w", "--output", "o"]) == 2
+    assert capsys.readouterr().err == (
+        "dsan analyze: error: `dsan analyze` needs the optional dependencies of dsan_tf[analysis] (sklearn is "
+        "not installed): pip install 'dsan_tf[analysis]'\n")
+
+
+def test_the_compact_epoch_line():
+    from dsan_tf.progress import epoch_line, fit_verbosity
+
+    line = epoch_line(2, 8, {"loss": 1.23456, "accuracy": 0.4567, "val_accuracy": 0.5012, "gfe_accuracy": 0.3},
+                      123.4)
+    assert line == "epoch 3/8: loss 1.2346, accuracy 45.67%, val accuracy 50.12%, 123 s"
+    assert fit_verbosity(1)[0] == 0 and len(fit_verbosity(1)[1]) == 1
+    assert fit_verbosity(2) == (2, []) and fit_verbosity(0) == (0, [])
+
+
+# ------------------------------------------------------------------ quiet start-up (one real TF command)
+
+
+def test_predict_is_quiet_and_needs_no_extra(tmp_path):
+    """`dsan predict` on a photo: stdout has the row, stderr only predict's own lines; with the
+    extras' modules (scikit-learn, matplotlib, tf-keras-vis) blocked, as after `pip install dsan_tf`."""
+    blocker = tmp_path / "site" / "sitecustomize.py"
+    blocker.parent.mkdir()
+    blocker.write_text(
+        "import sys, importlib.abc\n"
+        "class B(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('sklearn', 'matplotlib', 'tf_keras_vis', 'torch'):\n"
+        "            raise ModuleNotFoundError('blocked: ' + name, name=name)\n"
+        "sys.meta_path.insert(0, B())\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "DSAN_VERBOSE", "DSAN_DEBUG")}
+    env["PYTHONPATH"] = str(blocker.parent)
+    result = subprocess.run([sys.executable, "-m", "dsan_tf", "predict", str(SAMPLE_FACE), "--no-progress"],
+                            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert rows and rows[0]["source"] == str(SAMPLE_FACE)
+    lines = result.stderr.strip().splitlines()
+    assert all(line.startswith("dsan predict: ") or re.match(r"\d+ images and", line) for line in lines), lines
+    assert not [line for line in lines if NOISE.search(line)], lines
+
+
+# ------------------------------------------------------------------ the built wheel
+
+
+def test_the_wheel_installs_the_dsan_command(tmp_path):
+    """Build the wheel, install it (no dependencies: they are this interpreter's) into a venv, and run
+    `dsan --help` and `python -m dsan_tf --help` from a folder outside the checkout."""
+    wheels = tmp_path / "wheels"
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                            "-w", str(wheels), str(ROOT)], capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr
+    wheel = next(wheels.glob("dsan_tf-*.whl"))
+    env_dir = tmp_path / "venv"
+    try:
+        venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
+    except Exception as err:  # noqa: BLE001 - e.g. no venv support in a stripped Python
+        pytest.skip(f"cannot create a virtual environment here: {err}")
+    python, dsan = env_dir / "bin" / "python", env_dir / "bin" / "dsan"
+    # This interpreter's pip installs into the venv (faster than bootstrapping pip there).
+    installed = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
+                                "--no-warn-script-location", str(wheel)], capture_output=True, text=True, timeout=300)
+    assert installed.returncode == 0, installed.stderr
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for command in ([str(dsan), "--help"], [str(python), "-m", "dsan_tf", "--help"]):
+        result = subprocess.run(command, capture_output=True, text=True, cwd=elsewhere, timeout=120,
+                                env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+        assert result.returncode == 0, result.stderr
+        for name in COMMANDS:
+            assert f"  {name} " in result.stdout, (command, name)
+    where = subprocess.run([str(python), "-c", "import dsan_tf.cli.predict as m; print(m.__file__)"],
+                           capture_output=True, text=True, cwd=elsewhere, timeout=60)
+    assert str(env_dir) in where.stdout, where.stdout + where.stderr  # the wheel's copy, not the checkout

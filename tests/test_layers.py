@@ -1,0 +1,54 @@
+"""The attention layers' computation against NumPy written here from the paper's equations and the layer's own
+weights (a parameter count cannot tell a changed computation)."""
+
+import numpy as np
+import pytest
+
+from dsan_tf.layers import SparseAttention
+
+EPSILON = 1e-5  # PyTorch's BatchNorm epsilon (DESIGN.md), written here, not read from the module
+
+
+def np_batch_norm(x, gamma, beta, mean, variance):
+    return gamma * (x - mean) / np.sqrt(variance + EPSILON) + beta
+
+
+def random_batch_norm_state(layer, rng):
+    """Non-trivial BatchNorm weights and moving statistics, so that every term of Eq. 2 shows."""
+    for _, bn in layer.blocks:
+        width = bn.gamma.shape[0]
+        bn.gamma.assign(rng.uniform(0.5, 1.5, width))
+        bn.beta.assign(rng.normal(0.0, 0.5, width))
+        bn.moving_mean.assign(rng.normal(0.0, 0.5, width))
+        bn.moving_variance.assign(rng.uniform(0.5, 2.0, width))
+
+
+@pytest.mark.parametrize("num_layers", [2, 1])
+@pytest.mark.parametrize("training", [False, True])
+def test_sparse_attention_is_eq2_with_batchnorm(num_layers, training):
+    """a = ReLU(BN(FC_d(BN(FC_{d/r}(h))))) (Eq. 2, BN after each FC: Table 7); one layer: ReLU(BN(FC_d(h)))."""
+    rng = np.random.default_rng(0)
+    d, r = 12, 3
+    layer = SparseAttention(reduction=r, num_layers=num_layers)
+    layer.build((None, d))
+    random_batch_norm_state(layer, rng)
+    h = np.maximum(rng.normal(size=(16, d)), 0).astype("float32")
+    x = h.astype("float64")
+    moving_means = []
+    for fc, bn in layer.blocks:
+        x = x @ fc.kernel.numpy() + fc.bias.numpy()
+        if training:  # the batch's own statistics (biased variance, as Keras and PyTorch normalise)
+            mean, variance = x.mean(axis=0), x.var(axis=0)
+            # PyTorch's momentum 0.1 (DESIGN.md): the moving mean moves a tenth of the way.
+            moving_means.append(0.9 * bn.moving_mean.numpy() + 0.1 * mean)
+        else:
+            mean, variance = bn.moving_mean.numpy(), bn.moving_variance.numpy()
+        x = np_batch_norm(x, bn.gamma.numpy(), bn.beta.numpy(), mean, variance)
+    expected = np.maximum(x, 0.0)
+    assert [fc.kernel.shape for fc, _ in layer.blocks] == ([(d, d // r), (d // r, d)] if num_layers == 2 else [(d, d)])
+    attention = layer(h, training=training).numpy()
+    assert (expected == 0).any() and (expected > 0).any()  # the ReLU is exercised both ways
+    np.testing.assert_allclose(attention, expected, rtol=1e-4, atol=1e-5)
+    assert attention.min() >= 0.0
+    for (_, bn), moving_mean in zip(layer.blocks, moving_means):
+        np.testing.assert_allclose(bn.moving_mean.numpy(), moving_mean, rtol=1e-4, atol=1e-5)

@@ -1,0 +1,255 @@
+"""The one output policy (dsan_tf.outputs, issue 24), tested once for every writer.
+
+Each rule is a test over WRITERS: the library's ways of writing an output. A new writer gets
+every test by being added to that list. The commands' own tests (tests/test_bad_input_*.py)
+go through their flags; these go through the library they call.
+"""
+
+import errno
+import hashlib
+import os
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dsan_tf import outputs
+from dsan_tf.io_utils import atomic_dir, atomic_path, check_output_path, write_bytes, write_json, write_text
+from dsan_tf.outputs import MARKER, OutputError, OutputPolicy
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def sha(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+# -------------------------------------------------------------------- the writers under test
+def policy_write(path, data=b"new\n", overwrite=False):
+    with OutputPolicy("test", overwrite=overwrite) as policy:
+        policy.claim_file(path)
+        with policy.publish(path) as tmp:
+            Path(tmp).write_bytes(data)
+
+
+WRITERS = {  # name -> write(path, bytes): every way the library writes one file
+    "policy.publish": policy_write,
+    "atomic_path": lambda path, data=b"new\n": _atomic(path, data),
+    "write_bytes": lambda path, data=b"new\n": write_bytes(path, data),
+    "write_text": lambda path, data=b"new\n": write_text(path, data.decode()),
+}
+
+
+def _atomic(path, data):
+    with atomic_path(path) as tmp:
+        Path(tmp).write_bytes(data)
+
+
+# -------------------------------------------------------------------- 1. devices and pipes
+@pytest.mark.parametrize("writer", sorted(WRITERS))
+def test_devices_and_pipes_are_written_through_never_replaced(writer, tmp_path):
+    before = os.stat("/dev/null")
+    WRITERS[writer]("/dev/null", b"gone\n")
+    after = os.stat("/dev/null")
+    assert stat.S_ISCHR(after.st_mode) and (after.st_ino, after.st_rdev) == (before.st_ino, before.st_rdev)
+
+    fifo = tmp_path / "pipe.jsonl"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(open(fifo, "rb").read()))
+    reader.start()
+    WRITERS[writer](fifo, b"row\n")
+    reader.join(10)
+    assert received == [b"row\n"] and stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe.jsonl"]  # no temporary left beside it
+
+
+def test_dev_stdout_is_written_through_to_a_pipe():
+    code = ("from dsan_tf.io_utils import write_text\n"
+            "from dsan_tf.outputs import OutputPolicy\n"
+            "write_text('/dev/stdout', 'one\\n')\n"
+            "with OutputPolicy('t') as p:\n"
+            "    p.claim_file('/dev/stdout')\n"
+            "    with p.publish('/dev/stdout') as tmp:\n"
+            "        open(tmp, 'w').write('two\\n')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "one\ntwo\n"
+
+
+# -------------------------------------------------------------------- 2. never replace what the command did not make
+def test_an_existing_file_is_replaced_only_with_overwrite(tmp_path):
+    mine = tmp_path / "report.json"
+    mine.write_text("the user's\n")
+    with pytest.raises(OutputError, match=r"^--output .*report.json: exists; pass --overwrite"):
+        policy_write(mine)
+    assert mine.read_text() == "the user's\n"
+    policy_write(mine, b"replaced\n", overwrite=True)
+    assert mine.read_text() == "replaced\n"
+
+
+def test_the_no_replace_check_holds_at_the_rename(tmp_path):
+    """Another program creates the output while the command works: it is kept (export --version 12 twice)."""
+    target = tmp_path / "out.jsonl"
+    with OutputPolicy("test") as policy:
+        policy.claim_file(target)
+        with pytest.raises(OutputError, match="created by another program while this command ran"):
+            with policy.publish(target) as tmp:
+                Path(tmp).write_text("mine")
+                target.write_text("theirs")  # appears after the start-up check
+    assert target.read_text() == "theirs"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"]
+
+    version = tmp_path / "models" / "12"
+    with pytest.raises(FileExistsError):
+        with atomic_dir(version) as folder:
+            (folder / "saved_model.pb").write_text("second export")
+            version.mkdir(parents=True)
+            (version / "saved_model.pb").write_text("first export")
+    assert (version / "saved_model.pb").read_text() == "first export"
+    assert os.listdir(version.parent) == ["12"]
+
+
+def test_rename_no_replace_without_renameat2(tmp_path, monkeypatch):
+    monkeypatch.setattr(outputs, "_renameat2", None)  # a file system or libc without it: link / mkdir
+    (tmp_path / "a").write_text("a")
+    (tmp_path / "b").write_text("b")
+    with pytest.raises(FileExistsError):
+        outputs.rename_no_replace(tmp_path / "a", tmp_path / "b")
+    outputs.rename_no_replace(tmp_path / "a", tmp_path / "c")
+    (tmp_path / "d").mkdir()
+    (tmp_path / "e").mkdir()
+    (tmp_path / "e" / "keep").write_text("e")
+    with pytest.raises(FileExistsError):
+        outputs.rename_no_replace(tmp_path / "d", tmp_path / "e")
+    outputs.rename_no_replace(tmp_path / "d", tmp_path / "f")
+    assert sorted(os.listdir(tmp_path)) == ["b", "c", "e", "f"] and (tmp_path / "e" / "keep").exists()
+
+
+# -------------------------------------------------------------------- 3. folders: markers and manifests
+def test_a_folder_holding_someone_elses_files_is_refused(tmp_path):
+    out = tmp_path / "annotated"
+    out.mkdir()
+    (out / "ivan.jpg").write_bytes(b"the user's photo")
+    with pytest.raises(OutputError, match=r"^--annotate .*annotated: holds files this command did not make "
+                                          r"\(ivan.jpg\).*--overwrite"):
+        OutputPolicy("predict").claim_folder(out, "annotations", flag="--annotate")
+    assert (out / "ivan.jpg").read_bytes() == b"the user's photo"
+
+
+def test_a_rerun_replaces_only_the_files_it_made(tmp_path):
+    out = tmp_path / "annotated"
+    with OutputPolicy("predict", flag="--annotate") as policy:
+        policy.claim_folder(out, "annotations")
+        with policy.publish(out / "a.jpg") as tmp:
+            Path(tmp).write_bytes(b"first run")
+    assert outputs.read_marker(out)[:2] == ("annotations", "predict")
+    (out / "b.jpg").write_bytes(b"the user's, put there later")
+    with OutputPolicy("predict", flag="--annotate") as policy:
+        policy.claim_folder(out, "annotations")
+        with policy.publish(out / "a.jpg") as tmp:  # made by the first run: replaced
+            Path(tmp).write_bytes(b"second run")
+        with pytest.raises(OutputError, match="b.jpg: exists; pass --overwrite"):
+            policy.claim_file(out / "b.jpg")
+    assert (out / "a.jpg").read_bytes() == b"second run" and (out / "b.jpg").read_bytes().startswith(b"the user's")
+    with pytest.raises(OutputError, match="holds annotated copies .written by predict., not a training run"):
+        OutputPolicy("train").claim_folder(out, "run")
+
+
+# -------------------------------------------------------------------- 4. concurrent writers
+def test_two_writers_of_one_output_are_refused(tmp_path):
+    target = tmp_path / "same.jsonl"
+    folder = tmp_path / "run"
+    folder.mkdir()
+    with OutputPolicy("predict") as first:
+        first.claim_file(target)
+        first.claim_folder(folder, "run")
+        with pytest.raises(OutputError, match=r"same.jsonl is in use by another command \(process \d+\)"):
+            OutputPolicy("predict").claim_file(target)
+        with pytest.raises(OutputError, match="is in use by another command"):
+            OutputPolicy("train").claim_folder(folder, "run")
+    with OutputPolicy("predict") as second:  # released: free again, and no lock file left beside the output
+        second.claim_file(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+# -------------------------------------------------------------------- 5. names checked before the work
+@pytest.mark.parametrize("case, message", [
+    ("300 characters", "file name too long"),
+    ("250 characters", "file name too long to write safely"),
+    ("symlink loop", "symlink loop"),
+    ("under a file", "is a file, not a folder"),
+])
+@pytest.mark.parametrize("folder", [False, True])
+def test_impossible_names_are_one_line_errors_naming_the_flag(case, message, folder, tmp_path):
+    if case == "300 characters":
+        path = tmp_path / ("x" * 300)
+    elif case == "250 characters":
+        if folder:
+            pytest.skip("folders have no temporary beside them")
+        path = tmp_path / ("x" * 250)
+    elif case == "symlink loop":
+        (tmp_path / "loop").symlink_to(tmp_path / "loop")
+        path = tmp_path / "loop" / "out"
+    else:
+        (tmp_path / "file").write_text("keep")
+        path = tmp_path / "file" / "out"
+    with pytest.raises(OutputError, match=message) as caught:
+        if folder:
+            OutputPolicy("t", flag="--output").claim_folder(path, "run")
+        else:
+            check_output_path(path, flag="--json")
+    text = str(caught.value)
+    assert "\n" not in text and text.startswith("--output " if folder else "--json ")
+
+
+def test_temporaries_of_non_utf8_names_are_ascii(tmp_path):
+    """cv2.imwrite segfaults on an undecodable name; the temporary it is given never has one."""
+    name = os.fsdecode(b"caf\xe9.png")
+    seen = []
+    with atomic_path(tmp_path / name) as tmp:
+        seen.append(Path(tmp).name)
+        Path(tmp).write_bytes(b"png")
+    assert seen[0].isascii() and (tmp_path / name).read_bytes() == b"png"
+
+
+def test_a_non_utf8_annotation_name_does_not_crash_opencv(tmp_path):
+    target = os.fsencode(tmp_path) + b"/ivan\xff.jpg"
+    code = ("import os, sys, numpy as np\n"
+            "from dsan_tf.inference import save_rgb\n"
+            "save_rgb(os.fsdecode(sys.argv[1].encode('utf-8', 'surrogateescape')), np.zeros((8, 8, 3), np.uint8))\n")
+    done = subprocess.run([sys.executable, "-c", code, os.fsdecode(target)], capture_output=True, cwd=REPO,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-500:]
+    assert os.path.getsize(target) > 0
+
+
+# -------------------------------------------------------------------- 6. existing helpers keep working
+def test_write_json_still_replaces_its_own_files(tmp_path):
+    path = tmp_path / "metrics.json"
+    write_json({"a": 1}, path)
+    write_json({"a": 2}, path)
+    assert path.read_text().strip().endswith("}") and '"a": 2' in path.read_text()
+
+
+# -------------------------------------------------------------------- 7. pixels: one definition
+BAD_PIXELS = [np.nan, np.inf, 1e30, -1e9, 300.0, 1000.0, -0.5]
+
+
+@pytest.mark.parametrize("value", BAD_PIXELS)
+def test_pixels_outside_0_255_are_an_error(value):
+    from dsan_tf.pixels import check_pixels
+
+    pixels = np.full((2, 8, 8, 3), 128.0, np.float32)
+    pixels[1, 2, 3, 0] = value
+    with pytest.raises(ValueError, match=r"pixels must be finite RGB values in \[0, 255\].*image\(s\) 1"):
+        check_pixels(pixels)
+    check_pixels(pixels[:1])
+    check_pixels(np.array([[[[0.0, 255.0, 17.5]]]], np.float32))
+
+# The SavedModel signature's check is tested in test_bad_input_tools.test_nan_pixels_are_an_error_not_an_answer,
+# beside the serving module that test builds already (building one costs ~1 min on 2 cores).

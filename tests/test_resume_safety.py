@@ -1,0 +1,212 @@
+"""Training state and run folders under damage (issue 24): what --resume finds, keeps and refuses.
+
+- a damaged latest checkpoint: --resume falls back to the newest that restores and names it;
+- a missing ``checkpoints/checkpoint`` state file: the ckpt-N on disk are found, none deleted;
+- a killed or failed checkpoint write: its ``ckpt-N_temp`` is removed at the next start;
+- a full disk: one line saying how much space a checkpoint needs;
+- Ctrl-C and --resume: the interrupted epoch's history row covers the whole epoch;
+- run folders (cases 4-7): the folder's marker decides what --resume and --eval-only may touch.
+"""
+
+import hashlib
+import json
+import os
+import signal
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from test_bad_input_training import sigint_after_optimizer_steps, tiny_data
+from test_bad_input_training import tiny_model as traced_tiny_model
+
+from dsan_tf import runner, training
+from dsan_tf.outputs import MARKER
+from dsan_tf.training import CheckpointError, TrainingState, fit_resumable
+
+
+@pytest.fixture(autouse=True)
+def python_handles_sigint():
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def tiny_model():
+    """test_bad_input_training's two-layer model, run eagerly: a few steps cost less than tracing them."""
+    model = traced_tiny_model()
+    model.run_eagerly = True
+    return model
+
+
+def digest(folder):
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != runner.LOCK_FILE}
+
+
+def trained(folder, epochs=1):
+    """A tiny run with a checkpoint after each of its 3 steps per epoch (ckpt-1 .. ckpt-3 for one epoch,
+    the manager keeping the last two)."""
+    model = tiny_model()
+    fit_resumable(model, tiny_data, epochs, folder, checkpoint_every=1, verbose=0)
+    return model
+
+
+def ckpt_files(folder):
+    return sorted(p.name for p in (folder / "checkpoints").iterdir() if p.name.startswith("ckpt-"))
+
+
+# ------------------------------------------------------------------ damaged and missing checkpoints
+@pytest.mark.parametrize("damage", ["truncated data", "empty index"])
+def test_resume_falls_back_to_the_newest_checkpoint_that_restores(tmp_path, damage, caplog):
+    trained(tmp_path)  # 3 steps + the epoch's end: ckpt-3 (step 3), ckpt-4 (epoch 1 done)
+    newest = max(training.checkpoint_numbers(tmp_path / "checkpoints"))
+    prefix = tmp_path / "checkpoints" / f"ckpt-{newest}"
+    if damage == "truncated data":
+        (data,) = prefix.parent.glob(f"{prefix.name}.data-*")
+        data.write_bytes(data.read_bytes()[:40])
+    else:
+        prefix.with_suffix(".index").write_bytes(b"")
+    before = set(ckpt_files(tmp_path))
+    state = TrainingState(tiny_model(), tmp_path / "checkpoints")
+    with caplog.at_level("WARNING"):
+        position = state.restore_latest()
+    assert position == (0, 3)  # the step checkpoint before the damaged epoch-end one
+    assert f"ckpt-{newest}" in caplog.text and "damaged" in caplog.text
+    assert set(ckpt_files(tmp_path)) == before  # the damaged one is kept, for the user to look at
+    state.save(1, 0)  # numbered after the damaged one: nothing is written over it
+    assert f"ckpt-{newest + 1}.index" in ckpt_files(tmp_path)
+
+
+def test_no_checkpoint_restoring_is_one_line(tmp_path):
+    trained(tmp_path)
+    for index in (tmp_path / "checkpoints").glob("*.index"):
+        index.write_bytes(b"")
+    with pytest.raises(CheckpointError, match=r"no checkpoint in .* restores \(ckpt-4: .*; ckpt-3: .*\); they are kept"):
+        TrainingState(tiny_model(), tmp_path / "checkpoints").restore_latest()
+
+
+def test_a_missing_checkpoint_state_file_loses_nothing(tmp_path):
+    """--resume said 'starting it over' and deleted the intact ckpt-3 / ckpt-4."""
+    out = tmp_path / "run"
+    out.mkdir()
+    settings = {"resume": False, "dataset": "ferplus", "epochs": 2}
+    with runner.locked_run_directory(out):
+        assert runner.start_or_resume(out, settings) is False
+    (out / MARKER).write_text(json.dumps({"kind": "run", "command": "train"}) + "\n")
+    (out / "config.json").write_text(json.dumps({"settings": settings}))
+    trained(out)
+    (out / "checkpoints" / "checkpoint").unlink()
+    kept = ckpt_files(out)
+    with runner.locked_run_directory(out):
+        assert runner.start_or_resume(out, {**settings, "resume": True}) is True
+    summary = fit_resumable(tiny_model(), tiny_data, 2, out, resume=True, checkpoint_every=0, verbose=0)
+    assert summary["resumed_from"] == {"epoch": 1, "step": 0}
+    assert set(kept) <= set(ckpt_files(out))
+
+
+# ------------------------------------------------------------------ temporaries and full disks
+def test_a_killed_checkpoint_write_is_cleaned_at_the_next_start(tmp_path):
+    trained(tmp_path)
+    leftovers = [tmp_path / "checkpoints" / "ckpt-5_temp", tmp_path / "checkpoints" / "checkpoint.tmp0123abcd"]
+    leftovers[0].mkdir()
+    (leftovers[0] / "part-00000-of-00001.data-00000-of-00001").write_bytes(b"\0" * 4096)
+    leftovers[1].write_text("half a state file")
+    fit_resumable(tiny_model(), tiny_data, 2, tmp_path, resume=True, checkpoint_every=0, verbose=0)
+    assert not any(path.exists() for path in leftovers)
+
+
+def test_a_full_disk_is_one_line_saying_how_much_space_a_checkpoint_needs(tmp_path, monkeypatch):
+    def full(self, *args, **kwargs):
+        (tmp_path / "checkpoints" / "ckpt-1_temp").mkdir(parents=True)
+        raise tf.errors.ResourceExhaustedError(None, None, "tmp; No space left on device")
+
+    monkeypatch.setattr(tf.train.CheckpointManager, "save", full)
+    with pytest.raises(CheckpointError) as caught:
+        fit_resumable(tiny_model(), tiny_data, 1, tmp_path, checkpoint_every=1, verbose=0)
+    message = str(caught.value)
+    assert "\n" not in message and "no space left on the device; a checkpoint needs about" in message
+    assert " MB (" in message and "MB free" in message
+    assert not (tmp_path / "checkpoints" / "ckpt-1_temp").exists()
+
+
+# ------------------------------------------------------------------ the interrupted epoch's history row
+def history(folder):
+    lines = (folder / "history.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    return [{key: float(value) for key, value in zip(header, line.split(",")) if value != "NA"} for line in lines[1:]]
+
+
+def test_the_interrupted_epochs_history_row_covers_the_whole_epoch(tmp_path):
+    reference = tiny_model()
+    fit_resumable(reference, tiny_data, 2, tmp_path / "reference", checkpoint_every=0, verbose=0)
+    model = tiny_model()
+    sigint_after_optimizer_steps(model, 5)  # the 2nd step of the 2nd epoch
+    with pytest.raises(KeyboardInterrupt):
+        fit_resumable(model, tiny_data, 2, tmp_path / "run", checkpoint_every=0, verbose=0)
+    fit_resumable(tiny_model(), tiny_data, 2, tmp_path / "run", resume=True, checkpoint_every=0, verbose=0)
+    expected, got = history(tmp_path / "reference"), history(tmp_path / "run")
+    assert [row["epoch"] for row in got] == [0, 1]
+    np.testing.assert_allclose(got[1]["loss"], expected[1]["loss"], rtol=1e-5)
+
+
+# ------------------------------------------------------------------ run folders: the marker decides
+EVAL = {"dataset": "ferplus", "eval_only": True, "batch_size": 64, "subset": None}
+
+
+def someone_elses(folder, names):
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (folder / name).write_text(f"{name} of someone else\n")
+    return digest(folder)
+
+
+def test_eval_only_refuses_a_folder_of_user_files(tmp_path):
+    """Case 4: metrics.json and confusion_matrix.png of the user's were overwritten."""
+    out = tmp_path / "u"
+    before = someone_elses(out, ["metrics.json", "confusion_matrix.png"])
+    with pytest.raises(runner.RunError, match=r"--output .*u: holds files --eval-only did not make "
+                                              r"\(confusion_matrix.png, metrics.json\)"):
+        runner.evaluate_only({**EVAL, "output": str(out), "weights": str(tmp_path / "missing.keras")})
+    assert digest(out) == before
+
+
+@pytest.mark.parametrize("case", ["someone else's config", "an evaluation", "a legacy evaluation"])
+def test_resume_refuses_a_folder_that_is_not_a_training_run(tmp_path, case):
+    """Cases 5 and 6: --resume 'started over' and replaced config.json, history.csv or an evaluation."""
+    out = tmp_path / "p"
+    settings = {"resume": True, "dataset": "ferplus", "epochs": 1}
+    if case == "someone else's config":
+        before = someone_elses(out, ["config.json", "history.csv"])
+        match = "holds files a training run .* did not make .*config.json, history.csv"
+    else:
+        out.mkdir()
+        (out / "config.json").write_text(json.dumps({"settings": {**settings, "eval_only": True}}))
+        (out / "metrics.json").write_text("{}")
+        if case == "an evaluation":
+            (out / MARKER).write_text(json.dumps({"kind": "evaluation", "command": "train --eval-only"}) + "\n")
+        before = digest(out)
+        match = r"holds an evaluation \(--eval-only\), not a training run; nothing to resume"
+    with runner.locked_run_directory(out), pytest.raises(runner.RunError, match=match):
+        runner.start_or_resume(out, settings)
+    assert digest(out) == before
+
+
+def test_resume_checks_the_configuration_even_without_a_checkpoint(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / MARKER).write_text(json.dumps({"kind": "run", "command": "train"}) + "\n")
+    (out / "config.json").write_text(json.dumps({"settings": {"dataset": "ferplus", "epochs": 3}}))
+    with runner.locked_run_directory(out), pytest.raises(runner.RunError, match="another configuration"):
+        runner.start_or_resume(out, {"resume": True, "dataset": "rafdb", "epochs": 3})
+    assert (out / "config.json").exists()
+
+
+def test_a_legacy_run_folder_without_marker_still_resumes(tmp_path):
+    """Runs written before the markers existed (config.json + checkpoints) resume as before."""
+    out = tmp_path / "old"
+    settings = {"dataset": "ferplus", "epochs": 2}
+    trained(out)
+    (out / "config.json").write_text(json.dumps({"settings": settings}))
+    with runner.locked_run_directory(out):
+        assert runner.start_or_resume(out, {**settings, "resume": True}) is True
+    assert json.loads((out / MARKER).read_text().splitlines()[0])["kind"] == "run"
