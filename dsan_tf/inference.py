@@ -272,7 +272,11 @@ class KerasPredictor(Predictor):
 
 
 class SavedModelPredictor(Predictor):
-    """An exported SavedModel through its ``predict_pixels`` signature (RGB 0..255, any size)."""
+    """An exported SavedModel through its ``predict_pixels`` signature (RGB 0..255, any size).
+
+    A grey-trained model exported by this version greys faces inside its signatures (the same
+    formula, so greying here first changes nothing); ``grayscale=False`` cannot give it colour faces.
+    """
 
     def __init__(self, path):
         import tensorflow as tf

@@ -256,7 +256,11 @@ def foreign_entries(folder, ignore=()) -> list:
 
 def describe_kind(kind: str) -> str:
     return {"run": "a training run", "evaluation": "an evaluation (--eval-only)", "export": "an export",
-            "annotations": "annotated copies", "?": "an output with an unreadable marker"}.get(kind, f"a {kind}")
+            "annotations": "annotated copies", "?": "an output with an unreadable marker",
+            "alignment": "aligned faces (dsan align)", "tfrecords": "TFRecord shards (dsan tfrecords)",
+            "analysis": "analysis figures (dsan analyze)", "explanations": "heatmap grids (dsan explain)",
+            "tflite export": "a TFLite export (dsan export tflite)",
+            "bench report": "a benchmark report"}.get(kind, f"a {kind}")
 
 
 # ---------------------------------------------------------------------- locks

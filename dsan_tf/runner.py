@@ -27,7 +27,7 @@ from dsan_tf.distribute import is_chief, needs_custom_loop, pick_strategy
 from dsan_tf.evaluation import collect_outputs, evaluate_outputs
 from dsan_tf.inference import ModelLoadError, load_dsan, model_files
 from dsan_tf.io_utils import OutputError, atomic_path, check_output_path, write_json
-from dsan_tf.outputs import describe_kind, foreign_entries, read_marker, write_marker
+from dsan_tf.outputs import MARKER, describe_kind, foreign_entries, read_marker, write_marker
 from dsan_tf.model import DEFAULT_CENTRE_SEPARATION_WEIGHT, as_float32, build_dsan, default_centre_sgd
 from dsan_tf.precision import cpu_description, resolve_precision
 from dsan_tf.progress import fit_verbosity
@@ -118,6 +118,7 @@ def locked_run_directory(output_dir):
     block fails before writing anything into it.
     """
     created = not output_dir.exists()
+    lock_made = not os.path.lexists(output_dir / LOCK_FILE)
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
         handle = open(output_dir / LOCK_FILE, "a+")
@@ -142,6 +143,10 @@ def locked_run_directory(output_dir):
             if created and [path.name for path in output_dir.iterdir()] == [LOCK_FILE]:
                 (output_dir / LOCK_FILE).unlink()
                 output_dir.rmdir()
+            elif lock_made and not (output_dir / MARKER).exists():
+                # a refused folder of the user's: leave it as it was, without our lock file
+                with contextlib.suppress(OSError):
+                    (output_dir / LOCK_FILE).unlink()
             raise
 
 

@@ -539,11 +539,12 @@ def test_client_refuses_labels_that_do_not_name_every_class(tmp_path, monkeypatc
     for lines in (["a", "b"], ["a", "b", "c", "d"], []):
         labels = tmp_path / "labels.txt"
         labels.write_text("".join(f"{name}\n" for name in lines))
-        code, out, err = call(client.main, ["--rest", "http://127.0.0.1:1", "--labels", labels, face], capsys)
+        code, out, err = call(client.main, ["--rest", "http://127.0.0.1:1", "--labels", labels, "--faces", face],
+                              capsys)
         assert_one_line_error(code, err, f"--labels {labels}")
         assert code == client.EXIT_INPUT and out == ""
     labels.write_text("a\nb\nc\n")
-    code, out, err = call(client.main, ["--rest", "http://127.0.0.1:1", "--labels", labels, face], capsys)
+    code, out, err = call(client.main, ["--rest", "http://127.0.0.1:1", "--labels", labels, "--faces", face], capsys)
     assert code == 0 and "b 0.500" in out
 
 

@@ -68,3 +68,38 @@ def test_correction_survives_save_and_the_shipped_format(small_dsan, tmp_path):
         with_prior_correction(small_dsan, [1.0, 2.0])
     with pytest.raises(ValueError, match="finite and positive"):
         with_prior_correction(small_dsan, [1.0, 0.0, 1.0, 1.0])
+
+
+def test_calibrate_command_scores_taus_and_saves_the_corrected_model(tmp_path, capsys):
+    """`dsan calibrate` on the embedded sample: a τ table whose τ=0 row is the model's own accuracy,
+    both files under the output policy, and --apply writing a model that carries the correction."""
+    import json
+
+    from dsan_tf import cli
+    from dsan_tf.data import SAMPLE_FERPLUS_DIR
+    from dsan_tf.data.pipeline import make_dataset
+    from dsan_tf.data.registry import load_dataset
+    from dsan_tf.evaluation import collect_outputs
+    from dsan_tf.inference import load_dsan
+    from dsan_tf.model import DSAN
+
+    data = load_dataset("ferplus", SAMPLE_FERPLUS_DIR, label_mode="majority")
+    model = DSAN(num_classes=data.num_classes, image_size=32, class_names=list(data.class_names))
+    weights = tmp_path / "m.keras"
+    model.save(weights)
+    out, saved = tmp_path / "cal", tmp_path / "corrected.keras"
+    argv = ["calibrate", "--weights", str(weights), "--data-dir", str(SAMPLE_FERPLUS_DIR), "--taus", "0,1",
+            "--output", str(out), "--apply", "1", "--save", str(saved), "--no-progress"]
+    assert cli.main(argv) == 0
+    record = json.loads((out / "calibration.json").read_text())
+    assert [row["tau"] for row in record["rows"]] == [0.0, 1.0] and (out / "calibration.png").stat().st_size > 0
+    valid = data.split("valid")
+    outputs = collect_outputs(model, make_dataset(valid, data.num_classes, 32, 32, training=False), keys=("probabilities",))
+    own = float((outputs["probabilities"].argmax(1) == outputs["targets"].argmax(1)).mean())
+    assert abs(record["rows"][0]["accuracy"] - own) < 1e-9
+    corrected = load_dsan(saved)
+    priors = np.array([record["priors"][name] for name in data.class_names])
+    np.testing.assert_allclose(corrected.settings["class_scale"], (1 / priors) / (1 / priors).max(), rtol=1e-6)
+    # a rerun without --overwrite refuses to replace the corrected model, in one line naming the flag
+    assert cli.main(argv) == 2
+    assert "--save" in capsys.readouterr().err

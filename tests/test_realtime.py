@@ -212,3 +212,126 @@ def test_benchmark_reports_rates_and_the_bound(recognizer):
     assert result["frames"] == 2 and result["faces"] == 2 and result["frame_size"] == [320, 240]
     assert result["frames_per_s"] > 0 and result["faces_per_s"] > 0 and result["bound"] in ("detector", "classifier")
     assert result["detection_ms_per_frame"] > 0 and result["classification_ms_per_frame"] > 0 and result["cpu"]
+
+
+# ---------------------------------------------------------------------- the commands: dsan predict --camera,
+# its video path's truncation note, dsan bench-realtime (a tiny model; a stand-in for MTCNN)
+
+
+class _OneFace:
+    """mtcnn.MTCNN stand-in: one face at fixed coordinates in frames wider than 90 px, none in smaller ones."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def detect_faces(self, image, **kwargs):
+        if image.shape[1] <= 90:
+            return np.zeros((0, 15))
+        marks_x, marks_y = [30.0, 50.0, 40.0, 32.0, 48.0], [40.0, 40.0, 50.0, 60.0, 60.0]
+        return np.array([[0, 20.0, 25.0, 60.0, 75.0, 0.99, *marks_x, *marks_y]])
+
+
+@pytest.fixture(scope="module")
+def tiny_model_file(tmp_path_factory):
+    import keras
+
+    from dsan_tf.model import build_dsan
+
+    keras.utils.set_random_seed(0)
+    model = build_dsan(3, 32, "dsan", class_names=["neutral", "happiness", "surprise"], grayscale_input=True,
+                       dtype="float32")
+    path = tmp_path_factory.mktemp("tiny") / "tiny.keras"
+    model.save(path)
+    return path
+
+
+def _dsan(capsys, *argv):
+    from dsan_tf.cli import main
+
+    status = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return status, out.out, out.err
+
+
+def test_predict_camera_writes_json_lines_and_the_rates(tiny_model_file, capsys, monkeypatch):
+    import cv2
+    import mtcnn
+
+    from dsan_tf import realtime
+
+    monkeypatch.setattr(mtcnn, "MTCNN", _OneFace)
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 256, (100, 120, 3), dtype=np.uint8) for _ in range(3)]
+    opened = []
+    monkeypatch.setattr(cv2, "VideoCapture", lambda i: opened.append(i) or FakeCapture(frames, fps=0.0,
+                                                                                        frame_count=-1))
+    status, out, err = _dsan(capsys, "predict", "--weights", tiny_model_file, "--camera", 2, "--max-frames", 2)
+    assert status == 0, err
+    assert opened == [2]
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["frame"] for r in rows] == [0, 1] and {r["source"] for r in rows} == {"camera 2"}
+    assert all(r["label"] in ("neutral", "happiness", "surprise") and len(r["box"]) == 4 for r in rows)
+    assert "camera 2: 2 frames, 2 faces" in err and "bound by the" in err and "frames/s" in err
+
+    # The camera stops delivering after three frames: the report says so, frames counted.
+    status, out, err = _dsan(capsys, "predict", "--weights", tiny_model_file, "--camera", 0)
+    assert status == 0 and len(out.splitlines()) == 3 and "camera 0: stopped delivering frames after 3" in err
+    monkeypatch.setattr(cv2, "VideoCapture", lambda i: FakeCapture([], fps=0.0))
+    status, out, err = _dsan(capsys, "predict", "--weights", tiny_model_file, "--camera", 0)
+    assert status == 1 and out == "" and "camera 0: opened but delivered no frame" in err
+
+    # --show without a screen: one error line, before the model loads.
+    def no_display():
+        raise realtime.DisplayError("no display (DISPLAY is not set)")
+
+    monkeypatch.setattr(realtime, "check_display", no_display)
+    status, out, err = _dsan(capsys, "predict", "--weights", tiny_model_file.parent / "missing.keras",
+                             "--camera", 0, "--show")
+    assert status == 2 and err.strip() == "dsan predict: error: --show: no display (DISPLAY is not set) (drop --show)"
+    for bad in (["--camera", "0", "photo.jpg"], ["--camera", "0", "--format", "csv"], ["--show", "photo.jpg"], []):
+        with pytest.raises(SystemExit) as stop:
+            _dsan(capsys, "predict", *bad)
+        assert stop.value.code == 2
+
+
+def test_predict_reports_a_truncated_video_and_exits_1(tiny_model_file, tmp_path, capsys, monkeypatch):
+    import cv2
+    import mtcnn
+
+    monkeypatch.setattr(mtcnn, "MTCNN", _OneFace)
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (48, 32))
+    for i in range(30):
+        writer.write(np.full((32, 48, 3), 8 * i, np.uint8))
+    writer.release()
+    whole = path.read_bytes()
+    path.write_bytes(whole[:len(whole) // 2])
+    status, out, err = _dsan(capsys, "predict", "--weights", tiny_model_file, path, "--no-progress")
+    assert status == 1, err
+    assert "truncated or damaged: its header says 30 frames" in err and "1 truncated or damaged videos" in err
+    assert 0 < len(out.splitlines()) < 30
+    path.write_bytes(whole)
+    status, out, err = _dsan(capsys, "predict", "--weights", tiny_model_file, path, "--no-progress")
+    assert status == 0 and len(out.splitlines()) == 30 and "truncated" not in err, err
+
+
+def test_bench_realtime_prints_the_rates_and_the_bound(tiny_model_file, tmp_path, capsys, monkeypatch):
+    import mtcnn
+    from PIL import Image
+
+    monkeypatch.setattr(mtcnn, "MTCNN", _OneFace)
+    photo = tmp_path / "face.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (120, 120, 3), dtype=np.uint8)).save(photo)
+    status, out, err = _dsan(capsys, "bench-realtime", "--photo", photo, "--weights", tiny_model_file,
+                             "--frames", 3, "--size", "160x120")
+    assert status == 0, err
+    assert out.startswith("3 frames of 160x120, 3 faces") and "frames/s" in out and "faces/s" in out
+    assert "detection " in out and "ms/frame" in out and "bound by the " in out
+    status, out, err = _dsan(capsys, "bench-realtime", "--photo", photo, "--weights", tiny_model_file,
+                             "--frames", 2, "--size", "160x120", "--json")
+    report = json.loads(out)
+    assert status == 0 and report["frames"] == 2 and report["bound"] in ("detector", "classifier")
+    small = tmp_path / "small.png"  # the stand-in finds no face in it
+    Image.fromarray(np.zeros((60, 60, 3), np.uint8)).save(small)
+    status, out, err = _dsan(capsys, "bench-realtime", "--photo", small, "--weights", tiny_model_file)
+    assert status == 2 and "no face found" in err

@@ -60,6 +60,8 @@ COMMANDS = {
     "client": Command("dsan_tf.cli.client", "classify face images with a model served by TF Serving"),
     "bench": Command("dsan_tf.cli.bench", "training/inference throughput: DSAN vs its baseline (or PyTorch)"),
     "bench-serving": Command("dsan_tf.cli.bench_serving", "latency of the exported SavedModel against Keras"),
+    "bench-realtime": Command("dsan_tf.cli.bench_realtime",
+                              "frames/s and faces/s of live recognition (MTCNN + DSAN) on a synthetic video"),
     "bench-pipeline": Command("dsan_tf.cli.bench_pipeline", "input pipeline throughput against the training step"),
     "profile": Command("dsan_tf.cli.profile", "parameters, MACs and FLOPs beside the paper's Table 1"),
     "ablate": Command("dsan_tf.cli.ablate", "the paper's ablation grids (Tables 5-7), beside the paper", "train"),

@@ -64,12 +64,17 @@ def check_paths(args) -> None:
 
 def run(args) -> int:
     from dsan_tf.data.align import FaceAligner, align_folder
+    from dsan_tf.outputs import OutputPolicy
 
     check_paths(args)
-    aligner = FaceAligner(args.size, min_confidence=args.min_confidence,
-                          min_face_size=args.min_face_size)
-    summary = align_folder(args.input, args.output, aligner, all_faces=args.all_faces,
-                           report_path=args.report, progress=not args.no_progress)
+    with OutputPolicy(command="align", flag="--output", inputs=[args.input]) as policy:
+        # a folder of aligned faces (marked; or an unmarked one an earlier version left, with
+        # its ledger), new or empty; a folder of anything else is refused before any photo is read
+        policy.claim_and_mark(args.output, kind="alignment", accept=lambda f: (f / ".align-ledger.csv").is_file())
+        aligner = FaceAligner(args.size, min_confidence=args.min_confidence,
+                              min_face_size=args.min_face_size)
+        summary = align_folder(args.input, args.output, aligner, all_faces=args.all_faces,
+                               report_path=args.report, progress=not args.no_progress)
     print(summary.line())
     return 0
 

@@ -48,19 +48,32 @@ def check_args(parser, args):
         parser.error(f"--max-images must be >= 5 (t-SNE needs a few points), got {args.max_images}")
     if args.batch_size < 1:
         parser.error(f"--batch-size must be >= 1, got {args.batch_size}")
-    if args.perplexity <= 0:
-        parser.error(f"--perplexity must be > 0, got {args.perplexity}")
+    if not 0 < args.perplexity < float("inf"):  # nan and inf too
+        parser.error(f"--perplexity must be a finite number > 0, got {args.perplexity}")
 
 
 def run(args) -> int:
+    from dsan_tf.inference import model_files
+    from dsan_tf.io_utils import check_output_path
+
+    check_output_path(args.output, inputs=[*model_files(args.weights), args.data_dir], folder=True)
+    from dsan_tf.outputs import OutputPolicy
+
+    with OutputPolicy(command="analyze", flag="--output",
+                      inputs=[*model_files(args.weights), args.data_dir]) as policy:
+        # analysis figures (marked, or an unmarked folder an earlier version wrote: summary.json),
+        # new or empty; anything else is refused before the model loads
+        policy.claim_folder(args.output, kind="analysis", accept=lambda f: (f / "summary.json").is_file())
+        return _analyse(args)
+
+
+def _analyse(args) -> int:
     from dsan_tf.analysis import analyse, summary_text
     from dsan_tf.data import load_dataset
     from dsan_tf.data.errors import DataError
     from dsan_tf.data.pipeline import make_dataset
-    from dsan_tf.inference import load_dsan, model_files
-    from dsan_tf.io_utils import check_output_path
+    from dsan_tf.inference import load_dsan
 
-    check_output_path(args.output, inputs=[*model_files(args.weights), args.data_dir], folder=True)
     model = load_dsan(args.weights)
     data = load_dataset(args.dataset, args.data_dir)
     k = int(model.settings["num_classes"])
@@ -82,6 +95,9 @@ def run(args) -> int:
     from dsan_tf.cli.progress import Batches
 
     dataset = Batches(dataset, len(table), args.batch_size, "features", disable=args.no_progress)
+    from dsan_tf.outputs import write_marker
+
+    write_marker(args.output, "analysis", "analyze")  # creates --output (after every check), marked as ours
     summary = analyse(model, dataset, names, args.output, seed=args.seed, perplexity=args.perplexity,
                       source=source)
     print(summary_text(summary), end="")

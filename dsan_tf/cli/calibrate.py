@@ -56,6 +56,7 @@ def build_parser(prog="dsan calibrate"):
     p.add_argument("--output", type=Path, help="folder for calibration.json and calibration.png")
     p.add_argument("--apply", type=_tau, metavar="TAU", help="write the model corrected with this τ to --save")
     p.add_argument("--save", type=Path, help="where --apply writes the corrected model (.keras)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing files of --output / --save")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -68,22 +69,32 @@ def check_args(parser, args):
 
 
 def run(args):
+    from dsan_tf.inference import model_files
+    from dsan_tf.outputs import OutputPolicy
+
+    inputs = [*model_files(args.weights), args.data_dir]
+    with OutputPolicy("calibrate", overwrite=args.overwrite, inputs=inputs) as policy:
+        if args.output is not None:  # every name is claimed before the model loads
+            folder = policy.claim_folder(args.output, kind="calibration", flag="--output")
+            for name in ("calibration.json", "calibration.png"):
+                policy.claim_file(folder / name, flag="--output")
+        if args.save is not None:
+            policy.claim_file(args.save, flag="--save")
+        return _calibrate(args, policy)
+
+
+def _calibrate(args, policy):
+    import json
+
     import numpy as np
 
     from dsan_tf.calibration import adjust, class_priors, prior_scale, with_prior_correction
     from dsan_tf.data.pipeline import make_dataset
     from dsan_tf.data.registry import load_dataset
     from dsan_tf.evaluation import classification_metrics, collect_outputs
-    from dsan_tf.inference import load_dsan, model_files
-    from dsan_tf.io_utils import atomic_path, check_output_path, write_json
+    from dsan_tf.inference import load_dsan
     from dsan_tf.model import as_float32
 
-    for path, flag in ((args.output, "--output"), (args.save, "--save")):
-        if path is not None:
-            check_output_path(path, inputs=[*model_files(args.weights), args.data_dir], folder=flag == "--output",
-                              flag=flag)
-    if args.save is not None and args.save.exists():
-        raise UserError(f"--save {args.save}: exists; choose a new file name")
     model = with_prior_correction(as_float32(load_dsan(args.weights)), None)
     names = list(model.class_names)
     dataset = args.dataset or "ferplus"
@@ -113,15 +124,16 @@ def run(args):
         print(f"{row['tau']:5.2f} {row['accuracy']:9.2%} {row['mean_class_accuracy']:10.2%}  "
               f"{worst} {row['per_class_accuracy'][worst]:.1%}")
     if args.output is not None:
-        args.output.mkdir(parents=True, exist_ok=True)
-        write_json({"weights": str(args.weights), "split": args.split, "count": int(len(scored)),
-                    "label_mode_of_priors": args.label_mode, "priors": dict(zip(names, priors.tolist())),
-                    "rows": rows}, args.output / "calibration.json")
-        _plot(rows, names, args.output / "calibration.png")
+        record = {"weights": str(args.weights), "split": args.split, "count": int(len(scored)),
+                  "label_mode_of_priors": args.label_mode, "priors": dict(zip(names, priors.tolist())), "rows": rows}
+        with policy.publish(args.output / "calibration.json") as tmp:
+            Path(tmp).write_text(json.dumps(record, indent=2) + "\n")
+        with policy.publish(args.output / "calibration.png") as tmp:
+            _plot(rows, names, tmp)
         print(f"wrote {args.output / 'calibration.json'} and calibration.png")
     if args.apply is not None:
         corrected = with_prior_correction(model, prior_scale(priors, args.apply))
-        with atomic_path(args.save) as tmp:
+        with policy.publish(args.save) as tmp:
             corrected.save(tmp)
         print(f"wrote {args.save}: τ = {args.apply}, class factors "
               + ", ".join(f"{n} {s:.3f}" for n, s in zip(names, corrected.settings["class_scale"])))
@@ -134,8 +146,6 @@ def _plot(rows, names, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from dsan_tf.io_utils import atomic_path
-
     taus = [r["tau"] for r in rows]
     fig, ax = plt.subplots(figsize=(7, 4.5))
     ax.plot(taus, [100 * r["accuracy"] for r in rows], "k-o", lw=2, label="accuracy")
@@ -147,8 +157,7 @@ def _plot(rows, names, path):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
+    fig.savefig(path, format="png", dpi=110)
     plt.close(fig)
 
 

@@ -298,15 +298,37 @@ def build_parser(prog="dsan client"):
     return p
 
 
+MAX_TIMEOUT = 1e6  # seconds (11 days); larger values overflow the socket and gRPC deadlines
+MAX_VERSION = 2**63 - 1  # TF Serving's version is an int64
+
+
+def _port_of(args):
+    """(port as text or None, the flag and value) of --rest URL or --grpc HOST:PORT, for the range check."""
+    import re
+
+    if args.rest:
+        match = re.match(r"^https?://(\[[^\]]*\]|[^/:?#]*)(?::([^/?#]*))?", args.rest)
+        text, flag = (match.group(2) if match else None), f"--rest {args.rest}"
+    elif args.grpc:
+        host, sep, text = args.grpc.rpartition(":")
+        text, flag = (text if sep and not host.endswith(":") else None), f"--grpc {args.grpc}"
+    else:
+        return None, ""
+    return (text or None), flag
+
+
 def check_args(p, args):
     if args.rest and not args.rest.startswith(("http://", "https://")):
         p.error(f"--rest takes a URL such as http://localhost:8501, got {args.rest!r}")
     if args.batch_size < 1:
         p.error("--batch-size must be >= 1")
-    if not args.timeout > 0:
-        p.error(f"--timeout must be > 0 seconds, got {args.timeout}")
-    if args.version is not None and args.version < 1:
-        p.error(f"--version must be a positive integer, got {args.version}")
+    if not 0 < args.timeout <= MAX_TIMEOUT:  # also refuses nan and inf
+        p.error(f"--timeout must be a number of seconds > 0 and <= {MAX_TIMEOUT:g}, got {args.timeout}")
+    if args.version is not None and not 1 <= args.version <= MAX_VERSION:
+        p.error(f"--version must be an integer from 1 to 2**63-1 (TF Serving's int64), got {args.version}")
+    port, flag = _port_of(args)
+    if port is not None and not (port.isdigit() and 1 <= int(port) <= 65535):
+        p.error(f"{flag}: port {port} is out of range (a port is a number from 1 to 65535)")
     if args.faces:
         given = [flag for flag, value in (("--settings", args.settings), ("--align-size", args.align_size),
                                           ("--grayscale/--no-grayscale", args.grayscale)) if value is not None]

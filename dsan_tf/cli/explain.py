@@ -124,6 +124,12 @@ def run(args) -> int:
         print(f"{PROG}: no --weights given: using the shipped model '{args.weights}'", file=sys.stderr)
     files = collect_images(args.images)
     check_output_path(args.output, inputs=[*args.images, *model_files(args.weights)], folder=True)
+    from dsan_tf.outputs import OutputPolicy
+
+    # --output: heatmap grids (marked, or an unmarked folder an earlier version wrote), new or empty;
+    # anything else is refused before the model loads. The lock is held while this function runs.
+    policy = OutputPolicy(command="explain", flag="--output", inputs=[*args.images, *model_files(args.weights)])
+    policy.claim_folder(args.output, kind="explanations", accept=lambda f: (f / "explanations.csv").is_file())
     model = load_dsan(args.weights)
     check_method(args.method)
     check_stream(model, args.stream)
@@ -139,7 +145,9 @@ def run(args) -> int:
     options = dict(layer=args.layer, max_n=args.max_n)
     aligner = None if args.faces else photo_aligner(model, min_confidence=args.min_confidence,
                                                     min_face_size=args.min_face_size, largest_only=args.largest_only)
-    args.output.mkdir(parents=True, exist_ok=True)
+    from dsan_tf.outputs import write_marker
+
+    write_marker(args.output, "explanations", "explain")  # creates --output, marked as explain's
     rows, pending, grids = [], [], []  # pending: (file, FaceExplanation, row) of the grid being filled
     suptitle = (f"{args.method} on {args.layer}, stream {args.stream}, target {args.target} — "
                 f"{Path(args.weights).name}")

@@ -77,19 +77,35 @@ def check_paths(args, target: Path) -> None:
         if target.resolve() in item.resolve().parents:
             raise CommandError(f"{item} lies inside {target}, which the export replaces; "
                                "copy it elsewhere or export another version")
+    from dsan_tf.data.images import IMAGE_SUFFIXES
+
     for image in args.warmup_images or []:
         if not image.is_file():
             raise CommandError(f"--warmup-images {image}: no such file")
+        if image.suffix.lower() not in IMAGE_SUFFIXES:
+            raise CommandError(f"--warmup-images {image}: TensorFlow cannot decode a '{image.suffix}' file in the "
+                               f"serving graph; expected one of {' '.join(IMAGE_SUFFIXES)}")
 
 
 def read_warmup_images(paths) -> list[bytes]:
     """Their bytes, each checked to decode as an image (the warmup decodes them in the graph)."""
     from dsan_tf.data.align import read_rgb
 
+    import io
+
+    from PIL import Image
+
     images = []
     for path in paths:
         data = path.read_bytes()
         read_rgb(path, data)  # DataError naming the file
+        try:  # a TIFF (or other Pillow-only format) named .jpg: TensorFlow would fail in the warmup
+            found = Image.open(io.BytesIO(data)).format
+        except Exception:  # noqa: BLE001 - read_rgb decoded it; an odd format is refused below
+            found = None
+        if found not in ("JPEG", "PNG", "GIF", "BMP", "WEBP"):
+            raise CommandError(f"--warmup-images {path}: a {found or 'unknown'} image, which TensorFlow cannot "
+                               "decode in the serving graph; give JPEG, PNG, GIF, BMP or WebP images")
         images.append(data)
     return images
 
@@ -113,8 +129,12 @@ def run(args) -> int:
         model = load_dsan(args.weights)
     except ModelLoadError as err:
         raise CommandError(str(err)) from None
-    path = export.export_saved_model(model, args.output, args.version, overwrite=args.overwrite,
-                                     model_name=args.model_name, warmup_images=images)
+    try:
+        path = export.export_saved_model(model, args.output, args.version, overwrite=args.overwrite,
+                                         model_name=args.model_name, warmup_images=images)
+    except FileExistsError:  # another export made this version while this one ran: it is kept
+        raise CommandError(f"--version {args.version}: {target} was created by another export while this one "
+                           "ran; it was kept and this export discarded (pass --overwrite to replace it)") from None
     config = export.update_model_config(config_path, args.model_name, args.serving_base_path,
                                         [args.version], local_base=args.output)
     batching_path = Path(args.config_dir) / "batching_parameters.txt"

@@ -19,6 +19,7 @@ below 99.9 % (float32) or 98 % (quantised).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 import warnings
@@ -90,6 +91,8 @@ def build_parser(prog="dsan export tflite"):
     p.add_argument("--saved-model", type=Path, default=None,
                    help="exported SavedModel version folder to compare with (default: built in memory)")
     p.add_argument("--limit", type=int, default=None, help="use only the first N validation images")
+    p.add_argument("--overwrite", action="store_true",
+                   help="let the files replace ones in --output this command did not write")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -125,16 +128,37 @@ def load_reference(saved_model):
 
 
 def run(args) -> int:
-    from dsan_tf.data import load_dataset
-    from dsan_tf.inference import load_dsan, model_files
-    from dsan_tf.io_utils import check_output_path, write_bytes, write_json, write_text
+    from dsan_tf.inference import model_files
+    from dsan_tf.outputs import OutputPolicy
 
-    # Everything is checked before the conversions, which take tens of seconds.
+    # Everything is checked before the conversions, which take tens of seconds: the --output
+    # folder is a TFLite export's (marked) or new/empty, and each file it will hold is claimed.
     data_dir = args.data_dir or default_data_dir()
     inputs = [*model_files(args.weights), data_dir, args.saved_model]
-    check_output_path(args.output, inputs=inputs, folder=True)
-    for name in (*FILES.values(), "labels.txt", "report.json"):
-        check_output_path(args.output / name, inputs=inputs)
+    with OutputPolicy(command="export tflite", flag="--output", overwrite=args.overwrite, inputs=inputs) as policy:
+        policy.claim_folder(args.output, kind="tflite export")
+        for name in (*FILES.values(), "labels.txt", "report.json"):
+            policy.claim_file(args.output / name)
+        return _export(args, data_dir, policy)
+
+
+def _export(args, data_dir, policy) -> int:
+    from dsan_tf.data import load_dataset
+    from dsan_tf.inference import load_dsan
+
+    def write_bytes(path, content):
+        with policy.publish(path) as tmp:
+            Path(tmp).write_bytes(content)
+
+    def write_text(path, text):
+        with policy.publish(path) as tmp:
+            Path(tmp).write_text(text, encoding="utf-8")
+
+    def write_json(report, path):
+        from dsan_tf.io_utils import _jsonable
+
+        write_text(path, json.dumps(report, indent=2, default=_jsonable) + "\n")
+
     data = load_dataset("ferplus", data_dir)
     table = data.split("valid")
     if args.limit:

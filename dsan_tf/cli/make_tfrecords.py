@@ -65,13 +65,27 @@ def check_args(parser, args):
 
 def run(args) -> int:
     from dsan_tf.data.errors import DataError
-    from dsan_tf.data.registry import load_dataset
-    from dsan_tf.data.tfrecords import write_tfrecords
     from dsan_tf.io_utils import check_output_path
 
     if not args.data_dir.is_dir():
         raise DataError(f"--data-dir {args.data_dir}: no such folder")
     check_output_path(args.output, inputs=[args.data_dir], folder=True)
+    from dsan_tf.outputs import OutputPolicy
+
+    policy = OutputPolicy(command="tfrecords", flag="--output", overwrite=args.overwrite, inputs=[args.data_dir])
+    with policy:
+        # TFRecord shards (marked, or an unmarked set an earlier version wrote: a manifest), new or
+        # empty; anything else is refused before the data is read
+        policy.claim_and_mark(args.output, kind="tfrecords",
+                              accept=lambda f: any(f.glob("*.manifest.json")) or any(f.glob("*.tfrecord")))
+        return _write(args, policy)
+
+
+def _write(args, policy) -> int:
+    from dsan_tf.data.errors import DataError
+    from dsan_tf.data.registry import load_dataset
+    from dsan_tf.data.tfrecords import write_tfrecords
+
     data = load_dataset(args.dataset, args.data_dir, label_mode=args.label_mode,
                         skip_missing=args.skip_bad)
     for line in data.report:

@@ -17,6 +17,8 @@ import json
 import sys
 from pathlib import Path
 
+from dsan_tf.errors import UserError
+
 PROG = "dsan predict"
 
 
@@ -27,7 +29,12 @@ def build_parser(prog=PROG):
             "Detect faces with MTCNN in photos (files or folders, searched recursively) and in "
             "video files (read frame by frame with OpenCV, every --frame-stride-th frame), align "
             "each face onto the 5-point template, and classify it with a DSAN. Writes one JSON "
-            "line or CSV row per face; an image or frame without a face gives one row saying so."
+            "line or CSV row per face; an image or frame without a face gives one row saying so. "
+            "--camera N reads camera N live instead: JSON lines on stdout (default) or, with --show, "
+            "an annotated window (q or Esc closes it; Ctrl-C stops either); a line on stderr gives "
+            "frames/s, faces/s and whether the detector or the classifier bounds them. "
+            "Exit status 1 when a video is truncated or damaged (it ends before its header's frame "
+            "count: a note on stderr, counted in the summary line) or a camera delivers no frame."
         ),
     )
     model = parser.add_mutually_exclusive_group()
@@ -37,7 +44,15 @@ def build_parser(prog=PROG):
     model.add_argument("--savedmodel", type=Path,
                        help="a SavedModel directory from dsan export savedmodel (or its TF Serving "
                             "base folder: the highest version is used)")
-    parser.add_argument("inputs", nargs="+", type=Path, help="image files, video files and/or folders")
+    parser.add_argument("inputs", nargs="*", type=Path,
+                        help="image files, video files and/or folders (none with --camera)")
+    parser.add_argument("--camera", type=int, default=None, metavar="N",
+                        help="read camera N (0: the first) live, frame by frame, until Ctrl-C, --max-frames "
+                             "or the camera stops; JSON lines on stdout unless --show")
+    parser.add_argument("--show", action="store_true",
+                        help="with --camera: show the frames annotated (boxes, labels, frames/s) in a window "
+                             "instead of writing JSON lines; needs a display (default: JSON lines, so the "
+                             "command behaves the same on a headless machine)")
     parser.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="output format (default jsonl)")
     parser.add_argument("--output", type=Path, default=None,
                         help="write the rows here instead of stdout (replaced only when every input is done; "
@@ -57,7 +72,8 @@ def build_parser(prog=PROG):
                         help="ignore faces whose shorter box side is below this many pixels (default 20)")
     parser.add_argument("--largest-only", action="store_true", help="classify only the largest face of each image")
     parser.add_argument("--align-size", type=int, default=None,
-                        help="side of the aligned crop (default: the model's input size; 112 for a SavedModel)")
+                        help="side of the aligned crop (default: the model's recorded size; 112 for a "
+                             "SavedModel that records no settings)")
     parser.add_argument("--grayscale", action=argparse.BooleanOptionalAction, default=None,
                         help="classify grey versions of the faces (--no-grayscale: the colour faces). Default: "
                              "what the model records (a model trained on FERPlus' grey faces gets grey ones; "
@@ -69,6 +85,20 @@ def build_parser(prog=PROG):
 
 
 def check_args(parser, args):
+    if args.camera is None:
+        if not args.inputs:
+            parser.error("give image files, video files or folders, or --camera N")
+        if args.show:
+            parser.error("--show goes with --camera (files and folders are written as rows)")
+    else:
+        if args.camera < 0:
+            parser.error(f"--camera takes a camera index >= 0, got {args.camera}")
+        clash = [name for name, given in (("inputs", args.inputs), ("--output", args.output),
+                                          ("--annotate", args.annotate), ("--format csv", args.format == "csv"),
+                                          ("--skip-unreadable", args.skip_unreadable)) if given]
+        if clash:
+            parser.error(f"--camera writes JSON lines on stdout (or a window with --show): not with "
+                         f"{', '.join(clash)}")
     if args.frame_stride < 1:
         parser.error(f"--frame-stride must be >= 1, got {args.frame_stride}")
     if args.max_frames is not None and args.max_frames < 1:
@@ -167,6 +197,8 @@ def run(args) -> int:
     if args.weights is None and args.savedmodel is None:
         args.weights = default_weights()
         print(f"{PROG}: no --weights given: using the shipped model {args.weights!r}", file=sys.stderr)
+    if args.camera is not None:
+        return run_camera(args)
     unreadable = []  # sub-folders that could not be read: in the summary and the exit status
     inputs = collect_inputs(args.inputs, unreadable)  # fails on a missing path before the model loads
     annotator = _Annotator(args.annotate) if args.annotate else None
@@ -222,8 +254,49 @@ def _run(args, inputs, annotator, unreadable, policy) -> int:
     print(f"{counts['images']} images and {counts['frames']} video frames: {counts['faces']} faces, "
           f"{counts['no_face']} without a face, {counts['unreadable']} unreadable"
           + (f", {len(unreadable)} unreadable folders" if unreadable else "")
+          + (f", {counts['truncated']} truncated or damaged videos" if counts["truncated"] else "")
           + (f"; annotated images in {args.annotate}" if args.annotate else ""), file=sys.stderr)
-    return 1 if unreadable else 0
+    return 1 if unreadable or counts["truncated"] else 0
+
+
+class DisplayUnavailable(UserError):
+    """--show where no window can be opened (headless, or OpenCV without GUI support)."""
+
+
+def run_camera(args) -> int:
+    """Camera ``args.camera`` live: JSON lines on stdout or an annotated window, then the rates on stderr."""
+    from dsan_tf import realtime
+    from dsan_tf.api import FaceExpressionRecognizer
+    from dsan_tf.inference import load_predictor
+
+    if args.show:  # before the model loads
+        try:
+            realtime.check_display()
+        except realtime.DisplayError as err:
+            raise DisplayUnavailable(f"--show: {err} (drop --show)") from None
+    predictor = load_predictor(weights=args.weights, savedmodel=args.savedmodel)
+    recognizer = FaceExpressionRecognizer(predictor, grayscale=args.grayscale, min_confidence=args.min_confidence,
+                                          min_face_size=args.min_face_size, largest_only=args.largest_only,
+                                          align_size=args.align_size)
+    if args.grayscale is None and recognizer.grayscale:
+        print(f"{PROG}: the model was trained on grey faces: colour faces are greyed (--no-grayscale keeps "
+              "colour)", file=sys.stderr)
+    report = realtime.StreamReport(realtime.source_name(args.camera))
+    # realtime.run's steps, inline so that Ctrl-C (the way to stop a camera) still ends with the report.
+    results = realtime.stream(args.camera, recognizer, stride=args.frame_stride, max_frames=args.max_frames,
+                              report=report)
+    try:
+        if args.show:
+            realtime.show_window(results, report)
+        else:
+            realtime.write_json_lines(results, sys.stdout)
+    except KeyboardInterrupt:
+        report.stopped = "Ctrl-C"
+    finally:
+        results.close()
+    print(f"{PROG}: {report.line()}" + ("; stopped by Ctrl-C" if report.stopped == "Ctrl-C" else ""),
+          file=sys.stderr)
+    return 0 if report.frames else 1
 
 
 def predict_all(args, inputs, predictor, aligner, annotator, out) -> dict:
@@ -239,7 +312,7 @@ def predict_all(args, inputs, predictor, aligner, annotator, out) -> dict:
         writer = csv.DictWriter(out, fieldnames=csv_fields(predictor.class_names))
         writer.writeheader()
 
-    counts = {"faces": 0, "no_face": 0, "images": 0, "frames": 0, "unreadable": 0}
+    counts = {"faces": 0, "no_face": 0, "images": 0, "frames": 0, "unreadable": 0, "truncated": 0}
 
     def emit(rows):
         for row in rows:
@@ -263,10 +336,14 @@ def predict_all(args, inputs, predictor, aligner, annotator, out) -> dict:
     for source, root in tqdm(inputs, desc="predict", unit="file", disable=args.no_progress):
         if is_video(source):
             seen = 0
-            for frame, fps, image in iter_video_frames(source, args.frame_stride, args.max_frames):
+            status = {}
+            for frame, fps, image in iter_video_frames(source, args.frame_stride, args.max_frames, status=status):
                 process(image, source, root, frame, fps)
                 seen += 1
             counts["frames"] += seen
+            if status.get("note"):  # ended before its header's frame count
+                print(f"{PROG}: {status['note']}", file=sys.stderr)
+                counts["truncated"] += 1
             if seen == 0:
                 emit([{"source": str(source), "frame": None, "face": None, "box": None, "label": None,
                        "probabilities": None, "note": "no frame could be read"}])

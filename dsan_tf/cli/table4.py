@@ -51,7 +51,14 @@ def load_run(path: Path) -> dict:
     metrics_path = path / "metrics.json" if path.is_dir() else path
     if not metrics_path.is_file():
         raise UserError(f"{metrics_path}: no metrics.json (evaluate with dsan train first)")
-    metrics = json.loads(metrics_path.read_text())
+    try:
+        metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:  # truncated, damaged, not JSON
+        raise UserError(f"{metrics_path}: not readable as JSON ({err}); evaluate the run again with "
+                        "dsan train --eval-only") from None
+    if not isinstance(metrics, dict):
+        raise UserError(f"{metrics_path}: expected a JSON object (a run's metrics), found a "
+                        f"{type(metrics).__name__}")
     if not metrics.get("subsets"):
         raise UserError(f"{metrics_path} has no subsets: evaluate with --subset occlusion=LIST "
                  "--subset pose30=LIST --subset pose45=LIST (README, Quick start)")
