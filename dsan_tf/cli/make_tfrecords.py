@@ -76,7 +76,7 @@ def run(args) -> int:
     with policy:
         # TFRecord shards (marked, or an unmarked set an earlier version wrote: a manifest), new or
         # empty; anything else is refused before the data is read
-        policy.claim_and_mark(args.output, kind="tfrecords",
+        policy.claim_folder(args.output, kind="tfrecords",
                               accept=lambda f: any(f.glob("*.manifest.json")) or any(f.glob("*.tfrecord")))
         return _write(args, policy)
 
@@ -97,6 +97,10 @@ def _write(args, policy) -> int:
     if unknown:
         raise DataError(f"--split {', '.join(unknown)}: {args.dataset} in {args.data_dir} has the splits "
                         f"{', '.join(data.splits)}")
+    from dsan_tf.outputs import write_marker
+
+    # --output is created (and marked as TFRecord shards) only now, after every check
+    write_marker(args.output, "tfrecords", "tfrecords")
     for split in splits:
         manifest = write_tfrecords(
             data, data.class_names, args.output, split=split, num_shards=args.shards,
