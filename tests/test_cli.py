@@ -226,6 +226,15 @@ def test_an_unexpected_exception_is_one_line_or_a_traceback_with_debug(monkeypat
         cli.main(["table4", "x"])
 
 
+def test_a_full_disk_in_a_tensorflow_writer_is_one_line_not_an_internal_error(monkeypatch, capsys):
+    import tensorflow as tf
+
+    _fake(monkeypatch, tf.errors.ResourceExhaustedError(None, None, "out/shard-0.tfrecord; No space left on device"))
+    assert cli.main(["table4", "x"]) == 2
+    assert capsys.readouterr().err == ("dsan table4: error: the disk is full (out/shard-0.tfrecord; No space left "
+                                       "on device); free space and rerun\n")
+
+
 def test_user_errors_and_os_errors_are_one_line(monkeypatch, capsys):
     from dsan_tf.data.errors import DataError
     from dsan_tf.errors import UserError

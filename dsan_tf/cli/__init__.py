@@ -175,6 +175,9 @@ def boundary(name, work, *, debug=False, interrupted=None, error_status=2):
     except Exception as exc:  # noqa: BLE001 - the boundary: one line, the traceback only on request
         if debug:
             raise
+        if "No space left on device" in str(exc):  # TensorFlow's writers raise ResourceExhaustedError, not OSError
+            _say(prog, f"error: the disk is full ({_first_line(exc)}); free space and rerun")
+            return error_status
         _say(prog, f"error: internal error ({type(exc).__name__}: {_first_line(exc)}); rerun with --debug "
                    "for the traceback")
         return 1
