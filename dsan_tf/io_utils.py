@@ -28,7 +28,7 @@ from pathlib import Path
 
 
 from dsan_tf.outputs import (  # noqa: F401  (re-exported: one policy, one module)
-    OutputError, OutputPolicy, _safe_name, check_creatable, check_names, is_write_through, publish_dir,
+    OutputError, OutputPolicy, _safe_name, check_creatable, check_names, is_write_through,
     rename_no_replace, write_through)
 
 

@@ -39,7 +39,7 @@ Use::
             write(tmp)
 
 ``claim_*`` may be called again for a path already claimed (it returns at once).
-:func:`publish_dir` publishes a whole folder (an export's version) the same way.
+:func:`dsan_tf.io_utils.atomic_dir` publishes a whole folder (an export's version) the same way.
 """
 
 from __future__ import annotations
@@ -504,33 +504,3 @@ def write_through(path):
     finally:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-
-
-@contextlib.contextmanager
-def publish_dir(path, *, replace: bool = False, flag: str = "--output"):
-    """Yield an empty temporary folder beside ``path``; when the block succeeds, rename it to
-    ``path`` with no replace (OutputError if ``path`` appeared meanwhile). With ``replace``
-    an existing folder is moved aside, the new one renamed in, and the old one deleted."""
-    from dsan_tf.io_utils import _remove, clean_stale_temps, temp_path_beside
-
-    path = Path(path)
-    if os.path.lexists(path) and not replace:
-        raise OutputError(f"{flag} {_shown(path)}: already exists; pass --overwrite to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    clean_stale_temps(path)
-    tmp = temp_path_beside(path, directory=True)
-    old = None
-    try:
-        yield tmp
-        if replace and os.path.lexists(path):
-            old = temp_path_beside(path, directory=True)
-            os.rename(path, old / "old")  # into a temp folder: no other name is ever taken
-        try:
-            rename_no_replace(tmp, path)
-        except FileExistsError:
-            raise OutputError(f"{flag} {_shown(path)}: was created by another program while this command "
-                              "ran; it was kept, and this result not written") from None
-    finally:
-        _remove(tmp)
-        if old is not None:
-            _remove(old)
