@@ -334,3 +334,17 @@ def test_the_wheel_installs_the_dsan_command(tmp_path):
     where = subprocess.run([str(python), "-c", "import dsan_tf.cli.predict as m; print(m.__file__)"],
                            capture_output=True, text=True, cwd=elsewhere, timeout=60)
     assert str(env_dir) in where.stdout, where.stdout + where.stderr  # the wheel's copy, not the checkout
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["predict", "x.jpg", "--min-confidence", "2"], "--min-confidence must lie in [0, 1], got 2.0"),
+    (["client", "--rest", "http://localhost:8501", "x.jpg", "--align-size", "4"], "--align-size must be >= 8, got 4"),
+    (["explain", "--images", "x", "--method", "gradcam", "--output", "o", "--min-face-size", "0"],
+     "--min-face-size must be >= 1 pixel, got 0"),
+    (["align", "--input", "x", "--output", "o", "--min-confidence", "-1"], "--min-confidence must lie in [0, 1], got -1.0"),
+])
+def test_every_detector_command_refuses_impossible_detector_flags(argv, message, capsys):
+    """predict, client, explain and align share one check of the face-detector flags."""
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err

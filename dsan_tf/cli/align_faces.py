@@ -10,6 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from dsan_tf.cli.detection import check_detector_args
+
 
 def build_parser(prog="dsan align"):
     parser = argparse.ArgumentParser(
@@ -44,10 +46,7 @@ def build_parser(prog="dsan align"):
 def check_args(parser, args):
     if args.size < 8:
         parser.error(f"--size must be >= 8 pixels, got {args.size}")
-    if not 0.0 <= args.min_confidence <= 1.0:
-        parser.error(f"--min-confidence must lie in [0, 1], got {args.min_confidence}")
-    if args.min_face_size < 1:
-        parser.error(f"--min-face-size must be >= 1 pixel, got {args.min_face_size}")
+    check_detector_args(parser, args)
 
 
 def check_paths(args) -> None:

@@ -36,6 +36,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from dsan_tf.cli.detection import check_detector_args
 from dsan_tf.errors import UserError
 
 SIGNATURE = "serving_default"
@@ -334,12 +335,7 @@ def check_args(p, args):
                                           ("--grayscale/--no-grayscale", args.grayscale)) if value is not None]
         if given:
             p.error(f"{', '.join(given)}: for whole photos; with --faces the files are sent as they are")
-    if args.align_size is not None and args.align_size < 8:
-        p.error(f"--align-size must be >= 8, got {args.align_size}")
-    if not 0.0 <= args.min_confidence <= 1.0:
-        p.error(f"--min-confidence must lie in [0, 1], got {args.min_confidence}")
-    if args.min_face_size < 1:
-        p.error(f"--min-face-size must be >= 1 pixel, got {args.min_face_size}")
+    check_detector_args(p, args)
 
 
 def run(args) -> int:

@@ -13,6 +13,8 @@ import csv
 import sys
 from pathlib import Path
 
+from dsan_tf.cli.detection import check_detector_args
+
 PROG = "dsan explain"
 # The choices of --method and --stream and the default layer, as dsan_tf.explain and dsan_tf.resnet
 # define them (those modules import TensorFlow; `dsan explain --help` must not). tests/test_cli.py
@@ -79,10 +81,7 @@ def check_args(parser, args):
         parser.error(f"--max-n must be >= 1, got {args.max_n}")
     if not 0.0 <= args.alpha <= 1.0:
         parser.error(f"--alpha must lie in [0, 1], got {args.alpha}")
-    if not 0.0 <= args.min_confidence <= 1.0:
-        parser.error(f"--min-confidence must lie in [0, 1], got {args.min_confidence}")
-    if args.min_face_size < 1:
-        parser.error(f"--min-face-size must be >= 1 pixel, got {args.min_face_size}")
+    check_detector_args(parser, args)
 
 
 def collect_images(inputs) -> list[Path]:

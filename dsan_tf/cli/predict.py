@@ -17,6 +17,7 @@ import json
 import sys
 from pathlib import Path
 
+from dsan_tf.cli.detection import check_detector_args
 from dsan_tf.errors import UserError
 
 PROG = "dsan predict"
@@ -103,12 +104,7 @@ def check_args(parser, args):
         parser.error(f"--frame-stride must be >= 1, got {args.frame_stride}")
     if args.max_frames is not None and args.max_frames < 1:
         parser.error(f"--max-frames must be >= 1, got {args.max_frames}")
-    if args.align_size is not None and args.align_size < 8:
-        parser.error(f"--align-size must be >= 8, got {args.align_size}")
-    if not 0.0 <= args.min_confidence <= 1.0:
-        parser.error(f"--min-confidence must lie in [0, 1], got {args.min_confidence}")
-    if args.min_face_size < 1:
-        parser.error(f"--min-face-size must be >= 1 pixel, got {args.min_face_size}")
+    check_detector_args(parser, args)
 
 
 class _Annotator:
