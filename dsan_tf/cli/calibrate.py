@@ -46,8 +46,7 @@ def build_parser(prog="dsan calibrate"):
     p = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--weights", required=True, help="a .keras DSAN or a shipped model's name")
     p.add_argument("--data-dir", required=True, type=Path, help="the dataset folder the model was trained on")
-    p.add_argument("--dataset", default=None,
-                   help="dataset reader (default: the one the model's training run recorded, else ferplus)")
+    p.add_argument("--dataset", default="ferplus", help="dataset reader (default ferplus)")
     p.add_argument("--label-mode", choices=("majority", "probability"), default="probability",
                    help="the training labels whose class frequencies are the priors (default probability: the "
                         "cpu preset's soft FERPlus labels)")
@@ -97,7 +96,7 @@ def _calibrate(args, policy):
 
     model = with_prior_correction(as_float32(load_dsan(args.weights)), None)
     names = list(model.class_names)
-    dataset = args.dataset or "ferplus"
+    dataset = args.dataset
     train = load_dataset(dataset, args.data_dir, label_mode=args.label_mode)
     if list(train.class_names) != names:
         raise UserError(f"--data-dir {args.data_dir}: classes {list(train.class_names)} differ from the model's {names}")
