@@ -41,15 +41,22 @@ def adjust(probabilities, scale) -> np.ndarray:
     return scaled / scaled.sum(axis=-1, keepdims=True)
 
 
-def with_prior_correction(model, scale):
+def with_prior_correction(model, scale, flip_average=False):
     """A float32 copy of ``model`` whose fused probabilities are multiplied by ``scale`` and renormalised.
 
-    ``scale=None`` removes a correction. The weights are the model's; only the fusion changes.
+    ``scale=None`` removes a correction; ``flip_average`` sets test-time flip averaging
+    (``DSAN(flip_average=...)``; the corrected probabilities of the face and its mirror image
+    are averaged). The weights are the model's; only inference changes.
     """
     from dsan_tf.model import DSAN
 
     config = {**model.get_config(), "dtype": "float32"}
     config.pop("class_scale", None)
-    clone = DSAN.from_config({**config, **({"class_scale": list(scale)} if scale is not None else {})})
+    config.pop("flip_average", None)
+    if scale is not None:
+        config["class_scale"] = list(scale)
+    if flip_average:
+        config["flip_average"] = True
+    clone = DSAN.from_config(config)
     clone.set_weights(model.get_weights())
     return clone

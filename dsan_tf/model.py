@@ -41,6 +41,8 @@ DEFAULT_CENTRE_SEPARATION_WEIGHT = 0.002
 # 0.05/0.9 moves a centre lr/(1 - momentum) = 0.5 of the way per step, Wen et al.'s rate.
 DEFAULT_CENTRE_SGD = {"centre-loss": (0.05, 0.9)}
 PAPER_CENTRE_SGD = (0.9, 0.9)
+# The outputs that test-time flip averaging averages over the face and its mirror image.
+FLIP_AVERAGED = ("probabilities", "logits", "gfe_logits", "mff_logits")
 
 
 def default_centre_sgd(centre_update, learning_rate=None, momentum=None):
@@ -88,6 +90,9 @@ class DSAN(keras.Model):
             channels; stored with it so that inference greys colour faces the same way.
         class_scale: optional per-class factors of the fused probabilities (a post-hoc prior
             correction, :mod:`dsan_tf.calibration`); None for the paper's fusion.
+        flip_average: at inference (``training`` false), average the probabilities and logits
+            of the face and its mirror image (test-time flip averaging). Training is
+            unaffected; the other outputs (attention, features) are those of the face as given.
         sync_batchnorm: BatchNorm statistics over the global batch under a
             distribution strategy, so N replicas give the update of one.
         dtype: a Keras dtype policy name ("float32", "mixed_bfloat16", "mixed_float16");
@@ -114,6 +119,7 @@ class DSAN(keras.Model):
         class_names=None,
         grayscale_input=False,
         class_scale=None,
+        flip_average=False,
         sync_batchnorm=True,
         dtype=None,
         name="dsan",
@@ -187,6 +193,8 @@ class DSAN(keras.Model):
         )
         if class_scale is not None:  # only when set: models without it keep their exact config
             self.settings["class_scale"] = [float(s) for s in class_scale]
+        if flip_average:  # likewise: absent from the configs of models without it
+            self.settings["flip_average"] = True
         self.has_gfe, self.has_mff = has_gfe, has_mff
         self.class_centres = None
         if has_gfe:
@@ -288,6 +296,19 @@ class DSAN(keras.Model):
             sgd += [w for name in GFE_LAYERS if _has_layer(self, name) for w in self.get_layer(name).trainable_weights]
         sgd_ids = {id(v) for v in sgd}
         return [v for v in self.trainable_variables if id(v) not in sgd_ids], sgd
+
+    # ------------------------------------------------------------ inference
+    def call(self, inputs, training=None, mask=None):
+        outputs = super().call(inputs, training=training, mask=mask)
+        if training or not getattr(self, "settings", {}).get("flip_average"):
+            return outputs
+        # Mirror along the width (NHWC axis 2); a face's expression does not change in the mirror.
+        mirrored = super().call(tf.reverse(inputs, axis=[2]), training=training, mask=mask)
+        averaged = dict(outputs)
+        for key in FLIP_AVERAGED:
+            if key in outputs:
+                averaged[key] = (outputs[key] + mirrored[key]) / 2
+        return averaged
 
     # ------------------------------------------------------------ train/test
     @property

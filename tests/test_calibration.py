@@ -89,17 +89,80 @@ def test_calibrate_command_scores_taus_and_saves_the_corrected_model(tmp_path, c
     model.save(weights)
     out, saved = tmp_path / "cal", tmp_path / "corrected.keras"
     argv = ["calibrate", "--weights", str(weights), "--data-dir", str(SAMPLE_FERPLUS_DIR), "--taus", "0,1",
-            "--output", str(out), "--apply", "1", "--save", str(saved), "--no-progress"]
+            "--output", str(out), "--apply", "1", "--save", str(saved), "--flip-average", "--no-progress"]
     assert cli.main(argv) == 0
     record = json.loads((out / "calibration.json").read_text())
-    assert [row["tau"] for row in record["rows"]] == [0.0, 1.0] and (out / "calibration.png").stat().st_size > 0
-    valid = data.split("valid")
-    outputs = collect_outputs(model, make_dataset(valid, data.num_classes, 32, 32, training=False), keys=("probabilities",))
-    own = float((outputs["probabilities"].argmax(1) == outputs["targets"].argmax(1)).mean())
-    assert abs(record["rows"][0]["accuracy"] - own) < 1e-9
+    assert [(row["tau"], row["flip_average"]) for row in record["rows"]] == [(0.0, False), (1.0, False),
+                                                                           (0.0, True), (1.0, True)]
+    assert (out / "calibration.png").stat().st_size > 0
+    valid = make_dataset(data.split("valid"), data.num_classes, 32, 32, training=False)
+
+    def accuracy(m):
+        outputs = collect_outputs(m, valid, keys=("probabilities",))
+        return float((outputs["probabilities"].argmax(1) == outputs["targets"].argmax(1)).mean())
+
+    assert abs(record["rows"][0]["accuracy"] - accuracy(model)) < 1e-9
     corrected = load_dsan(saved)
     priors = np.array([record["priors"][name] for name in data.class_names])
     np.testing.assert_allclose(corrected.settings["class_scale"], (1 / priors) / (1 / priors).max(), rtol=1e-6)
+    # the saved model (tau 1, flip averaging) scores what its row of the table says
+    assert corrected.settings["flip_average"] is True
+    assert abs(record["rows"][3]["accuracy"] - accuracy(corrected)) < 1e-9
     # a rerun without --overwrite refuses to replace the corrected model, in one line naming the flag
     assert cli.main(argv) == 2
     assert "--save" in capsys.readouterr().err
+
+
+def test_flip_average_is_the_mean_over_the_face_and_its_mirror_image(small_dsan):
+    """DSAN(flip_average=True): at inference the (corrected) probabilities and the stream logits are the
+    means over the face and its mirror image (mirrored here with NumPy); training and the other outputs
+    are those of the face as given."""
+    rng = np.random.default_rng(1)
+    images = rng.uniform(-2, 2, (3, 32, 32, 3)).astype("float32")
+    mirrored = images[:, :, ::-1, :].copy()
+    scale = [1.0, 4.0, 0.5, 2.0]
+    corrected = with_prior_correction(small_dsan, scale)
+    flipped = with_prior_correction(small_dsan, scale, flip_average=True)
+    a, b = corrected(images, training=False), corrected(mirrored, training=False)
+    assert np.abs(np.asarray(a["probabilities"]) - np.asarray(b["probabilities"])).max() > 1e-4  # not symmetric
+    out = flipped(images, training=False)
+    for key in ("probabilities", "gfe_logits", "mff_logits"):
+        np.testing.assert_allclose(np.asarray(out[key]), (np.asarray(a[key]) + np.asarray(b[key])) / 2, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(out["attention"]), np.asarray(a["attention"]), atol=1e-6)
+    # the mean of two corrected distributions is what `dsan calibrate` scores offline for "flip yes"
+    np.testing.assert_allclose(np.asarray(out["probabilities"]),
+                               (adjust(np.asarray(small_dsan(images, training=False)["probabilities"]), scale)
+                                + adjust(np.asarray(small_dsan(mirrored, training=False)["probabilities"]), scale)) / 2,
+                               atol=1e-6)
+    # training sees the face as given (BatchNorm in training mode: compare with the plain model's training pass)
+    np.testing.assert_allclose(np.asarray(flipped(images, training=True)["gfe_logits"]),
+                               np.asarray(corrected(images, training=True)["gfe_logits"]), atol=1e-5)
+
+
+def test_flip_average_survives_save_shipping_and_every_export(small_dsan, tmp_path):
+    import tensorflow as tf
+
+    from dsan_tf import pretrained
+    from dsan_tf.export import convert_tflite, export_saved_model
+    from dsan_tf.model import DSAN
+
+    flipped = with_prior_correction(small_dsan, None, flip_average=True)
+    assert flipped.settings["flip_average"] is True and "flip_average" not in small_dsan.get_config()
+    assert DSAN.from_config(flipped.get_config()).settings["flip_average"] is True
+    assert "flip_average" not in with_prior_correction(flipped, None).get_config()
+    pretrained.pack(flipped, "tiny", tmp_path)
+    loaded = pretrained.load("tiny", tmp_path)
+    assert loaded.settings["flip_average"] is True
+
+    pixels = np.random.default_rng(2).integers(0, 256, (2, 32, 32, 3)).astype("uint8")
+    from dsan_tf.inference import KerasPredictor
+
+    want = KerasPredictor(flipped).predict(list(pixels))
+    plain = KerasPredictor(small_dsan).predict(list(pixels))
+    assert np.abs(want - plain).max() > 1e-4
+    export_saved_model(flipped, tmp_path / "served", 1, warmup_images=[])
+    served = tf.saved_model.load(str(tmp_path / "served" / "1")).signatures["predict_pixels"]
+    as_float = pixels.astype("float32")
+    np.testing.assert_allclose(served(pixels=tf.constant(as_float))["probabilities"].numpy(), want, atol=1e-5)
+    runner = tf.lite.Interpreter(model_content=convert_tflite(flipped)).get_signature_runner("serving_default")
+    np.testing.assert_allclose(runner(pixels=as_float[:1])["probabilities"][0], want[0], atol=1e-4)

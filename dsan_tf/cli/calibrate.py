@@ -3,12 +3,14 @@
     dsan calibrate --weights runs/x/model.keras --data-dir FERPLUS_DIR --output runs/x/calibration
     dsan calibrate --weights runs/x/model.keras --data-dir FERPLUS_DIR --apply 0.5 --save runs/x/model-tau0.5.keras
 
-Scores the model once on --split (FERPlus: majority votes), then, for every τ of --taus,
-what the corrected model p_k ∝ p_k · π_k^(−τ) would score (π: the class frequencies of the
-training split in the model's training labels; dsan_tf.calibration). Prints accuracy, mean
-class accuracy and the worst class per τ; with --output, also writes calibration.json and
-calibration.png there. With --apply τ --save FILE, writes the corrected model (the same
-weights; every export of it applies the correction).
+Scores the model once on --split (FERPlus: majority votes) and once on the mirror images of
+its faces, then, for every τ of --taus, what the corrected model p_k ∝ p_k · π_k^(−τ) would
+score (π: the class frequencies of the training split in the model's training labels;
+dsan_tf.calibration), without and with test-time flip averaging (the mean of the corrected
+probabilities of a face and its mirror image). Prints accuracy, mean class accuracy and the
+worst class per τ; with --output, also writes calibration.json and calibration.png there.
+With --apply τ --save FILE (and --flip-average), writes the corrected model (the same
+weights; every export of it applies the correction and the flip averaging).
 
 The split you choose τ on is then no longer a clean test of the corrected model: choose it
 on the validation split and report the held-back test split separately.
@@ -55,6 +57,8 @@ def build_parser(prog="dsan calibrate"):
     p.add_argument("--output", type=Path, help="folder for calibration.json and calibration.png")
     p.add_argument("--apply", type=_tau, metavar="TAU", help="write the model corrected with this τ to --save")
     p.add_argument("--save", type=Path, help="where --apply writes the corrected model (.keras)")
+    p.add_argument("--flip-average", action="store_true",
+                   help="with --apply: the saved model also averages each face with its mirror image")
     p.add_argument("--overwrite", action="store_true", help="replace existing files of --output / --save")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
@@ -63,6 +67,8 @@ def build_parser(prog="dsan calibrate"):
 def check_args(parser, args):
     if (args.apply is None) != (args.save is None):
         parser.error("--apply TAU and --save FILE go together")
+    if args.flip_average and args.apply is None:
+        parser.error("--flip-average goes with --apply TAU --save FILE (the scores cover both settings anyway)")
     if args.save is not None and args.save.suffix != ".keras":
         parser.error(f"--save {args.save}: expected a .keras file name")
 
@@ -86,6 +92,7 @@ def _calibrate(args, policy):
     import json
 
     import numpy as np
+    import tensorflow as tf
 
     from dsan_tf.calibration import adjust, class_priors, prior_scale, with_prior_correction
     from dsan_tf.data.pipeline import make_dataset
@@ -105,23 +112,33 @@ def _calibrate(args, policy):
 
     from dsan_tf.cli.progress import Batches
 
-    batches = Batches(make_dataset(scored, len(names), model.settings["image_size"], 64, training=False),
-                      len(scored), 64, f"scoring {args.split}", disable=args.no_progress)
-    outputs = collect_outputs(model, batches, keys=("probabilities",))
-    labels = outputs["targets"].argmax(1)
+    def scores(mirrored):
+        data = make_dataset(scored, len(names), model.settings["image_size"], 64, training=False)
+        if mirrored:  # NHWC: the width is axis 2 (as DSAN(flip_average=True) mirrors)
+            data = data.map(lambda images, *rest: (tf.reverse(images, axis=[2]), *rest))
+        what = f"scoring {args.split}" + (" (mirrored)" if mirrored else "")
+        return collect_outputs(model, Batches(data, len(scored), 64, what, disable=args.no_progress),
+                               keys=("probabilities",))
+
+    plain, mirrored = scores(False), scores(True)
+    labels = plain["targets"].argmax(1)
     rows = []
-    for tau in args.taus:
-        predicted = adjust(outputs["probabilities"], prior_scale(priors, tau)).argmax(1)
-        m = classification_metrics(labels, predicted, names)
-        rows.append({"tau": tau, "accuracy": m["accuracy"], "mean_class_accuracy": m["mean_class_accuracy"],
-                     "per_class_accuracy": m["per_class_accuracy"]})
+    for flip in (False, True):
+        for tau in args.taus:
+            scale = prior_scale(priors, tau)
+            probabilities = adjust(plain["probabilities"], scale)
+            if flip:
+                probabilities = (probabilities + adjust(mirrored["probabilities"], scale)) / 2
+            m = classification_metrics(labels, probabilities.argmax(1), names)
+            rows.append({"tau": tau, "flip_average": flip, "accuracy": m["accuracy"],
+                         "mean_class_accuracy": m["mean_class_accuracy"], "per_class_accuracy": m["per_class_accuracy"]})
     print(f"{len(scored)} images of {args.split}; priors (training split, {args.label_mode} labels): "
           + ", ".join(f"{n} {p:.4f}" for n, p in zip(names, priors)))
-    print(f"{'tau':>5} {'accuracy':>9} {'mean class':>10}  worst class")
+    print(f"{'tau':>5} {'flip':>4} {'accuracy':>9} {'mean class':>10}  worst class")
     for row in rows:
         worst = min(row["per_class_accuracy"], key=row["per_class_accuracy"].get)
-        print(f"{row['tau']:5.2f} {row['accuracy']:9.2%} {row['mean_class_accuracy']:10.2%}  "
-              f"{worst} {row['per_class_accuracy'][worst]:.1%}")
+        print(f"{row['tau']:5.2f} {'yes' if row['flip_average'] else 'no':>4} {row['accuracy']:9.2%} "
+              f"{row['mean_class_accuracy']:10.2%}  {worst} {row['per_class_accuracy'][worst]:.1%}")
     if args.output is not None:
         record = {"weights": str(args.weights), "split": args.split, "count": int(len(scored)),
                   "label_mode_of_priors": args.label_mode, "priors": dict(zip(names, priors.tolist())), "rows": rows}
@@ -131,10 +148,10 @@ def _calibrate(args, policy):
             _plot(rows, names, tmp)
         print(f"wrote {args.output / 'calibration.json'} and calibration.png")
     if args.apply is not None:
-        corrected = with_prior_correction(model, prior_scale(priors, args.apply))
+        corrected = with_prior_correction(model, prior_scale(priors, args.apply), flip_average=args.flip_average)
         with policy.publish(args.save) as tmp:
             corrected.save(tmp)
-        print(f"wrote {args.save}: τ = {args.apply}, class factors "
+        print(f"wrote {args.save}: τ = {args.apply}, flip averaging {'on' if args.flip_average else 'off'}, class factors "
               + ", ".join(f"{n} {s:.3f}" for n, s in zip(names, corrected.settings["class_scale"])))
     return 0
 
@@ -145,16 +162,19 @@ def _plot(rows, names, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    taus = [r["tau"] for r in rows]
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    ax.plot(taus, [100 * r["accuracy"] for r in rows], "k-o", lw=2, label="accuracy")
-    ax.plot(taus, [100 * r["mean_class_accuracy"] for r in rows], "k--s", lw=2, label="mean class accuracy")
-    for name in names:
-        ax.plot(taus, [100 * r["per_class_accuracy"][name] for r in rows], lw=1, alpha=0.7, label=name)
-    ax.set_xlabel("τ (prior correction p·π^−τ)")
-    ax.set_ylabel("% correct")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
+    for ax, flip in zip(axes, (False, True)):
+        part = [r for r in rows if r["flip_average"] == flip]
+        taus = [r["tau"] for r in part]
+        ax.plot(taus, [100 * r["accuracy"] for r in part], "k-o", lw=2, label="accuracy")
+        ax.plot(taus, [100 * r["mean_class_accuracy"] for r in part], "k--s", lw=2, label="mean class accuracy")
+        for name in names:
+            ax.plot(taus, [100 * r["per_class_accuracy"][name] for r in part], lw=1, alpha=0.7, label=name)
+        ax.set_title("with test-time flip averaging" if flip else "the face as given")
+        ax.set_xlabel("τ (prior correction p·π^−τ)")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("% correct")
+    axes[1].legend(fontsize=7, ncol=2)
     fig.tight_layout()
     fig.savefig(path, format="png", dpi=110)
     plt.close(fig)
