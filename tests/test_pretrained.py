@@ -116,6 +116,34 @@ def test_ship_model_packs_a_run_and_measures_float16_agreement(tmp_path):
     assert pretrained.load("toy", tmp_path / "shipped").settings["grayscale_input"] is True
 
 
+def test_ship_model_ships_a_derived_model_of_the_run_and_refuses_another(tmp_path):
+    """--model: the run's weights with a prior correction and flip averaging ship with both settings;
+    a model with other weights is refused, nothing written."""
+    from dsan_tf.calibration import with_prior_correction
+    from dsan_tf.data.classes import FERPLUS_CLASSES
+    from script_loader import ROOT, load_script, refused
+
+    run = tmp_path / "run"
+    run.mkdir()
+    model = build_dsan(8, 32, class_names=list(FERPLUS_CLASSES), grayscale_input=True)
+    model.save(run / "model.keras")
+    (run / "config.json").write_text(json.dumps({"settings": {"dataset": "ferplus", "seed": 0}}))
+    (run / "metrics.json").write_text(json.dumps({"training": {"epochs_completed": 1}}))
+    scale = [1.0, 1.5, 2.0, 2.0, 2.0, 3.0, 3.0, 4.0]
+    with_prior_correction(model, scale, flip_average=True).save(tmp_path / "derived.keras")
+    build_dsan(8, 32, class_names=list(FERPLUS_CLASSES), grayscale_input=True).save(tmp_path / "other.keras")
+    ship = load_script("ship_model")
+    argv = ["--run", str(run), "--name", "toy", "--data-dir", str(ROOT / "dsan_tf/sample_data/ferplus"),
+            "--output", str(tmp_path / "shipped"), "--min-agreement", "0.9"]
+    refused(ship.main, argv + ["--model", str(tmp_path / "other.keras")], "weights are not those of")
+    assert not (tmp_path / "shipped").exists()
+    ship.main(argv + ["--model", str(tmp_path / "derived.keras")])
+    record = json.loads((tmp_path / "shipped" / "toy.json").read_text())
+    assert record["provenance"]["inference"] == {"class_scale": scale, "flip_average": True}
+    shipped = pretrained.load("toy", tmp_path / "shipped")
+    assert shipped.settings["flip_average"] is True and shipped.settings["class_scale"] == scale
+
+
 def test_ship_model_refuses_an_unfinished_run(tmp_path):
     from script_loader import load_script, refused
 

@@ -43,6 +43,7 @@ def build_parser(prog="dsan train"):
     g = p.add_argument_group("preset and output")
     g.add_argument("--preset", choices=tuple(PRESETS), default=None,
                    help="paper: Sect. 4.2 settings (default); cpu: best DSAN in 60 min on 2 CPU cores; "
+                        "cpu-long: the shipped ferplus model's recipe (48 px, 30 epochs, ~2 h on 2 cores); "
                         "smoke: minutes, for checking a setup")
     g.add_argument("--output", help="run directory (default runs/<dataset>-<variant>-<time>)")
     g.add_argument("--resume", action="store_true", help="continue the run in --output from its last checkpoint")

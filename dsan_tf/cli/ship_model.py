@@ -2,6 +2,11 @@
 """dsan ship: turn a trained run into a model shipped inside the package (dsan_tf.pretrained.load(NAME)).
 
     dsan ship --run ~/runs/best --name ferplus --data-dir ../shared/datasets/ferplus
+    dsan ship --run ~/runs/best --model ~/runs/best/model-tau0.3-flip.keras --data-dir ../shared/datasets/ferplus
+
+--model ships a model derived from the run's (dsan calibrate --apply TAU [--flip-average] --save
+FILE: the same weights with a prior correction and/or test-time flip averaging) with the run's
+provenance; it must carry the weights of the run's model.keras.
 
 Writes NAME.json + NAME.weights.npz (float16 weights, sha256 recorded) into --output
 (default: dsan_tf/pretrained_models/), then scores the float32 model and the float16 copy
@@ -32,6 +37,9 @@ from dsan_tf.pretrained import SHIPPED_DIR
 def build_parser(prog="dsan ship"):
     p = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--run", required=True, type=Path, help="run directory holding model.keras, config.json, metrics.json")
+    p.add_argument("--model", type=Path,
+                   help="ship this .keras instead of RUN/model.keras: the run's model with its inference settings "
+                        "changed (dsan calibrate --apply ... --save FILE); its weights must be the run's")
     p.add_argument("--name", default="ferplus", help="name of the shipped model (default ferplus)")
     p.add_argument("--data-dir", required=True, type=Path, help="FERPlus folder: its validation split is scored")
     p.add_argument("--split", default="valid", help="split to score and compare on (default valid)")
@@ -107,7 +115,7 @@ def run(args):
     # The outputs are claimed (checked, locked) before anything is loaded or scored.
     replace = args.overwrite or is_shipped_pair(args.output, args.name)
     policy = OutputPolicy(command="ship", flag="--output", overwrite=replace,
-                          inputs=[args.run, args.data_dir])
+                          inputs=[args.run, args.data_dir] + ([args.model] if args.model is not None else []))
     with policy, tempfile.TemporaryDirectory(prefix="dsan-ship-") as staging:
         json_out = policy.claim_file(args.output / f"{args.name}.json")
         weights_out = policy.claim_file(args.output / f"{args.name}{pretrained.WEIGHTS_SUFFIX}")
@@ -136,10 +144,14 @@ def _ship(args, config, metrics, model_path, staging):
     except (KeyError, ValueError) as err:
         raise UserError(f"--split {args.split}: {err}") from None
     model = as_float32(load_dsan(model_path))
+    if args.model is not None:
+        model = _derived_model(args.model, model, model_path)
     dataset = make_dataset(table, data.num_classes, model.settings["image_size"], 64, training=False)
 
     provenance = {
         "run": str(args.run),
+        **({"model": str(args.model), "inference": {k: model.settings[k] for k in ("class_scale", "flip_average")
+                                                    if k in model.settings}} if args.model is not None else {}),
         "settings": config["settings"],
         "versions": config.get("versions"),
         "training": metrics.get("training"),
@@ -175,6 +187,23 @@ def _ship(args, config, metrics, model_path, staging):
         raise UserError(f"float16 and float32 predictions agree on {agreement:.4%} < --min-agreement "
                         f"{args.min_agreement}; nothing was written to --output")
     return json_path, weights_path, record
+
+
+def _derived_model(path, run_model, run_model_path):
+    """The float32 model of --model, checked to hold the weights of the run's model."""
+    import numpy as np
+
+    from dsan_tf.inference import load_dsan
+    from dsan_tf.model import as_float32
+
+    if not path.is_file():
+        raise UserError(f"--model {path}: not found")
+    model = as_float32(load_dsan(path))
+    mine, theirs = model.get_weights(), run_model.get_weights()
+    if len(mine) != len(theirs) or any(a.shape != b.shape or not np.array_equal(a, b) for a, b in zip(mine, theirs)):
+        raise UserError(f"--model {path}: its weights are not those of {run_model_path}; ship a model derived "
+                        "from this run (dsan calibrate --weights RUN/model.keras --apply TAU --save FILE)")
+    return model
 
 
 def main(argv=None):
