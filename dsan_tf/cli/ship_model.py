@@ -197,7 +197,7 @@ def _derived_model(path, run_model, run_model_path):
     from dsan_tf.model import as_float32
 
     if not path.is_file():
-        raise UserError(f"--model {path}: not found")
+        raise UserError(f"--model {path}: " + ("not a file; expected a .keras model" if path.exists() else "not found"))
     model = as_float32(load_dsan(path))
     mine, theirs = model.get_weights(), run_model.get_weights()
     if len(mine) != len(theirs) or any(a.shape != b.shape or not np.array_equal(a, b) for a, b in zip(mine, theirs)):
