@@ -303,7 +303,7 @@ class DSAN(keras.Model):
         if training or not getattr(self, "settings", {}).get("flip_average"):
             return outputs
         # Mirror along the width (NHWC axis 2); a face's expression does not change in the mirror.
-        mirrored = super().call(tf.reverse(inputs, axis=[2]), training=training, mask=mask)
+        mirrored = super().call(keras.ops.flip(inputs, axis=2), training=training, mask=mask)
         averaged = dict(outputs)
         for key in FLIP_AVERAGED:
             if key in outputs:
