@@ -36,6 +36,13 @@ def predict_command():
         return load_script("predict")
 
 
+def shipped_size():
+    """The shipped ferplus model's input side, from its record."""
+    from dsan_tf import pretrained
+
+    return int(pretrained.metadata("ferplus")["config"]["image_size"])
+
+
 def is_grey(image):
     image = np.asarray(image)
     return bool((image == image[..., :1]).all())
@@ -123,7 +130,7 @@ def test_the_predictor_greys_for_the_shipped_model_whoever_calls_it(cli_rows):
     from dsan_tf.inference import as_grey_rgb
 
     recognizer = api.recognizer()
-    assert recognizer.grayscale and recognizer.image_size == 64
+    assert recognizer.grayscale and recognizer.image_size == shipped_size()
     (face,) = recognizer.detect(PHOTOS / "ivan.jpg")
     assert not is_grey(face.image)
     predictor = recognizer.predictor
@@ -150,7 +157,7 @@ def test_explain_photo_explains_the_predicted_face_and_says_no_face(cli_rows):
     (face,) = result.faces
     assert result.note == "" and face.label == cli_rows[0]["label"] and face.target == face.label
     assert face.probabilities == pytest.approx(cli_rows[0]["probabilities"], abs=1.5e-6)
-    assert face.heatmap.shape == face.image.shape[:2] == (64, 64) and is_grey(face.image)
+    assert face.heatmap.shape == face.image.shape[:2] == (shipped_size(),) * 2 and is_grey(face.image)
     assert 0.0 <= face.heatmap.min() and face.heatmap.max() <= 1.0
     empty = explain_photo(model, PHOTOS / "no-faces.jpg", aligner=aligner)
     assert empty.faces == [] and empty.note == "no face"

@@ -172,7 +172,7 @@ def test_whole_photos_are_detected_and_aligned_here(served, capsys, tmp_path, mo
     status, out, err = run(capsys, "--rest", served["server"].rest_url, empty, faces=False)  # nothing to send
     assert status == 0 and out.strip() == f"{empty}: no face", err
     assert served["server"].servables.requests == requests  # a photo without a face sends nothing
-    # Without --settings: 64 px grey crops (the shipped FERPlus model's).
+    # Without --settings: grey crops at the shipped FERPlus model's input size.
     status, out, err = run(capsys, "--rest", served["server"].rest_url, photo, faces=False)
     assert status == 0 and out.startswith(f"{photo} face 0 ["), err
     with pytest.raises(SystemExit):

@@ -7,9 +7,10 @@
 Whole photos (default): the faces are detected (MTCNN) and aligned here, as ``dsan predict``
 does, at the model's input size and greyed for a model trained on grey faces: read from
 ``--settings`` (the SavedModel folder or its assets/dsan_settings.json), else
-``--align-size`` (default 64) and ``--grayscale`` (default: grey), which match the shipped
-FERPlus model. Each face is sent as a PNG. A photo without a face prints "<file>: no face"
-(JSON: "face": null, "note": "no face") and sends nothing. Detection needs TensorFlow.
+``--align-size`` and ``--grayscale`` (default: the shipped FERPlus model's input size and
+grey faces, read from its record in the package). Each face is sent as a PNG. A photo
+without a face prints "<file>: no face" (JSON: "face": null, "note": "no face") and sends
+nothing. Detection needs TensorFlow.
 ``--faces``: the files are face crops already and are sent as they are (no TensorFlow).
 
 Prints one line per face: the file (and face number and box), the predicted class, its
@@ -225,13 +226,21 @@ def json_line(path, prediction: dict, face: dict | None = None) -> str:
 
 # --------------------------------------------------------------------------- whole photos
 NO_FACE = "no face"  # dsan_tf.inference.NO_FACE (not imported: that path needs no TensorFlow)
-DEFAULT_ALIGN_SIZE = 64  # the shipped FERPlus model's input size (and it was trained on grey faces)
+
+
+def shipped_photo_settings() -> tuple[int, bool]:
+    """(input size, grey) of the shipped ferplus model, from its record (no TensorFlow needed)."""
+    from dsan_tf import pretrained
+
+    config = pretrained.metadata("ferplus")["config"]
+    return int(config["image_size"]), bool(config.get("grayscale_input", False))
 
 
 def photo_settings(args) -> tuple[int, bool]:
-    """(crop side, grey) for whole photos: --align-size/--grayscale, else --settings, else 64 and grey."""
-    size, grey = DEFAULT_ALIGN_SIZE, True
-    if args.settings is not None:
+    """(crop side, grey) for whole photos: --align-size/--grayscale, else --settings, else the shipped model's."""
+    if args.settings is None:
+        size, grey = shipped_photo_settings()
+    else:
         from dsan_tf.api import input_settings
 
         recorded = input_settings(args.settings)
@@ -287,11 +296,11 @@ def build_parser(prog="dsan client"):
                    help="photos: the served SavedModel's folder (or its assets/dsan_settings.json), for the "
                         "model's input size and whether it takes grey faces")
     p.add_argument("--align-size", type=int, default=None,
-                   help=f"photos: side of the aligned face crops (default: --settings' image size, else "
-                        f"{DEFAULT_ALIGN_SIZE}, the shipped FERPlus model's)")
+                   help="photos: side of the aligned face crops (default: --settings' image size, else "
+                        "the shipped FERPlus model's input size)")
     p.add_argument("--grayscale", action=argparse.BooleanOptionalAction, default=None,
                    help="photos: send grey faces (--no-grayscale: colour). Default: what --settings records, "
-                        "else grey (the shipped FERPlus model was trained on grey faces)")
+                        "else what the shipped FERPlus model records (grey)")
     p.add_argument("--min-confidence", type=float, default=0.9, help="photos: MTCNN score threshold (default 0.9)")
     p.add_argument("--min-face-size", type=int, default=20,
                    help="photos: ignore faces whose shorter box side is below this many pixels (default 20)")
