@@ -12,6 +12,9 @@ worst class per τ; with --output, also writes calibration.json and calibration.
 With --apply τ --save FILE (and --flip-average), writes the corrected model (the same
 weights; every export of it applies the correction and the flip averaging).
 
+A model that carries a correction or flip averaging already (a shipped one, a --save of
+this command) is scored without them: the table always starts from the trained weights.
+
 The split you choose τ on is then no longer a clean test of the corrected model: choose it
 on the validation split and report the held-back test split separately.
 """
