@@ -102,6 +102,9 @@ def run(args):
     for needed in (model_path, args.run / "config.json", args.run / "metrics.json"):
         if not needed.is_file():
             raise UserError(f"{needed}: not found; --run must be a finished training run")
+    if args.model is not None and not args.model.is_file():
+        raise UserError(f"--model {args.model}: "
+                        + ("not a file; expected a .keras model" if args.model.exists() else "not found"))
     config, metrics = _read_json(args.run / "config.json"), _read_json(args.run / "metrics.json")
     if not isinstance(config, dict) or not isinstance(config.get("settings"), dict) \
             or "dataset" not in config["settings"]:
@@ -196,8 +199,6 @@ def _derived_model(path, run_model, run_model_path):
     from dsan_tf.inference import load_dsan
     from dsan_tf.model import as_float32
 
-    if not path.is_file():
-        raise UserError(f"--model {path}: " + ("not a file; expected a .keras model" if path.exists() else "not found"))
     model = as_float32(load_dsan(path))
     mine, theirs = model.get_weights(), run_model.get_weights()
     if len(mine) != len(theirs) or any(a.shape != b.shape or not np.array_equal(a, b) for a, b in zip(mine, theirs)):
