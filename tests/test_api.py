@@ -8,8 +8,10 @@ that finds one face in every photo.
 
 import importlib
 import json
+import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +27,7 @@ needs_photos = pytest.mark.skipif(
     not (PHOTOS / "ivan.jpg").is_file() or not (PHOTOS / "no-faces.jpg").is_file(),
     reason=f"shared photos not found at {PHOTOS} (ivan.jpg, no-faces.jpg live beside the repo)")
 CLASSES = ["neutral", "happiness", "surprise"]
+CLASSES_OF_FERPLUS = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt")
 SIZE = 32
 
 
@@ -326,3 +329,27 @@ def test_explain_photo_on_the_tiny_model_agrees_with_the_recognizer(grey_model, 
     assert is_grey(face.image) and face.heatmap.shape == (SIZE, SIZE)
     (colour,) = explain_crops(grey_model, [photo], grayscale=False)
     assert not is_grey(colour.image) and colour.box is None
+
+
+def test_the_first_api_call_is_quiet_and_leaves_the_users_log_levels_alone(tmp_path):
+    """`dsan_tf.predict_faces` in a fresh interpreter: no TensorFlow start-up lines on stderr (they are
+    dropped while TensorFlow loads), while TF_CPP_MIN_LOG_LEVEL and TensorFlow's logger stay the user's;
+    with DSAN_VERBOSE=1 the lines are there, so the test sees what it claims to hide."""
+    from test_cli import NOISE, SAMPLE_FACE
+
+    code = textwrap.dedent(f"""
+        import logging, os
+        import dsan_tf
+        faces = dsan_tf.predict_faces({str(SAMPLE_FACE)!r})
+        print(faces[0]["label"], os.environ.get("TF_CPP_MIN_LOG_LEVEL"), logging.getLogger("tensorflow").level)
+    """)
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "DSAN_VERBOSE", "DSAN_DEBUG")}
+    quiet = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path,
+                           timeout=300)
+    assert quiet.returncode == 0, quiet.stderr
+    label, level, logger_level = quiet.stdout.split()
+    assert label in CLASSES_OF_FERPLUS and level == "None" and logger_level == "0"
+    assert not [line for line in quiet.stderr.splitlines() if NOISE.search(line)], quiet.stderr
+    loud = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=300,
+                          env={**env, "DSAN_VERBOSE": "1"})
+    assert loud.returncode == 0 and [line for line in loud.stderr.splitlines() if NOISE.search(line)], loud.stderr

@@ -55,6 +55,27 @@ def install() -> None:
         sys.meta_path.insert(0, _QuietImport())
 
 
+def import_tensorflow_quietly() -> None:
+    """For the Python API: import TensorFlow once with the start-up lines it prints to fd 2 dropped.
+
+    Unlike :func:`install`, no log level or warning filter changes: a library user's own
+    TensorFlow logging stays theirs. Nothing happens when TensorFlow is imported already (its
+    lines are out) or ``DSAN_VERBOSE`` is set; anything that is not known start-up noise is
+    written back, and a failed import shows everything it printed.
+    """
+    if "tensorflow" in sys.modules or os.environ.get("DSAN_VERBOSE"):
+        return
+    with captured_stderr_fd() as captured:
+        try:
+            import tensorflow as tf
+
+            # Initialises the platforms now, inside the capture: "failed call to cuInit" comes from here.
+            tf.config.list_physical_devices()
+        except BaseException:
+            captured.keep_all = True
+            raise
+
+
 class _QuietImport(importlib.abc.MetaPathFinder):
     """Finds ``tensorflow`` with the other finders, then loads it with fd 2 captured (once)."""
 
