@@ -206,4 +206,14 @@ MUTANTS = [
            'if found != record["sha256"]:', "if False:",
            k("tests/test_pretrained.py", "damaged"),
            "a damaged or replaced shipped weights file is loaded without a word"),
+    # ------------------------------------------------------------------ issue 25: the shipped model's inference
+    Mutant("flip-average-mirrors-vertically", "dsan_tf/model.py",
+           "keras.ops.flip(inputs, axis=2)", "keras.ops.flip(inputs, axis=1)",
+           k("tests/test_calibration.py", "mean_over_the_face_and_its_mirror"),
+           "test-time flip averaging averages a face with its upside-down copy: the shipped model's answers "
+           "drop below what calibrate measured"),
+    Mutant("ship-model-weights-unchecked", "dsan_tf/cli/ship_model.py",
+           "if len(mine) != len(theirs) or any(", "if False and any(",
+           k("tests/test_pretrained.py", "derived_model"),
+           "dsan ship --model ships another run's model under this run's provenance and figures"),
 ]
