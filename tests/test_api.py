@@ -41,9 +41,9 @@ def predict_command():
 
 def shipped_size():
     """The shipped ferplus model's input side, from its record."""
-    from dsan_tf import pretrained
+    from dsan_tf.api import input_settings
 
-    return int(pretrained.metadata("ferplus")["config"]["image_size"])
+    return input_settings("ferplus")["image_size"]
 
 
 def is_grey(image):

@@ -228,23 +228,12 @@ def json_line(path, prediction: dict, face: dict | None = None) -> str:
 NO_FACE = "no face"  # dsan_tf.inference.NO_FACE (not imported: that path needs no TensorFlow)
 
 
-def shipped_photo_settings() -> tuple[int, bool]:
-    """(input size, grey) of the shipped ferplus model, from its record (no TensorFlow needed)."""
-    from dsan_tf import pretrained
-
-    config = pretrained.metadata("ferplus")["config"]
-    return int(config["image_size"]), bool(config.get("grayscale_input", False))
-
-
 def photo_settings(args) -> tuple[int, bool]:
     """(crop side, grey) for whole photos: --align-size/--grayscale, else --settings, else the shipped model's."""
-    if args.settings is None:
-        size, grey = shipped_photo_settings()
-    else:
-        from dsan_tf.api import input_settings
+    from dsan_tf.api import DEFAULT_MODEL, input_settings
 
-        recorded = input_settings(args.settings)
-        size, grey = recorded["image_size"], recorded["grayscale_input"]
+    recorded = input_settings(args.settings if args.settings is not None else DEFAULT_MODEL)
+    size, grey = recorded["image_size"], recorded["grayscale_input"]
     return (args.align_size or size), (grey if args.grayscale is None else args.grayscale)
 
 
