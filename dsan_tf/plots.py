@@ -100,3 +100,41 @@ def _save(fig, path):
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
+
+
+def plot_run_comparison(runs, class_names, path):
+    """Runs side by side: training (and validation) accuracy and cross-entropy per epoch, and
+    per-class accuracy as grouped bars. ``runs``: dsan_tf.cli.compare.load_run's dicts."""
+    fig, (acc_ax, loss_ax, class_ax) = plt.subplots(1, 3, figsize=(16, 4.2), width_ratios=(1, 1, 1.4))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, run in enumerate(runs):
+        colour, log = colours[i % len(colours)], run["history"]
+        if log is None:
+            continue
+        # ce_loss: the classification loss every variant logs (DSAN's "loss" adds its centre terms).
+        for ax, column in ((acc_ax, "accuracy"), (loss_ax, "ce_loss" if "ce_loss" in log else "loss")):
+            if column in log:
+                ax.plot(log["epoch"] + 1, log[column], "-", color=colour, label=f"{run['label']} (train)")
+            if f"val_{column}" in log:
+                ax.plot(log["epoch"] + 1, log[f"val_{column}"], "--", color=colour, label=f"{run['label']} (validation)")
+    for ax, label in ((acc_ax, "accuracy"), (loss_ax, "cross-entropy")):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+    width = 0.8 / len(runs)
+    x = np.arange(len(class_names))
+    for i, run in enumerate(runs):
+        m = run["metrics"]
+        values = [100 * m["per_class_accuracy"][name] for name in class_names]
+        class_ax.bar(x + (i - (len(runs) - 1) / 2) * width, values, width, color=colours[i % len(colours)],
+                     label=f"{run['label']}: {100 * m['accuracy']:.2f} % (mean class {100 * m['mean_class_accuracy']:.2f} %)")
+    class_ax.set_xticks(x, class_names, rotation=30, ha="right")
+    class_ax.set_ylabel(f"accuracy on {runs[0]['metrics'].get('split', 'the evaluated')} split (%)")
+    class_ax.set_ylim(0, 100 + 10 * len(runs))  # room above the bars for the legend
+    class_ax.set_yticks(range(0, 101, 20))
+    class_ax.grid(alpha=0.3, axis="y")
+    class_ax.legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
+    _save(fig, path)

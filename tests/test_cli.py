@@ -172,6 +172,7 @@ def _missing_path_argv(tmp_path, missing):
         "profile": ["--num-splits", "3"],
         "ablate": ["--grid", "variant", "--dataset", "ferplus", "--data-dir", m, "--output", out, "--seeds", "0"],
         "table4": [m],
+        "compare": [m],
         "data-summary": ["--dataset", "rafdb", "--data-dir", m],
         "tfrecords": ["--dataset", "ferplus", "--data-dir", m, "--output", out],
         "ship": ["--run", m, "--data-dir", m],

@@ -122,6 +122,15 @@ def predict_output_exists(tmp, model):
         r"--output .*exists.*--overwrite"
 
 
+def compare_output_is_a_users_figure(tmp, model):
+    run = tmp / "run"
+    run.mkdir()
+    (run / "metrics.json").write_text(json.dumps({"accuracy": 0.5, "mean_class_accuracy": 0.5,
+                                                  "per_class_accuracy": {"a": 0.5}}))
+    figure = user_file(tmp / "mine" / "figure.png")
+    return "compare", [run, "--output", figure], [figure], r"--output .*exists.*--overwrite"
+
+
 def train_eval_only_into_a_user_folder(tmp, model):
     # case 4: run.py --eval-only --weights M --output u, u holding the user's metrics.json
     mine = [user_file(tmp / "u" / "metrics.json", "{}"), user_file(tmp / "u" / "confusion_matrix.png")]
@@ -168,6 +177,7 @@ REFUSES_USER_FILES = {
     "predict --annotate over another photo": predict_annotated_copy_over_another_photo,
     "predict --annotate over a user file": predict_annotated_copy_over_a_user_file,
     "predict --output exists": predict_output_exists,
+    "compare --output over a user's figure": compare_output_is_a_users_figure,
     "train --eval-only into a user folder": train_eval_only_into_a_user_folder,
     "export tflite into a user folder": tflite_into_a_user_folder,
     "ship over a user's NAME.json": ship_over_a_user_file,

@@ -65,6 +65,7 @@ COMMANDS = {
     "bench-pipeline": Command("dsan_tf.cli.bench_pipeline", "input pipeline throughput against the training step"),
     "profile": Command("dsan_tf.cli.profile", "parameters, MACs and FLOPs beside the paper's Table 1"),
     "ablate": Command("dsan_tf.cli.ablate", "the paper's ablation grids (Tables 5-7), beside the paper", "train"),
+    "compare": Command("dsan_tf.cli.compare", "trained runs side by side: scores table and curves figure", "train"),
     "table4": Command("dsan_tf.cli.table4", "Table 4 (occlusion and pose accuracy) of evaluated runs"),
     "data-summary": Command("dsan_tf.cli.data_summary", "images per split and class of a dataset"),
     "tfrecords": Command("dsan_tf.cli.make_tfrecords", "write dataset splits as sharded TFRecords (resumable)"),

@@ -1,0 +1,89 @@
+"""dsan compare: evaluated runs side by side (table of scores, figure of curves)."""
+
+import json
+
+import pytest
+from script_loader import refused
+
+from dsan_tf.cli import run_command
+
+CLASSES = ["neutral", "happiness", "contempt"]
+
+
+def compare(argv):
+    try:
+        return run_command("compare", [str(a) for a in argv])
+    except SystemExit as exit_:
+        return exit_.code
+
+
+def write_run(folder, variant, accuracy, per_class, epochs=3, history=True, val=False):
+    folder.mkdir(parents=True)
+    metrics = {"split": "valid", "count": 100, "accuracy": accuracy,
+               "mean_class_accuracy": sum(per_class) / len(per_class),
+               "per_class_accuracy": dict(zip(CLASSES, per_class)), "training": {"epochs_completed": epochs}}
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    (folder / "config.json").write_text(json.dumps({"settings": {"variant": variant, "image_size": 48, "epochs": 30}}))
+    if history:
+        rows = ["epoch,accuracy,ce_loss,loss" + (",val_accuracy" if val else "")]
+        rows += [f"{e},{0.5 + 0.1 * e},{1.5 - 0.2 * e},{2.0 - 0.2 * e}" + (f",{0.4 + 0.1 * e}" if val else "")
+                 for e in range(epochs)]
+        (folder / "history.csv").write_text("\n".join(rows) + "\n")
+    return folder
+
+
+def test_the_table_has_each_runs_scores_per_class(tmp_path, capsys):
+    dsan = write_run(tmp_path / "dsan", "dsan", 0.84017, [0.866, 0.935, 0.0625])
+    base = write_run(tmp_path / "base", "baseline", 0.85, [0.9, 0.95, 0.125], epochs=2, history=False)
+    assert compare([dsan, base, "--labels", "DSAN", "ResNet-18"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == ("| run | variant | input | epochs | split (images) | accuracy | mean class "
+                        "| neutral | happiness | contempt |")
+    assert lines[2] == "| DSAN | dsan | 48 px | 3 | valid (100) | 84.02 % | 62.12 % | 86.6 | 93.5 | 6.2 |"
+    assert lines[3] == "| ResNet-18 | baseline | 48 px | 2 | valid (100) | 85.00 % | 65.83 % | 90.0 | 95.0 | 12.5 |"
+    assert len(lines) == 4
+
+
+def test_the_figure_is_written_and_names_runs_without_curves(tmp_path, capsys):
+    from PIL import Image
+
+    dsan = write_run(tmp_path / "dsan", "dsan", 0.8, [0.8, 0.9, 0.1], val=True)
+    base = write_run(tmp_path / "base", "baseline", 0.8, [0.8, 0.9, 0.1], history=False)
+    figure = tmp_path / "out" / "comparison.png"
+    assert compare([dsan, base, "--output", figure]) == 0
+    assert Image.open(figure).format == "PNG"
+    assert capsys.readouterr().out.splitlines()[-1] == f"wrote {figure} (no history.csv, so no curves, for: base)"
+    # a rerun replaces its own figure only with --overwrite; a user's file never without it
+    refused(compare, [dsan, "--output", figure], r"--output .*exists.*--overwrite")
+    assert compare([dsan, "--output", figure, "--overwrite"]) == 0
+
+
+def test_runs_of_other_classes_are_refused_by_name(tmp_path):
+    a = write_run(tmp_path / "a", "dsan", 0.8, [0.8, 0.9, 0.1])
+    b = write_run(tmp_path / "b", "dsan", 0.8, [0.8, 0.9, 0.1])
+    metrics = json.loads((b / "metrics.json").read_text())
+    metrics["per_class_accuracy"] = {"cat": 0.5, "dog": 0.5, "contempt": 0.1}
+    (b / "metrics.json").write_text(json.dumps(metrics))
+    refused(compare, [a, b], rf"{b}: scored on classes \['cat', 'dog', 'contempt'\].*only runs of the same classes")
+
+
+@pytest.mark.parametrize("damage, match", [
+    (lambda run: (run / "metrics.json").unlink(), r"metrics.json: missing; the run has not been evaluated"),
+    (lambda run: (run / "metrics.json").write_text('{"accuracy": 0.5'), r"metrics.json: not readable as JSON"),
+    (lambda run: (run / "metrics.json").write_text('{"accuracy": 0.5}'), r"metrics.json: no 'mean_class_accuracy'"),
+    (lambda run: (run / "history.csv").write_text("step,loss\n1,2\n"), r"history.csv: expected the columns"),
+    (lambda run: (run / "history.csv").write_bytes(b"\xff\xfe\x00"), r"history.csv: not readable"),
+    (lambda run: (run / "history.csv").write_text("epoch,accuracy\n0,high\n"), r"history.csv: column 'accuracy' holds"),
+])
+def test_a_damaged_run_is_named(damage, match, tmp_path):
+    run = write_run(tmp_path / "run", "dsan", 0.8, [0.8, 0.9, 0.1])
+    damage(run)
+    refused(compare, [run], match)
+
+
+def test_labels_must_name_every_run_and_the_figure_is_a_png(tmp_path):
+    run = write_run(tmp_path / "run", "dsan", 0.8, [0.8, 0.9, 0.1])
+    before = (run / "history.csv").read_bytes()
+    refused(compare, [run, run, "--labels", "one"], r"--labels: 1 names for 2 runs")
+    refused(compare, [run, "--output", run / "history.csv", "--overwrite"], r"--output .*expected a .png file name")
+    assert (run / "history.csv").read_bytes() == before
