@@ -96,6 +96,10 @@ def plot_centre_diagnostics(history_csv, path):
     _save(fig, path)
 
 
+def _percent(value):
+    return "—" if value is None or value != value else f"{100 * value:.2f} %"
+
+
 def _save(fig, path):
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
@@ -127,9 +131,10 @@ def plot_run_comparison(runs, class_names, path):
     x = np.arange(len(class_names))
     for i, run in enumerate(runs):
         m = run["metrics"]
-        values = [100 * m["per_class_accuracy"][name] for name in class_names]
+        values = [100 * (m["per_class_accuracy"][name] if m["per_class_accuracy"][name] is not None else np.nan)
+                  for name in class_names]  # null: the class was not in the split; no bar
         class_ax.bar(x + (i - (len(runs) - 1) / 2) * width, values, width, color=colours[i % len(colours)],
-                     label=f"{run['label']}: {100 * m['accuracy']:.2f} % (mean class {100 * m['mean_class_accuracy']:.2f} %)")
+                     label=f"{run['label']}: {_percent(m['accuracy'])} (mean class {_percent(m['mean_class_accuracy'])})")
     class_ax.set_xticks(x, class_names, rotation=30, ha="right")
     class_ax.set_ylabel(f"accuracy on {runs[0]['metrics'].get('split', 'the evaluated')} split (%)")
     class_ax.set_ylim(0, 100 + 10 * len(runs))  # room above the bars for the legend

@@ -44,6 +44,15 @@ def test_the_table_has_each_runs_scores_per_class(tmp_path, capsys):
     assert len(lines) == 4
 
 
+def test_a_class_absent_from_the_split_is_a_dash_not_an_error(tmp_path, capsys):
+    run = write_run(tmp_path / "run", "dsan", 0.8, [0.8, 0.9, 0.1])
+    metrics = json.loads((run / "metrics.json").read_text())
+    metrics["per_class_accuracy"]["contempt"] = None  # what dsan train writes for a class with no images
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    assert compare([run, "--output", tmp_path / "figure.png"]) == 0
+    assert capsys.readouterr().out.splitlines()[2].endswith("| 80.0 | 90.0 | — |")
+
+
 def test_the_figure_is_written_and_names_runs_without_curves(tmp_path, capsys):
     from PIL import Image
 
@@ -71,6 +80,10 @@ def test_runs_of_other_classes_are_refused_by_name(tmp_path):
     (lambda run: (run / "metrics.json").unlink(), r"metrics.json: missing; the run has not been evaluated"),
     (lambda run: (run / "metrics.json").write_text('{"accuracy": 0.5'), r"metrics.json: not readable as JSON"),
     (lambda run: (run / "metrics.json").write_text('{"accuracy": 0.5}'), r"metrics.json: no 'mean_class_accuracy'"),
+    (lambda run: (run / "metrics.json").write_text(
+        '{"accuracy": "high", "mean_class_accuracy": 0.5, "per_class_accuracy": {}}'), r"metrics.json: .*must hold numbers"),
+    (lambda run: (run / "metrics.json").write_text(
+        '{"accuracy": 0.5, "mean_class_accuracy": 0.5, "per_class_accuracy": [0.5]}'), r"metrics.json: .*must hold numbers"),
     (lambda run: (run / "history.csv").write_text("step,loss\n1,2\n"), r"history.csv: expected the columns"),
     (lambda run: (run / "history.csv").write_bytes(b"\xff\xfe\x00"), r"history.csv: not readable"),
     (lambda run: (run / "history.csv").write_text("epoch,accuracy\n0,high\n"), r"history.csv: column 'accuracy' holds"),

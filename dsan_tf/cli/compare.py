@@ -33,7 +33,7 @@ def _read_json(path: Path, what: str) -> dict:
 
 
 def load_run(folder: Path, label: str | None = None) -> dict:
-    """A run folder -> {label, folder, metrics, settings, history (Path or None)}."""
+    """A run folder -> {label, folder, metrics, settings, history (DataFrame or None)}."""
     if not folder.is_dir():
         raise UserError(f"{folder}: no such run folder" if not folder.exists() else
                         f"{folder}: expected a run folder (the --output of dsan train), not a file")
@@ -45,6 +45,12 @@ def load_run(folder: Path, label: str | None = None) -> dict:
     for key in ("accuracy", "mean_class_accuracy", "per_class_accuracy"):
         if key not in metrics:
             raise UserError(f"{metrics_path}: no {key!r}; not the metrics of an evaluated run")
+    per_class = metrics["per_class_accuracy"]
+    values = [metrics["accuracy"], metrics["mean_class_accuracy"], *(per_class.values() if isinstance(per_class, dict) else [""])]
+    # null: a class absent from the evaluated split (dsan_tf.evaluation); anything else must be a number
+    if not all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values):
+        raise UserError(f"{metrics_path}: accuracy, mean_class_accuracy and per_class_accuracy must hold numbers "
+                        "(a class name -> accuracy object for the last); not the metrics of an evaluated run")
     config_path = folder / "config.json"
     settings = _read_json(config_path, "a run's config").get("settings", {}) if config_path.is_file() else {}
     return {"label": label or folder.resolve().name, "folder": folder, "metrics": metrics,
@@ -83,6 +89,11 @@ def class_names_of(runs: list[dict]) -> list[str]:
     return names
 
 
+def percent(value, digits: int) -> str:
+    """0.8402 -> '84.02'; '—' for a class the split did not have (null) or NaN."""
+    return "—" if value is None or value != value else f"{100 * value:.{digits}f}"
+
+
 def format_table(runs: list[dict]) -> str:
     names = class_names_of(runs)
     header = ["run", "variant", "input", "epochs", "split (images)", "accuracy", "mean class", *names]
@@ -93,8 +104,8 @@ def format_table(runs: list[dict]) -> str:
         size = f"{s['image_size']} px" if s.get("image_size") else "?"
         cells = [run["label"], str(s.get("variant", "?")), size, str(epochs),
                  f"{m.get('split', '?')} ({m.get('count', '?')})",
-                 f"{100 * m['accuracy']:.2f} %", f"{100 * m['mean_class_accuracy']:.2f} %",
-                 *(f"{100 * m['per_class_accuracy'][n]:.1f}" for n in names)]
+                 f"{percent(m['accuracy'], 2)} %", f"{percent(m['mean_class_accuracy'], 2)} %",
+                 *(percent(m["per_class_accuracy"][n], 1) for n in names)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
