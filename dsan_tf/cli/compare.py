@@ -89,9 +89,9 @@ def class_names_of(runs: list[dict]) -> list[str]:
     return names
 
 
-def percent(value, digits: int) -> str:
+def percent(value, digits: int, unit: str = "") -> str:
     """0.8402 -> '84.02'; '—' for a class the split did not have (null) or NaN."""
-    return "—" if value is None or value != value else f"{100 * value:.{digits}f}"
+    return "—" if value is None or value != value else f"{100 * value:.{digits}f}{unit}"
 
 
 def format_table(runs: list[dict]) -> str:
@@ -104,7 +104,7 @@ def format_table(runs: list[dict]) -> str:
         size = f"{s['image_size']} px" if s.get("image_size") else "?"
         cells = [run["label"], str(s.get("variant", "?")), size, str(epochs),
                  f"{m.get('split', '?')} ({m.get('count', '?')})",
-                 f"{percent(m['accuracy'], 2)} %", f"{percent(m['mean_class_accuracy'], 2)} %",
+                 percent(m["accuracy"], 2, " %"), percent(m["mean_class_accuracy"], 2, " %"),
                  *(percent(m["per_class_accuracy"][n], 1) for n in names)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -115,7 +115,7 @@ def build_parser(prog="dsan compare"):
     p.add_argument("runs", nargs="+", type=Path, help="run folders (the --output of dsan train), evaluated")
     p.add_argument("--labels", nargs="+", help="a name for each run in the table and figure (default: folder names)")
     p.add_argument("--output", type=Path, help="also draw the comparison figure into this .png file")
-    p.add_argument("--overwrite", action="store_true", help="replace --output if an earlier dsan compare made it")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --output file")
     return p
 
 
