@@ -159,6 +159,19 @@ def write_json(data, path):
             f.write("\n")
 
 
+def read_json_object(path, hint: str) -> dict:
+    """A JSON object from ``path``, or a UserError naming the file, what it holds and ``hint`` (what to do)."""
+    from dsan_tf.errors import UserError
+
+    try:
+        value = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:  # truncated, damaged, not JSON
+        raise UserError(f"{path}: not readable as JSON ({err}); {hint}") from None
+    if not isinstance(value, dict):
+        raise UserError(f"{path}: expected a JSON object, found a {type(value).__name__}; {hint}")
+    return value
+
+
 def write_text(path, text: str) -> None:
     """Write a text file (UTF-8) atomically."""
     with atomic_path(path) as tmp:

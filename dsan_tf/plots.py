@@ -96,8 +96,9 @@ def plot_centre_diagnostics(history_csv, path):
     _save(fig, path)
 
 
-def _percent(value):
-    return "—" if value is None or value != value else f"{100 * value:.2f} %"
+def percent(value, digits: int = 2, unit: str = " %") -> str:
+    """0.8402 -> '84.02 %'; '—' for a class the split did not have (null) or NaN."""
+    return "—" if value is None or np.isnan(value) else f"{100 * value:.{digits}f}{unit}"
 
 
 def _save(fig, path):
@@ -134,7 +135,7 @@ def plot_run_comparison(runs, class_names, path):
         values = [100 * (m["per_class_accuracy"][name] if m["per_class_accuracy"][name] is not None else np.nan)
                   for name in class_names]  # null: the class was not in the split; no bar
         class_ax.bar(x + (i - (len(runs) - 1) / 2) * width, values, width, color=colours[i % len(colours)],
-                     label=f"{run['label']}: {_percent(m['accuracy'])} (mean class {_percent(m['mean_class_accuracy'])})")
+                     label=f"{run['label']}: {percent(m['accuracy'])} (mean class {percent(m['mean_class_accuracy'])})")
     class_ax.set_xticks(x, class_names, rotation=30, ha="right")
     class_ax.set_ylabel(f"accuracy on {runs[0]['metrics'].get('split', 'the evaluated')} split (%)")
     class_ax.set_ylim(0, 100 + 10 * len(runs))  # room above the bars for the legend

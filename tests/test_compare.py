@@ -62,7 +62,7 @@ def test_the_figure_is_written_and_names_runs_without_curves(tmp_path, capsys):
     assert compare([dsan, base, "--output", figure]) == 0
     assert Image.open(figure).format == "PNG"
     assert capsys.readouterr().out.splitlines()[-1] == f"wrote {figure} (no history.csv, so no curves, for: base)"
-    # a rerun replaces its own figure only with --overwrite; a user's file never without it
+    # an existing figure, its own included, is replaced only with --overwrite
     refused(compare, [dsan, "--output", figure], r"--output .*exists.*--overwrite")
     assert compare([dsan, "--output", figure, "--overwrite"]) == 0
 

@@ -15,21 +15,11 @@ same split too (the table names each run's split and image count).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from dsan_tf.errors import UserError
-
-
-def _read_json(path: Path, what: str) -> dict:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as err:  # truncated, damaged, not JSON
-        raise UserError(f"{path}: not readable as JSON ({err}); {what}") from None
-    if not isinstance(value, dict):
-        raise UserError(f"{path}: expected a JSON object, found a {type(value).__name__}; {what}")
-    return value
+from dsan_tf.io_utils import read_json_object
 
 
 def load_run(folder: Path, label: str | None = None) -> dict:
@@ -41,7 +31,7 @@ def load_run(folder: Path, label: str | None = None) -> dict:
     if not metrics_path.is_file():
         raise UserError(f"{metrics_path}: missing; the run has not been evaluated (finish it with "
                         "dsan train ... --resume, or score it with --eval-only)")
-    metrics = _read_json(metrics_path, "score the run again with dsan train --eval-only")
+    metrics = read_json_object(metrics_path, "score the run again with dsan train --eval-only")
     for key in ("accuracy", "mean_class_accuracy", "per_class_accuracy"):
         if key not in metrics:
             raise UserError(f"{metrics_path}: no {key!r}; not the metrics of an evaluated run")
@@ -52,7 +42,7 @@ def load_run(folder: Path, label: str | None = None) -> dict:
         raise UserError(f"{metrics_path}: accuracy, mean_class_accuracy and per_class_accuracy must hold numbers "
                         "(a class name -> accuracy object for the last); not the metrics of an evaluated run")
     config_path = folder / "config.json"
-    settings = _read_json(config_path, "a run's config").get("settings", {}) if config_path.is_file() else {}
+    settings = read_json_object(config_path, "a run's config").get("settings", {}) if config_path.is_file() else {}
     return {"label": label or folder.resolve().name, "folder": folder, "metrics": metrics,
             "settings": settings if isinstance(settings, dict) else {}, "history": _history(folder / "history.csv")}
 
@@ -71,7 +61,7 @@ def _history(path: Path):
         history = read_history(path)
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:
         raise UserError(f"{path}: not readable as a run's history ({err})") from None
-    numeric = [c for c in history.columns if c == "epoch" or c.endswith("accuracy") or c.endswith("loss")]
+    numeric = [c for c in history.columns if c == "epoch" or c.endswith(("accuracy", "loss"))]
     bad = [c for c in numeric if not pd.api.types.is_numeric_dtype(history[c])]
     if bad:
         raise UserError(f"{path}: column {bad[0]!r} holds non-numbers; expected dsan train's history.csv")
@@ -89,13 +79,9 @@ def class_names_of(runs: list[dict]) -> list[str]:
     return names
 
 
-def percent(value, digits: int, unit: str = "") -> str:
-    """0.8402 -> '84.02'; '—' for a class the split did not have (null) or NaN."""
-    return "—" if value is None or value != value else f"{100 * value:.{digits}f}{unit}"
+def format_table(runs: list[dict], names: list[str]) -> str:
+    from dsan_tf.plots import percent
 
-
-def format_table(runs: list[dict]) -> str:
-    names = class_names_of(runs)
     header = ["run", "variant", "input", "epochs", "split (images)", "accuracy", "mean class", *names]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for run in runs:
@@ -104,8 +90,8 @@ def format_table(runs: list[dict]) -> str:
         size = f"{s['image_size']} px" if s.get("image_size") else "?"
         cells = [run["label"], str(s.get("variant", "?")), size, str(epochs),
                  f"{m.get('split', '?')} ({m.get('count', '?')})",
-                 percent(m["accuracy"], 2, " %"), percent(m["mean_class_accuracy"], 2, " %"),
-                 *(percent(m["per_class_accuracy"][n], 1) for n in names)]
+                 percent(m["accuracy"]), percent(m["mean_class_accuracy"]),
+                 *(percent(m["per_class_accuracy"][n], 1, unit="") for n in names)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -131,7 +117,8 @@ def run(args) -> int:
 
     labels = args.labels or [None] * len(args.runs)
     runs = [load_run(folder, label) for folder, label in zip(args.runs, labels)]
-    table = format_table(runs)
+    names = class_names_of(runs)
+    table = format_table(runs, names)
     if args.output is None:
         print(table)
         return 0
@@ -141,7 +128,7 @@ def run(args) -> int:
         from dsan_tf.plots import plot_run_comparison
 
         with policy.publish(args.output) as tmp:
-            plot_run_comparison(runs, class_names_of(runs), tmp)
+            plot_run_comparison(runs, names, tmp)
     print(table)
     missing = [run["label"] for run in runs if run["history"] is None]
     print(f"wrote {args.output}" + (f" (no history.csv, so no curves, for: {', '.join(missing)})" if missing else ""))

@@ -15,12 +15,12 @@ RAN's list for that dataset.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from pathlib import Path
 
 from dsan_tf.errors import UserError
+from dsan_tf.io_utils import read_json_object
 
 COLUMNS = ("occlusion", "pose30", "pose45")
 HEADERS = ("occlusion", "pose > 30°", "pose > 45°")
@@ -51,14 +51,7 @@ def load_run(path: Path) -> dict:
     metrics_path = path / "metrics.json" if path.is_dir() else path
     if not metrics_path.is_file():
         raise UserError(f"{metrics_path}: no metrics.json (evaluate with dsan train first)")
-    try:
-        metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as err:  # truncated, damaged, not JSON
-        raise UserError(f"{metrics_path}: not readable as JSON ({err}); evaluate the run again with "
-                        "dsan train --eval-only") from None
-    if not isinstance(metrics, dict):
-        raise UserError(f"{metrics_path}: expected a JSON object (a run's metrics), found a "
-                        f"{type(metrics).__name__}")
+    metrics = read_json_object(metrics_path, "evaluate the run again with dsan train --eval-only")
     if not metrics.get("subsets"):
         raise UserError(f"{metrics_path} has no subsets: evaluate with --subset occlusion=LIST "
                  "--subset pose30=LIST --subset pose45=LIST (README, Quick start)")
