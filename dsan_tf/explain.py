@@ -1,7 +1,14 @@
 """Class activation maps for DSAN through tf-keras-vis: Grad-CAM, Grad-CAM++, Score-CAM, LayerCAM.
 
-The maps are computed on the trunk's last convolutional block (``layer4_1_out``, the
-feature map DSAN max-pools) for one of three scores:
+The feature map is chosen from what the model's input size makes of the trunk
+(:func:`default_layer`): the deepest ResNet block whose map is at least 6x6 (``layer2_1_out``
+at 48 px, ``layer3_1_out`` at 96 px, ``layer4_1_out`` from 161 px up). The trunk's last block,
+the map DSAN max-pools, is 2x2 at 48 px: a 2x2 (or 1x1) map cannot say where on a face the
+evidence lies, and is refused (:func:`check_layer`). tf-keras-vis computes the map at the
+feature map's resolution; it is brought to the face's size here with cell-centred bilinear
+resizing (OpenCV), so that each cell's value lands on the middle of the pixels it covers
+(tf-keras-vis' own zoom pins the outer cells to the image's edges: on a 2x2 map the maximum
+then always lies in a corner). The maps are for one of three scores:
 
 - ``stream="fused"``: the fused probability p_c = alpha softmax(z1)_c + (1-alpha) softmax(z2)_c,
   the model's actual output;
@@ -16,13 +23,18 @@ argmax of the fused probabilities) — also when a single stream's score is mapp
 that the maps of the three streams of one image are about the same class.
 
 tf-keras-vis gets a plain functional sub-model ``image -> score output`` (no custom
-train step, nothing to clone) and looks ``layer4_1_out`` up in it by name.
+train step, nothing to clone) and looks the feature map up in it by name.
+
+Beside each map, DSAN's own attention for the face: the four LFA gates b_f of MFF-AN
+(``lfa_weights``) and the share of GFE-AN's sparse attention weights that are exactly 0
+(``attention_zero``, the paper's P(a=0) per face).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 import warnings
 from pathlib import Path
 from typing import Sequence
@@ -31,13 +43,19 @@ import numpy as np
 
 from dsan_tf.errors import UserError
 from dsan_tf.io_utils import atomic_path
-from dsan_tf.resnet import LAST_CONV_LAYER
 
 METHODS = ("gradcam", "gradcam++", "scorecam", "layercam")
 STREAMS = ("fused", "gfe", "mff")
 # The layer whose output is each stream's score.
 STREAM_LAYERS = {"fused": "fusion", "gfe": "gfe_classifier", "mff": "mff_classifier"}
 PREDICTED = "predicted"
+# A map must be at least this many cells on each side to say where on the face (2x2: a quadrant).
+MIN_MAP_SIDE = 3
+# The default map: the deepest trunk block with at least this many cells on each side.
+DEFAULT_MAP_SIDE = 6
+# Concentration of a map: the share of its mass in its top CONCENTRATION_TOP fraction of pixels.
+CONCENTRATION_TOP = 0.10
+_BLOCK = re.compile(r"layer(\d+)_(\d+)_out")
 
 
 class ExplainError(UserError, ValueError):
@@ -55,6 +73,9 @@ class Explanation:
     method: str
     stream: str
     layer: str
+    maps: np.ndarray | None = None  # float32 (N, h, w) in 0..1: the maps at the feature map's resolution
+    lfa_weights: np.ndarray | None = None  # float32 (N, F): MFF-AN's gates b_f (None without MFF-AN)
+    attention_zero: np.ndarray | None = None  # float32 (N,): share of a == 0 (None without sparse attention)
 
 
 # ---------------------------------------------------------------------- checks
@@ -137,10 +158,61 @@ def check_images(model, images) -> np.ndarray:
     return images
 
 
+# ---------------------------------------------------------------------- which feature map
+
+
+def map_size(model, layer: str) -> tuple[int, int]:
+    """(rows, columns) of a layer's feature map; ExplainError for a missing or non-spatial layer."""
+    if not any(lyr.name == layer for lyr in model.layers):
+        raise ExplainError(f"layer {layer!r} is not in this model")
+    shape = tuple(model.get_layer(layer).output.shape)
+    if len(shape) != 4:
+        raise ExplainError(f"layer {layer!r} outputs shape {shape}; a CAM needs a (N, h, w, C) feature map "
+                           f"such as {default_layer(model)!r}")
+    return int(shape[1]), int(shape[2])
+
+
+def trunk_blocks(model) -> list[tuple[str, int, int]]:
+    """(name, rows, columns) of every ResNet block output (``layer1_0_out`` ... ``layer4_1_out``), in order."""
+    names = [lyr.name for lyr in model.layers if _BLOCK.fullmatch(lyr.name)]
+    names.sort(key=lambda n: tuple(int(v) for v in _BLOCK.fullmatch(n).groups()))
+    return [(n, *map_size(model, n)) for n in names]
+
+
+def default_layer(model, min_side: int = DEFAULT_MAP_SIDE) -> str:
+    """The deepest trunk block whose map has at least ``min_side`` cells on each side (the shallowest
+    block when none has: the largest map there is)."""
+    blocks = trunk_blocks(model)
+    if not blocks:
+        raise ExplainError("this model has no ResNet trunk blocks (layerS_B_out) to map")
+    fitting = [name for name, h, w in blocks if min(h, w) >= min_side]
+    return fitting[-1] if fitting else blocks[0][0]
+
+
+def check_layer(model, layer: str) -> tuple[int, int]:
+    """The (rows, columns) of ``layer``'s map; ExplainError when it has fewer than MIN_MAP_SIDE cells a side."""
+    h, w = map_size(model, layer)
+    if min(h, w) < MIN_MAP_SIDE:
+        best = default_layer(model)
+        bh, bw = map_size(model, best)
+        raise ExplainError(
+            f"layer {layer!r} is a {h}x{w} map for this model's {model.settings['image_size']} px faces: too coarse "
+            f"to show where on the face (at least {MIN_MAP_SIDE}x{MIN_MAP_SIDE}); the default for this model is "
+            f"{best!r} ({bh}x{bw})")
+    return h, w
+
+
+def resolve_layer(model, layer: str | None) -> str:
+    """``layer``, or the model's default when None; checked by :func:`check_layer`."""
+    layer = default_layer(model) if layer is None else layer
+    check_layer(model, layer)
+    return layer
+
+
 # ---------------------------------------------------------------------- maps
 
 
-def explanation_model(model, stream: str = "fused", method: str = "gradcam", layer: str = LAST_CONV_LAYER):
+def explanation_model(model, stream: str = "fused", method: str = "gradcam", layer: str | None = None):
     """A plain functional ``keras.Model``: image -> the score output of ``stream``.
 
     The layer ``layer`` stays inside it, so tf-keras-vis can look it up by name. A
@@ -155,12 +227,7 @@ def explanation_model(model, stream: str = "fused", method: str = "gradcam", lay
     check_method(method)
     if model.settings.get("dtype", "float32") != "float32":
         model = as_float32(model)
-    if not any(lyr.name == layer for lyr in model.layers):
-        raise ExplainError(f"layer {layer!r} is not in this model")
-    shape = tuple(model.get_layer(layer).output.shape)
-    if len(shape) != 4:
-        raise ExplainError(f"layer {layer!r} outputs shape {shape}; a CAM needs a (N, h, w, C) feature map "
-                           f"such as {LAST_CONV_LAYER!r}")
+    map_size(model, default_layer(model) if layer is None else layer)
     output = model.get_layer(STREAM_LAYERS[stream]).output
     if stream == "fused" and method == "scorecam":
         output = keras.ops.log(keras.ops.maximum(output, 1e-12))  # softmax(log p) = p
@@ -183,7 +250,7 @@ def _visualizer(method, sub):
 
 
 def explain(model, images, method: str = "gradcam", target="predicted", stream: str = "fused", *,
-            layer: str = LAST_CONV_LAYER, max_n: int | None = None, batch_size: int = 32) -> Explanation:
+            layer: str | None = None, max_n: int | None = None, batch_size: int = 32) -> Explanation:
     """Heatmaps and predictions for a batch of model inputs.
 
     Args:
@@ -192,13 +259,12 @@ def explain(model, images, method: str = "gradcam", target="predicted", stream: 
         method: one of ``METHODS``.
         target: ``"predicted"`` (the fused prediction of each image), a class name or index.
         stream: ``"fused"`` (score = fused probability), ``"gfe"`` or ``"mff"`` (score = logit).
-        layer: the convolutional feature map to map (default ``layer4_1_out``).
+        layer: the convolutional feature map to map; None (default) chooses it from the model's
+            input size (:func:`default_layer`). A map under 3x3 is refused (:func:`check_layer`).
         max_n: Score-CAM only: use the ``max_n`` feature channels of highest variance
-            (Faster Score-CAM); None uses all 512.
+            (Faster Score-CAM); None uses all of them.
         batch_size: Score-CAM only: batch size of its masked-input predictions.
     """
-    import tensorflow as tf
-
     from dsan_tf.model import as_float32
 
     check_dsan(model)
@@ -206,28 +272,83 @@ def explain(model, images, method: str = "gradcam", target="predicted", stream: 
     check_stream(model, stream)
     fixed = resolve_target(model, target)
     images = check_images(model, images)
-    k = int(model.settings["num_classes"])
-
     if model.settings.get("dtype", "float32") != "float32":
         model = as_float32(model)
-    sub = explanation_model(model, stream, method, layer)
-    probabilities = np.asarray(model.predict_on_batch(images)["probabilities"], dtype=np.float32)
+    layer = resolve_layer(model, layer)
+    outputs = model.predict_on_batch(images)
+    probabilities = np.asarray(outputs["probabilities"], dtype=np.float32)
     predicted = probabilities.argmax(axis=1)
     targets = predicted.copy() if fixed is None else np.full(len(images), fixed)
-    one_hot = tf.one_hot(targets, k, dtype=tf.float32)
+    maps = class_maps(model, images, targets, method, stream, layer, max_n=max_n, batch_size=batch_size)
+    lfa = np.asarray(outputs["lfa_weights"], np.float32) if "lfa_weights" in outputs else None
+    zero = (np.asarray(outputs["attention"]) == 0).mean(axis=1).astype(np.float32) if "attention" in outputs else None
+    return Explanation(upsample(maps, images.shape[1:3]), probabilities, predicted, targets, method, stream, layer,
+                       maps, lfa, zero)
+
+
+def class_maps(model, images, targets, method: str = "gradcam", stream: str = "fused", layer: str | None = None, *,
+               max_n: int | None = None, batch_size: int = 32) -> np.ndarray:
+    """float32 (N, h, w) maps in 0..1 at the feature map's resolution, each for its own class ``targets[i]``.
+
+    No check of ``layer``'s size (the sanity benchmark maps any layer); :func:`explain` checks it.
+    """
+    import tensorflow as tf
+
+    layer = default_layer(model) if layer is None else layer
+    sub = explanation_model(model, stream, method, layer)
+    one_hot = tf.one_hot(np.asarray(targets, np.int64), int(model.settings["num_classes"]), dtype=tf.float32)
 
     def score(output):
         return tf.reduce_sum(tf.cast(output, tf.float32) * one_hot, axis=-1)
 
-    kwargs = dict(penultimate_layer=layer, seek_penultimate_conv_layer=False)
+    kwargs = dict(penultimate_layer=layer, seek_penultimate_conv_layer=False, expand_cam=False, normalize_cam=True)
     if method == "scorecam":
         kwargs.update(max_N=max_n, batch_size=batch_size)
     with warnings.catch_warnings():
         # tf-keras-vis passes inputs as a list to a single-input model: harmless warning.
         warnings.filterwarnings("ignore", message=".*structure of `inputs`.*")
-        cam = _visualizer(method, sub)(score, images, **kwargs)
-    cam = np.nan_to_num(np.asarray(cam, dtype=np.float32).reshape(images.shape[:3]))
-    return Explanation(np.clip(cam, 0.0, 1.0), probabilities, predicted, targets, method, stream, layer)
+        cam = _visualizer(method, sub)(score, np.asarray(images, np.float32), **kwargs)
+    h, w = map_size(model, layer)
+    cam = np.nan_to_num(np.asarray(cam, dtype=np.float32).reshape(len(images), h, w))
+    return np.clip(cam, 0.0, 1.0)
+
+
+def upsample(maps, size) -> np.ndarray:
+    """(N, h, w) maps -> (N, H, W), bilinear with cell-centred alignment (cv2.resize), each rescaled to 0..1.
+
+    Cell j of an h-cell map covers input rows j*H/h .. (j+1)*H/h; its value lands on their middle.
+    A flat map stays flat (all 0).
+    """
+    import cv2
+
+    height, width = int(size[0]), int(size[1])
+    out = np.zeros((len(maps), height, width), np.float32)
+    for i, m in enumerate(np.asarray(maps, np.float32)):
+        big = cv2.resize(m, (width, height), interpolation=cv2.INTER_LINEAR)
+        low, high = float(big.min()), float(big.max())
+        if high - low > 1e-6:
+            out[i] = (big - low) / (high - low)
+    return np.clip(out, 0.0, 1.0)
+
+
+def map_summary(heatmap, top: float = CONCENTRATION_TOP) -> dict:
+    """Where a heatmap peaks and how concentrated it is, as fractions of the face.
+
+    ``peak_row``, ``peak_col``: the centre of the maximum pixel, as a fraction of the face's height
+    and width (0 top/left, 1 bottom/right); ``concentration``: the share of the map's mass in its
+    top ``top`` fraction of pixels (``top`` for a flat-topped uniform map, 1.0 for a single spot).
+    All None for a flat map (nothing highlighted).
+    """
+    heatmap = np.asarray(heatmap, np.float64)
+    peak = heatmap_peak(heatmap)
+    total = float(heatmap.sum())
+    if peak is None or not total > 0:
+        return {"peak_row": None, "peak_col": None, "concentration": None}
+    h, w = heatmap.shape
+    values = np.sort(heatmap.ravel())[::-1]
+    count = max(1, int(round(top * values.size)))
+    return {"peak_row": (peak[0] + 0.5) / h, "peak_col": (peak[1] + 0.5) / w,
+            "concentration": float(values[:count].sum() / total)}
 
 
 def gradcam_heatmaps(model, images, method: str = "gradcam", target="predicted", stream: str = "fused",
@@ -282,7 +403,11 @@ def save_grid(path, images: Sequence[np.ndarray], heatmaps: Sequence[np.ndarray]
         raise ValueError(f"save_grid: {n} images, {len(heatmaps)} heatmaps, {len(titles)} titles")
     columns = max(1, min(columns, n))
     rows = -(-n // columns)
-    fig = Figure(figsize=(4.2 * columns, 2.5 * rows + (0.4 if suptitle else 0.0)))
+    if suptitle:  # wrapped to the figure's width (about 14 characters of 10 pt text per inch)
+        import textwrap
+
+        suptitle = "\n".join(textwrap.fill(line, int(4.2 * columns * 14)) for line in suptitle.splitlines())
+    fig = Figure(figsize=(4.2 * columns, 2.5 * rows + (0.2 + 0.2 * suptitle.count("\n") + 0.2 if suptitle else 0.0)))
     for i in range(n):
         r, c = divmod(i, columns)
         ax_image = fig.add_subplot(rows, 2 * columns, r * 2 * columns + 2 * c + 1)
@@ -325,6 +450,13 @@ class FaceExplanation:
     box: list | None = None  # [x, y, w, h] in the photo (None for a given crop)
     detection_confidence: float | None = None
     matrix: np.ndarray | None = None  # (2, 3) photo pixels -> crop pixels (None for a given crop)
+    layer: str = ""  # the feature map the heatmap was computed on
+    map: np.ndarray | None = None  # float32 (h, w) in 0..1: the map at that feature map's resolution
+    peak_row: float | None = None  # where the heatmap peaks, as a fraction of the face (map_summary)
+    peak_col: float | None = None
+    concentration: float | None = None  # share of the heatmap's mass in its top 10 % pixels
+    lfa_weights: list | None = None  # MFF-AN's F gates b_f for this face (None without MFF-AN)
+    attention_zero: float | None = None  # share of GFE-AN's sparse attention weights that are 0
 
 
 @dataclasses.dataclass
@@ -344,7 +476,7 @@ def _as_dsan(model):
 
 
 def explain_crops(model, crops, method: str = "gradcam", target="predicted", stream: str = "fused", *,
-                  grayscale: bool | None = None, layer: str = LAST_CONV_LAYER, max_n: int | None = None,
+                  grayscale: bool | None = None, layer: str | None = None, max_n: int | None = None,
                   batch_size: int = 32) -> list[FaceExplanation]:
     """Heatmaps of face crops (uint8 RGB, any size), prepared as the model expects: resized to its input
     and greyed when it was trained on grey faces (``grayscale`` None; True/False force it).
@@ -365,13 +497,16 @@ def explain_crops(model, crops, method: str = "gradcam", target="predicted", str
     out = []
     for i in range(len(crops)):
         p, pred, tgt = result.probabilities[i], int(result.predicted[i]), int(result.targets[i])
-        out.append(FaceExplanation(shown[i], result.heatmaps[i], names[pred], float(p[pred]),
-                                   {n: float(v) for n, v in zip(names, p)}, names[tgt], float(p[tgt])))
+        out.append(FaceExplanation(
+            shown[i], result.heatmaps[i], names[pred], float(p[pred]), {n: float(v) for n, v in zip(names, p)},
+            names[tgt], float(p[tgt]), layer=result.layer, map=result.maps[i], **map_summary(result.heatmaps[i]),
+            lfa_weights=None if result.lfa_weights is None else [float(b) for b in result.lfa_weights[i]],
+            attention_zero=None if result.attention_zero is None else float(result.attention_zero[i])))
     return out
 
 
 def explain_photo(model, image, method: str = "gradcam", target="predicted", stream: str = "fused", *,
-                  aligner=None, grayscale: bool | None = None, layer: str = LAST_CONV_LAYER,
+                  aligner=None, grayscale: bool | None = None, layer: str | None = None,
                   max_n: int | None = None, batch_size: int = 32) -> PhotoExplanation:
     """Heatmaps of every face of a whole photo, detected and aligned as ``dsan predict`` does.
 
