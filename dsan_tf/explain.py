@@ -331,30 +331,28 @@ def upsample(maps, size) -> np.ndarray:
     return np.clip(out, 0.0, 1.0)
 
 
-def map_summary(heatmap, top: float = CONCENTRATION_TOP) -> dict:
-    """Where a heatmap peaks and how concentrated it is, as fractions of the face.
+def map_summary(heatmap, cells=None, top: float = CONCENTRATION_TOP) -> dict:
+    """Where a map peaks and how concentrated it is, as fractions of the face.
 
-    ``peak_row``, ``peak_col``: the centre of the maximum pixel, as a fraction of the face's height
-    and width (0 top/left, 1 bottom/right); ``concentration``: the share of the map's mass in its
-    top ``top`` fraction of pixels (``top`` for a flat-topped uniform map, 1.0 for a single spot).
-    All None for a flat map (nothing highlighted).
+    ``peak_row``, ``peak_col``: the centre of the maximum, as a fraction of the face's height and
+    width (0 top/left, 1 bottom/right). With ``cells`` (the map at the feature map's resolution,
+    which ``heatmap`` upsamples) it is the centre of the hottest cell: the upsampled map is flat
+    from a border cell's centre out to the face's edge, and the first maximum pixel of that plateau
+    would be the edge. Tied maxima give the mean of their centres. ``concentration``: the share of
+    ``heatmap``'s mass in its top ``top`` fraction of pixels (``top`` for a uniform map, 1.0 for a
+    single spot). All None for a flat map (nothing highlighted).
     """
     heatmap = np.asarray(heatmap, np.float64)
-    peak = heatmap_peak(heatmap)
+    source = heatmap if cells is None else np.asarray(cells, np.float64)
     total = float(heatmap.sum())
-    if peak is None or not total > 0:
+    if heatmap_peak(heatmap) is None or heatmap_peak(source) is None or not total > 0:
         return {"peak_row": None, "peak_col": None, "concentration": None}
-    h, w = heatmap.shape
+    rows, cols = np.nonzero(source >= source.max() - 1e-6 * max(1.0, abs(float(source.max()))))
+    h, w = source.shape
     values = np.sort(heatmap.ravel())[::-1]
     count = max(1, int(round(top * values.size)))
-    return {"peak_row": (peak[0] + 0.5) / h, "peak_col": (peak[1] + 0.5) / w,
+    return {"peak_row": float((rows.mean() + 0.5) / h), "peak_col": float((cols.mean() + 0.5) / w),
             "concentration": float(values[:count].sum() / total)}
-
-
-def gradcam_heatmaps(model, images, method: str = "gradcam", target="predicted", stream: str = "fused",
-                     **kwargs) -> np.ndarray:
-    """Heatmaps (N, H, W) in 0..1 at the model's input size; see :func:`explain`."""
-    return explain(model, images, method, target, stream, **kwargs).heatmaps
 
 
 # ---------------------------------------------------------------------- figures
@@ -499,7 +497,7 @@ def explain_crops(model, crops, method: str = "gradcam", target="predicted", str
         p, pred, tgt = result.probabilities[i], int(result.predicted[i]), int(result.targets[i])
         out.append(FaceExplanation(
             shown[i], result.heatmaps[i], names[pred], float(p[pred]), {n: float(v) for n, v in zip(names, p)},
-            names[tgt], float(p[tgt]), layer=result.layer, map=result.maps[i], **map_summary(result.heatmaps[i]),
+            names[tgt], float(p[tgt]), layer=result.layer, map=result.maps[i], **map_summary(result.heatmaps[i], result.maps[i]),
             lfa_weights=None if result.lfa_weights is None else [float(b) for b in result.lfa_weights[i]],
             attention_zero=None if result.attention_zero is None else float(result.attention_zero[i])))
     return out

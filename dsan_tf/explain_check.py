@@ -50,18 +50,18 @@ def region_area(parts) -> float:
     return float(sum((REGIONS[p][1] - REGIONS[p][0]) * (REGIONS[p][3] - REGIONS[p][2]) for p in parts))
 
 
-def peaks(heatmaps) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, columns) of each heatmap's peak as fractions of the face; NaN for a flat map."""
+def peaks(maps) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, columns) of each map's peak (its hottest cell's centre) as fractions of the face; NaN for a flat map."""
     from dsan_tf.explain import map_summary
 
-    summaries = [map_summary(h) for h in heatmaps]
+    summaries = [map_summary(m, m) for m in maps]
     rows = np.array([np.nan if s["peak_row"] is None else s["peak_row"] for s in summaries])
     cols = np.array([np.nan if s["peak_col"] is None else s["peak_col"] for s in summaries])
     return rows, cols
 
 
 def spearman(first, second) -> np.ndarray:
-    """Per pair of maps, the Spearman rank correlation of their pixels; NaN where either map is flat."""
+    """Per pair of maps, the Spearman rank correlation of their cells; NaN where either map is flat."""
     from scipy.stats import spearmanr
 
     out = np.full(len(first), np.nan)
@@ -130,8 +130,7 @@ def run_check(model, faces, labels, dataset_classes, *, method: str = "gradcam",
     ``dataset_classes``: the names of ``labels``; they must be the model's classes (same order).
     ``progress(n)``: called with the number of faces mapped after each batch (3 maps per face).
     """
-    from dsan_tf.explain import (check_method, check_stream, class_names_of, default_layer, map_size,
-                                 resolve_layer, upsample)
+    from dsan_tf.explain import check_method, check_stream, class_names_of, default_layer, map_size, resolve_layer
     from dsan_tf.inference import as_grey_rgb, model_inputs
     from dsan_tf.model import as_float32
 
@@ -155,9 +154,9 @@ def run_check(model, faces, labels, dataset_classes, *, method: str = "gradcam",
         _, inputs = model_inputs([as_grey_rgb(f) for f in batch] if grey else batch, size)
         pred = np.asarray(model.predict_on_batch(inputs)["probabilities"]).argmax(axis=1)
         predicted.append(pred)
-        trained.append(upsample(_maps(model, inputs, pred, method, stream, layer), (size, size)))
+        trained.append(_maps(model, inputs, pred, method, stream, layer))
         for scope, copy in copies.items():  # the same class as the trained model's map
-            randomised[scope].append(upsample(_maps(copy, inputs, pred, method, stream, layer), (size, size)))
+            randomised[scope].append(_maps(copy, inputs, pred, method, stream, layer))
         if progress is not None:
             progress(len(batch))
     predicted = np.concatenate(predicted)

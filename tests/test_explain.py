@@ -243,8 +243,8 @@ def test_explain_command_writes_grids(model_file, tmp_path, capsys):
         rows = list(csv.DictReader(fh))
     assert len(rows) == 6 and {r["target"] for r in rows} == {"calm"}
     assert [r["grid"] for r in rows] == ["batch_0000.png"] * 4 + ["batch_0001.png"] * 2
-    assert all(r["predicted"] in ("anger", "joy", "calm") and 0 < float(r["probability"]) <= 1 for r in rows)
-    assert rows[-1]["image"] == str(extra)
+    assert all(r["label"] in ("anger", "joy", "calm") and 0 < float(r["probability"]) <= 1 for r in rows)
+    assert rows[-1]["source"] == str(extra)
     assert "6 images, 2 grids" in printed.out
 
 
@@ -281,12 +281,14 @@ def test_explain_command_takes_whole_photos(model_file, tmp_path, capsys, monkey
     assert f"{empty}: no face" in printed.err
     assert "2 photos: 1 faces, 1 without a face; 1 grids" in printed.out
     with open(out / "explanations.csv", newline="") as fh:
-        rows = {r["image"]: r for r in csv.DictReader(fh)}
-    assert rows[str(empty)]["predicted"] == "" and rows[str(empty)]["grid"] == "" and rows[str(empty)]["note"] == "no face"
-    assert rows[str(face)]["predicted"] in ("anger", "joy", "calm") and rows[str(face)]["face"] == "0"
-    assert rows[str(face)]["grid"] == "batch_0000.png" and len(rows[str(face)]["box"].split()) == 4
+        rows = {r["source"]: r for r in csv.DictReader(fh)}
+    assert rows[str(empty)]["label"] == "" and rows[str(empty)]["grid"] == "" and rows[str(empty)]["note"] == "no face"
+    assert rows[str(face)]["label"] in ("anger", "joy", "calm") and rows[str(face)]["face"] == "0"
+    assert rows[str(face)]["grid"] == "batch_0000.png"
+    assert all(rows[str(face)][k].isdigit() for k in ("box_x", "box_y", "box_w", "box_h"))  # integers, as predict
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["batch_0000.png",
-                                                                                   "explanations.csv"]
+                                                                                   "explanations.csv", "photos"]
+    assert sorted(p.name for p in (out / "photos").iterdir()) == ["empty.jpg", "face.jpg"]  # one copy per photo
 
 
 def test_explain_command_bad_inputs(model_file, tmp_path, capsys):
@@ -335,3 +337,196 @@ def test_explain_command_bad_inputs(model_file, tmp_path, capsys):
                                     "--method", "gradcam"] + bad)
         assert exit_info.value.code == 2
         assert "invalid choice" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ issue 32: which map, and where it peaks
+
+# Side of each ResNet-18 stage's map, by the convolution arithmetic (k7 s2 p3, then k3 s2 p1 four times),
+# worked out by hand: the deepest block with a side >= 6 is the default.
+EXPECTED_DEFAULT = {32: ("layer1_1_out", 8), 48: ("layer2_1_out", 6), 64: ("layer2_1_out", 8),
+                    96: ("layer3_1_out", 6), 160: ("layer3_1_out", 10), 224: ("layer4_1_out", 7)}
+
+
+@pytest.mark.parametrize("size", sorted(EXPECTED_DEFAULT))
+def test_the_default_map_follows_the_input_size_and_is_never_2x2(size):
+    import keras
+
+    from dsan_tf.explain import default_layer, map_size
+    from dsan_tf.model import build_dsan
+
+    keras.utils.set_random_seed(0)
+    model = build_dsan(3, size, "baseline", dtype="float32")
+    name, side = EXPECTED_DEFAULT[size]
+    assert default_layer(model) == name and map_size(model, name) == (side, side)
+
+
+def test_a_2x2_map_is_refused_in_one_line(model, images):
+    from dsan_tf.explain import explain
+
+    with pytest.raises(ExplainError) as info:
+        explain(model, images, "gradcam", layer="layer4_1_out")
+    message = str(info.value)
+    assert "\n" not in message
+    assert "'layer4_1_out' is a 2x2 map" in message and "48 px" in message and "'layer2_1_out' (6x6)" in message
+    result = explain(model, images, "gradcam")  # no layer: the default, never the 2x2 one
+    assert result.layer == "layer2_1_out" and result.maps.shape == (3, 6, 6)
+    assert explain(model, images, "gradcam", layer="layer3_1_out").maps.shape == (3, 3, 3)  # 3x3 is allowed
+
+
+@pytest.mark.parametrize("side, cell", [(2, (0, 0)), (2, (1, 1)), (6, (4, 2)), (6, (0, 5)), (3, (1, 0))])
+def test_a_cell_lands_on_the_middle_of_the_pixels_it_covers(side, cell):
+    """A map hot in one cell peaks, once upsampled, at that cell's centre ((j + 0.5) / side of the face), not at the
+    face's edge: tf-keras-vis' edge-aligned zoom put every 2x2 map's peak in a corner."""
+    from dsan_tf.explain import map_summary, upsample
+
+    raw = np.zeros((1, side, side), np.float32)
+    raw[0][cell] = 1.0
+    (big,) = upsample(raw, (48, 40))  # not square: rows and columns must not be swapped
+    assert big.shape == (48, 40) and big.max() == 1.0 and big.min() == 0.0
+    r, c = np.unravel_index(np.argmax(big), big.shape)  # the upsampled map is hottest over that cell
+    assert int(r * side / 48) == cell[0] and int(c * side / 40) == cell[1]
+    summary = map_summary(big, raw[0])
+    assert summary["peak_row"] == pytest.approx((cell[0] + 0.5) / side, abs=1 / 40)
+    assert summary["peak_col"] == pytest.approx((cell[1] + 0.5) / side, abs=1 / 40)
+
+
+def test_map_summary_concentration_and_flat_maps():
+    from dsan_tf.explain import map_summary
+
+    uniform = np.ones((20, 30))
+    assert map_summary(uniform)["peak_row"] is None  # flat: nothing highlighted
+    spot = np.zeros((20, 30))
+    spot[13, 7] = 1.0
+    assert map_summary(spot) == {"peak_row": pytest.approx(13.5 / 20), "peak_col": pytest.approx(7.5 / 30),
+                                 "concentration": pytest.approx(1.0)}
+    half = np.zeros((20, 30))
+    half[:, :15] = 1.0  # mass spread over half of the pixels: the top 10 % hold 60 of the 300 units
+    half[0, 0] = 1.0 + 1e-3
+    assert map_summary(half)["concentration"] == pytest.approx(60 / 300, abs=1e-4)
+    cells = np.zeros((6, 6))
+    cells[5, 0] = cells[5, 1] = 2.0  # two hottest cells: the middle of their centres
+    summary = map_summary(np.ones((48, 48)) + np.eye(48), cells)
+    assert (summary["peak_row"], summary["peak_col"]) == (pytest.approx(5.5 / 6), pytest.approx(1.0 / 6))
+
+
+def test_each_face_carries_dsans_attention_and_where_its_map_peaks(model):
+    """b_f and P(a=0) of each face are the model's own outputs for that face; the peak is the heatmap's."""
+    from dsan_tf.explain import explain_crops
+    from dsan_tf.inference import model_inputs
+
+    rng = np.random.default_rng(5)
+    crops = [rng.integers(0, 256, shape, dtype=np.uint8) for shape in ((40, 52, 3), (48, 48, 3), (70, 30, 3))]
+    explained = explain_crops(model, crops)
+    outputs = model.predict_on_batch(model_inputs(crops, SIZE)[1])
+    for i, e in enumerate(explained):
+        np.testing.assert_allclose(e.lfa_weights, outputs["lfa_weights"][i], atol=1e-5)
+        assert e.attention_zero == pytest.approx(float((np.asarray(outputs["attention"][i]) == 0).mean()))
+        assert e.layer == "layer2_1_out" and e.map.shape == (6, 6)
+        r, c = np.unravel_index(np.argmax(e.map), e.map.shape)  # the hottest cell's centre
+        assert (e.peak_row, e.peak_col) == (pytest.approx((r + 0.5) / 6), pytest.approx((c + 0.5) / 6))
+        assert 0.1 <= e.concentration <= 1.0
+
+
+# ------------------------------------------------------------------ issue 32: the command
+
+
+def _crops(folder, n, rng):
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 256, (44 + 3 * i, 50, 3), dtype=np.uint8)).save(folder / f"c{i}.png")
+    return folder
+
+
+def test_csv_columns_saved_maps_and_a_rerun_leaves_no_stale_grid(model_file, tmp_path, capsys):
+    import csv
+
+    rng = np.random.default_rng(3)
+    crops = _crops(tmp_path / "crops", 3, rng)
+    out = tmp_path / "out"
+    explain_cli = load_script("explain")
+    code = explain_cli.main([str(crops), "--weights", str(model_file), "--faces", "--output", str(out),
+                             "--batch-size", "2", "--save-maps", "--no-progress"])  # positional inputs
+    assert code == 0, capsys.readouterr().err
+    assert (out / "batch_0001.png").is_file()
+    with open(out / "explanations.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    maps, heatmaps = np.load(out / "maps.npy"), np.load(out / "heatmaps.npy")
+    assert maps.shape == (3, 6, 6) and heatmaps.shape == (3, SIZE, SIZE)
+    for row in rows:
+        assert row["layer"] == "layer2_1_out" and row["map_size"] == "6x6" and row["method"] == "gradcam"
+        cells = maps[int(row["map_index"])]
+        r, c = np.unravel_index(np.argmax(cells), cells.shape)
+        assert float(row["peak_row"]) == pytest.approx((r + 0.5) / 6, abs=1e-6)
+        assert float(row["peak_col"]) == pytest.approx((c + 0.5) / 6, abs=1e-6)
+        assert 0.1 <= float(row["concentration"]) <= 1.0
+        assert all(0.0 < float(row[f"lfa_b{i}"]) < 1.0 for i in range(1, 5))
+        assert 0.0 <= float(row["attention_zero"]) <= 1.0
+        assert sum(float(row[f"p_{n}"]) for n in ("anger", "joy", "calm")) == pytest.approx(1.0, abs=1e-5)
+    assert "layer2_1_out" in capsys.readouterr().out
+
+    (out / "notes.txt").write_text("mine")  # a user's file in the folder: kept
+    code = load_script("explain").main(["--images", str(crops / "c0.png"), "--weights", str(model_file), "--faces",
+                                        "--output", str(out), "--no-progress"])  # --images still works
+    assert code == 0, capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
+        "batch_0000.png", "explanations.csv", "notes.txt"]  # no batch_0001.png nor maps of the first run
+
+
+def test_a_users_file_of_the_same_name_is_not_taken_over(model_file, tmp_path, capsys):
+    rng = np.random.default_rng(4)
+    crops = _crops(tmp_path / "crops", 1, rng)
+    out = tmp_path / "theirs"
+    out.mkdir()
+    (out / "explanations.csv").write_text("my own table\n")
+    code = load_script("explain").main([str(crops), "--weights", str(model_file), "--faces", "--output", str(out),
+                                        "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "did not make" in err and len(err.strip().splitlines()) == 1
+    assert (out / "explanations.csv").read_text() == "my own table\n"
+    assert sorted(p.name for p in out.iterdir()) == ["explanations.csv"]
+
+
+def test_layer_flag_refuses_a_2x2_map_and_no_input_means_the_demo_photo(model_file, tmp_path, capsys, monkeypatch):
+    import mtcnn
+
+    from dsan_tf.demo import demo_photo
+
+    explain_cli = load_script("explain")
+    code = explain_cli.main([str(demo_photo()), "--weights", str(model_file), "--layer", "layer4_1_out",
+                             "--output", str(tmp_path / "x"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "--layer 'layer4_1_out' is a 2x2 map" in err and not (tmp_path / "x").exists()
+
+    monkeypatch.setattr(mtcnn, "MTCNN", _OneFaceOrNone)
+    out = tmp_path / "demo"
+    code = explain_cli.main(["--weights", str(model_file), "--output", str(out), "--no-progress"])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert [line for line in printed.err.splitlines() if "no input given" in line] == [
+        "dsan explain: no input given: explaining the demo photo shipped with dsan_tf (astronaut.jpg: Eileen "
+        "Collins, NASA, public domain)"]
+    assert (out / "photos" / "astronaut.jpg").is_file()
+
+
+def test_the_annotated_photo_carries_the_heat_map_on_the_face_only(model_file, tmp_path, capsys, monkeypatch):
+    import mtcnn
+    from PIL import Image
+
+    monkeypatch.setattr(mtcnn, "MTCNN", _OneFaceOrNone)
+    photo = tmp_path / "in" / "grey.png"
+    photo.parent.mkdir()
+    Image.fromarray(np.full((120, 160, 3), 128, np.uint8)).save(photo)
+    out = tmp_path / "out"
+    assert load_script("explain").main([str(photo), "--weights", str(model_file), "--output", str(out),
+                                        "--no-progress"]) == 0, capsys.readouterr().err
+    with Image.open(out / "photos" / "grey.jpg") as im:
+        annotated = np.asarray(im.convert("RGB"), np.float32)
+    assert annotated.shape == (120, 160, 3)
+    change = np.abs(annotated - 128).mean(axis=2)
+    # The stand-in detector's box is x 20..60, y 25..75 (landmarks 30..50 x 40..60): the aligned crop
+    # covers about that; far from it the photo is untouched (JPEG noise aside), inside it the map shows.
+    assert change[90:, 100:].mean() < 3 and change[:15, 100:].mean() < 3
+    assert change[40:60, 30:50].mean() > 20
