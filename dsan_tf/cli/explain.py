@@ -57,7 +57,7 @@ def build_parser(prog=PROG):
                         help="image files and/or folders (searched recursively): whole photos, or face crops with "
                              "--faces (default: the demo photo shipped with dsan_tf)")
     parser.add_argument("--images", nargs="+", type=Path, default=[], metavar="PATH",
-                        help="the same as the positional inputs (kept so that older commands still run)")
+                        help="the same as the positional inputs, kept so that older commands still run (default: none)")
     parser.add_argument("--weights", type=Path,
                         help="a .keras file saved from a DSAN model, or a shipped model's name (default: the "
                              "shipped model 'ferplus')")
@@ -104,7 +104,7 @@ def build_parser(prog=PROG):
                             "split) how often the map's peak lies on the mouth for happy faces the model calls happy, "
                             "on the mouth or eyes for surprised ones, in a corner for all, and how much the maps "
                             "change when the model's weights are randomised (Spearman); prints a table and writes "
-                            f"{CHECK_NAME} to --output")
+                            f"{CHECK_NAME} to --output (default: off, the inputs are explained)")
     check.add_argument("--dataset", default="ferplus", choices=DATASETS, help="--check: the dataset (default ferplus)")
     check.add_argument("--data-dir", type=existing_dir, default=None,
                        help="--check: the dataset's folder (default: the FERPlus sample embedded in dsan_tf, "
