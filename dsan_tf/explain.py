@@ -313,6 +313,12 @@ def class_maps(model, images, targets, method: str = "gradcam", stream: str = "f
     return np.clip(cam, 0.0, 1.0)
 
 
+def gradcam_heatmaps(model, images, method: str = "gradcam", target="predicted", stream: str = "fused",
+                     **kwargs) -> np.ndarray:
+    """Heatmaps (N, H, W) in 0..1 at the model's input size; see :func:`explain`."""
+    return explain(model, images, method, target, stream, **kwargs).heatmaps
+
+
 def upsample(maps, size) -> np.ndarray:
     """(N, h, w) maps -> (N, H, W), bilinear with cell-centred alignment (cv2.resize), each rescaled to 0..1.
 
