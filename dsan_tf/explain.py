@@ -503,7 +503,8 @@ def explain_crops(model, crops, method: str = "gradcam", target="predicted", str
         p, pred, tgt = result.probabilities[i], int(result.predicted[i]), int(result.targets[i])
         out.append(FaceExplanation(
             shown[i], result.heatmaps[i], names[pred], float(p[pred]), {n: float(v) for n, v in zip(names, p)},
-            names[tgt], float(p[tgt]), layer=result.layer, map=result.maps[i], **map_summary(result.heatmaps[i], result.maps[i]),
+            names[tgt], float(p[tgt]), layer=result.layer, map=result.maps[i],
+            **map_summary(result.heatmaps[i], result.maps[i]),
             lfa_weights=None if result.lfa_weights is None else [float(b) for b in result.lfa_weights[i]],
             attention_zero=None if result.attention_zero is None else float(result.attention_zero[i])))
     return out

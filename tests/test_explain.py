@@ -40,8 +40,8 @@ def images():
 
 # ------------------------------------------------------------------ the quadrant test
 
-QUADRANT_SIZE = 97  # 97 -> 49 -> 25 -> 13 -> 7 -> 4: odd sizes, symmetric padding at every stride 2; the default
-#                     map is layer3_1_out, 7x7: three cells on each side of the middle one (whose peak counts as a miss).
+QUADRANT_SIZE = 97  # 97 -> 49 -> 25 -> 13 -> 7 -> 4: odd sizes, symmetric padding at every stride 2; the
+#                     default map is layer3_1_out, 7x7: three cells each side of the middle one (a peak there: a miss).
 PATCH = 20
 QUADRANT_CLASSES = ["top_left", "top_right", "bottom_left", "bottom_right"]
 SEED = int(os.environ.get("DSAN_QUADRANT_SEED", "0"))  # to re-check reliability under other seeds

@@ -369,7 +369,7 @@ def run_check(args) -> int:
     from tqdm import tqdm
 
     from dsan_tf.data.registry import load_dataset
-    from dsan_tf.explain_check import load_faces, run_check as measure, table
+    from dsan_tf.explain_check import check_targets, load_faces, run_check as measure, table
     from dsan_tf.inference import model_files
     from dsan_tf.outputs import OutputPolicy
 
@@ -377,19 +377,19 @@ def run_check(args) -> int:
     with OutputPolicy(command="explain", flag="--output", overwrite=args.overwrite, inputs=inputs) as policy:
         policy.claim_folder(args.output, kind="explanations")
         policy.claim_file(args.output / CHECK_NAME)
-        model, layer = _load_checked(args)
-        data = load_dataset(args.dataset, args.data_dir)
+        data = load_dataset(args.dataset, args.data_dir)  # a bad --data-dir or --split fails before the model loads
+        data.split(args.split)
         if args.data_dir is None:
             print(f"{PROG}: no --data-dir given: checking on the FERPlus sample embedded in dsan_tf (a smoke test; "
                   "give --data-dir for a measurement)", file=sys.stderr)
+        model, layer = _load_checked(args)
         faces, labels, _ = load_faces(data, args.split, args.per_class, args.seed)
         with tqdm(total=len(faces), desc="check", unit="face", disable=args.no_progress) as bar:
             result = measure(model, faces, labels, data.class_names, method=args.method, stream=args.stream,
                              layer=layer, seed=args.seed, progress=bar.update)
-        from dsan_tf.explain_check import check_targets
-
+        targets = {name: {"met": met, "value": value} for name, (met, value) in check_targets(result).items()}
         result.update(model=str(args.weights), dataset=args.dataset, split=args.split, per_class=args.per_class,
-                      targets={name: {"met": met, "value": value} for name, (met, value) in check_targets(result).items()})
+                      targets=targets)
         retire_previous_run(args.output)
         with policy.publish(args.output / CHECK_NAME) as tmp:
             Path(tmp).write_text(json.dumps(result, indent=2, allow_nan=False) + "\n")
