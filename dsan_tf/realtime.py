@@ -94,14 +94,18 @@ class FrameResult:
     faces: list
     detect_s: float
     classify_s: float
+    latency_s: float | None = None  # from the start of the frame's read to its labels (live path)
+    step: str = ""  # the live detector's step: "search", "refit" or "refit+search" ("" full detection)
 
     def rows(self) -> list[dict]:
-        """JSON-ready rows, one per face (or one "no face" row), in ``dsan predict``'s fields."""
+        """JSON-ready rows, one per face (or one "no face" row), in ``dsan predict``'s fields; faces
+        followed by the live path also carry their ``track`` id."""
         base = {"source": self.source, "frame": self.index, "time_s": self.time_s}
         if not self.faces:
             return [{**base, "face": None, "box": None, "detection_confidence": None, "label": None,
                      "probability": None, "probabilities": None, "note": NO_FACE}]
-        return [{**base, "face": i, "box": f["box"], "detection_confidence": f["detection_confidence"],
+        return [{**base, "face": i, **({"track": f["track"]} if "track" in f else {}), "box": f["box"],
+                 "detection_confidence": f["detection_confidence"],
                  "label": f["label"], "probability": round(f["probabilities"][f["label"]], 6),
                  "probabilities": {k: round(v, 6) for k, v in f["probabilities"].items()}, "note": ""}
                 for i, f in enumerate(self.faces)]
@@ -125,6 +129,9 @@ class StreamReport:
     wall_s: float = 0.0
     stopped: str = ""  # why it ended early: "quit" (window key), "" otherwise
     notes: list = dataclasses.field(default_factory=list)
+    capture_at: float = 0.0  # clock at the start of the last frame's read (for its latency)
+    latencies: list = dataclasses.field(default_factory=list)  # capture to labels, s, per frame (live path)
+    searches: int = 0  # live path: frames on which MTCNN's whole cascade ran
 
     def summary(self) -> dict:
         """Frames/s, faces/s (over the wall time), ms per frame by stage, and the stage that bounds the rate."""
@@ -140,6 +147,8 @@ class StreamReport:
             "classification_ms_per_frame": round(1e3 * self.classify_s / n, 2),
             "classification_ms_per_face": round(1e3 * self.classify_s / max(self.faces, 1), 2),
             "bound": self.bound(), "notes": list(self.notes),
+            **({"latency_ms_median": round(1e3 * float(np.median(self.latencies)), 2),
+                "searches": self.searches} if self.latencies else {}),
         }
 
     def bound(self) -> str:
@@ -165,7 +174,7 @@ class StreamReport:
 
 
 def frames(capture, report: StreamReport, *, camera: bool = False, stride: int = 1, max_frames: int | None = None,
-           realtime: bool = False) -> Iterator[tuple[int, float | None, np.ndarray]]:
+           realtime: bool = False, clock=time.perf_counter) -> Iterator[tuple[int, float | None, np.ndarray]]:
     """Yield (frame index, time in s, RGB frame) of every ``stride``-th frame, releasing the capture at the end.
 
     ``realtime`` (video files): keep the file's frame rate, sleeping when ahead and skipping
@@ -193,7 +202,8 @@ def frames(capture, report: StreamReport, *, camera: bool = False, stride: int =
                     wanted, dropping = False, True
                 elif late < 0:
                     time.sleep(-late)
-            t0 = time.perf_counter()
+            t0 = clock()
+            report.capture_at = t0
             if wanted:
                 ok, frame = capture.read()
                 ok = ok and frame is not None
@@ -201,7 +211,7 @@ def frames(capture, report: StreamReport, *, camera: bool = False, stride: int =
                 ok = bool(capture.grab())
             else:
                 ok = bool(capture.read()[0])
-            report.read_s += time.perf_counter() - t0
+            report.read_s += clock() - t0
             if not ok:
                 ended = True
                 break
@@ -269,6 +279,58 @@ def stream(source, recognizer, *, stride: int = 1, max_frames: int | None = None
             yield FrameResult(name, index, seconds, image, faces, t1 - t0, t2 - t1)
     finally:
         report.wall_s = time.perf_counter() - start
+
+
+def live_stream(source, recognizer, *, search_every: int = 10, min_face_fraction: float = 0.1, smooth: int = 1,
+                max_missed: int = 5, stride: int = 1, max_frames: int | None = None, realtime: bool = False,
+                report: StreamReport | None = None, capture_factory=None, detector=None,
+                clock=time.perf_counter) -> Iterator[FrameResult]:
+    """The live path: like :func:`stream`, but MTCNN searches only every ``search_every`` frames (on a
+    copy shrunk to the faces' scale) and refits the followed faces in between
+    (:class:`dsan_tf.live_detection.LiveDetector`); each face carries a ``track`` id
+    (:class:`dsan_tf.tracking.Tracker`), its probabilities averaged over its last ``smooth`` frames
+    (1: not smoothed). All faces of a frame are classified in one call.
+
+    ``detector``: any callable frame -> :class:`dsan_tf.live_detection.Step` (tests); ``clock``:
+    the timer of the report's stage times and latencies (tests give a fake one).
+    """
+    from dsan_tf.live_detection import LiveDetector
+    from dsan_tf.tracking import LabelSmoother, Tracker
+
+    name = source_name(source)
+    report = report if report is not None else StreamReport(name)
+    if detector is None:
+        detector = LiveDetector(recognizer.aligner, search_every=search_every, min_face_fraction=min_face_fraction)
+    tracker, smoother = Tracker(max_missed=max_missed), LabelSmoother(smooth)
+    capture, camera = open_capture(source, capture_factory)
+    start = clock()
+    try:
+        for index, seconds, image in frames(capture, report, camera=camera, stride=stride, max_frames=max_frames,
+                                            realtime=realtime, clock=clock):
+            t0 = clock()
+            step = detector(image)
+            aligned = recognizer.aligner.align_detections(image, step.detections)
+            t1 = clock()
+            probabilities = recognizer.classify([f.image for f in aligned]) if aligned else None
+            t2 = clock()
+            ids = tracker.update([d.box for d in step.detections])
+            smoother.forget(t.id for t in tracker.tracks)
+            faces = []
+            if aligned:
+                smoothed = np.stack([smoother(i, p) for i, p in zip(ids, probabilities)])
+                faces = [{**row, "track": i} for row, i in zip(recognizer.rows(aligned, smoothed, image.shape), ids)]
+            report.frames += 1
+            report.faces += len(faces)
+            report.no_face_frames += not faces
+            report.searches += "search" in step.kind
+            report.detect_s += t1 - t0
+            report.classify_s += t2 - t1
+            latency = t2 - report.capture_at
+            report.latencies.append(latency)
+            report.wall_s = clock() - start
+            yield FrameResult(name, index, seconds, image, faces, t1 - t0, t2 - t1, latency, step.kind)
+    finally:
+        report.wall_s = clock() - start
 
 
 # ---------------------------------------------------------------------- outputs
@@ -437,3 +499,147 @@ def _cpu_name() -> str:
     except OSError:
         pass
     return ""
+
+
+# ---------------------------------------------------------------------- the live path's benchmark
+
+
+def face_patch(photo, detector=None) -> tuple:
+    """(RGB square around a photo's largest face, twice its height; the face box (x, y, w, h) in it)."""
+    from dsan_tf.api import to_rgb_image
+    from dsan_tf.data.align import FaceAligner
+
+    photo = to_rgb_image(photo)
+    found = FaceAligner(detector=detector).detect(photo)
+    if not found:
+        raise DataError("no face found in the photo; give a photo with one face")
+    x, y, w, h = found[0].box
+    side = 2 * max(w, h)
+    x0, y0 = int(max(x + w / 2 - side / 2, 0)), int(max(y + h / 2 - side / 2, 0))
+    patch = photo[y0:int(min(y0 + side, photo.shape[0])), x0:int(min(x0 + side, photo.shape[1]))]
+    return np.ascontiguousarray(patch), (x - x0, y - y0, w, h)
+
+
+def make_scene_video(path, patches, *, frames: int = 90, size=(640, 480), fps: float = 30.0, heights=None) -> list:
+    """An MJPG video of ``patches`` ((RGB patch, face box in it) from :func:`face_patch`) moving on their own
+    paths and growing and shrinking by up to 20 % (``heights``: each patch's mean height in px).
+
+    Returns the truth: per frame, each face's box (x, y, w, h) in the frame, None while it is not
+    wholly in view."""
+    import cv2
+
+    width, height = size
+    count = len(patches)
+    heights = heights or [int(0.5 * height)] * count
+    truth = []
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
+    if not writer.isOpened():
+        raise OSError(f"{path}: OpenCV cannot write an MJPG video here")
+    try:
+        for i in range(frames):
+            canvas = np.full((height, width, 3), 110, np.uint8)
+            boxes = []
+            for k, ((patch, (fx, fy, fw, fh)), mean_h) in enumerate(zip(patches, heights)):
+                scale = mean_h / patch.shape[0] * (1 + 0.2 * np.sin(2 * np.pi * i / 45 + k))
+                pw, ph = max(1, int(patch.shape[1] * scale)), max(1, int(patch.shape[0] * scale))
+                cx = width * (k + 0.5) / count + 0.25 * width / count * np.sin(2 * np.pi * i / 60 + 2 * k)
+                cy = height / 2 + 0.15 * height * np.cos(2 * np.pi * i / 50 + k)
+                left, top = int(round(cx - pw / 2)), int(round(cy - ph / 2))
+                resized = cv2.resize(patch, (pw, ph), interpolation=cv2.INTER_AREA)
+                # Paste what lies inside the frame.
+                x0, y0, x1, y1 = max(left, 0), max(top, 0), min(left + pw, width), min(top + ph, height)
+                if x1 > x0 and y1 > y0:
+                    canvas[y0:y1, x0:x1] = resized[y0 - top:y1 - top, x0 - left:x1 - left]
+                box = (left + fx * pw / patch.shape[1], top + fy * ph / patch.shape[0],
+                       fw * pw / patch.shape[1], fh * ph / patch.shape[0])
+                inside = box[0] >= 0 and box[1] >= 0 and box[0] + box[2] <= width and box[1] + box[3] <= height
+                boxes.append(box if inside else None)
+            truth.append(boxes)
+            writer.write(cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR))
+    finally:
+        writer.release()
+    return truth
+
+
+def agreement(reference: list, live: list, truth: list | None = None, min_iou: float = 0.5) -> dict:
+    """How the live path's labels compare with full per-frame detection on the same frames.
+
+    ``reference``, ``live``: per frame, the list of face dicts (``box``, ``label``) of each path.
+    A reference face counts as agreeing when a live face overlaps it (IoU >= ``min_iou``, one to
+    one) with the same label. ``truth`` (per frame, each face's box or None out of view): the
+    longest run of frames in which a face in view had no live face on it (IoU >= 0.3) per face.
+    """
+    from dsan_tf.tracking import associate, iou
+
+    ref_faces = agreed = missing = 0
+    for ref, got in zip(reference, live):
+        pairs = associate([f["box"] for f in ref], [f["box"] for f in got], min_iou)
+        ref_faces += len(ref)
+        missing += len(ref) - len(pairs)
+        agreed += sum(ref[i]["label"] == got[j]["label"] for i, j in pairs)
+    out = {"reference_faces": ref_faces, "agreeing": agreed, "unmatched": missing,
+           "agreement": round(agreed / ref_faces, 4) if ref_faces else None}
+    if truth is not None:
+        longest = []
+        for k in range(max((len(t) for t in truth), default=0)):
+            run = best = 0
+            for boxes, got in zip(truth, live):
+                box = boxes[k] if k < len(boxes) else None
+                lost = box is not None and not any(iou(box, f["box"]) >= 0.3 for f in got)
+                run = run + 1 if lost else 0
+                best = max(best, run)
+            longest.append(best)
+        out["longest_loss_frames"] = longest
+    return out
+
+
+def benchmark_live(photos, recognizer, *, frames: int = 90, size=(640, 480), warmup: int = 10,
+                   search_every: int = 10, clock=time.perf_counter) -> list[dict]:
+    """The live path on two synthetic ``size`` videos built from ``photos`` (each with one face): one face,
+    and three faces of different sizes (the photos reused in turn) that move and scale.
+
+    For each video: ``warmup`` frames first (graph tracing), then the live path timed over
+    ``frames`` frames (:meth:`StreamReport.summary`: frames/s, ms per stage, median latency),
+    then full per-frame detection at full resolution on the same frames, whose labels the live
+    path's are compared with (:func:`agreement`).
+    """
+    import tempfile
+
+    from dsan_tf.data.align import FaceAligner
+    from dsan_tf.live_detection import compile_mtcnn
+
+    detector = recognizer.aligner.detector
+    patches = [face_patch(p, detector) for p in photos]
+    width, height = size
+    scenes = [("one face", [patches[0]], [int(0.55 * height)]),
+              ("three faces", [patches[i % len(patches)] for i in range(3)],
+               [int(0.5 * height), int(0.36 * height), int(0.26 * height)])]
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, chosen, heights in scenes:
+            video = Path(tmp) / f"{name.replace(' ', '_')}.avi"
+            truth = make_scene_video(video, chosen, frames=frames, size=size, heights=heights)
+            for _ in live_stream(video, recognizer, max_frames=warmup, search_every=search_every):
+                pass  # graph tracing, not timed
+            report = StreamReport(f"{name} ({width}x{height})")
+            live = [r.faces for r in live_stream(video, recognizer, search_every=search_every, report=report,
+                                                 clock=clock)]
+            # Full per-frame detection (today's path) on the same frames, the networks compiled (same numbers).
+            full = copy_recognizer(recognizer, FaceAligner(
+                output_size=recognizer.aligner.output_size, min_confidence=recognizer.aligner.min_confidence,
+                min_face_size=recognizer.aligner.min_face_size, detector=compile_mtcnn(detector)))
+            full_report = StreamReport(name)
+            reference = [r.faces for r in stream(video, full, report=full_report)]
+            results.append({**report.summary(), "scene": name, "faces_in_scene": len(chosen),
+                            **agreement(reference, live, truth), "full_detection_ms_per_frame":
+                            round(1e3 * full_report.detect_s / max(full_report.frames, 1), 2)})
+    return results
+
+
+def copy_recognizer(recognizer, aligner):
+    """A shallow copy of a FaceExpressionRecognizer (same model) with another aligner."""
+    import copy
+
+    other = copy.copy(recognizer)
+    other.aligner = aligner
+    return other
