@@ -22,6 +22,7 @@ aligner warps from comes from full-resolution pixels.
 from __future__ import annotations
 
 import dataclasses
+import weakref
 
 import numpy as np
 
@@ -29,14 +30,22 @@ from dsan_tf.data.align import (_MTCNN_SAFE_MIN_FACE, _PNET_WINDOW, Detection, F
                                 _rescaled)
 
 
+_COMPILED = weakref.WeakKeyDictionary()  # detector -> its compiled copy: traced once per process
+
+
 def compile_mtcnn(detector):
     """A copy of an ``mtcnn.MTCNN`` whose three networks run as ``tf.function`` graphs (the original is
     left as it is: photos keep their eager detector). Objects without mtcnn's stages come back unchanged."""
-    import copy
-
     stages = getattr(detector, "_stages", None)
     if not stages or not all(hasattr(s, "_model") for s in stages):
         return detector
+    if detector not in _COMPILED:
+        _COMPILED[detector] = _compiled_copy(detector, stages)
+    return _COMPILED[detector]
+
+
+def _compiled_copy(detector, stages):
+    import copy
     import tensorflow as tf
 
     fast = copy.copy(detector)
@@ -149,8 +158,8 @@ class LiveDetector:
             rows = onet(images_normalized=normalized, bboxes_batch=proposals,
                         threshold_onet=self.aligner.min_confidence, nms_onet=0.7)
             found = [_detection(row, frame.shape) for row in np.asarray(rows, np.float64).reshape(-1, 16)]
-            if not found:
-                break
+            if not found or not _moved(boxes, [d.box for d in found]):
+                break  # another pass only when the faces moved more than ONet's proposals tolerate well
             boxes = [d.box for d in found]
         return self._filtered(found)
 
@@ -165,6 +174,22 @@ class LiveDetector:
 
     def reset(self) -> None:
         self.followed, self.since_search = [], 0
+
+
+def _moved(before, after, tolerance: float = 0.15) -> bool:
+    """Whether some face's centre moved, or its size changed, by more than ``tolerance`` of its side."""
+    from dsan_tf.tracking import associate
+
+    if len(before) != len(after):
+        return True
+    pairs = associate(before, after, min_iou=0.0)
+    for i, j in pairs:
+        (x0, y0, w0, h0), (x1, y1, w1, h1) = before[i], after[j]
+        side = max(w0, h0, 1.0)
+        if (abs(x0 + w0 / 2 - x1 - w1 / 2) > tolerance * side or abs(y0 + h0 / 2 - y1 - h1 / 2) > tolerance * side
+                or abs(max(w1, h1) - side) > tolerance * side):
+            return True
+    return len(pairs) != len(before)
 
 
 def _detection(row, frame_shape) -> Detection:

@@ -594,14 +594,15 @@ def agreement(reference: list, live: list, truth: list | None = None, min_iou: f
 
 
 def benchmark_live(photos, recognizer, *, frames: int = 90, size=(640, 480), warmup: int = 10,
-                   search_every: int = 10, clock=time.perf_counter) -> list[dict]:
+                   search_every: int = 10, reference=None, clock=time.perf_counter) -> list[dict]:
     """The live path on two synthetic ``size`` videos built from ``photos`` (each with one face): one face,
     and three faces of different sizes (the photos reused in turn) that move and scale.
 
     For each video: ``warmup`` frames first (graph tracing), then the live path timed over
     ``frames`` frames (:meth:`StreamReport.summary`: frames/s, ms per stage, median latency),
     then full per-frame detection at full resolution on the same frames, whose labels the live
-    path's are compared with (:func:`agreement`).
+    path's are compared with (:func:`agreement`). ``reference``: the recognizer of that full
+    detection (default ``recognizer``; e.g. the Keras model when the live path runs TFLite).
     """
     import tempfile
 
@@ -625,7 +626,7 @@ def benchmark_live(photos, recognizer, *, frames: int = 90, size=(640, 480), war
             live = [r.faces for r in live_stream(video, recognizer, search_every=search_every, report=report,
                                                  clock=clock)]
             # Full per-frame detection (today's path) on the same frames, the networks compiled (same numbers).
-            full = copy_recognizer(recognizer, FaceAligner(
+            full = copy_recognizer(reference or recognizer, FaceAligner(
                 output_size=recognizer.aligner.output_size, min_confidence=recognizer.aligner.min_confidence,
                 min_face_size=recognizer.aligner.min_face_size, detector=compile_mtcnn(detector)))
             full_report = StreamReport(name)
