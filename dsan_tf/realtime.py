@@ -630,9 +630,9 @@ def benchmark_live(photos, recognizer, *, frames: int = 90, size=(640, 480), war
                 output_size=recognizer.aligner.output_size, min_confidence=recognizer.aligner.min_confidence,
                 min_face_size=recognizer.aligner.min_face_size, detector=compile_mtcnn(detector)))
             full_report = StreamReport(name)
-            reference = [r.faces for r in stream(video, full, report=full_report)]
+            full_faces = [r.faces for r in stream(video, full, report=full_report)]
             results.append({**report.summary(), "scene": name, "faces_in_scene": len(chosen),
-                            **agreement(reference, live, truth), "full_detection_ms_per_frame":
+                            **agreement(full_faces, live, truth), "full_detection_ms_per_frame":
                             round(1e3 * full_report.detect_s / max(full_report.frames, 1), 2)})
     return results
 
