@@ -114,6 +114,9 @@ class LiveDetector:
         self.search_every = int(search_every)
         self.min_face_fraction = float(min_face_fraction)
         self.refit_passes = int(refit_passes)
+        # ONet refits need mtcnn >= 1.0's stages; any other detector (older mtcnn, a stand-in) searches every frame.
+        stages = getattr(self.detector, "_stages", None)
+        self.can_refit = bool(stages) and hasattr(stages[-1], "_model")
         self.since_search = 0
         self.followed: list = []  # boxes of the last frame's faces
 
@@ -125,7 +128,7 @@ class LiveDetector:
         return max(wanted, self.aligner.min_face_size)
 
     def __call__(self, frame: np.ndarray) -> Step:
-        if self.followed and self.since_search + 1 < self.search_every:
+        if self.can_refit and self.followed and self.since_search + 1 < self.search_every:
             found = self.refit(frame, self.followed)
             if len(found) >= len(self.followed):
                 self.since_search += 1
@@ -143,7 +146,7 @@ class LiveDetector:
         else:
             found = [_rescaled(d, sx, sy) for d in _mtcnn_detections(self.detector, small, _MTCNN_SAFE_MIN_FACE)]
             found = [d for d in found if d.confidence >= self.aligner.min_confidence]
-            if found and factor < 1.0:  # landmarks from the full-resolution pixels
+            if found and factor < 1.0 and self.can_refit:  # landmarks from the full-resolution pixels
                 found = self.refit(frame, [d.box for d in found], passes=1)
         self.since_search = 0
         return self._keep(Step("search", self._filtered(found), factor))

@@ -542,7 +542,7 @@ def make_scene_video(path, patches, *, frames: int = 90, size=(640, 480), fps: f
             for k, ((patch, (fx, fy, fw, fh)), mean_h) in enumerate(zip(patches, heights)):
                 scale = mean_h / patch.shape[0] * (1 + 0.2 * np.sin(2 * np.pi * i / 45 + k))
                 pw, ph = max(1, int(patch.shape[1] * scale)), max(1, int(patch.shape[0] * scale))
-                cx = width * (k + 0.5) / count + 0.25 * width / count * np.sin(2 * np.pi * i / 60 + 2 * k)
+                cx = width * (k + 0.5) / count + 0.15 * width / count * np.sin(2 * np.pi * i / 60 + 2 * k)
                 cy = height / 2 + 0.15 * height * np.cos(2 * np.pi * i / 50 + k)
                 left, top = int(round(cx - pw / 2)), int(round(cy - ph / 2))
                 resized = cv2.resize(patch, (pw, ph), interpolation=cv2.INTER_AREA)
@@ -614,7 +614,7 @@ def benchmark_live(photos, recognizer, *, frames: int = 90, size=(640, 480), war
     width, height = size
     scenes = [("one face", [patches[0]], [int(0.55 * height)]),
               ("three faces", [patches[i % len(patches)] for i in range(3)],
-               [int(0.5 * height), int(0.36 * height), int(0.26 * height)])]
+               [int(0.42 * height), int(0.32 * height), int(0.24 * height)])]
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, chosen, heights in scenes:

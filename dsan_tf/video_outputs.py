@@ -82,7 +82,7 @@ def plot_tracks(rows: Sequence[dict], class_names: Sequence[str], path, policy, 
         times = [r["time_s"] if r.get("time_s") is not None else r["frame"] for r in face]
         for name in class_names:
             ax.plot(times, [r["probabilities"][name] for r in face], label=name, linewidth=1.2)
-        ax.set_ylim(0, 1)
+        ax.set_ylim(-0.03, 1.03)  # a probability of 1 stays visible above the frame's edge
         ax.set_ylabel(f"track {track}")
         ax.grid(alpha=0.3)
     if not tracks:
