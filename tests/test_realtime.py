@@ -610,4 +610,5 @@ def test_predict_live_video_flags_are_checked(one_face_video, tmp_path, capsys):
     assert "PNG" in refused("predict", one_face_video, "--chart", tmp_path / "c.jpg")
     assert "--smooth" in refused("predict", one_face_video, "--annotate", tmp_path / "a.mp4", "--smooth", "0")
     assert "--chart" in refused("predict", "--camera", "0", "--chart", tmp_path / "c.png")
+    assert "live path only" in refused("predict", one_face_video, "--annotate", tmp_path / "frames", "--smooth", "3")
     assert not any(tmp_path.glob("*.mp4")) and not any(tmp_path.glob("*.png"))
