@@ -6,8 +6,10 @@
     report = run("clip.mp4", FaceExpressionRecognizer(), mode="jsonl", out=sys.stdout)
     print(report.line())                                             # frames/s, faces/s, the bound
 
-Each frame is detected (MTCNN) and all its faces are classified in one model call; the
-two stages are timed apart (:class:`StreamReport`), so the frame rate and what bounds it
+:func:`stream` detects every frame in full (MTCNN) and classifies all its faces in one model
+call; :func:`live_stream` (``dsan predict --camera``, ``--annotate VIDEO.mp4``) searches only every
+few frames at the faces' scale and follows the faces in between, with a track id per face
+(:mod:`dsan_tf.live_detection`, :mod:`dsan_tf.tracking`). The stages are timed apart (:class:`StreamReport`), so the frame rate and what bounds it
 (detector or classifier) can be reported. A video whose header promises more frames than
 can be decoded (a truncated file) gets a note in the report, as does a camera that stops.
 
@@ -344,43 +346,106 @@ def write_json_lines(results, out) -> None:
         out.flush()
 
 
-def check_display() -> None:
-    """DisplayError (with what to do instead) unless an OpenCV window can be opened here."""
+def check_display() -> str:
+    """The window toolkit to use here: "opencv" (an OpenCV build with a GUI) or "tk" (tkinter, for
+    opencv-python-headless); DisplayError (with what to do instead) when no window can be opened."""
     import cv2
 
-    gui = next((line.split(":", 1)[1].strip() for line in cv2.getBuildInformation().splitlines()
-                if line.strip().startswith("GUI:")), "")
-    if gui.upper() == "NONE":
-        raise DisplayError("this OpenCV build has no window support (opencv-python-headless): install "
-                           "opencv-python for the annotated window, or write JSON lines instead")
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         raise DisplayError("no display (DISPLAY is not set: a headless machine or an SSH session without X "
                            "forwarding): write JSON lines instead")
+    gui = next((line.split(":", 1)[1].strip() for line in cv2.getBuildInformation().splitlines()
+                if line.strip().startswith("GUI:")), "")
+    if gui.upper() != "NONE":
+        return "opencv"
+    try:
+        import tkinter  # noqa: F401
+
+        from PIL import ImageTk  # noqa: F401
+    except ImportError:
+        raise DisplayError("this OpenCV build has no window support (opencv-python-headless) and Python has no "
+                           "tkinter (Debian/Ubuntu: apt-get install python3-tk): install one of them for the "
+                           "annotated window, or write JSON lines instead") from None
+    return "tk"
+
+
+class TkWindow:
+    """A window showing RGB frames with tkinter (Python's own toolkit), for OpenCV builds without a GUI.
+
+    ``show(frame)`` draws a frame and handles pending events; it returns False once q, Esc or the
+    window's close button was pressed. ``close()`` destroys the window (safe to call twice).
+    """
+
+    def __init__(self, title: str = "dsan_tf"):
+        import tkinter
+
+        try:
+            self.root = tkinter.Tk()
+        except tkinter.TclError as err:  # DISPLAY set but no X server answering
+            raise DisplayError(f"cannot open a window on display {os.environ.get('DISPLAY', '')!r}: {err}") from None
+        self.root.title(title)
+        self.label = tkinter.Label(self.root, borderwidth=0)
+        self.label.pack()
+        self.open = True
+        for key in ("<KeyPress-q>", "<KeyPress-Q>", "<Escape>"):
+            self.root.bind(key, self._quit)
+        self.root.protocol("WM_DELETE_WINDOW", self._quit)
+
+    def _quit(self, event=None) -> None:
+        self.open = False
+
+    def show(self, frame: np.ndarray) -> bool:
+        from PIL import Image, ImageTk
+
+        if self.open:
+            photo = ImageTk.PhotoImage(Image.fromarray(np.ascontiguousarray(frame, np.uint8)), master=self.root)
+            self.label.configure(image=photo)
+            self.label.image = photo  # Tk keeps no reference of its own
+            self.root.update()  # draw, and run the key and close handlers
+        return self.open
+
+    def close(self) -> None:
+        if self.root is not None:
+            try:
+                self.root.destroy()
+            except Exception:  # noqa: BLE001 - already gone with its display
+                pass
+            self.root = None
 
 
 def show_window(results, report: StreamReport | None = None, window: str = "dsan_tf") -> None:
-    """Show each frame annotated (boxes, labels, frames/s) until the stream ends or q/Esc is pressed."""
+    """Show each frame annotated (boxes, labels with track ids, frames/s) until the stream ends or q/Esc
+    is pressed (or the window is closed); the window is closed on any exit, Ctrl-C included."""
     import cv2
 
     from dsan_tf.inference import annotate
+    from dsan_tf.video_outputs import labelled_rows
 
-    check_display()
+    toolkit = check_display()
+    tk_window = TkWindow(window) if toolkit == "tk" else None
     try:
         for result in results:
-            shown = annotate(result.image, result.rows())
+            shown = annotate(result.image, labelled_rows(result.rows()))
             if report is not None and report.wall_s > 0:
                 cv2.putText(shown, f"{report.frames / report.wall_s:.1f} frames/s", (8, shown.shape[0] - 10),
                             cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 0), 2, cv2.LINE_AA)
-            cv2.imshow(window, cv2.cvtColor(shown, cv2.COLOR_RGB2BGR))
-            if cv2.waitKey(1) & 0xFF in QUIT_KEYS:
+            if tk_window is not None:
+                still_open = tk_window.show(shown)
+            else:
+                cv2.imshow(window, cv2.cvtColor(shown, cv2.COLOR_RGB2BGR))
+                still_open = not (cv2.waitKey(1) & 0xFF in QUIT_KEYS)
+            if not still_open:
                 if report is not None:
                     report.stopped = "quit"
                 break
     finally:
-        try:
-            cv2.destroyWindow(window)
-        except cv2.error:  # never shown (the stream failed first)
-            pass
+        if tk_window is not None:
+            tk_window.close()
+        else:
+            try:
+                cv2.destroyWindow(window)
+            except cv2.error:  # never shown (the stream failed first)
+                pass
 
 
 def run(source, recognizer=None, *, mode: str = "jsonl", out=None, stride: int = 1,

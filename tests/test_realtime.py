@@ -612,3 +612,88 @@ def test_predict_live_video_flags_are_checked(one_face_video, tmp_path, capsys):
     assert "--chart" in refused("predict", "--camera", "0", "--chart", tmp_path / "c.png")
     assert "live path only" in refused("predict", one_face_video, "--annotate", tmp_path / "frames", "--smooth", "3")
     assert not any(tmp_path.glob("*.mp4")) and not any(tmp_path.glob("*.png"))
+
+
+# ---------------------------------------------------------------------- --show: a real window under Xvfb
+
+
+@pytest.fixture
+def x_display(monkeypatch):
+    """A private X server (Xvfb, 320x240) for the test; its display number chosen by Xvfb itself."""
+    import os
+    import shutil
+    import subprocess
+
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb is not installed (apt-get install xvfb): the window test needs an X server")
+    read_end, write_end = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0", "320x240x24", "-nolisten", "tcp"],
+                              pass_fds=(write_end,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write_end)
+    try:
+        with os.fdopen(read_end) as pipe:
+            number = pipe.readline().strip()
+        if not number:
+            pytest.skip("Xvfb did not start")
+        monkeypatch.setenv("DISPLAY", f":{number}")
+        yield f":{number}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _window_frames(count, stop=None):
+    """FrameResults of a 160x120 frame, magenta left half and teal right half, one face on the right."""
+    from dsan_tf.realtime import FrameResult
+
+    image = np.zeros((120, 160, 3), np.uint8)
+    image[:, :80] = (255, 0, 255)
+    image[:, 80:] = (0, 128, 128)
+    face = {"box": [100, 30, 40, 50], "label": "happiness", "probabilities": {"happiness": 0.9, "neutral": 0.1},
+            "detection_confidence": 0.99, "track": 3}
+    for i in range(count):
+        if stop is not None:
+            stop(i)
+        yield FrameResult("test", i, i / 10, image, [face], 0.0, 0.0)
+
+
+def test_show_draws_frames_in_a_window_and_closes_on_q_and_ctrl_c(x_display, tmp_path):
+    import tkinter
+
+    from PIL import Image, ImageGrab
+
+    from dsan_tf import realtime
+
+    if realtime.check_display() != "tk":
+        pytest.skip("this OpenCV has its own GUI: the tkinter window is not used")
+    shots, seen = [], []
+
+    def press_q_at_frame_3(i):
+        seen.append(i)
+        if i == 3:
+            shots.append(np.asarray(ImageGrab.grab(xdisplay=x_display).convert("RGB")))
+            root = tkinter._default_root
+            root.focus_force()  # keys go to the focused window (no window manager gives it focus here)
+            root.update()
+            root.event_generate("<KeyPress-q>", when="tail")
+
+    report = realtime.StreamReport("test")
+    realtime.show_window(_window_frames(10, press_q_at_frame_3), report)
+    assert report.stopped == "quit" and seen == [0, 1, 2, 3]  # the frame after q is not shown
+    assert tkinter._default_root is None  # the window is gone
+    # The screenshot: the window (no window manager: at the screen's corner) shows the frame.
+    shot = shots[0]
+    Image.fromarray(shot).save(tmp_path / "window.png")  # kept for a look when the test fails
+    assert np.all(shot[5:110, 5:75] == (255, 0, 255))  # left half, below the face's label
+    assert np.all(shot[100:115, 85:95] == (0, 128, 128))  # right half, beside the face's box
+    assert np.all(shot[31:80, 100] == (0, 255, 0))  # the face box's left edge (x = 100), drawn in green
+    assert np.all(shot[130:, 170:] == 0)  # the rest of the screen: nothing
+
+    def ctrl_c_at_frame_2(i):
+        if i == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        realtime.show_window(_window_frames(10, ctrl_c_at_frame_2), realtime.StreamReport("test"))
+    assert tkinter._default_root is None
+    assert np.all(np.asarray(ImageGrab.grab(xdisplay=x_display).convert("RGB"))[:120, :160] == 0)  # closed

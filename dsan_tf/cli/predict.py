@@ -52,9 +52,11 @@ def build_parser(prog=PROG):
                         help="read camera N (0: the first) live, frame by frame, until Ctrl-C, --max-frames "
                              "or the camera stops; JSON lines on stdout unless --show")
     parser.add_argument("--show", action="store_true",
-                        help="with --camera: show the frames annotated (boxes, labels, frames/s) in a window "
-                             "instead of writing JSON lines; needs a display (default: JSON lines, so the "
-                             "command behaves the same on a headless machine)")
+                        help="with --camera: show the frames annotated (boxes, labels with track ids, frames/s) "
+                             "in a window instead of writing JSON lines; q, Esc or closing the window stops. Needs "
+                             "a display, and OpenCV with a GUI or Python's tkinter (used with "
+                             "opencv-python-headless) (default: JSON lines, so the command behaves the same on a "
+                             "headless machine)")
     parser.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="output format (default jsonl)")
     parser.add_argument("--output", type=Path, default=None,
                         help="write the rows here instead of stdout (replaced only when every input is done; "
