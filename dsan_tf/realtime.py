@@ -9,7 +9,8 @@
 :func:`stream` detects every frame in full (MTCNN) and classifies all its faces in one model
 call; :func:`live_stream` (``dsan predict --camera``, ``--annotate VIDEO.mp4``) searches only every
 few frames at the faces' scale and follows the faces in between, with a track id per face
-(:mod:`dsan_tf.live_detection`, :mod:`dsan_tf.tracking`). The stages are timed apart (:class:`StreamReport`), so the frame rate and what bounds it
+(:mod:`dsan_tf.live_detection`, :mod:`dsan_tf.tracking`). The stages are timed apart
+(:class:`StreamReport`), so the frame rate and what bounds it
 (detector or classifier) can be reported. A video whose header promises more frames than
 can be decoded (a truncated file) gets a note in the report, as does a camera that stops.
 

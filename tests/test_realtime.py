@@ -697,3 +697,26 @@ def test_show_draws_frames_in_a_window_and_closes_on_q_and_ctrl_c(x_display, tmp
         realtime.show_window(_window_frames(10, ctrl_c_at_frame_2), realtime.StreamReport("test"))
     assert tkinter._default_root is None
     assert np.all(np.asarray(ImageGrab.grab(xdisplay=x_display).convert("RGB"))[:120, :160] == 0)  # closed
+
+
+def test_tflite_predictor_gives_the_keras_model_s_answers(tiny_model_file):
+    import copy
+
+    from dsan_tf.inference import ModelLoadError, load_predictor
+    from dsan_tf.tflite_predictor import TFLitePredictor, tflite_bytes
+
+    keras_predictor = load_predictor(weights=tiny_model_file)
+    content = tflite_bytes(keras_predictor)
+    lite = TFLitePredictor(content, keras_predictor)
+    rng = np.random.default_rng(1)
+    faces = [rng.integers(0, 256, (32, 32, 3), dtype=np.uint8) for _ in range(5)]
+    faces.append(rng.integers(0, 256, (45, 37, 3), dtype=np.uint8))  # another size: resized as the Keras path does
+    expected = keras_predictor.predict(faces)
+    assert np.abs(lite.predict(faces) - expected).max() < 1e-5
+    assert lite.class_names == keras_predictor.class_names and lite.source.endswith("(TFLite)")
+    other = copy.copy(keras_predictor)
+    other.class_names = ["a", "b"]  # a model with two classes: this flatbuffer gives three
+    with pytest.raises(ModelLoadError, match="gives 3 classes"):
+        TFLitePredictor(content, other)
+    with pytest.raises(ModelLoadError, match="not a TFLite model"):
+        TFLitePredictor(b"not a flatbuffer", keras_predictor)

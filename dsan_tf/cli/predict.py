@@ -123,7 +123,8 @@ def check_args(parser, args):
         if args.chart is not None and args.chart.suffix.lower() != ".png":
             parser.error(f"--chart writes a PNG: give a file name ending in .png, got {args.chart}")
         if args.annotate is not None and args.annotate.suffix.lower() not in (".mp4", ".avi"):
-            parser.error(f"--annotate with --chart: give the annotated video's name (.mp4 or .avi), got {args.annotate}")
+            parser.error("--annotate with --chart: give the annotated video's name (.mp4 or .avi), got "
+                         f"{args.annotate}")
     if args.camera is None and not live_video(args):
         given = [flag for flag, on in (("--smooth", args.smooth != 1), ("--search-every", args.search_every != 10),
                                        ("--classifier tflite", args.classifier != "keras")) if on]
@@ -140,7 +141,8 @@ def check_args(parser, args):
             parser.error(f"--camera takes a camera index >= 0, got {args.camera}")
         clash = [name for name, given in (("inputs", args.inputs), ("--output", args.output),
                                           ("--annotate", args.annotate), ("--format csv", args.format == "csv"),
-                                          ("--skip-unreadable", args.skip_unreadable), ("--chart", args.chart)) if given]
+                                          ("--skip-unreadable", args.skip_unreadable),
+                                          ("--chart", args.chart)) if given]
         if clash:
             parser.error(f"--camera writes JSON lines on stdout (or a window with --show): not with "
                          f"{', '.join(clash)}")
@@ -418,7 +420,8 @@ def run_live_video(args) -> int:
                 video_outputs.plot_tracks(chart_rows, class_names, args.chart, policy, title=f"{video.name}: "
                                           "expression probabilities per face")
     tracks = len({r["track"] for r in chart_rows})
-    written = [f"{flag} {path}" for path, flag in claimed if path is not None and (flag != "--annotate" or report.frames)]
+    written = [f"{flag} {path}" for path, flag in claimed
+               if path is not None and (flag != "--annotate" or report.frames)]  # no frame: no video
     print(f"{PROG}: {report.line()}; {tracks} face tracks" + (f"; wrote {', '.join(written)}" if written else ""),
           file=sys.stderr)
     truncated = any("truncated" in note for note in report.notes)
