@@ -76,7 +76,7 @@ def shrink(frame: np.ndarray, factor: float) -> tuple:
     return small, (width / size[0], height / size[1])
 
 
-def square_proposals(boxes, frame_shape) -> np.ndarray:
+def square_proposals(boxes) -> np.ndarray:
     """ONet proposals [image 0, x1, y1, x2, y2, score 1] of (x, y, w, h) boxes: squares of the longer
     side around each box's centre (what MTCNN's earlier stages hand to ONet)."""
     rows = []
@@ -157,7 +157,7 @@ class LiveDetector:
         normalized = (np.asarray(frame, np.float32)[None] - 127.5) / 128.0  # mtcnn's normalisation
         found = []
         for _ in range(passes or self.refit_passes):
-            proposals = square_proposals(boxes, frame.shape)
+            proposals = square_proposals(boxes)
             rows = onet(images_normalized=normalized, bboxes_batch=proposals,
                         threshold_onet=self.aligner.min_confidence, nms_onet=0.7)
             found = [_detection(row, frame.shape) for row in np.asarray(rows, np.float64).reshape(-1, 16)]

@@ -3,10 +3,13 @@
     dsan predict photos/                      # the shipped FERPlus model
     dsan predict --weights runs/x/model.keras photos/ clip.mp4 --frame-stride 10
     dsan predict --savedmodel models/dsan photo.jpg --format csv --annotate out/
+    dsan predict clip.mp4 --annotate out.mp4 --output faces.csv --format csv --chart faces.png
 
 One JSON line (default) or CSV row per face on stdout (or --output): source, frame,
 box, label, probabilities by class name. A photo or frame with no face gets one row
-with "face": null, "label": null and "note": "no face". See --help.
+with "face": null, "label": null and "note": "no face". The camera and one video with
+--annotate VIDEO.mp4 or --chart take the live path (dsan_tf.realtime.live_stream): faces
+followed between MTCNN searches, each with a track id. See --help.
 """
 
 from __future__ import annotations
