@@ -720,3 +720,52 @@ def test_tflite_predictor_gives_the_keras_model_s_answers(tiny_model_file):
         TFLitePredictor(content, other)
     with pytest.raises(ModelLoadError, match="not a TFLite model"):
         TFLitePredictor(b"not a flatbuffer", keras_predictor)
+
+
+class _FakeOnet:
+    """MTCNN's last stage: each proposal comes back moved by (+2, +1) px with ``score``."""
+
+    _model = None  # what marks a stage with a network
+
+    def __init__(self):
+        self.proposals = []
+        self.score = 0.99
+
+    def __call__(self, images_normalized, bboxes_batch, threshold_onet, nms_onet):
+        self.proposals.append(np.array(bboxes_batch))
+        rows = [[0, x1 + 2, y1 + 1, x2 + 2, y2 + 1, self.score, *[x1 + 10] * 5, *[y1 + 10] * 5]
+                for _, x1, y1, x2, y2, _ in bboxes_batch]
+        return np.array([r for r in rows if r[5] >= threshold_onet]).reshape(-1, 16)
+
+
+class _FakeMtcnn:
+    """mtcnn 1.0's shape: stages (the last one ONet) and detect_faces (one 30x40 face at (50, 20))."""
+
+    def __init__(self):
+        self._stages = [object(), object(), _FakeOnet()]
+        self.searches = 0
+
+    def detect_faces(self, image, **kwargs):
+        self.searches += 1
+        return np.array([[0, 50.0, 20.0, 80.0, 60.0, 0.99, *[60.0] * 5, *[30.0] * 5]])
+
+
+def test_live_detector_refits_between_searches_and_searches_again_when_a_face_is_lost():
+    from dsan_tf.data.align import FaceAligner
+
+    mtcnn = _FakeMtcnn()
+    onet = mtcnn._stages[-1]
+    live = LiveDetector(FaceAligner(output_size=32, min_face_size=20, detector=mtcnn), search_every=3)
+    frame = np.zeros((100, 200, 3), np.uint8)  # min face max(20, 0.1 * 100) = 20 px: searched at full size
+    kinds = [live(frame).kind for _ in range(4)]
+    assert kinds == ["search", "refit", "refit", "search"] and mtcnn.searches == 2
+    # The first refit's proposal: the square (side 40, the longer side) around the found 30x40 box's centre (65, 40).
+    assert onet.proposals[0].tolist() == [[0, 45.0, 20.0, 85.0, 60.0, 1.0]]
+    # The second starts from where the first put the face (+2, +1): one pass each (a 2 px move is small).
+    assert onet.proposals[1].tolist() == [[0, 47.0, 21.0, 87.0, 61.0, 1.0]] and len(onet.proposals) == 2
+    step = live(frame)
+    assert step.kind == "refit" and step.detections[0].box == pytest.approx((47.0, 21.0, 40.0, 40.0))
+    onet.score = 0.5  # under min_confidence (0.9): the face is lost, so MTCNN searches on the same frame
+    step = live(frame)
+    assert step.kind == "refit+search" and mtcnn.searches == 3
+    assert step.detections[0].box == pytest.approx((50.0, 20.0, 30.0, 40.0))
