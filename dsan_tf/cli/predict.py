@@ -79,7 +79,7 @@ def build_parser(prog=PROG):
                              "never are)")
     parser.add_argument("--classifier", choices=("keras", "tflite"), default="keras",
                         help="live path: classify with the Keras model, or with its TFLite conversion (XNNPACK: "
-                             "same answers, ~1.5-2x faster on CPU; converted in memory at start, ~10-15 s) "
+                             "same answers, ~1.5-2x faster on CPU; converted in memory at start, 10-25 s) "
                              "(default keras)")
     parser.add_argument("--search-every", type=positive_int(10000), default=10, metavar="N",
                         help="live path: run MTCNN's full search every N frames and follow the faces found in "
