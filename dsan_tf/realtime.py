@@ -168,6 +168,9 @@ class StreamReport:
                 f"per frame: detection {s['detection_ms_per_frame']:.1f} ms, classification "
                 f"{s['classification_ms_per_frame']:.1f} ms, decoding {s['read_ms_per_frame']:.1f} ms; "
                 f"bound by the {s['bound'] or 'nothing (no frame)'}")
+        if self.latencies:  # the live path
+            text += (f"; median latency {s['latency_ms_median']:.1f} ms from a frame's capture to its labels; "
+                     f"{self.searches} MTCNN searches")
         if self.dropped:
             text += f"; {self.dropped} frames dropped to keep the video's pace"
         return "; ".join([text, *self.notes])
