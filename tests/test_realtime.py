@@ -1,9 +1,12 @@
-"""Issue 23, real time (dsan_tf.realtime): frames of a camera or video through detection and classification.
+"""Issues 23 and 36, real time (dsan_tf.realtime): frames of a camera or video through detection and
+classification; the live path (tracks, the search's scale, stage accounting, agreement, predict VIDEO's
+annotated video, table and chart through the output policy).
 
 A synthetic capture stands in for the camera: frames holding ivan.jpg's face (the real MTCNN and
 the shipped model) and blank frames. Small frames keep MTCNN fast.
 """
 
+import csv
 import io
 import json
 from pathlib import Path
@@ -11,7 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dsan_tf.data.align import Detection
 from dsan_tf.data.errors import DataError
+from dsan_tf.live_detection import LiveDetector, Step
+from dsan_tf.tracking import LabelSmoother, Tracker, associate, iou
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = ROOT.parent / "shared" / "photos"
@@ -315,23 +321,451 @@ def test_predict_reports_a_truncated_video_and_exits_1(tiny_model_file, tmp_path
     assert status == 0 and len(out.splitlines()) == 30 and "truncated" not in err, err
 
 
-def test_bench_realtime_prints_the_rates_and_the_bound(tiny_model_file, tmp_path, capsys, monkeypatch):
+def test_bench_realtime_prints_rates_latency_and_agreement(tiny_model_file, tmp_path, capsys, monkeypatch):
     import mtcnn
     from PIL import Image
 
     monkeypatch.setattr(mtcnn, "MTCNN", _OneFace)
     photo = tmp_path / "face.png"
-    Image.fromarray(np.random.default_rng(0).integers(0, 256, (120, 120, 3), dtype=np.uint8)).save(photo)
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (120, 150, 3), dtype=np.uint8)).save(photo)
     status, out, err = _dsan(capsys, "bench-realtime", "--photo", photo, "--weights", tiny_model_file,
-                             "--frames", 3, "--size", "160x120")
+                             "--frames", 3, "--size", "160x120", "--classifier", "keras")
     assert status == 0, err
-    assert out.startswith("3 frames of 160x120, 3 faces") and "frames/s" in out and "faces/s" in out
-    assert "detection " in out and "ms/frame" in out and "bound by the " in out
+    lines = out.splitlines()
+    assert "keras classifier" in lines[0] and "160x120" in lines[0]
+    assert lines[1].startswith("one face: 3 frames, 3 faces:") and "median latency" in lines[1]
+    assert lines[3].startswith("three faces: 3 frames, 3 faces:")  # the stand-in finds one and "frames/s" in lines[3]
+    # The stand-in finds the same face in both paths: every label agrees.
+    assert "labels equal to full per-frame detection on 100.0% of 3 face-frames" in lines[2]
     status, out, err = _dsan(capsys, "bench-realtime", "--photo", photo, "--weights", tiny_model_file,
-                             "--frames", 2, "--size", "160x120", "--json")
-    report = json.loads(out)
-    assert status == 0 and report["frames"] == 2 and report["bound"] in ("detector", "classifier")
+                             "--frames", 2, "--size", "160x120", "--json", "--classifier", "keras")
+    reports = [json.loads(line) for line in out.splitlines()]
+    assert status == 0 and [r["scene"] for r in reports] == ["one face", "three faces"]
+    assert all(r["frames"] == 2 and r["agreement"] == 1.0 and "latency_ms_median" in r for r in reports)
     small = tmp_path / "small.png"  # the stand-in finds no face in it
     Image.fromarray(np.zeros((60, 60, 3), np.uint8)).save(small)
     status, out, err = _dsan(capsys, "bench-realtime", "--photo", small, "--weights", tiny_model_file)
     assert status == 2 and "no face found" in err
+    with pytest.raises(SystemExit) as exit_:
+        _dsan(capsys, "bench-realtime", "--photo", photo, "--frames", 0)
+    assert exit_.value.code == 2 and "--frames: expected an integer in [1, " in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------- issue 36: the live path
+
+
+# ---------------------------------------------------------------------- tracking
+
+
+def test_iou_by_hand():
+    assert iou((0, 0, 10, 10), (5, 0, 10, 10)) == pytest.approx(50 / 150)
+    assert iou((0, 0, 10, 20), (0, 10, 10, 20)) == pytest.approx(100 / 300)  # a vertical overlap: w/h not swapped
+    assert iou((0, 0, 10, 10), (10, 0, 10, 10)) == 0.0
+
+
+def test_association_prefers_the_best_total_overlap():
+    # Greedy matching would pair a[0] with b[0] (0.56, the largest) and leave a[1] alone; the best total pairs
+    # a[0]-b[1] (0.50) and a[1]-b[0] (0.43).
+    a = [(0, 0, 100, 100), (40, 0, 100, 100)]
+    b = [(25, 0, 100, 100), (0, 0, 100, 50)]
+    overlaps = [[iou(x, y) for y in b] for x in a]
+    assert overlaps[0][0] > overlaps[0][1] and overlaps[1][1] < 0.3
+    assert sorted(associate(a, b, min_iou=0.3)) == [(0, 1), (1, 0)]
+
+
+def test_tracker_keeps_ids_of_faces_of_different_sizes_and_a_face_that_leaves():
+    tracker = Tracker(max_missed=2)
+    big, small, mid = [200, 50, 180, 220], [500, 300, 36, 44], [40, 260, 90, 110]
+    assert tracker.update([big, small, mid]) == [1, 2, 3]
+    for step in range(1, 4):  # all move; the list order changes, the ids follow the faces
+        big[0] += 12; small[1] -= 4; mid[2] += 6
+        assert tracker.update([small, mid, big]) == [2, 3, 1]
+    # the small face leaves for 2 frames (<= max_missed): it keeps its id when back
+    assert tracker.update([big, mid]) == [1, 3]
+    assert tracker.update([mid, big]) == [3, 1]
+    assert tracker.update([small, big, mid]) == [2, 1, 3]
+    # the mid face leaves for 3 frames (> max_missed): a new id when it comes back
+    for _ in range(3):
+        assert tracker.update([big, small]) == [1, 2]
+    assert tracker.update([mid, big, small]) == [4, 1, 2]
+    assert sorted(t.id for t in tracker.live()) == [1, 2, 4]
+
+
+def test_label_smoother_averages_each_track_over_its_window():
+    smoother = LabelSmoother(window=3)
+    seq = [[1.0, 0.0], [0.0, 1.0], [0.5, 0.5], [0.2, 0.8]]
+    got = [smoother(7, p) for p in seq]
+    assert np.allclose(got[1], [0.5, 0.5]) and np.allclose(got[2], [0.5, 0.5])
+    assert np.allclose(got[3], [(0.0 + 0.5 + 0.2) / 3, (1.0 + 0.5 + 0.8) / 3])  # the oldest dropped
+    assert np.allclose(smoother(8, [0.9, 0.1]), [0.9, 0.1])  # another track: its own history
+    smoother.forget([8])
+    assert np.allclose(smoother(7, [0.3, 0.7]), [0.3, 0.7])  # forgotten: starts again
+    assert np.allclose(LabelSmoother(1)(1, [0.3, 0.7]), [0.3, 0.7])
+
+
+# ---------------------------------------------------------------------- the search's scale
+
+
+class _RecordingDetector:
+    """mtcnn-like: records the image it is given and returns one face at fixed (small-image) coordinates."""
+
+    def __init__(self):
+        self.shapes = []
+
+    def detect_faces(self, image, **kwargs):
+        self.shapes.append(image.shape)
+        marks = [14.0, 24.0, 19.0, 15.0, 23.0, 30.0, 30.0, 36.0, 42.0, 42.0]
+        return np.array([[0, 10.0, 20.0, 30.0, 50.0, 0.99, *marks]])
+
+
+def test_search_runs_on_a_shrunk_non_square_frame_and_scales_boxes_back():
+    from dsan_tf.data.align import FaceAligner
+
+    stub = _RecordingDetector()
+    aligner = FaceAligner(output_size=32, min_face_size=20, detector=stub)
+    live = LiveDetector(aligner, min_face_fraction=0.25)
+    frame = np.zeros((300, 500, 3), np.uint8)  # height 300, width 500
+    step = live(frame)
+    # smallest face wanted: max(20, 0.25 * 300) = 75 px -> shrink by 20 / 75; cv2 sizes are (width, height)
+    factor = 20 / 75
+    small_w, small_h = round(500 * factor), round(300 * factor)
+    assert (small_w, small_h) == (133, 80)
+    assert stub.shapes == [(small_h, small_w, 3)]
+    sx, sy = 500 / small_w, 300 / small_h  # 3.759..., 3.75: different, so a swap shows
+    (face,) = step.detections
+    x, y, w, h = face.box
+    assert x == pytest.approx((10 + 0.5) * sx - 0.5) and y == pytest.approx((20 + 0.5) * sy - 0.5)
+    assert w == pytest.approx(20 * sx) and h == pytest.approx(30 * sy)
+    assert face.landmarks[0] == pytest.approx([(14 + 0.5) * sx - 0.5, (30 + 0.5) * sy - 0.5], rel=1e-5)
+    assert step.kind == "search" and step.scale == pytest.approx(factor)
+    # a followed 60 px face lowers the next search's minimum to 30 px (half of it)
+    live.followed = [(0, 0, 60, 70)]
+    assert live.min_face(frame.shape) == pytest.approx(30)
+
+
+# ---------------------------------------------------------------------- the live stream's accounting
+
+
+class _Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+class _StubLiveRecognizer:
+    """aligner.align_detections / classify / rows of a recognizer; classify costs 8 ms a face on the clock."""
+
+    def __init__(self, clock):
+        self.clock = clock
+        self.aligner = self
+
+    def align_detections(self, image, faces):
+        return [type("Face", (), {"image": image[:4, :4], "box": f.box, "confidence": f.confidence})() for f in faces]
+
+    def classify(self, crops):
+        self.clock.now += 0.008 * len(crops)
+        return np.tile([[0.2, 0.8]], (len(crops), 1))
+
+    def rows(self, faces, probabilities, shape):
+        return [{"box": list(f.box), "label": "b" if p[1] > p[0] else "a",
+                 "probabilities": {"a": float(p[0]), "b": float(p[1])}, "detection_confidence": 0.99}
+                for f, p in zip(faces, probabilities)]
+
+
+def _face(x, y, side):
+    return Detection((x, y, side, side), np.zeros((5, 2), np.float32), 0.99)
+
+
+def test_live_stream_accounts_each_stage_and_the_latency():
+    from dsan_tf.realtime import StreamReport, live_stream
+
+    clock = _Clock()
+    # per frame: detector seconds and faces (1, 2, 2, 0 faces)
+    plan = [(0.030, [_face(10, 10, 40)]), (0.012, [_face(12, 10, 40), _face(80, 20, 20)]),
+            (0.050, [_face(14, 11, 40), _face(81, 21, 20)]), (0.020, [])]
+    calls = iter(plan)
+
+    def detector(frame):
+        seconds, faces = next(calls)
+        clock.now += seconds
+        return Step("search" if len(faces) != 2 else "refit", faces)
+
+    frames = [np.full((48, 64, 3), i, np.uint8) for i in range(4)]
+    report = StreamReport("fake")
+    results = list(live_stream(FakeCapture(frames, fps=10.0), _StubLiveRecognizer(clock), detector=detector,
+                               report=report, clock=clock))
+    summary = report.summary()
+    classify = [0.008, 0.016, 0.016, 0.0]
+    assert summary["detection_ms_per_frame"] == pytest.approx(1e3 * (0.030 + 0.012 + 0.050 + 0.020) / 4)
+    assert summary["classification_ms_per_frame"] == pytest.approx(1e3 * sum(classify) / 4)
+    assert summary["classification_ms_per_face"] == pytest.approx(1e3 * sum(classify) / 5)
+    latencies = [d + c for (d, _), c in zip(plan, classify)]  # reading took no time on this clock
+    assert summary["latency_ms_median"] == pytest.approx(1e3 * float(np.median(latencies)))
+    assert [r.latency_s for r in results] == pytest.approx(latencies)
+    assert summary["frames_per_s"] == pytest.approx(4 / sum(latencies), rel=1e-3)
+    assert summary["searches"] == 2 and summary["faces"] == 5 and summary["no_face_frames"] == 1
+    assert [r.time_s for r in results] == [0.0, 0.1, 0.2, 0.3]
+    assert [[f["track"] for f in r.faces] for r in results] == [[1], [1, 2], [1, 2], []]
+
+
+def test_agreement_counts_labels_unmatched_faces_and_losses():
+    from dsan_tf.realtime import agreement
+
+    a, b = (10, 10, 50, 50), (200, 40, 30, 30)
+    ref = [[{"box": a, "label": "x"}, {"box": b, "label": "y"}]] * 4
+    live = [[{"box": a, "label": "x"}, {"box": b, "label": "y"}],
+            [{"box": (12, 10, 50, 50), "label": "z"}],  # b lost, a's label differs
+            [{"box": a, "label": "x"}],  # b lost again
+            [{"box": a, "label": "x"}, {"box": (201, 40, 30, 30), "label": "y"}]]
+    truth = [[a, b]] * 4
+    out = agreement(ref, live, truth)
+    assert out["reference_faces"] == 8 and out["unmatched"] == 2 and out["agreeing"] == 5
+    assert out["agreement"] == pytest.approx(5 / 8) and out["longest_loss_frames"] == [0, 2]
+    out = agreement(ref, live, [[a, None]] * 4)  # b out of view: not lost
+    assert out["longest_loss_frames"] == [0, 0]
+
+
+# ---------------------------------------------------------------------- dsan predict VIDEO on the live path
+
+
+@pytest.fixture
+def one_face_video(tmp_path):
+    import cv2
+
+    path = tmp_path / "in" / "clip.avi"
+    path.parent.mkdir()
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 8.0, (160, 120))
+    for i in range(6):
+        writer.write(np.full((120, 160, 3), 40 + 20 * i, np.uint8))
+    writer.release()
+    return path
+
+
+def test_predict_video_writes_annotated_video_table_and_chart(tiny_model_file, one_face_video, tmp_path, capsys,
+                                                               monkeypatch):
+    import cv2
+    import mtcnn
+
+    monkeypatch.setattr(mtcnn, "MTCNN", _OneFace)
+    out = tmp_path / "out"
+    args = ["predict", one_face_video, "--weights", tiny_model_file, "--annotate", out / "annotated.mp4",
+            "--output", out / "faces.csv", "--format", "csv", "--chart", out / "chart.png"]
+    status, stdout, err = _dsan(capsys, *args)
+    assert status == 0, err
+    with open(out / "faces.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["frame"]) for r in rows] == list(range(6))
+    assert [float(r["time_s"]) for r in rows] == pytest.approx([i / 8.0 for i in range(6)])
+    assert {r["track"] for r in rows} == {"1"}
+    assert [rows[0][k] for k in ("box_x", "box_y", "box_w", "box_h")] == ["20", "25", "40", "50"]
+    probabilities = np.array([[float(r[f"p_{n}"]) for n in ("neutral", "happiness", "surprise")] for r in rows])
+    assert np.allclose(probabilities.sum(1), 1.0, atol=1e-4)
+    video = cv2.VideoCapture(str(out / "annotated.mp4"))
+    frames = []
+    while True:
+        ok, frame = video.read()
+        if not ok:
+            break
+        frames.append(frame)
+    assert len(frames) == 6 and frames[0].shape == (120, 160, 3)
+    assert (out / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "6 frames" in err and "1 face tracks" in err and "frame" in err  # the bar counts frames
+    assert sorted(p.name for p in out.iterdir()) == ["annotated.mp4", "chart.png", "faces.csv"]  # no temporaries
+
+    # The output policy: a second run does not replace what is there without --overwrite...
+    before = (out / "annotated.mp4").read_bytes()
+    status, _, err = _dsan(capsys, *args)
+    assert status == 2 and "--overwrite" in err and (out / "annotated.mp4").read_bytes() == before
+    # ...and a run that fails half-way publishes nothing.
+    from dsan_tf.api import FaceExpressionRecognizer
+
+    calls = []
+
+    def failing(self, crops):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("boom")
+        return np.tile([[0.2, 0.5, 0.3]], (len(crops), 1))
+
+    monkeypatch.setattr(FaceExpressionRecognizer, "classify", failing)
+    fresh = tmp_path / "fresh"
+    status, _, err = _dsan(capsys, "predict", one_face_video, "--weights", tiny_model_file, "--annotate",
+                           fresh / "a.mp4", "--output", fresh / "f.jsonl", "--chart", fresh / "c.png")
+    assert status != 0 and len(calls) == 3
+    assert not fresh.exists() or list(fresh.iterdir()) == []
+
+
+def test_predict_live_video_flags_are_checked(one_face_video, tmp_path, capsys):
+    from dsan_tf.cli import main
+
+    def refused(*argv):
+        with pytest.raises(SystemExit) as exit_:
+            main([str(a) for a in argv])
+        assert exit_.value.code == 2
+        return capsys.readouterr().err
+
+    assert "one input video" in refused("predict", one_face_video, one_face_video, "--annotate", tmp_path / "a.mp4")
+    assert "PNG" in refused("predict", one_face_video, "--chart", tmp_path / "c.jpg")
+    assert "--smooth" in refused("predict", one_face_video, "--annotate", tmp_path / "a.mp4", "--smooth", "0")
+    assert "--chart" in refused("predict", "--camera", "0", "--chart", tmp_path / "c.png")
+    assert "live path only" in refused("predict", one_face_video, "--annotate", tmp_path / "frames", "--smooth", "3")
+    assert not any(tmp_path.glob("*.mp4")) and not any(tmp_path.glob("*.png"))
+
+
+# ---------------------------------------------------------------------- --show: a real window under Xvfb
+
+
+@pytest.fixture
+def x_display(monkeypatch):
+    """A private X server (Xvfb, 320x240) for the test; its display number chosen by Xvfb itself."""
+    import os
+    import shutil
+    import subprocess
+
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb is not installed (apt-get install xvfb): the window test needs an X server")
+    read_end, write_end = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0", "320x240x24", "-nolisten", "tcp"],
+                              pass_fds=(write_end,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write_end)
+    try:
+        with os.fdopen(read_end) as pipe:
+            number = pipe.readline().strip()
+        if not number:
+            pytest.skip("Xvfb did not start")
+        monkeypatch.setenv("DISPLAY", f":{number}")
+        yield f":{number}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _window_frames(count, stop=None):
+    """FrameResults of a 160x120 frame, magenta left half and teal right half, one face on the right."""
+    from dsan_tf.realtime import FrameResult
+
+    image = np.zeros((120, 160, 3), np.uint8)
+    image[:, :80] = (255, 0, 255)
+    image[:, 80:] = (0, 128, 128)
+    face = {"box": [100, 30, 40, 50], "label": "happiness", "probabilities": {"happiness": 0.9, "neutral": 0.1},
+            "detection_confidence": 0.99, "track": 3}
+    for i in range(count):
+        if stop is not None:
+            stop(i)
+        yield FrameResult("test", i, i / 10, image, [face], 0.0, 0.0)
+
+
+def test_show_draws_frames_in_a_window_and_closes_on_q_and_ctrl_c(x_display, tmp_path):
+    import tkinter
+
+    from PIL import Image, ImageGrab
+
+    from dsan_tf import realtime
+
+    if realtime.check_display() != "tk":
+        pytest.skip("this OpenCV has its own GUI: the tkinter window is not used")
+    shots, seen = [], []
+
+    def press_q_at_frame_3(i):
+        seen.append(i)
+        if i == 3:
+            shots.append(np.asarray(ImageGrab.grab(xdisplay=x_display).convert("RGB")))
+            root = tkinter._default_root
+            root.focus_force()  # keys go to the focused window (no window manager gives it focus here)
+            root.update()
+            root.event_generate("<KeyPress-q>", when="tail")
+
+    report = realtime.StreamReport("test")
+    realtime.show_window(_window_frames(10, press_q_at_frame_3), report)
+    assert report.stopped == "quit" and seen == [0, 1, 2, 3]  # the frame after q is not shown
+    assert tkinter._default_root is None  # the window is gone
+    # The screenshot: the window (no window manager: at the screen's corner) shows the frame.
+    shot = shots[0]
+    Image.fromarray(shot).save(tmp_path / "window.png")  # kept for a look when the test fails
+    assert np.all(shot[5:110, 5:75] == (255, 0, 255))  # left half, below the face's label
+    assert np.all(shot[100:115, 85:95] == (0, 128, 128))  # right half, beside the face's box
+    assert np.all(shot[31:80, 100] == (0, 255, 0))  # the face box's left edge (x = 100), drawn in green
+    assert np.all(shot[130:, 170:] == 0)  # the rest of the screen: nothing
+
+    def ctrl_c_at_frame_2(i):
+        if i == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        realtime.show_window(_window_frames(10, ctrl_c_at_frame_2), realtime.StreamReport("test"))
+    assert tkinter._default_root is None
+    assert np.all(np.asarray(ImageGrab.grab(xdisplay=x_display).convert("RGB"))[:120, :160] == 0)  # closed
+
+
+def test_tflite_predictor_gives_the_keras_model_s_answers(tiny_model_file):
+    import copy
+
+    from dsan_tf.inference import ModelLoadError, load_predictor
+    from dsan_tf.tflite_predictor import TFLitePredictor, tflite_bytes
+
+    keras_predictor = load_predictor(weights=tiny_model_file)
+    content = tflite_bytes(keras_predictor)
+    lite = TFLitePredictor(content, keras_predictor)
+    rng = np.random.default_rng(1)
+    faces = [rng.integers(0, 256, (32, 32, 3), dtype=np.uint8) for _ in range(5)]
+    faces.append(rng.integers(0, 256, (45, 37, 3), dtype=np.uint8))  # another size: resized as the Keras path does
+    expected = keras_predictor.predict(faces)
+    assert np.abs(lite.predict(faces) - expected).max() < 1e-5
+    assert lite.class_names == keras_predictor.class_names and lite.source.endswith("(TFLite)")
+    other = copy.copy(keras_predictor)
+    other.class_names = ["a", "b"]  # a model with two classes: this flatbuffer gives three
+    with pytest.raises(ModelLoadError, match="gives 3 classes"):
+        TFLitePredictor(content, other)
+    with pytest.raises(ModelLoadError, match="not a TFLite model"):
+        TFLitePredictor(b"not a flatbuffer", keras_predictor)
+
+
+class _FakeOnet:
+    """MTCNN's last stage: each proposal comes back moved by (+2, +1) px with ``score``."""
+
+    _model = None  # what marks a stage with a network
+
+    def __init__(self):
+        self.proposals = []
+        self.score = 0.99
+
+    def __call__(self, images_normalized, bboxes_batch, threshold_onet, nms_onet):
+        self.proposals.append(np.array(bboxes_batch))
+        rows = [[0, x1 + 2, y1 + 1, x2 + 2, y2 + 1, self.score, *[x1 + 10] * 5, *[y1 + 10] * 5]
+                for _, x1, y1, x2, y2, _ in bboxes_batch]
+        return np.array([r for r in rows if r[5] >= threshold_onet]).reshape(-1, 16)
+
+
+class _FakeMtcnn:
+    """mtcnn 1.0's shape: stages (the last one ONet) and detect_faces (one 30x40 face at (50, 20))."""
+
+    def __init__(self):
+        self._stages = [object(), object(), _FakeOnet()]
+        self.searches = 0
+
+    def detect_faces(self, image, **kwargs):
+        self.searches += 1
+        return np.array([[0, 50.0, 20.0, 80.0, 60.0, 0.99, *[60.0] * 5, *[30.0] * 5]])
+
+
+def test_live_detector_refits_between_searches_and_searches_again_when_a_face_is_lost():
+    from dsan_tf.data.align import FaceAligner
+
+    mtcnn = _FakeMtcnn()
+    onet = mtcnn._stages[-1]
+    live = LiveDetector(FaceAligner(output_size=32, min_face_size=20, detector=mtcnn), search_every=3)
+    frame = np.zeros((100, 200, 3), np.uint8)  # min face max(20, 0.1 * 100) = 20 px: searched at full size
+    kinds = [live(frame).kind for _ in range(4)]
+    assert kinds == ["search", "refit", "refit", "search"] and mtcnn.searches == 2
+    # The first refit's proposal: the square (side 40, the longer side) around the found 30x40 box's centre (65, 40).
+    assert onet.proposals[0].tolist() == [[0, 45.0, 20.0, 85.0, 60.0, 1.0]]
+    # The second starts from where the first put the face (+2, +1): one pass each (a 2 px move is small).
+    assert onet.proposals[1].tolist() == [[0, 47.0, 21.0, 87.0, 61.0, 1.0]] and len(onet.proposals) == 2
+    step = live(frame)
+    assert step.kind == "refit" and step.detections[0].box == pytest.approx((47.0, 21.0, 40.0, 40.0))
+    onet.score = 0.5  # under min_confidence (0.9): the face is lost, so MTCNN searches on the same frame
+    step = live(frame)
+    assert step.kind == "refit+search" and mtcnn.searches == 3
+    assert step.detections[0].box == pytest.approx((50.0, 20.0, 30.0, 40.0))

@@ -3,10 +3,13 @@
     dsan predict photos/                      # the shipped FERPlus model
     dsan predict --weights runs/x/model.keras photos/ clip.mp4 --frame-stride 10
     dsan predict --savedmodel models/dsan photo.jpg --format csv --annotate out/
+    dsan predict clip.mp4 --annotate out.mp4 --output faces.csv --format csv --chart faces.png
 
 One JSON line (default) or CSV row per face on stdout (or --output): source, frame,
 box, label, probabilities by class name. A photo or frame with no face gets one row
-with "face": null, "label": null and "note": "no face". See --help.
+with "face": null, "label": null and "note": "no face". The camera and one video with
+--annotate VIDEO.mp4 or --chart take the live path (dsan_tf.realtime.live_stream): faces
+followed between MTCNN searches, each with a track id. See --help.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import sys
 from pathlib import Path
 
 from dsan_tf.cli.detection import check_detector_args
+from dsan_tf.cli.validators import positive_int
 from dsan_tf.errors import UserError
 
 PROG = "dsan predict"
@@ -51,17 +55,36 @@ def build_parser(prog=PROG):
                         help="read camera N (0: the first) live, frame by frame, until Ctrl-C, --max-frames "
                              "or the camera stops; JSON lines on stdout unless --show")
     parser.add_argument("--show", action="store_true",
-                        help="with --camera: show the frames annotated (boxes, labels, frames/s) in a window "
-                             "instead of writing JSON lines; needs a display (default: JSON lines, so the "
-                             "command behaves the same on a headless machine)")
+                        help="with --camera: show the frames annotated (boxes, labels with track ids, frames/s) "
+                             "in a window instead of writing JSON lines; q, Esc or closing the window stops. Needs "
+                             "a display, and OpenCV with a GUI or Python's tkinter (used with "
+                             "opencv-python-headless) (default: JSON lines, so the command behaves the same on a "
+                             "headless machine)")
     parser.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="output format (default jsonl)")
     parser.add_argument("--output", type=Path, default=None,
                         help="write the rows here instead of stdout (replaced only when every input is done; "
                              "never one of the inputs or the model)")
-    parser.add_argument("--annotate", type=Path, default=None, metavar="DIR",
+    parser.add_argument("--annotate", type=Path, default=None, metavar="DIR|VIDEO",
                         help="also write each image (and each processed video frame, under <video name>/) "
                              "with boxes and labels drawn to DIR (not an input folder nor inside one; an "
-                             "annotated copy may never replace an input)")
+                             "annotated copy may never replace an input); or, for one input video, a .mp4 or "
+                             ".avi file: that video annotated (boxes, labels, track ids), faces followed between "
+                             "MTCNN searches (the live path, as --camera) (default: nothing annotated)")
+    parser.add_argument("--chart", type=Path, default=None, metavar="PNG",
+                        help="one input video: a PNG chart of each face's (track's) expression probabilities "
+                             "over time; rows then carry a track id, on the live path (default: no chart)")
+    parser.add_argument("--smooth", type=positive_int(1000), default=1, metavar="N",
+                        help="live path (--camera, or a video with --annotate VIDEO/--chart): average each "
+                             "face's probabilities over its last N frames (default 1: no smoothing; photos "
+                             "never are)")
+    parser.add_argument("--classifier", choices=("keras", "tflite"), default="keras",
+                        help="live path: classify with the Keras model, or with its TFLite conversion (XNNPACK: "
+                             "same answers, ~1.5-2x faster on CPU; converted in memory at start, 10-25 s) "
+                             "(default keras)")
+    parser.add_argument("--search-every", type=positive_int(10000), default=10, metavar="N",
+                        help="live path: run MTCNN's full search every N frames and follow the faces found in "
+                             "between (a lost face triggers a search at once) (default 10; 1: search every "
+                             "frame)")
     parser.add_argument("--overwrite", action="store_true",
                         help="let --output and the annotated copies replace existing files the command did not "
                              "make (without it such files are kept and the command refuses before any work)")
@@ -85,7 +108,32 @@ def build_parser(prog=PROG):
     return parser
 
 
+def live_video(args) -> bool:
+    """Whether one input video goes through the live path (annotated video, chart, track ids)."""
+    from dsan_tf.video_outputs import is_video_output
+
+    return args.camera is None and (is_video_output(args.annotate) or args.chart is not None)
+
+
 def check_args(parser, args):
+    if live_video(args):
+        from dsan_tf.inference import is_video
+
+        if len(args.inputs) != 1 or not is_video(args.inputs[0]):
+            what = "--annotate VIDEO" if args.chart is None else "--chart"
+            parser.error(f"{what} takes one input video (e.g. clip.mp4), got {len(args.inputs)} input(s)"
+                         + ("" if len(args.inputs) != 1 else f": {args.inputs[0]} is not a video file"))
+        if args.chart is not None and args.chart.suffix.lower() != ".png":
+            parser.error(f"--chart writes a PNG: give a file name ending in .png, got {args.chart}")
+        if args.annotate is not None and args.annotate.suffix.lower() not in (".mp4", ".avi"):
+            parser.error("--annotate with --chart: give the annotated video's name (.mp4 or .avi), got "
+                         f"{args.annotate}")
+    if args.camera is None and not live_video(args):
+        given = [flag for flag, on in (("--smooth", args.smooth != 1), ("--search-every", args.search_every != 10),
+                                       ("--classifier tflite", args.classifier != "keras")) if on]
+        if given:
+            parser.error(f"{', '.join(given)}: for the live path only (--camera N, or one video with --annotate "
+                         "VIDEO.mp4 or --chart); photos and frame folders are detected frame by frame")
     if args.camera is None:
         if not args.inputs:
             parser.error("give image files, video files or folders, or --camera N")
@@ -96,7 +144,8 @@ def check_args(parser, args):
             parser.error(f"--camera takes a camera index >= 0, got {args.camera}")
         clash = [name for name, given in (("inputs", args.inputs), ("--output", args.output),
                                           ("--annotate", args.annotate), ("--format csv", args.format == "csv"),
-                                          ("--skip-unreadable", args.skip_unreadable)) if given]
+                                          ("--skip-unreadable", args.skip_unreadable),
+                                          ("--chart", args.chart)) if given]
         if clash:
             parser.error(f"--camera writes JSON lines on stdout (or a window with --show): not with "
                          f"{', '.join(clash)}")
@@ -195,6 +244,8 @@ def run(args) -> int:
         print(f"{PROG}: no --weights given: using the shipped model {args.weights!r}", file=sys.stderr)
     if args.camera is not None:
         return run_camera(args)
+    if live_video(args):
+        return run_live_video(args)
     unreadable = []  # sub-folders that could not be read: in the summary and the exit status
     inputs = collect_inputs(args.inputs, unreadable)  # fails on a missing path before the model loads
     annotator = _Annotator(args.annotate) if args.annotate else None
@@ -259,17 +310,10 @@ class DisplayUnavailable(UserError):
     """--show where no window can be opened (headless, or OpenCV without GUI support)."""
 
 
-def run_camera(args) -> int:
-    """Camera ``args.camera`` live: JSON lines on stdout or an annotated window, then the rates on stderr."""
-    from dsan_tf import realtime
+def _live_recognizer(args):
     from dsan_tf.api import FaceExpressionRecognizer
     from dsan_tf.inference import load_predictor
 
-    if args.show:  # before the model loads
-        try:
-            realtime.check_display()
-        except realtime.DisplayError as err:
-            raise DisplayUnavailable(f"--show: {err} (drop --show)") from None
     predictor = load_predictor(weights=args.weights, savedmodel=args.savedmodel)
     recognizer = FaceExpressionRecognizer(predictor, grayscale=args.grayscale, min_confidence=args.min_confidence,
                                           min_face_size=args.min_face_size, largest_only=args.largest_only,
@@ -277,10 +321,28 @@ def run_camera(args) -> int:
     if args.grayscale is None and recognizer.grayscale:
         print(f"{PROG}: the model was trained on grey faces: colour faces are greyed (--no-grayscale keeps "
               "colour)", file=sys.stderr)
+    if args.classifier == "tflite":
+        from dsan_tf.tflite_predictor import TFLitePredictor, tflite_bytes
+
+        print(f"{PROG}: converting the model to TFLite (--classifier tflite)...", file=sys.stderr)
+        recognizer.predictor = TFLitePredictor(tflite_bytes(predictor), predictor)
+    return recognizer
+
+
+def run_camera(args) -> int:
+    """Camera ``args.camera`` live: JSON lines on stdout or an annotated window, then the rates on stderr."""
+    from dsan_tf import realtime
+
+    if args.show:  # before the model loads
+        try:
+            realtime.check_display()
+        except realtime.DisplayError as err:
+            raise DisplayUnavailable(f"--show: {err} (drop --show)") from None
+    recognizer = _live_recognizer(args)
     report = realtime.StreamReport(realtime.source_name(args.camera))
     # realtime.run's steps, inline so that Ctrl-C (the way to stop a camera) still ends with the report.
-    results = realtime.stream(args.camera, recognizer, stride=args.frame_stride, max_frames=args.max_frames,
-                              report=report)
+    results = realtime.live_stream(args.camera, recognizer, search_every=args.search_every, smooth=args.smooth,
+                                   stride=args.frame_stride, max_frames=args.max_frames, report=report)
     try:
         if args.show:
             realtime.show_window(results, report)
@@ -293,6 +355,95 @@ def run_camera(args) -> int:
     print(f"{PROG}: {report.line()}" + ("; stopped by Ctrl-C" if report.stopped == "Ctrl-C" else ""),
           file=sys.stderr)
     return 0 if report.frames else 1
+
+
+def run_live_video(args) -> int:
+    """One video on the live path: rows with track ids and times (stdout or --output), the annotated video
+    (--annotate VIDEO) and the chart (--chart), all published only when the whole video is done."""
+    import contextlib
+
+    from tqdm import tqdm
+
+    from dsan_tf import realtime, video_outputs
+    from dsan_tf.data.errors import DataError
+    from dsan_tf.inference import model_files
+    from dsan_tf.outputs import OutputPolicy
+
+    video = args.inputs[0]
+    if not video.is_file():
+        raise DataError(f"{video}: no such video file")
+    given = [*args.inputs, *model_files(args.weights), args.savedmodel]
+    with OutputPolicy(command="predict", flag="--output", overwrite=args.overwrite, inputs=given) as policy:
+        claimed = [(args.output, "--output"), (args.annotate, "--annotate"), (args.chart, "--chart")]
+        seen = {}
+        for path, flag in claimed:  # before the model loads
+            if path is None:
+                continue
+            key = path.resolve()
+            if key in seen:
+                raise DataError(f"{flag} {path}: the same file as {seen[key]}; give each output its own name")
+            seen[key] = flag
+            policy.claim_file(path, flag=flag)
+        recognizer = _live_recognizer(args)
+        class_names = recognizer.class_names
+        report = realtime.StreamReport(str(video))
+        total = _frames_to_process(video, args.frame_stride, args.max_frames)
+        results = realtime.live_stream(str(video), recognizer, search_every=args.search_every, smooth=args.smooth,
+                                       stride=args.frame_stride, max_frames=args.max_frames, report=report)
+        chart_rows = []
+        with contextlib.ExitStack() as stack:
+            out = sys.stdout
+            if args.output is not None:
+                out = stack.enter_context(open(stack.enter_context(policy.publish(args.output)), "w", newline=""))
+            writer = None
+            if args.format == "csv":
+                writer = csv.DictWriter(out, fieldnames=video_outputs.table_fields(class_names))
+                writer.writeheader()
+            write_frame = None
+            progress = stack.enter_context(tqdm(total=total, desc="predict", unit="frame", disable=args.no_progress))
+            stack.callback(results.close)
+            for result in results:
+                rows = result.rows()
+                for row in rows:
+                    if writer is not None:
+                        writer.writerow(video_outputs.table_row(row, class_names))
+                    else:
+                        out.write(json.dumps(row) + "\n")
+                chart_rows.extend(r for r in rows if r.get("track") is not None)
+                if args.annotate is not None:
+                    if write_frame is None:  # the size is known with the first frame
+                        height, width = result.image.shape[:2]
+                        write_frame = stack.enter_context(video_outputs.video_writer(
+                            policy, args.annotate, report.source_fps or 30.0, (width, height)))
+                    from dsan_tf.inference import annotate
+
+                    write_frame(annotate(result.image, video_outputs.labelled_rows(rows)))
+                progress.update(1)
+            if args.chart is not None:
+                video_outputs.plot_tracks(chart_rows, class_names, args.chart, policy, title=f"{video.name}: "
+                                          "expression probabilities per face")
+    tracks = len({r["track"] for r in chart_rows})
+    written = [f"{flag} {path}" for path, flag in claimed
+               if path is not None and (flag != "--annotate" or report.frames)]  # no frame: no video
+    print(f"{PROG}: {report.line()}; {tracks} face tracks" + (f"; wrote {', '.join(written)}" if written else ""),
+          file=sys.stderr)
+    truncated = any("truncated" in note for note in report.notes)
+    return 1 if truncated or not report.frames else 0
+
+
+def _frames_to_process(video, stride: int, max_frames) -> int | None:
+    """The frames the live path will process (the header's count; None when it gives none), for the bar."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(video))
+    try:
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    finally:
+        capture.release()
+    if count <= 0:
+        return max_frames
+    wanted = -(-count // stride)
+    return min(wanted, max_frames) if max_frames else wanted
 
 
 def predict_all(args, inputs, predictor, aligner, annotator, out) -> dict:
