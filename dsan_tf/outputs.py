@@ -357,6 +357,39 @@ def rename_no_replace(source, target) -> None:
         os.unlink(src)
 
 
+_RENAME_EXCHANGE = 2
+
+
+def exchange(first, second) -> bool:
+    """Swap two existing paths in one step (``renameat2(RENAME_EXCHANGE)``); False where the
+    file system or C library cannot (the caller then falls back to two renames)."""
+    if _renameat2 is None:  # pragma: no cover - not glibc
+        return False
+    if _renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EPERM):
+        return False
+    raise OSError(code, os.strerror(code), os.fsdecode(first), None, os.fsdecode(second))
+
+
+def package_folder() -> Path:
+    """The folder dsan_tf is installed in (nothing is ever written inside it)."""
+    return Path(__file__).resolve().parent
+
+
+def check_outside_package(path, flag: str = "--output") -> Path:
+    """OutputError when ``path`` is or lies inside the installed package dsan_tf."""
+    package = package_folder()
+    target = Path(os.path.abspath(path))
+    with contextlib.suppress(OSError, RuntimeError):
+        target = Path(path).resolve()
+    if target == package or package in target.parents:
+        raise OutputError(f"{flag} {_shown(path)}: lies inside the installed package dsan_tf ({_shown(package)}); "
+                          "nothing is written there: pick a folder of your own")
+    return Path(path)
+
+
 # ---------------------------------------------------------------------- markers
 
 
@@ -675,6 +708,59 @@ class OutputPolicy:
                     folder[1].add(relative)
         finally:
             _remove(tmp)
+
+    @contextlib.contextmanager
+    def publish_folder(self, path, kind: str, flag: str | None = None, *, accept=None):
+        """Yield an empty temporary folder beside ``path``; when the block succeeds, it becomes
+        ``path`` in one rename: a whole output (a sample dataset, a shipped model pair) appears
+        complete or not at all, and a failed run leaves the previous one as it was.
+
+        Accepted before the work: a new or empty ``path``, one marked with ``kind`` (an earlier
+        run's, replaced), one ``accept(path)`` accepts, anything else only with ``--overwrite``;
+        never a folder holding one of the command's inputs. The old folder is swapped out in the
+        same step (``RENAME_EXCHANGE``), then deleted.
+        """
+        flag = flag or self.flag
+        path = Path(path)
+        check_creatable(path, folder=True, flag=flag, inputs=self.inputs)
+        target = path.resolve()
+        for item in self.inputs:
+            source = item.resolve()
+            if target == source or target in source.parents:
+                raise OutputError(f"{flag} {_shown(path)}: holds the input {_shown(item)}; replacing it would "
+                                  "delete the input: pick another " + flag)
+        if path.is_dir() and foreign_entries(path):
+            marker = read_marker(path)
+            ours = (marker is not None and marker[0] == kind) or (accept is not None and accept(path))
+            if not (ours or self.overwrite):
+                others = foreign_entries(path)
+                shown = ", ".join(_shown(name) for name in others[:4]) + (", ..." if len(others) > 4 else "")
+                raise OutputError(f"{flag} {_shown(path)}: holds files this command did not make ({shown}); "
+                                  f"pick a new or empty {flag}, or pass --overwrite to replace the whole folder")
+        self._lock(path, flag)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        clean_stale_temps(path)
+        tmp = temp_path_beside(path, directory=True)
+        try:
+            write_marker(tmp, kind, self.command)
+            yield tmp
+            if os.path.lexists(path):
+                if not path.is_dir() or path.is_symlink():
+                    raise OutputError(f"{flag} {_shown(path)}: is no longer a folder; nothing was replaced")
+                if not exchange(tmp, path):  # pragma: no cover - a file system without RENAME_EXCHANGE
+                    old = temp_path_beside(path, directory=True)
+                    os.rename(path, old / "old")  # two steps: a kill between them leaves no folder, never a mix
+                    os.rename(tmp, path)
+                    tmp = old
+                # tmp now holds the old folder: deleted below
+            else:
+                try:
+                    rename_no_replace(tmp, path)
+                except FileExistsError:
+                    raise OutputError(f"{flag} {_shown(path)}: was created by another program while this "
+                                      "command ran; it was kept, and this result not written") from None
+        finally:
+            _remove(Path(tmp))
 
     def claim_and_mark(self, folder, kind: str, flag: str | None = None, **kwargs) -> Path:
         """:meth:`claim_folder`, then create it and write its marker at once (a run's folder)."""
