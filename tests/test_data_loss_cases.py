@@ -83,3 +83,62 @@ def test_make_sample_needs_both_flags_and_never_writes_into_the_package(source, 
     inside = ROOT / "dsan_tf" / "sample_data" / "made-by-a-test"
     refused(command("make-sample"), sample_args(source, inside), r"--out .*inside the installed package")
     assert not inside.exists()
+
+
+# ---------------------------------------------------------------------- 2. ship
+
+@pytest.fixture
+def fake_run(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "model.keras").write_bytes(b"not read: _ship is replaced")
+    (run / "config.json").write_text(json.dumps({"settings": {"dataset": "ferplus"}}))
+    (run / "metrics.json").write_text("{}")
+    return run
+
+
+def fake_ship(weights):
+    """A _ship that stages ``weights`` as toy.weights.npz and returns its record (no model, no scoring)."""
+    import hashlib
+
+    def _ship(args, config, metrics, model_path, staging):
+        (staging / "toy.weights.npz").write_bytes(weights)
+        return {"name": "toy", "weights_file": "toy.weights.npz", "config": {},
+                "sha256": hashlib.sha256(weights).hexdigest()}
+    return _ship
+
+
+def ship_args(run, out, *extra):
+    return ["--run", run, "--name", "toy", "--data-dir", SAMPLE, "--output", out, "--no-progress", *extra]
+
+
+def test_ship_needs_an_output_outside_the_package(fake_run, monkeypatch):
+    import dsan_tf.cli.ship_model as ship
+
+    monkeypatch.setattr(ship, "_ship", fake_ship(b"weights"))
+    refused(command("ship"), ["--run", fake_run, "--data-dir", SAMPLE], r"--output")
+    for inside in (ROOT / "dsan_tf" / "pretrained_models", ROOT / "dsan_tf" / "made-by-a-test"):
+        refused(command("ship"), ship_args(fake_run, inside), r"--output .*inside the installed package")
+    assert not (ROOT / "dsan_tf" / "made-by-a-test").exists()
+
+
+def test_ship_replaces_the_pair_in_one_step_and_keeps_the_folders_other_files(fake_run, tmp_path, monkeypatch):
+    import dsan_tf.cli.ship_model as ship
+
+    out = tmp_path / "shipped"
+    monkeypatch.setattr(ship, "_ship", fake_ship(b"first"))
+    assert command("ship")(ship_args(fake_run, out)) == 0
+    (out / "other.json").write_text("another model's record")
+    first = tree(out)
+    # killed after the new weights were staged, before the record: the old pair stays, whole
+    monkeypatch.setattr(ship, "_ship", fake_ship(b"second"))
+    monkeypatch.setattr("dsan_tf.io_utils.write_json", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
+    assert command("ship")(ship_args(fake_run, out)) == 130
+    assert tree(out) == first
+    monkeypatch.undo()
+    monkeypatch.setattr(ship, "_ship", fake_ship(b"second"))
+    assert command("ship")(ship_args(fake_run, out)) == 0
+    now = tree(out)
+    assert now["toy.weights.npz"] == b"second" and now["other.json"] == b"another model's record"
+    assert json.loads(now["toy.json"])["sha256"] != json.loads(first["toy.json"])["sha256"]
+    assert sorted(os.listdir(tmp_path)) == ["run", "shipped"]  # no temporary, no lock left

@@ -216,9 +216,9 @@ BAD_ARGUMENTS = [
     ("analyze", ["--weights", "m.keras", "--output", "o", "--perplexity", "nan"], r"--perplexity"),
     ("analyze", ["--weights", "m.keras", "--output", "o", "--perplexity", "inf"], r"--perplexity"),
     ("ablate", ["--grid", "alpha", "--epochs", "0", "--dataset", "ferplus"], r"--epochs 0"),
-    ("ship", ["--run", "r", "--data-dir", "d", "--name", "../escaped"], r"--name '\.\./escaped'"),
-    ("ship", ["--run", "r", "--data-dir", "d", "--name", ""], r"--name ''"),
-    ("ship", ["--run", "r", "--data-dir", "no-such-folder"], r"--data-dir no-such-folder: no such folder"),
+    ("ship", ["--run", "r", "--output", "o", "--data-dir", "d", "--name", "../escaped"], r"--name '\.\./escaped'"),
+    ("ship", ["--run", "r", "--output", "o", "--data-dir", "d", "--name", ""], r"--name ''"),
+    ("ship", ["--run", "r", "--output", "o", "--data-dir", "no-such-folder"], r"--data-dir no-such-folder: no such folder"),
 ]
 
 
@@ -257,7 +257,7 @@ def test_ship_refused_agreement_leaves_the_old_pair_and_replaces_a_shipped_pair(
     # case 8: an agreement check that fails writes nothing
     refused(command("ship"), ship(ferplus_run, out, "--min-agreement", "1.01"), r"--min-agreement.*nothing was written")
     assert_unchanged(before)
-    assert sorted(os.listdir(out)) == ["toy.json", "toy.weights.npz"]
+    assert sorted(os.listdir(out)) == [".dsan-output", "toy.json", "toy.weights.npz"]
     # the rule: a shipped pair this command wrote is replaced without --overwrite (how a new model ships)
     (ferplus_run / "config.json").write_text(json.dumps({"settings": {"dataset": "ferplus", "seed": 7}}))
     assert run_command("ship", ship(ferplus_run, out, "--min-agreement", "0.5")) == 0
