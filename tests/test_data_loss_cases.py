@@ -142,3 +142,25 @@ def test_ship_replaces_the_pair_in_one_step_and_keeps_the_folders_other_files(fa
     assert now["toy.weights.npz"] == b"second" and now["other.json"] == b"another model's record"
     assert json.loads(now["toy.json"])["sha256"] != json.loads(first["toy.json"])["sha256"]
     assert sorted(os.listdir(tmp_path)) == ["run", "shipped"]  # no temporary, no lock left
+
+
+# ---------------------------------------------------------------------- 3. simulate-centres --csv
+
+def test_simulate_centres_csv_refuses_a_file_it_did_not_make(tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    labels = np.repeat(np.arange(3), [5, 7, 9])
+    features = np.abs(rng.normal(size=(len(labels), 6)))
+    stored = tmp_path / "features.npz"
+    np.savez(stored, features=features, attention=np.full_like(features, 0.3), labels=labels,
+             class_names=np.array(list("abc")))
+    model = tmp_path / "model.keras"
+    model.write_bytes(b"a 136 MB model, in spirit")
+    argv = ["--features", stored, "--epochs", 1, "--rule", "centre-loss:0.05:0.9"]
+    refused(command("simulate-centres"), [*argv, "--csv", model], r"--csv .*model.keras: exists.*--overwrite")
+    assert model.read_bytes() == b"a 136 MB model, in spirit"
+    refused(command("simulate-centres"), [*argv, "--csv", stored], r"--csv .*input")
+    assert command("simulate-centres")([*argv, "--csv", model, "--overwrite"]) == 0
+    assert model.read_text().startswith("rule,class_name,cosine")
+    assert no_locks(tmp_path) == []
