@@ -164,3 +164,45 @@ def test_simulate_centres_csv_refuses_a_file_it_did_not_make(tmp_path):
     assert command("simulate-centres")([*argv, "--csv", model, "--overwrite"]) == 0
     assert model.read_text().startswith("rule,class_name,cosine")
     assert no_locks(tmp_path) == []
+
+
+# ---------------------------------------------------------------------- 4. export savedmodel's config files
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    from dsan_tf.model import build_dsan
+
+    path = tmp_path_factory.mktemp("model") / "model.keras"
+    build_dsan(3, 32, "dsan", class_names=["a", "b", "c"], dtype="float32").save(path)
+    return path
+
+
+def served_versions(path):
+    from google.protobuf import text_format
+    from tensorflow_serving.config import model_server_config_pb2 as msc
+
+    config = text_format.Parse(Path(path).read_text(), msc.ModelServerConfig())
+    return {c.name: list(c.model_version_policy.specific.versions) for c in config.model_config_list.config}
+
+
+def test_export_never_rewrites_a_users_server_config(tiny_model, tmp_path, capsys):
+    models = tmp_path / "models"
+    (models / "dsan").mkdir(parents=True)
+    users = {"models.config": "# my server, my comments\nmodel_config_list { config { name: \"dsan\" "
+                              "base_path: \"/srv/mine\" model_platform: \"tensorflow\" } }\n",
+             "batching_parameters.txt": "# hand-tuned\nmax_batch_size { value: 7 }\n"}
+    for name, text in users.items():
+        (models / name).write_text(text)
+    export = command("export savedmodel")
+    for version in (4, 5):
+        assert export(["--weights", tiny_model, "--output", models / "dsan", "--version", version]) == 0
+        for name, text in users.items():
+            assert (models / name).read_text() == text  # kept, byte for byte
+        assert "kept" in capsys.readouterr().err
+    assert served_versions(models / "models.config.dsan") == {"dsan": [4, 5]}  # merged into the file it made
+    assert "num_batch_threads" in (models / "batching_parameters.txt.dsan").read_text()
+    # a folder without configs: they are written (with the header that makes them the command's own)
+    fresh = tmp_path / "fresh"
+    assert export(["--weights", tiny_model, "--output", fresh / "dsan", "--version", 1]) == 0
+    assert served_versions(fresh / "models.config") == {"dsan": [1]}
+    assert sorted(os.listdir(fresh)) == ["batching_parameters.txt", "dsan", "models.config"]  # no lock left
