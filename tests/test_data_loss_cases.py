@@ -206,3 +206,41 @@ def test_export_never_rewrites_a_users_server_config(tiny_model, tmp_path, capsy
     assert export(["--weights", tiny_model, "--output", fresh / "dsan", "--version", 1]) == 0
     assert served_versions(fresh / "models.config") == {"dsan": [1]}
     assert sorted(os.listdir(fresh)) == ["batching_parameters.txt", "dsan", "models.config"]  # no lock left
+
+
+# ---------------------------------------------------------------------- 5. align --report
+
+def photo(path, size=(40, 56), seed=0):
+    import numpy as np
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.random.default_rng(seed).integers(0, 256, (*size, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+class NoFaceDetector:
+    """MTCNN's interface, finding no face: align's bookkeeping in milliseconds."""
+
+    def detect_faces(self, image):
+        return []
+
+
+def test_align_report_refuses_a_users_file_and_overwrite_replaces_it(tmp_path, monkeypatch):
+    import dsan_tf.data.align as align_module
+
+    real = align_module.FaceAligner
+    monkeypatch.setattr(align_module, "FaceAligner", lambda *a, **k: real(*a, **k, detector=NoFaceDetector()))
+    photo(tmp_path / "photos" / "a.png")
+    mine = tmp_path / "notes.csv"
+    mine.write_text("my notes\n")
+    argv = ["--input", tmp_path / "photos", "--output", tmp_path / "out", "--no-progress"]
+    align = command("align")
+    refused(align, [*argv, "--report", mine], r"--report .*notes.csv: exists.*--overwrite")
+    assert mine.read_text() == "my notes\n" and not (tmp_path / "out").exists()
+    assert align([*argv, "--report", mine, "--overwrite"]) == 0
+    assert mine.read_text().startswith("path,status,faces,message")
+    for _ in range(2):  # its own default report is replaced on a rerun
+        assert align(argv) == 0
+    assert (tmp_path / "out" / "align-report.csv").is_file()
+    assert no_locks(tmp_path) == []
