@@ -244,3 +244,29 @@ def test_align_report_refuses_a_users_file_and_overwrite_replaces_it(tmp_path, m
         assert align(argv) == 0
     assert (tmp_path / "out" / "align-report.csv").is_file()
     assert no_locks(tmp_path) == []
+
+
+# ---------------------------------------------------------------------- 6-10. a file with the name they write
+
+def finished_point(directory, accuracy):
+    directory.mkdir(parents=True)
+    (directory / "metrics.json").write_text(json.dumps({"accuracy": accuracy, "mean_class_accuracy": accuracy,
+                                                        "split": "valid"}))
+
+
+def test_ablate_does_not_take_over_a_folder_holding_an_ablation_json(tmp_path, capsys):
+    ablate = command("ablate")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "ablation.json").write_text('{"my": "table"}')
+    refused(ablate, ["--grid", "variant", "--dataset", "ferplus", "--output", mine], r"--output .*did not make")
+    assert tree(mine) == {"ablation.json": b'{"my": "table"}'}
+    # a grid folder of finished points (from before markers): accepted, and its table rewritten on a rerun
+    grid = tmp_path / "grid"
+    finished_point(grid / "baseline-seed0", 0.8)
+    finished_point(grid / "DSAN-seed0", 0.7)
+    for _ in range(2):
+        assert ablate(["--grid", "variant", "--dataset", "ferplus", "--output", grid]) == 0
+    assert json.loads((grid / "ablation.json").read_text())["rows"][0]["accuracy"] == [pytest.approx(80.0)]
+    assert no_locks(tmp_path) == []
+    capsys.readouterr()
