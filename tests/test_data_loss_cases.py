@@ -270,3 +270,58 @@ def test_ablate_does_not_take_over_a_folder_holding_an_ablation_json(tmp_path, c
     assert json.loads((grid / "ablation.json").read_text())["rows"][0]["accuracy"] == [pytest.approx(80.0)]
     assert no_locks(tmp_path) == []
     capsys.readouterr()
+
+
+def test_tfrecords_does_not_take_over_a_folder_of_someone_elses_shards(tmp_path):
+    mine = tmp_path / "shards"
+    mine.mkdir()
+    for name in ("train-00000-of-00001.tfrecord", "train-00000-of-00001.tfrecord.bak"):
+        (mine / name).write_bytes(b"the user's records")
+    before = tree(mine)
+    refused(command("tfrecords"), ["--dataset", "ferplus", "--data-dir", SAMPLE, "--output", mine, "--no-progress"],
+            r"--output .*did not make.*--overwrite")
+    assert tree(mine) == before
+
+
+def test_tfrecords_clears_only_the_names_it_writes(tmp_path):
+    from dsan_tf.data.tfrecords import _clear_split
+
+    for name in ("train-00000-of-00002.tfrecord", "train-00000-of-00002.tfrecord.done.json", "train.plan.json",
+                 "train-00000-of-00002.tfrecord.bak", "train-notes.tfrecord", "valid-00000-of-00001.tfrecord"):
+        (tmp_path / name).write_text("x")
+    _clear_split(tmp_path, "train")
+    assert sorted(os.listdir(tmp_path)) == ["train-00000-of-00002.tfrecord.bak", "train-notes.tfrecord",
+                                            "valid-00000-of-00001.tfrecord"]
+
+
+# ---------------------------------------------------------------------- two runs into one new output
+
+def second_run(name, tmp, model):
+    new = tmp / "new"
+    return new, {
+        "tfrecords": ["--dataset", "ferplus", "--data-dir", SAMPLE, "--output", new, "--no-progress"],
+        "export tflite": ["--weights", model, "--output", new, "--limit", 2, "--no-progress"],
+        "ship": ["--run", tmp / "run", "--data-dir", SAMPLE, "--output", new, "--no-progress"],
+        "train": ["--dataset", "ferplus", "--data-dir", SAMPLE, "--image-size", 32, "--epochs", 1, "--verbose", 0,
+                  "--output", new],
+        "make-sample": ["--source", SAMPLE, "--out", new],
+        "align": ["--input", tmp / "run", "--output", new, "--no-progress"],
+    }[name]
+
+
+@pytest.mark.parametrize("name", ["tfrecords", "export tflite", "ship", "train", "make-sample", "align"])
+def test_a_second_run_into_the_same_new_output_is_refused_before_it_exists(name, tmp_path, tiny_model):
+    from dsan_tf.outputs import lock_output
+
+    run = tmp_path / "run"
+    run.mkdir()
+    for file in ("model.keras", "config.json", "metrics.json"):
+        (run / file).write_text(json.dumps({"settings": {"dataset": "ferplus"}}))
+    new, argv = second_run(name, tmp_path, tiny_model)
+    lock, _ = lock_output(new, "the first run")  # the first run holds its lock; its folder does not exist yet
+    try:
+        refused(command(name), argv, r"in use by another")
+        assert not new.exists()
+    finally:
+        lock.release()
+    assert no_locks(tmp_path) == []
