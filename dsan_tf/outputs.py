@@ -623,7 +623,10 @@ class OutputPolicy:
                                   f"pick a new or empty {flag}")
         elif path.is_dir():
             others = foreign_entries(path)
-            if others and not self.overwrite and not (accept is not None and accept(path)):
+            if others and accept is not None and accept(path):
+                # a folder this kind of command wrote before markers existed: its files are its own
+                names = {os.fsdecode(name) for name in others}
+            elif others and not self.overwrite:
                 shown = ", ".join(_shown(name) for name in others[:4]) + (", ..." if len(others) > 4 else "")
                 raise OutputError(f"{flag} {_shown(path)}: holds files this command did not make ({shown}); "
                                   f"pick a new or empty {flag}, or pass --overwrite to let it replace them")
@@ -683,7 +686,7 @@ class OutputPolicy:
             return
         folder = claim.folder
         if folder is not None:
-            write_marker(folder[2], folder[0], self.command)
+            self._mark(folder[2], folder[0], folder[1])
         path.parent.mkdir(parents=True, exist_ok=True)
         clean_stale_temps(path)
         tmp = temp_path_beside(path)
@@ -765,8 +768,17 @@ class OutputPolicy:
     def claim_and_mark(self, folder, kind: str, flag: str | None = None, **kwargs) -> Path:
         """:meth:`claim_folder`, then create it and write its marker at once (a run's folder)."""
         path = self.claim_folder(folder, kind, flag, **kwargs)
-        write_marker(path, kind, self.command)
+        self._mark(path, kind, self._folders[path.resolve()][1])
         return path
+
+    def _mark(self, folder: Path, kind: str, names) -> None:
+        """Write the folder's marker if it has none, listing the files adopted with it (those of a
+        folder written before markers existed, which ``accept`` recognised)."""
+        if os.path.lexists(Path(folder) / MARKER):
+            return
+        write_marker(folder, kind, self.command)
+        for name in sorted(names):
+            record_in_marker(folder, name)
 
 
 def _safe_name(name: str) -> str:

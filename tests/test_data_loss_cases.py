@@ -325,3 +325,27 @@ def test_a_second_run_into_the_same_new_output_is_refused_before_it_exists(name,
     finally:
         lock.release()
     assert no_locks(tmp_path) == []
+
+
+def test_analyze_does_not_take_over_a_folder_holding_a_summary(tmp_path, tiny_model):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "summary.json").write_text('{"my": "summary"}')
+    (mine / "summary.txt").write_text("my notes")
+    before = tree(mine)
+    for extra in ([], ["--perplexity", "3"]):
+        refused(command("analyze"), ["--weights", tiny_model, "--output", mine, "--max-images", 20, *extra],
+                r"--output .*did not make.*--overwrite")
+    assert tree(mine) == before and no_locks(tmp_path) == []
+
+
+def test_an_accepted_folder_of_an_earlier_version_keeps_its_files_as_the_commands_own(tmp_path):
+    from dsan_tf.outputs import MARKER, OutputPolicy, read_marker
+
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "summary.json").write_text("{}")
+    with OutputPolicy(command="analyze") as policy:
+        policy.claim_and_mark(old, kind="analysis", accept=lambda folder: True)
+        policy.claim_file(old / "summary.json")  # listed: replaceable without --overwrite
+    assert read_marker(old)[2] == {"summary.json"} and (old / MARKER).is_file()
