@@ -349,3 +349,20 @@ def test_an_accepted_folder_of_an_earlier_version_keeps_its_files_as_the_command
         policy.claim_and_mark(old, kind="analysis", accept=lambda folder: True)
         policy.claim_file(old / "summary.json")  # listed: replaceable without --overwrite
     assert read_marker(old)[2] == {"summary.json"} and (old / MARKER).is_file()
+
+
+# ---------------------------------------------------------------------- the README's predict, run twice
+
+def test_predict_twice_into_one_csv_says_to_add_overwrite_and_overwrite_works(tiny_model, tmp_path):
+    photos = tmp_path / "photos"
+    photo(photos / "a.png")
+    faces = tmp_path / "faces.csv"
+    argv = ["--weights", tiny_model, photos, "--format", "csv", "--output", faces, "--no-progress"]
+    predict = command("predict")
+    assert predict(argv) == 0
+    first = faces.read_bytes()
+    refused(predict, argv, r"--output .*faces.csv: exists; pass --overwrite to replace it")
+    assert faces.read_bytes() == first
+    assert predict([*argv, "--overwrite"]) == 0
+    assert faces.read_text().splitlines()[0] == first.decode().splitlines()[0]
+    assert sorted(os.listdir(tmp_path)) == ["faces.csv", "photos"]  # no .lock, no temporary
