@@ -24,8 +24,26 @@ Rules, enforced here and nowhere else:
    when it is claimed, before the long work: too long a name ("File name too long"), a
    symlink loop, a file where a folder is needed, no permission, an input of the command.
 
+7. A whole output that must appear complete or not at all (a sample dataset, a shipped
+   model's record and weights) is built in a temporary folder and swapped in with one
+   rename (:meth:`OutputPolicy.publish_folder`). Nothing is written inside the installed
+   package (:func:`check_outside_package`).
+
 Every refusal is an :class:`OutputError` whose message is one line naming the flag the
 user typed.
+
+The structural rule: this module holds every write primitive of dsan_tf (temporaries,
+atomic files and folders, the no-replace rename, markers, locks). Anywhere else a write or
+delete (opening for writing, ``Path.write_*``, ``unlink``, ``shutil.rmtree/move/copy*``,
+``os.replace``, ``np.save``, ``to_csv``, ``savefig``, model saving, TFRecord writers, and
+this module's own :func:`atomic_path` / :func:`write_json` ...) may only target a place
+the policy handed out: the name bound by ``with policy.publish(path) as tmp`` or
+``with policy.publish_folder(path, kind) as tmp``, a folder returned by
+:meth:`OutputPolicy.claim_folder` / :meth:`OutputPolicy.claim_and_mark`, or a path derived
+from one of them. ``tests/test_write_primitives.py`` checks this on the AST of every module
+(a few library functions that write where their caller points are listed there, each with
+the claim that covers it). This module imports nothing of dsan_tf but :mod:`dsan_tf.errors`;
+:mod:`dsan_tf.io_utils` re-exports its writers (no import circle).
 
 Use::
 
@@ -40,7 +58,7 @@ Use::
             write(tmp)
 
 ``claim_*`` may be called again for a path already claimed (it returns at once).
-:func:`dsan_tf.io_utils.atomic_dir` publishes a whole folder (an export's version) the same way.
+:func:`atomic_dir` publishes a whole folder (an export's version) the same way.
 """
 
 from __future__ import annotations
