@@ -156,8 +156,7 @@ def run(args):
     with OutputPolicy(command="ablate", flag="--output", overwrite=args.overwrite) as policy:
         # The grid folder and its table are claimed (checked, locked) before the first point trains.
         policy.claim_folder(output, kind="ablation", accept=grid_folder_of_an_earlier_version(args.grid, args.seeds))
-        table = policy.claim_file(output / "ablation.json")
-        policy.claim_and_mark(output, kind="ablation")
+        table = policy.claim_file(output / "ablation.json")  # the folder is marked when the table is published
         rows = []
         for label, flags, paper in GRIDS[args.grid]:
             runs = [run_point(run_flags, flags, seed, output / point_name(label, seed)) for seed in args.seeds]

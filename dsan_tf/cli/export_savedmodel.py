@@ -75,9 +75,9 @@ def check_paths(args, target: Path) -> None:
     inputs = [*model_files(args.weights), *(args.warmup_images or [])]
     check_output_path(args.output, inputs=inputs, folder=True)
     check_output_path(args.config_dir, inputs=inputs, folder=True, flag="--config-dir")
-    for path in config_targets(args.config_dir).values():
-        if path is not None:
-            check_output_path(path, inputs=inputs, flag="--config-dir")
+    for name, path in config_targets(args.config_dir).items():  # what is read (merged from) and what is written
+        for item in {Path(args.config_dir) / name, path} - {None}:
+            check_output_path(item, inputs=inputs, flag="--config-dir")
     # --overwrite deletes the old version folder: it must not hold an input.
     for item in inputs:
         if target.resolve() in item.resolve().parents:
