@@ -553,7 +553,23 @@ def lock_output(path, what: str, **kwargs):
     except BaseException:
         remove_empty_folders(created)
         raise
+    if beside != path / FOLDER_LOCK:
+        _remove_old_folder_lock(path)
     return lock, created
+
+
+def _remove_old_folder_lock(folder: Path) -> None:
+    """Delete ``<folder>/.lock``, the lock earlier versions kept inside a folder, unless a process
+    of such a version holds it now (then it stays, and so does that process's protection)."""
+    old = Path(folder) / FOLDER_LOCK
+    try:
+        if not old.is_file() or old.is_symlink():
+            return
+        with open(old, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.unlink(old)
+    except OSError:  # held (BlockingIOError), read-only, gone meanwhile: leave it
+        pass
 
 
 def remove_empty_folders(folders) -> None:

@@ -366,3 +366,24 @@ def test_predict_twice_into_one_csv_says_to_add_overwrite_and_overwrite_works(ti
     assert predict([*argv, "--overwrite"]) == 0
     assert faces.read_text().splitlines()[0] == first.decode().splitlines()[0]
     assert sorted(os.listdir(tmp_path)) == ["faces.csv", "photos"]  # no .lock, no temporary
+
+
+def test_no_lock_file_remains_after_a_policy_closes_however_it_ends(tmp_path):
+    from dsan_tf.outputs import OutputPolicy, lock_path
+
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / ".lock").write_text("123\n")  # left inside the folder by an earlier version
+    for ending in (None, RuntimeError, KeyboardInterrupt):
+        try:
+            with OutputPolicy(command="test") as policy:
+                policy.claim_folder(tmp_path / "new" / "deep", kind="k")
+                policy.claim_file(tmp_path / "file.csv")
+                policy.claim_folder(old, kind="k", accept=lambda folder: True)
+                assert lock_path(tmp_path / "new" / "deep").is_file()
+                if ending is not None:
+                    raise ending()
+        except (RuntimeError, KeyboardInterrupt):
+            pass
+        assert sorted(os.listdir(tmp_path)) == ["old"]  # no lock, no folder made only for a lock
+        assert os.listdir(old) == []
