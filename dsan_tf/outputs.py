@@ -760,6 +760,9 @@ class OutputPolicy:
         flag = flag or self.flag
         path = Path(path)
         check_creatable(path, folder=True, flag=flag, inputs=self.inputs)
+        if path.is_symlink():  # the swap would replace the link, not the folder it points to
+            raise OutputError(f"{flag} {_shown(path)}: is a symbolic link; give the folder itself "
+                              f"({_shown(os.path.realpath(path))})")
         target = path.resolve()
         for item in self.inputs:
             source = item.resolve()
