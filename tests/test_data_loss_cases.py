@@ -201,11 +201,8 @@ def test_export_never_rewrites_a_users_server_config(tiny_model, tmp_path, capsy
         assert "kept" in capsys.readouterr().err
     assert served_versions(models / "models.config.dsan") == {"dsan": [4, 5]}  # merged into the file it made
     assert "num_batch_threads" in (models / "batching_parameters.txt.dsan").read_text()
-    # a folder without configs: they are written (with the header that makes them the command's own)
-    fresh = tmp_path / "fresh"
-    assert export(["--weights", tiny_model, "--output", fresh / "dsan", "--version", 1]) == 0
-    assert served_versions(fresh / "models.config") == {"dsan": [1]}
-    assert sorted(os.listdir(fresh)) == ["batching_parameters.txt", "dsan", "models.config"]  # no lock left
+    assert sorted(os.listdir(models)) == ["batching_parameters.txt", "batching_parameters.txt.dsan", "dsan",
+                                          "models.config", "models.config.dsan"]  # no lock, no temporary left
 
 
 # ---------------------------------------------------------------------- 5. align --report
