@@ -12,12 +12,13 @@ A model without a part (variant ``gfe``: no MFF-AN; ``use_sa=False``: no attenti
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from dsan_tf.io_utils import atomic_path, write_json
+from dsan_tf.outputs import atomic_path
 
 FEATURE_KEYS = ("probabilities", "gfe_features", "mff_features", "attention", "lfa_weights")
 
@@ -186,15 +187,24 @@ def plot_lfa_weights(path, lfa_weights, labels, class_names, title) -> Path:
 # ---------------------------------------------------------------------- the whole analysis
 
 
+ANALYSIS_FILES = ("tsne_gfe.png", "tsne_gfe.npy", "tsne_mff.png", "tsne_mff.npy", "zero_attention.png",
+                  "lfa_weights.png", "summary.json", "summary.txt")
+
+
 def analyse(model, dataset, class_names: Sequence[str], output_dir, *, seed: int = 0, perplexity: float = 30.0,
-            source: str = "") -> dict:
+            source: str = "", policy=None) -> dict:
     """Compute every figure and the summary for one model on one batched dataset.
 
     Writes ``tsne_gfe.png``, ``tsne_mff.png``, ``zero_attention.png``, ``lfa_weights.png`` (those
-    the model supports), ``summary.json`` and ``summary.txt`` to ``output_dir``; returns the summary.
+    the model supports), ``summary.json`` and ``summary.txt`` (:data:`ANALYSIS_FILES`) to
+    ``output_dir``; returns the summary. ``policy``: the :class:`dsan_tf.outputs.OutputPolicy`
+    that claimed them (``dsan analyze``); without one (the Python API) the caller owns
+    ``output_dir`` and its files are replaced.
     """
+    from dsan_tf.outputs import OutputPolicy
+
     output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    policy = policy if policy is not None else OutputPolicy(command="analyze", overwrite=True)
     settings = model.settings
     k = len(class_names)
     out = collect_features(model, dataset)
@@ -218,19 +228,20 @@ def analyse(model, dataset, class_names: Sequence[str], output_dir, *, seed: int
             continue
         embedding = tsne_embedding(out[key], seed=seed, perplexity=perplexity)
         label = "GFE-AN a·h1" if name == "gfe" else "MFF-AN h2"
-        path = plot_tsne(output_dir / f"tsne_{name}.png", embedding, labels, class_names,
-                         f"t-SNE of {label} ({len(labels)} images; cf. {fig_ref})")
-        summary["figures"][f"tsne_{name}"] = path.name
+        with policy.publish(output_dir / f"tsne_{name}.png") as tmp:
+            plot_tsne(tmp, embedding, labels, class_names, f"t-SNE of {label} ({len(labels)} images; cf. {fig_ref})")
+        summary["figures"][f"tsne_{name}"] = f"tsne_{name}.png"
         summary[f"tsne_{name}_silhouette"] = silhouette(embedding, labels)
-        with atomic_path(output_dir / f"tsne_{name}.npy") as tmp:
-            np.save(tmp, embedding)
+        with policy.publish(output_dir / f"tsne_{name}.npy") as tmp, open(tmp, "wb") as handle:
+            np.save(handle, embedding)
 
     if "attention" in out:
         share = zero_attention_share(out["attention"], labels, k)
         summary["zero_attention"] = share
-        path = plot_zero_attention(output_dir / "zero_attention.png", share, class_names,
-                                   f"P(a=0) of the sparse attention ({settings['variant']}; cf. Fig. 10)")
-        summary["figures"]["zero_attention"] = path.name
+        with policy.publish(output_dir / "zero_attention.png") as tmp:
+            plot_zero_attention(tmp, share, class_names,
+                                f"P(a=0) of the sparse attention ({settings['variant']}; cf. Fig. 10)")
+        summary["figures"]["zero_attention"] = "zero_attention.png"
     else:
         reason = ("variant has no GFE-AN" if settings["variant"] not in ("dsan", "gfe")
                   else "sparse attention switched off (use_sa=False)")
@@ -241,15 +252,18 @@ def analyse(model, dataset, class_names: Sequence[str], output_dir, *, seed: int
         summary["lfa_weights"] = stats
         if not settings.get("use_lfa", True):
             summary["notes"].append("LFA switched off (use_lfa=False): every b_f is 1")
-        path = plot_lfa_weights(output_dir / "lfa_weights.png", out["lfa_weights"], labels, class_names,
-                                f"LFA weights b_f per chunk (F={out['lfa_weights'].shape[1]})")
-        summary["figures"]["lfa_weights"] = path.name
+        with policy.publish(output_dir / "lfa_weights.png") as tmp:
+            plot_lfa_weights(tmp, out["lfa_weights"], labels, class_names,
+                             f"LFA weights b_f per chunk (F={out['lfa_weights'].shape[1]})")
+        summary["figures"]["lfa_weights"] = "lfa_weights.png"
     else:
         summary["notes"].append(f"no LFA weights: variant {settings['variant']!r} has no MFF-AN stream")
 
-    write_json(summary, output_dir / "summary.json")
-    with atomic_path(output_dir / "summary.txt") as tmp:
-        Path(tmp).write_text(summary_text(summary))
+    with policy.publish(output_dir / "summary.json") as tmp, open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(summary, handle, indent=2)
+        handle.write("\n")
+    with policy.publish(output_dir / "summary.txt") as tmp:
+        Path(tmp).write_text(summary_text(summary), encoding="utf-8")
     return summary
 
 

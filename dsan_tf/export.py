@@ -301,13 +301,32 @@ def list_versions(base) -> list[int]:
 
 
 # --------------------------------------------------------------------------- models.config
-def update_model_config(config_path, model_name, base_path, versions, local_base=None):
-    """Write or update a ModelServerConfig text proto that serves ``versions`` of ``model_name``.
+MODEL_CONFIG_HEADER = ("# ModelServerConfig written by dsan export savedmodel (dsan_tf); each export merges its "
+                       "version into this file.\n")
+BATCHING_HEADER = ("# TF Serving BatchingParameters for DSAN (written by dsan_tf.export; values\n"
+                   "# explained in export/README.md). Use with --enable_batching "
+                   "--batching_parameters_file=<this file>.\n")
+
+
+def made_by_export(path) -> bool:
+    """Whether ``path`` is a models.config or batching_parameters.txt this module wrote (its first
+    line is the header it writes): only those are rewritten; a user's own file is kept."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            first = handle.readline()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return first in (MODEL_CONFIG_HEADER, BATCHING_HEADER.splitlines(keepends=True)[0])
+
+
+def merged_model_config(config_path, model_name, base_path, versions, local_base=None):
+    """(config, text): the ModelServerConfig of ``config_path`` (empty when missing) serving ``versions``
+    of ``model_name``, and its text with :data:`MODEL_CONFIG_HEADER` (nothing is written).
 
     Other models in an existing file are kept. For this model, versions already listed
     that still exist under ``local_base`` (when given) are kept beside the new ones (a
     model not yet in the file starts from every version under ``local_base``), and
-    version labels are kept when their version is still served. Returns the proto.
+    version labels are kept when their version is still served.
     """
     from google.protobuf import text_format
 
@@ -331,7 +350,14 @@ def update_model_config(config_path, model_name, base_path, versions, local_base
     entry.ClearField("version_labels")
     for key, value in labels.items():
         entry.version_labels[key] = value
-    write_text(config_path, text_format.MessageToString(config))
+    return config, MODEL_CONFIG_HEADER + text_format.MessageToString(config)
+
+
+def update_model_config(config_path, model_name, base_path, versions, local_base=None):
+    """Write :func:`merged_model_config` to ``config_path`` (Python API: the caller owns the file;
+    ``dsan export savedmodel`` publishes it through the output policy instead). Returns the proto."""
+    config, text = merged_model_config(config_path, model_name, base_path, versions, local_base)
+    write_text(config_path, text)
     return config
 
 
@@ -420,16 +446,17 @@ def batching_parameters(max_batch_size=32, batch_timeout_micros=1000, max_enqueu
     return message
 
 
-def write_batching_parameters(path, **kwargs):
-    """Write ``batching_parameters.txt`` (text proto) for ``--batching_parameters_file``."""
+def batching_parameters_text(**kwargs) -> str:
+    """``batching_parameters.txt`` (text proto, with :data:`BATCHING_HEADER`) for ``--batching_parameters_file``."""
     from google.protobuf import text_format
 
-    message = batching_parameters(**kwargs)
-    header = ("# TF Serving BatchingParameters for DSAN (written by dsan_tf.export; values\n"
-              "# explained in export/README.md). Use with --enable_batching "
-              "--batching_parameters_file=<this file>.\n")
-    write_text(path, header + text_format.MessageToString(message))
-    return message
+    return BATCHING_HEADER + text_format.MessageToString(batching_parameters(**kwargs))
+
+
+def write_batching_parameters(path, **kwargs):
+    """Write :func:`batching_parameters_text` to ``path`` (Python API: the caller owns the file)."""
+    write_text(path, batching_parameters_text(**kwargs))
+    return batching_parameters(**kwargs)
 
 
 def parse_batching_parameters(path):

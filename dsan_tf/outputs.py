@@ -17,14 +17,33 @@ Rules, enforced here and nowhere else:
    the "no existing target" check holds at the moment of the rename, not only at start-up.
    With ``--overwrite`` the rename replaces (``os.replace``), but never a folder or device.
 5. Concurrent writers of one output are refused: each claim holds an ``flock`` on a lock
-   file (``<folder>/.lock`` for a folder, ``.<name>.lock`` beside a file, removed on
-   release) for as long as the policy is open.
+   file beside the output (``.<name>.lock``, for a file or a folder, taken before a new
+   folder exists) for as long as the policy is open; it is removed on release, however the
+   command ended (success, error, Ctrl-C).
 6. Every name the command will create, temporaries and lock files included, is checked
    when it is claimed, before the long work: too long a name ("File name too long"), a
    symlink loop, a file where a folder is needed, no permission, an input of the command.
 
+7. A whole output that must appear complete or not at all (a sample dataset, a shipped
+   model's record and weights) is built in a temporary folder and swapped in with one
+   rename (:meth:`OutputPolicy.publish_folder`). Nothing is written inside the installed
+   package (:func:`check_outside_package`).
+
 Every refusal is an :class:`OutputError` whose message is one line naming the flag the
 user typed.
+
+The structural rule: this module holds every write primitive of dsan_tf (temporaries,
+atomic files and folders, the no-replace rename, markers, locks). Anywhere else a write or
+delete (opening for writing, ``Path.write_*``, ``unlink``, ``shutil.rmtree/move/copy*``,
+``os.replace``, ``np.save``, ``to_csv``, ``savefig``, model saving, TFRecord writers, and
+this module's own :func:`atomic_path` / :func:`write_json` ...) may only target a place
+the policy handed out: the name bound by ``with policy.publish(path) as tmp`` or
+``with policy.publish_folder(path, kind) as tmp``, a folder returned by
+:meth:`OutputPolicy.claim_folder` / :meth:`OutputPolicy.claim_and_mark`, or a path derived
+from one of them. ``tests/test_write_primitives.py`` checks this on the AST of every module
+(a few library functions that write where their caller points are listed there, each with
+the claim that covers it). This module imports nothing of dsan_tf but :mod:`dsan_tf.errors`;
+:mod:`dsan_tf.io_utils` re-exports its writers (no import circle).
 
 Use::
 
@@ -39,7 +58,7 @@ Use::
             write(tmp)
 
 ``claim_*`` may be called again for a path already claimed (it returns at once).
-:func:`dsan_tf.io_utils.atomic_dir` publishes a whole folder (an export's version) the same way.
+:func:`atomic_dir` publishes a whole folder (an export's version) the same way.
 """
 
 from __future__ import annotations
@@ -50,6 +69,8 @@ import errno
 import fcntl
 import json
 import os
+import re
+import secrets
 import shutil
 import stat
 import tempfile
@@ -58,7 +79,7 @@ from pathlib import Path
 from dsan_tf.errors import UserError
 
 MARKER = ".dsan-output"
-FOLDER_LOCK = ".lock"  # the run directory's lock name (dsan_tf.runner.LOCK_FILE)
+FOLDER_LOCK = ".lock"  # a folder's lock in earlier versions (and where its parent is read-only): ignored
 NAME_MAX = 255
 PATH_MAX = 4096
 # What a temporary or lock file adds to a name: ".<name>.<pid>.<8 hex><suffix>", ".<name>.lock".
@@ -168,6 +189,153 @@ def check_creatable(path, *, folder: bool, flag: str = "--output", inputs=()) ->
     return path
 
 
+# ---------------------------------------------------------------------- temporaries and atomic writes (the only write primitives)
+
+
+def temp_path_beside(path, directory: bool = False) -> Path:
+    """Create and return an empty temporary file (or folder) beside ``path``, normal mode."""
+    path = Path(path)
+    suffix = "" if directory else _temp_suffix(path)  # keeps e.g. ".keras": Keras insists on it
+    while True:
+        # Printable ASCII only (and bounded): a non-UTF-8 or 250-byte target name still gives a
+        # temporary every library can open (cv2.imwrite crashes on undecodable names).
+        tmp = path.with_name(f".{_safe_name(path.name)}.{os.getpid()}.{secrets.token_hex(4)}{suffix}")
+        try:
+            if directory:
+                os.mkdir(tmp, 0o777)  # the umask applies, as for any mkdir
+            else:
+                os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+            return tmp
+        except FileExistsError:  # pragma: no cover - 32 random bits collided
+            continue
+
+
+def clean_stale_temps(path) -> list:
+    """Delete temporaries of ``path`` left by writers that no longer run; returns them.
+
+    Only names of this module's pattern for this exact target are considered, and only
+    those whose process id is not alive, so a concurrent writer's temporary is kept.
+    """
+    path = Path(path)
+    name = _safe_name(path.name)
+    pattern = re.compile(rf"\.{re.escape(name)}\.(\d+)\.[0-9a-f]{{8}}({re.escape(_temp_suffix(path))})?")
+    removed = []
+    if not path.parent.is_dir():
+        return removed
+    for entry in path.parent.glob(f".{_glob_escape(name)}.*"):
+        match = pattern.fullmatch(entry.name)
+        if match and not _process_alive(int(match.group(1))):
+            _remove(entry)
+            removed.append(entry)
+    return removed
+
+
+def _temp_suffix(path: Path) -> str:
+    suffix = path.suffix
+    return _safe_name(suffix) if len(suffix) <= 16 else ""
+
+
+def _glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", text)
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    except OverflowError:  # not a pid at all
+        return False
+    return True
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists() or path.is_symlink():
+        path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary file path beside ``path``; rename it over ``path`` only if the block succeeds.
+
+    A device, pipe or ``/dev/stdout`` is written through (appended to), never renamed over.
+    """
+    path = Path(path)
+    if is_write_through(path):
+        with write_through(path) as tmp:
+            yield tmp
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_temps(path)
+    tmp = temp_path_beside(path)
+    try:
+        yield str(tmp)
+        os.replace(tmp, path)
+    finally:
+        _remove(tmp)
+
+
+@contextlib.contextmanager
+def atomic_dir(path, replace: bool = False):
+    """Yield an empty temporary folder beside ``path``; rename it to ``path`` if the block succeeds.
+
+    An existing ``path`` is an error (FileExistsError) unless ``replace``: then it is moved
+    aside, the new folder renamed in, and the old one deleted. Without ``replace`` the check
+    holds at the rename itself (no-replace rename): a ``path`` another process created
+    meanwhile is kept, and FileExistsError raised.
+    """
+    path = Path(path)
+    if os.path.lexists(path) and not replace:
+        raise FileExistsError(f"{path} already exists")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_temps(path)
+    tmp = temp_path_beside(path, directory=True)
+    old = None
+    try:
+        yield tmp
+        if replace and os.path.lexists(path):
+            old = temp_path_beside(path, directory=True)
+            os.rename(path, old / "old")  # into a temp folder: no other name is ever taken
+        rename_no_replace(tmp, path)
+    finally:
+        _remove(tmp)
+        if old is not None:
+            _remove(old)
+
+
+def write_json(data, path):
+    with atomic_path(path) as tmp:
+        with open(tmp, "w") as f:
+            json.dump(data, f, indent=2, sort_keys=False, default=_jsonable)
+            f.write("\n")
+
+
+def write_text(path, text: str) -> None:
+    """Write a text file (UTF-8) atomically."""
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(text, encoding="utf-8")
+
+
+def write_bytes(path, data: bytes) -> None:
+    """Write a binary file atomically."""
+    with atomic_path(path) as tmp:
+        Path(tmp).write_bytes(data)
+
+
+def _jsonable(value):
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
 # ---------------------------------------------------------------------- no-replace rename
 
 _RENAME_NOREPLACE = 1
@@ -205,6 +373,39 @@ def rename_no_replace(source, target) -> None:
     else:
         os.link(src, dst)
         os.unlink(src)
+
+
+_RENAME_EXCHANGE = 2
+
+
+def exchange(first, second) -> bool:
+    """Swap two existing paths in one step (``renameat2(RENAME_EXCHANGE)``); False where the
+    file system or C library cannot (the caller then falls back to two renames)."""
+    if _renameat2 is None:  # pragma: no cover - not glibc
+        return False
+    if _renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EPERM):
+        return False
+    raise OSError(code, os.strerror(code), os.fsdecode(first), None, os.fsdecode(second))
+
+
+def package_folder() -> Path:
+    """The folder dsan_tf is installed in (nothing is ever written inside it)."""
+    return Path(__file__).resolve().parent
+
+
+def check_outside_package(path, flag: str = "--output") -> Path:
+    """OutputError when ``path`` is or lies inside the installed package dsan_tf."""
+    package = package_folder()
+    target = Path(os.path.abspath(path))
+    with contextlib.suppress(OSError, RuntimeError):
+        target = Path(path).resolve()
+    if target == package or package in target.parents:
+        raise OutputError(f"{flag} {_shown(path)}: lies inside the installed package dsan_tf ({_shown(package)}); "
+                          "nothing is written there: pick a folder of your own")
+    return Path(path)
 
 
 # ---------------------------------------------------------------------- markers
@@ -272,7 +473,8 @@ class _Lock:
     def __init__(self, path: Path, remove: bool):
         self.path, self.remove, self.handle = path, remove, None
 
-    def acquire(self, what: str) -> None:
+    def acquire(self, what: str, holder_kind: str = "another command",
+                advice: str = "pick another name") -> None:
         for _ in range(20):
             handle = open(self.path, "a+")
             try:
@@ -281,8 +483,8 @@ class _Lock:
                 handle.seek(0)
                 holder = handle.read().strip() or "?"
                 handle.close()
-                raise OutputError(f"{what} is in use by another command (process {holder}); wait for it "
-                                  "to end or pick another name") from None
+                raise OutputError(f"{what} is in use by {holder_kind} (process {holder}); wait for it "
+                                  f"to end or {advice}") from None
             except OSError:  # a file system without locks: go on unprotected
                 self.handle = handle
                 return
@@ -309,6 +511,74 @@ class _Lock:
         self.handle = None
 
 
+
+def lock_path(path) -> Path:
+    """The lock file of the output ``path`` (a file or a folder): ``.<name>.lock`` beside it.
+
+    Beside, not inside: a lock can be taken before the folder exists (two runs into the
+    same new folder are refused), and it never lands among the output's own files. It is
+    removed when its holder releases it (success, error or Ctrl-C); a killed holder leaves
+    it, and the next holder takes it over (the kernel dropped the flock).
+    """
+    path = Path(path)
+    return path.parent / f".{_safe_name(path.name)}.lock"
+
+
+def lock_output(path, what: str, **kwargs):
+    """A held :class:`_Lock` on ``path`` (see :func:`lock_path`) and the folders created for it.
+
+    The parent folders are created when missing (the output is going there); where the
+    parent cannot be written but ``path`` is an existing folder, the lock is taken inside
+    it (``<path>/.lock``) instead. ``kwargs``: :meth:`_Lock.acquire`'s message parts.
+    """
+    path = Path(path)
+    created = []
+    parent = path.parent
+    missing = []
+    while not os.path.lexists(parent) and parent != parent.parent:
+        missing.append(parent)
+        parent = parent.parent
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder)
+        except FileExistsError:
+            continue
+        created.append(folder)
+    beside = lock_path(path)
+    if not os.access(path.parent, os.W_OK | os.X_OK) and path.is_dir():
+        beside = path / FOLDER_LOCK
+    lock = _Lock(beside, remove=True)
+    try:
+        lock.acquire(what, **kwargs)
+    except BaseException:
+        remove_empty_folders(created)
+        raise
+    if beside != path / FOLDER_LOCK:
+        _remove_old_folder_lock(path)
+    return lock, created
+
+
+def _remove_old_folder_lock(folder: Path) -> None:
+    """Delete ``<folder>/.lock``, the lock earlier versions kept inside a folder, unless a process
+    of such a version holds it now (then it stays, and so does that process's protection)."""
+    old = Path(folder) / FOLDER_LOCK
+    try:
+        if not old.is_file() or old.is_symlink():
+            return
+        with open(old, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.unlink(old)
+    except OSError:  # held (BlockingIOError), read-only, gone meanwhile: leave it
+        pass
+
+
+def remove_empty_folders(folders) -> None:
+    """rmdir each of ``folders`` (made for an output) that is still empty, deepest first."""
+    for folder in sorted(folders, key=lambda f: len(Path(f).parts), reverse=True):
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)
+
+
 # ---------------------------------------------------------------------- the policy
 
 
@@ -333,6 +603,8 @@ class OutputPolicy:
         self._claims: dict = {}
         self._folders: dict = {}  # resolved folder -> (kind, names listed in its marker)
         self._locks: list = []
+        self._locked: set = set()   # resolved outputs whose lock this policy holds
+        self._created: list = []    # parent folders made for a lock: removed at close when still empty
 
     def __enter__(self):
         return self
@@ -343,6 +615,18 @@ class OutputPolicy:
     def close(self) -> None:
         while self._locks:
             self._locks.pop().release()
+        remove_empty_folders(self._created)
+        self._created = []
+
+    def _lock(self, path: Path, flag: str) -> None:
+        """Hold the lock of ``path`` (beside it, :func:`lock_path`) until :meth:`close`."""
+        key = Path(os.path.abspath(path))
+        if key in self._locked:
+            return
+        lock, created = lock_output(path, f"{flag} {_shown(path)}")
+        self._locks.append(lock)
+        self._created += created
+        self._locked.add(key)
 
     # ---------------------------------------------------------------- claims
     def claim_folder(self, path, kind: str, flag: str | None = None, *, reuse: bool = True,
@@ -373,14 +657,16 @@ class OutputPolicy:
                                   f"pick a new or empty {flag}")
         elif path.is_dir():
             others = foreign_entries(path)
-            if others and not self.overwrite and not (accept is not None and accept(path)):
+            if others and accept is not None and accept(path):
+                # a folder this kind of command wrote before markers existed: its files are its own
+                names = {os.fsdecode(name) for name in others}
+            elif others and not self.overwrite:
                 shown = ", ".join(_shown(name) for name in others[:4]) + (", ..." if len(others) > 4 else "")
                 raise OutputError(f"{flag} {_shown(path)}: holds files this command did not make ({shown}); "
                                   f"pick a new or empty {flag}, or pass --overwrite to let it replace them")
-        if path.is_dir():
-            lock = _Lock(path / FOLDER_LOCK, remove=False)
-            lock.acquire(f"{flag} {_shown(path)}")
-            self._locks.append(lock)
+        # Locked whether or not it exists yet: a second command claiming the same new folder is
+        # refused now, not when both write into it.
+        self._lock(path, flag)
         self._folders[key] = (kind, names, path, flag)
         return path
 
@@ -405,13 +691,8 @@ class OutputPolicy:
                               "or pick another name")
         # A file in a folder this policy holds locked needs no lock of its own (the folder's
         # covers it): a thousand annotated copies must not hold a thousand open lock files.
-        folder_locked = folder is not None and any(
-            lock.path.parent.resolve() == folder[2].resolve() and lock.path.name == FOLDER_LOCK
-            for lock in self._locks)
-        if path.parent.is_dir() and not folder_locked:
-            lock = _Lock(path.parent / f".{_safe_name(path.name)}.lock", remove=True)
-            lock.acquire(f"{flag} {_shown(path)}")
-            self._locks.append(lock)
+        if folder is None or Path(os.path.abspath(folder[2])) not in self._locked:
+            self._lock(path, flag)
         self._claims[key] = _Claim(path, flag, replace=self.overwrite or listed, write_through=False, folder=folder)
         return path
 
@@ -439,10 +720,8 @@ class OutputPolicy:
             return
         folder = claim.folder
         if folder is not None:
-            write_marker(folder[2], folder[0], self.command)
+            self._mark(folder[2], folder[0], folder[1])
         path.parent.mkdir(parents=True, exist_ok=True)
-        from dsan_tf.io_utils import clean_stale_temps, temp_path_beside
-
         clean_stale_temps(path)
         tmp = temp_path_beside(path)
         try:
@@ -465,19 +744,78 @@ class OutputPolicy:
                     record_in_marker(folder[2], relative)
                     folder[1].add(relative)
         finally:
-            from dsan_tf.io_utils import _remove
-
             _remove(tmp)
+
+    @contextlib.contextmanager
+    def publish_folder(self, path, kind: str, flag: str | None = None, *, accept=None):
+        """Yield an empty temporary folder beside ``path``; when the block succeeds, it becomes
+        ``path`` in one rename: a whole output (a sample dataset, a shipped model pair) appears
+        complete or not at all, and a failed run leaves the previous one as it was.
+
+        Accepted before the work: a new or empty ``path``, one marked with ``kind`` (an earlier
+        run's, replaced), one ``accept(path)`` accepts, anything else only with ``--overwrite``;
+        never a folder holding one of the command's inputs. The old folder is swapped out in the
+        same step (``RENAME_EXCHANGE``), then deleted.
+        """
+        flag = flag or self.flag
+        path = Path(path)
+        check_creatable(path, folder=True, flag=flag, inputs=self.inputs)
+        if path.is_symlink():  # the swap would replace the link, not the folder it points to
+            raise OutputError(f"{flag} {_shown(path)}: is a symbolic link; give the folder itself "
+                              f"({_shown(os.path.realpath(path))})")
+        target = path.resolve()
+        for item in self.inputs:
+            source = item.resolve()
+            if target == source or target in source.parents:
+                raise OutputError(f"{flag} {_shown(path)}: holds the input {_shown(item)}; replacing it would "
+                                  "delete the input: pick another " + flag)
+        if path.is_dir() and foreign_entries(path):
+            marker = read_marker(path)
+            ours = (marker is not None and marker[0] == kind) or (accept is not None and accept(path))
+            if not (ours or self.overwrite):
+                others = foreign_entries(path)
+                shown = ", ".join(_shown(name) for name in others[:4]) + (", ..." if len(others) > 4 else "")
+                raise OutputError(f"{flag} {_shown(path)}: holds files this command did not make ({shown}); "
+                                  f"pick a new or empty {flag}, or pass --overwrite to replace the whole folder")
+        self._lock(path, flag)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        clean_stale_temps(path)
+        tmp = temp_path_beside(path, directory=True)
+        try:
+            write_marker(tmp, kind, self.command)
+            yield tmp
+            if os.path.lexists(path):
+                if not path.is_dir() or path.is_symlink():
+                    raise OutputError(f"{flag} {_shown(path)}: is no longer a folder; nothing was replaced")
+                if not exchange(tmp, path):  # pragma: no cover - a file system without RENAME_EXCHANGE
+                    old = temp_path_beside(path, directory=True)
+                    os.rename(path, old / "old")  # two steps: a kill between them leaves no folder, never a mix
+                    os.rename(tmp, path)
+                    tmp = old
+                # tmp now holds the old folder: deleted below
+            else:
+                try:
+                    rename_no_replace(tmp, path)
+                except FileExistsError:
+                    raise OutputError(f"{flag} {_shown(path)}: was created by another program while this "
+                                      "command ran; it was kept, and this result not written") from None
+        finally:
+            _remove(Path(tmp))
 
     def claim_and_mark(self, folder, kind: str, flag: str | None = None, **kwargs) -> Path:
         """:meth:`claim_folder`, then create it and write its marker at once (a run's folder)."""
         path = self.claim_folder(folder, kind, flag, **kwargs)
-        write_marker(path, kind, self.command)
-        if not any(lock.path == path / FOLDER_LOCK for lock in self._locks):
-            lock = _Lock(path / FOLDER_LOCK, remove=False)
-            lock.acquire(f"{flag or self.flag} {_shown(path)}")
-            self._locks.append(lock)
+        self._mark(path, kind, self._folders[path.resolve()][1])
         return path
+
+    def _mark(self, folder: Path, kind: str, names) -> None:
+        """Write the folder's marker if it has none, listing the files adopted with it (those of a
+        folder written before markers existed, which ``accept`` recognised)."""
+        if os.path.lexists(Path(folder) / MARKER):
+            return
+        write_marker(folder, kind, self.command)
+        for name in sorted(names):
+            record_in_marker(folder, name)
 
 
 def _safe_name(name: str) -> str:

@@ -5,7 +5,6 @@ or ``evaluate_only``; everything here is importable and testable without a CLI.
 """
 
 import contextlib
-import fcntl
 import logging
 import math
 import os
@@ -27,7 +26,8 @@ from dsan_tf.distribute import is_chief, needs_custom_loop, pick_strategy
 from dsan_tf.evaluation import collect_outputs, evaluate_outputs
 from dsan_tf.inference import ModelLoadError, load_dsan, model_files
 from dsan_tf.io_utils import OutputError, atomic_path, check_output_path, write_json
-from dsan_tf.outputs import MARKER, describe_kind, foreign_entries, read_marker, write_marker
+from dsan_tf.outputs import (describe_kind, foreign_entries, lock_output, lock_path, read_marker,
+                             remove_empty_folders, write_marker)
 from dsan_tf.model import DEFAULT_CENTRE_SEPARATION_WEIGHT, as_float32, build_dsan, default_centre_sgd
 from dsan_tf.precision import cpu_description, resolve_precision
 from dsan_tf.progress import fit_verbosity
@@ -105,49 +105,49 @@ def input_paths(settings, subset_lists):
 
 
 # ------------------------------------------------------------------ the run directory
-LOCK_FILE = ".lock"  # in every run directory: see locked_run_directory
+LOCK_FILE = ".lock"  # the lock of earlier versions, inside the run directory (ignored; see locked_run_directory)
+
+
+def lock_file(output_dir):
+    """The lock file of a run directory: ``.<name>.lock`` beside it (:func:`dsan_tf.outputs.lock_path`)."""
+    return lock_path(output_dir)
 
 
 @contextlib.contextmanager
 def locked_run_directory(output_dir):
-    """Create ``output_dir`` if needed and hold an exclusive lock on it while the block runs.
+    """Hold an exclusive lock on ``output_dir`` while the block runs, creating the directory.
 
-    ``flock`` on ``output_dir/.lock``: a second run into the same directory is refused at
-    once, and the kernel drops the lock when its holder ends, however it ends (a killed
-    run leaves no stale lock). A directory this call created is removed again when the
-    block fails before writing anything into it.
+    ``flock`` on ``.<name>.lock`` beside the directory, taken before the directory is
+    created: a second run into the same (new or existing) directory is refused at once.
+    The lock file is removed when the block ends, however it ends; the kernel drops the
+    lock of a killed run, so its leftover lock file does not block the next one. A
+    directory this call created is removed again when the block fails before writing
+    anything into it.
     """
+    output_dir = Path(output_dir)
     created = not output_dir.exists()
-    lock_made = not os.path.lexists(output_dir / LOCK_FILE)
     try:
-        output_dir.mkdir(parents=True, exist_ok=True)
-        handle = open(output_dir / LOCK_FILE, "a+")
+        lock, parents = lock_output(output_dir, str(output_dir), holder_kind="another run",
+                                    advice="pick another --output")
+    except OutputError as error:
+        raise RunError(str(error)) from None
     except OSError as error:
         raise RunError(f"--output {output_dir}: cannot create the run directory ({error.strerror})") from None
-    with handle:
+    try:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "?"
-            raise RunError(f"{output_dir} is in use by another run (process {holder}); "
-                           "wait for it to end or pick another --output") from None
-        except OSError as error:  # a file system without locks: run unprotected rather than not at all
-            log.warning("cannot lock %s (%s); make sure no other run uses it", output_dir, error.strerror)
-        handle.truncate(0)
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
+            output_dir.mkdir(exist_ok=True)
+        except OSError as error:
+            raise RunError(f"--output {output_dir}: cannot create the run directory ({error.strerror})") from None
         try:
             yield
         except BaseException:
-            if created and [path.name for path in output_dir.iterdir()] == [LOCK_FILE]:
-                (output_dir / LOCK_FILE).unlink()
-                output_dir.rmdir()
-            elif lock_made and not (output_dir / MARKER).exists():
-                # a refused folder of the user's: leave it as it was, without our lock file
+            if created:
                 with contextlib.suppress(OSError):
-                    (output_dir / LOCK_FILE).unlink()
+                    output_dir.rmdir()  # only when nothing was written into it
+                remove_empty_folders(parents)
             raise
+    finally:
+        lock.release()
 
 
 def has_checkpoint(output_dir):

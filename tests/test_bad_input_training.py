@@ -192,10 +192,10 @@ def test_run_py_reports_a_diverged_run_as_an_error_not_a_result(run_cli, tmp_pat
 def test_a_run_directory_in_use_is_refused(run_cli, tmp_path):
     out = tmp_path / "run"
     out.mkdir()
-    with open(out / runner.LOCK_FILE, "a") as held:  # another run's lock (flock locks belong to open files)
+    with open(runner.lock_file(out), "a") as held:  # another run's lock (flock locks belong to open files)
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
         refused(run_cli, train_args(out), f"error: {out} is in use by another run")
-    assert sorted(p.name for p in out.iterdir()) == [runner.LOCK_FILE]
+    assert list(out.iterdir()) == []
 
 
 def test_the_lock_of_a_killed_run_does_not_block(tmp_path):
@@ -203,7 +203,7 @@ def test_the_lock_of_a_killed_run_does_not_block(tmp_path):
     out.mkdir()
     holder = subprocess.Popen(
         [sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'a'); "
-         "fcntl.flock(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(600)", str(out / runner.LOCK_FILE)],
+         "fcntl.flock(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(600)", str(runner.lock_file(out))],
         stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"

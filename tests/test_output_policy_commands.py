@@ -11,6 +11,7 @@ The models are tiny (32 px, untrained); nothing trains.
 
 import json
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -171,31 +172,155 @@ def folder_of_user_files(name, *extra):
     return build
 
 
+def align_report_over_a_user_file(tmp, model):
+    # issue 31, case 5: align --report FILE replaced an existing file
+    images = tmp / "images"
+    photo(images / "a.png")
+    mine = user_file(tmp / "mine" / "report.csv")
+    return "align", ["--input", images, "--output", tmp / "out", "--report", mine, "--no-progress"], [mine], \
+        r"--report .*exists.*--overwrite"
+
+
+def ablate_into_a_folder_with_an_ablation_json(tmp, model):
+    # issue 31, case 6: ablate took over a folder because it held ablation.json
+    mine = user_file(tmp / "grid" / "ablation.json", '{"mine": 1}')
+    return "ablate", ["--grid", "variant", "--dataset", "ferplus", "--output", tmp / "grid"], [mine], \
+        r"--output .*did not make"
+
+
+def analyze_into_a_folder_with_a_summary(tmp, model):
+    # issue 31, case 10: analyze took over a folder because it held summary.json / summary.txt
+    mine = [user_file(tmp / "out" / "summary.json", '{"mine": 1}'), user_file(tmp / "out" / "summary.txt")]
+    return "analyze", ["--weights", model, "--output", tmp / "out"], mine, r"--output .*did not make"
+
+
+def export_savedmodel_over_a_users_version(tmp, model):
+    mine = user_file(tmp / "models" / "dsan" / "1" / "saved_model.pb", "the user's version")
+    return "export savedmodel", ["--weights", model, "--output", tmp / "models" / "dsan", "--version", 1], [mine], \
+        r"already exists.*--overwrite"
+
+
+def export_savedmodel_config_dir_is_a_users_file(tmp, model):
+    mine = user_file(tmp / "models.config.d")
+    return "export savedmodel", ["--weights", model, "--output", tmp / "models" / "dsan", "--version", 1,
+                                 "--config-dir", mine], [mine], r"--config-dir .*is a file"
+
+
+def calibrate_into_a_user_folder(tmp, model):
+    mine = user_file(tmp / "out" / "calibration.json", '{"mine": 1}')
+    return "calibrate", ["--weights", model, "--data-dir", SAMPLE, "--output", tmp / "out"], [mine], \
+        r"--output .*did not make"
+
+
+def calibrate_save_over_a_users_model(tmp, model):
+    mine = user_file(tmp / "mine" / "model.keras", "the user's model")
+    return "calibrate", ["--weights", model, "--data-dir", SAMPLE, "--apply", 0.5, "--save", mine], [mine], \
+        r"--save .*exists.*--overwrite"
+
+
+def simulate_centres_csv_over_a_users_model(tmp, model):
+    # issue 31, case 3: --csv FILE replaced a 136 MB .keras model with a 583-byte CSV
+    mine = user_file(tmp / "mine" / "model.keras", "the user's model")
+    return "simulate-centres", ["--weights", model, "--data-dir", SAMPLE, "--csv", mine], [mine], \
+        r"--csv .*exists.*--overwrite"
+
+
+def make_sample_into_a_user_folder(tmp, model):
+    # issue 31, case 1: make-sample --out DIR deleted what DIR held
+    mine = user_file(tmp / "out" / "notes.txt")
+    return "make-sample", ["--source", SAMPLE, "--out", tmp / "out"], [mine], r"--out .*did not make.*--overwrite"
+
+
+# (command, output flag, case) -> builder. Every flag of a registered command that names an output
+# (OUTPUT_FLAG below) must have at least one case here: a new command is covered by being registered.
 REFUSES_USER_FILES = {
-    "bench-serving --json on the model": bench_serving_json_is_the_model,
-    "bench-serving --json exists": bench_serving_json_exists,
-    "predict --annotate over another photo": predict_annotated_copy_over_another_photo,
-    "predict --annotate over a user file": predict_annotated_copy_over_a_user_file,
-    "predict --output exists": predict_output_exists,
-    "compare --output over a user's figure": compare_output_is_a_users_figure,
-    "train --eval-only into a user folder": train_eval_only_into_a_user_folder,
-    "export tflite into a user folder": tflite_into_a_user_folder,
-    "ship over a user's NAME.json": ship_over_a_user_file,
-    "align into a user folder": folder_of_user_files("align"),
-    "tfrecords into a user folder": folder_of_user_files("tfrecords"),
-    "analyze into a user folder": folder_of_user_files("analyze"),
-    "explain into a user folder": folder_of_user_files("explain"),
+    ("bench-serving", "--json", "on the model"): bench_serving_json_is_the_model,
+    ("bench-serving", "--json", "exists"): bench_serving_json_exists,
+    ("predict", "--annotate", "over another photo"): predict_annotated_copy_over_another_photo,
+    ("predict", "--annotate", "over a user file"): predict_annotated_copy_over_a_user_file,
+    ("predict", "--output", "exists"): predict_output_exists,
+    ("compare", "--output", "over a user's figure"): compare_output_is_a_users_figure,
+    ("train", "--output", "--eval-only into a user folder"): train_eval_only_into_a_user_folder,
+    ("export tflite", "--output", "into a user folder"): tflite_into_a_user_folder,
+    ("ship", "--output", "over a user's NAME.json"): ship_over_a_user_file,
+    ("align", "--output", "into a user folder"): folder_of_user_files("align"),
+    ("align", "--report", "over a user file"): align_report_over_a_user_file,
+    ("tfrecords", "--output", "into a user folder"): folder_of_user_files("tfrecords"),
+    ("analyze", "--output", "into a user folder"): folder_of_user_files("analyze"),
+    ("analyze", "--output", "a folder with summary.json"): analyze_into_a_folder_with_a_summary,
+    ("explain", "--output", "into a user folder"): folder_of_user_files("explain"),
+    ("ablate", "--output", "a folder with ablation.json"): ablate_into_a_folder_with_an_ablation_json,
+    ("export savedmodel", "--output", "over a user's version"): export_savedmodel_over_a_users_version,
+    ("export savedmodel", "--config-dir", "a user's file"): export_savedmodel_config_dir_is_a_users_file,
+    ("calibrate", "--output", "into a user folder"): calibrate_into_a_user_folder,
+    ("calibrate", "--save", "over a user's model"): calibrate_save_over_a_users_model,
+    ("simulate-centres", "--csv", "over a user's model"): simulate_centres_csv_over_a_users_model,
+    ("make-sample", "--out", "into a user folder"): make_sample_into_a_user_folder,
+}
+
+# A flag names an output when it takes a value and is called like one.
+OUTPUT_FLAG = re.compile(r"--(output|out|csv|report|json|annotate|save|config-dir|features)|--.+-(output|csv|json|report)")
+# Output-like flags that are not a place a command writes a user could lose, with the reason.
+NOT_AN_OUTPUT = {
+    ("simulate-centres", "--features"): "an existing file is read, never written; a missing one is created "
+                                        "through the policy (claim_file, then publish)",
 }
 
 
-@pytest.mark.parametrize("case", sorted(REFUSES_USER_FILES))
+def registered_output_flags():
+    """{(command, flag)} of every registered command whose parser has an output flag taking a value."""
+    from dsan_tf.cli import COMMANDS, build_parser
+
+    found = set()
+    for name in COMMANDS:
+        _, parser = build_parser(name)
+        for action in parser._actions:
+            if action.nargs == 0:  # store_true: --json meaning "print JSON"
+                continue
+            found |= {(name, flag) for flag in action.option_strings if OUTPUT_FLAG.fullmatch(flag)}
+    return found
+
+
+def test_every_output_flag_of_every_registered_command_has_a_probe():
+    probed = {(name, flag) for name, flag, _ in REFUSES_USER_FILES}
+    missing = registered_output_flags() - probed - set(NOT_AN_OUTPUT)
+    assert not missing, (f"output flags without a probe in REFUSES_USER_FILES: {sorted(missing)}; add a case "
+                         "whose output is a user's file, which the command must refuse and leave as it was")
+    assert probed <= registered_output_flags(), "a probe for a flag no command has"
+
+
+def test_a_newly_registered_command_that_writes_needs_a_probe(monkeypatch):
+    import argparse
+    import sys
+    import types
+
+    from dsan_tf import cli
+
+    module = types.ModuleType("dsan_tf_fake_writer")
+
+    def build_parser(prog):
+        parser = argparse.ArgumentParser(prog=prog)
+        parser.add_argument("--summary-json", help="where to write (default none)")
+        parser.add_argument("--json", action="store_true", help="print JSON (default off)")
+        return parser
+
+    module.build_parser = build_parser
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    monkeypatch.setitem(cli.COMMANDS, "fake-writer", cli.Command(module.__name__, "writes a summary"))
+    with pytest.raises(AssertionError, match=r"\('fake-writer', '--summary-json'\)"):
+        test_every_output_flag_of_every_registered_command_has_a_probe()
+
+
+@pytest.mark.parametrize("case", sorted(REFUSES_USER_FILES), ids=" ".join)
 def test_refuses_to_replace_a_users_file(case, tmp_path, model_file):
     name, argv, protected, match = REFUSES_USER_FILES[case](tmp_path, model_file)
+    assert name == case[0] and case[1] in map(str, argv)
     before = snapshot(protected)
     listing = sorted(os.listdir(protected[0].parent))
     refused(command(name), [str(a) for a in argv], match)
     assert_unchanged(before)
     assert sorted(os.listdir(protected[0].parent)) == listing  # nothing added (no lock file left, no copy)
+    assert not [p for p in tmp_path.rglob("*.lock")], "a lock file was left"
 
 
 # ---------------------------------------------------------------------- impossible arguments: one line
@@ -216,9 +341,9 @@ BAD_ARGUMENTS = [
     ("analyze", ["--weights", "m.keras", "--output", "o", "--perplexity", "nan"], r"--perplexity"),
     ("analyze", ["--weights", "m.keras", "--output", "o", "--perplexity", "inf"], r"--perplexity"),
     ("ablate", ["--grid", "alpha", "--epochs", "0", "--dataset", "ferplus"], r"--epochs 0"),
-    ("ship", ["--run", "r", "--data-dir", "d", "--name", "../escaped"], r"--name '\.\./escaped'"),
-    ("ship", ["--run", "r", "--data-dir", "d", "--name", ""], r"--name ''"),
-    ("ship", ["--run", "r", "--data-dir", "no-such-folder"], r"--data-dir no-such-folder: no such folder"),
+    ("ship", ["--run", "r", "--output", "o", "--data-dir", "d", "--name", "../escaped"], r"--name '\.\./escaped'"),
+    ("ship", ["--run", "r", "--output", "o", "--data-dir", "d", "--name", ""], r"--name ''"),
+    ("ship", ["--run", "r", "--output", "o", "--data-dir", "no-such-folder"], r"--data-dir no-such-folder: no such folder"),
 ]
 
 
@@ -257,7 +382,7 @@ def test_ship_refused_agreement_leaves_the_old_pair_and_replaces_a_shipped_pair(
     # case 8: an agreement check that fails writes nothing
     refused(command("ship"), ship(ferplus_run, out, "--min-agreement", "1.01"), r"--min-agreement.*nothing was written")
     assert_unchanged(before)
-    assert sorted(os.listdir(out)) == ["toy.json", "toy.weights.npz"]
+    assert sorted(os.listdir(out)) == [".dsan-output", "toy.json", "toy.weights.npz"]
     # the rule: a shipped pair this command wrote is replaced without --overwrite (how a new model ships)
     (ferplus_run / "config.json").write_text(json.dumps({"settings": {"dataset": "ferplus", "seed": 7}}))
     assert run_command("ship", ship(ferplus_run, out, "--min-agreement", "0.5")) == 0

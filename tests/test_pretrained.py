@@ -147,8 +147,8 @@ def test_ship_model_ships_a_derived_model_of_the_run_and_refuses_another(tmp_pat
 def test_ship_model_refuses_an_unfinished_run(tmp_path):
     from script_loader import load_script, refused
 
-    refused(load_script("ship_model").main, ["--run", str(tmp_path), "--data-dir", str(tmp_path)],
-            "model.keras: not found")
+    refused(load_script("ship_model").main, ["--run", str(tmp_path), "--data-dir", str(tmp_path),
+                                             "--output", str(tmp_path.parent / "shipped")], "model.keras: not found")
 
 
 def test_the_shipped_ferplus_model_loads_by_name_and_fits_the_size_limit():

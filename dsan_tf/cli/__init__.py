@@ -69,12 +69,14 @@ COMMANDS = {
     "table4": Command("dsan_tf.cli.table4", "Table 4 (occlusion and pose accuracy) of evaluated runs"),
     "data-summary": Command("dsan_tf.cli.data_summary", "images per split and class of a dataset"),
     "tfrecords": Command("dsan_tf.cli.make_tfrecords", "write dataset splits as sharded TFRecords (resumable)"),
-    "ship": Command("dsan_tf.cli.ship_model", "turn a trained run into a model shipped in the package", "train"),
+    "ship": Command("dsan_tf.cli.ship_model", "pack a trained run as a shipped model (float16 weights + record) "
+                    "into a folder", "train"),
     "calibrate": Command("dsan_tf.cli.calibrate",
                          "choose and apply the post-hoc class-prior correction of a trained model", "train"),
     "simulate-centres": Command("dsan_tf.cli.simulate_centres",
                                 "replay centre-update rules on a trained model's features"),
-    "make-sample": Command("dsan_tf.cli.make_sample", "make the embedded FERPlus sample from the full data"),
+    "make-sample": Command("dsan_tf.cli.make_sample", "make a small FERPlus sample (like the embedded one) from "
+                           "the full data"),
 }
 
 # The extras of dsan_tf (pyproject.toml) and the top-level modules they provide.

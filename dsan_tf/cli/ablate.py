@@ -71,6 +71,9 @@ def build_parser(prog="dsan ablate"):
     p.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds; the table shows mean ± std")
     p.add_argument("--output", default=None, help="grid directory (default runs/ablate-<grid>-<dataset>-<preset>)")
     p.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
+    p.add_argument("--overwrite", action="store_true",
+                   help="let --output be a folder holding files ablate did not make, and replace its "
+                        "ablation.json (default: refuse)")
     return p
 
 
@@ -132,16 +135,35 @@ def run_point(run_flags, point_flags, seed, output):
     return train_and_evaluate(build_settings(parse_args(argv)))
 
 
+def grid_folder_of_an_earlier_version(grid, seeds):
+    """Whether a folder without a marker is one ablate of this grid wrote before markers existed:
+    at least one of the grid's point folders, and nothing but those and ablation.json."""
+    names = {point_name(label, seed) for label, _, _ in GRIDS[grid] for seed in seeds}
+
+    def accept(folder):
+        from dsan_tf.outputs import foreign_entries
+
+        entries = set(foreign_entries(folder))
+        return bool(entries & names) and entries <= names | {"ablation.json"}
+    return accept
+
+
 def run(args):
+    from dsan_tf.outputs import OutputPolicy
+
     run_flags, base = args.run_flags, args.base
     output = Path(args.output or f"runs/ablate-{args.grid}-{base['dataset']}-{base['preset']}")
-    rows = []
-    for label, flags, paper in GRIDS[args.grid]:
-        runs = [run_point(run_flags, flags, seed, output / point_name(label, seed)) for seed in args.seeds]
-        rows.append(summarise(label, flags, paper, args.seeds, runs))
-    from dsan_tf.io_utils import write_json
-
-    write_json({"grid": args.grid, "base": base, "rows": rows}, output / "ablation.json")
+    with OutputPolicy(command="ablate", flag="--output", overwrite=args.overwrite) as policy:
+        # The grid folder and its table are claimed (checked, locked) before the first point trains.
+        policy.claim_folder(output, kind="ablation", accept=grid_folder_of_an_earlier_version(args.grid, args.seeds))
+        table = policy.claim_file(output / "ablation.json")  # the folder is marked when the table is published
+        rows = []
+        for label, flags, paper in GRIDS[args.grid]:
+            runs = [run_point(run_flags, flags, seed, output / point_name(label, seed)) for seed in args.seeds]
+            rows.append(summarise(label, flags, paper, args.seeds, runs))
+        with policy.publish(table) as tmp, open(tmp, "w", encoding="utf-8") as handle:
+            json.dump({"grid": args.grid, "base": base, "rows": rows}, handle, indent=2)
+            handle.write("\n")
     if args.json:
         print(json.dumps(rows, indent=2))
         return

@@ -34,7 +34,11 @@ def build_parser(prog="dsan align"):
     parser.add_argument("--all-faces", action="store_true",
                         help="save every face found, not only the largest")
     parser.add_argument("--report", type=Path, default=None,
-                        help="report CSV path (default: <output>/align-report.csv)")
+                        help="report CSV path (default: <output>/align-report.csv); an existing file this "
+                             "command did not write is refused unless --overwrite")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="let --report replace an existing file, and --output be a folder holding other "
+                             "files (default: refuse both)")
     parser.add_argument("--min-confidence", type=float, default=0.9,
                         help="drop MTCNN detections below this score (default 0.9)")
     parser.add_argument("--min-face-size", type=int, default=20,
@@ -66,14 +70,17 @@ def run(args) -> int:
     from dsan_tf.outputs import OutputPolicy
 
     check_paths(args)
-    with OutputPolicy(command="align", flag="--output", inputs=[args.input]) as policy:
+    with OutputPolicy(command="align", flag="--output", overwrite=args.overwrite, inputs=[args.input]) as policy:
         # a folder of aligned faces (marked; or an unmarked one an earlier version left, with
         # its ledger), new or empty; a folder of anything else is refused before any photo is read
-        policy.claim_and_mark(args.output, kind="alignment", accept=lambda f: (f / ".align-ledger.csv").is_file())
+        ours = dict(kind="alignment", accept=lambda f: (f / ".align-ledger.csv").is_file())
+        policy.claim_folder(args.output, **ours)
+        policy.claim_file(args.report or args.output / "align-report.csv", flag="--report")
+        policy.claim_and_mark(args.output, **ours)  # marked only once every output was accepted
         aligner = FaceAligner(args.size, min_confidence=args.min_confidence,
                               min_face_size=args.min_face_size)
         summary = align_folder(args.input, args.output, aligner, all_faces=args.all_faces,
-                               report_path=args.report, progress=not args.no_progress)
+                               report_path=args.report, progress=not args.no_progress, policy=policy)
     print(summary.line())
     return 0
 

@@ -35,7 +35,11 @@ def build_parser(prog=PROG):
     parser.add_argument("--split", default="valid", help="split to analyse (default valid)")
     parser.add_argument("--max-images", type=int, default=None,
                         help="analyse a seeded random subset of this many images (default: the whole split)")
-    parser.add_argument("--output", required=True, type=Path, help="folder for the figures and summary")
+    parser.add_argument("--output", required=True, type=Path,
+                        help="folder for the figures and summary (required): new, empty or an earlier analysis")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="let --output be a folder holding files analyze did not make, and replace them "
+                             "(default: refuse)")
     parser.add_argument("--batch-size", type=int, default=64, help="inference batch size (default 64)")
     parser.add_argument("--perplexity", type=float, default=30.0, help="t-SNE perplexity (default 30, capped below N/3)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the subset and of t-SNE (default 0)")
@@ -59,15 +63,31 @@ def run(args) -> int:
     check_output_path(args.output, inputs=[*model_files(args.weights), args.data_dir], folder=True)
     from dsan_tf.outputs import OutputPolicy
 
-    with OutputPolicy(command="analyze", flag="--output",
+    from dsan_tf.analysis import ANALYSIS_FILES
+
+    with OutputPolicy(command="analyze", flag="--output", overwrite=args.overwrite,
                       inputs=[*model_files(args.weights), args.data_dir]) as policy:
-        # analysis figures (marked, or an unmarked folder an earlier version wrote: summary.json),
-        # new or empty; anything else is refused before the model loads
-        policy.claim_folder(args.output, kind="analysis", accept=lambda f: (f / "summary.json").is_file())
-        return _analyse(args)
+        # analysis figures (marked, or an unmarked folder an earlier version wrote: its summary.json
+        # is an analysis summary), new or empty; anything else is refused before the model loads
+        policy.claim_folder(args.output, kind="analysis", accept=written_by_an_earlier_version)
+        for name in ANALYSIS_FILES:
+            policy.claim_file(args.output / name)
+        return _analyse(args, policy)
 
 
-def _analyse(args) -> int:
+def written_by_an_earlier_version(folder) -> bool:
+    """Whether an unmarked folder holds an analysis this command wrote before markers existed (its
+    summary.json has the summary's keys); a folder merely holding a file of that name is not taken."""
+    import json
+
+    try:
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(summary, dict) and {"variant", "figures", "class_names", "images"} <= set(summary)
+
+
+def _analyse(args, policy) -> int:
     from dsan_tf.analysis import analyse, summary_text
     from dsan_tf.data import load_dataset
     from dsan_tf.data.errors import DataError
@@ -95,11 +115,9 @@ def _analyse(args) -> int:
     from dsan_tf.cli.progress import Batches
 
     dataset = Batches(dataset, len(table), args.batch_size, "features", disable=args.no_progress)
-    from dsan_tf.outputs import write_marker
-
-    write_marker(args.output, "analysis", "analyze")  # creates --output (after every check), marked as ours
+    policy.claim_and_mark(args.output, kind="analysis")  # creates --output (after every check), marked as ours
     summary = analyse(model, dataset, names, args.output, seed=args.seed, perplexity=args.perplexity,
-                      source=source)
+                      source=source, policy=policy)
     print(summary_text(summary), end="")
     print(f"figures and summary in {args.output}")
     return 0

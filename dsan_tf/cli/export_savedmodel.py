@@ -6,13 +6,18 @@
 Writes ``models/dsan/1/`` (saved_model.pb, variables/, assets/labels.txt,
 assets.extra/tf_serving_warmup_requests) atomically, refuses to replace an existing
 version unless ``--overwrite``, and writes/updates ``models/models.config`` (the versions
-to serve) and ``models/batching_parameters.txt`` beside the model folder. See
-export/README.md for the docker commands.
+to serve) and ``models/batching_parameters.txt`` beside the model folder. Only files this
+command wrote (their first line says so) are updated: a ``models.config`` or
+``batching_parameters.txt`` of your own is kept as it is, and the command writes
+``models.config.dsan`` / ``batching_parameters.txt.dsan`` beside it instead (one line
+says so) for you to merge. See export/README.md for the docker commands.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from pathlib import Path
 
@@ -70,8 +75,9 @@ def check_paths(args, target: Path) -> None:
     inputs = [*model_files(args.weights), *(args.warmup_images or [])]
     check_output_path(args.output, inputs=inputs, folder=True)
     check_output_path(args.config_dir, inputs=inputs, folder=True, flag="--config-dir")
-    for name in ("models.config", "batching_parameters.txt"):
-        check_output_path(Path(args.config_dir) / name, inputs=inputs, flag="--config-dir")
+    for name, path in config_targets(args.config_dir).items():  # what is read (merged from) and what is written
+        for item in {Path(args.config_dir) / name, path} - {None}:
+            check_output_path(item, inputs=inputs, flag="--config-dir")
     # --overwrite deletes the old version folder: it must not hold an input.
     for item in inputs:
         if target.resolve() in item.resolve().parents:
@@ -110,6 +116,29 @@ def read_warmup_images(paths) -> list[bytes]:
     return images
 
 
+CONFIG_FILES = ("models.config", "batching_parameters.txt")
+BESIDE = ".dsan"  # the suffix of the file written beside a user's own models.config / batching_parameters.txt
+
+
+def config_targets(config_dir) -> dict:
+    """{name: path to write (None: nothing)} for models.config and batching_parameters.txt: the file
+    itself when new or written by this command, else ``NAME.dsan`` beside it (when that one is new or
+    ours), else None: a user's file is never replaced."""
+    from dsan_tf.export import made_by_export
+
+    targets = {}
+    for name in CONFIG_FILES:
+        path = Path(config_dir) / name
+        beside = path.with_name(name + BESIDE)
+        if not os.path.lexists(path) or made_by_export(path):
+            targets[name] = path
+        elif not os.path.lexists(beside) or made_by_export(beside):
+            targets[name] = beside
+        else:
+            targets[name] = None
+    return targets
+
+
 class CommandError(UserError):
     """A refusal to report in one line."""
 
@@ -123,28 +152,56 @@ def run(args) -> int:
     from dsan_tf import export
     from dsan_tf.inference import ModelLoadError, load_dsan
 
+    from dsan_tf.outputs import OutputPolicy
+
     config_path = Path(args.config_dir) / "models.config"
-    export.read_model_config(config_path)  # a malformed file stops the export before anything is written
-    try:
-        model = load_dsan(args.weights)
-    except ModelLoadError as err:
-        raise CommandError(str(err)) from None
-    try:
-        path = export.export_saved_model(model, args.output, args.version, overwrite=args.overwrite,
-                                         model_name=args.model_name, warmup_images=images)
-    except FileExistsError:  # another export made this version while this one ran: it is kept
-        raise CommandError(f"--version {args.version}: {target} was created by another export while this one "
-                           "ran; it was kept and this export discarded (pass --overwrite to replace it)") from None
-    config = export.update_model_config(config_path, args.model_name, args.serving_base_path,
-                                        [args.version], local_base=args.output)
-    batching_path = Path(args.config_dir) / "batching_parameters.txt"
-    export.write_batching_parameters(batching_path, num_batch_threads=args.num_batch_threads)
-    served = [c for c in config.model_config_list.config if c.name == args.model_name][0]
-    print(f"wrote {path} ({model.settings['variant']}, {model.settings['num_classes']} classes, "
-          f"input {model.settings['image_size']}px, trained as {model.settings['dtype']}, exported float32)")
-    print(f"wrote {config_path} (serving {args.model_name} versions "
-          f"{list(served.model_version_policy.specific.versions)} from {args.serving_base_path})")
-    print(f"wrote {batching_path}")
+    targets = config_targets(args.config_dir)
+    for path in {config_path, targets["models.config"]} - {None}:
+        export.read_model_config(path)  # a malformed file stops the export before anything is written
+    with contextlib.ExitStack() as stack:
+        # Claimed (checked, locked) before the export; replaced only when this command wrote them.
+        claimed = {}
+        for name, path in targets.items():
+            if path is not None:
+                policy = stack.enter_context(OutputPolicy(command="export savedmodel", flag="--config-dir",
+                                                          overwrite=os.path.lexists(path)))
+                claimed[name] = (policy, policy.claim_file(path))
+        try:
+            model = load_dsan(args.weights)
+        except ModelLoadError as err:
+            raise CommandError(str(err)) from None
+        try:
+            path = export.export_saved_model(model, args.output, args.version, overwrite=args.overwrite,
+                                             model_name=args.model_name, warmup_images=images)
+        except FileExistsError:  # another export made this version while this one ran: it is kept
+            raise CommandError(f"--version {args.version}: {target} was created by another export while this "
+                               "one ran; it was kept and this export discarded (pass --overwrite to replace it)") from None
+        print(f"wrote {path} ({model.settings['variant']}, {model.settings['num_classes']} classes, "
+              f"input {model.settings['image_size']}px, trained as {model.settings['dtype']}, exported float32)")
+        # The user's own models.config is merged from (never written); the merge goes to the target.
+        merge_from = targets["models.config"] if targets["models.config"] is not None and \
+            os.path.lexists(targets["models.config"]) else config_path  # ours if it exists, else the user's
+        config, text = export.merged_model_config(merge_from, args.model_name, args.serving_base_path,
+                                                  [args.version], local_base=args.output)
+        texts = {"models.config": text,
+                 "batching_parameters.txt": export.batching_parameters_text(num_batch_threads=args.num_batch_threads)}
+        served = [c for c in config.model_config_list.config if c.name == args.model_name][0]
+        for name in CONFIG_FILES:
+            if name not in claimed:
+                print(f"kept {Path(args.config_dir) / name}: not written by this command (nor {name}{BESIDE}); "
+                      f"merge version {args.version} into it yourself", file=sys.stderr)
+                continue
+            policy, out = claimed[name]
+            with policy.publish(out) as tmp:
+                Path(tmp).write_text(texts[name], encoding="utf-8")
+            if out.name != name:
+                print(f"kept {out.with_name(name)}: not written by this command; wrote {out.name} beside it for "
+                      "you to merge", file=sys.stderr)
+            elif name == "models.config":
+                print(f"wrote {out} (serving {args.model_name} versions "
+                      f"{list(served.model_version_policy.specific.versions)} from {args.serving_base_path})")
+            else:
+                print(f"wrote {out}")
     return 0
 
 

@@ -146,18 +146,18 @@ def _export(args, data_dir, policy) -> int:
     from dsan_tf.data import load_dataset
     from dsan_tf.inference import load_dsan
 
-    def write_bytes(path, content):
+    def publish_bytes(path, content):
         with policy.publish(path) as tmp:
             Path(tmp).write_bytes(content)
 
-    def write_text(path, text):
+    def publish_text(path, text):
         with policy.publish(path) as tmp:
             Path(tmp).write_text(text, encoding="utf-8")
 
-    def write_json(report, path):
+    def publish_json(report, path):
         from dsan_tf.io_utils import _jsonable
 
-        write_text(path, json.dumps(report, indent=2, default=_jsonable) + "\n")
+        publish_text(path, json.dumps(report, indent=2, default=_jsonable) + "\n")
 
     data = load_dataset("ferplus", data_dir)
     table = data.split("valid")
@@ -174,7 +174,7 @@ def _export(args, data_dir, policy) -> int:
     if tuple(data.class_names) != tuple(names):
         print(f"warning: model classes {names} differ from FERPlus' {list(data.class_names)}; "
               "accuracy is meaningless, agreement still holds", file=sys.stderr)
-    write_text(args.output / "labels.txt", "".join(n + "\n" for n in names))
+    publish_text(args.output / "labels.txt", "".join(n + "\n" for n in names))
 
     runners, sizes, seconds = {}, {}, {}
     for name, quantize in (("float32", False), ("dynamic_range", True)):
@@ -182,7 +182,7 @@ def _export(args, data_dir, policy) -> int:
         content = export.convert_tflite(model, quantize=quantize)
         seconds[name] = time.perf_counter() - start
         path = args.output / FILES[name]
-        write_bytes(path, content)
+        publish_bytes(path, content)
         sizes[name] = path.stat().st_size
         runners[name] = interpreter(content).get_signature_runner("serving_default")
         print(f"wrote {path}: {sizes[name] / 1e6:.2f} MB (converted in {seconds[name]:.0f} s)", flush=True)
@@ -213,7 +213,7 @@ def _export(args, data_dir, policy) -> int:
             "file": FILES[name], "bytes": sizes[name], "convert_seconds": round(seconds[name], 1),
             "top1_agreement": agreement, "threshold": THRESHOLDS[name], "passed": passed,
             "accuracy": float((ids[name] == labels).mean()), "max_abs_probability_diff": max_diff[name]}
-    write_json(report, args.output / "report.json")
+    publish_json(report, args.output / "report.json")
 
     print(f"reference ({reference_name}): accuracy {report['reference_accuracy']:.2%}")
     if variables:

@@ -1,11 +1,16 @@
-"""dsan make-sample: make the embedded FERPlus sample (dsan_tf/sample_data/ferplus) from the full data.
+"""dsan make-sample: make a small FERPlus sample (like dsan_tf/sample_data/ferplus) from the full data.
 
 A seeded, stratified subset of FER2013Train and FER2013Valid: a fixed number of images
 per class under FERPlus' majority protocol (so all 8 classes are present in each
 split), plus a few rows that the protocol drops, so readers meet real filtering. The
 label.csv lines are copied verbatim, in their original order.
 
-    dsan make-sample --source /work/shared/datasets/ferplus
+    dsan make-sample --source datasets/ferplus --out sample/ferplus
+
+Both flags are required. The sample is built in a temporary folder beside --out and
+renamed into place when complete: a failed run leaves a previous sample as it was, and
+nothing is deleted from --source. An existing --out is replaced only when it holds a
+sample this command made (or with --overwrite); never inside the installed package.
 """
 
 from __future__ import annotations
@@ -18,10 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from dsan_tf.cli.validators import existing_dir, non_negative_int, positive_int
 from dsan_tf.data.ferplus import LABEL_FILE, votes_to_targets
 from dsan_tf.errors import UserError
-
-PACKAGE = Path(__file__).resolve().parents[1]  # dsan_tf/
 
 SPLITS = {"FER2013Train": "train", "FER2013Valid": "valid"}
 
@@ -43,32 +47,49 @@ def choose(lines: list[str], per_class: int, dropped: int, rng) -> list[int]:
 
 def build_parser(prog="dsan make-sample"):
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
-    parser.add_argument("--source", type=Path, default=Path("/work/shared/datasets/ferplus"))
-    parser.add_argument("--out", type=Path, default=PACKAGE / "sample_data/ferplus")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--train-per-class", type=int, default=36)
-    parser.add_argument("--valid-per-class", type=int, default=12)
-    parser.add_argument("--dropped", type=int, default=6,
-                        help="rows per split that the majority protocol drops")
+    parser.add_argument("--source", type=existing_dir, required=True,
+                        help="the full FERPlus folder (FER2013Train/, FER2013Valid/ with label.csv); required, "
+                             "only read")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="the sample folder to make; required. A new or empty folder, or a sample this "
+                             "command made (replaced); anything else only with --overwrite")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an --out folder this command did not make (default: refuse)")
+    parser.add_argument("--seed", type=non_negative_int(2**32 - 1), default=0,
+                        help="seed of the random choice (default 0)")
+    parser.add_argument("--train-per-class", type=positive_int(), default=36,
+                        help="training images per class (default 36)")
+    parser.add_argument("--valid-per-class", type=positive_int(), default=12,
+                        help="validation images per class (default 12)")
+    parser.add_argument("--dropped", type=non_negative_int(), default=6,
+                        help="rows per split that the majority protocol drops (default 6)")
     return parser
 
 
 def run(args) -> int:
+    from dsan_tf.outputs import OutputPolicy, check_outside_package
+
+    check_outside_package(args.out, "--out")
+    for folder in SPLITS:  # every input checked before anything is written
+        if not (args.source / folder / LABEL_FILE).is_file():
+            raise UserError(f"--source {args.source}: has no {folder}/{LABEL_FILE}; expected the FERPlus folder")
     rng = np.random.default_rng(args.seed)
-    for folder, split in SPLITS.items():
-        src, dst = args.source / folder, args.out / folder
-        lines = (src / LABEL_FILE).read_text().splitlines()
-        per_class = args.train_per_class if split == "train" else args.valid_per_class
-        picked = choose(lines, per_class, args.dropped, rng)
-        if dst.exists():
-            shutil.rmtree(dst)
-        dst.mkdir(parents=True)
-        chosen = [lines[i] for i in picked]
-        for line in chosen:
-            name = next(csv.reader([line]))[0]
-            shutil.copyfile(src / name, dst / name)
-        (dst / LABEL_FILE).write_text("\n".join(chosen) + "\n")
-        print(f"{dst}: {len(chosen)} images")
+    with OutputPolicy(command="make-sample", flag="--out", overwrite=args.overwrite, inputs=[args.source]) as policy, \
+            policy.publish_folder(args.out, kind="ferplus sample") as staging:
+        for folder, split in SPLITS.items():
+            src, dst = args.source / folder, Path(staging) / folder
+            lines = (src / LABEL_FILE).read_text().splitlines()
+            per_class = args.train_per_class if split == "train" else args.valid_per_class
+            picked = choose(lines, per_class, args.dropped, rng)
+            dst.mkdir()
+            chosen = [lines[i] for i in picked]
+            for line in chosen:
+                name = next(csv.reader([line]))[0]
+                if Path(name).name != name or name in ("", ".", ".."):
+                    raise UserError(f"{src / LABEL_FILE}: image name {name!r} is not a plain file name")
+                shutil.copyfile(src / name, dst / name)
+            (dst / LABEL_FILE).write_text("\n".join(chosen) + "\n")
+            print(f"{args.out / folder}: {len(chosen)} images")
     return 0
 
 

@@ -76,9 +76,23 @@ def run(args) -> int:
     with policy:
         # TFRecord shards (marked, or an unmarked set an earlier version wrote: a manifest), new or
         # empty; anything else is refused before the data is read
-        policy.claim_folder(args.output, kind="tfrecords",
-                              accept=lambda f: any(f.glob("*.manifest.json")) or any(f.glob("*.tfrecord")))
+        policy.claim_folder(args.output, kind="tfrecords", accept=written_by_an_earlier_version)
         return _write(args, policy)
+
+
+def written_by_an_earlier_version(folder) -> bool:
+    """Whether an unmarked folder holds shards this command wrote before markers existed: a plan
+    (``SPLIT.plan.json``) with its fingerprint. A folder that merely holds ``.tfrecord`` files
+    (anyone's) is not taken over."""
+    import json
+
+    for plan in folder.glob("*.plan.json"):
+        try:
+            if "fingerprint" in json.loads(plan.read_text(encoding="utf-8")):
+                return True
+        except (OSError, ValueError, TypeError, UnicodeDecodeError):
+            continue
+    return False
 
 
 def _write(args, policy) -> int:
@@ -97,10 +111,8 @@ def _write(args, policy) -> int:
     if unknown:
         raise DataError(f"--split {', '.join(unknown)}: {args.dataset} in {args.data_dir} has the splits "
                         f"{', '.join(data.splits)}")
-    from dsan_tf.outputs import write_marker
-
     # --output is created (and marked as TFRecord shards) only now, after every check
-    write_marker(args.output, "tfrecords", "tfrecords")
+    policy.claim_and_mark(args.output, kind="tfrecords")
     for split in splits:
         manifest = write_tfrecords(
             data, data.class_names, args.output, split=split, num_shards=args.shards,

@@ -1,21 +1,27 @@
 #!/usr/bin/env python
-"""dsan ship: turn a trained run into a model shipped inside the package (dsan_tf.pretrained.load(NAME)).
+"""dsan ship: turn a trained run into a shipped model (float16 weights + record; dsan_tf.pretrained.load(NAME, FOLDER)).
 
-    dsan ship --run ~/runs/best --name ferplus --data-dir ../shared/datasets/ferplus
-    dsan ship --run ~/runs/best --model ~/runs/best/model-tau0.3-flip.keras --data-dir ../shared/datasets/ferplus
+    dsan ship --run ~/runs/best --name ferplus --data-dir ~/data/ferplus --output shipped
+    dsan ship --run ~/runs/best --model ~/runs/best/model-tau0.3-flip.keras --data-dir ~/data/ferplus --output shipped
+
+The package's own model is updated by copying the pair into dsan_tf/pretrained_models/ of a
+source checkout; the command never writes inside an installed package.
 
 --model ships a model derived from the run's (dsan calibrate --apply TAU [--flip-average] --save
 FILE: the same weights with a prior correction and/or test-time flip averaging) with the run's
 provenance; it must carry the weights of the run's model.keras.
 
-Writes NAME.json + NAME.weights.npz (float16 weights, sha256 recorded) into --output
-(default: dsan_tf/pretrained_models/), then scores the float32 model and the float16 copy
+Writes NAME.json + NAME.weights.npz (float16 weights, sha256 recorded) into --output (a
+folder of your own, required; never inside the installed package: pretrained.load(NAME,
+FOLDER) reads it), then scores the float32 model and the float16 copy
 on the FERPlus validation split (majority protocol) and records both accuracies and how
 often their predictions agree in NAME.json. Refuses an agreement below --min-agreement.
 
 Nothing is written until everything has been checked and scored: the pair is packed into a
-temporary folder, scored from there, and moved into --output only when the agreement check
-passes (a refused agreement leaves the old files as they were). Existing NAME.json /
+temporary folder beside --output (with hard links to the other files already in --output),
+scored from there, and swapped with --output in one rename only when the agreement check
+passes. A refused agreement, an error or a kill leaves the old folder as it was: never a new
+NAME.weights.npz beside an old NAME.json. Existing NAME.json /
 NAME.weights.npz in --output are replaced only when they are a shipped model pair this
 command wrote (NAME.json a shipped-model record of that name whose sha256 matches
 NAME.weights.npz), which is how a new model replaces the package's own; any other file of
@@ -27,11 +33,9 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from dsan_tf.errors import UserError
-from dsan_tf.pretrained import SHIPPED_DIR
 
 
 def build_parser(prog="dsan ship"):
@@ -43,7 +47,9 @@ def build_parser(prog="dsan ship"):
     p.add_argument("--name", default="ferplus", help="name of the shipped model (default ferplus)")
     p.add_argument("--data-dir", required=True, type=Path, help="FERPlus folder: its validation split is scored")
     p.add_argument("--split", default="valid", help="split to score and compare on (default valid)")
-    p.add_argument("--output", type=Path, default=SHIPPED_DIR, help=f"where to write (default {SHIPPED_DIR})")
+    p.add_argument("--output", type=Path, required=True,
+                   help="folder to write NAME.json and NAME.weights.npz into (required; not inside the installed "
+                        "package)")
     p.add_argument("--min-agreement", type=float, default=0.999,
                    help="least share of images on which float16 and float32 predictions agree (default 0.999)")
     p.add_argument("--overwrite", action="store_true",
@@ -113,27 +119,42 @@ def run(args):
         raise UserError(f"{args.run / 'metrics.json'}: expected a JSON object; --run must be a finished training run")
 
     from dsan_tf import pretrained
-    from dsan_tf.outputs import OutputPolicy
+    from dsan_tf.io_utils import write_json
+    from dsan_tf.outputs import MARKER, OutputPolicy, check_outside_package
 
-    # The outputs are claimed (checked, locked) before anything is loaded or scored.
-    replace = args.overwrite or is_shipped_pair(args.output, args.name)
-    policy = OutputPolicy(command="ship", flag="--output", overwrite=replace,
+    check_outside_package(args.output)
+    if args.output.is_dir():
+        folders = sorted(p.name for p in args.output.iterdir() if p.is_dir() and p.name != MARKER)
+        if folders:
+            raise UserError(f"--output {args.output}: holds folders ({', '.join(folders[:3])}); ship writes a folder "
+                            "of model files only: pick another --output")
+    pair = {f"{args.name}.json", f"{args.name}{pretrained.WEIGHTS_SUFFIX}"}
+    if not (args.overwrite or is_shipped_pair(args.output, args.name)):
+        taken = sorted(name for name in pair if os.path.lexists(args.output / name))
+        raise UserError(f"--output {args.output}: {taken[0]} exists and is not a model pair this command shipped; "
+                        "pass --overwrite to replace it, or pick another --name or --output")
+    policy = OutputPolicy(command="ship", flag="--output", overwrite=args.overwrite,
                           inputs=[args.run, args.data_dir] + ([args.model] if args.model is not None else []))
-    with policy, tempfile.TemporaryDirectory(prefix="dsan-ship-") as staging:
-        json_out = policy.claim_file(args.output / f"{args.name}.json")
-        weights_out = policy.claim_file(args.output / f"{args.name}{pretrained.WEIGHTS_SUFFIX}")
-        json_path, weights_path, record = _ship(args, config, metrics, model_path, Path(staging))
-        with policy.publish(weights_out) as tmp:
-            shutil.copyfile(weights_path, tmp)
-        with policy.publish(json_out) as tmp:
-            shutil.copyfile(json_path, tmp)
+    # The folder is claimed (checked, locked) before anything is loaded or scored; the new pair and
+    # the folder's other files are staged beside it and swapped in together.
+    with policy, policy.publish_folder(args.output, kind="shipped models", accept=lambda folder: True) as staging:
+        staging = Path(staging)
+        for entry in sorted(args.output.iterdir()) if args.output.is_dir() else []:
+            if entry.name not in pair and entry.name != MARKER and entry.is_file():
+                try:
+                    os.link(entry, staging / entry.name)
+                except OSError:  # a file system without hard links
+                    shutil.copy2(entry, staging / entry.name)
+        record = _ship(args, config, metrics, model_path, staging)
+        write_json(record, staging / f"{args.name}.json")
+    weights_out = args.output / f"{args.name}{pretrained.WEIGHTS_SUFFIX}"
     print(f"wrote {weights_out} ({weights_out.stat().st_size / 2**20:.1f} MB), sha256 {record['sha256'][:16]}... "
-          f"and {json_out}")
+          f"and {args.output / f'{args.name}.json'}")
     return 0
 
 
 def _ship(args, config, metrics, model_path, staging):
-    """Pack into ``staging``, score, check the agreement; (json, weights, record) in ``staging``."""
+    """Pack into ``staging``, score, check the agreement; the record to write as NAME.json."""
     from dsan_tf import pretrained
     from dsan_tf.data.registry import load_dataset
     from dsan_tf.data.pipeline import make_dataset
@@ -181,15 +202,12 @@ def _ship(args, config, metrics, model_path, staging):
         "per_class_accuracy": scores["float16"][1]["per_class_accuracy"],
         "confusion_matrix": scores["float16"][1]["confusion_matrix"],
     }
-    from dsan_tf.io_utils import write_json
-
-    write_json(record, json_path)
     print(f"{args.split}: float32 {record['evaluation']['float32_accuracy']:.2%}, "
           f"float16 {record['evaluation']['float16_accuracy']:.2%}, agreement {agreement:.4%} of {len(table)} images")
     if agreement < args.min_agreement:
         raise UserError(f"float16 and float32 predictions agree on {agreement:.4%} < --min-agreement "
                         f"{args.min_agreement}; nothing was written to --output")
-    return json_path, weights_path, record
+    return record
 
 
 def _derived_model(path, run_model, run_model_path):

@@ -199,7 +199,10 @@ def build_parser(prog="dsan simulate-centres"):
     parser.add_argument("--weight-decay", type=float, default=1e-4,
                         help="the centres' coupled weight decay (default 1e-4, the paper's and the model's)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--csv", help="also write the final per-class figures to this CSV")
+    parser.add_argument("--csv", help="also write the final per-class figures to this CSV (default: none; an "
+                                      "existing file is refused unless --overwrite)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="let --csv replace an existing file (default: refuse)")
     return parser
 
 
@@ -210,7 +213,19 @@ def check_args(parser, args):
 
 
 def run(args):
+    from dsan_tf.outputs import OutputPolicy
+
     cache = Path(args.features) if args.features else None
+    inputs = [args.weights, args.data_dir] + ([cache] if cache is not None and cache.is_file() else [])
+    with OutputPolicy(command="simulate-centres", flag="--csv", overwrite=args.overwrite, inputs=inputs) as policy:
+        if args.csv:
+            policy.claim_file(args.csv)  # checked and locked before the work
+        if cache is not None and not cache.is_file():
+            policy.claim_file(cache, flag="--features")
+        return _run(args, policy, cache)
+
+
+def _run(args, policy, cache):
     if cache is not None and cache.is_file():
         stored = np.load(cache, allow_pickle=False)
         features, attention, labels = stored["features"], stored["attention"], stored["labels"]
@@ -218,9 +233,7 @@ def run(args):
     else:
         features, attention, labels, class_names = extract_features(args.weights, args.data_dir, args.dataset)
         if cache is not None:
-            from dsan_tf.io_utils import atomic_path
-
-            with atomic_path(cache) as tmp, open(tmp, "wb") as handle:
+            with policy.publish(cache) as tmp, open(tmp, "wb") as handle:
                 np.savez(handle, features=features, attention=attention, labels=labels,
                          class_names=np.array(class_names))
     counts = np.bincount(labels, minlength=len(class_names))
@@ -243,9 +256,7 @@ def run(args):
     if args.csv:
         import pandas as pd
 
-        from dsan_tf.io_utils import atomic_path
-
-        with atomic_path(args.csv) as tmp:
+        with policy.publish(args.csv) as tmp:
             pd.DataFrame(rows).to_csv(tmp, index=False, float_format="%.4f")
     return 0
 

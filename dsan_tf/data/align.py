@@ -24,7 +24,7 @@ import numpy as np
 
 from dsan_tf.data.errors import DataError
 from dsan_tf.data.images import IMAGE_SUFFIXES, scan_images, show_path
-from dsan_tf.io_utils import atomic_path, write_text
+from dsan_tf.io_utils import atomic_path
 
 # ArcFace (insightface) 112x112 template: left eye, right eye, nose, mouth left, mouth right
 # ("left" = image left, the order MTCNN's keypoints use).
@@ -344,7 +344,7 @@ def _read_ledger(path: Path) -> dict:
         return {row["path"]: row for row in csv.DictReader(fh)}
 
 
-def _check_settings(output_dir: Path, settings: dict) -> None:
+def _check_settings(output_dir: Path, settings: dict, policy) -> None:
     """Refuse to resume into a folder written with another size/mode: crops would mix."""
     path = output_dir / _SETTINGS
     if path.exists():
@@ -355,7 +355,8 @@ def _check_settings(output_dir: Path, settings: dict) -> None:
                 "use another --output or delete the folder"
             )
     else:
-        write_text(path, json.dumps(settings, sort_keys=True))
+        with policy.publish(path) as tmp:
+            Path(tmp).write_text(json.dumps(settings, sort_keys=True), encoding="utf-8")
 
 
 @dataclasses.dataclass
@@ -382,7 +383,7 @@ class FolderSummary:
 
 def align_folder(input_dir, output_dir, aligner: FaceAligner, *, all_faces: bool = False,
                  report_path=None, progress: bool = True,
-                 on_file: Callable[[Path], None] | None = None) -> FolderSummary:
+                 on_file: Callable[[Path], None] | None = None, policy=None) -> FolderSummary:
     """Align every image under `input_dir` into `output_dir`, resumably.
 
     Each finished input is appended (flushed) to a ledger in `output_dir`; a rerun skips
@@ -390,13 +391,21 @@ def align_folder(input_dir, output_dir, aligner: FaceAligner, *, all_faces: bool
     exists, so an interrupted run continues.
     Crops are written atomically (a temporary beside, then rename). The report CSV lists
     files with no face, several faces or unreadable bytes over all runs.
+
+    ``policy``: the :class:`dsan_tf.outputs.OutputPolicy` that claimed ``output_dir`` (and
+    ``report_path``), through which the settings and the report are published; without one
+    (the Python API) the caller owns both and the report is replaced.
     """
+    from dsan_tf.outputs import OutputPolicy
+
     input_dir, output_dir = Path(input_dir), Path(output_dir)
+    if policy is None:
+        policy = OutputPolicy(command="align", overwrite=True)
     if not input_dir.is_dir():
         raise DataError(f"{input_dir}: input folder does not exist")
     _check_settings(output_dir, {"size": aligner.output_size, "all_faces": all_faces,
                                  "min_confidence": aligner.min_confidence,
-                                 "min_face_size": aligner.min_face_size})
+                                 "min_face_size": aligner.min_face_size}, policy)
     ledger_path = output_dir / _LEDGER
     ledger = _read_ledger(ledger_path)
     scan = scan_images(input_dir)
@@ -434,8 +443,8 @@ def align_folder(input_dir, output_dir, aligner: FaceAligner, *, all_faces: bool
         setattr(summary, status, getattr(summary, status) + 1)
     report_path = Path(report_path) if report_path else output_dir / "align-report.csv"
     wanted = {p.relative_to(input_dir).as_posix() for p in images}
-    with atomic_path(report_path) as tmp, open(tmp, "w", newline="", encoding="utf-8",
-                                                errors="surrogateescape") as fh:
+    with policy.publish(report_path) as tmp, open(tmp, "w", newline="", encoding="utf-8",
+                                                  errors="surrogateescape") as fh:
         writer = csv.DictWriter(fh, fieldnames=REPORT_FIELDS)
         writer.writeheader()
         for folder, reason in scan.unreadable:

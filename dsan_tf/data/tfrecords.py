@@ -52,9 +52,10 @@ def _done_name(shard: str) -> str:
 
 
 def _write_json_atomic(path: Path, obj) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True))
-    os.replace(tmp, path)
+    from dsan_tf.outputs import atomic_path
+
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(json.dumps(obj, indent=1, sort_keys=True))
 
 
 # ---------------------------------------------------------------- writing ----
@@ -217,8 +218,14 @@ def _shard_done(out_dir: Path, shard: str):
 
 
 def _clear_split(out_dir: Path, split: str) -> None:
-    for path in out_dir.glob(f"{split}-*-of-*.tfrecord*"):
-        path.unlink()
+    """Delete the files of ``split`` this module writes, by their exact names: shards, their
+    records, the manifest and the plan (never e.g. ``train-00000-of-00002.tfrecord.bak``)."""
+    import re
+
+    shard = re.compile(rf"{re.escape(split)}-\d{{5}}-of-\d{{5}}\.tfrecord(\.done\.json)?")
+    for path in out_dir.iterdir():
+        if shard.fullmatch(path.name) and path.is_file():
+            path.unlink()
     for name in (manifest_name(split), _plan_name(split)):
         (out_dir / name).unlink(missing_ok=True)
 
@@ -328,13 +335,14 @@ def _write_shard(out_dir, name, rows, pool, bar, class_names, crop_boxes, image_
                  jpeg_quality, skip_bad) -> dict:
     import tensorflow as tf
 
+    from dsan_tf.outputs import atomic_path
+
     path = out_dir / name
-    tmp = path.with_name(path.name + ".tmp")
     info = {"count": 0, "bytes": 0, "skipped": [], "notes": []}
     views = [_Row(r) for r in rows]
     jobs = pool.map(lambda r: _encode_row(r, class_names, crop_boxes, image_size,
                                           jpeg_quality, skip_bad), views)
-    try:
+    with atomic_path(path) as tmp:  # renamed into place only when complete
         with tf.io.TFRecordWriter(str(tmp)) as writer:
             for (record, message), row in zip(jobs, views):
                 if record is None:
@@ -346,10 +354,6 @@ def _write_shard(out_dir, name, rows, pool, bar, class_names, crop_boxes, image_
                         info["notes"].append(message)
                 if bar is not None:
                     bar.update(1)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, path)
     info["bytes"] = path.stat().st_size
     _write_json_atomic(out_dir / _done_name(name), info)
     return info
