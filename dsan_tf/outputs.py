@@ -411,6 +411,25 @@ def check_outside_package(path, flag: str = "--output") -> Path:
 # ---------------------------------------------------------------------- markers
 
 
+def remove_recorded_files(folder, kind: str) -> list:
+    """Remove the files an earlier run of ``kind`` recorded in ``folder``'s marker, so that none of
+    them (a batch_0003.png this run does not write) passes for this run's result. Only names the
+    policy recorded as the command's own are touched; never a folder, a link or a path outside
+    ``folder``. The caller has claimed ``folder`` (same kind) before calling. Returns what it removed."""
+    folder = Path(folder)
+    marker = read_marker(folder)
+    if marker is None or marker[0] != kind:
+        return []
+    root = folder.resolve()
+    removed = []
+    for name in sorted(marker[2]):
+        path = folder / name
+        if path.is_file() and not path.is_symlink() and root in path.resolve().parents:
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
 def read_marker(folder):
     """(kind, command, set of relative names) of a folder's marker, or None when it has none.
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from dsan_tf.cli.detection import check_detector_args
 from dsan_tf.cli.validators import existing_dir, float_in, non_negative_int, positive_int
+from dsan_tf.outputs import remove_recorded_files
 
 PROG = "dsan explain"
 # The choices of --method and --stream, as dsan_tf.explain and dsan_tf.resnet define them (those
@@ -171,22 +172,6 @@ def annotated_names(files) -> dict:
     return names
 
 
-def retire_previous_run(folder: Path) -> None:
-    """Remove the files an earlier dsan explain listed in ``folder``'s manifest (dsan_tf.outputs), so
-    that none of them (a batch_0003.png this run does not write) passes for this run's result. Only
-    names the output policy recorded as the command's own are touched; never a folder or a link."""
-    from dsan_tf.outputs import read_marker
-
-    marker = read_marker(folder)
-    if marker is None or marker[0] != "explanations":
-        return
-    root = folder.resolve()
-    for name in sorted(marker[2]):
-        path = folder / name
-        if path.is_file() and not path.is_symlink() and root in path.resolve().parents:
-            path.unlink()
-
-
 def run(args) -> int:
     import matplotlib
 
@@ -252,7 +237,7 @@ def _explain(args, files, photos, policy) -> int:
     options = dict(layer=layer, max_n=args.max_n)
     aligner = None if args.faces else photo_aligner(model, min_confidence=args.min_confidence,
                                                     min_face_size=args.min_face_size, largest_only=args.largest_only)
-    retire_previous_run(args.output)
+    remove_recorded_files(args.output, kind="explanations")
     chosen = "the default for" if args.layer is None else "chosen for"
     suptitle = (f"{args.method} on {layer} ({h}x{w} map, {chosen} {size} px faces)\n"
                 f"stream {args.stream}, target {args.target}, model {Path(args.weights).name}")
@@ -390,7 +375,7 @@ def run_check(args) -> int:
         targets = {name: {"met": met, "value": value} for name, (met, value) in check_targets(result).items()}
         result.update(model=str(args.weights), dataset=args.dataset, split=args.split, per_class=args.per_class,
                       targets=targets)
-        retire_previous_run(args.output)
+        remove_recorded_files(args.output, kind="explanations")
         with policy.publish(args.output / CHECK_NAME) as tmp:
             Path(tmp).write_text(json.dumps(result, indent=2, allow_nan=False) + "\n")
     print(table(result))

@@ -394,7 +394,8 @@ def run_live_video(args) -> int:
         with contextlib.ExitStack() as stack:
             out = sys.stdout
             if args.output is not None:
-                out = stack.enter_context(open(stack.enter_context(policy.publish(args.output)), "w", newline=""))
+                table_tmp = stack.enter_context(policy.publish(args.output))
+                out = stack.enter_context(open(table_tmp, "w", newline=""))
             writer = None
             if args.format == "csv":
                 writer = csv.DictWriter(out, fieldnames=video_outputs.table_fields(class_names))
