@@ -21,6 +21,9 @@ from dsan_tf.data.align import (
     transform_points,
 )
 
+# TensorFlow raises the recursion limit when first imported inside a Hypothesis test: harmless.
+pytestmark = pytest.mark.filterwarnings("ignore:The recursion limit will not be reset")
+
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
