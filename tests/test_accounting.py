@@ -11,15 +11,17 @@ import argparse
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+
+from hypothesis_settings import fast
 
 from dsan_tf.cli import bench
 
 # TensorFlow raises the recursion limit when first imported inside a Hypothesis test: harmless.
 pytestmark = pytest.mark.filterwarnings("ignore:The recursion limit will not be reset")
 
-FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = fast(25)
 
 
 # ---------------------------------------------------------------------- dsan bench: scripted step times

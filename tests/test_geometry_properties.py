@@ -9,8 +9,10 @@ small so the file runs in seconds.
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
+
+from hypothesis_settings import fast
 
 from dsan_tf.api import face_box
 from dsan_tf.data.align import (
@@ -24,7 +26,7 @@ from dsan_tf.data.align import (
 # TensorFlow raises the recursion limit when first imported inside a Hypothesis test: harmless.
 pytestmark = pytest.mark.filterwarnings("ignore:The recursion limit will not be reset")
 
-FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = fast(40)
 
 
 def lstsq_similarity(src, dst):
@@ -91,7 +93,7 @@ def test_a_box_is_rounded_and_clipped_to_a_non_square_image(height, width, box):
     assert 0 <= got[0] <= got[0] + got[2] <= width and 0 <= got[1] <= got[1] + got[3] <= height
 
 
-@settings(max_examples=15, deadline=None)
+@fast(15)
 @given(st.integers(2, 40), st.integers(2, 40),
        st.tuples(st.integers(-50, 50), st.integers(-50, 50), st.integers(-5, 60), st.integers(-5, 60)))
 def test_crop_to_box_keeps_the_box_inside_a_non_square_image(height, width, box):
@@ -150,7 +152,7 @@ def template_fractions(fx0, fy0, fx1, fy1):
     return np.stack([fx0 + unit[:, 0] * (fx1 - fx0), fy0 + unit[:, 1] * (fy1 - fy0)], axis=1)
 
 
-@settings(max_examples=25, deadline=None)
+@fast(25)
 @given(st.integers(40, 700), st.integers(40, 700), st.sampled_from([32, 64, 1600]),
        st.tuples(st.floats(0.0, 0.5), st.floats(0.0, 0.5), st.floats(0.1, 0.5), st.floats(0.1, 0.5)))
 def test_boxes_and_landmarks_come_back_in_the_full_non_square_photo(height, width, max_side, box):

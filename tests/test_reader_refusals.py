@@ -6,13 +6,15 @@ the datasets' published rules, with Hypothesis drawing the rows.
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+
+from hypothesis_settings import fast
 
 from dsan_tf.data import affectnet, ferplus, rafdb
 from dsan_tf.data.errors import DataError
 
-FAST = settings(max_examples=60, deadline=None)
+FAST = fast(60)
 
 # ---------------------------------------------------------------------- RAF-DB
 
@@ -96,7 +98,7 @@ def test_affectnet_refuses_a_file_without_rows(tmp_path):
 
 
 @pytest.mark.parametrize("num_classes", [7, 8])
-@settings(max_examples=25, deadline=None)
+@fast(25)
 @given(codes=st.lists(st.integers(0, 10), min_size=1, max_size=25))
 def test_affectnet_keeps_codes_below_the_class_count_and_counts_the_dropped(tmp_path_factory, num_classes, codes):
     """AffectNet-8 keeps codes 0..7, AffectNet-7 0..6 (contempt 7 dropped); 8 none, 9 uncertain, 10 non-face are

@@ -13,7 +13,7 @@ The repository (without .git, caches and large files) is copied to a scratch fol
 (/tmp/mutation-XXXX); the working tree is never modified. First the baseline: each test file the
 mutants name is run unmutated (with the union of their -k selections); a mutant whose tests fail
 without it cannot be "killed" and is reported "invalid". Then, one at a time, each mutant's text
-substitution is applied to the scratch copy, its tests are run (``nice -n 19 python -m pytest -x -q``,
+substitution is applied to the scratch copy, its tests are run (``nice -n 19 python -m pytest -x -q``, ``--nice`` to change,
 the scratch copy first on PYTHONPATH) and the file is restored: tests failing = killed, passing =
 survived. A mutant whose ``old`` text is not found exactly once is "stale" (the code moved; rewrite
 the mutant): never counted as killed, and the exit status is 1.
@@ -86,15 +86,19 @@ def baseline_groups(mutants):
     return groups
 
 
+NICE = 19  # --nice
+
+
 def pytest_command(files, expression):
-    command = ["nice", "-n", "19", sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *files]
+    command = ["nice", "-n", str(NICE), sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *files]
     if expression:
         command += ["-k", expression]
     return command
 
 
 def run_pytest(scratch: Path, files, expression, timeout):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(scratch), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(scratch), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+           "DSAN_MUTATION_RUN": "1"}  # property tests skip shrinking a failure: a kill needs no minimal example
     started = time.monotonic()
     try:
         result = subprocess.run(pytest_command(files, expression), cwd=scratch, env=env, capture_output=True, text=True,
@@ -154,10 +158,14 @@ def main(argv=None):
                         help="mutants run at once, each in its own scratch copy (all under nice -n 19)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch copies")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--nice", type=int, default=19, choices=range(0, 20), metavar="0..19",
+                        help="niceness of each pytest run (default 19: the lowest priority)")
     parser.add_argument("--coverage", action="store_true",
                         help="only list the modules of dsan_tf/ without a mutant (exit status 1 if any)")
     args = parser.parse_args(argv)
 
+    global NICE
+    NICE = args.nice
     names = [m.name for m in MUTANTS]
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:
