@@ -171,3 +171,20 @@ def test_export_savedmodel_refuses_an_existing_version_before_loading_anything(t
                        "--version", "1"])
     assert status == 1 and "already exists; pass --overwrite" in capsys.readouterr().err
     assert (tmp_path / "served" / "1" / "saved_model.pb").read_bytes() == b"someone's export"
+
+
+def test_make_sample_picks_per_class_majority_rows_and_refuses_too_few():
+    from dsan_tf.cli.make_sample import choose
+    from dsan_tf.errors import UserError
+
+    def row(name, winner):  # 10 votes: 8 for the winner, 2 for the next class (a clear majority)
+        votes = [0] * 10
+        votes[winner], votes[(winner + 1) % 8] = 8, 2
+        return ",".join([name, '"(0, 0, 48, 48)"', *map(str, votes)])
+
+    lines = [row(f"c{k}_{i}.png", k) for k in range(8) for i in range(2)]
+    lines.append(",".join(["unknown.png", '"(0, 0, 48, 48)"', *map(str, [0] * 8 + [10, 0])]))
+    picked = choose(lines, per_class=2, dropped=1, rng=np.random.default_rng(0))
+    assert picked == list(range(17))  # both rows of every class and the one dropped row
+    with pytest.raises(UserError, match="class 0 has only 2 rows"):
+        choose(lines, per_class=3, dropped=0, rng=np.random.default_rng(0))
