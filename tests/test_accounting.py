@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from hypothesis_settings import fast
 
+from dsan_tf import cli
 from dsan_tf.cli import bench
 
 # TensorFlow raises the recursion limit when first imported inside a Hypothesis test: harmless.
@@ -313,3 +314,43 @@ def test_a_prior_needs_every_class():
 
     with pytest.raises(ValueError, match="every one of the 3 classes"):
         class_priors([0, 0, 2], 3)
+
+
+@pytest.mark.parametrize("frames", [3, 0])
+def test_bench_realtime_prints_the_reports_figures_and_fails_without_frames(tmp_path, monkeypatch, capsys, frames):
+    """`dsan bench-realtime` prints what realtime.benchmark measured (a stand-in here, with figures that all
+    differ) and exits 1 when no frame was processed."""
+    import json
+
+    from PIL import Image
+
+    from dsan_tf import api, realtime
+
+    photo = tmp_path / "face.png"
+    Image.new("RGB", (90, 60)).save(photo)
+
+    class Recognizer:
+        def __init__(self, weights):
+            pass
+
+        def detect(self, image):
+            return ["a face"]
+
+    report = {"frames": frames, "faces": 2 * frames, "frames_per_s": 7.25, "faces_per_s": 14.5,
+              "detection_ms_per_frame": 81.3, "classification_ms_per_frame": 52.7,
+              "classification_ms_per_face": 26.35, "read_ms_per_frame": 3.1, "bound": "detector" if frames else "",
+              "notes": ["clip: truncated"] if not frames else [], "model": "tiny", "image_size": 48,
+              "cpu": "Some CPU", "cpu_count": 2}
+    monkeypatch.setattr(api, "FaceExpressionRecognizer", Recognizer)
+    monkeypatch.setattr(realtime, "benchmark", lambda photo, frames, size, recognizer: dict(report))
+    status = cli.main(["bench-realtime", "--photo", str(photo), "--frames", "5", "--size", "160x120"])
+    out, err = capsys.readouterr()
+    assert status == (0 if frames else 1)
+    assert out.splitlines() == [
+        f"{frames} frames of 160x120, {2 * frames} faces, model tiny (48 px faces), Some CPU x2",
+        "  7.25 frames/s, 14.50 faces/s",
+        "  detection 81.3 ms/frame, classification 52.7 ms/frame (26.4 ms/face), decoding 3.1 ms/frame",
+        f"  bound by the {'detector' if frames else 'nothing (no frame)'}"]
+    assert ("truncated" in err) == (not frames)
+    assert cli.main(["bench-realtime", "--photo", str(photo), "--json"]) == (0 if frames else 1)
+    assert json.loads(capsys.readouterr().out) == report

@@ -315,7 +315,7 @@ MUTANTS += [
     Mutant("bench-realtime-no-frames-is-success", "dsan_tf/cli/bench_realtime.py",
            '    return 0 if report["frames"] else 1\n\n\ndef main',
            '    return 0\n\n\ndef main',
-           k("tests/test_realtime.py", "bench_realtime"),
+           k("tests/test_accounting.py", "bench_realtime"),
            "a benchmark that processed no frame exits 0"),
     # class weights and priors
     Mutant("class-weights-over-all-classes", "dsan_tf/data/pipeline.py",
