@@ -191,6 +191,24 @@ def test_faces_of_different_sizes_come_largest_first_and_filtered_by_their_short
     assert len(aligner.align(image)) == 3
 
 
+@fast(30)
+@given(st.lists(st.tuples(st.integers(0, 150), st.integers(0, 100), st.integers(1, 150), st.integers(1, 100),
+                          st.floats(0.5, 1.0)), min_size=1, max_size=6, unique_by=lambda f: f[2] * f[3]),
+       st.integers(1, 60), st.floats(0.5, 1.0))
+def test_face_selection_by_hand(faces, min_size, min_confidence):
+    """Random faces in a 300 x 200 (w x h) photo: kept when confident enough and the shorter box side is at
+    least min_size; ordered by area, largest first (areas distinct: the order is defined)."""
+    width, height = 300, 200
+    rows = [((x / width, y / height, (x + w) / width, (y + h) / height), template_fractions(
+        x / width, y / height, (x + w) / width, (y + h) / height), c) for x, y, w, h, c in faces]
+    aligner = FaceAligner(output_size=16, min_confidence=min_confidence, min_face_size=min_size,
+                          detector=FractionDetector(rows))
+    got = [(round(f.box[2]), round(f.box[3])) for f in aligner.detect(np.zeros((height, width, 3), np.uint8))]
+    want = sorted([(w, h) for x, y, w, h, c in faces if c >= min_confidence and min(w, h) >= min_size],
+                  key=lambda wh: -wh[0] * wh[1])
+    assert got == want
+
+
 # ---------------------------------------------------------------------- the warp, with the default and a custom template
 
 
