@@ -188,3 +188,11 @@ def test_make_sample_picks_per_class_majority_rows_and_refuses_too_few():
     assert picked == list(range(17))  # both rows of every class and the one dropped row
     with pytest.raises(UserError, match="class 0 has only 2 rows"):
         choose(lines, per_class=3, dropped=0, rng=np.random.default_rng(0))
+
+
+def test_data_summary_says_when_it_reads_the_embedded_sample(capsys, tmp_path):
+    assert cli.main(["data-summary", "--dataset", "ferplus", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "(no --data-dir: using the embedded FERPlus sample)\n"
+    assert cli.main(["data-summary", "--dataset", "rafdb", "--data-dir", str(tmp_path)]) == 2
+    assert "embedded" not in capsys.readouterr().err

@@ -546,7 +546,7 @@ MUTANTS += [
            "a metrics.json with text scores: a traceback instead of one line"),
     Mutant("data-summary-silent-about-the-sample", "dsan_tf/cli/data_summary.py",
            "    if args.data_dir is None:\n", "    if False:\n",
-           k("tests/test_data_commands.py", "text_mode"),
+           k("tests/test_module_guards.py", "data_summary"),
            "a summary of the embedded sample that does not say so"),
     Mutant("explain-command-missing-input", "dsan_tf/cli/explain.py",
            '        else:\n            raise DataError(f"{item}: no such file or folder")',
