@@ -196,3 +196,11 @@ def test_data_summary_says_when_it_reads_the_embedded_sample(capsys, tmp_path):
     assert captured.err == "(no --data-dir: using the embedded FERPlus sample)\n"
     assert cli.main(["data-summary", "--dataset", "rafdb", "--data-dir", str(tmp_path)]) == 2
     assert "embedded" not in capsys.readouterr().err
+
+
+def test_align_refuses_a_missing_input_folder_before_making_its_output(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("DSAN_DEBUG", raising=False)
+    status = cli.main(["align", "--input", str(tmp_path / "none"), "--output", str(tmp_path / "out"), "--no-progress"])
+    assert status == 2
+    assert f"--input {tmp_path / 'none'}: no such folder" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # nothing made for a refused run
