@@ -237,7 +237,7 @@ class FaceExpressionRecognizer:
         """``{"label", "probabilities"}`` for each already-cropped face (no detection, no alignment):
         resized to the model's input and greyed as the model expects. Crops: paths, PIL images or
         uint8 arrays."""
-        if isinstance(crops, (str, os.PathLike, bytes, np.ndarray)) or _is_pil_image(crops):
+        if isinstance(crops, (str, os.PathLike, bytes, bytearray, memoryview, np.ndarray)) or _is_pil_image(crops):
             if not (isinstance(crops, np.ndarray) and crops.ndim == 4):
                 crops = [crops]
         crops = [to_rgb_image(c, f"face {i}") for i, c in enumerate(crops)]

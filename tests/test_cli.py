@@ -8,6 +8,7 @@ real TensorFlow command prints on stderr, the wheel's entry points).
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -313,8 +314,13 @@ def test_the_wheel_installs_the_dsan_command(tmp_path):
     """Build the wheel, install it (no dependencies: they are this interpreter's) into a venv, and run
     `dsan --help` and `python -m dsan_tf --help` from a folder outside the checkout."""
     wheels = tmp_path / "wheels"
+    # Built from a copy: `pip wheel` leaves dsan_tf.egg-info (and build/) in the folder it builds, and an
+    # egg-info in the checkout makes the checkout, when on PYTHONPATH, look like an installed dsan_tf to pip.
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", "__pycache__", ".pytest_cache", "runs", "build", "dist", "*.egg-info", "tests"))
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                            "-w", str(wheels), str(ROOT)], capture_output=True, text=True, timeout=300)
+                            "-w", str(wheels), str(source)], capture_output=True, text=True, timeout=300)
     assert built.returncode == 0, built.stderr
     wheel = next(wheels.glob("dsan_tf-*.whl"))
     env_dir = tmp_path / "venv"
@@ -324,19 +330,22 @@ def test_the_wheel_installs_the_dsan_command(tmp_path):
         pytest.skip(f"cannot create a virtual environment here: {err}")
     python, dsan = env_dir / "bin" / "python", env_dir / "bin" / "dsan"
     # This interpreter's pip installs into the venv (faster than bootstrapping pip there).
+    # --ignore-installed and no PYTHONPATH: a checkout on PYTHONPATH (or the editable install) must not count as
+    # "dsan_tf already installed" for the venv.
+    no_path = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     installed = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
-                                "--no-warn-script-location", str(wheel)], capture_output=True, text=True, timeout=300)
+                                "--ignore-installed", "--no-warn-script-location", str(wheel)],
+                               capture_output=True, text=True, timeout=300, env=no_path)
     assert installed.returncode == 0, installed.stderr
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     for command in ([str(dsan), "--help"], [str(python), "-m", "dsan_tf", "--help"]):
-        result = subprocess.run(command, capture_output=True, text=True, cwd=elsewhere, timeout=120,
-                                env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+        result = subprocess.run(command, capture_output=True, text=True, cwd=elsewhere, timeout=120, env=no_path)
         assert result.returncode == 0, result.stderr
         for name in COMMANDS:
             assert f"  {name} " in result.stdout, (command, name)
     where = subprocess.run([str(python), "-c", "import dsan_tf.cli.predict as m; print(m.__file__)"],
-                           capture_output=True, text=True, cwd=elsewhere, timeout=60)
+                           capture_output=True, text=True, cwd=elsewhere, timeout=60, env=no_path)
     assert str(env_dir) in where.stdout, where.stdout + where.stderr  # the wheel's copy, not the checkout
 
 

@@ -4,12 +4,16 @@
     python tests/mutation/run.py --only NAME ... # some of them
     python tests/mutation/run.py --check         # only verify that each mutant's text is found once
     python tests/mutation/run.py --jobs 3        # three mutants at once, each in its own scratch copy
+    python tests/mutation/run.py --coverage      # only list the modules of dsan_tf/ that have no mutant
+
+The report gives the score per module of dsan_tf/; a module with code and no mutant is a failure of
+coverage (listed, exit status 1) on a full run and with --coverage.
 
 The repository (without .git, caches and large files) is copied to a scratch folder
 (/tmp/mutation-XXXX); the working tree is never modified. First the baseline: each test file the
 mutants name is run unmutated (with the union of their -k selections); a mutant whose tests fail
 without it cannot be "killed" and is reported "invalid". Then, one at a time, each mutant's text
-substitution is applied to the scratch copy, its tests are run (``nice -n 19 python -m pytest -x -q``,
+substitution is applied to the scratch copy, its tests are run (``nice -n 19 python -m pytest -x -q``, ``--nice`` to change,
 the scratch copy first on PYTHONPATH) and the file is restored: tests failing = killed, passing =
 survived. A mutant whose ``old`` text is not found exactly once is "stale" (the code moved; rewrite
 the mutant): never counted as killed, and the exit status is 1.
@@ -19,6 +23,7 @@ tens of minutes. Results: docs/testing.md.
 """
 
 import argparse
+import ast
 import json
 import os
 import queue
@@ -81,15 +86,19 @@ def baseline_groups(mutants):
     return groups
 
 
+NICE = 19  # --nice
+
+
 def pytest_command(files, expression):
-    command = ["nice", "-n", "19", sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *files]
+    command = ["nice", "-n", str(NICE), sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *files]
     if expression:
         command += ["-k", expression]
     return command
 
 
 def run_pytest(scratch: Path, files, expression, timeout):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(scratch), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(scratch), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+           "DSAN_MUTATION_RUN": "1"}  # property tests skip shrinking a failure: a kill needs no minimal example
     started = time.monotonic()
     try:
         result = subprocess.run(pytest_command(files, expression), cwd=scratch, env=env, capture_output=True, text=True,
@@ -109,6 +118,31 @@ def check_imports_from(scratch: Path) -> None:
         sys.exit(f"mutation: the scratch copy imports dsan_tf from {found}, not from {scratch}")
 
 
+def has_code(path: Path) -> bool:
+    """Whether a module does anything beyond a docstring and imports (such a module needs no mutant)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    body = [n for n in tree.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
+    return any(not isinstance(n, (ast.Import, ast.ImportFrom)) for n in body)
+
+
+def modules_without_mutants(mutants) -> list:
+    """The modules of dsan_tf/ with code that no mutant in ``mutants`` touches."""
+    covered = {m.file for m in mutants}
+    found = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "dsan_tf").rglob("*.py") if has_code(p))
+    return [module for module in found if module not in covered]
+
+
+def per_module(results) -> str:
+    """One line per module: killed/total and the survivors' names."""
+    lines = []
+    for module in sorted({r["file"] for r in results}):
+        mine = [r for r in results if r["file"] == module]
+        killed = sum(r["outcome"] == "killed" for r in mine)
+        others = [f"{r['name']} ({r['outcome']})" for r in mine if r["outcome"] != "killed"]
+        lines.append(f"  {module:<36} {killed:>2}/{len(mine):<2} killed" + (f"; {', '.join(others)}" if others else ""))
+    return "\n".join(lines)
+
+
 def occurrences(root: Path, mutant) -> int:
     path = root / mutant.file
     return path.read_text(encoding="utf-8").count(mutant.old) if path.is_file() else 0
@@ -124,8 +158,14 @@ def main(argv=None):
                         help="mutants run at once, each in its own scratch copy (all under nice -n 19)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch copies")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--nice", type=int, default=19, choices=range(0, 20), metavar="0..19",
+                        help="niceness of each pytest run (default 19: the lowest priority)")
+    parser.add_argument("--coverage", action="store_true",
+                        help="only list the modules of dsan_tf/ without a mutant (exit status 1 if any)")
     args = parser.parse_args(argv)
 
+    global NICE
+    NICE = args.nice
     names = [m.name for m in MUTANTS]
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:
@@ -143,6 +183,12 @@ def main(argv=None):
     if args.check:
         print(f"{len(mutants) - len(stale)}/{len(mutants)} mutants apply cleanly")
         return 1 if stale else 0
+    uncovered = modules_without_mutants(MUTANTS)
+    if args.coverage:
+        print(f"{len(uncovered)} module(s) of dsan_tf/ without a mutant" + (":" if uncovered else ""))
+        for module in uncovered:
+            print(f"  {module}")
+        return 1 if uncovered else 0
     runnable = [m for m in mutants if m not in stale]
 
     workdir = Path(tempfile.mkdtemp(prefix="mutation-", dir="/tmp"))
@@ -222,9 +268,14 @@ def main(argv=None):
         listed = [r["name"] for r in results if r["outcome"] == outcome]
         if listed:
             print(f"{outcome}: {', '.join(listed)}")
+    print("per module:\n" + per_module(results))
+    if not args.only and uncovered:  # a partial run (--only) says nothing about coverage
+        print(f"coverage: {len(uncovered)} module(s) of dsan_tf/ have no mutant: {', '.join(uncovered)}")
     if args.json:
-        args.json.write_text(json.dumps({"killed": killed, "total": total, "results": results}, indent=2) + "\n")
-    return 1 if any(r["outcome"] in ("stale", "invalid", "no-tests") for r in results) else 0
+        args.json.write_text(json.dumps({"killed": killed, "total": total, "results": results,
+                                         "modules_without_mutants": uncovered}, indent=2) + "\n")
+    failed = any(r["outcome"] in ("stale", "invalid", "no-tests") for r in results)
+    return 1 if failed or (uncovered and not args.only) else 0
 
 
 if __name__ == "__main__":

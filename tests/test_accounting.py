@@ -1,0 +1,356 @@
+"""The figures the project's speed and balance claims rest on, checked against hand computations (issue 34):
+`dsan bench`'s rates and ratios (median, best, per round, CPU), the real-time report's per-stage and
+per-face times and the stage that bounds it, class-balanced weights with a class absent, class priors.
+
+The timed steps are scripted (every step a different duration), so min, max and median differ and a
+median taken as a mean, a best taken as the slowest, or a ratio inverted changes the answer. The
+expected values are NumPy (or scikit-learn) computations written here, never the code under test.
+"""
+
+import argparse
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hypothesis_settings import fast
+
+from dsan_tf import cli
+from dsan_tf.cli import bench
+
+# TensorFlow raises the recursion limit when first imported inside a Hypothesis test: harmless.
+pytestmark = pytest.mark.filterwarnings("ignore:The recursion limit will not be reset")
+
+FAST = fast(25)
+
+
+# ---------------------------------------------------------------------- dsan bench: scripted step times
+
+
+class FakeRunner:
+    """Stands in for bench.Runner: ``train`` and ``infer`` do nothing; ``label`` says whose steps they are."""
+
+    def __init__(self, label, *args):
+        self.label = label
+
+    def train(self):
+        pass
+
+    def infer(self):
+        pass
+
+
+class ScriptedTimes:
+    """bench.timed replaced: each call returns the next scripted round of (wall, cpu) step times of that
+    runner and kind, and records the order of the calls (the rounds must alternate)."""
+
+    def __init__(self, script):
+        self.script = {key: list(rounds) for key, rounds in script.items()}
+        self.calls = []
+
+    def __call__(self, fn, steps):
+        key = (fn.__self__.label, fn.__name__)
+        self.calls.append(key)
+        step_times = self.script[key].pop(0)
+        assert len(step_times) == steps
+        return list(step_times)
+
+
+def step_rounds(rounds, steps):
+    """rounds x steps (wall, cpu) pairs: distinct positive durations."""
+    pair = st.tuples(st.floats(0.01, 10.0), st.floats(0.01, 10.0))
+    return st.lists(st.lists(pair, min_size=steps, max_size=steps), min_size=rounds, max_size=rounds)
+
+
+def expected_entry(batch, rounds):
+    wall = np.array([[w for w, _ in rnd] for rnd in rounds])
+    cpu = np.array([[c for _, c in rnd] for rnd in rounds])
+    return {"per_s": batch / np.median(wall), "best": batch / wall.min(),
+            "rounds": batch / np.median(wall, axis=1), "cpu": np.median(cpu)}
+
+
+@FAST
+@given(st.data(), st.integers(2, 3), st.integers(2, 4), st.integers(1, 64))
+def test_bench_rates_and_ratios_are_the_hand_computed_ones(monkeypatch_module, data, rounds, steps, batch):
+    script = {(variant, kind): data.draw(step_rounds(rounds, steps))
+              for variant in bench.MODELS for kind in ("train", "infer")}
+    timed = ScriptedTimes(script)
+    monkeypatch_module.setattr(bench, "build", lambda variant, precision, args, adam=None: variant)
+    monkeypatch_module.setattr(bench, "Runner", FakeRunner)
+    monkeypatch_module.setattr(bench, "timed", timed)
+    monkeypatch_module.setattr(bench, "log", lambda message: None)
+    args = argparse.Namespace(seed=0, batch_size=batch, image_size=8, num_classes=3, no_inference=False, warmup=0,
+                              steps=steps, rounds=rounds, round_seconds=1.0)
+    result = bench.bench_precision("float32", args)
+
+    # alternating rounds: dsan, baseline, dsan, baseline, ... for each kind
+    assert timed.calls == [(v, kind) for kind in ("train", "infer") for _ in range(rounds) for v in bench.MODELS]
+    for kind in ("train", "infer"):
+        want = {v: expected_entry(batch, script[(v, kind)]) for v in bench.MODELS}
+        for variant in bench.MODELS:
+            got = result[variant]
+            assert got[f"{kind}_images_per_s"] == pytest.approx(want[variant]["per_s"])
+            assert got[f"{kind}_images_per_s_best"] == pytest.approx(want[variant]["best"])
+            np.testing.assert_allclose(got[f"{kind}_images_per_s_rounds"], want[variant]["rounds"], rtol=1e-9)
+            assert got[f"{kind}_step_cpu_seconds_median"] == pytest.approx(want[variant]["cpu"])
+        d, b = want["dsan"], want["baseline"]
+        assert result[f"{kind}_ratio_dsan_over_baseline"] == pytest.approx(d["per_s"] / b["per_s"])
+        assert result[f"{kind}_ratio_best_dsan_over_baseline"] == pytest.approx(d["best"] / b["best"])
+        assert result[f"{kind}_ratio_cpu_dsan_over_baseline"] == pytest.approx(b["cpu"] / d["cpu"])
+        np.testing.assert_allclose(result[f"{kind}_ratio_rounds"], d["rounds"] / b["rounds"], rtol=1e-9)
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def test_bench_against_torch_ratios_are_the_hand_computed_ones(monkeypatch):
+    """tf, tf with Keras' BatchNorm and torch: every pair's ratios from three rounds of three steps each."""
+    rng = np.random.default_rng(7)
+    labels = ("tf", "tf-keras-bn", "torch")
+    script = {(label, "train"): [[(float(w), float(c)) for w, c in rng.uniform(0.05, 3.0, (3, 2))] for _ in range(3)]
+              for label in labels}
+    timed = ScriptedTimes(script)
+    monkeypatch.setattr(bench, "fixed_batch", lambda image_size, args: (None, None))
+    monkeypatch.setattr(bench, "tf_runner", lambda precision, size, args, x, y, adam=None, keras_batchnorm=False:
+                        FakeRunner("tf-keras-bn" if keras_batchnorm else "tf-keras-adam" if adam else "tf"))
+    monkeypatch.setattr(bench, "TorchRunner", lambda *args: FakeRunner("torch"))
+    monkeypatch.setattr(bench, "timed", timed)
+    monkeypatch.setattr(bench, "log", lambda message: None)
+    args = argparse.Namespace(seed=0, batch_size=16, num_classes=3, warmup=0, steps=3, rounds=3, round_seconds=1.0,
+                              with_keras_batchnorm=True, with_keras_adam=False)
+    result = bench.bench_against_torch("float32", 32, args, module=None)
+    assert timed.calls == [(label, "train") for _ in range(3) for label in labels]
+    want = {label: expected_entry(16, script[(label, "train")]) for label in labels}
+    for label in labels:
+        assert result[label]["images_per_s"] == pytest.approx(want[label]["per_s"])
+        assert result[label]["images_per_s_best"] == pytest.approx(want[label]["best"])
+    for a, b in (("tf", "torch"), ("tf-keras-bn", "torch"), ("tf", "tf-keras-bn")):
+        key = f"{a}_over_{b}".replace("-", "_")
+        assert result[f"ratio_{key}"] == pytest.approx(want[a]["per_s"] / want[b]["per_s"])
+        assert result[f"ratio_best_{key}"] == pytest.approx(want[a]["best"] / want[b]["best"])
+        assert result[f"ratio_cpu_{key}"] == pytest.approx(want[b]["cpu"] / want[a]["cpu"])
+        np.testing.assert_allclose(result[f"ratio_rounds_{key}"], want[a]["rounds"] / want[b]["rounds"], rtol=1e-9)
+    np.testing.assert_allclose(result["ratio_rounds"], want["tf"]["rounds"] / want["torch"]["rounds"], rtol=1e-9)
+
+
+def test_the_bench_headline_is_the_mixed_bfloat16_training_ratio():
+    args = argparse.Namespace(image_size=112, batch_size=64, warmup=1, rounds=3, precisions=["float32", "mixed_bfloat16"])
+    results = {"float32": {"train_ratio_dsan_over_baseline": 0.91, "infer_ratio_dsan_over_baseline": 0.97},
+               "mixed_bfloat16": {"train_ratio_dsan_over_baseline": 0.98, "train_ratio_cpu_dsan_over_baseline": 1.02}}
+    summary = bench.summarise(results, args)
+    assert summary["headline_precision"] == "mixed_bfloat16"
+    assert summary["train_ratio_dsan_over_baseline"] == 0.98
+    assert summary["train_ratio_dsan_over_baseline_float32"] == 0.91
+    assert summary["infer_ratio_dsan_over_baseline_float32"] == 0.97
+    assert summary["train_ratio_cpu_dsan_over_baseline_mixed_bfloat16"] == 1.02
+    only_float32 = bench.summarise({"float32": results["float32"]}, argparse.Namespace(**{**vars(args), "precisions": ["float32"]}))
+    assert only_float32["headline_precision"] == "float32" and only_float32["train_ratio_dsan_over_baseline"] == 0.91
+
+
+# ---------------------------------------------------------------------- the real-time report
+
+
+@FAST
+@given(st.integers(0, 500), st.integers(0, 2000), st.floats(0, 50), st.floats(0, 50), st.floats(0, 50),
+       st.floats(0.01, 500))
+def test_the_stream_summary_is_the_hand_computed_one(frames, faces, read_s, detect_s, classify_s, wall_s):
+    from dsan_tf.realtime import StreamReport
+
+    report = StreamReport("clip", frames=frames, faces=faces, read_s=read_s, detect_s=detect_s,
+                          classify_s=classify_s, wall_s=wall_s, no_face_frames=min(frames, 3))
+    s = report.summary()
+    n = max(frames, 1)
+    assert s["frames_per_s"] == (round(frames / wall_s, 3) if frames else 0.0)
+    assert s["faces_per_s"] == (round(faces / wall_s, 3) if frames else 0.0)
+    assert s["read_ms_per_frame"] == round(1000 * read_s / n, 2)
+    assert s["detection_ms_per_frame"] == round(1000 * detect_s / n, 2)
+    assert s["classification_ms_per_frame"] == round(1000 * classify_s / n, 2)
+    assert s["classification_ms_per_face"] == round(1000 * classify_s / max(faces, 1), 2)
+    assert s["bound"] == ("" if not frames else "detector" if detect_s >= classify_s else "classifier")
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+class ScriptedCapture:
+    """A 40 x 70 (h x w) BGR video of len(read_s) frames; each read takes its scripted time."""
+
+    def __init__(self, clock, read_s):
+        self.clock, self.read_s, self.index = clock, list(read_s), 0
+
+    def isOpened(self):
+        return True
+
+    def get(self, prop):
+        import cv2
+
+        return {cv2.CAP_PROP_FPS: 25.0, cv2.CAP_PROP_FRAME_COUNT: len(self.read_s)}.get(prop, 0.0)
+
+    def read(self):
+        if self.index >= len(self.read_s):
+            return False, None
+        self.clock.now += self.read_s[self.index]
+        self.index += 1
+        return True, np.full((40, 70, 3), self.index, np.uint8)
+
+    def release(self):
+        pass
+
+
+class ScriptedRecognizer:
+    """Frame i has faces[i] faces; detecting it takes detect_s[i], classifying its faces classify_s[i]."""
+
+    def __init__(self, clock, faces, detect_s, classify_s):
+        self.clock, self.faces, self.detect_s, self.classify_s, self.frame = clock, faces, detect_s, classify_s, -1
+
+    def detect(self, image):
+        self.frame += 1
+        assert image.shape == (40, 70, 3)  # the frame as read: height 40, width 70
+        self.clock.now += self.detect_s[self.frame]
+        return [argparse.Namespace(image=image) for _ in range(self.faces[self.frame])]
+
+    def classify(self, crops):
+        self.clock.now += self.classify_s[self.frame]
+        return np.full((len(crops), 2), 0.5)
+
+    def rows(self, found, probabilities, shape):
+        return [{"box": [0, 0, 1, 1], "label": "a", "probabilities": {"a": 0.5, "b": 0.5},
+                 "detection_confidence": 1.0} for _ in found]
+
+
+@pytest.mark.parametrize("faces, detect_s, classify_s", [
+    ([1, 3, 0, 2], [0.030, 0.050, 0.020, 0.041], [0.010, 0.070, 0.0, 0.033]),   # detector-bound
+    ([2, 0, 4], [0.011, 0.019, 0.007], [0.090, 0.0, 0.120]),                     # classifier-bound
+])
+def test_stream_times_each_stage_of_each_frame(monkeypatch, faces, detect_s, classify_s):
+    """Frames with different face counts and stage times: the report's sums, per-frame and per-face times,
+    rates and bound against sums written out here."""
+    import time
+
+    from dsan_tf import realtime
+
+    clock = Clock()
+    monkeypatch.setattr(time, "perf_counter", clock)
+    read_s = [0.004 * (i + 1) for i in range(len(faces))]
+    report = realtime.StreamReport("clip")
+    results = list(realtime.stream(ScriptedCapture(clock, read_s), ScriptedRecognizer(clock, faces, detect_s,
+                                                                                         classify_s), report=report))
+    assert [len(r.faces) for r in results] == faces
+    assert [r.detect_s for r in results] == pytest.approx(detect_s)
+    assert [r.classify_s for r in results] == pytest.approx(classify_s)
+    assert report.frames == len(faces) and report.faces == sum(faces)
+    assert report.no_face_frames == faces.count(0)
+    assert report.detect_s == pytest.approx(sum(detect_s)) and report.classify_s == pytest.approx(sum(classify_s))
+    assert report.read_s == pytest.approx(sum(read_s))
+    wall = sum(read_s) + sum(detect_s) + sum(classify_s)
+    assert report.wall_s == pytest.approx(wall)
+    s = report.summary()
+    assert s["frames_per_s"] == pytest.approx(len(faces) / wall, abs=1e-3)
+    assert s["faces_per_s"] == pytest.approx(sum(faces) / wall, abs=1e-3)
+    assert s["detection_ms_per_frame"] == pytest.approx(1000 * sum(detect_s) / len(faces), abs=0.01)
+    assert s["classification_ms_per_face"] == pytest.approx(1000 * sum(classify_s) / sum(faces), abs=0.01)
+    assert s["bound"] == ("detector" if sum(detect_s) >= sum(classify_s) else "classifier")
+    assert str(s["bound"]) in report.line()
+
+
+# ---------------------------------------------------------------------- class weights and priors
+
+
+@FAST
+@given(st.integers(2, 8).flatmap(lambda k: st.tuples(st.just(k), st.lists(st.integers(0, k - 1), min_size=1,
+                                                                                max_size=60))))
+def test_class_balanced_weights_are_scikit_learns_with_absent_classes_at_zero(case):
+    from sklearn.utils.class_weight import compute_class_weight
+
+    from dsan_tf.data.pipeline import class_balanced_weights
+
+    k, labels = case
+    labels = np.array(labels)
+    present = np.unique(labels)
+    want = np.zeros(k)
+    want[present] = compute_class_weight("balanced", classes=present, y=labels)
+    got = class_balanced_weights(labels, k)
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert got.shape == (k,) and (got[np.setdiff1d(np.arange(k), present)] == 0).all()
+    # the weighted count of every present class is the same: n / k_present
+    np.testing.assert_allclose(got[labels].sum(), len(labels), rtol=1e-5)
+
+
+def test_class_weights_with_an_absent_class_written_out():
+    from dsan_tf.data.pipeline import class_balanced_weights
+
+    # 6 examples, classes 0 (x3), 1 (x1), 3 (x2), class 2 absent: n / (3 * count)
+    np.testing.assert_allclose(class_balanced_weights([0, 3, 0, 1, 3, 0], 4), [6 / 9, 6 / 3, 0.0, 6 / 6], rtol=1e-6)
+
+
+@FAST
+@given(st.lists(st.integers(1, 500), min_size=2, max_size=8), st.floats(0, 3))
+def test_class_priors_and_their_correction_by_hand(counts, tau):
+    from dsan_tf.calibration import adjust, class_priors, prior_scale
+
+    labels = np.repeat(np.arange(len(counts)), counts)
+    priors = class_priors(np.random.default_rng(0).permutation(labels), len(counts))
+    want = np.array(counts, float) / sum(counts)
+    np.testing.assert_allclose(priors, want, rtol=1e-12)
+    np.testing.assert_allclose(class_priors(np.eye(len(counts))[labels], len(counts)), want, rtol=1e-12)
+    scale = np.asarray(prior_scale(priors, tau))
+    raw = want ** -tau
+    np.testing.assert_allclose(scale, raw / raw.max(), rtol=1e-9)
+    p = np.random.default_rng(1).dirichlet(np.ones(len(counts)), size=3)
+    np.testing.assert_allclose(adjust(p, scale), p * raw / (p * raw).sum(axis=1, keepdims=True), rtol=1e-9)
+
+
+def test_a_prior_needs_every_class():
+    from dsan_tf.calibration import class_priors
+
+    with pytest.raises(ValueError, match="every one of the 3 classes"):
+        class_priors([0, 0, 2], 3)
+
+
+@pytest.mark.parametrize("frames", [3, 0])
+def test_bench_realtime_prints_the_reports_figures_and_fails_without_frames(tmp_path, monkeypatch, capsys, frames):
+    """`dsan bench-realtime` prints what realtime.benchmark measured (a stand-in here, with figures that all
+    differ) and exits 1 when no frame was processed."""
+    import json
+
+    from PIL import Image
+
+    from dsan_tf import api, realtime
+
+    photo = tmp_path / "face.png"
+    Image.new("RGB", (90, 60)).save(photo)
+
+    class Recognizer:
+        def __init__(self, weights):
+            pass
+
+        def detect(self, image):
+            return ["a face"]
+
+    report = {"frames": frames, "faces": 2 * frames, "frames_per_s": 7.25, "faces_per_s": 14.5,
+              "detection_ms_per_frame": 81.3, "classification_ms_per_frame": 52.7,
+              "classification_ms_per_face": 26.35, "read_ms_per_frame": 3.1, "bound": "detector" if frames else "",
+              "notes": ["clip: truncated"] if not frames else [], "model": "tiny", "image_size": 48,
+              "cpu": "Some CPU", "cpu_count": 2}
+    monkeypatch.setattr(api, "FaceExpressionRecognizer", Recognizer)
+    monkeypatch.setattr(realtime, "benchmark", lambda photo, frames, size, recognizer: dict(report))
+    status = cli.main(["bench-realtime", "--photo", str(photo), "--frames", "5", "--size", "160x120"])
+    out, err = capsys.readouterr()
+    assert status == (0 if frames else 1)
+    assert out.splitlines() == [
+        f"{frames} frames of 160x120, {2 * frames} faces, model tiny (48 px faces), Some CPU x2",
+        "  7.25 frames/s, 14.50 faces/s",
+        "  detection 81.3 ms/frame, classification 52.7 ms/frame (26.4 ms/face), decoding 3.1 ms/frame",
+        f"  bound by the {'detector' if frames else 'nothing (no frame)'}"]
+    assert ("truncated" in err) == (not frames)
+    assert cli.main(["bench-realtime", "--photo", str(photo), "--json"]) == (0 if frames else 1)
+    assert json.loads(capsys.readouterr().out) == report

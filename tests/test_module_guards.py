@@ -1,0 +1,206 @@
+"""Small checks that give modules without a dedicated test a way to fail (issue 34: every module of
+dsan_tf/ under the mutation check). Expected values are written out or computed independently
+(finite differences, literal tables)."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from dsan_tf import cli
+from script_loader import ROOT
+
+
+def test_python_m_dsan_tf_returns_the_commands_exit_status():
+    env_python = [sys.executable, "-m", "dsan_tf"]
+    bad = subprocess.run([*env_python, "no-such-command"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert bad.returncode == 2 and "unknown command 'no-such-command'" in bad.stderr
+    ok = subprocess.run([*env_python, "--version"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert ok.returncode == 0 and ok.stdout.startswith("dsan_tf ")
+
+
+@pytest.mark.parametrize("text, number", [("1", 1), (" 7 ", 7), (str(2 ** 63 - 1), 2 ** 63 - 1)])
+def test_serving_versions_from_1_to_int64_are_accepted(text, number):
+    from dsan_tf.serving_version import check_version
+
+    assert check_version(text) == number
+
+
+@pytest.mark.parametrize("text", ["0", "-1", str(2 ** 63), "x", "1.5", ""])
+def test_other_serving_versions_are_refused(text):
+    from dsan_tf.serving_version import check_version
+
+    with pytest.raises(ValueError, match="version must be a positive integer"):
+        check_version(text)
+
+
+@pytest.mark.parametrize("name, image", [("a.JPG", True), ("b.WebP", True), ("c.gif", True), ("d.jpeg", True),
+                                         ("e.txt", False), ("f.jpg.txt", False), ("jpg", False)])
+def test_image_names_match_the_suffix_list_whatever_the_case(name, image):
+    from dsan_tf.data.images import is_image_name
+
+    assert is_image_name(name) is image
+
+
+def l_ccs(centres):
+    """Eq. 5 written out: the sum over ordered pairs i != j of (cos(c_i, c_j) + 1)."""
+    total = 0.0
+    for i in range(len(centres)):
+        for j in range(len(centres)):
+            if i != j:
+                a, b = centres[i], centres[j]
+                total += a @ b / (np.linalg.norm(a) * np.linalg.norm(b)) + 1.0
+    return total
+
+
+def test_the_separation_gradient_is_the_finite_difference_of_l_ccs():
+    from dsan_tf.cli.simulate_centres import separation_gradient
+
+    centres = np.random.default_rng(3).normal(size=(4, 5)) * [[1.0], [2.0], [0.5], [3.0]]
+    numeric = np.zeros_like(centres)
+    step = 1e-6
+    for index in np.ndindex(centres.shape):
+        up, down = centres.copy(), centres.copy()
+        up[index] += step
+        down[index] -= step
+        numeric[index] = (l_ccs(up) - l_ccs(down)) / (2 * step)
+    np.testing.assert_allclose(separation_gradient(centres), numeric, atol=1e-6)
+
+
+def test_zero_attention_share_and_gate_stats_of_an_absent_class(capsys):
+    from dsan_tf.analysis import lfa_weight_stats, zero_attention_share
+
+    attention = np.array([[0.0, 2.0, 0.0, 0.0], [1.0, 1.0, 0.0, 1.0], [0.0, 0.0, 0.0, 0.0]])
+    labels = np.array([2, 0, 2])
+    share = zero_attention_share(attention, labels, 4)
+    assert share["per_class"] == [pytest.approx(0.25), None, pytest.approx((0.75 + 1.0) / 2), None]
+    assert share["counts"] == [1, 0, 2, 0]
+    stats = lfa_weight_stats(np.array([[0.1, 0.9], [0.5, 0.5], [0.3, 0.7]]), labels, 4)
+    assert stats["per_class"][2]["mean"] == pytest.approx([0.2, 0.8]) and stats["per_class"][1] is None
+
+
+def test_calibrate_apply_and_save_go_together(tmp_path, capsys):
+    model = tmp_path / "m.keras"
+    model.write_bytes(b"x")
+    for extra in (["--apply", "0.5"], ["--save", str(tmp_path / "out.keras")]):
+        with pytest.raises(SystemExit) as info:
+            cli.main(["calibrate", "--weights", str(model), "--data-dir", str(tmp_path), *extra])
+        assert info.value.code == 2
+        assert "--apply TAU and --save FILE go together" in capsys.readouterr().err
+
+
+def test_train_eval_only_needs_weights_and_resume_needs_output(tmp_path, capsys):
+    for argv, message in ((["--eval-only"], "--eval-only needs --weights"), (["--resume"], "--resume needs --output")):
+        with pytest.raises(SystemExit) as info:
+            cli.main(["train", "--dataset", "ferplus", "--data-dir", str(tmp_path), *argv])
+        assert info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_evaluation_reports_on_test_then_valid_or_the_split_asked_for():
+    from types import SimpleNamespace
+
+    from dsan_tf.runner import RunError, evaluation_split
+
+    assert evaluation_split(SimpleNamespace(splits=("train", "valid", "test"))) == "test"
+    assert evaluation_split(SimpleNamespace(splits=("train", "valid"))) == "valid"
+    assert evaluation_split(SimpleNamespace(splits=("train", "valid", "test")), "valid") == "valid"
+    with pytest.raises(RunError, match="no test or valid split"):
+        evaluation_split(SimpleNamespace(splits=("train",)))
+    with pytest.raises(RunError, match="split 'dev' not in the dataset"):
+        evaluation_split(SimpleNamespace(splits=("train", "test")), "dev")
+
+
+def test_the_demo_photo_is_the_bundled_colour_face():
+    from PIL import Image
+
+    from dsan_tf.demo import demo_photo
+
+    path = demo_photo()
+    assert path.is_file() and path.name == "astronaut.jpg"
+    with Image.open(path) as image:
+        assert image.size == (512, 512) and image.mode == "RGB"
+
+
+def test_progress_bars_count_the_last_partial_batch():
+    from dsan_tf.cli.progress import Batches
+
+    assert Batches([], total_images=10, batch_size=4, desc="x").total == 3  # 4 + 4 + 2
+    assert Batches([], total_images=8, batch_size=4, desc="x").total == 2
+    assert list(Batches([1, 2, 3], total_images=3, batch_size=1, desc="x", disable=True)) == [1, 2, 3]
+
+
+def test_bench_pipeline_rates_come_from_the_median_step():
+    from dsan_tf.cli.bench_pipeline import _median_rate
+
+    assert _median_rate(8, [1.0, 2.0, 10.0]) == 4.0  # not 8 / mean (2.46) nor 8 / fastest (8)
+    assert _median_rate(6, [3.0, 1.0, 2.0, 4.0]) == pytest.approx(6 / 2.5)
+
+
+def test_quiet_mode_silences_tensorflows_log_levels_unless_set():
+    code = ("import os; os.environ.pop('TF_CPP_MIN_LOG_LEVEL', None); from dsan_tf.cli import quiet; quiet.install(); "
+            "print(os.environ['TF_CPP_MIN_LOG_LEVEL'], os.environ['GRPC_VERBOSITY'])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.stdout.split() == ["3", "ERROR"], out.stderr  # 3: no INFO, WARNING or ERROR lines from C++
+
+
+def test_the_paper_preset_is_the_papers_training_setup():
+    """The paper's setup as ../shared/DESIGN.md records it: Adam 1e-3, batch 128, 40 epochs, 224 px, alpha 0.4,
+    lambda1 = lambda2 = 0.01, F = 4 chunks, r = 2."""
+    from dsan_tf.presets import PAPER
+
+    assert {k: PAPER[k] for k in ("image_size", "batch_size", "epochs", "learning_rate", "alpha", "lambda1",
+                                  "lambda2", "split_num", "reduction")} == {
+        "image_size": 224, "batch_size": 128, "epochs": 40, "learning_rate": 1e-3, "alpha": 0.4, "lambda1": 0.01,
+        "lambda2": 0.01, "split_num": 4, "reduction": 2}
+
+
+def test_predict_show_goes_with_camera(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["predict", "x.jpg", "--show"])
+    assert info.value.code == 2 and "--show goes with --camera" in capsys.readouterr().err
+
+
+def test_export_savedmodel_refuses_an_existing_version_before_loading_anything(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("DSAN_DEBUG", raising=False)
+    model = tmp_path / "m.keras"
+    model.write_bytes(b"not loaded")
+    (tmp_path / "served" / "1").mkdir(parents=True)
+    (tmp_path / "served" / "1" / "saved_model.pb").write_bytes(b"someone's export")
+    status = cli.main(["export", "savedmodel", "--weights", str(model), "--output", str(tmp_path / "served"),
+                       "--version", "1"])
+    assert status == 1 and "already exists; pass --overwrite" in capsys.readouterr().err
+    assert (tmp_path / "served" / "1" / "saved_model.pb").read_bytes() == b"someone's export"
+
+
+def test_make_sample_picks_per_class_majority_rows_and_refuses_too_few():
+    from dsan_tf.cli.make_sample import choose
+    from dsan_tf.errors import UserError
+
+    def row(name, winner):  # 10 votes: 8 for the winner, 2 for the next class (a clear majority)
+        votes = [0] * 10
+        votes[winner], votes[(winner + 1) % 8] = 8, 2
+        return ",".join([name, '"(0, 0, 48, 48)"', *map(str, votes)])
+
+    lines = [row(f"c{k}_{i}.png", k) for k in range(8) for i in range(2)]
+    lines.append(",".join(["unknown.png", '"(0, 0, 48, 48)"', *map(str, [0] * 8 + [10, 0])]))
+    picked = choose(lines, per_class=2, dropped=1, rng=np.random.default_rng(0))
+    assert picked == list(range(17))  # both rows of every class and the one dropped row
+    with pytest.raises(UserError, match="class 0 has only 2 rows"):
+        choose(lines, per_class=3, dropped=0, rng=np.random.default_rng(0))
+
+
+def test_data_summary_says_when_it_reads_the_embedded_sample(capsys, tmp_path):
+    assert cli.main(["data-summary", "--dataset", "ferplus", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "(no --data-dir: using the embedded FERPlus sample)\n"
+    assert cli.main(["data-summary", "--dataset", "rafdb", "--data-dir", str(tmp_path)]) == 2
+    assert "embedded" not in capsys.readouterr().err
+
+
+def test_align_refuses_a_missing_input_folder_before_making_its_output(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("DSAN_DEBUG", raising=False)
+    status = cli.main(["align", "--input", str(tmp_path / "none"), "--output", str(tmp_path / "out"), "--no-progress"])
+    assert status == 2
+    assert f"--input {tmp_path / 'none'}: no such folder" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # nothing made for a refused run

@@ -1,0 +1,79 @@
+"""The shared flag validators (dsan_tf/cli/validators.py) against a hand-written reading of their bounds
+(issue 34): Hypothesis draws values on, inside and outside each bound, open and closed."""
+
+import argparse
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hypothesis_settings import fast
+
+from dsan_tf.cli import validators as v
+
+FAST = fast(60)
+
+
+@FAST
+@given(st.integers(-50, 50), st.integers(0, 40), st.integers(-100, 100))
+def test_int_in_accepts_exactly_the_closed_range(low, width, value):
+    check = v.int_in(low, low + width)
+    if low <= value <= low + width:
+        assert check(str(value)) == value and check(f" {value} ") == value
+    else:
+        with pytest.raises(argparse.ArgumentTypeError, match=rf"expected an integer in \[{low}, {low + width}\]"):
+            check(str(value))
+
+
+@FAST
+@given(st.floats(-10, 10), st.floats(0, 10), st.booleans(), st.booleans(),
+       st.one_of(st.floats(-30, 30), st.sampled_from([math.nan, math.inf, -math.inf])))
+def test_float_in_respects_open_and_closed_bounds(low, width, open_low, open_high, value):
+    high = low + width
+    check = v.float_in(low, high, open_low=open_low, open_high=open_high)
+    inside = (math.isfinite(value) and (low < value if open_low else low <= value)
+              and (value < high if open_high else value <= high))
+    text = repr(value)
+    if inside:
+        assert check(text) == value
+    else:
+        with pytest.raises(argparse.ArgumentTypeError):
+            check(text)
+    for edge, is_open in ((low, open_low), (high, open_high)):
+        if is_open:
+            with pytest.raises(argparse.ArgumentTypeError):
+                check(repr(edge))
+        elif low <= edge <= high and not (edge == low and open_low) and not (edge == high and open_high):
+            assert check(repr(edge)) == edge
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "1.5", "x", "", "nan", "1e3"])
+def test_positive_int_refuses_what_is_not_a_count(text):
+    with pytest.raises(argparse.ArgumentTypeError, match="expected an integer in \\[1, "):
+        v.positive_int()(text)
+    assert v.positive_int()("7") == 7 and v.non_negative_int()("0") == 0
+
+
+def test_probability_and_positive_float_bounds():
+    assert v.probability("0") == 0.0 and v.probability("1") == 1.0
+    for bad in ("-0.01", "1.01", "nan", "inf"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            v.probability(bad)
+    with pytest.raises(argparse.ArgumentTypeError):
+        v.positive_float()("0")
+    assert v.non_negative_float()("0") == 0.0 and v.positive_float()("1e-9") == 1e-9
+
+
+def test_path_validators_name_the_problem(tmp_path):
+    file = tmp_path / "f.txt"
+    file.write_text("x")
+    assert v.existing_file(str(file)) == file and v.existing_dir(str(tmp_path)) == tmp_path
+    assert v.existing_path(str(file)) == file and v.existing_path(str(tmp_path)) == tmp_path
+    for check, arg, problem in ((v.existing_file, tmp_path / "none", "no such file"),
+                                (v.existing_file, tmp_path, "is a folder, expected a file"),
+                                (v.existing_dir, tmp_path / "none", "no such folder"),
+                                (v.existing_dir, file, "is a file, expected a folder"),
+                                (v.existing_path, tmp_path / "none", "no such file or folder")):
+        with pytest.raises(argparse.ArgumentTypeError, match=problem):
+            check(str(arg))
