@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from dsan_tf.cli.run import build_settings, parse_args
+from dsan_tf.cli.validators import output_path, seed
+from dsan_tf.cli import CommandParser
 
 # name -> list of (label, run.py flags, paper accuracy on RAF-DB or None where only a figure gives it)
 GRIDS = {
@@ -66,10 +68,12 @@ GRIDS = {
 
 
 def build_parser(prog="dsan ablate"):
-    p = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = CommandParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--grid", required=True, choices=tuple(GRIDS), help="which ablation to run")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds; the table shows mean ± std")
-    p.add_argument("--output", default=None, help="grid directory (default runs/ablate-<grid>-<dataset>-<preset>)")
+    p.add_argument("--seeds", type=seed, nargs="+", default=[0],
+                   help="seeds; the table shows mean ± std (default: 0)")
+    p.add_argument("--output", type=output_path(), default=None,
+                   help="grid directory (default: runs/ablate-<grid>-<dataset>-<preset>)")
     p.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     return p
 

@@ -16,30 +16,39 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from dsan_tf.cli.validators import custom, existing_file, model_reference, positive_int
+from dsan_tf.cli import CommandParser
 
 PROG = "dsan bench-realtime"
 
 
 def build_parser(prog=PROG):
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--photo", type=Path, required=True,
+    parser = CommandParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--photo", type=existing_file, required=True,
                         help="a photo with one face (the package ships none): the video is made of it")
-    parser.add_argument("--weights", default="ferplus",
+    parser.add_argument("--weights", type=model_reference, default="ferplus",
                         help="a .keras file saved from a DSAN model, a SavedModel directory, or a shipped "
                              "model's name (default: the shipped model 'ferplus')")
-    parser.add_argument("--frames", type=int, default=60, help="frames timed (default 60)")
-    parser.add_argument("--size", default="640x480", help="frame size WIDTHxHEIGHT (default 640x480)")
+    parser.add_argument("--frames", type=positive_int(100_000), default=60, help="frames timed (default 60)")
+    parser.add_argument("--size", type=frame_size, default="640x480",
+                        help="frame size WIDTHxHEIGHT, each side 64 to 4096 (default 640x480)")
     parser.add_argument("--json", action="store_true", help="print the whole report as one JSON object")
     return parser
 
 
+
 def _size(text):
+    """``640x480`` -> (640, 480): each side in [64, 4096]."""
     try:
-        width, height = (int(v) for v in text.lower().split("x"))
+        width, height = (int(v, 10) for v in text.lower().split("x"))
     except ValueError:
         return None
-    return (width, height) if width >= 64 and height >= 64 else None
+    return (width, height) if 64 <= width <= 4096 and 64 <= height <= 4096 else None
+
+
+# The text is kept (check_args and run read it with _size).
+frame_size = custom("size", "WIDTHxHEIGHT, each side 64 to 4096, such as 640x480",
+                    lambda text: text if _size(text) else None)
 
 
 def check_args(parser, args):

@@ -14,6 +14,9 @@ import sys
 from pathlib import Path
 
 from dsan_tf.cli.detection import check_detector_args
+from dsan_tf.cli.validators import (existing_path, face_size, int_in, model_reference, output_path, positive_int,
+                                   probability, text)
+from dsan_tf.cli import CommandParser
 
 PROG = "dsan explain"
 # The choices of --method and --stream and the default layer, as dsan_tf.explain and dsan_tf.resnet
@@ -25,8 +28,11 @@ PREDICTED = "predicted"
 LAST_CONV_LAYER = "layer4_1_out"
 
 
+TRUNK_CHANNELS = 512  # channels of the ResNet-18 trunk's last block: the most --max-n can keep
+
+
 def build_parser(prog=PROG):
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog=prog,
         description=(
             "Class activation maps (tf-keras-vis) of a DSAN on the trunk's last convolutional "
@@ -39,37 +45,40 @@ def build_parser(prog=PROG):
             "and explanations.csv (one row per face, or per photo without one) to --output."
         ),
     )
-    parser.add_argument("--weights", type=Path,
+    parser.add_argument("--weights", type=model_reference, default=None,
                         help="a .keras file saved from a DSAN model, or a shipped model's name (default: the "
                              "shipped model 'ferplus')")
-    parser.add_argument("--images", required=True, nargs="+", type=Path,
+    parser.add_argument("--images", required=True, nargs="+", type=existing_path,
                         help="image files and/or folders (searched recursively): whole photos, or face "
                              "crops with --faces")
     parser.add_argument("--faces", action="store_true",
                         help="the images are face crops already: no detection nor alignment (default: whole "
                              "photos, every face found is explained)")
-    parser.add_argument("--min-confidence", type=float, default=0.9,
+    parser.add_argument("--min-confidence", type=probability, default=0.9,
                         help="photos: MTCNN score threshold (default 0.9, as dsan predict)")
-    parser.add_argument("--min-face-size", type=int, default=20,
+    parser.add_argument("--min-face-size", type=face_size, default=20,
                         help="photos: ignore faces whose shorter box side is below this many pixels (default 20)")
     parser.add_argument("--largest-only", action="store_true", help="photos: explain only the largest face of each")
     parser.add_argument("--method", required=True, choices=METHODS, help="which CAM")
-    parser.add_argument("--target", default=PREDICTED,
+    parser.add_argument("--target", type=text("'predicted', a class name or a class index"), default=PREDICTED,
                         help="class to explain: 'predicted' (the fused prediction of each image, "
                              "default), or a class name or index of the model")
     parser.add_argument("--stream", default="fused", choices=STREAMS,
                         help="score to explain: the fused probability (default) or the logit of "
                              "GFE-AN (gfe) or MFF-AN (mff)")
-    parser.add_argument("--output", required=True, type=Path, help="folder for the PNG grids")
-    parser.add_argument("--batch-size", type=int, default=16, help="images per grid (default 16)")
-    parser.add_argument("--columns", type=int, default=4, help="image/overlay pairs per grid row (default 4)")
-    parser.add_argument("--layer", default=LAST_CONV_LAYER, help=f"feature map to use (default {LAST_CONV_LAYER})")
-    parser.add_argument("--max-n", type=int, default=None,
-                        help="scorecam only: use the N channels of highest variance (Faster Score-CAM, "
-                             "e.g. 64); default all 512, which runs 512 masked copies of every image")
-    parser.add_argument("--alpha", type=float, default=0.45, help="heatmap opacity in the overlay (default 0.45)")
+    parser.add_argument("--output", required=True, type=output_path(), help="folder for the PNG grids")
+    parser.add_argument("--batch-size", type=positive_int(256), default=16, help="images per grid, at most 256 (default 16)")
+    parser.add_argument("--columns", type=positive_int(64), default=4,
+                        help="image/overlay pairs per grid row, at most 64 (default 4)")
+    parser.add_argument("--layer", type=text("a layer name"), default=LAST_CONV_LAYER,
+                        help=f"feature map to use (default {LAST_CONV_LAYER})")
+    parser.add_argument("--max-n", type=int_in(1, TRUNK_CHANNELS), default=None,
+                        help=f"scorecam only: use the N (1 to {TRUNK_CHANNELS}) channels of highest variance "
+                             "(Faster Score-CAM, e.g. 64); default all 512, which runs 512 masked copies of every image")
+    parser.add_argument("--alpha", type=probability, default=0.45, help="heatmap opacity in the overlay (default 0.45)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
+
 
 
 def check_args(parser, args):

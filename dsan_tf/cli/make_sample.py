@@ -20,6 +20,8 @@ import numpy as np
 
 from dsan_tf.data.ferplus import LABEL_FILE, votes_to_targets
 from dsan_tf.errors import UserError
+from dsan_tf.cli.validators import existing_dir, non_negative_int, output_path, positive_int, seed
+from dsan_tf.cli import CommandParser
 
 PACKAGE = Path(__file__).resolve().parents[1]  # dsan_tf/
 
@@ -42,14 +44,19 @@ def choose(lines: list[str], per_class: int, dropped: int, rng) -> list[int]:
 
 
 def build_parser(prog="dsan make-sample"):
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
-    parser.add_argument("--source", type=Path, default=Path("/work/shared/datasets/ferplus"))
-    parser.add_argument("--out", type=Path, default=PACKAGE / "sample_data/ferplus")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--train-per-class", type=int, default=36)
-    parser.add_argument("--valid-per-class", type=int, default=12)
-    parser.add_argument("--dropped", type=int, default=6,
-                        help="rows per split that the majority protocol drops")
+    parser = CommandParser(prog=prog, description=__doc__.splitlines()[0])
+    parser.add_argument("--source", type=existing_dir, default=Path("/work/shared/datasets/ferplus"),
+                        help="the full FERPlus folder (FER2013Train/, FER2013Valid/ with label.csv) "
+                             "(default: /work/shared/datasets/ferplus)")
+    parser.add_argument("--out", type=output_path(), default=PACKAGE / "sample_data/ferplus",
+                        help="folder for the sample (default: dsan_tf/sample_data/ferplus)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the row choice (default 0)")
+    parser.add_argument("--train-per-class", type=positive_int(10_000), default=36,
+                        help="training images per class (default 36)")
+    parser.add_argument("--valid-per-class", type=positive_int(10_000), default=12,
+                        help="validation images per class (default 12)")
+    parser.add_argument("--dropped", type=non_negative_int(10_000), default=6,
+                        help="rows per split that the majority protocol drops (default 6)")
     return parser
 
 
