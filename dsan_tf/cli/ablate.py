@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dsan_tf.cli.run import build_parser as train_parser
 from dsan_tf.cli.run import build_settings, parse_args
 from dsan_tf.cli.validators import output_path, seed
 from dsan_tf.cli import CommandParser
@@ -82,7 +83,8 @@ def parse(parser, argv):
     """ablate's own flags; the others (``run_flags``) go to every grid point's dsan train."""
     args, args.run_flags = parser.parse_known_args(argv)
     # Checked now, before any grid point: a bad flag of dsan train is an argument error.
-    args.base = build_settings(parse_args([*args.run_flags, "--output", "unused"]))
+    # (dsan train's parser under ablate's name, so that its errors name the command the user ran)
+    args.base = build_settings(train_parser(parser.prog).parse_args([*args.run_flags, "--output", "unused"]))
     return args
 
 
