@@ -39,7 +39,7 @@ from pathlib import Path
 
 from dsan_tf.cli.detection import check_detector_args
 from dsan_tf.errors import UserError
-from dsan_tf.cli.validators import (MAX_BATCH, MAX_IMAGE_SIZE, existing_file, existing_path, face_size, float_in, int_in,
+from dsan_tf.cli.validators import (MAX_BATCH, MAX_IMAGE_SIZE, any_path, existing_file, existing_path, face_size, float_in, int_in,
                                    positive_int, probability, text)
 from dsan_tf.cli import CommandParser
 
@@ -282,7 +282,8 @@ def build_parser(prog="dsan client"):
     p.add_argument("--batch-size", type=positive_int(MAX_BATCH), default=32, help="images per request (default 32)")
     p.add_argument("--timeout", type=float_in(0, 1e6, open_low=True), default=30.0,
                    help="seconds per request, at most 1e6 (default 30)")
-    p.add_argument("images", nargs="+", type=existing_path,
+    # Checked by the command (a missing image has its own exit status, EXIT_INPUT), not here.
+    p.add_argument("images", nargs="+", type=any_path,
                    help="photos (JPEG/PNG/GIF/BMP/WebP): every face is detected, aligned and sent; face crops "
                         "with --faces")
     p.add_argument("--faces", action="store_true",

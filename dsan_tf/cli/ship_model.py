@@ -32,8 +32,19 @@ from pathlib import Path
 
 from dsan_tf.errors import UserError
 from dsan_tf.pretrained import SHIPPED_DIR
-from dsan_tf.cli.validators import existing_dir, existing_file, output_path, probability, text
+from dsan_tf.cli.validators import custom, existing_dir, existing_file, output_path, probability, text
 from dsan_tf.cli import CommandParser
+
+
+def _plain_name(name):
+    try:
+        check_name(name)
+    except UserError:
+        return None
+    return name
+
+
+model_name = custom("name", "a plain file name stem (no folder, not '.', '..', hidden or empty)", _plain_name)
 
 
 def build_parser(prog="dsan ship"):
@@ -44,7 +55,7 @@ def build_parser(prog="dsan ship"):
                    help="ship this .keras instead of RUN/model.keras: the run's model with its inference settings "
                         "changed (dsan calibrate --apply ... --save FILE); its weights must be the run's "
                         "(default: RUN/model.keras)")
-    p.add_argument("--name", type=text("a model name"), default="ferplus", help="name of the shipped model (default ferplus)")
+    p.add_argument("--name", type=model_name, default="ferplus", help="name of the shipped model (default ferplus)")
     p.add_argument("--data-dir", required=True, type=existing_dir, help="FERPlus folder: its validation split is scored")
     p.add_argument("--split", type=text("a split name"), default="valid",
                    help="split to score and compare on (default valid)")

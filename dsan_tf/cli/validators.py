@@ -209,6 +209,9 @@ def _model_problem(path: Path):
     return f"no such model file (shipped models, given by name: {shipped})"
 
 
+any_path = _Path("a file or folder name", _output_problem)
+"""A path the command checks itself (e.g. client's images: a missing one has its own exit status)."""
+
 model_reference = _Path("a model file or folder, or a shipped model's name", _model_problem)
 """A --weights value: an existing .keras file (or SavedModel folder), or a shipped model's name."""
 
