@@ -205,8 +205,9 @@ def _model_problem(path: Path):
 
     if pretrained.is_shipped_name(str(path)):
         return None
-    shipped = ", ".join(pretrained.available()) or "none in this installation"
-    return f"no such model file (shipped models, given by name: {shipped})"
+    shipped = ", ".join(pretrained.available())
+    hint = f"shipped models, given by name: {shipped}" if shipped else "no model ships with this installation yet"
+    return f"no such model file ({hint})"  # (the words of dsan_tf.inference.check_model_exists)
 
 
 any_path = _Path("a file or folder name", _output_problem)
