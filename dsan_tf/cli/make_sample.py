@@ -47,7 +47,7 @@ def build_parser(prog="dsan make-sample"):
     parser = CommandParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=existing_dir, default=Path("/work/shared/datasets/ferplus"),
                         help="the full FERPlus folder (FER2013Train/, FER2013Valid/ with label.csv) "
-                             "(default: /work/shared/datasets/ferplus)")
+                             "(default: datasets/ferplus of the machine that made the sample; give yours)")
     parser.add_argument("--out", type=output_path(), default=PACKAGE / "sample_data/ferplus",
                         help="folder for the sample (default: dsan_tf/sample_data/ferplus)")
     parser.add_argument("--seed", type=seed, default=0, help="seed of the row choice (default 0)")
