@@ -23,6 +23,9 @@ class EpochLine(keras.callbacks.Callback):
         self.progress_bar = progress_bar  # None: only when the stream is a terminal
         self._bar = None
         self._start = None
+        # The run's epoch count: the fit loop (training.fit_resumable) runs Keras' fit one epoch at a
+        # time, so the fit's own params["epochs"] is that epoch's number, not the run's total.
+        self.run_epochs = None
 
     def _out(self):
         return self.stream or sys.stdout
@@ -44,7 +47,7 @@ class EpochLine(keras.callbacks.Callback):
         if self._bar is not None:
             self._bar.close()
             self._bar = None
-        print(epoch_line(epoch, (self.params or {}).get("epochs"), logs or {},
+        print(epoch_line(epoch, self.run_epochs or (self.params or {}).get("epochs"), logs or {},
                          time.monotonic() - (self._start or time.monotonic())), file=self._out(), flush=True)
 
 

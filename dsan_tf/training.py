@@ -440,6 +440,9 @@ def fit_resumable(
     deadline = time.monotonic() + time_budget_s if time_budget_s else None
     budget = TimeBudget(deadline)
     started = time.monotonic()
+    for callback in extra_callbacks:  # each fit below is one epoch long: tell the epoch line the run's total
+        if hasattr(callback, "run_epochs"):
+            callback.run_epochs = epochs
     with InterruptRequest() as interrupt:
         for epoch in range(start_epoch, epochs):
             skip = start_step if epoch == start_epoch else 0

@@ -39,9 +39,11 @@ def test_against_torch_prints_both_throughputs_and_the_ratio(capsys):
 def test_against_torch_missing_reference_is_one_line_error(tmp_path, capsys):
     bench = load_script("bench")
     missing = tmp_path / "nope.py"
-    assert bench.main(["--against-torch", "--torch-reference", str(missing), "--image-size", "32"]) == 2
+    with pytest.raises(SystemExit) as stop:  # refused by --torch-reference's validator (argparse)
+        bench.main(["--against-torch", "--torch-reference", str(missing), "--image-size", "32"])
+    assert stop.value.code == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("dsan bench: error: ") and "\n" not in err
+    assert err.startswith("dsan bench: error: ") and err.splitlines()[1:] == ["(dsan bench --help explains every flag)"]
     assert str(missing) in err or "PyTorch" in err
 
 

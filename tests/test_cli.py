@@ -91,7 +91,8 @@ def test_help_and_argument_errors_never_import_tensorflow():
     status, _, err = report["unknown"]
     assert status == 2 and "dsan: error: unknown command 'trian'; did you mean 'train'?" in err
     assert report["no-option"][0] == 2
-    for key, words in (("bad-argument", "--frame-stride must be >= 1"), ("missing-argument", "--dataset")):
+    for key, words in (("bad-argument", "argument --frame-stride: expected an integer in [1, "),
+                       ("missing-argument", "--dataset")):
         status, _, err = report[key]
         assert status == 2 and words in err and "Traceback" not in err, err
         assert err.count("error:") == 1
@@ -190,8 +191,8 @@ def test_a_missing_input_is_one_error_line_naming_it(name, tmp_path, capsys, mon
     argv = _missing_path_argv(tmp_path, missing)[name]
     try:
         status = cli.main([*name.split(), *argv])
-    except SystemExit as exit_:  # refused by argparse (a validator of dsan_tf.cli.validators)
-        status = exit_.code
+    except SystemExit as stop:  # refused by the flag's validator (dsan_tf.cli.validators), as argparse exits
+        status = stop.code
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if "error:" in line]
     assert status not in (0, None, 130), err
@@ -213,29 +214,29 @@ def _fake(monkeypatch, exc):
 
 def test_ctrl_c_is_one_line_and_exit_130(monkeypatch, capsys):
     table4 = _fake(monkeypatch, KeyboardInterrupt())
-    assert table4.main(["x"]) == 130
+    assert table4.main(["."]) == 130
     assert capsys.readouterr().err == "dsan table4: interrupted\n"
 
 
 def test_an_unexpected_exception_is_one_line_or_a_traceback_with_debug(monkeypatch, capsys):
     _fake(monkeypatch, RuntimeError("boom\nsecond line"))
-    assert cli.main(["table4", "x"]) == 1
+    assert cli.main(["table4", "."]) == 1
     assert capsys.readouterr().err == ("dsan table4: error: internal error (RuntimeError: boom); "
                                        "rerun with --debug for the traceback\n")
     with pytest.raises(RuntimeError, match="boom"):
-        cli.main(["--debug", "table4", "x"])
+        cli.main(["--debug", "table4", "."])
     with pytest.raises(RuntimeError, match="boom"):
-        cli.main(["table4", "x", "--debug"])
+        cli.main(["table4", ".", "--debug"])
     monkeypatch.setenv("DSAN_DEBUG", "1")
     with pytest.raises(RuntimeError, match="boom"):
-        cli.main(["table4", "x"])
+        cli.main(["table4", "."])
 
 
 def test_a_full_disk_in_a_tensorflow_writer_is_one_line_not_an_internal_error(monkeypatch, capsys):
     import tensorflow as tf
 
     _fake(monkeypatch, tf.errors.ResourceExhaustedError(None, None, "out/shard-0.tfrecord; No space left on device"))
-    assert cli.main(["table4", "x"]) == 2
+    assert cli.main(["table4", "."]) == 2
     assert capsys.readouterr().err == ("dsan table4: error: the disk is full (out/shard-0.tfrecord; No space left "
                                        "on device); free space and rerun\n")
 
@@ -249,10 +250,10 @@ def test_user_errors_and_os_errors_are_one_line(monkeypatch, capsys):
     for error_type in (DataError, ModelLoadError, OutputError):
         assert issubclass(error_type, UserError) and issubclass(error_type, ValueError)
     _fake(monkeypatch, DataError("a.csv: line 3: expected 10 votes\n  (got 9)"))
-    assert cli.main(["table4", "x"]) == 2
+    assert cli.main(["table4", "."]) == 2
     assert capsys.readouterr().err == "dsan table4: error: a.csv: line 3: expected 10 votes (got 9)\n"
     _fake(monkeypatch, PermissionError(13, "Permission denied", "/root/out.csv"))
-    assert cli.main(["table4", "x"]) == 2
+    assert cli.main(["table4", "."]) == 2
     assert capsys.readouterr().err == "dsan table4: error: /root/out.csv: Permission denied\n"
 
 
@@ -264,7 +265,7 @@ def test_a_missing_optional_dependency_names_its_extra(monkeypatch, capsys):
 
     monkeypatch.setattr(analyze, "run", run)
     monkeypatch.delenv("DSAN_DEBUG", raising=False)
-    assert cli.main(["analyze", "--weights", "w", "--output", "o"]) == 2
+    assert cli.main(["analyze", "--weights", "ferplus", "--output", "o"]) == 2
     assert capsys.readouterr().err == (
         "dsan analyze: error: `dsan analyze` needs the optional dependencies of dsan_tf[analysis] (sklearn is "
         "not installed): pip install 'dsan_tf[analysis]'\n")
@@ -350,14 +351,16 @@ def test_the_wheel_installs_the_dsan_command(tmp_path):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["predict", "x.jpg", "--min-confidence", "2"], "--min-confidence must lie in [0, 1], got 2.0"),
-    (["client", "--rest", "http://localhost:8501", "x.jpg", "--align-size", "4"], "--align-size must be >= 8, got 4"),
-    (["explain", "--images", "x", "--method", "gradcam", "--output", "o", "--min-face-size", "0"],
-     "--min-face-size must be >= 1 pixel, got 0"),
-    (["align", "--input", "x", "--output", "o", "--min-confidence", "-1"], "--min-confidence must lie in [0, 1], got -1.0"),
+    (["predict", ".", "--min-confidence", "2"], "argument --min-confidence: expected a finite number in [0, 1], got '2'"),
+    (["client", "--rest", "http://localhost:8501", ".", "--align-size", "4"],
+     "argument --align-size: expected an integer in [8, 1024], got '4'"),
+    (["explain", "--images", ".", "--method", "gradcam", "--output", "o", "--min-face-size", "0"],
+     "argument --min-face-size: expected an integer in [1, 65535], got '0'"),
+    (["align", "--input", ".", "--output", "o", "--min-confidence", "-1"],
+     "argument --min-confidence: expected a finite number in [0, 1], got '-1'"),
 ])
 def test_every_detector_command_refuses_impossible_detector_flags(argv, message, capsys):
-    """predict, client, explain and align share one check of the face-detector flags."""
+    """predict, client, explain and align declare the face-detector flags with the same validators."""
     with pytest.raises(SystemExit) as exit_info:
         cli.main(argv)
     assert exit_info.value.code == 2 and message in capsys.readouterr().err

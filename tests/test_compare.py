@@ -98,5 +98,5 @@ def test_labels_must_name_every_run_and_the_figure_is_a_png(tmp_path):
     run = write_run(tmp_path / "run", "dsan", 0.8, [0.8, 0.9, 0.1])
     before = (run / "history.csv").read_bytes()
     refused(compare, [run, run, "--labels", "one"], r"--labels: 1 names for 2 runs")
-    refused(compare, [run, "--output", run / "history.csv", "--overwrite"], r"--output .*expected a .png file name")
+    refused(compare, [run, "--output", run / "history.csv", "--overwrite"], r"--output.*expected a .png file name")
     assert (run / "history.csv").read_bytes() == before

@@ -26,8 +26,12 @@ def test_data_summary_text_mode_and_errors(capsys, tmp_path):
     out, err = capsys.readouterr()
     assert "contempt" in out and "288" in out and "96" in out
     assert "embedded FERPlus sample" in err and "no 'test' split" in err
-    assert summary.main(["--dataset", "rafdb", "--data-dir", str(tmp_path / "none")]) == 2
-    assert "RAF-DB data folder not found" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:  # refused by --data-dir's validator, before the reader runs
+        summary.main(["--dataset", "rafdb", "--data-dir", str(tmp_path / "none")])
+    assert stop.value.code == 2 and "argument --data-dir: " in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert summary.main(["--dataset", "rafdb", "--data-dir", str(tmp_path / "empty")]) == 2
+    assert "RAF-DB" in capsys.readouterr().err
 
 
 def test_embedded_sample_is_small_and_has_every_class():

@@ -338,12 +338,12 @@ BAD_ARGUMENTS = [
     ("client", ["--grpc", "localhost:8500", "--version", str(2**63), "--faces", "x.png"], r"--version"),
     ("client", ["--rest", "http://localhost:99999", "--faces", "x.png"], r"--rest .*port 99999 .*range"),
     ("client", ["--grpc", "localhost:99999", "--faces", "x.png"], r"--grpc .*port 99999 .*range"),
-    ("analyze", ["--weights", "m.keras", "--output", "o", "--perplexity", "nan"], r"--perplexity"),
-    ("analyze", ["--weights", "m.keras", "--output", "o", "--perplexity", "inf"], r"--perplexity"),
-    ("ablate", ["--grid", "alpha", "--epochs", "0", "--dataset", "ferplus"], r"--epochs 0"),
-    ("ship", ["--run", "r", "--output", "o", "--data-dir", "d", "--name", "../escaped"], r"--name '\.\./escaped'"),
-    ("ship", ["--run", "r", "--output", "o", "--data-dir", "d", "--name", ""], r"--name ''"),
-    ("ship", ["--run", "r", "--output", "o", "--data-dir", "no-such-folder"], r"--data-dir no-such-folder: no such folder"),
+    ("analyze", ["--weights", "ferplus", "--output", "o", "--perplexity", "nan"], r"--perplexity"),
+    ("analyze", ["--weights", "ferplus", "--output", "o", "--perplexity", "inf"], r"--perplexity"),
+    ("ablate", ["--grid", "alpha", "--epochs", "0", "--dataset", "ferplus"], r"--epochs: .*'0'"),
+    ("ship", ["--run", ".", "--output", "o", "--data-dir", ".", "--name", "../escaped"], r"--name: .*'\.\./escaped'"),
+    ("ship", ["--run", ".", "--output", "o", "--data-dir", ".", "--name", ""], r"--name: .*''"),
+    ("ship", ["--run", ".", "--output", "o", "--data-dir", "no-such-folder"], r"--data-dir: no-such-folder: no such folder"),
 ]
 
 
@@ -374,13 +374,29 @@ def ship(run, out, *extra):
             "--no-progress", *map(str, extra)]
 
 
-def test_ship_refused_agreement_leaves_the_old_pair_and_replaces_a_shipped_pair(ferplus_run, tmp_path, capsys):
+def test_ship_refused_agreement_leaves_the_old_pair_and_replaces_a_shipped_pair(ferplus_run, tmp_path, capsys,
+                                                                               monkeypatch):
     out = tmp_path / "ship"
     assert run_command("ship", ship(ferplus_run, out, "--min-agreement", "0.5")) == 0
     pair = [out / "toy.json", out / "toy.weights.npz"]
     before = snapshot(pair)
-    # case 8: an agreement check that fails writes nothing
-    refused(command("ship"), ship(ferplus_run, out, "--min-agreement", "1.01"), r"--min-agreement.*nothing was written")
+    # case 8: an agreement check that fails writes nothing (the float16 copy made to disagree on every face;
+    # --min-agreement itself takes only shares in [0, 1])
+    from dsan_tf import evaluation
+
+    real, calls = evaluation.collect_outputs, []
+
+    def disagreeing(model, batches):
+        outputs = real(model, batches)
+        calls.append(model)
+        if len(calls) == 2:
+            outputs["probabilities"] = np.roll(outputs["probabilities"], 1, axis=1)
+        return outputs
+
+    with monkeypatch.context() as patch:
+        patch.setattr(evaluation, "collect_outputs", disagreeing)
+        refused(command("ship"), ship(ferplus_run, out, "--min-agreement", "0.5"),
+                r"--min-agreement.*nothing was written")
     assert_unchanged(before)
     assert sorted(os.listdir(out)) == [".dsan-output", "toy.json", "toy.weights.npz"]
     # the rule: a shipped pair this command wrote is replaced without --overwrite (how a new model ships)

@@ -43,7 +43,10 @@ def model_file(tmp_path_factory):
 
 
 def run(predict, capsys, args):
-    code = predict.main(args + ["--no-progress"])
+    try:
+        code = predict.main(args + ["--no-progress"])
+    except SystemExit as stop:  # refused by a flag's validator (argparse)
+        code = stop.code
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 

@@ -291,8 +291,9 @@ def test_predict_camera_writes_json_lines_and_the_rates(tiny_model_file, capsys,
         raise realtime.DisplayError("no display (DISPLAY is not set)")
 
     monkeypatch.setattr(realtime, "check_display", no_display)
-    status, out, err = _dsan(capsys, "predict", "--weights", tiny_model_file.parent / "missing.keras",
-                             "--camera", 0, "--show")
+    not_a_model = tiny_model_file.parent / "not-a-model.keras"  # exists (its flag accepts it), never loads
+    not_a_model.write_text("not a model")
+    status, out, err = _dsan(capsys, "predict", "--weights", not_a_model, "--camera", 0, "--show")
     assert status == 2 and err.strip() == "dsan predict: error: --show: no display (DISPLAY is not set) (drop --show)"
     for bad in (["--camera", "0", "photo.jpg"], ["--camera", "0", "--format", "csv"], ["--show", "photo.jpg"], []):
         with pytest.raises(SystemExit) as stop:

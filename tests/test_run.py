@@ -97,5 +97,5 @@ def test_unknown_preset_is_an_argparse_error(run_cli):
 def test_mixed_precision_flag_without_a_value_means_auto(run_cli):
     args = run_cli.parse_args(["--dataset", "ferplus", "--mixed-precision"])
     assert args.mixed_precision == "auto"
-    settings = run_cli.build_settings(run_cli.parse_args(["--dataset", "ferplus", "--data-dir", "x", "--preset", "cpu"]))
+    settings = run_cli.build_settings(run_cli.parse_args(["--dataset", "ferplus", "--data-dir", ".", "--preset", "cpu"]))
     assert settings["mixed_precision"] == "auto"

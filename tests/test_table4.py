@@ -46,4 +46,4 @@ def test_a_run_without_subsets_is_an_error(table4, tmp_path):
     run.mkdir()
     (run / "metrics.json").write_text(json.dumps({"dataset": "ferplus", "split": "test"}))
     refused(table4.main, [str(run)], "has no subsets: evaluate with --subset")
-    refused(table4.main, [str(tmp_path / "missing")], "no metrics.json")
+    refused(table4.main, [str(tmp_path / "missing")], "missing: no such file or folder")

@@ -7,7 +7,9 @@ and a one-line help. The module is imported only when its command runs (``dsan -
 imports none of them), and it imports TensorFlow only inside ``run`` (``dsan <command>
 --help`` and argument errors never load TensorFlow). A command module defines
 
-- ``build_parser(prog)``: its ``argparse.ArgumentParser``;
+- ``build_parser(prog)``: its :class:`CommandParser` (an ``argparse.ArgumentParser`` whose
+  errors are one line), every flag with ``help=`` stating its default and every numeric
+  or path flag with a validator of :mod:`dsan_tf.cli.validators` (``tests/test_flags.py``);
 - optionally ``check_args(parser, args)``: checks that need several arguments
   (``parser.error`` for a bad combination), or ``parse(parser, argv)`` in place of both;
 - ``run(args)``: the work; returns the exit status (None = 0);
@@ -29,8 +31,10 @@ silenced (:mod:`dsan_tf.cli.quiet`).
 
 from __future__ import annotations
 
+import argparse
 import difflib
 import importlib
+import importlib.util
 import os
 import sys
 from dataclasses import dataclass
@@ -186,6 +190,19 @@ def boundary(name, work, *, debug=False, interrupted=None, error_status=2):
         return 1
 
 
+# ------------------------------------------------------------------ argument errors
+def help_hint(prog):
+    return f"({prog} --help explains every flag)"
+
+
+class CommandParser(argparse.ArgumentParser):
+    """The parser of every command: an argument error is the line ``dsan CMD: error: ...`` first
+    (argparse prints a usage block before it), then a one-line hint; exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {_one_line(message)}\n{help_hint(self.prog)}\n")
+
+
 # ------------------------------------------------------------------ running one command
 def _as_text(argv):
     return [os.fspath(a) if isinstance(a, os.PathLike) else a for a in argv]
@@ -213,6 +230,31 @@ def parse_command_args(name, argv):
     return module, args
 
 
+def missing_extra(name):
+    """The first module of the command's extra that is not installed (None: all are, or it needs none).
+
+    find_spec locates a module without importing it, so the check costs nothing and runs before any work.
+    """
+    extra = COMMANDS[name].extra
+    for module in sorted(EXTRAS.get(extra, ()) if extra else ()):
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):  # a module in sys.modules without a spec, a broken parent
+            found = module in sys.modules
+        if not found:
+            return module
+    return None
+
+
+def _check_extra_then(name, run):
+    def work():
+        module = missing_extra(name)
+        if module is not None:  # the boundary turns this into the line naming the extra to install
+            raise ModuleNotFoundError(f"No module named {module!r}", name=module)
+        return run()
+    return work
+
+
 def run_command(name, argv=None, *, invocation=None, debug=False, verbose=None):
     """Run the command ``name`` on ``argv`` inside the error boundary; returns the exit status.
 
@@ -232,7 +274,7 @@ def run_command(name, argv=None, *, invocation=None, debug=False, verbose=None):
     args.invocation = list(invocation or ["dsan", *name.split()])
     args.argv = [a for a in argv if a != "--debug"]
     hook = getattr(module, "interrupted_line", None)
-    return boundary(name, lambda: module.run(args), debug=debug, error_status=COMMANDS[name].error_status,
+    return boundary(name, _check_extra_then(name, lambda: module.run(args)), debug=debug, error_status=COMMANDS[name].error_status,
                     interrupted=(lambda exc: hook(args, exc)) if hook else None)
 
 
@@ -274,8 +316,10 @@ def help_text(group=None):
 
 
 def _fail(message, group=None):
-    sys.stderr.write(_usage(group) + "\n")
-    print(f"dsan: error: {message}", file=sys.stderr)
+    """An error of ``dsan`` itself (or of a group such as ``dsan export``): the error line first."""
+    prog = f"dsan {group}" if group else "dsan"
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    print(f"({prog} --help lists the commands)", file=sys.stderr)
     return 2
 
 
@@ -310,14 +354,16 @@ def main(argv=None) -> int:
         return _fail(f"unknown command {first!r}{hint}")
     name = first
     if groups[first] != [first]:  # a group such as "export": the next word picks the command
-        if not argv or argv[0] in ("-h", "--help"):
-            (sys.stdout if argv else sys.stderr).write(help_text(first))
-            return 0 if argv else 2
+        choices = ", ".join(n.split()[1] for n in groups[first])
+        if not argv:
+            return _fail(f"a command is needed: {choices}", first)
+        if argv[0] in ("-h", "--help"):
+            sys.stdout.write(help_text(first))
+            return 0
         second = argv.pop(0)
         name = f"{first} {second}"
         if name not in COMMANDS:
-            return _fail(f"unknown command {name!r}; choose from "
-                         f"{', '.join(n.split()[1] for n in groups[first])}", first)
+            return _fail(f"unknown command {name!r}; choose from {choices}", first)
     return run_command(name, argv, debug=debug, verbose=verbose or None)
 
 

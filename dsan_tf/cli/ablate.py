@@ -23,7 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
+from dsan_tf.cli.run import build_parser as train_parser
 from dsan_tf.cli.run import build_settings, parse_args
+from dsan_tf.cli.validators import output_path, seed
+from dsan_tf.cli import CommandParser
 
 # name -> list of (label, run.py flags, paper accuracy on RAF-DB or None where only a figure gives it)
 GRIDS = {
@@ -66,10 +69,12 @@ GRIDS = {
 
 
 def build_parser(prog="dsan ablate"):
-    p = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = CommandParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--grid", required=True, choices=tuple(GRIDS), help="which ablation to run")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds; the table shows mean ± std")
-    p.add_argument("--output", default=None, help="grid directory (default runs/ablate-<grid>-<dataset>-<preset>)")
+    p.add_argument("--seeds", type=seed, nargs="+", default=[0],
+                   help="seeds; the table shows mean ± std (default: 0)")
+    p.add_argument("--output", type=output_path(), default=None,
+                   help="grid directory (default: runs/ablate-<grid>-<dataset>-<preset>)")
     p.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     p.add_argument("--overwrite", action="store_true",
                    help="let --output be a folder holding files ablate did not make, and replace its "
@@ -81,7 +86,8 @@ def parse(parser, argv):
     """ablate's own flags; the others (``run_flags``) go to every grid point's dsan train."""
     args, args.run_flags = parser.parse_known_args(argv)
     # Checked now, before any grid point: a bad flag of dsan train is an argument error.
-    args.base = build_settings(parse_args([*args.run_flags, "--output", "unused"]))
+    # (dsan train's parser under ablate's name, so that its errors name the command the user ran)
+    args.base = build_settings(train_parser(parser.prog).parse_args([*args.run_flags, "--output", "unused"]))
     return args
 
 

@@ -11,10 +11,12 @@ import sys
 from pathlib import Path
 
 from dsan_tf.cli.detection import check_detector_args
+from dsan_tf.cli.validators import MAX_IMAGE_SIZE, existing_dir, face_size, int_in, output_path, probability
+from dsan_tf.cli import CommandParser
 
 
 def build_parser(prog="dsan align"):
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog=prog,
         description=(
             "Detect faces with MTCNN in every image under --input (recursively: "
@@ -28,20 +30,21 @@ def build_parser(prog="dsan align"):
             "(columns path,status,faces,message); a summary line is printed at the end."
         ),
     )
-    parser.add_argument("--input", required=True, type=Path, help="folder of raw photos")
-    parser.add_argument("--output", required=True, type=Path, help="folder for aligned crops")
-    parser.add_argument("--size", type=int, default=112, help="side of the square crop in pixels (default 112)")
+    parser.add_argument("--input", required=True, type=existing_dir, help="folder of raw photos")
+    parser.add_argument("--output", required=True, type=output_path(), help="folder for aligned crops")
+    parser.add_argument("--size", type=int_in(8, MAX_IMAGE_SIZE), default=112,
+                        help="side of the square crop in pixels (default 112)")
     parser.add_argument("--all-faces", action="store_true",
                         help="save every face found, not only the largest")
-    parser.add_argument("--report", type=Path, default=None,
+    parser.add_argument("--report", type=output_path(), default=None,
                         help="report CSV path (default: <output>/align-report.csv); an existing file this "
                              "command did not write is refused unless --overwrite")
     parser.add_argument("--overwrite", action="store_true",
                         help="let --report replace an existing file, and --output be a folder holding other "
                              "files (default: refuse both)")
-    parser.add_argument("--min-confidence", type=float, default=0.9,
+    parser.add_argument("--min-confidence", type=probability, default=0.9,
                         help="drop MTCNN detections below this score (default 0.9)")
-    parser.add_argument("--min-face-size", type=int, default=20,
+    parser.add_argument("--min-face-size", type=face_size, default=20,
                         help="drop faces whose shorter box side is below this many pixels (default 20)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser

@@ -12,12 +12,15 @@ import sys
 from pathlib import Path
 
 from dsan_tf.data.registry import DATASETS
+from dsan_tf.cli.validators import (MAX_BATCH, MAX_COUNT, existing_dir, float_in, int_in, model_reference, output_path,
+                                   positive_int, seed, text)
+from dsan_tf.cli import CommandParser
 
 PROG = "dsan analyze"
 
 
 def build_parser(prog=PROG):
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog=prog,
         description=(
             "Run a trained DSAN over one split of a dataset and write to --output: t-SNE of the "
@@ -27,22 +30,24 @@ def build_parser(prog=PROG):
             "mean ± std per class (lfa_weights.png), and summary.txt / summary.json."
         ),
     )
-    parser.add_argument("--weights", required=True, type=Path,
+    parser.add_argument("--weights", required=True, type=model_reference,
                         help="a .keras file saved from a DSAN model, or a shipped model's name (ferplus)")
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help="dataset folder (FERPlus only: omit it to use the embedded sample)")
+    parser.add_argument("--data-dir", type=existing_dir, default=None,
+                        help="dataset folder (FERPlus only: omit it to use the embedded sample; default: the sample)")
     parser.add_argument("--dataset", default="ferplus", choices=sorted(DATASETS), help="dataset reader (default ferplus)")
-    parser.add_argument("--split", default="valid", help="split to analyse (default valid)")
-    parser.add_argument("--max-images", type=int, default=None,
-                        help="analyse a seeded random subset of this many images (default: the whole split)")
-    parser.add_argument("--output", required=True, type=Path,
+    parser.add_argument("--split", type=text("a split name"), default="valid", help="split to analyse (default valid)")
+    parser.add_argument("--max-images", type=int_in(5, MAX_COUNT), default=None,
+                        help="analyse a seeded random subset of this many images, at least 5 (default: the whole "
+                             "split)")
+    parser.add_argument("--output", required=True, type=output_path(),
                         help="folder for the figures and summary (required): new, empty or an earlier analysis")
     parser.add_argument("--overwrite", action="store_true",
                         help="let --output be a folder holding files analyze did not make, and replace them "
                              "(default: refuse)")
-    parser.add_argument("--batch-size", type=int, default=64, help="inference batch size (default 64)")
-    parser.add_argument("--perplexity", type=float, default=30.0, help="t-SNE perplexity (default 30, capped below N/3)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the subset and of t-SNE (default 0)")
+    parser.add_argument("--batch-size", type=positive_int(MAX_BATCH), default=64, help="inference batch size (default 64)")
+    parser.add_argument("--perplexity", type=float_in(0, 1000, open_low=True), default=30.0,
+                        help="t-SNE perplexity (default 30, capped below N/3)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the subset and of t-SNE (default 0)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 

@@ -68,6 +68,9 @@ from pathlib import Path
 
 from dsan_tf.errors import UserError
 from dsan_tf.precision import cpu_description
+from dsan_tf.cli.validators import (MAX_BATCH, MAX_CLASSES, comma_list, existing_file, fits_in_one_tensor, int_in,
+                                   model_image_size, non_negative_int, one_of, positive_float, positive_int, seed)
+from dsan_tf.cli import CommandParser
 
 PRECISIONS = ("float32", "mixed_bfloat16")
 MODELS = ("dsan", "baseline")
@@ -90,18 +93,11 @@ class SetupError(UserError):
     """Something the benchmark needs is missing; the message is one line for the user."""
 
 
-def _image_sizes(text):
-    try:
-        sizes = tuple(int(part) for part in str(text).split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer or a comma-separated list, got {text!r}")
-    if not sizes:
-        raise argparse.ArgumentTypeError("no image size given")
-    return sizes
+_image_sizes = comma_list(model_image_size, max_items=16)
 
 
 def build_parser(prog="dsan bench"):
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog=prog,
         description=(
             "Training and inference throughput (images/s) of dsan and baseline, alternating "
@@ -114,11 +110,11 @@ def build_parser(prog="dsan bench"):
         default=(112,),
         help="square input side (default 112); with --against-torch a comma-separated list (e.g. 64,112)",
     )
-    parser.add_argument("--batch-size", type=int, default=64, help="images per step (default 64)")
-    parser.add_argument("--num-classes", type=int, default=7, help="K (default 7)")
+    parser.add_argument("--batch-size", type=positive_int(MAX_BATCH), default=64, help="images per step (default 64)")
+    parser.add_argument("--num-classes", type=int_in(2, MAX_CLASSES), default=7, help="K (default 7)")
     parser.add_argument(
         "--steps",
-        type=int,
+        type=positive_int(1_000_000),
         default=None,
         help=(
             "timed steps per model per round (default: chosen so that a round lasts about --round-seconds); "
@@ -127,21 +123,23 @@ def build_parser(prog="dsan bench"):
     )
     parser.add_argument(
         "--round-seconds",
-        type=float,
+        type=positive_float(86_400),
         default=30.0,
         help="target length of one model's round when --steps is not given (default 30)",
     )
     parser.add_argument(
-        "--warmup", type=int, default=1, help="untimed steps per model before the rounds; the first traces (default 1)"
+        "--warmup", type=non_negative_int(10_000), default=1,
+        help="untimed steps per model before the rounds; the first traces (default 1)"
     )
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (default 3)")
+    parser.add_argument("--rounds", type=positive_int(1000), default=3, help="alternating rounds (default 3)")
     parser.add_argument(
         "--precisions",
+        type=comma_list(one_of(PRECISIONS), max_items=len(PRECISIONS)),
         default=None,
         help=f"comma-separated dtype policies (default {','.join(PRECISIONS)}; float32 with --against-torch)",
     )
     parser.add_argument("--no-inference", action="store_true", help="skip the inference measurement")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the random batches and weights (default 0)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     torch_group = parser.add_argument_group("TensorFlow against PyTorch")
     torch_group.add_argument(
@@ -151,17 +149,17 @@ def build_parser(prog="dsan bench"):
     )
     torch_group.add_argument(
         "--torch-reference",
-        type=Path,
+        type=existing_file,
         default=None,
         help=f"the PyTorch reference script (default {DEFAULT_TORCH_REFERENCE} relative to the checkout)",
     )
     torch_group.add_argument(
         "--threads",
-        type=int,
+        type=positive_int(1024),
         default=None,
         help=(
             "threads of both frameworks: TensorFlow's intra-op and inter-op pools and PyTorch's intra-op "
-            "threads (default: each framework's own choice, one per core)"
+            "threads (default: each framework's own choice, one per core; 1 with --profile)"
         ),
     )
     torch_group.add_argument(
@@ -193,7 +191,7 @@ def build_parser(prog="dsan bench"):
     )
     torch_group.add_argument(
         "--profile-top",
-        type=int,
+        type=non_negative_int(1000),
         default=10,
         help="with --profile, how many of the largest op types in 'other' to print (default 10)",
     )
@@ -206,8 +204,6 @@ def check_args(parser, args):
             parser.error("--profile goes with --against-torch")
         if args.with_keras_batchnorm or args.with_keras_adam:
             parser.error("--profile profiles tf and torch only; --with-keras-* are rows of the timing rounds")
-        if args.profile_top < 0:
-            parser.error("--profile-top must be >= 0")
         if args.threads is None:
             args.threads = 1  # op times are then CPU times, least disturbed by a loaded machine
     args.image_sizes = args.image_size
@@ -216,25 +212,12 @@ def check_args(parser, args):
     args.image_size = args.image_sizes[0]
     if args.torch_reference is None:
         args.torch_reference = REPO / DEFAULT_TORCH_REFERENCE
-    if args.threads is not None and args.threads < 1:
-        parser.error("--threads must be >= 1")
-    if args.precisions is None:
-        args.precisions = "float32" if args.against_torch else ",".join(PRECISIONS)
-    if min(args.image_sizes) < 1:
-        parser.error("--image-size must be >= 1")
-    for name in ("batch_size", "rounds", "num_classes"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be >= 1")
-    if args.steps is not None and args.steps < 1:
-        parser.error("--steps must be >= 1")
-    if args.warmup < 0:
-        parser.error("--warmup must be >= 0")
-    if args.round_seconds <= 0:
-        parser.error("--round-seconds must be > 0")
-    args.precisions = tuple(p.strip() for p in args.precisions.split(",") if p.strip())
-    unknown = [p for p in args.precisions if p not in PRECISIONS]
-    if unknown or not args.precisions:
-        parser.error(f"--precisions: choose from {', '.join(PRECISIONS)}")
+    if args.precisions is None:  # (the ranges of the other flags are their validators')
+        args.precisions = ("float32",) if args.against_torch else PRECISIONS
+    args.precisions = tuple(dict.fromkeys(args.precisions))
+    if not fits_in_one_tensor(args.batch_size, max(args.image_sizes)):
+        parser.error(f"--batch-size {args.batch_size} at --image-size {max(args.image_sizes)}: a batch too large "
+                     "for one TensorFlow tensor; use a smaller batch or image size")
 
 
 def log(message):

@@ -16,6 +16,9 @@ import json
 import statistics
 import sys
 import time
+from dsan_tf.cli.validators import MAX_BATCH, existing_dir, float_in, model_image_size, positive_int, probability
+from dsan_tf.precision import CHOICES
+from dsan_tf.cli import CommandParser
 
 
 def _median_rate(batch_size, times):
@@ -69,18 +72,23 @@ def _train_step_throughput(image_size, batch_size, steps, precision="mixed_bfloa
 
 
 def build_parser(prog="dsan bench-pipeline"):
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
-    parser.add_argument("--image-size", type=int, default=112)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--steps", type=int, default=50, help="pipeline batches timed")
-    parser.add_argument("--train-steps", type=int, default=5, help="training steps timed")
-    parser.add_argument("--data-dir", help="FERPlus folder (default: the embedded sample)")
-    parser.add_argument("--precision", choices=("float32", "mixed_bfloat16"),
-                        default="mixed_bfloat16")
-    parser.add_argument("--rotation", type=float, default=0.0, help="rotation degrees")
-    parser.add_argument("--erasing", type=float, default=0.0, help="random erasing p")
+    parser = CommandParser(prog=prog, description=__doc__.splitlines()[0])
+    parser.add_argument("--image-size", type=model_image_size, default=112,
+                        help="square input side in pixels (default 112)")
+    parser.add_argument("--batch-size", type=positive_int(MAX_BATCH), default=64,
+                        help="images per batch, for the pipeline and the training step (default 64)")
+    parser.add_argument("--steps", type=positive_int(100_000), default=50, help="pipeline batches timed (default 50)")
+    parser.add_argument("--train-steps", type=positive_int(100_000), default=5, help="training steps timed (default 5)")
+    parser.add_argument("--data-dir", type=existing_dir, default=None,
+                        help="FERPlus folder (default: the embedded sample)")
+    parser.add_argument("--precision", choices=CHOICES, default="auto",
+                        help="dtype policy of the training step (default auto: as dsan train, mixed_bfloat16 only "
+                             "on a CPU with native bfloat16, where it is fastest; float32 otherwise)")
+    parser.add_argument("--rotation", type=float_in(0, 180), default=0.0,
+                        help="random rotation range in degrees (default 0)")
+    parser.add_argument("--erasing", type=probability, default=0.0, help="random erasing probability (default 0)")
     parser.add_argument("--skip-step", action="store_true", help="time the pipeline only")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--json", action="store_true", help="print the results as one JSON object instead of lines")
     return parser
 
 
@@ -100,6 +108,9 @@ def measure(args) -> dict:
             table, data.num_classes, args.image_size, args.batch_size, args.steps, augment), 1),
     }
     if not args.skip_step:
+        from dsan_tf.precision import resolve_precision
+
+        args.precision, _ = resolve_precision(args.precision)  # auto: what dsan train would use here
         step = _train_step_throughput(args.image_size, args.batch_size, args.train_steps,
                                       args.precision, data.num_classes)
         result.update(precision=args.precision, train_step_images_per_s=round(step, 1),

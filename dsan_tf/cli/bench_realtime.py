@@ -22,24 +22,24 @@ import json
 import sys
 from pathlib import Path
 
-from dsan_tf.cli.validators import positive_int
+from dsan_tf.cli import CommandParser
+from dsan_tf.cli.validators import custom, existing_file, model_reference, positive_int
 
 PROG = "dsan bench-realtime"
 TARGETS = {"one face": 15.0, "three faces": 10.0}  # frames/s (issue 36)
 
 
 def build_parser(prog=PROG):
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    # Checked in run() (a missing photo is one "dsan bench-realtime: error:" line, as every command's input).
-    parser.add_argument("--photo", type=Path, nargs="+", required=True,
+    parser = CommandParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--photo", type=existing_file, nargs="+", required=True,
                         help="one or more photos with one face each (the package ships none; no default): the "
                              "videos are made of them")
-    parser.add_argument("--weights", default="ferplus",
+    parser.add_argument("--weights", type=model_reference, default="ferplus",
                         help="a .keras file saved from a DSAN model, a SavedModel directory, or a shipped "
                              "model's name (default: the shipped model 'ferplus')")
-    parser.add_argument("--frames", type=positive_int(100000), default=90, help="frames per video (default 90)")
-    parser.add_argument("--size", default="640x480", help="frame size WIDTHxHEIGHT (default 640x480)")
+    parser.add_argument("--frames", type=positive_int(100_000), default=90, help="frames per video (default 90)")
+    parser.add_argument("--size", type=frame_size, default="640x480",
+                        help="frame size WIDTHxHEIGHT, each side 64 to 4096 (default 640x480)")
     parser.add_argument("--search-every", type=positive_int(10000), default=10,
                         help="frames between MTCNN searches while faces are followed (default 10)")
     parser.add_argument("--classifier", choices=("keras", "tflite"), default="tflite",
@@ -50,11 +50,17 @@ def build_parser(prog=PROG):
 
 
 def _size(text):
+    """``640x480`` -> (640, 480): each side in [64, 4096]."""
     try:
-        width, height = (int(v) for v in text.lower().split("x"))
+        width, height = (int(v, 10) for v in text.lower().split("x"))
     except ValueError:
         return None
-    return (width, height) if width >= 64 and height >= 64 else None
+    return (width, height) if 64 <= width <= 4096 and 64 <= height <= 4096 else None
+
+
+# The text is kept (check_args and run read it with _size).
+frame_size = custom("size", "WIDTHxHEIGHT, each side 64 to 4096, such as 640x480",
+                    lambda text: text if _size(text) else None)
 
 
 def check_args(parser, args):

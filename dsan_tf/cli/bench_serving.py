@@ -28,17 +28,27 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from dsan_tf.cli.validators import (MAX_BATCH, MAX_CLASSES, MAX_MODEL_IMAGE_SIZE, comma_list, existing_file,
+                                   fits_in_one_tensor, int_in, model_image_size, non_negative_int, output_path,
+                                   positive_int)
+from dsan_tf.cli import CommandParser
 
 
 def build_parser(prog="dsan bench-serving"):
-    p = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--weights", type=Path, default=None, help="trained model (.keras); default: random weights")
-    p.add_argument("--image-size", type=int, default=224, help="input size of the random model (default 224)")
-    p.add_argument("--num-classes", type=int, default=8, help="classes of the random model (default 8)")
-    p.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 32])
-    p.add_argument("--repeats", type=int, default=30, help="timed calls per method and batch size")
-    p.add_argument("--warmup", type=int, default=3, help="untimed calls first")
-    p.add_argument("--json", type=Path, default=None, help="also write the results here")
+    p = CommandParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--weights", type=existing_file, default=None,
+                   help="trained model (.keras) (default: a model with random weights)")
+    p.add_argument("--image-size", type=model_image_size, default=224,
+                   help="input size of the random model (default 224)")
+    p.add_argument("--num-classes", type=int_in(2, MAX_CLASSES), default=8,
+                   help="classes of the random model (default 8)")
+    p.add_argument("--batch-sizes", type=comma_list(positive_int(MAX_BATCH)), nargs="+", default=[1, 32],
+                   help=f"batch sizes to time, each 1 to {MAX_BATCH}, space- or comma-separated (default: 1 32)")
+    p.add_argument("--repeats", type=positive_int(100_000), default=30,
+                   help="timed calls per method and batch size (default 30)")
+    p.add_argument("--warmup", type=non_negative_int(10_000), default=3, help="untimed calls first (default 3)")
+    p.add_argument("--json", type=output_path(), default=None,
+                   help="also write the results here (default: print them only)")
     p.add_argument("--only-saved-model", action="store_true",
                    help="time only the SavedModel's predict_pixels (a batch-size sweep for batching_parameters)")
     p.add_argument("--overwrite", action="store_true", help="let --json replace an existing file")
@@ -46,17 +56,14 @@ def build_parser(prog="dsan bench-serving"):
 
 
 def check_args(parser, args):
-    """Impossible settings: one line naming the flag, before TensorFlow loads."""
-    if any(n < 1 for n in args.batch_sizes):
-        parser.error(f"--batch-sizes {' '.join(map(str, args.batch_sizes))}: every batch size must be at least 1")
-    if args.repeats < 1:
-        parser.error(f"--repeats {args.repeats}: must be at least 1")
-    if args.warmup < 0:
-        parser.error(f"--warmup {args.warmup}: must be 0 or more")
-    if args.weights is None and args.image_size < 32:
-        parser.error(f"--image-size {args.image_size}: must be at least 32")
-    if args.weights is None and args.num_classes < 2:
-        parser.error(f"--num-classes {args.num_classes}: must be at least 2")
+    """Impossible settings: one line naming the flag, before TensorFlow loads (the ranges are the validators')."""
+    args.batch_sizes = [n for group in args.batch_sizes for n in (group if isinstance(group, tuple) else [group])]
+    for n in args.batch_sizes:
+        # The model's input size is known only once it loads: the check assumes the largest a model takes.
+        size = args.image_size if args.weights is None else MAX_MODEL_IMAGE_SIZE // 2
+        if not fits_in_one_tensor(n, size):
+            parser.error(f"--batch-sizes {n}: too large for one TensorFlow tensor at {size} px (TensorFlow "
+                         "would crash); use a smaller batch")
 
 
 def run(args) -> int:

@@ -26,40 +26,37 @@ import sys
 from pathlib import Path
 
 from dsan_tf.errors import UserError
+from dsan_tf.cli.validators import comma_list, existing_dir, float_in, model_reference, output_path, text
+from dsan_tf.data.registry import DATASETS
+from dsan_tf.cli import CommandParser
 
 DEFAULT_TAUS = "0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1.0"
+MAX_TAU = 10.0  # beyond, log-prior terms swamp the logits: every face gets the rarest class
 
 
-def _taus(text):
-    try:
-        values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers >= 0, got {text!r}") from None
-    if not values or any(not (v >= 0 and v < float("inf")) for v in values):
-        raise argparse.ArgumentTypeError(f"expected comma-separated finite numbers >= 0, got {text!r}")
-    return values
+_taus = comma_list(float_in(0, MAX_TAU), max_items=1000)
 
 
-def _tau(text):
-    values = _taus(text)
-    if len(values) != 1:
-        raise argparse.ArgumentTypeError(f"expected one number >= 0, got {text!r}")
-    return values[0]
+_tau = float_in(0, MAX_TAU)
 
 
 def build_parser(prog="dsan calibrate"):
-    p = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--weights", required=True, help="a .keras DSAN or a shipped model's name")
-    p.add_argument("--data-dir", required=True, type=Path, help="the dataset folder the model was trained on")
-    p.add_argument("--dataset", default="ferplus", help="dataset reader (default ferplus)")
+    p = CommandParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--weights", required=True, type=model_reference, help="a .keras DSAN or a shipped model's name")
+    p.add_argument("--data-dir", required=True, type=existing_dir, help="the dataset folder the model was trained on")
+    p.add_argument("--dataset", default="ferplus", choices=sorted(DATASETS), help="dataset reader (default ferplus)")
     p.add_argument("--label-mode", choices=("majority", "probability"), default="probability",
                    help="the training labels whose class frequencies are the priors (default probability: the "
                         "cpu preset's soft FERPlus labels)")
-    p.add_argument("--split", default="valid", help="split to score (default valid)")
-    p.add_argument("--taus", type=_taus, default=_taus(DEFAULT_TAUS), help=f"τ values to score (default {DEFAULT_TAUS})")
-    p.add_argument("--output", type=Path, help="folder for calibration.json and calibration.png")
-    p.add_argument("--apply", type=_tau, metavar="TAU", help="write the model corrected with this τ to --save")
-    p.add_argument("--save", type=Path, help="where --apply writes the corrected model (.keras)")
+    p.add_argument("--split", type=text("a split name"), default="valid", help="split to score (default valid)")
+    p.add_argument("--taus", type=_taus, default=DEFAULT_TAUS,
+                   help=f"τ values to score, each 0 to {MAX_TAU:g} (default {DEFAULT_TAUS})")
+    p.add_argument("--output", type=output_path(), default=None,
+                   help="folder for calibration.json and calibration.png (default: print the table only)")
+    p.add_argument("--apply", type=_tau, metavar="TAU", default=None,
+                   help=f"write the model corrected with this τ (0 to {MAX_TAU:g}) to --save (default: none)")
+    p.add_argument("--save", type=output_path(".keras"), default=None,
+                   help="where --apply writes the corrected model (.keras) (default: none)")
     p.add_argument("--flip-average", action="store_true",
                    help="with --apply: the saved model also averages each face with its mirror image")
     p.add_argument("--overwrite", action="store_true", help="replace existing files of --output / --save")

@@ -39,6 +39,9 @@ from pathlib import Path
 
 from dsan_tf.cli.detection import check_detector_args
 from dsan_tf.errors import UserError
+from dsan_tf.cli.validators import (MAX_BATCH, MAX_IMAGE_SIZE, any_path, existing_file, existing_path, face_size, float_in, int_in,
+                                   positive_int, probability, text)
+from dsan_tf.cli import CommandParser
 
 SIGNATURE = "serving_default"
 INPUT = "image_bytes"
@@ -265,33 +268,39 @@ def check_labels(labels, path, predictions) -> None:
 
 # --------------------------------------------------------------------------- main
 def build_parser(prog="dsan client"):
-    p = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = CommandParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     server = p.add_mutually_exclusive_group(required=True)
-    server.add_argument("--rest", metavar="URL", help="REST API, e.g. http://localhost:8501")
-    server.add_argument("--grpc", metavar="HOST:PORT", help="gRPC API, e.g. localhost:8500")
-    p.add_argument("--model", default="dsan", help="model name on the server (default dsan)")
-    p.add_argument("--version", type=int, default=None, help="model version (default: the latest served)")
+    server.add_argument("--rest", metavar="URL", type=text("a URL"), help="REST API, e.g. http://localhost:8501")
+    server.add_argument("--grpc", metavar="HOST:PORT", type=text("HOST:PORT"), help="gRPC API, e.g. localhost:8500")
+    p.add_argument("--model", type=text("a model name"), default="dsan", help="model name on the server (default dsan)")
+    p.add_argument("--version", type=int_in(1, 2**63 - 1), default=None,
+                   help="model version (default: the latest served)")
     p.add_argument("--json", action="store_true", help="one JSON object per image (JSON Lines)")
-    p.add_argument("--labels", type=Path, default=None,
-                   help="class names, one per line (the model's assets/labels.txt), to name probabilities")
-    p.add_argument("--batch-size", type=int, default=32, help="images per request (default 32)")
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
-    p.add_argument("images", nargs="+", type=Path,
+    p.add_argument("--labels", type=existing_file, default=None,
+                   help="class names, one per line (the model's assets/labels.txt), to name probabilities "
+                        "(default: numbered classes)")
+    p.add_argument("--batch-size", type=positive_int(MAX_BATCH), default=32, help="images per request (default 32)")
+    p.add_argument("--timeout", type=float_in(0, 1e6, open_low=True), default=30.0,
+                   help="seconds per request, at most 1e6 (default 30)")
+    # Checked by the command (a missing image has its own exit status, EXIT_INPUT), not here.
+    p.add_argument("images", nargs="+", type=any_path,
                    help="photos (JPEG/PNG/GIF/BMP/WebP): every face is detected, aligned and sent; face crops "
                         "with --faces")
     p.add_argument("--faces", action="store_true",
                    help="the images are face crops already: sent as they are (no detection; no TensorFlow)")
-    p.add_argument("--settings", type=Path, default=None,
+    p.add_argument("--settings", type=existing_path, default=None,
                    help="photos: the served SavedModel's folder (or its assets/dsan_settings.json), for the "
-                        "model's input size and whether it takes grey faces")
-    p.add_argument("--align-size", type=int, default=None,
+                        "model's input size and whether it takes grey faces (default: the shipped FERPlus "
+                        "model's)")
+    p.add_argument("--align-size", type=int_in(8, MAX_IMAGE_SIZE), default=None,
                    help="photos: side of the aligned face crops (default: --settings' image size, else "
                         "the shipped FERPlus model's input size)")
     p.add_argument("--grayscale", action=argparse.BooleanOptionalAction, default=None,
                    help="photos: send grey faces (--no-grayscale: colour). Default: what --settings records, "
                         "else what the shipped FERPlus model records (grey)")
-    p.add_argument("--min-confidence", type=float, default=0.9, help="photos: MTCNN score threshold (default 0.9)")
-    p.add_argument("--min-face-size", type=int, default=20,
+    p.add_argument("--min-confidence", type=probability, default=0.9,
+                   help="photos: MTCNN score threshold (default 0.9)")
+    p.add_argument("--min-face-size", type=face_size, default=20,
                    help="photos: ignore faces whose shorter box side is below this many pixels (default 20)")
     p.add_argument("--largest-only", action="store_true", help="photos: send only the largest face of each")
     return p

@@ -20,6 +20,8 @@ from pathlib import Path
 
 from dsan_tf.errors import UserError
 from dsan_tf.io_utils import read_json_object
+from dsan_tf.cli.validators import existing_path, output_path, text
+from dsan_tf.cli import CommandParser
 
 
 def load_run(folder: Path, label: str | None = None) -> dict:
@@ -97,10 +99,12 @@ def format_table(runs: list[dict], names: list[str]) -> str:
 
 
 def build_parser(prog="dsan compare"):
-    p = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("runs", nargs="+", type=Path, help="run folders (the --output of dsan train), evaluated")
-    p.add_argument("--labels", nargs="+", help="a name for each run in the table and figure (default: folder names)")
-    p.add_argument("--output", type=Path, help="also draw the comparison figure into this .png file")
+    p = CommandParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("runs", nargs="+", type=existing_path, help="run folders (the --output of dsan train), evaluated")
+    p.add_argument("--labels", nargs="+", type=text("a name"), default=None,
+                   help="a name for each run in the table and figure (default: folder names)")
+    p.add_argument("--output", type=output_path(".png"), default=None,
+                   help="also draw the comparison figure into this .png file (default: the table only)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --output file")
     return p
 

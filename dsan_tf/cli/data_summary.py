@@ -15,18 +15,22 @@ import json
 import sys
 
 from dsan_tf.data import DATASETS
+from dsan_tf.cli.validators import existing_dir
+from dsan_tf.cli import CommandParser
 
 
 def build_parser(prog="dsan data-summary"):
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", required=True, choices=sorted(DATASETS))
-    parser.add_argument("--data-dir", help="dataset folder (FERPlus default: embedded sample)")
-    parser.add_argument("--label-mode", choices=("majority", "probability"), default="majority")
+    parser = CommandParser(prog=prog, description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", required=True, choices=sorted(DATASETS), help="dataset reader")
+    parser.add_argument("--data-dir", type=existing_dir, default=None,
+                        help="dataset folder (default: FERPlus' embedded sample; needed for other datasets)")
+    parser.add_argument("--label-mode", choices=("majority", "probability"), default="majority",
+                        help="FERPlus labels: majority vote or vote distribution (default majority)")
     parser.add_argument("--check-images", choices=("none", "exists", "header", "decode"),
-                        default="header", help="how far to check each image file")
+                        default="header", help="how far to check each image file (default header)")
     parser.add_argument("--skip-missing", action="store_true",
                         help="skip and count rows whose image is missing or not an image")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     return parser
 
 

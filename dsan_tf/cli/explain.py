@@ -10,14 +10,15 @@ See `dsan explain --help`.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import sys
 from pathlib import Path
 
 from dsan_tf.cli.detection import check_detector_args
-from dsan_tf.cli.validators import existing_dir, float_in, non_negative_int, positive_int
+from dsan_tf.cli import CommandParser
+from dsan_tf.cli.validators import (existing_dir, existing_path, face_size, model_reference,
+                                    output_path, positive_int, probability, seed, text)
 from dsan_tf.outputs import remove_recorded_files
 
 PROG = "dsan explain"
@@ -37,8 +38,11 @@ LAYER_HELP = ("feature map to use (default: chosen from the model's input size: 
               "are refused: they cannot show where on the face. The layer used is in the figure title and the CSV")
 
 
+TRUNK_CHANNELS = 512  # channels of the ResNet-18 trunk's last block: the most --max-n can keep
+
+
 def build_parser(prog=PROG):
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog=prog,
         description=(
             "Class activation maps (tf-keras-vis) of a DSAN, overlaid on each face. Inputs are whole photos: "
@@ -54,44 +58,44 @@ def build_parser(prog=PROG):
             "the files the previous run wrote there. --check runs the sanity benchmark on labelled faces instead."
         ),
     )
-    parser.add_argument("inputs", nargs="*", type=Path,
+    parser.add_argument("inputs", nargs="*", type=existing_path,
                         help="image files and/or folders (searched recursively): whole photos, or face crops with "
                              "--faces (default: the demo photo shipped with dsan_tf)")
-    parser.add_argument("--images", nargs="+", type=Path, default=[], metavar="PATH",
+    parser.add_argument("--images", nargs="+", type=existing_path, default=[], metavar="PATH",
                         help="the same as the positional inputs, kept so that older commands still run (default: none)")
-    parser.add_argument("--weights", type=Path,
+    parser.add_argument("--weights", type=model_reference, default=None,
                         help="a .keras file saved from a DSAN model, or a shipped model's name (default: the "
                              "shipped model 'ferplus')")
     parser.add_argument("--faces", action="store_true",
                         help="the images are face crops already: no detection nor alignment (default: whole "
                              "photos, every face found is explained)")
-    parser.add_argument("--min-confidence", type=float, default=0.9,
+    parser.add_argument("--min-confidence", type=probability, default=0.9,
                         help="photos: MTCNN score threshold (default 0.9, as dsan predict)")
-    parser.add_argument("--min-face-size", type=int, default=20,
+    parser.add_argument("--min-face-size", type=face_size, default=20,
                         help="photos: ignore faces whose shorter box side is below this many pixels (default 20)")
     parser.add_argument("--largest-only", action="store_true",
                         help="photos: explain only the largest face of each (default: every face)")
     parser.add_argument("--method", default="gradcam", choices=METHODS, help="which CAM (default gradcam)")
-    parser.add_argument("--target", default=PREDICTED,
+    parser.add_argument("--target", type=text("'predicted', a class name or a class index"), default=PREDICTED,
                         help="class to explain: 'predicted' (the fused prediction of each image, "
                              "default), or a class name or index of the model")
     parser.add_argument("--stream", default="fused", choices=STREAMS,
                         help="score to explain: the fused probability (default) or the logit of "
                              "GFE-AN (gfe) or MFF-AN (mff)")
-    parser.add_argument("--layer", default=None, help=LAYER_HELP)
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,
+    parser.add_argument("--layer", type=text("a layer name"), default=None, help=LAYER_HELP)
+    parser.add_argument("--output", type=output_path(), default=DEFAULT_OUTPUT,
                         help=f"folder for the grids, explanations.csv, photos/ and maps (default: ./{DEFAULT_OUTPUT}); "
                              "new, empty, or written by an earlier dsan explain")
     parser.add_argument("--overwrite", action="store_true",
                         help="let --output be a folder holding files dsan explain did not make, and replace them "
                              "(default: such a folder is refused before any work)")
-    parser.add_argument("--batch-size", type=positive_int(4096), default=16, help="faces per grid (default 16)")
+    parser.add_argument("--batch-size", type=positive_int(256), default=16, help="faces per grid, at most 256 (default 16)")
     parser.add_argument("--columns", type=positive_int(64), default=4,
                         help="face/overlay pairs per grid row (default 4)")
     parser.add_argument("--max-n", type=positive_int(4096), default=None,
                         help="scorecam only: use the N channels of highest variance (Faster Score-CAM, e.g. 64); "
                              "default all of the feature map's channels, one masked copy of every image each")
-    parser.add_argument("--alpha", type=float_in(0.0, 1.0), default=0.45,
+    parser.add_argument("--alpha", type=probability, default=0.45,
                         help="heatmap opacity in the overlays (default 0.45)")
     parser.add_argument("--save-maps", action="store_true",
                         help="also write the raw maps: maps.npy (faces x h x w, at the feature map's resolution, "
@@ -114,10 +118,11 @@ def build_parser(prog=PROG):
                        help="--check: the split (default valid; keep the test split for the final score)")
     check.add_argument("--per-class", type=positive_int(100_000), default=100,
                        help="--check: faces drawn at random per class (default 100)")
-    check.add_argument("--seed", type=non_negative_int(2**31 - 1), default=0,
+    check.add_argument("--seed", type=seed, default=0,
                        help="--check: seed of the draw and of the randomised weights (default 0)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (default: one on stderr)")
     return parser
+
 
 
 def check_args(parser, args):

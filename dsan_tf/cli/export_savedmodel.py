@@ -23,26 +23,30 @@ from pathlib import Path
 
 from dsan_tf.errors import UserError
 from dsan_tf.serving_version import check_version  # (no TensorFlow: checked before it loads)
+from dsan_tf.cli.validators import existing_file, int_in, model_reference, output_path, positive_int, text
+from dsan_tf.serving_version import MAX_VERSION
+from dsan_tf.cli import CommandParser
 
 
 def build_parser(prog="dsan export savedmodel"):
-    p = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--weights", required=True, type=Path,
+    p = CommandParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--weights", required=True, type=model_reference,
                    help="trained model (.keras), or a shipped model's name (ferplus)")
-    p.add_argument("--output", required=True, type=Path,
+    p.add_argument("--output", required=True, type=output_path(),
                    help="model base directory, e.g. models/dsan (versions go in numbered subfolders)")
-    p.add_argument("--version", required=True,
-                   help="version number: a positive integer up to 2**63-1 (TF Serving's int64)")
+    p.add_argument("--version", required=True, type=int_in(1, MAX_VERSION),
+                   help=f"version number: a positive integer up to {MAX_VERSION} (TF Serving's int64)")
     p.add_argument("--overwrite", action="store_true", help="replace the version if it exists")
-    p.add_argument("--model-name", default=None, help="model name in TF Serving (default: output folder name)")
-    p.add_argument("--config-dir", type=Path, default=None,
+    p.add_argument("--model-name", type=text("a model name"), default=None,
+                   help="model name in TF Serving (default: output folder name)")
+    p.add_argument("--config-dir", type=output_path(), default=None,
                    help="where models.config and batching_parameters.txt go (default: the output's parent)")
-    p.add_argument("--serving-base-path", default=None,
+    p.add_argument("--serving-base-path", type=text("a path as the server sees it"), default=None,
                    help="base_path written in models.config: the model folder as the server sees it "
                         "(default: /models/<model-name>, the docker layout)")
-    p.add_argument("--num-batch-threads", type=int, default=4,
-                   help="num_batch_threads in batching_parameters.txt: the serving machine's cores")
-    p.add_argument("--warmup-images", nargs="*", type=Path, default=None,
+    p.add_argument("--num-batch-threads", type=positive_int(1024), default=4,
+                   help="num_batch_threads in batching_parameters.txt: the serving machine's cores (default 4)")
+    p.add_argument("--warmup-images", nargs="*", type=existing_file, default=None,
                    help="images for the warmup requests (default: the embedded FERPlus sample)")
     return p
 

@@ -26,6 +26,8 @@ import warnings
 from pathlib import Path
 
 from dsan_tf.errors import UserError
+from dsan_tf.cli.validators import MAX_COUNT, existing_dir, model_reference, output_path, positive_int
+from dsan_tf.cli import CommandParser
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout (an editable install): ../shared/datasets beside it
 
@@ -81,16 +83,17 @@ def evaluate(reference, runners, table, image_size, batch_size=64, progress=True
 
 
 def build_parser(prog="dsan export tflite"):
-    p = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--weights", required=True, type=Path,
+    p = CommandParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--weights", required=True, type=model_reference,
                    help="trained model (.keras), or a shipped model's name (ferplus)")
-    p.add_argument("--output", required=True, type=Path, help="folder for the .tflite files and report.json")
-    p.add_argument("--data-dir", type=Path, default=None,
+    p.add_argument("--output", required=True, type=output_path(), help="folder for the .tflite files and report.json")
+    p.add_argument("--data-dir", type=existing_dir, default=None,
                    help="FERPlus folder (FER2013Valid/ + label.csv); default: <repo>/../shared/datasets/ferplus, "
                         "else the embedded sample")
-    p.add_argument("--saved-model", type=Path, default=None,
+    p.add_argument("--saved-model", type=existing_dir, default=None,
                    help="exported SavedModel version folder to compare with (default: built in memory)")
-    p.add_argument("--limit", type=int, default=None, help="use only the first N validation images")
+    p.add_argument("--limit", type=positive_int(MAX_COUNT), default=None,
+                   help="use only the first N validation images (default: all)")
     p.add_argument("--overwrite", action="store_true",
                    help="let the files replace ones in --output this command did not write")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -15,7 +15,6 @@ sample this command made (or with --overwrite); never inside the installed packa
 
 from __future__ import annotations
 
-import argparse
 import csv
 import shutil
 import sys
@@ -23,9 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from dsan_tf.cli.validators import existing_dir, non_negative_int, positive_int
 from dsan_tf.data.ferplus import LABEL_FILE, votes_to_targets
 from dsan_tf.errors import UserError
+from dsan_tf.cli.validators import existing_dir, non_negative_int, output_path, positive_int, seed
+from dsan_tf.cli import CommandParser
 
 SPLITS = {"FER2013Train": "train", "FER2013Valid": "valid"}
 
@@ -46,22 +46,21 @@ def choose(lines: list[str], per_class: int, dropped: int, rng) -> list[int]:
 
 
 def build_parser(prog="dsan make-sample"):
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
+    parser = CommandParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=existing_dir, required=True,
                         help="the full FERPlus folder (FER2013Train/, FER2013Valid/ with label.csv); required, "
                              "only read")
-    parser.add_argument("--out", type=Path, required=True,
+    parser.add_argument("--out", type=output_path(), required=True,
                         help="the sample folder to make; required. A new or empty folder, or a sample this "
                              "command made (replaced); anything else only with --overwrite")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an --out folder this command did not make (default: refuse)")
-    parser.add_argument("--seed", type=non_negative_int(2**32 - 1), default=0,
-                        help="seed of the random choice (default 0)")
-    parser.add_argument("--train-per-class", type=positive_int(), default=36,
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the row choice (default 0)")
+    parser.add_argument("--train-per-class", type=positive_int(10_000), default=36,
                         help="training images per class (default 36)")
-    parser.add_argument("--valid-per-class", type=positive_int(), default=12,
+    parser.add_argument("--valid-per-class", type=positive_int(10_000), default=12,
                         help="validation images per class (default 12)")
-    parser.add_argument("--dropped", type=non_negative_int(), default=6,
+    parser.add_argument("--dropped", type=non_negative_int(10_000), default=6,
                         help="rows per split that the majority protocol drops (default 6)")
     return parser
 

@@ -8,10 +8,12 @@ from pathlib import Path
 
 from dsan_tf.data.ferplus import LABEL_MODES
 from dsan_tf.data.registry import DATASETS
+from dsan_tf.cli.validators import MAX_COUNT, MAX_SIDE, existing_dir, int_in, output_path, positive_int, text
+from dsan_tf.cli import CommandParser
 
 
 def build_parser(prog="dsan tfrecords"):
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog=prog,
         description=(
             "Read a dataset with dsan_tf's reader and store each image once in sharded "
@@ -23,20 +25,21 @@ def build_parser(prog="dsan tfrecords"):
             "Train from the result with dsan_tf.data.tfrecords.tfrecord_source(OUTPUT, K, split=...)."
         ))
     parser.add_argument("--dataset", required=True, choices=sorted(DATASETS), help="dataset reader")
-    parser.add_argument("--data-dir", required=True, type=Path, help="the dataset's root folder")
-    parser.add_argument("--output", required=True, type=Path, help="folder for shards and manifest")
-    parser.add_argument("--split", action="append", default=None,
+    parser.add_argument("--data-dir", required=True, type=existing_dir, help="the dataset's root folder")
+    parser.add_argument("--output", required=True, type=output_path(), help="folder for shards and manifest")
+    parser.add_argument("--split", action="append", type=text("a split name"), default=None,
                         help="split to write (train, valid, test); repeat for several, "
                              "or 'all' (default: train)")
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--shards", type=int, default=None, help="number of shards per split")
-    group.add_argument("--shard-size", type=int, default=None,
+    group.add_argument("--shards", type=positive_int(100_000), default=None,
+                       help="number of shards per split (default: from --shard-size)")
+    group.add_argument("--shard-size", type=positive_int(MAX_COUNT), default=None,
                        help="images per shard instead of --shards (default 2048)")
-    parser.add_argument("--image-size", type=int, default=None,
+    parser.add_argument("--image-size", type=int_in(8, MAX_SIDE), default=None,
                         help="shrink images whose longer side exceeds S pixels (aspect kept), "
                              "e.g. 256 for AffectNet; default: store as is")
-    parser.add_argument("--jpeg-quality", type=int, default=95,
-                        help="JPEG quality of cropped/resized images (default 95); "
+    parser.add_argument("--jpeg-quality", type=int_in(1, 100), default=95,
+                        help="JPEG quality of cropped/resized images, 1 to 100 (default 95); "
                              "untouched images keep their original bytes")
     parser.add_argument("--no-crop", action="store_true", help="ignore the dataset's face boxes")
     parser.add_argument("--label-mode", default="majority", choices=LABEL_MODES,

@@ -21,14 +21,16 @@ import sys
 from pathlib import Path
 
 from dsan_tf.cli.detection import check_detector_args
-from dsan_tf.cli.validators import positive_int
 from dsan_tf.errors import UserError
+from dsan_tf.cli.validators import (MAX_COUNT, MAX_IMAGE_SIZE, existing_dir, existing_path, face_size, int_in,
+                                   model_reference, output_path, positive_int, probability)
+from dsan_tf.cli import CommandParser
 
 PROG = "dsan predict"
 
 
 def build_parser(prog=PROG):
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog=prog,
         description=(
             "Detect faces with MTCNN in photos (files or folders, searched recursively) and in "
@@ -43,17 +45,17 @@ def build_parser(prog=PROG):
         ),
     )
     model = parser.add_mutually_exclusive_group()
-    model.add_argument("--weights", type=Path,
+    model.add_argument("--weights", type=model_reference, default=None,
                        help="a .keras file saved from a DSAN model, or a shipped model's name (default: the "
                             "shipped model 'ferplus')")
-    model.add_argument("--savedmodel", type=Path,
+    model.add_argument("--savedmodel", type=existing_dir, default=None,
                        help="a SavedModel directory from dsan export savedmodel (or its TF Serving "
-                            "base folder: the highest version is used)")
-    parser.add_argument("inputs", nargs="*", type=Path,
+                            "base folder: the highest version is used) (default: --weights)")
+    parser.add_argument("inputs", nargs="*", type=existing_path,
                         help="image files, video files and/or folders (none with --camera)")
-    parser.add_argument("--camera", type=int, default=None, metavar="N",
+    parser.add_argument("--camera", type=int_in(0, 1000), default=None, metavar="N",
                         help="read camera N (0: the first) live, frame by frame, until Ctrl-C, --max-frames "
-                             "or the camera stops; JSON lines on stdout unless --show")
+                             "or the camera stops; JSON lines on stdout unless --show (default: no camera)")
     parser.add_argument("--show", action="store_true",
                         help="with --camera: show the frames annotated (boxes, labels with track ids, frames/s) "
                              "in a window instead of writing JSON lines; q, Esc or closing the window stops. Needs "
@@ -61,16 +63,16 @@ def build_parser(prog=PROG):
                              "opencv-python-headless) (default: JSON lines, so the command behaves the same on a "
                              "headless machine)")
     parser.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="output format (default jsonl)")
-    parser.add_argument("--output", type=Path, default=None,
+    parser.add_argument("--output", type=output_path(), default=None,
                         help="write the rows here instead of stdout (replaced only when every input is done; "
-                             "never one of the inputs or the model)")
-    parser.add_argument("--annotate", type=Path, default=None, metavar="DIR|VIDEO",
+                             "never one of the inputs or the model) (default: stdout)")
+    parser.add_argument("--annotate", type=output_path(), default=None, metavar="DIR|VIDEO",
                         help="also write each image (and each processed video frame, under <video name>/) "
                              "with boxes and labels drawn to DIR (not an input folder nor inside one; an "
                              "annotated copy may never replace an input); or, for one input video, a .mp4 or "
                              ".avi file: that video annotated (boxes, labels, track ids), faces followed between "
                              "MTCNN searches (the live path, as --camera) (default: nothing annotated)")
-    parser.add_argument("--chart", type=Path, default=None, metavar="PNG",
+    parser.add_argument("--chart", type=output_path(".png"), default=None, metavar="PNG",
                         help="one input video: a PNG chart of each face's (track's) expression probabilities "
                              "over time; rows then carry a track id, on the live path (default: no chart)")
     parser.add_argument("--smooth", type=positive_int(1000), default=1, metavar="N",
@@ -88,16 +90,17 @@ def build_parser(prog=PROG):
     parser.add_argument("--overwrite", action="store_true",
                         help="let --output and the annotated copies replace existing files the command did not "
                              "make (without it such files are kept and the command refuses before any work)")
-    parser.add_argument("--frame-stride", type=int, default=1,
+    parser.add_argument("--frame-stride", type=positive_int(1_000_000), default=1,
                         help="videos: process frames 0, N, 2N, ... (default 1: every frame)")
-    parser.add_argument("--max-frames", type=int, default=None, help="videos: process at most this many frames each")
-    parser.add_argument("--min-confidence", type=float, default=0.9, help="MTCNN score threshold (default 0.9)")
-    parser.add_argument("--min-face-size", type=int, default=20,
+    parser.add_argument("--max-frames", type=positive_int(MAX_COUNT), default=None,
+                        help="videos: process at most this many frames each (default: all)")
+    parser.add_argument("--min-confidence", type=probability, default=0.9, help="MTCNN score threshold (default 0.9)")
+    parser.add_argument("--min-face-size", type=face_size, default=20,
                         help="ignore faces whose shorter box side is below this many pixels (default 20)")
     parser.add_argument("--largest-only", action="store_true", help="classify only the largest face of each image")
-    parser.add_argument("--align-size", type=int, default=None,
-                        help="side of the aligned crop (default: the model's recorded size; 112 for a "
-                             "SavedModel that records no settings)")
+    parser.add_argument("--align-size", type=int_in(8, MAX_IMAGE_SIZE), default=None,
+                        help=f"side of the aligned crop, 8 to {MAX_IMAGE_SIZE} (default: the model's recorded size; "
+                             "112 for a SavedModel that records no settings)")
     parser.add_argument("--grayscale", action=argparse.BooleanOptionalAction, default=None,
                         help="classify grey versions of the faces (--no-grayscale: the colour faces). Default: "
                              "what the model records (a model trained on FERPlus' grey faces gets grey ones; "

@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dsan_tf.cli.validators import MAX_CLASSES, int_in, model_image_size
+from dsan_tf.cli import CommandParser
 
 PAPER_K, PAPER_SIZE = 7, 224
 MACS_NOTE = (
@@ -21,7 +23,7 @@ MACS_NOTE = (
 
 
 def build_parser(prog="dsan profile"):
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog=prog,
         description=(
             "Count the parameters (trainable network weights, non-trainable BatchNorm "
@@ -30,12 +32,16 @@ def build_parser(prog="dsan profile"):
             "FLOPs (= 2 x MACs) of a DSAN model, beside the paper's Table 1."
         )
     )
-    parser.add_argument("--num-classes", type=int, default=7, help="K (default 7, as the paper's RAF-DB)")
-    parser.add_argument("--image-size", type=int, default=224, help="square input side (default 224)")
-    parser.add_argument("--variant", default="dsan", help="baseline, gfe, mff or dsan (default dsan)")
-    parser.add_argument("--num-splits", type=int, default=4, help="F, MFF-AN chunks; must divide 512 (default 4)")
-    parser.add_argument("--reduction", type=int, default=2, help="r of the sparse attention (default 2)")
-    parser.add_argument("--sa-layers", type=int, default=2, choices=(1, 2), help="FC layers in the sparse attention")
+    parser.add_argument("--num-classes", type=int_in(2, MAX_CLASSES), default=7,
+                        help="K (default 7, as the paper's RAF-DB)")
+    parser.add_argument("--image-size", type=model_image_size, default=224, help="square input side (default 224)")
+    parser.add_argument("--variant", choices=("baseline", "gfe", "mff", "dsan"), default="dsan",
+                        help="baseline, gfe, mff or dsan (default dsan)")
+    parser.add_argument("--num-splits", type=int_in(1, 512), default=4,
+                        help="F, MFF-AN chunks; must divide 512 (default 4)")
+    parser.add_argument("--reduction", type=int_in(1, 512), default=2, help="r of the sparse attention (default 2)")
+    parser.add_argument("--sa-layers", type=int_in(1, 2), default=2, choices=(1, 2),
+                        help="FC layers in the sparse attention (default 2)")
     out = parser.add_mutually_exclusive_group()
     out.add_argument(
         "--json",

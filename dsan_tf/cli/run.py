@@ -18,51 +18,66 @@ import time
 from pathlib import Path
 
 from dsan_tf.presets import PRESETS, resolve
+from dsan_tf.cli.validators import (MAX_BATCH, MAX_COUNT, as_text, custom, existing_dir, existing_file, float_in, int_in,
+                                   model_image_size, model_reference, non_negative_float, output_path, positive_float,
+                                   positive_int, probability, seed, text)
+from dsan_tf.cli import CommandParser
 
 DATASETS = ("ferplus", "rafdb", "affectnet7", "affectnet8", "folder")
 
 
 def build_parser(prog="dsan train"):
-    p = argparse.ArgumentParser(
+    p = CommandParser(
         prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Every preset value can be overridden by its flag; flags left out take the preset's value.",
     )
+    # Paths stay text: they go to config.json as they are.
+    folder, file, model = as_text(existing_dir), as_text(existing_file), as_text(model_reference)
     g = p.add_argument_group("data")
     g.add_argument("--dataset", required=True, choices=DATASETS, help="dataset reader to use")
-    g.add_argument("--data-dir", help="dataset root; without it, --dataset ferplus runs a smoke test on the embedded sample")
+    g.add_argument("--data-dir", type=folder, default=None,
+                   help="dataset root (default: none; --dataset ferplus then runs a smoke test on the embedded sample)")
     g.add_argument("--label-mode", choices=("majority", "probability"),
                    help="FERPlus training labels: majority vote (the paper's protocol) or the vote distribution as soft "
-                        "targets; evaluation after training always scores majority votes (with --eval-only: this mode)")
-    g.add_argument("--split", help="split to evaluate on (default: test if present, else valid)")
-    g.add_argument("--subset", action="append", metavar="NAME=LIST",
-                   help="also report accuracy on the images named in LIST (RAN occlusion/pose lists); repeatable")
+                        "targets; evaluation after training always scores majority votes (with --eval-only: this mode) "
+                        "(default: the preset's)")
+    g.add_argument("--split", type=text("a split name"), help="split to evaluate on (default: test if present, else valid)")
+    g.add_argument("--subset", action="append", metavar="NAME=LIST", type=subset,
+                   help="also report accuracy on the images named in LIST (RAN occlusion/pose lists); repeatable "
+                        "(default: none)")
     g.add_argument("--oversample", action=argparse.BooleanOptionalAction, default=None,
-                   help="class-balanced oversampling of the training set (paper: on for AffectNet)")
-    g.add_argument("--class-weight", choices=("none", "balanced"), help="per-class loss weights")
+                   help="class-balanced oversampling of the training set (paper: on for AffectNet; default: the "
+                        "preset's)")
+    g.add_argument("--class-weight", choices=("none", "balanced"), help="per-class loss weights (default: the preset's)")
 
     g = p.add_argument_group("preset and output")
     g.add_argument("--preset", choices=tuple(PRESETS), default=None,
                    help="paper: Sect. 4.2 settings (default); cpu: best DSAN in 60 min on 2 CPU cores; "
                         "cpu-long: the shipped ferplus model's recipe (48 px, 30 epochs, ~2 h on 2 cores); "
-                        "smoke: minutes, for checking a setup")
-    g.add_argument("--output", help="run directory (default runs/<dataset>-<variant>-<time>)")
+                        "smoke: minutes, for checking a setup (the default without --data-dir)")
+    g.add_argument("--output", type=as_text(output_path()), help="run directory (default runs/<dataset>-<variant>-<time>)")
     g.add_argument("--resume", action="store_true", help="continue the run in --output from its last checkpoint")
-    g.add_argument("--checkpoint-every", type=int, default=200, help="save a checkpoint every N steps (default 200)")
-    g.add_argument("--time-budget-minutes", type=float,
-                   help="stop training after this much wall time (checkpointed; evaluation still runs); 0 = no limit")
-    g.add_argument("--seed", type=int, default=0, help="random seed (weights, shuffling, augmentation)")
-    g.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2),
+    g.add_argument("--checkpoint-every", type=positive_int(MAX_COUNT), default=200,
+                   help="save a checkpoint every N steps (default 200)")
+    g.add_argument("--time-budget-minutes", type=non_negative_float(1e6),
+                   help="stop training after this much wall time (checkpointed; evaluation still runs); 0 = no limit "
+                        "(default: the preset's)")
+    g.add_argument("--seed", type=seed, default=0, help="random seed (weights, shuffling, augmentation) (default 0)")
+    g.add_argument("--verbose", type=int_in(0, 2), default=1,
                    help="training output: 0 none, 1 one line per epoch (loss, accuracy, val accuracy, time; "
                         "default), 2 Keras' line per epoch with every metric")
 
     g = p.add_argument_group("model")
     g.add_argument("--variant", choices=("dsan", "gfe", "mff", "baseline"), default="dsan",
-                   help="dsan; gfe = GFE-AN only (alpha=1); mff = MFF-AN only (alpha=0); baseline = ResNet-18 + max-pool + FC")
-    g.add_argument("--alpha", type=float, help="GFE-AN weight in the fusion and loss (Eq. 11)")
-    g.add_argument("--lambda1", type=float, help="weight of L_FR_C (Eq. 6)")
-    g.add_argument("--lambda2", type=float, help="weight of L_CCS (Eq. 6)")
-    g.add_argument("--split-num", type=int, help="F, the number of MFF-AN chunks (divides 512)")
-    g.add_argument("--reduction", type=int, help="r, the sparse attention's reduction ratio")
+                   help="dsan (default); gfe = GFE-AN only (alpha=1); mff = MFF-AN only (alpha=0); baseline = "
+                        "ResNet-18 + max-pool + FC")
+    g.add_argument("--alpha", type=probability, help="GFE-AN weight in the fusion and loss (Eq. 11) (default: the preset's)")
+    g.add_argument("--lambda1", type=non_negative_float(1000), help="weight of L_FR_C (Eq. 6) (default: the preset's)")
+    g.add_argument("--lambda2", type=non_negative_float(1000), help="weight of L_CCS (Eq. 6) (default: the preset's)")
+    g.add_argument("--split-num", type=int_in(1, 512),
+                   help="F, the number of MFF-AN chunks (divides 512) (default: the preset's)")
+    g.add_argument("--reduction", type=int_in(1, 512),
+                   help="r, the sparse attention's reduction ratio (default: the preset's)")
     g.add_argument("--centre-update", choices=("centre-loss", "class-normalised", "present-classes", "loss-gradient"),
                    help="how the class centres step: centre-loss (default; the centre-loss step of Wen et al. and "
                         "DACL, per class and free of the loss weights, L_CCS's push weighted by "
@@ -70,7 +85,7 @@ def build_parser(prog="dsan train"):
                         "present-classes (that, with L_CCS's push charged to the class's examples too) or "
                         "loss-gradient (the total loss's gradient, the paper's plain reading: it scales the pull by "
                         "alpha*lambda1/N); see README, 'Class centres'")
-    g.add_argument("--centre-separation-weight", type=float,
+    g.add_argument("--centre-separation-weight", type=non_negative_float(1000),
                    help="weight of L_CCS's push on the centres in the centre-loss step, relative to the pull "
                         "(default 0.002, measured: at the paper's lambda2/lambda1 = 1 no centre follows its class)")
     g.add_argument("--stop-attention-gradient", action=argparse.BooleanOptionalAction, default=None,
@@ -78,43 +93,68 @@ def build_parser(prog="dsan train"):
                         "network's gradient flow through a' too, as DACL's backward pass does")
     for name, what in (("hfe", "high-level feature extractors HFE1/HFE2"), ("sa", "sparse attention"),
                        ("lfa", "local feature attention")):
-        g.add_argument(f"--{name}", action=argparse.BooleanOptionalAction, default=True, help=f"use the {what} (Table 6)")
-    g.add_argument("--image-size", type=int, help="square input side in pixels")
+        g.add_argument(f"--{name}", action=argparse.BooleanOptionalAction, default=True,
+                       help=f"use the {what} (Table 6) (default: on)")
+    g.add_argument("--image-size", type=model_image_size,
+                   help="square input side in pixels (default: the preset's: paper 224, cpu 64, cpu-long and smoke 48)")
     g.add_argument("--mixed-precision", choices=("auto", "float32", "mixed_bfloat16", "mixed_float16"),
                    nargs="?", const="auto",
                    help="training precision; auto (the cpu preset's default, and this flag without a value): "
                         "mixed_float16 on a GPU with float16 tensor cores, mixed_bfloat16 on a CPU with native "
                         "bfloat16 (amx_bf16/avx512_bf16), float32 otherwise; the choice and why go to the log "
                         "and config.json. Evaluation is float32")
-    g.add_argument("--backbone-weights", help="torchvision ResNet-18 state dict to start from (resnet18_msceleb.pth)")
-    g.add_argument("--init-from", help="fine-tune from a trained model.keras (new heads when classes differ)")
-    g.add_argument("--devices", nargs="+", help="devices for MirroredStrategy (default: all local GPUs)")
+    g.add_argument("--backbone-weights", type=file,
+                   help="torchvision ResNet-18 state dict to start from (resnet18_msceleb.pth) (default: the preset's)")
+    g.add_argument("--init-from", type=file,
+                   help="fine-tune from a trained model.keras (new heads when classes differ) (default: none)")
+    g.add_argument("--devices", nargs="+", type=text("a device name such as /gpu:0"),
+                   help="devices for MirroredStrategy (default: all local GPUs)")
 
     g = p.add_argument_group("optimisation")
-    g.add_argument("--epochs", type=int)
-    g.add_argument("--batch-size", type=int, help="global batch size")
-    g.add_argument("--learning-rate", "--lr", type=float, help="Adam learning rate of the network")
-    g.add_argument("--schedule", choices=("exponential", "cosine", "constant"), help="learning-rate schedule")
-    g.add_argument("--decay-rate", type=float, help="per-epoch factor of the exponential schedule (paper 0.6)")
-    g.add_argument("--warmup-epochs", type=float, help="linear warm-up (cosine schedule)")
-    g.add_argument("--weight-decay", type=float, help="L2 weight decay added to the gradients")
-    g.add_argument("--centre-learning-rate", type=float, help="SGD learning rate of the class centres (default: 0.05 with "
+    g.add_argument("--epochs", type=positive_int(100_000),
+                   help="training epochs (default: the preset's: paper 40, cpu 8, cpu-long 30, smoke 2)")
+    g.add_argument("--batch-size", type=positive_int(MAX_BATCH), help="global batch size (default: the preset's)")
+    g.add_argument("--learning-rate", "--lr", type=positive_float(10),
+                   help="Adam learning rate of the network (default: the preset's)")
+    g.add_argument("--schedule", choices=("exponential", "cosine", "constant"),
+                   help="learning-rate schedule (default: the preset's)")
+    g.add_argument("--decay-rate", type=float_in(0, 1, open_low=True),
+                   help="per-epoch factor of the exponential schedule (paper 0.6) (default: the preset's)")
+    g.add_argument("--warmup-epochs", type=non_negative_float(100_000),
+                   help="linear warm-up (cosine schedule) (default: the preset's)")
+    g.add_argument("--weight-decay", type=float_in(0, 1),
+                   help="L2 weight decay added to the gradients (default: the preset's)")
+    g.add_argument("--centre-learning-rate", type=positive_float(100),
+                   help="SGD learning rate of the class centres (default: 0.05 with "
                    "--centre-update centre-loss, the paper's 0.9 with the other rules)")
-    g.add_argument("--centre-momentum", type=float, help="SGD momentum of the class centres (default 0.9, the paper's)")
+    g.add_argument("--centre-momentum", type=float_in(0, 1, open_high=True),
+                   help="SGD momentum of the class centres (default 0.9, the paper's)")
     g.add_argument("--sgd-scope", choices=("centres", "gfe"), default="centres",
                    help="what SGD trains: the class centres (default) or the centres and GFE-AN's HFE1 and sparse "
                         "attention (the paper's literal reading; its classifiers stay on Adam)")
 
     g = p.add_argument_group("augmentation")
-    g.add_argument("--random-crop", action=argparse.BooleanOptionalAction, default=None, help="pad-and-crop shift")
-    g.add_argument("--horizontal-flip", action=argparse.BooleanOptionalAction, default=None)
-    g.add_argument("--rotation", type=float, help="random rotation range in degrees")
-    g.add_argument("--random-erasing", type=float, help="probability of random erasing")
+    g.add_argument("--random-crop", action=argparse.BooleanOptionalAction, default=None,
+                   help="pad-and-crop shift (default: the preset's)")
+    g.add_argument("--horizontal-flip", action=argparse.BooleanOptionalAction, default=None,
+                   help="random left-right mirroring (default: the preset's)")
+    g.add_argument("--rotation", type=float_in(0, 180),
+                   help="random rotation range in degrees (default: the preset's)")
+    g.add_argument("--random-erasing", type=probability, help="probability of random erasing (default: the preset's)")
 
     g = p.add_argument_group("evaluation only")
     g.add_argument("--eval-only", action="store_true", help="evaluate --weights instead of training")
-    g.add_argument("--weights", help="trained model.keras for --eval-only")
+    g.add_argument("--weights", type=model, help="trained model.keras for --eval-only (default: none)")
     return p
+
+
+def _subset(text):
+    """NAME=LIST_FILE, kept as text: runner.read_subset_lists reads and checks the list before any work."""
+    name, sep, path = text.partition("=")
+    return text if sep and name.strip() and path.strip() else None
+
+
+subset = custom("subset", "NAME=LIST_FILE", _subset)
 
 
 def parse_args(argv=None):

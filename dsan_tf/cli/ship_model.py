@@ -36,21 +36,37 @@ import sys
 from pathlib import Path
 
 from dsan_tf.errors import UserError
+from dsan_tf.cli import CommandParser
+from dsan_tf.cli.validators import custom, existing_dir, existing_file, output_path, probability, text
+
+
+def _plain_name(name):
+    try:
+        check_name(name)
+    except UserError:
+        return None
+    return name
+
+
+model_name = custom("name", "a plain file name stem (no folder, not '.', '..', hidden or empty)", _plain_name)
 
 
 def build_parser(prog="dsan ship"):
-    p = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--run", required=True, type=Path, help="run directory holding model.keras, config.json, metrics.json")
-    p.add_argument("--model", type=Path,
+    p = CommandParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--run", required=True, type=existing_dir,
+                   help="run directory holding model.keras, config.json, metrics.json")
+    p.add_argument("--model", type=existing_file, default=None,
                    help="ship this .keras instead of RUN/model.keras: the run's model with its inference settings "
-                        "changed (dsan calibrate --apply ... --save FILE); its weights must be the run's")
-    p.add_argument("--name", default="ferplus", help="name of the shipped model (default ferplus)")
-    p.add_argument("--data-dir", required=True, type=Path, help="FERPlus folder: its validation split is scored")
-    p.add_argument("--split", default="valid", help="split to score and compare on (default valid)")
-    p.add_argument("--output", type=Path, required=True,
+                        "changed (dsan calibrate --apply ... --save FILE); its weights must be the run's "
+                        "(default: RUN/model.keras)")
+    p.add_argument("--name", type=model_name, default="ferplus", help="name of the shipped model (default ferplus)")
+    p.add_argument("--data-dir", required=True, type=existing_dir, help="FERPlus folder: its validation split is scored")
+    p.add_argument("--split", type=text("a split name"), default="valid",
+                   help="split to score and compare on (default valid)")
+    p.add_argument("--output", type=output_path(), required=True,
                    help="folder to write NAME.json and NAME.weights.npz into (required; not inside the installed "
                         "package)")
-    p.add_argument("--min-agreement", type=float, default=0.999,
+    p.add_argument("--min-agreement", type=probability, default=0.999,
                    help="least share of images on which float16 and float32 predictions agree (default 0.999)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace NAME.json / NAME.weights.npz in --output even when they are not a shipped "

@@ -27,6 +27,14 @@ from typing import NamedTuple
 import numpy as np
 
 from dsan_tf.errors import UserError
+from dsan_tf.cli.validators import MAX_BATCH, custom, existing_dir, float_in, model_reference, output_path, positive_int, seed
+from dsan_tf.data.registry import DATASETS
+from dsan_tf.cli import CommandParser
+
+
+# dsan_tf.model.CENTRE_UPDATES, repeated here: that module imports TensorFlow, --help must not
+# (tests/test_flags.py checks they agree).
+CENTRE_UPDATES = ("centre-loss", "class-normalised", "present-classes", "loss-gradient")
 
 
 class Rule(NamedTuple):
@@ -186,24 +194,49 @@ def report(rule, history, class_names):
 
 
 def build_parser(prog="dsan simulate-centres"):
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("--weights", help="a trained DSAN model.keras whose features to use")
-    parser.add_argument("--data-dir", help="the dataset's folder")
-    parser.add_argument("--dataset", default="ferplus", help="dataset name (default ferplus)")
-    parser.add_argument("--features", help="an .npz of features: read if it exists, else written after extraction")
-    parser.add_argument("--rule", dest="rules", action="append", type=parse_rule,
+    parser = CommandParser(prog=prog, description=__doc__.split("\n\n")[0],
+                           formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument("--weights", type=model_reference, default=None,
+                        help="a trained DSAN model.keras whose features to use (default: none; needed "
+                             "unless --features exists)")
+    parser.add_argument("--data-dir", type=existing_dir, default=None,
+                        help="the dataset's folder (default: none; needed unless --features exists)")
+    parser.add_argument("--dataset", choices=sorted(DATASETS), default="ferplus", help="dataset name (default ferplus)")
+    parser.add_argument("--features", type=output_path(".npz"), default=None,
+                        help="an .npz of features: read if it exists, else written after extraction (default: "
+                             "extract, keep nothing)")
+    parser.add_argument("--rule", dest="rules", action="append", type=rule, default=None,
                         help="update:learning_rate:momentum[:beta], repeatable (default: issue 12's candidates)")
-    parser.add_argument("--epochs", type=int, default=8, help="epochs to replay (default 8, the cpu preset's)")
-    parser.add_argument("--batch-size", type=int, default=64, help="batch size (default 64, the cpu preset's)")
-    parser.add_argument("--weight-decay", type=float, default=1e-4,
+    parser.add_argument("--epochs", type=positive_int(1000), default=8,
+                        help="epochs to replay (default 8, the cpu preset's)")
+    parser.add_argument("--batch-size", type=positive_int(MAX_BATCH), default=64,
+                        help="batch size (default 64, the cpu preset's)")
+    parser.add_argument("--weight-decay", type=float_in(0, 1), default=1e-4,
                         help="the centres' coupled weight decay (default 1e-4, the paper's and the model's)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--csv", help="also write the final per-class figures to this CSV (default: none; an "
-                                      "existing file is refused unless --overwrite)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the batch order (default 0)")
+    parser.add_argument("--csv", type=output_path(".csv"), default=None,
+                        help="also write the final per-class figures to this CSV (default: none; an "
+                             "existing file is refused unless --overwrite)")
     parser.add_argument("--overwrite", action="store_true",
                         help="let --csv replace an existing file (default: refuse)")
     return parser
+
+
+def _checked_rule(text):
+    """A --rule whose update is known and whose numbers are in range (else None: argparse says what is expected)."""
+    from dsan_tf.cli.validators import float_in as _in
+
+    found = parse_rule(text)
+    if found.update not in CENTRE_UPDATES:
+        return None
+    _in(0, 100, open_low=True)(str(found.learning_rate))
+    _in(0, 1, open_high=True)(str(found.momentum))
+    _in(0, 1000)(str(found.beta))
+    return found
+
+
+rule = custom("rule", f"update:learning_rate:momentum[:beta] with update one of {', '.join(CENTRE_UPDATES)}, "
+              "0 < learning_rate <= 100, 0 <= momentum < 1, 0 <= beta <= 1000", _checked_rule)
 
 
 def check_args(parser, args):

@@ -21,6 +21,8 @@ from pathlib import Path
 
 from dsan_tf.errors import UserError
 from dsan_tf.io_utils import read_json_object
+from dsan_tf.cli.validators import existing_path
+from dsan_tf.cli import CommandParser
 
 COLUMNS = ("occlusion", "pose30", "pose45")
 HEADERS = ("occlusion", "pose > 30°", "pose > 45°")
@@ -88,9 +90,8 @@ def format_table(runs: list[dict]) -> str:
 
 
 def build_parser(prog="dsan table4"):
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("runs", nargs="+", type=Path, help="run directories (or metrics.json files)")
+    parser = CommandParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("runs", nargs="+", type=existing_path, help="run directories (or metrics.json files)")
     return parser
 
 
