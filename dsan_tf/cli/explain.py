@@ -92,8 +92,9 @@ def build_parser(prog=PROG):
     parser.add_argument("--batch-size", type=positive_int(256), default=16, help="faces per grid, at most 256 (default 16)")
     parser.add_argument("--columns", type=positive_int(64), default=4,
                         help="face/overlay pairs per grid row (default 4)")
-    parser.add_argument("--max-n", type=positive_int(4096), default=None,
-                        help="scorecam only: use the N channels of highest variance (Faster Score-CAM, e.g. 64); "
+    parser.add_argument("--max-n", type=positive_int(512), default=None,
+                        help="scorecam only: use the N (at most 512, ResNet-18's widest map) channels of highest "
+                             "variance (Faster Score-CAM, e.g. 64); "
                              "default all of the feature map's channels, one masked copy of every image each")
     parser.add_argument("--alpha", type=probability, default=0.45,
                         help="heatmap opacity in the overlays (default 0.45)")

@@ -214,7 +214,7 @@ def build_parser(prog="dsan simulate-centres"):
     parser.add_argument("--weight-decay", type=float_in(0, 1), default=1e-4,
                         help="the centres' coupled weight decay (default 1e-4, the paper's and the model's)")
     parser.add_argument("--seed", type=seed, default=0, help="seed of the batch order (default 0)")
-    parser.add_argument("--csv", type=output_path(".csv"), default=None,
+    parser.add_argument("--csv", type=output_path(), default=None,
                         help="also write the final per-class figures to this CSV (default: none; an "
                              "existing file is refused unless --overwrite)")
     parser.add_argument("--overwrite", action="store_true",
