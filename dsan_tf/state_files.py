@@ -243,3 +243,45 @@ def require_in_range(value, name, low=None, high=None, *, low_open=False, high_o
         span = f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
         raise ArgumentError(f"{name} must be in {span}, got {value!r}")
     return value
+
+
+def read_csv_rows_state(path, fields, what=None, hint=None, allowed=None, errors="strict") -> list:
+    """The rows (dicts) of a CSV state file written by ``csv.DictWriter(fieldnames=fields)``; every row must
+    have every field (a row cut by a kill is reported, not half-used); ``allowed``: {field: set of values}.
+    ``errors="surrogateescape"`` reads file names that are not UTF-8 back as the bytes they were."""
+    import csv
+    import io
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        _fail(path, what, f"cannot be read ({error.strerror or error})", hint)
+    try:
+        text = data.decode("utf-8", errors)
+    except UnicodeDecodeError as error:
+        _fail(path, what, f"not UTF-8 text (damaged? byte {error.start} is 0x{data[error.start]:02x})", hint)
+    if "\0" in text:
+        _fail(path, what, "holds NUL bytes (damaged)", hint)
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""))
+        header = next(reader, None)
+        if header is None:
+            _fail(path, what, "is empty (truncated?)", hint)
+        if list(header) != list(fields):
+            _fail(path, what, f"header is {','.join(header)[:80]!r}, expected {','.join(fields)!r}", hint)
+        rows = []
+        for number, values in enumerate(reader, start=2):
+            if not values:
+                continue
+            if len(values) != len(fields):
+                _fail(path, what, f"line {number} has {len(values)} field(s), expected {len(fields)} (truncated?)",
+                      hint)
+            row = dict(zip(fields, values))
+            for field, options in (allowed or {}).items():
+                if row[field] not in options:
+                    _fail(path, what, f"line {number}: {field} {row[field][:40]!r} is not one of "
+                                      f"{', '.join(sorted(options))}", hint)
+            rows.append(row)
+    except csv.Error as error:
+        _fail(path, what, f"not a readable CSV table ({error})", hint)
+    return rows
