@@ -30,7 +30,7 @@ from dsan_tf.io_utils import OutputError, atomic_path, check_output_path, write_
 from dsan_tf.outputs import MARKER, describe_kind, foreign_entries, read_marker, write_marker
 from dsan_tf.model import DEFAULT_CENTRE_SEPARATION_WEIGHT, as_float32, build_dsan, default_centre_sgd
 from dsan_tf.precision import cpu_description, resolve_precision
-from dsan_tf.state_files import StateFileError, read_json_state
+from dsan_tf.state_files import StateFileError, read_run_config
 from dsan_tf.progress import fit_verbosity
 from dsan_tf.plots import plot_confusion_matrix, plot_training_curves
 from dsan_tf.training import (OptimiserSettings, TrainingDiverged, checkpoint_numbers, compile_for_training,
@@ -383,16 +383,6 @@ def versions():
         "platform": platform.platform(),
         "cpu": cpu_description(),
     }
-
-
-# What a run's config.json must hold for the commands that read it back (resume, ablate, compare, ...).
-RUN_CONFIG_SCHEMA = {"settings": dict, "versions?": dict, "evaluation_split?": (str, None)}
-
-
-def read_run_config(run_dir, hint=None) -> dict:
-    """A run folder's config.json, checked: StateFileError naming the file and what is wrong."""
-    return read_json_state(Path(run_dir) / "config.json", RUN_CONFIG_SCHEMA, what="a run's configuration",
-                           hint=hint)
 
 
 def check_resume_config(output_dir, settings):

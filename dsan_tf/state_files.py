@@ -94,6 +94,16 @@ def read_json_state(path, schema=dict, what=None, hint=None):
     return parse_json_state(read_text_state(path, what, hint), path, schema, what, hint)
 
 
+# What a run's config.json must hold for the commands that read it back (resume, ablate, compare, ...).
+RUN_CONFIG_SCHEMA = {"settings": dict, "versions?": dict, "evaluation_split?": (str, None)}
+
+
+def read_run_config(run_dir, hint=None) -> dict:
+    """A run folder's config.json (dsan train's), checked."""
+    return read_json_state(Path(run_dir) / "config.json", RUN_CONFIG_SCHEMA, what="a run's configuration",
+                           hint=hint)
+
+
 def _type_name(value) -> str:
     return {dict: "an object", list: "an array", str: "a string", bool: "true/false", type(None): "null",
             int: "an integer", float: "a number"}.get(type(value), type(value).__name__)
@@ -160,9 +170,10 @@ def check_schema(value, schema, where=""):
     return None
 
 
-def read_csv_state(path, columns=(), what=None, hint=None, finite=(), **read_csv):
+def read_csv_state(path, columns=(), what=None, hint=None, finite=(), numeric=False, **read_csv):
     """A CSV state file as a DataFrame with at least ``columns``; the columns in ``finite`` must hold
-    finite numbers in every row. Extra keyword arguments go to ``pandas.read_csv``."""
+    finite numbers in every row; ``numeric``: every cell is a number or empty. Extra keyword arguments go
+    to ``pandas.read_csv``."""
     import pandas as pd
 
     text = read_text_state(path, what, hint)
@@ -179,6 +190,12 @@ def read_csv_state(path, columns=(), what=None, hint=None, finite=(), **read_csv
     if missing:
         _fail(path, what, f"missing column(s) {', '.join(missing)} (found: {', '.join(map(str, table.columns))})",
               hint)
+    for column in table.columns if numeric else ():
+        values = pd.to_numeric(table[column], errors="coerce")
+        bad = values.isna() & table[column].notna()
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            _fail(path, what, f"row {row + 2}, column {column}: {table[column].iloc[row]!r} is not a number", hint)
     for column in finite:
         values = pd.to_numeric(table[column], errors="coerce")
         bad = ~np.isfinite(values.to_numpy(dtype=float))
