@@ -206,7 +206,7 @@ def read_csv_state(path, columns=(), what=None, hint=None, finite=(), numeric=Fa
     return table
 
 
-def require_finite(values, source, what="values"):
+def require_finite(values, source, what="values", hint=None):
     """``values`` unchanged when every number in it is finite; else NotANumberError naming ``source``.
 
     ``values``: a number, an array, or nested lists/tuples/dicts of them (dict values are checked).
@@ -215,7 +215,7 @@ def require_finite(values, source, what="values"):
     if bad is not None:
         where, number = bad
         raise NotANumberError(f"{source}: {what} include {number}{' at ' + where if where else ''}, "
-                              "not a finite number")
+                              "not a finite number" + (f"; {hint}" if hint else ""))
     return values
 
 
@@ -302,3 +302,32 @@ def read_csv_rows_state(path, fields, what=None, hint=None, allowed=None, errors
     except csv.Error as error:
         _fail(path, what, f"not a readable CSV table ({error})", hint)
     return rows
+
+
+def read_npz_state(path, arrays, what=None, hint=None) -> dict:
+    """The arrays of an ``.npz`` state file: ``arrays`` maps each name to (ndim, dtype kinds), e.g.
+    ``{"features": (2, "f"), "labels": (1, "iu"), "class_names": (1, "U")}``; float arrays must be finite.
+    Pickled objects are never loaded."""
+    import zipfile
+
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            found = {}
+            for name, (ndim, kinds) in arrays.items():
+                if name not in stored.files:
+                    _fail(path, what, f"holds no array {name!r} (found: {', '.join(stored.files) or 'none'})", hint)
+                array = stored[name]
+                if array.ndim != ndim or array.dtype.kind not in kinds:
+                    _fail(path, what, f"array {name!r} is {array.ndim}-D {array.dtype}, expected {ndim}-D of kind "
+                                      f"{kinds!r}", hint)
+                if array.dtype.kind == "f" and not np.isfinite(array).all():
+                    _fail(path, what, f"array {name!r} holds NaN or infinite numbers", hint)
+                found[name] = array
+    except StateFileError:
+        raise
+    except FileNotFoundError:
+        _fail(path, what, "not found", hint)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        _fail(path, what, f"not a readable .npz archive (truncated or damaged: {reason[:120]})", hint)
+    return found
