@@ -78,8 +78,9 @@ def parse_json_state(text, source, schema=dict, what=None, hint=None):
     try:
         value = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as error:
-        truncated = " (truncated?)" if error.pos >= len(text.rstrip()) else ""
-        _fail(source, what, f"not valid JSON{truncated}: {error.msg} at line {error.lineno} column {error.colno}",
+        cut = error.pos >= len(text.rstrip()) or error.msg.startswith("Unterminated string")
+        truncated = " (truncated?)" if cut else ""
+        _fail(source, what, f"not valid JSON{truncated}: {error.msg} (line {error.lineno} column {error.colno})",
               hint)
     except ValueError as error:  # NaN, Infinity
         _fail(source, what, str(error), hint)
