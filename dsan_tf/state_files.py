@@ -65,10 +65,15 @@ def read_text_state(path, what=None, hint=None) -> str:
         _fail(path, what, "is a folder, not a file", hint)
     except OSError as error:
         _fail(path, what, f"cannot be read ({error.strerror or error})", hint)
+    return decode_state(data, path, what, hint)
+
+
+def decode_state(data: bytes, source, what=None, hint=None) -> str:
+    """``data`` as UTF-8 text; StateFileError naming ``source`` when it is not (garbage, a binary file)."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
-        _fail(path, what, f"not UTF-8 text (damaged? byte {error.start} is 0x{data[error.start]:02x})", hint)
+        _fail(source, what, f"not UTF-8 text (damaged? byte {error.start} is 0x{data[error.start]:02x})", hint)
 
 
 def parse_json_state(text, source, schema=dict, what=None, hint=None):

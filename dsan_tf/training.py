@@ -544,6 +544,3 @@ def _finish_trained_epoch(model, epoch, validation_data, callbacks):
     callback_list.on_train_end()
 
 
-def read_json(path):
-    with open(path) as f:
-        return json.load(f)

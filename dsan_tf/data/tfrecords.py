@@ -28,7 +28,7 @@ from typing import Sequence
 import numpy as np
 
 from dsan_tf.data.errors import DataError
-from dsan_tf.state_files import StateFileError, parse_json_state, read_json_state
+from dsan_tf.state_files import StateFileError, decode_state, parse_json_state, read_json_state
 
 log = logging.getLogger(__name__)
 
@@ -410,13 +410,10 @@ def read_manifest(directory_or_manifest, split: str | None = None) -> tuple:
         with tf.io.gfile.GFile(path, "rb") as fh:
             data = fh.read()
     except tf.errors.OpError as err:
-        raise DataError(f"{path}: cannot be read ({err.message.strip().splitlines()[0]})") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise DataError(f"{path} (the manifest of a TFRecord split): not UTF-8 text (damaged?)") from None
-    manifest = parse_json_state(text, path, _MANIFEST_SCHEMA, what="the manifest of a TFRecord split",
-                                hint="not written by dsan tfrecords? write the split again")
+        raise StateFileError(f"{path} (the manifest of a TFRecord split): cannot be read "
+                             f"({err.message.strip().splitlines()[0]})") from None
+    what, hint = "the manifest of a TFRecord split", "not written by dsan tfrecords? write the split again"
+    manifest = parse_json_state(decode_state(data, path, what, hint), path, _MANIFEST_SCHEMA, what, hint)
     return manifest, directory
 
 
