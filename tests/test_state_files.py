@@ -315,7 +315,8 @@ ALLOWED = {
     ("dsan_tf/distribute.py", "loads"): "the TF_CONFIG environment variable, not a file",
     ("dsan_tf/outputs.py", "loads"): "markers: an unreadable marker counts as someone else's folder (read_marker)",
     ("dsan_tf/pretrained.py", "*"): "the weights and record shipped inside the package (verified by checksum)",
-    ("dsan_tf/cli/ship_model.py", "*"): "reads the run it ships (issue 31's write half reworks ship)",
+    ("dsan_tf/cli/ship_model.py", "loads"): "a shipped pair's record: unreadable means not ours (is_shipped_pair), "
+                                            "or the record ship has just written",
     ("dsan_tf/cli/client.py", "loads"): "a server's error body, shown as text when it is not JSON (_error_text)",
     ("dsan_tf/export.py", "*"): "the user's models.config, parsed by protobuf's text_format and reported by export",
 }
