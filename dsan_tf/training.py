@@ -16,7 +16,6 @@ raised. A second Ctrl-C stops at once, keeping the last checkpoint.
 
 import dataclasses
 import errno
-import json
 import logging
 import shutil
 import signal
