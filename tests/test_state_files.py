@@ -352,3 +352,18 @@ def test_the_source_walk_finds_a_new_read(tmp_path, monkeypatch):
     (fake / "dsan_tf" / "plots.py").write_text("import pandas as pd\nlog = pd.read_csv('history.csv')\n")
     monkeypatch.setattr(__import__(__name__), "ROOT", fake)
     assert reads_outside_the_reader() == ["dsan_tf/cli/table4.py:2 json.loads", "dsan_tf/plots.py:2 pd.read_csv"]
+
+
+# ------------------------------------------------------------------ an export's recorded model settings
+@pytest.mark.parametrize("data, says", [(b'{"image_size": 11', "not valid JSON (truncated?)"),
+                                        (b'{"image_size": "48"}', "expected an integer at image_size"),
+                                        (b"\x89PNG\r\n", "not UTF-8"), (b"[48]", "expected an object")])
+def test_a_damaged_settings_record_of_an_export_is_named(tmp_path, data, says):
+    from dsan_tf.api import input_settings
+    from dsan_tf.inference import ModelLoadError
+
+    path = tmp_path / "dsan_settings.json"
+    path.write_bytes(data)
+    with pytest.raises(ModelLoadError, match=r"dsan_settings\.json \(an export's model settings\): ") as raised:
+        input_settings(path)
+    assert says in str(raised.value)
