@@ -100,6 +100,8 @@ def face_crops(image, image_size: int, grayscale: bool, *, aligner=None, **align
     from dsan_tf.data.align import FaceAligner
     from dsan_tf.inference import as_grey_rgb
 
+    check_options(**{k: v for k, v in aligner_options.items()
+                     if k in ("min_confidence", "min_face_size", "max_detection_side")}, image_size=image_size)
     if aligner is None:
         aligner = FaceAligner(output_size=int(image_size), **aligner_options)
     elif aligner.output_size != int(image_size):
@@ -258,7 +260,7 @@ class FaceExpressionRecognizer:
 
 
 def check_options(*, min_confidence=0.9, min_face_size=20, align_size=None, max_detection_side=None,
-                  batch_size=32, **_) -> None:
+                  batch_size=32, image_size=None) -> None:
     """ArgumentError (a UserError and ValueError) naming the first argument out of its range: the same ranges
     as ``dsan predict``'s flags; an impossible value must not come back as an empty answer."""
     from dsan_tf.data.align import _PNET_WINDOW
@@ -266,8 +268,9 @@ def check_options(*, min_confidence=0.9, min_face_size=20, align_size=None, max_
 
     require_in_range(min_confidence, "min_confidence", 0, 1)
     for name, value, low in (("min_face_size", min_face_size, 1), ("align_size", align_size, 8),
-                             ("max_detection_side", max_detection_side, _PNET_WINDOW), ("batch_size", batch_size, 1)):
-        if value is None and name in ("align_size", "max_detection_side"):
+                             ("image_size", image_size, 8), ("max_detection_side", max_detection_side, _PNET_WINDOW),
+                             ("batch_size", batch_size, 1)):
+        if value is None and name in ("align_size", "image_size", "max_detection_side"):
             continue
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
             raise ArgumentError(f"{name} must be an integer, got {value!r}")

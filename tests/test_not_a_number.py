@@ -74,6 +74,17 @@ def test_an_out_of_range_api_argument_is_named_not_an_empty_answer(option, value
     assert isinstance(raised.value, UserError)
 
 
+@pytest.mark.parametrize("options, named", [({"image_size": 0}, "image_size"), ({"image_size": 32, "min_confidence": 1.5},
+                                                                              "min_confidence")])
+def test_face_crops_refuses_out_of_range_arguments(options, named):
+    from dsan_tf.api import face_crops
+
+    photo = np.zeros((60, 80, 3), np.uint8)
+    image_size = options.pop("image_size")
+    with pytest.raises(ValueError, match=rf"^{named} must be"):
+        face_crops(photo, image_size, False, detector=FixedFaceDetector(), **options)
+
+
 # ------------------------------------------------------------------ compare: 700.00 %
 @pytest.mark.parametrize("key, value", [("accuracy", 7.0), ("mean_class_accuracy", -0.5),
                                         ("per_class_accuracy", {"neutral": 70.0})])
