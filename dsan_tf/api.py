@@ -100,6 +100,8 @@ def face_crops(image, image_size: int, grayscale: bool, *, aligner=None, **align
     from dsan_tf.data.align import FaceAligner
     from dsan_tf.inference import as_grey_rgb
 
+    check_options(**{k: v for k, v in aligner_options.items()
+                     if k in ("min_confidence", "min_face_size", "max_detection_side")}, image_size=image_size)
     if aligner is None:
         aligner = FaceAligner(output_size=int(image_size), **aligner_options)
     elif aligner.output_size != int(image_size):
@@ -123,10 +125,9 @@ def input_settings(model) -> dict:
     """``{"image_size", "grayscale_input"}`` a model records, without loading it: a SavedModel directory
     (or its TF Serving base folder), its ``assets/dsan_settings.json``, or a shipped model's name.
     ModelLoadError when nothing records them."""
-    import json
-
     from dsan_tf import pretrained
     from dsan_tf.inference import ModelLoadError, resolve_savedmodel_dir
+    from dsan_tf.state_files import StateFileError, read_json_state
 
     if isinstance(model, str) and pretrained.is_shipped_name(model):
         config = pretrained.metadata(model)["config"]
@@ -135,10 +136,11 @@ def input_settings(model) -> dict:
         if path.is_dir():
             path = resolve_savedmodel_dir(path) / "assets" / SETTINGS_FILE
         try:
-            config = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
-            raise ModelLoadError(f"{path}: no readable model settings ({err}); give the SavedModel directory "
-                                 f"or its assets/{SETTINGS_FILE}") from err
+            config = read_json_state(path, {"image_size?": int, "grayscale_input?": bool},
+                                     what="an export's model settings",
+                                     hint=f"give the SavedModel directory or its assets/{SETTINGS_FILE}")
+        except StateFileError as err:
+            raise ModelLoadError(str(err)) from None
     if not isinstance(config, dict) or not config.get("image_size"):
         raise ModelLoadError(f"{model}: records no image_size; export the model again")
     return {"image_size": int(config["image_size"]), "grayscale_input": bool(config.get("grayscale_input", False))}
@@ -172,8 +174,8 @@ class FaceExpressionRecognizer:
                  max_detection_side: int | None = None, detector=None, batch_size: int = 32):
         from dsan_tf.data.align import MAX_DETECTION_SIDE, FaceAligner
 
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        check_options(min_confidence=min_confidence, min_face_size=min_face_size, align_size=align_size,
+                      max_detection_side=max_detection_side, batch_size=batch_size)
         self.predictor = load_model(model)
         self.grayscale = self.predictor.uses_grey(grayscale)
         self.batch_size = int(batch_size)
@@ -255,6 +257,24 @@ class FaceExpressionRecognizer:
     def _face_dict(self, face, p, shape) -> dict:
         return {"box": face_box(face.box, shape), **self._labelled(p),
                 "detection_confidence": round(float(face.confidence), 4)}
+
+
+def check_options(*, min_confidence=0.9, min_face_size=20, align_size=None, max_detection_side=None,
+                  batch_size=32, image_size=None) -> None:
+    """ArgumentError (a UserError and ValueError) naming the first argument out of its range: the same ranges
+    as ``dsan predict``'s flags; an impossible value must not come back as an empty answer."""
+    from dsan_tf.data.align import _PNET_WINDOW
+    from dsan_tf.state_files import ArgumentError, require_in_range
+
+    require_in_range(min_confidence, "min_confidence", 0, 1)
+    for name, value, low in (("min_face_size", min_face_size, 1), ("align_size", align_size, 8),
+                             ("image_size", image_size, 8), ("max_detection_side", max_detection_side, _PNET_WINDOW),
+                             ("batch_size", batch_size, 1)):
+        if value is None and name in ("align_size", "image_size", "max_detection_side"):
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise ArgumentError(f"{name} must be an integer, got {value!r}")
+        require_in_range(value, name, low)
 
 
 def load_model(model=DEFAULT_MODEL):

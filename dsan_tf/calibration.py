@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from dsan_tf.state_files import NotANumberError, require_finite
+
 
 def class_priors(labels, num_classes: int) -> np.ndarray:
     """Training-set class frequencies from integer labels or (N, K) soft targets (their sums)."""
@@ -31,14 +33,21 @@ def prior_scale(priors, tau: float) -> list[float]:
     """The per-class factors π_k^(−τ), scaled so that the largest is 1."""
     if not np.isfinite(tau) or tau < 0:
         raise ValueError(f"tau must be a finite number >= 0, got {tau}")
-    scale = np.asarray(priors, dtype=np.float64) ** (-float(tau))
-    return (scale / scale.max()).tolist()
+    # (π_k / π_min)^(−τ) in logs: π^(−τ) itself overflows to inf for a large τ, and inf / inf is NaN.
+    logs = np.log(np.asarray(priors, dtype=np.float64))
+    with np.errstate(over="ignore", invalid="ignore"):
+        scale = np.exp(-float(tau) * (logs - logs.min()))
+    return require_finite(scale, f"the prior correction of tau {tau}", "its class factors").tolist()
 
 
 def adjust(probabilities, scale) -> np.ndarray:
     """What the fusion layer computes from uncorrected probabilities (for choosing τ offline)."""
     scaled = np.asarray(probabilities, dtype=np.float64) * np.asarray(scale, dtype=np.float64)
-    return scaled / scaled.sum(axis=-1, keepdims=True)
+    total = scaled.sum(axis=-1, keepdims=True)
+    if (total <= 0).any():  # every class with probability 0 after scaling: 0 / 0 would be NaN
+        raise NotANumberError("the prior correction leaves a face with every class at probability 0 "
+                              "(tau too large for the model's probabilities); choose a smaller tau")
+    return require_finite(scaled / total, "the prior-corrected probabilities", "they")
 
 
 def with_prior_correction(model, scale, flip_average=False):

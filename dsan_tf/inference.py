@@ -213,7 +213,16 @@ class Predictor:
         pixels = check_pixels(pixels)
         if self.uses_grey(grayscale):
             pixels = grey_pixels(pixels)
-        return self._predict_pixels(pixels)
+        return self._finite(self._predict_pixels(pixels))
+
+    def _finite(self, probabilities: np.ndarray) -> np.ndarray:
+        """The model's probabilities, or NotANumberError naming the model: NaN weights (a diverged or damaged
+        model) give NaN probabilities, and argmax of NaN is class 0, a confident-looking "neutral"."""
+        from dsan_tf.state_files import require_finite
+
+        return require_finite(probabilities, f"model {self.source}",
+                              "its probabilities",
+                              "are its weights NaN or infinite? train or export it again")
 
     def predict(self, faces: Sequence[np.ndarray], batch_size: int = 32,
                 grayscale: bool | None = None) -> np.ndarray:
@@ -232,7 +241,7 @@ class Predictor:
         for indices in by_shape.values():
             for start in range(0, len(indices), batch_size):
                 chunk = indices[start:start + batch_size]
-                out[chunk] = self._predict_pixels(np.stack([faces[i] for i in chunk]))
+                out[chunk] = self._finite(self._predict_pixels(np.stack([faces[i] for i in chunk])))
         return out
 
     def _predict_pixels(self, pixels: np.ndarray) -> np.ndarray:
@@ -335,14 +344,15 @@ class SavedModelPredictor(Predictor):
 
 def _recorded_settings(path: Path) -> dict:
     """The model settings an export recorded ({} for exports older than the record)."""
-    import json
+    from dsan_tf.state_files import StateFileError, read_json_state
 
     if not path.is_file():
         return {}
     try:
-        return dict(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError) as err:
-        raise ModelLoadError(f"{path}: unreadable model settings ({err}); export the model again") from err
+        return read_json_state(path, {"image_size?": int, "grayscale_input?": bool}, what="an export's model settings",
+                               hint="export the model again")
+    except StateFileError as err:
+        raise ModelLoadError(str(err)) from None
 
 
 def _as_rgb(image) -> np.ndarray:

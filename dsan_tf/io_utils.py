@@ -17,16 +17,11 @@ from dsan_tf.outputs import (  # noqa: F401  (re-exported: one policy, one modul
 
 
 def read_json_object(path, hint: str) -> dict:
-    """A JSON object from ``path``, or a UserError naming the file, what it holds and ``hint`` (what to do)."""
-    from dsan_tf.errors import UserError
+    """A JSON object from ``path``, or a UserError naming the file, what is wrong and ``hint`` (what to do).
+    Kept for callers of the old name: :func:`dsan_tf.state_files.read_json_state` is the checked reader."""
+    from dsan_tf.state_files import read_json_state
 
-    try:
-        value = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as err:  # truncated, damaged, not JSON
-        raise UserError(f"{path}: not readable as JSON ({err}); {hint}") from None
-    if not isinstance(value, dict):
-        raise UserError(f"{path}: expected a JSON object, found a {type(value).__name__}; {hint}")
-    return value
+    return read_json_state(path, dict, hint=hint)
 
 
 

@@ -5,7 +5,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 
 from dsan_tf.io_utils import atomic_path  # noqa: E402
 
@@ -41,7 +40,10 @@ def read_history(history_csv):
     rest); the later row is the one that finished it. Validation columns of a run without a
     validation split are all empty.
     """
-    log = pd.read_csv(history_csv).drop_duplicates("epoch", keep="last")
+    from dsan_tf.state_files import read_csv_state
+
+    log = read_csv_state(history_csv, ("epoch",), what="a run's training history", finite=("epoch",), numeric=True)
+    log = log.drop_duplicates("epoch", keep="last")
     return log.dropna(axis="columns", how="all").reset_index(drop=True)
 
 
@@ -66,7 +68,7 @@ def plot_training_curves(history_csv, path):
 
 
 def has_centre_diagnostics(history_csv):
-    return any(c.startswith("centre_cos_") for c in pd.read_csv(history_csv, nrows=0).columns)
+    return any(c.startswith("centre_cos_") for c in read_history(history_csv).columns)
 
 
 def plot_centre_diagnostics(history_csv, path):

@@ -30,10 +30,11 @@ from dsan_tf.outputs import (describe_kind, foreign_entries, lock_output, lock_p
                              remove_empty_folders, write_marker)
 from dsan_tf.model import DEFAULT_CENTRE_SEPARATION_WEIGHT, as_float32, build_dsan, default_centre_sgd
 from dsan_tf.precision import cpu_description, resolve_precision
+from dsan_tf.state_files import StateFileError, read_run_config
 from dsan_tf.progress import fit_verbosity
 from dsan_tf.plots import plot_confusion_matrix, plot_training_curves
 from dsan_tf.training import (OptimiserSettings, TrainingDiverged, checkpoint_numbers, compile_for_training,
-                              fit_resumable, read_json)
+                              fit_resumable)
 
 log = logging.getLogger(__name__)
 
@@ -167,8 +168,8 @@ def folder_kind(output_dir):
     if not (output_dir / "config.json").is_file():
         return None
     try:
-        eval_only = read_json(output_dir / "config.json")["settings"].get("eval_only", False)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        eval_only = read_run_config(output_dir)["settings"].get("eval_only", False)
+    except StateFileError:
         return None
     if eval_only:
         return "evaluation"
@@ -227,8 +228,8 @@ def holds_training_run(output_dir):
     if not (output_dir / "config.json").is_file():
         return False
     try:
-        return not read_json(output_dir / "config.json")["settings"].get("eval_only", False)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return not read_run_config(output_dir)["settings"].get("eval_only", False)
+    except StateFileError:
         return True  # unreadable: treat as precious
 
 
@@ -385,15 +386,36 @@ def versions():
 
 
 def check_resume_config(output_dir, settings):
-    previous = read_json(output_dir / "config.json")["settings"]
+    previous = read_run_config(output_dir, hint="the run cannot be resumed; start it again in a new --output")[
+        "settings"]
+    detail = configuration_differences(previous, settings)
+    if detail:
+        raise RunError(f"--resume: {output_dir} was trained with another configuration ({detail})")
+
+
+def configuration_differences(previous, settings) -> str:
+    """The settings (not NOT_CONFIGURATION) whose value in ``previous`` (a config.json's) differs from
+    ``settings``, as "key: was A, now B; ..."; "" when the two configurations are the same."""
     changed = {
         k: (previous.get(k), v)
         for k, v in settings.items()
         if k not in NOT_CONFIGURATION and previous.get(k) != v
     }
-    if changed:
-        detail = "; ".join(f"{k}: was {a!r}, now {b!r}" for k, (a, b) in sorted(changed.items()))
-        raise RunError(f"--resume: {output_dir} was trained with another configuration ({detail})")
+    return "; ".join(f"{k}: was {a!r}, now {b!r}" for k, (a, b) in sorted(changed.items()))
+
+
+def run_matches(run_dir, settings, what) -> None:
+    """RunError unless the run in ``run_dir`` was made with ``settings`` (as dsan train's flags give them): a
+    result of another configuration found in a folder must not stand for this one (``what`` names it)."""
+    config = Path(run_dir) / "config.json"
+    if not config.is_file():
+        raise RunError(f"{run_dir}: holds a result but no config.json, so nothing says it is {what}; "
+                       "move the folder away to compute it again")
+    previous = read_run_config(run_dir)["settings"]
+    detail = configuration_differences(previous, with_centre_sgd_defaults(settings))
+    if detail:
+        raise RunError(f"{run_dir}: its result is not {what}: it was made with another configuration ({detail}); "
+                       "move the folder away to compute it again")
 
 
 def profile(model):

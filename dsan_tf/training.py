@@ -16,7 +16,6 @@ raised. A second Ctrl-C stops at once, keeping the last checkpoint.
 
 import dataclasses
 import errno
-import json
 import logging
 import shutil
 import signal
@@ -133,6 +132,7 @@ class TrainingState:
         self.directory = Path(directory)
         self.model = model
         self.running = None  # the epoch's metric variables at the restored (mid-epoch) checkpoint, if known
+        self.epoch_trained = False  # the restored checkpoint follows its epoch's last step (validation not done)
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.step_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="step_in_epoch")
         objects = dict(model=model, optimizer=model.optimizer, epoch=self.epoch, step_in_epoch=self.step_in_epoch)
@@ -142,10 +142,12 @@ class TrainingState:
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(directory), max_to_keep=max_to_keep)
         self.saved = None  # (epoch, step_in_epoch) of the newest complete checkpoint, once there is one
 
-    def save(self, epoch, step_in_epoch, running=None):
+    def save(self, epoch, step_in_epoch, running=None, epoch_trained=False):
         """Write a checkpoint; ``running``: the metric variables' values at a mid-epoch save (so the
-        resumed epoch's history row covers the whole epoch). CheckpointError, one line saying how much
-        space a checkpoint needs, when the disk is full; the partial write is removed."""
+        resumed epoch's history row covers the whole epoch); ``epoch_trained``: the save follows the
+        epoch's last step, before its validation (a resume then validates it and trains nothing).
+        CheckpointError, one line saying how much space a checkpoint needs, when the disk is full; the
+        partial write is removed."""
         self.epoch.assign(epoch)
         self.step_in_epoch.assign(step_in_epoch)
         try:
@@ -154,7 +156,7 @@ class TrainingState:
             clean_checkpoint_temporaries(self.directory)
             raise CheckpointError(self._write_failure(error)) from None
         self.saved = (epoch, step_in_epoch)
-        self._record_running(path, running if step_in_epoch else None)
+        self._record_running(path, running if step_in_epoch else None, epoch_trained)
         return path
 
     def checkpoint_bytes(self) -> int:
@@ -183,19 +185,18 @@ class TrainingState:
                     f"needs about {self.checkpoint_bytes() / 1e6:.0f} MB ({free}); free some space, then --resume")
         return f"cannot write a checkpoint in {self.directory}: {reason[:300]}"
 
-    def _record_running(self, path, running):
-        """Keep ``running`` for checkpoint ``path`` (and only for checkpoints still on disk)."""
+    def _record_running(self, path, running, epoch_trained=False):
+        """Keep ``running`` for checkpoint ``path`` (and only for checkpoints still on disk); a
+        checkpoint after the epoch's last step is recorded as ``{"running": ..., "epoch_trained": true}``."""
         from dsan_tf.io_utils import write_json
 
         record_path = self.directory / RUNNING_METRICS
-        try:
-            records = read_json(record_path) if record_path.is_file() else {}
-        except (OSError, ValueError):
-            records = {}
+        records = self._running_records()
         kept = {f"{CHECKPOINT_PREFIX}-{n}" for n in checkpoint_numbers(self.directory)}
         records = {name: values for name, values in records.items() if name in kept}
         if running is not None:
-            records[Path(path).name] = [np.asarray(value).tolist() for value in running]
+            values = [np.asarray(value).tolist() for value in running]
+            records[Path(path).name] = {"running": values, "epoch_trained": True} if epoch_trained else values
         else:
             records.pop(Path(path).name, None)
         try:
@@ -232,16 +233,31 @@ class TrainingState:
                             ", ".join(f.split(":")[0] for f in failures))
             self.checkpoint.save_counter.assign(max(numbers))
             self.saved = int(self.epoch.numpy()), int(self.step_in_epoch.numpy())
-            self.running = self._recorded_running(Path(path).name) if self.saved[1] else None
+            self.running, self.epoch_trained = self._recorded_running(Path(path).name) if self.saved[1] else (None, False)
             return self.saved
         raise CheckpointError(f"no checkpoint in {self.directory} restores ({'; '.join(failures)}); they are kept: "
                               "move them away to start the run over")
 
-    def _recorded_running(self, name):
+    def _running_records(self) -> dict:
+        """The running-metrics record; a damaged one is named in a warning and counts as empty (it only
+        completes history rows, it never decides the weights)."""
+        from dsan_tf.state_files import read_json_state
+
+        path = self.directory / RUNNING_METRICS
+        if not path.is_file():
+            return {}
         try:
-            return read_json(self.directory / RUNNING_METRICS).get(name)
-        except (OSError, ValueError, AttributeError):
-            return None
+            return read_json_state(path, dict, what="the running-metrics record of the checkpoints")
+        except UserError as error:
+            log.warning("%s; the resumed epoch's history row may cover only the steps after the resume", error)
+            return {}
+
+    def _recorded_running(self, name):
+        """(running metric values or None, whether the checkpoint follows the epoch's last step)."""
+        record = self._running_records().get(name)
+        if isinstance(record, dict):
+            return record.get("running"), bool(record.get("epoch_trained"))
+        return (record if isinstance(record, list) else None), False
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -332,7 +348,9 @@ class StepCheckpoint(keras.callbacks.Callback):
             self.state.save(self.epoch, self.step, self._running())
             raise TrainingInterrupted(self.state.saved, saved_now=True)
         if self.every and self.step % self.every == 0:
-            self.state.save(self.epoch, self.step, None if self.epoch_finished else self._running())
+            # On the epoch's last step too the running metrics are kept: a kill during the validation that
+            # follows leaves this checkpoint, and the resume writes the epoch's row from them.
+            self.state.save(self.epoch, self.step, self._running(), epoch_trained=self.epoch_finished)
 
 
 class StopOnNaN(keras.callbacks.TerminateOnNaN):
@@ -458,7 +476,12 @@ def fit_resumable(
                     keras.callbacks.TensorBoard(str(output_dir / "tensorboard"), write_graph=False),
                 ]
             try:
-                if custom_loop:
+                if skip and epoch == start_epoch and _epoch_already_trained(state, train_data, epoch, skip, custom_loop,
+                                                                           steps_per_epoch):
+                    # Killed after the epoch's last checkpoint, during its validation: validate and write its
+                    # row, train nothing (fitting the skipped, empty epoch wrote a row of NaN).
+                    _finish_trained_epoch(model, epoch, None if custom_loop else validation_data, callbacks)
+                elif custom_loop:
                     distributed_train(
                         model, strategy, lambda context, e=epoch: train_data(e, context).skip(skip),
                         epochs=epoch + 1, initial_epoch=epoch, steps_per_epoch=steps_per_epoch - skip,
@@ -497,6 +520,29 @@ def fit_resumable(
     }
 
 
-def read_json(path):
-    with open(path) as f:
-        return json.load(f)
+def _epoch_already_trained(state, train_data, epoch, skip, custom_loop, steps_per_epoch) -> bool:
+    """Whether the resumed checkpoint follows epoch ``epoch``'s last step: as recorded beside it, or (a
+    run from before the record) when ``skip`` reaches the epoch's known number of batches."""
+    if state.epoch_trained:
+        return True
+    if custom_loop:
+        return bool(steps_per_epoch) and skip >= steps_per_epoch
+    batches = int(train_data(epoch).cardinality())
+    return batches >= 0 and skip >= batches
+
+
+def _finish_trained_epoch(model, epoch, validation_data, callbacks):
+    """What ``fit`` does after an epoch's last step, and only that: the epoch's training metrics (restored
+    by StepCheckpoint.on_epoch_begin from the record), validation, and ``on_epoch_end`` for the logs."""
+    callback_list = keras.callbacks.CallbackList(list(callbacks), model=model, add_history=False, add_progbar=False)
+    callback_list.on_train_begin()
+    model.reset_metrics()
+    callback_list.on_epoch_begin(epoch)
+    logs = dict(model.get_metrics_result())
+    if validation_data is not None:
+        validation = model.evaluate(validation_data, verbose=0, return_dict=True, callbacks=callback_list)
+        logs.update({f"val_{name}": value for name, value in validation.items()})
+    callback_list.on_epoch_end(epoch, logs)
+    callback_list.on_train_end()
+
+

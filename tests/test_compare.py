@@ -78,15 +78,15 @@ def test_runs_of_other_classes_are_refused_by_name(tmp_path):
 
 @pytest.mark.parametrize("damage, match", [
     (lambda run: (run / "metrics.json").unlink(), r"metrics.json: missing; the run has not been evaluated"),
-    (lambda run: (run / "metrics.json").write_text('{"accuracy": 0.5'), r"metrics.json: not readable as JSON"),
-    (lambda run: (run / "metrics.json").write_text('{"accuracy": 0.5}'), r"metrics.json: no 'mean_class_accuracy'"),
+    (lambda run: (run / "metrics.json").write_text('{"accuracy": 0.5'), r"metrics.json \(a run's metrics\): not valid JSON \(truncated\?\)"),
+    (lambda run: (run / "metrics.json").write_text('{"accuracy": 0.5}'), r"metrics.json \(a run's metrics\): missing key mean_class_accuracy"),
     (lambda run: (run / "metrics.json").write_text(
-        '{"accuracy": "high", "mean_class_accuracy": 0.5, "per_class_accuracy": {}}'), r"metrics.json: .*must hold numbers"),
+        '{"accuracy": "high", "mean_class_accuracy": 0.5, "per_class_accuracy": {}}'), r"metrics.json .*expected a finite number at accuracy, found a string"),
     (lambda run: (run / "metrics.json").write_text(
-        '{"accuracy": 0.5, "mean_class_accuracy": 0.5, "per_class_accuracy": [0.5]}'), r"metrics.json: .*must hold numbers"),
-    (lambda run: (run / "history.csv").write_text("step,loss\n1,2\n"), r"history.csv: expected the columns"),
-    (lambda run: (run / "history.csv").write_bytes(b"\xff\xfe\x00"), r"history.csv: not readable"),
-    (lambda run: (run / "history.csv").write_text("epoch,accuracy\n0,high\n"), r"history.csv: column 'accuracy' holds"),
+        '{"accuracy": 0.5, "mean_class_accuracy": 0.5, "per_class_accuracy": [0.5]}'), r"metrics.json .*expected an object at per_class_accuracy, found an array"),
+    (lambda run: (run / "history.csv").write_text("step,loss\n1,2\n"), r"history.csv \(a run's training history\): missing column\(s\) epoch"),
+    (lambda run: (run / "history.csv").write_bytes(b"\xff\xfe\x00"), r"history.csv \(a run's training history\): not UTF-8 text"),
+    (lambda run: (run / "history.csv").write_text("epoch,accuracy\n0,high\n"), r"history.csv \(a run's training history\): row 2, column accuracy: 'high' is not a number"),
 ])
 def test_a_damaged_run_is_named(damage, match, tmp_path):
     run = write_run(tmp_path / "run", "dsan", 0.8, [0.8, 0.9, 0.1])

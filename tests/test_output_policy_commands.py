@@ -363,7 +363,7 @@ def test_bench_serving_names_a_zero_byte_model_as_empty(tmp_path):
 @pytest.mark.parametrize("content", ['{"subsets": {"occlusion"', "[1, 2]", "\xff\xfe"])
 def test_table4_names_a_damaged_metrics_file(content, tmp_path):
     (tmp_path / "metrics.json").write_bytes(content.encode("latin-1"))
-    refused(command("table4"), [str(tmp_path)], r"metrics.json: (not readable as JSON|expected a JSON object)")
+    refused(command("table4"), [str(tmp_path)], r"metrics.json \(the metrics of run .*\): (not valid JSON|expected an object|not UTF-8)")
 
 
 # ---------------------------------------------------------------------- ship (case 8 and its rule)

@@ -27,6 +27,7 @@ from dsan_tf.cli.run import build_parser as train_parser
 from dsan_tf.cli.run import build_settings, parse_args
 from dsan_tf.cli.validators import output_path, seed
 from dsan_tf.cli import CommandParser
+from dsan_tf.errors import UserError
 
 # name -> list of (label, run.py flags, paper accuracy on RAF-DB or None where only a figure gives it)
 GRIDS = {
@@ -129,13 +130,25 @@ def format_table(rows):
     return "\n".join(lines)
 
 
+# What a point's metrics.json must hold for the table (dsan_tf.evaluation writes it).
+POINT_METRICS = {"accuracy": float, "mean_class_accuracy": float, "split": str}
+
+
 def run_point(run_flags, point_flags, seed, output):
-    from dsan_tf.runner import train_and_evaluate
+    from dsan_tf.runner import run_matches, train_and_evaluate
+    from dsan_tf.state_files import read_json_state
 
     metrics_path = output / "metrics.json"
-    if metrics_path.is_file():
-        return json.loads(metrics_path.read_text())
     argv = [*run_flags, *point_flags, "--seed", str(seed), "--output", str(output), "--verbose", "2"]
+    if metrics_path.is_file():
+        # A finished point is read back only if it is this point (not a 2-epoch run left in its folder).
+        run_matches(output, build_settings(parse_args(argv)), f"the grid point {output.name} ({' '.join(point_flags) or 'defaults'}, seed {seed})")
+        metrics = read_json_state(metrics_path, POINT_METRICS, what="a grid point's metrics",
+                                  hint="move the folder away to compute the point again")
+        for key in ("accuracy", "mean_class_accuracy"):
+            if not 0 <= metrics[key] <= 1:
+                raise UserError(f"{metrics_path} (a grid point's metrics): {key} {metrics[key]} is not in [0, 1]")
+        return metrics
     if (output / "config.json").is_file():
         argv.append("--resume")
     return train_and_evaluate(build_settings(parse_args(argv)))

@@ -100,6 +100,7 @@ def _calibrate(args, policy):
     from dsan_tf.evaluation import classification_metrics, collect_outputs
     from dsan_tf.inference import load_dsan
     from dsan_tf.model import as_float32
+    from dsan_tf.state_files import require_finite
 
     model = with_prior_correction(as_float32(load_dsan(args.weights)), None)
     names = list(model.class_names)
@@ -120,7 +121,13 @@ def _calibrate(args, policy):
         return collect_outputs(model, Batches(data, len(scored), 64, what, disable=args.no_progress),
                                keys=("probabilities",))
 
+    if not len(scored):
+        raise UserError(f"--data-dir {args.data_dir}: the {args.split} split has no images to score")
     plain, mirrored = scores(False), scores(True)
+    for outputs in (plain, mirrored):  # NaN weights: a table of NaN (or of argmax-0 answers) is not a calibration
+        require_finite(outputs["probabilities"], f"model {args.weights}",
+                       "its probabilities",
+                       "are its weights NaN or infinite?")
     labels = plain["targets"].argmax(1)
     rows = []
     for flip in (False, True):
@@ -132,6 +139,8 @@ def _calibrate(args, policy):
             m = classification_metrics(labels, probabilities.argmax(1), names)
             rows.append({"tau": tau, "flip_average": flip, "accuracy": m["accuracy"],
                          "mean_class_accuracy": m["mean_class_accuracy"], "per_class_accuracy": m["per_class_accuracy"]})
+    require_finite([[row["accuracy"], row["mean_class_accuracy"]] for row in rows], f"calibrate on {args.split}",
+                   "the table's accuracies")
     print(f"{len(scored)} images of {args.split}; priors (training split, {args.label_mode} labels): "
           + ", ".join(f"{n} {p:.4f}" for n, p in zip(names, priors)))
     print(f"{'tau':>5} {'flip':>4} {'accuracy':>9} {'mean class':>10}  worst class")

@@ -115,10 +115,9 @@ def predict_rest(url: str, model: str, version, images: list[bytes], timeout: fl
     request = urllib.request.Request(endpoint, data=json.dumps(body).encode(),
                                      headers={"Content-Type": "application/json"}, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            reply = json.loads(response.read().decode("utf-8"))
+        raw = within_deadline(lambda: _post(request, timeout), timeout, url)
     except urllib.error.HTTPError as e:
-        detail = _error_text(e.read())
+        detail = _error_text(getattr(e, "body", b""))
         if e.code == 404:
             raise ClientError(f"model {_what(model, version)} not found on the server at {url}: {detail}",
                               EXIT_NOT_FOUND) from None
@@ -133,9 +132,76 @@ def predict_rest(url: str, model: str, version, images: list[bytes], timeout: fl
                           "(is the server running and is the port published?)", EXIT_UNREACHABLE) from None
     except (TimeoutError, ConnectionError) as e:
         raise ClientError(f"cannot reach TF Serving's REST API at {url}: {e}", EXIT_UNREACHABLE) from None
-    predictions = reply.get("predictions")
-    if not isinstance(predictions, list) or len(predictions) != len(images):
-        raise ClientError(f"unexpected reply from {endpoint}: {str(reply)[:200]}", EXIT_SERVER)
+    from dsan_tf.state_files import StateFileError, parse_json_state
+
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ClientError(f"server at {url}: its reply is not UTF-8 text ({len(raw)} bytes starting {raw[:16]!r}); "
+                          "is it TF Serving's REST API?", EXIT_SERVER) from None
+    try:
+        reply = parse_json_state(text, f"server at {url}", {"predictions": [dict]}, what="its reply",
+                                 hint="is it TF Serving's REST API?")
+    except StateFileError as error:
+        raise ClientError(str(error), EXIT_SERVER) from None
+    return check_predictions(reply["predictions"], len(images), url)
+
+
+def _post(request, timeout) -> bytes:
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.read()
+    except urllib.error.HTTPError as error:
+        error.body = error.read()  # within the deadline too
+        raise
+
+
+def within_deadline(call, seconds: float, server: str):
+    """``call()``'s result if it finishes within ``seconds`` in all; ClientError (exit 3) otherwise.
+
+    A socket timeout bounds each read, not the request: a server sending a byte a second would hold
+    the client for ever. The call runs in a daemon thread, left behind (its own socket timeout ends it)."""
+    import threading
+
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = call()
+        except BaseException as error:  # noqa: BLE001 - re-raised in the caller's thread
+            outcome["error"] = error
+
+    worker = threading.Thread(target=run, name="dsan-client-request", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise ClientError(f"no complete answer from {server} within {seconds:g} s (--timeout: the whole request)",
+                          EXIT_UNREACHABLE)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+# What each prediction must hold (the serving signature's outputs; the stream outputs are optional).
+PREDICTION = {"probabilities": [float], "class_id": int, "class_name": str,
+              "gfe_probabilities?": [float], "mff_probabilities?": [float]}
+
+
+def check_predictions(predictions, count: int, server: str) -> list[dict]:
+    """The predictions of a reply, checked: one per image sent, each with finite probabilities, a class id
+    among them and a class name; ClientError (exit 1) naming the server and what is wrong."""
+    from dsan_tf.state_files import check_schema
+
+    if len(predictions) != count:
+        raise ClientError(f"server at {server}: {len(predictions)} predictions for {count} images sent", EXIT_SERVER)
+    for i, prediction in enumerate(predictions):
+        problem = check_schema(prediction, PREDICTION, f"predictions[{i}]")
+        if problem is None and not prediction["probabilities"]:
+            problem = f"predictions[{i}].probabilities is empty"
+        if problem is None and not 0 <= prediction["class_id"] < len(prediction["probabilities"]):
+            problem = f"predictions[{i}].class_id {prediction['class_id']} is not a class of its probabilities"
+        if problem:
+            raise ClientError(f"server at {server}: its reply is not a DSAN prediction ({problem})", EXIT_SERVER)
     return [dict(p) for p in predictions]
 
 
@@ -185,8 +251,14 @@ def predict_grpc(target: str, model: str, version, images: list[bytes], timeout:
         raise ClientError(f"server at {target} rejected the request ({code.name}): {detail}", EXIT_SERVER) from None
     finally:
         channel.close()
-    arrays = {name: _to_numpy(proto, np) for name, proto in response.outputs.items()}
-    return [{name: _plain(a[i]) for name, a in arrays.items()} for i in range(len(images))]
+    try:
+        arrays = {name: _to_numpy(proto, np) for name, proto in response.outputs.items()}
+        predictions = [{name: _plain(a[i]) for name, a in arrays.items()} for i in range(len(images))]
+    except (KeyError, ValueError, IndexError, UnicodeDecodeError) as error:  # dtype, shape, bytes not as sent
+        raise ClientError(f"server at {target}: its reply is not a DSAN prediction (outputs "
+                          f"{', '.join(sorted(response.outputs)) or 'none'}: {type(error).__name__} {error})",
+                          EXIT_SERVER) from None
+    return check_predictions(predictions, len(images), target)
 
 
 def _to_numpy(proto, np):

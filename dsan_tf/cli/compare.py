@@ -19,9 +19,12 @@ import sys
 from pathlib import Path
 
 from dsan_tf.errors import UserError
-from dsan_tf.io_utils import read_json_object
 from dsan_tf.cli.validators import existing_path, output_path, text
 from dsan_tf.cli import CommandParser
+from dsan_tf.state_files import check_schema, read_json_state, read_run_config
+
+# What compare needs of a run's metrics.json (null: a class absent from the evaluated split).
+RUN_METRICS = {"accuracy": float, "mean_class_accuracy": float, "per_class_accuracy": dict}
 
 
 def load_run(folder: Path, label: str | None = None) -> dict:
@@ -33,20 +36,19 @@ def load_run(folder: Path, label: str | None = None) -> dict:
     if not metrics_path.is_file():
         raise UserError(f"{metrics_path}: missing; the run has not been evaluated (finish it with "
                         "dsan train ... --resume, or score it with --eval-only)")
-    metrics = read_json_object(metrics_path, "score the run again with dsan train --eval-only")
-    for key in ("accuracy", "mean_class_accuracy", "per_class_accuracy"):
-        if key not in metrics:
-            raise UserError(f"{metrics_path}: no {key!r}; not the metrics of an evaluated run")
-    per_class = metrics["per_class_accuracy"]
-    values = [metrics["accuracy"], metrics["mean_class_accuracy"], *(per_class.values() if isinstance(per_class, dict) else [""])]
-    # null: a class absent from the evaluated split (dsan_tf.evaluation); anything else must be a number
-    if not all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values):
-        raise UserError(f"{metrics_path}: accuracy, mean_class_accuracy and per_class_accuracy must hold numbers "
-                        "(a class name -> accuracy object for the last); not the metrics of an evaluated run")
-    config_path = folder / "config.json"
-    settings = read_json_object(config_path, "a run's config").get("settings", {}) if config_path.is_file() else {}
+    metrics = read_json_state(metrics_path, RUN_METRICS, what="a run's metrics",
+                              hint="score the run again with dsan train --eval-only")
+    for key, value in [("accuracy", metrics["accuracy"]), ("mean_class_accuracy", metrics["mean_class_accuracy"]),
+                       *((f"per_class_accuracy.{k}", v) for k, v in metrics["per_class_accuracy"].items())]:
+        if value is not None and check_schema(value, float):  # null: a class absent from the evaluated split
+            raise UserError(f"{metrics_path} (a run's metrics): {key} is {value!r}, not a number; "
+                            "score the run again with dsan train --eval-only")
+        if value is not None and not 0 <= value <= 1:  # a percentage, or damage: 7.0 would print as 700 %
+            raise UserError(f"{metrics_path} (a run's metrics): {key} is {value}, not an accuracy in [0, 1]; "
+                            "score the run again with dsan train --eval-only")
+    settings = read_run_config(folder)["settings"] if (folder / "config.json").is_file() else {}
     return {"label": label or folder.resolve().name, "folder": folder, "metrics": metrics,
-            "settings": settings if isinstance(settings, dict) else {}, "history": _history(folder / "history.csv")}
+            "settings": settings, "history": _history(folder / "history.csv")}
 
 
 def _history(path: Path):
@@ -57,12 +59,9 @@ def _history(path: Path):
 
     from dsan_tf.plots import read_history
 
-    try:
-        if not {"epoch", "accuracy"} <= set(pd.read_csv(path, nrows=0).columns):
-            raise UserError(f"{path}: expected the columns 'epoch' and 'accuracy' of dsan train's history.csv")
-        history = read_history(path)
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:
-        raise UserError(f"{path}: not readable as a run's history ({err})") from None
+    history = read_history(path)
+    if "accuracy" not in history.columns:
+        raise UserError(f"{path} (a run's training history): no column 'accuracy'; expected dsan train's history.csv")
     numeric = [c for c in history.columns if c == "epoch" or c.endswith(("accuracy", "loss"))]
     bad = [c for c in numeric if not pd.api.types.is_numeric_dtype(history[c])]
     if bad:

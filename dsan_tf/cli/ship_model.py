@@ -109,10 +109,9 @@ def is_shipped_pair(directory, name):
 
 
 def _read_json(path):
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, ValueError) as err:
-        raise UserError(f"{path}: {err}") from None
+    from dsan_tf.state_files import read_json_state
+
+    return read_json_state(path, dict, what="a file of the run to ship", hint="--run must be a finished training run")
 
 
 def run(args):

@@ -35,6 +35,7 @@ from dsan_tf.cli import CommandParser
 # dsan_tf.model.CENTRE_UPDATES, repeated here: that module imports TensorFlow, --help must not
 # (tests/test_flags.py checks they agree).
 CENTRE_UPDATES = ("centre-loss", "class-normalised", "present-classes", "loss-gradient")
+from dsan_tf.state_files import StateFileError, read_npz_state, require_finite
 
 
 class Rule(NamedTuple):
@@ -183,7 +184,9 @@ def report(rule, history, class_names):
     if history and history[-1] is None:
         lines.append(f"  diverged in epoch {len(history)} (a centre's norm passed 1e12)")
         return "\n".join(lines)
-    cos, target_cos, ratio = history[-1]
+    if not history:
+        raise UserError("no epoch to report: --epochs must be at least 1")
+    cos, target_cos, ratio = require_finite(history[-1], f"the replay of {rule.label}", "its figures")
     lines.append("  " + "  ".join(f"{n[:8]:>8}" for n in class_names))
     lines.append("  " + "  ".join(f"{v:+8.2f}" for v in cos) + "   cosine to the class mean")
     lines.append("  " + "  ".join(f"{v:+8.2f}" for v in target_cos) + "   cosine to the attention-weighted mean")
@@ -260,16 +263,29 @@ def run(args):
 
 def _run(args, policy, cache):
     if cache is not None and cache.is_file():
-        stored = np.load(cache, allow_pickle=False)
+        stored = read_npz_state(cache, {"features": (2, "f"), "attention": (2, "f"), "labels": (1, "iu"),
+                                        "class_names": (1, "U")}, what="a features file of simulate-centres",
+                                hint="delete it to extract the features again (--weights, --data-dir)")
         features, attention, labels = stored["features"], stored["attention"], stored["labels"]
         class_names = [str(n) for n in stored["class_names"]]
+        if len(features) != len(labels) or attention.shape != features.shape or len(labels) == 0 \
+                or labels.max() >= len(class_names):
+            raise StateFileError(f"{cache} (a features file of simulate-centres): its arrays do not fit together "
+                                 f"(features {features.shape}, attention {attention.shape}, labels {labels.shape}, "
+                                 f"{len(class_names)} class names); delete it to extract the features again")
     else:
         features, attention, labels, class_names = extract_features(args.weights, args.data_dir, args.dataset)
         if cache is not None:
             with policy.publish(cache) as tmp, open(tmp, "wb") as handle:
                 np.savez(handle, features=features, attention=attention, labels=labels,
                          class_names=np.array(class_names))
+    require_finite([features, attention], f"the features of {args.weights or cache}",
+                   "they",
+                   "are the model's weights NaN or infinite?")
     counts = np.bincount(labels, minlength=len(class_names))
+    if (counts == 0).any():  # a class without features has no mean: every figure of it would be NaN
+        raise UserError("no training features of class " + ", ".join(n for n, c in zip(class_names, counts) if not c)
+                        + ": the centres cannot be compared with class means")
     print(f"centre weight decay {args.weight_decay:g}")
     print(f"{len(labels)} training features of dimension {features.shape[1]}; per class: "
           + ", ".join(f"{n} {c}" for n, c in zip(class_names, counts)))

@@ -20,9 +20,12 @@ import sys
 from pathlib import Path
 
 from dsan_tf.errors import UserError
-from dsan_tf.io_utils import read_json_object
 from dsan_tf.cli.validators import existing_path
 from dsan_tf.cli import CommandParser
+from dsan_tf.state_files import check_schema, read_json_state
+
+# What table4 needs of a run's metrics.json (its subsets are checked one by one).
+TABLE4_METRICS = {"dataset": str, "split": str, "subsets?": dict}
 
 COLUMNS = ("occlusion", "pose30", "pose45")
 HEADERS = ("occlusion", "pose > 30°", "pose > 45°")
@@ -53,7 +56,15 @@ def load_run(path: Path) -> dict:
     metrics_path = path / "metrics.json" if path.is_dir() else path
     if not metrics_path.is_file():
         raise UserError(f"{metrics_path}: no metrics.json (evaluate with dsan train first)")
-    metrics = read_json_object(metrics_path, "evaluate the run again with dsan train --eval-only")
+    metrics = read_json_state(metrics_path, TABLE4_METRICS, what=f"the metrics of run {path}",
+                              hint="evaluate the run again with dsan train --eval-only")
+    for name, subset in (metrics.get("subsets") or {}).items():
+        problem = check_schema(subset, {"accuracy": (float, None), "count": int}, f"subsets.{name}")
+        if problem is None and subset["accuracy"] is not None and not 0 <= subset["accuracy"] <= 1:
+            problem = f"subsets.{name}.accuracy is {subset['accuracy']}, not an accuracy in [0, 1]"
+        if problem:
+            raise UserError(f"{metrics_path} (the metrics of run {path}): {problem}; "
+                            "evaluate the run again with dsan train --eval-only")
     if not metrics.get("subsets"):
         raise UserError(f"{metrics_path} has no subsets: evaluate with --subset occlusion=LIST "
                  "--subset pose30=LIST --subset pose45=LIST (README, Quick start)")

@@ -25,6 +25,7 @@ import numpy as np
 from dsan_tf.data.errors import DataError
 from dsan_tf.data.images import IMAGE_SUFFIXES, scan_images, show_path
 from dsan_tf.io_utils import atomic_path
+from dsan_tf.state_files import read_csv_rows_state, read_json_state
 
 # ArcFace (insightface) 112x112 template: left eye, right eye, nose, mouth left, mouth right
 # ("left" = image left, the order MTCNN's keypoints use).
@@ -298,6 +299,7 @@ class FaceAligner:
 # ---------------------------------------------------------------- folder runner ----
 
 REPORT_FIELDS = ("path", "status", "faces", "message")
+_STATUSES = {"ok", "unreadable", "error", "no_face", "several_faces", "unreadable_folder"}  # _align_one's outcomes
 _LEDGER = ".align-ledger.csv"
 _SETTINGS = ".align-settings.json"
 
@@ -340,15 +342,18 @@ def _read_ledger(path: Path) -> dict:
     if not path.exists():
         return {}
     # surrogateescape: a file name that is not UTF-8 goes into the ledger as its own bytes and back.
-    with path.open(newline="", encoding="utf-8", errors="surrogateescape") as fh:
-        return {row["path"]: row for row in csv.DictReader(fh)}
+    rows = read_csv_rows_state(path, REPORT_FIELDS, what="align's ledger of finished files",
+                               hint="delete it to check every file again (crops already made are kept)",
+                               allowed={"status": _STATUSES}, errors="surrogateescape")
+    return {row["path"]: row for row in rows}
 
 
 def _check_settings(output_dir: Path, settings: dict, policy) -> None:
     """Refuse to resume into a folder written with another size/mode: crops would mix."""
     path = output_dir / _SETTINGS
     if path.exists():
-        old = json.loads(path.read_text())
+        old = read_json_state(path, dict, what="the settings this output folder was aligned with",
+                              hint="use another --output, or delete the file if you know the settings match")
         if old != settings:
             raise DataError(
                 f"{path}: this output folder was written with {old}, now asked for {settings}; "

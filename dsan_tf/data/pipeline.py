@@ -25,6 +25,7 @@ cache) and names the first file that fails.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import re
 from pathlib import Path
@@ -36,6 +37,8 @@ import tensorflow as tf
 
 from dsan_tf.data import preprocess
 from dsan_tf.data.errors import DataError
+
+log = logging.getLogger(__name__)
 
 AUTOTUNE = tf.data.AUTOTUNE
 _MAGIC = ((b"\x89PNG\r\n\x1a\n", 8), (b"\xff\xd8\xff", 3), (b"GIF87a", 6), (b"GIF89a", 6),
@@ -242,7 +245,13 @@ def check_decodable(table: pd.DataFrame, image_size: int, cache: str | None = No
     for part, suffix in parts:
         prefix = cache + suffix if cache else None
         if prefix and Path(prefix + ".index").exists():
-            continue
+            problem = _damaged_cache(part, image_size, prefix)
+            if problem is None:
+                continue
+            # The cache is derived data: a damaged one (a disk error, a kill mid-copy) is said and rebuilt,
+            # not read mid-epoch as a TensorFlow error naming no file.
+            log.warning("the decoded-image cache %s is damaged (%s): decoding the images again", prefix, problem)
+            _remove_cache(prefix)
         try:
             failure = _first_undecodable(part, image_size, prefix)
         except BaseException:  # Ctrl-C: drop the half-written cache
@@ -277,6 +286,22 @@ def _first_undecodable(table: pd.DataFrame, image_size: int, prefix: str | None)
         return read, error
     finally:
         del iterator  # the cache writer must be gone before its files are removed
+    return None
+
+
+def _damaged_cache(table: pd.DataFrame, image_size: int, prefix: str) -> str | None:
+    """What is wrong with the complete-looking file cache ``prefix`` of ``table``, or None when it reads
+    back whole: every element, as many as the table has rows. (Read, not decoded: a few seconds for
+    FERPlus, against a run of hours that would otherwise stop mid-epoch.)"""
+    ds = _cache(source_from_table(table).map(_decode_fn(image_size)), prefix)
+    read = 0
+    try:
+        for _ in ds:
+            read += 1
+    except tf.errors.OpError as error:
+        return f"{_tf_error_reason(error)} after {read} of {len(table)} images"
+    if read != len(table):
+        return f"it holds {read} images, the table {len(table)}"
     return None
 
 

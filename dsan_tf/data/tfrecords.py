@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,9 @@ from typing import Sequence
 import numpy as np
 
 from dsan_tf.data.errors import DataError
+from dsan_tf.state_files import StateFileError, decode_state, parse_json_state, read_json_state
+
+log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 NO_BOX = (-1, -1, -1, -1)
@@ -213,8 +217,23 @@ def _shard_done(out_dir: Path, shard: str):
     path = out_dir / shard
     if not done.exists() or not path.exists():
         return None
-    info = json.loads(done.read_text())
-    return info if path.stat().st_size == info.get("bytes") else None
+    try:
+        info = read_json_state(done, _DONE_SCHEMA, what="a finished shard's record")
+    except StateFileError as error:  # a damaged record: the shard is written again, not trusted
+        log.warning("%s; writing the shard again", error)
+        return None
+    return info if path.stat().st_size == info["bytes"] else None
+
+
+# What the readers rely on in tfrecords' own state files (anything else in them is informative).
+_DONE_SCHEMA = {"count": int, "bytes": int, "skipped?": list, "notes?": list}
+_MANIFEST_SCHEMA = {"class_names": [str], "count": int, "shards": [{"file": str, "count": int, "bytes": int}],
+                    "fingerprint?": str}
+
+
+def _read_plan(plan_path: Path) -> dict:
+    return read_json_state(plan_path, {"fingerprint": str}, what="the plan of an unfinished TFRecord write",
+                           hint="delete it (and the split's shards) to write the split again")
 
 
 def _clear_split(out_dir: Path, split: str) -> None:
@@ -267,7 +286,7 @@ def write_tfrecords(labelled_images_or_table, class_names: Sequence[str] | None,
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     plan_path = out_dir / _plan_name(split)
-    if plan_path.exists() and json.loads(plan_path.read_text()).get("fingerprint") != fingerprint:
+    if plan_path.exists() and _read_plan(plan_path)["fingerprint"] != fingerprint:
         if not overwrite:
             raise DataError(
                 f"{plan_path}: {out_dir} already holds '{split}' shards written from another "
@@ -277,7 +296,8 @@ def write_tfrecords(labelled_images_or_table, class_names: Sequence[str] | None,
         _clear_split(out_dir, split)  # stale files of an unknown write: never trust them
     manifest_path = out_dir / manifest_name(split)
     if manifest_path.exists():
-        manifest = json.loads(manifest_path.read_text())
+        manifest = read_json_state(manifest_path, _MANIFEST_SCHEMA, what="the manifest of a TFRecord split",
+                                   hint="delete it to write the split again")
         if manifest.get("fingerprint") == fingerprint and all(
                 _shard_done(out_dir, s["file"]) for s in manifest["shards"]):
             return manifest
@@ -390,14 +410,14 @@ def read_manifest(directory_or_manifest, split: str | None = None) -> tuple:
             raise DataError(
                 f"{directory}: expected exactly one <split>.manifest.json, found {found}; "
                 "pass split= (or an unfinished write: rerun it to resume)")
-    try:
-        with tf.io.gfile.GFile(path) as fh:
-            manifest = json.load(fh)
-    except json.JSONDecodeError as err:
-        raise DataError(f"{path}: not valid JSON ({err})") from None
-    for key in ("class_names", "shards", "count"):
-        if key not in manifest:
-            raise DataError(f"{path}: manifest lacks '{key}'; not written by write_tfrecords?")
+    try:  # through gfile: a manifest may be remote (gs://...)
+        with tf.io.gfile.GFile(path, "rb") as fh:
+            data = fh.read()
+    except tf.errors.OpError as err:
+        raise StateFileError(f"{path} (the manifest of a TFRecord split): cannot be read "
+                             f"({err.message.strip().splitlines()[0]})") from None
+    what, hint = "the manifest of a TFRecord split", "not written by dsan tfrecords? write the split again"
+    manifest = parse_json_state(decode_state(data, path, what, hint), path, _MANIFEST_SCHEMA, what, hint)
     return manifest, directory
 
 
