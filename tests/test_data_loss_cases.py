@@ -246,9 +246,11 @@ def test_align_report_refuses_a_users_file_and_overwrite_replaces_it(tmp_path, m
 # ---------------------------------------------------------------------- 6-10. a file with the name they write
 
 def finished_point(directory, accuracy):
-    directory.mkdir(parents=True)
-    (directory / "metrics.json").write_text(json.dumps({"accuracy": accuracy, "mean_class_accuracy": accuracy,
-                                                        "split": "valid"}))
+    """A finished point as dsan train leaves it (metrics.json and the config.json of its variant)."""
+    from test_ablate import write_point
+
+    variant = "baseline" if directory.name.startswith("baseline") else "dsan"
+    write_point(directory, accuracy, accuracy, ["--variant", variant])
 
 
 def test_ablate_does_not_take_over_a_folder_holding_an_ablation_json(tmp_path, capsys):

@@ -83,13 +83,13 @@ def run(args) -> int:
 def written_by_an_earlier_version(folder) -> bool:
     """Whether an unmarked folder holds an analysis this command wrote before markers existed (its
     summary.json has the summary's keys); a folder merely holding a file of that name is not taken."""
-    import json
+    from dsan_tf.state_files import StateFileError, read_json_state
 
     try:
-        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError):
+        summary = read_json_state(folder / "summary.json", what="an earlier analysis summary")
+    except StateFileError:
         return False
-    return isinstance(summary, dict) and {"variant", "figures", "class_names", "images"} <= set(summary)
+    return {"variant", "figures", "class_names", "images"} <= set(summary)
 
 
 def _analyse(args, policy) -> int:

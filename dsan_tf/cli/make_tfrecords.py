@@ -87,13 +87,13 @@ def written_by_an_earlier_version(folder) -> bool:
     """Whether an unmarked folder holds shards this command wrote before markers existed: a plan
     (``SPLIT.plan.json``) with its fingerprint. A folder that merely holds ``.tfrecord`` files
     (anyone's) is not taken over."""
-    import json
+    from dsan_tf.state_files import StateFileError, read_json_state
 
     for plan in folder.glob("*.plan.json"):
         try:
-            if "fingerprint" in json.loads(plan.read_text(encoding="utf-8")):
+            if "fingerprint" in read_json_state(plan, what="a tfrecords plan"):
                 return True
-        except (OSError, ValueError, TypeError, UnicodeDecodeError):
+        except StateFileError:
             continue
     return False
 
