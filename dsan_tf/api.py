@@ -260,7 +260,7 @@ class FaceExpressionRecognizer:
 def load_model(model=DEFAULT_MODEL):
     """A :class:`dsan_tf.inference.Predictor` for a model name, .keras file, SavedModel folder,
     DSAN Keras model or Predictor (returned as is)."""
-    from dsan_tf.cli.quiet import import_tensorflow_quietly
+    from dsan_tf.quiet import import_tensorflow_quietly
 
     import_tensorflow_quietly()  # a first photo without TensorFlow's ten start-up lines
     from dsan_tf.inference import KerasPredictor, ModelLoadError, Predictor, _is_savedmodel_tree, load_predictor

@@ -24,7 +24,7 @@ other exception is one line ``internal error (...)`` and exit status 1. ``--debu
 (or ``DSAN_DEBUG=1``) lets the exception through with its traceback instead.
 
 Unless ``--verbose`` (or ``DSAN_VERBOSE=1``), TensorFlow's start-up and log lines are
-silenced (:mod:`dsan_tf.cli.quiet`).
+silenced (:mod:`dsan_tf.quiet`).
 """
 
 from __future__ import annotations
@@ -222,7 +222,7 @@ def run_command(name, argv=None, *, invocation=None, debug=False, verbose=None):
     argv = _as_text(sys.argv[1:] if argv is None else list(argv))
     verbose = _env_flag(VERBOSE_ENV) if verbose is None else verbose
     if not verbose:
-        from dsan_tf.cli import quiet
+        from dsan_tf import quiet
 
         quiet.install()
     module, args = parse_command_args(name, argv)
