@@ -7,6 +7,8 @@
   WARNING and ERROR lines: "Could not find cuda drivers", "cpu_feature_guard ... AVX2 FMA",
   "failed call to cuInit", "cache_dataset_ops.cc: The calling iterator did not fully read
   the dataset being cached", ...);
+- sets ``OPENCV_LOG_LEVEL=ERROR`` unless the environment sets it (OpenCV's ``[ WARN:0@...]``
+  lines while it probes video back-ends and cameras);
 - hides the Python-level warnings that only repeat what the user cannot change (Keras'
   "`shuffle=True` was passed, but will be ignored") and TensorFlow's/absl's Python log
   records below ERROR;
@@ -47,6 +49,7 @@ def install() -> None:
     _installed = True
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")  # "[ WARN:0@...] global cap_*.cpp ..." (read when cv2 loads)
     warnings.filterwarnings("ignore", message=r".*`shuffle=True` was passed.*")
     warnings.filterwarnings("ignore", message=r".*tf\.lite\.Interpreter is deprecated.*")
     for name in ("tensorflow", "absl", "h5py"):

@@ -116,12 +116,14 @@ def test_predict_gives_what_the_predict_command_prints(cli_rows):
     assert list(face["probabilities"]) == list(ivan["probabilities"])
     for name, p in ivan["probabilities"].items():  # the command rounds to 6 decimals
         assert face["probabilities"][name] == pytest.approx(p, abs=1.5e-6)
-    assert all(isinstance(v, int) for v in face["box"])
-    assert np.abs(np.array(face["box"]) - np.array(ivan["box"])).max() <= 1.0
-    # A PIL image, an array and a str path give the same answer (the recognizer is cached).
+    assert all(isinstance(v, int) for v in face["box"]) and face["box"] == ivan["box"]  # one vocabulary
+    assert face["source"] == ivan["source"] == str(PHOTOS / "ivan.jpg")
+    # A PIL image, an array and a str path give the same answer (the recognizer is cached); only a path
+    # has a source to name.
+    unnamed = [{**face, "source": None}]
     with Image.open(PHOTOS / "ivan.jpg") as im:
-        assert dsan_tf.predict(im) == faces
-        assert dsan_tf.predict(np.asarray(im.convert("RGB"))) == faces
+        assert dsan_tf.predict(im) == unnamed
+        assert dsan_tf.predict(np.asarray(im.convert("RGB"))) == unnamed
     assert dsan_tf.predict(str(PHOTOS / "ivan.jpg")) == faces
     assert dsan_tf.predict(PHOTOS / "no-faces.jpg") == []
 
