@@ -3,6 +3,8 @@ dsan_tf import each other (directly or round a longer circle). Read from the sou
 imports inside functions count too: a circle there is still a circle in the design."""
 
 import ast
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -116,3 +118,46 @@ def test_no_import_circle_among_the_top_level_modules():
     assert unexpected == [], f"import circles among dsan_tf's top-level modules: {unexpected}"
     if KNOWN_CIRCLE in found:
         pytest.xfail("io_utils <-> outputs: removed on another branch of issue 35 (delete KNOWN_CIRCLE after the merge)")
+
+
+# ---------------------------------------------------------------------- no machine path in the repository
+
+REPO = PACKAGE.parent
+# An absolute path of one machine: a home or root's home, this build machine's /work, the temporary
+# folder, macOS homes, mounts. Written in pieces so that this file does not match itself. Paths in
+# the repository are relative to the checkout (runs/..., ../shared/datasets/ferplus, models/...).
+MACHINE_PATH = re.compile(r"(?<![\w.~/-])/(?:" + "|".join(
+    ["ro" + "ot", "ho" + r"me/[^/\s\"'`]+", "wo" + "rk", "tm" + "p", "Us" + r"ers/[^/\s\"'`]+", "mn" + "t",
+     "scr" + "atch"]) + r")/")
+BINARY_SUFFIXES = {".png", ".jpg", ".jpeg", ".keras", ".npz", ".h5", ".pb", ".lz4", ".tflite", ".gz", ".zip", ".pdf",
+                   ".index", ".data-00000-of-00001"}
+
+
+def tracked_text_files():
+    listing = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, text=True, check=False)
+    if listing.returncode != 0:
+        pytest.skip("not a git checkout: no list of tracked files")
+    for name in filter(None, listing.stdout.split("\0")):
+        path = REPO / name
+        if path.suffix.lower() in BINARY_SUFFIXES or not path.is_file():
+            continue
+        try:
+            yield name, path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+
+
+def test_the_machine_path_pattern_tells_machine_paths_from_relative_ones():
+    for machine in ("/" + "root/runs/x", '"/' + 'work/shared/datasets"', "at /" + "tmp/i16/head", "/" + "home/ana/x",
+                    "(/" + "Users/ana/data)"):
+        assert MACHINE_PATH.search(machine), machine
+    for neutral in ("runs/issue25/x", "../shared/datasets/ferplus", "~/runs/x", "https://example.org/" + "work/x",
+                    "models/" + "tmp/x", "dsan_tf/" + "root/"):
+        assert not MACHINE_PATH.search(neutral), neutral
+
+
+def test_no_tracked_file_holds_an_absolute_path_of_a_machine():
+    found = [f"{name}:{text.count(chr(10), 0, m.start()) + 1}: {text[m.start():m.start() + 50].splitlines()[0]}"
+             for name, text in tracked_text_files() if name != "tests/test_house.py"
+             for m in MACHINE_PATH.finditer(text)]
+    assert found == [], "absolute paths of a machine (make them relative to the checkout):\n" + "\n".join(found)

@@ -5,7 +5,7 @@ per class under FERPlus' majority protocol (so all 8 classes are present in each
 split), plus a few rows that the protocol drops, so readers meet real filtering. The
 label.csv lines are copied verbatim, in their original order.
 
-    dsan make-sample --source /work/shared/datasets/ferplus
+    dsan make-sample --source ../shared/datasets/ferplus
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def choose(lines: list[str], per_class: int, dropped: int, rng) -> list[int]:
 
 def build_parser(prog="dsan make-sample"):
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
-    parser.add_argument("--source", type=Path, default=Path("/work/shared/datasets/ferplus"))
+    parser.add_argument("--source", type=Path, default=PACKAGE.parent.parent / "shared" / "datasets" / "ferplus")
     parser.add_argument("--out", type=Path, default=PACKAGE / "sample_data/ferplus")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--train-per-class", type=int, default=36)

@@ -54,7 +54,7 @@ def load_run(path: Path) -> dict:
     metrics = read_json_object(metrics_path, "evaluate the run again with dsan train --eval-only")
     if not metrics.get("subsets"):
         raise UserError(f"{metrics_path} has no subsets: evaluate with --subset occlusion=LIST "
-                 "--subset pose30=LIST --subset pose45=LIST (README, Quick start)")
+                 "--subset pose30=LIST --subset pose45=LIST (docs/training.md, \"Commands\")")
     return {"run": str(path), **metrics}
 
 
