@@ -126,10 +126,12 @@ def _after_import():
 
 class captured_stderr_fd:
     """Redirect file descriptor 2 (and Python's sys.stderr) to a temporary file; on exit write
-    back every line that is not known start-up noise (all lines if ``keep_all``)."""
+    back every line that is not known noise (``noise``: TensorFlow's start-up lines by default;
+    all lines if ``keep_all``)."""
 
-    def __init__(self):
+    def __init__(self, noise: re.Pattern = STARTUP_NOISE):
         self.keep_all = False
+        self.noise = noise
 
     def __enter__(self):
         self.file = None
@@ -155,7 +157,7 @@ class captured_stderr_fd:
         self.file.seek(0)
         text = self.file.read().decode("utf-8", "replace")
         self.file.close()
-        kept = [line for line in text.splitlines() if self.keep_all or (line.strip() and not STARTUP_NOISE.search(line))]
+        kept = [line for line in text.splitlines() if self.keep_all or (line.strip() and not self.noise.search(line))]
         if kept:
             sys.stderr.write("\n".join(kept) + "\n")
             sys.stderr.flush()

@@ -258,8 +258,9 @@ def test_grey_handling_is_the_same_through_every_entry_point(grey_model, tiny, t
     np.testing.assert_array_equal(grey_rgb(grey_crop).numpy(), grey_crop)
     np.testing.assert_array_equal(grey_rgb(face.image[None].astype(np.float32)).numpy(), grey_crop)
     # So does the TFLite model (input at the model's size: the aligned crop).
-    interpreter = tf.lite.Interpreter(model_content=convert_tflite(grey_model))
-    runner = interpreter.get_signature_runner("serving_default")
+    from dsan_tf.litert import signature_runner
+
+    runner = signature_runner(model_content=convert_tflite(grey_model))
     got = runner(pixels=face.image[None].astype(np.float32))["probabilities"][0]
     np.testing.assert_allclose(got, want, atol=1e-4)
 

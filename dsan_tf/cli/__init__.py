@@ -56,7 +56,7 @@ COMMANDS = {
     "export savedmodel": Command("dsan_tf.cli.export_savedmodel",
                                  "export a model as a TF Serving SavedModel version", error_status=1),
     "export tflite": Command("dsan_tf.cli.export_tflite",
-                             "convert a model to TFLite (float32, dynamic range) and check its agreement"),
+                             "convert a model to TFLite (float32, dynamic range) and check its agreement", "tflite"),
     "client": Command("dsan_tf.cli.client", "classify face images with a model served by TF Serving"),
     "bench": Command("dsan_tf.cli.bench", "training/inference throughput: DSAN vs its baseline (or PyTorch)"),
     "bench-serving": Command("dsan_tf.cli.bench_serving", "latency of the exported SavedModel against Keras"),
@@ -82,6 +82,7 @@ EXTRAS = {
     "train": {"sklearn", "matplotlib", "tensorboard"},
     "analysis": {"sklearn", "matplotlib"},
     "explain": {"tf_keras_vis", "matplotlib"},
+    "tflite": {"ai_edge_litert"},
     "dev": {"torch", "pytest"},
 }
 
