@@ -27,7 +27,7 @@ DOC = r"(?<![\w/.])(export/README\.md|experiments/results/README\.md|docs/[\w-]+
 QUOTED = r"(\"[^\"]+\"|“[^”]+”|'[^']+'(?!\w))"  # the quotes kept: stripped by unquote()
 CITATION = re.compile(DOC + r",\s+(?:section\s+)?" + QUOTED)
 CITED_IN = re.compile(QUOTED + r"\s+in\s+" + DOC)
-UNQUOTED_CITATION = re.compile(DOC + r",\s+(?:section\s+)?(?![\"'“‘])([A-Z][\w' -]+)")
+UNQUOTED_CITATION = re.compile(DOC + r",\s+(?:section\s+)?(?![\"'“‘]|MODEL_CARD|README)([A-Z][\w' -]+)")  # not a list of files
 
 
 def outside_code(text: str) -> str:
