@@ -1,12 +1,15 @@
 """dsan predict: facial expressions in raw photos and videos: MTCNN detection + alignment, then DSAN on every face.
 
+    dsan predict                              # the demo photo shipped in the package
     dsan predict photos/                      # the shipped FERPlus model
     dsan predict --weights runs/x/model.keras photos/ clip.mp4 --frame-stride 10
     dsan predict --savedmodel models/dsan photo.jpg --format csv --annotate out/
 
-One JSON line (default) or CSV row per face on stdout (or --output): source, frame,
-box, label, probabilities by class name. A photo or frame with no face gets one row
-with "face": null, "label": null and "note": "no face". See --help.
+One JSON line (default) or CSV row per face on stdout (or --output): source, box
+([x, y, w, h] integers), label, probabilities by class name (dsan_tf.face_record's fields,
+as the Python API's), then frame, time_s, face, detection_confidence, probability, note.
+A photo or frame with no face gets one row with "face": null, "label": null and "note":
+"no face". See --help.
 """
 
 from __future__ import annotations
