@@ -182,7 +182,9 @@ def test_inputs_are_taken_as_paths_pil_arrays_or_bytes_and_anything_else_is_name
     (face,) = want
     assert list(face["probabilities"]) == CLASSES and face["label"] in CLASSES
     assert face["box"] == [20, 25, 40, 50]  # the stand-in's box, in the photo's pixels
-    assert tiny.predict(path) == tiny.predict(str(path)) == tiny.predict(path.read_bytes()) == want
+    assert face["source"] is None  # an array names no file
+    named = [{**face, "source": str(path)}]
+    assert tiny.predict(path) == tiny.predict(str(path)) == named and tiny.predict(path.read_bytes()) == want
     with Image.open(path) as im:
         assert tiny.predict(im) == want
     grey = photo[..., 0]
