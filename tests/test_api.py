@@ -282,7 +282,8 @@ def test_grey_handling_is_the_same_through_every_entry_point(grey_model, tiny, t
 def test_predict_faces_takes_one_crop_or_many(tiny):
     crops = [colour_photo(40, seed=1), colour_photo(50, seed=2)]
     both = tiny.predict_faces(crops)
-    assert [set(r) for r in both] == [{"label", "probabilities"}] * 2
+    assert [list(r) for r in both] == [["source", "box", "label", "probabilities"]] * 2  # the face vocabulary
+    assert all(r["source"] is None and r["box"] is None for r in both)  # arrays, already cropped
     assert tiny.predict_faces(crops[0]) == both[:1]
     assert tiny.predict_faces(np.stack([crops[0], crops[0]])) == both[:1] * 2
 
