@@ -2,8 +2,11 @@
 
     import dsan_tf
     faces = dsan_tf.predict("photo.jpg")   # a path, PIL image or H x W x 3 uint8 RGB array
-    # [{"box": [x, y, w, h], "label": "neutral", "probabilities": {"neutral": 0.87, ...},
-    #   "detection_confidence": 0.997}, ...]
+    # [{"source": "photo.jpg", "box": [x, y, w, h], "label": "neutral",
+    #   "probabilities": {"neutral": 0.87, ...}, "detection_confidence": 0.997}, ...]
+
+The face fields (source, box, label, probabilities) are :mod:`dsan_tf.face_record`'s, the
+same as ``dsan predict``'s and ``dsan client --json``'s.
 
 :class:`FaceExpressionRecognizer` loads the model and the MTCNN face detector once, for
 many photos or video frames; ``predict_faces`` classifies faces that are already cropped.
@@ -22,6 +25,7 @@ from typing import Sequence
 import numpy as np
 
 from dsan_tf.data.errors import DataError
+from dsan_tf.face_record import FaceRecord, integer_box
 
 DEFAULT_MODEL = "ferplus"
 SETTINGS_FILE = "dsan_settings.json"  # dsan_tf.export.SETTINGS_FILE (that module imports TensorFlow)
@@ -75,13 +79,12 @@ def _is_pil_image(image) -> bool:
     return isinstance(image, Image.Image)
 
 
-def face_box(box, shape) -> list[int]:
-    """[x, y, w, h] integers of a float box, rounded and clipped to an image of ``shape``."""
-    height, width = shape[:2]
-    x, y, w, h = (float(v) for v in box)
-    x0, y0 = min(max(int(round(x)), 0), width), min(max(int(round(y)), 0), height)
-    x1, y1 = min(max(int(round(x + w)), 0), width), min(max(int(round(y + h)), 0), height)
-    return [x0, y0, x1 - x0, y1 - y0]
+face_box = integer_box  # [x, y, w, h] integers of a detector's float box, clipped to the image
+
+
+def source_of(image) -> str | None:
+    """The ``source`` field of a face of ``image``: its path as given, None for bytes, arrays and PIL images."""
+    return str(image) if isinstance(image, (str, os.PathLike)) else None
 
 
 # ---------------------------------------------------------------------- photos into model-ready crops (no model)
@@ -217,46 +220,45 @@ class FaceExpressionRecognizer:
 
     def predict(self, image) -> list[dict]:
         """One dict per face of a photo, largest first ([] when it has no face):
-        ``{"box": [x, y, w, h], "label", "probabilities": {class: p}, "detection_confidence"}``."""
-        return self.predict_batch([to_rgb_image(image)])[0]
+        ``{"source", "box": [x, y, w, h], "label", "probabilities": {class: p}, "detection_confidence"}``."""
+        return self.predict_batch([image])[0]
 
     __call__ = predict
 
     def predict_batch(self, images: Sequence) -> list[list[dict]]:
         """``predict`` for many photos or frames: each detected on its own, every face classified together."""
         images = list(images)
+        sources = [source_of(im) for im in images]
         images = [to_rgb_image(im, f"image {i}" if len(images) > 1 else None) for i, im in enumerate(images)]
         faces = [self.aligner.align(im) for im in images]
         probabilities = self.classify([f.image for found in faces for f in found])
         out, start = [], 0
-        for image, found in zip(images, faces):
-            out.append([self._face_dict(f, p, image.shape)
+        for image, source, found in zip(images, sources, faces):
+            out.append([self._face_dict(f, p, image.shape, source)
                         for f, p in zip(found, probabilities[start:start + len(found)])])
             start += len(found)
         return out
 
     def predict_faces(self, crops: Sequence) -> list[dict]:
-        """``{"label", "probabilities"}`` for each already-cropped face (no detection, no alignment):
-        resized to the model's input and greyed as the model expects. Crops: paths, PIL images or
-        uint8 arrays."""
+        """``{"source", "box": None, "label", "probabilities"}`` for each already-cropped face (no
+        detection, no alignment): resized to the model's input and greyed as the model expects.
+        Crops: paths, PIL images or uint8 arrays."""
         if isinstance(crops, (str, os.PathLike, bytes, bytearray, memoryview, np.ndarray)) or _is_pil_image(crops):
             if not (isinstance(crops, np.ndarray) and crops.ndim == 4):
                 crops = [crops]
+        crops = list(crops)
+        sources = [source_of(c) for c in crops]
         crops = [to_rgb_image(c, f"face {i}") for i, c in enumerate(crops)]
-        return [self._labelled(p) for p in self.classify(crops)]
+        return [FaceRecord.classified(source, None, p, self.class_names).to_record()
+                for source, p in zip(sources, self.classify(crops))]
 
-    def rows(self, faces: Sequence, probabilities: np.ndarray, shape) -> list[dict]:
+    def rows(self, faces: Sequence, probabilities: np.ndarray, shape, source: str | None = None) -> list[dict]:
         """Face dicts for AlignedFace objects of an image of ``shape`` and their probabilities."""
-        return [self._face_dict(f, p, shape) for f, p in zip(faces, probabilities)]
+        return [self._face_dict(f, p, shape, source) for f, p in zip(faces, probabilities)]
 
-    def _labelled(self, p) -> dict:
-        names = self.predictor.class_names
-        return {"label": names[int(np.argmax(p))],
-                "probabilities": {str(n): float(v) for n, v in zip(names, p)}}
-
-    def _face_dict(self, face, p, shape) -> dict:
-        return {"box": face_box(face.box, shape), **self._labelled(p),
-                "detection_confidence": round(float(face.confidence), 4)}
+    def _face_dict(self, face, p, shape, source=None) -> dict:
+        record = FaceRecord.classified(source, face_box(face.box, shape), p, self.class_names)
+        return record.to_record(detection_confidence=round(float(face.confidence), 4))
 
 
 def check_options(*, min_confidence=0.9, min_face_size=20, align_size=None, max_detection_side=None,
@@ -280,7 +282,7 @@ def check_options(*, min_confidence=0.9, min_face_size=20, align_size=None, max_
 def load_model(model=DEFAULT_MODEL):
     """A :class:`dsan_tf.inference.Predictor` for a model name, .keras file, SavedModel folder,
     DSAN Keras model or Predictor (returned as is)."""
-    from dsan_tf.cli.quiet import import_tensorflow_quietly
+    from dsan_tf.quiet import import_tensorflow_quietly
 
     import_tensorflow_quietly()  # a first photo without TensorFlow's ten start-up lines
     from dsan_tf.inference import KerasPredictor, ModelLoadError, Predictor, _is_savedmodel_tree, load_predictor
@@ -321,7 +323,7 @@ def recognizer(model=DEFAULT_MODEL, **options) -> FaceExpressionRecognizer:
 def predict(image, model=DEFAULT_MODEL, **options) -> list[dict]:
     """Expressions of every face in a photo (path, bytes, PIL image or uint8 RGB array), largest first.
 
-    ``[{"box": [x, y, w, h], "label": ..., "probabilities": {class: p}, "detection_confidence": ...}]``,
+    ``[{"source": ..., "box": [x, y, w, h], "label": ..., "probabilities": {class: p}, "detection_confidence": ...}]``,
     ``[]`` for a photo without a face. ``options`` go to :class:`FaceExpressionRecognizer`;
     the model and detector are loaded once per (model, options) and reused.
     """
@@ -329,7 +331,8 @@ def predict(image, model=DEFAULT_MODEL, **options) -> list[dict]:
 
 
 def predict_faces(crops, model=DEFAULT_MODEL, **options) -> list[dict]:
-    """``{"label", "probabilities"}`` for each already-cropped face; see ``FaceExpressionRecognizer.predict_faces``."""
+    """``{"source", "box": None, "label", "probabilities"}`` for each already-cropped face; see
+    ``FaceExpressionRecognizer.predict_faces``."""
     return recognizer(model, **options).predict_faces(crops)
 
 

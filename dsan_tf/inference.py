@@ -386,11 +386,6 @@ def model_inputs(images: Sequence[np.ndarray], image_size: int) -> tuple[np.ndar
     return shown, normalize_imagenet(tf.constant(shown)).numpy()
 
 
-def top_label(probabilities: np.ndarray, class_names: Sequence[str]) -> tuple[str, float]:
-    k = int(np.argmax(probabilities))
-    return class_names[k], float(probabilities[k])
-
-
 # ---------------------------------------------------------------------- raw photos and videos
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv")
@@ -507,38 +502,37 @@ def predict_image(predictor: Predictor, aligner, image: np.ndarray, source: str,
     image. Returns (rows, faces): one row per face, largest first (or one "no face" row),
     and the AlignedFace objects in the same order.
     """
+    from dsan_tf.face_record import FaceRecord, integer_box
+
     grayscale = predictor.uses_grey(grayscale)
     faces = aligner.align(image)
-    base = {"source": source, "frame": frame, "time_s": round(frame / fps, 3) if frame is not None and fps else None}
+    base = {"frame": frame, "time_s": round(frame / fps, 3) if frame is not None and fps else None}
     if not faces:
-        return [{**base, "face": None, "box": None, "detection_confidence": None, "label": None,
-                 "probability": None, "probabilities": None, "note": NO_FACE}], []
+        return [FaceRecord(source, None, None, None).to_record(
+            **base, face=None, detection_confidence=None, probability=None, note=NO_FACE)], []
     probabilities = predictor.predict([as_grey_rgb(f.image) if grayscale else f.image for f in faces],
                                       grayscale=grayscale)
     rows = []
     for i, (face, p) in enumerate(zip(faces, probabilities)):
-        label, top = top_label(p, predictor.class_names)
-        rows.append({**base, "face": i, "box": [round(float(v), 1) for v in face.box],
-                     "detection_confidence": round(float(face.confidence), 4), "label": label,
-                     "probability": round(top, 6),
-                     "probabilities": {n: round(float(v), 6) for n, v in zip(predictor.class_names, p)},
-                     "note": ""})
+        record = FaceRecord.classified(source, integer_box(face.box, image.shape), p, predictor.class_names, digits=6)
+        rows.append(record.to_record(**base, face=i, detection_confidence=round(float(face.confidence), 4),
+                                     probability=record.probabilities[record.label], note=""))
     return rows, faces
 
 
 def csv_fields(class_names: Sequence[str]) -> list[str]:
-    return (["source", "frame", "time_s", "face", "box_x", "box_y", "box_w", "box_h", "detection_confidence",
-             "label", "probability"] + [f"p_{n}" for n in class_names] + ["note"])
+    from dsan_tf.face_record import BOX_COLUMNS, probability_column
+
+    return (["source", "frame", "time_s", "face", *BOX_COLUMNS, "detection_confidence",
+             "label", "probability"] + [probability_column(n) for n in class_names] + ["note"])
 
 
 def csv_row(row: dict, class_names: Sequence[str]) -> dict:
     """A prediction row flattened for CSV: box as four columns, one ``p_<class>`` column per class."""
-    box = row.get("box") or [None] * 4
-    probabilities = row.get("probabilities") or {}
-    flat = {k: row.get(k) for k in ("source", "frame", "time_s", "face", "detection_confidence", "label",
-                                     "probability", "note")}
-    flat.update(dict(zip(("box_x", "box_y", "box_w", "box_h"), box)))
-    flat.update({f"p_{n}": probabilities.get(n) for n in class_names})
+    from dsan_tf.face_record import csv_values
+
+    flat = {k: row.get(k) for k in ("frame", "time_s", "face", "detection_confidence", "probability", "note")}
+    flat.update(csv_values(row, class_names))
     return {k: ("" if v is None else v) for k, v in flat.items()}
 
 

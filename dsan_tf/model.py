@@ -20,7 +20,7 @@ SGD_SCOPES = ("centres", "gfe")
 # What --sgd-scope gfe puts on SGD: the paper trains "the second branch and the two
 # classifiers" with Adam, so GFE-AN's classifier stays on Adam.
 GFE_LAYERS = ("gfe_hfe", "sparse_attention")
-# How the class centres step (DESIGN.md, Optimisation; README, "Class centres"):
+# How the class centres step (docs/design.md, "Class centres"; measurements: docs/results.md, "Class centres (issue 12)"):
 # - "centre-loss" (default): the centre-loss step of Wen et al. / DACL, per class and free of the
 #   loss weights, with L_CCS's push charged to the class's examples like the pull:
 #   g_k = (sum_{i: y_i=k} a'_i * (c_k - a_i*h1_i) + n_k * beta * dL_CCS/dc_k) / (1 + n_k),

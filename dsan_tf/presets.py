@@ -43,7 +43,7 @@ PAPER_PER_DATASET = {
 # paper's. 8 epochs: what 60 minutes buy at the ~63 images/s measured on an AVX2-only EPYC
 # (float32 with oneDNN). Precision "auto": float32 there (bfloat16 is emulated, about 11x
 # slower), mixed_bfloat16 on CPUs with native bfloat16 (AMX Xeons). Measured accuracy on the
-# FERPlus validation split: README, "Accuracy".
+# FERPlus validation split: docs/results.md, "Accuracy on FERPlus".
 CPU = dict(
     PAPER,
     image_size=64,

@@ -103,14 +103,16 @@ class FrameResult:
     def rows(self) -> list[dict]:
         """JSON-ready rows, one per face (or one "no face" row), in ``dsan predict``'s fields; faces
         followed by the live path also carry their ``track`` id."""
-        base = {"source": self.source, "frame": self.index, "time_s": self.time_s}
+        from dsan_tf.face_record import FaceRecord
+
+        base = {"frame": self.index, "time_s": self.time_s}
         if not self.faces:
-            return [{**base, "face": None, "box": None, "detection_confidence": None, "label": None,
-                     "probability": None, "probabilities": None, "note": NO_FACE}]
-        return [{**base, "face": i, **({"track": f["track"]} if "track" in f else {}), "box": f["box"],
-                 "detection_confidence": f["detection_confidence"],
-                 "label": f["label"], "probability": round(f["probabilities"][f["label"]], 6),
-                 "probabilities": {k: round(v, 6) for k, v in f["probabilities"].items()}, "note": ""}
+            return [FaceRecord(self.source, None, None, None).to_record(
+                **base, face=None, detection_confidence=None, probability=None, note=NO_FACE)]
+        return [FaceRecord(self.source, f["box"], f["label"], {k: round(v, 6) for k, v in f["probabilities"].items()})
+                .to_record(**base, face=i, **({"track": f["track"]} if "track" in f else {}),
+                           detection_confidence=f["detection_confidence"],
+                           probability=round(f["probabilities"][f["label"]], 6), note="")
                 for i, f in enumerate(self.faces)]
 
 

@@ -116,12 +116,14 @@ def test_predict_gives_what_the_predict_command_prints(cli_rows):
     assert list(face["probabilities"]) == list(ivan["probabilities"])
     for name, p in ivan["probabilities"].items():  # the command rounds to 6 decimals
         assert face["probabilities"][name] == pytest.approx(p, abs=1.5e-6)
-    assert all(isinstance(v, int) for v in face["box"])
-    assert np.abs(np.array(face["box"]) - np.array(ivan["box"])).max() <= 1.0
-    # A PIL image, an array and a str path give the same answer (the recognizer is cached).
+    assert all(isinstance(v, int) for v in face["box"]) and face["box"] == ivan["box"]  # one vocabulary
+    assert face["source"] == ivan["source"] == str(PHOTOS / "ivan.jpg")
+    # A PIL image, an array and a str path give the same answer (the recognizer is cached); only a path
+    # has a source to name.
+    unnamed = [{**face, "source": None}]
     with Image.open(PHOTOS / "ivan.jpg") as im:
-        assert dsan_tf.predict(im) == faces
-        assert dsan_tf.predict(np.asarray(im.convert("RGB"))) == faces
+        assert dsan_tf.predict(im) == unnamed
+        assert dsan_tf.predict(np.asarray(im.convert("RGB"))) == unnamed
     assert dsan_tf.predict(str(PHOTOS / "ivan.jpg")) == faces
     assert dsan_tf.predict(PHOTOS / "no-faces.jpg") == []
 
@@ -180,7 +182,9 @@ def test_inputs_are_taken_as_paths_pil_arrays_or_bytes_and_anything_else_is_name
     (face,) = want
     assert list(face["probabilities"]) == CLASSES and face["label"] in CLASSES
     assert face["box"] == [20, 25, 40, 50]  # the stand-in's box, in the photo's pixels
-    assert tiny.predict(path) == tiny.predict(str(path)) == tiny.predict(path.read_bytes()) == want
+    assert face["source"] is None  # an array names no file
+    named = [{**face, "source": str(path)}]
+    assert tiny.predict(path) == tiny.predict(str(path)) == named and tiny.predict(path.read_bytes()) == want
     with Image.open(path) as im:
         assert tiny.predict(im) == want
     grey = photo[..., 0]
@@ -256,8 +260,9 @@ def test_grey_handling_is_the_same_through_every_entry_point(grey_model, tiny, t
     np.testing.assert_array_equal(grey_rgb(grey_crop).numpy(), grey_crop)
     np.testing.assert_array_equal(grey_rgb(face.image[None].astype(np.float32)).numpy(), grey_crop)
     # So does the TFLite model (input at the model's size: the aligned crop).
-    interpreter = tf.lite.Interpreter(model_content=convert_tflite(grey_model))
-    runner = interpreter.get_signature_runner("serving_default")
+    from dsan_tf.litert import signature_runner
+
+    runner = signature_runner(model_content=convert_tflite(grey_model))
     got = runner(pixels=face.image[None].astype(np.float32))["probabilities"][0]
     np.testing.assert_allclose(got, want, atol=1e-4)
 
@@ -277,7 +282,8 @@ def test_grey_handling_is_the_same_through_every_entry_point(grey_model, tiny, t
 def test_predict_faces_takes_one_crop_or_many(tiny):
     crops = [colour_photo(40, seed=1), colour_photo(50, seed=2)]
     both = tiny.predict_faces(crops)
-    assert [set(r) for r in both] == [{"label", "probabilities"}] * 2
+    assert [list(r) for r in both] == [["source", "box", "label", "probabilities"]] * 2  # the face vocabulary
+    assert all(r["source"] is None and r["box"] is None for r in both)  # arrays, already cropped
     assert tiny.predict_faces(crops[0]) == both[:1]
     assert tiny.predict_faces(np.stack([crops[0], crops[0]])) == both[:1] * 2
 

@@ -164,5 +164,7 @@ def test_flip_average_survives_save_shipping_and_every_export(small_dsan, tmp_pa
     served = tf.saved_model.load(str(tmp_path / "served" / "1")).signatures["predict_pixels"]
     as_float = pixels.astype("float32")
     np.testing.assert_allclose(served(pixels=tf.constant(as_float))["probabilities"].numpy(), want, atol=1e-5)
-    runner = tf.lite.Interpreter(model_content=convert_tflite(flipped)).get_signature_runner("serving_default")
+    from dsan_tf.litert import signature_runner
+
+    runner = signature_runner(model_content=convert_tflite(flipped))
     np.testing.assert_allclose(runner(pixels=as_float[:1])["probabilities"][0], want[0], atol=1e-4)

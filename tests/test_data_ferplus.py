@@ -13,7 +13,7 @@ from dsan_tf.data.ferplus import (duplicate_notes, read_fer2013new, read_ferplus
                                   read_ferplus_folders, read_ferplus_raw, votes_to_targets)
 from dsan_tf.data.subsets import load_subset_list, match_subset
 
-SHARED = Path("/work/shared/datasets/ferplus")
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "ferplus"  # beside the checkout
 BOX = '"(0, 0, 8, 8)"'
 
 

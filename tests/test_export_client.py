@@ -79,12 +79,13 @@ def check_json_lines(stdout, served):
     expected = served["expected"]
     for i, (line, path) in enumerate(zip(lines, served["images"])):
         record = json.loads(line)
-        assert record["image"] == str(path)
-        np.testing.assert_allclose(record["probabilities"], expected["probabilities"][i], atol=1e-6)
-        np.testing.assert_allclose(record["gfe_probabilities"], expected["gfe_probabilities"][i], atol=1e-6)
-        np.testing.assert_allclose(record["mff_probabilities"], expected["mff_probabilities"][i], atol=1e-6)
+        assert record["source"] == str(path) and record["box"] is None  # crops sent as they are: no box
+        ids = [str(k) for k in range(len(expected["probabilities"][i]))]  # no --labels: keyed by class id
+        for key in ("probabilities", "gfe_probabilities", "mff_probabilities"):
+            assert list(record[key]) == ids
+            np.testing.assert_allclose(list(record[key].values()), expected[key][i], atol=1e-6)
         assert record["class_id"] == int(expected["class_id"][i])
-        assert record["class_name"] == expected["class_name"][i].decode()
+        assert record["label"] == expected["class_name"][i].decode()
 
 
 @pytest.mark.parametrize("protocol", ["rest", "grpc"])
@@ -122,7 +123,7 @@ def test_rest_client_runs_as_a_script_without_tensorflow(served, tmp_path):
         "        if name.split('.')[0] in ('tensorflow', 'grpc', 'tensorflow_serving'):\n"
         "            raise ImportError('blocked: ' + name)\n"
         "sys.meta_path.insert(0, B())\n")
-    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])}  # this checkout's dsan_tf
     result = subprocess.run([sys.executable, str(REPO / "export" / "client.py"), "--rest",
                              served["server"].rest_url, "--json", "--faces", *map(str, served["images"])],
                             capture_output=True, text=True, env=env, timeout=120)
@@ -165,9 +166,10 @@ def test_whole_photos_are_detected_and_aligned_here(served, capsys, tmp_path, mo
     assert status == 0, err
     requests = served["server"].servables.requests
     first, second = map(json.loads, out.strip().splitlines())
-    assert first == {"image": str(empty), "face": None, "box": None, "note": "no face"}
-    assert second["image"] == str(photo) and second["face"] == 0 and len(second["box"]) == 4
-    np.testing.assert_allclose(second["probabilities"], want, atol=1e-6)
+    assert first == {"source": str(empty), "box": None, "label": None, "probabilities": None, "face": None,
+                     "note": "no face"}
+    assert second["source"] == str(photo) and second["face"] == 0 and len(second["box"]) == 4
+    np.testing.assert_allclose(list(second["probabilities"].values()), want, atol=1e-6)
 
     status, out, err = run(capsys, "--rest", served["server"].rest_url, empty, faces=False)  # nothing to send
     assert status == 0 and out.strip() == f"{empty}: no face", err

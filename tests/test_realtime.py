@@ -295,7 +295,8 @@ def test_predict_camera_writes_json_lines_and_the_rates(tiny_model_file, capsys,
     not_a_model.write_text("not a model")
     status, out, err = _dsan(capsys, "predict", "--weights", not_a_model, "--camera", 0, "--show")
     assert status == 2 and err.strip() == "dsan predict: error: --show: no display (DISPLAY is not set) (drop --show)"
-    for bad in (["--camera", "0", "photo.jpg"], ["--camera", "0", "--format", "csv"], ["--show", "photo.jpg"], []):
+    # (no input at all is no mistake: the demo photo, tests/test_first_run.py)
+    for bad in (["--camera", "0", "photo.jpg"], ["--camera", "0", "--format", "csv"], ["--show", "photo.jpg"], ["--show"]):
         with pytest.raises(SystemExit) as stop:
             _dsan(capsys, "predict", *bad)
         assert stop.value.code == 2

@@ -26,7 +26,7 @@ other exception is one line ``internal error (...)`` and exit status 1. ``--debu
 (or ``DSAN_DEBUG=1``) lets the exception through with its traceback instead.
 
 Unless ``--verbose`` (or ``DSAN_VERBOSE=1``), TensorFlow's start-up and log lines are
-silenced (:mod:`dsan_tf.cli.quiet`).
+silenced (:mod:`dsan_tf.quiet`).
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ COMMANDS = {
     "export savedmodel": Command("dsan_tf.cli.export_savedmodel",
                                  "export a model as a TF Serving SavedModel version", error_status=1),
     "export tflite": Command("dsan_tf.cli.export_tflite",
-                             "convert a model to TFLite (float32, dynamic range) and check its agreement"),
+                             "convert a model to TFLite (float32, dynamic range) and check its agreement", "tflite"),
     "client": Command("dsan_tf.cli.client", "classify face images with a model served by TF Serving"),
     "bench": Command("dsan_tf.cli.bench", "training/inference throughput: DSAN vs its baseline (or PyTorch)"),
     "bench-serving": Command("dsan_tf.cli.bench_serving", "latency of the exported SavedModel against Keras"),
@@ -88,6 +88,7 @@ EXTRAS = {
     "train": {"sklearn", "matplotlib", "tensorboard"},
     "analysis": {"sklearn", "matplotlib"},
     "explain": {"tf_keras_vis", "matplotlib"},
+    "tflite": {"ai_edge_litert"},
     "dev": {"torch", "pytest"},
 }
 
@@ -266,7 +267,7 @@ def run_command(name, argv=None, *, invocation=None, debug=False, verbose=None):
     argv = _as_text(sys.argv[1:] if argv is None else list(argv))
     verbose = _env_flag(VERBOSE_ENV) if verbose is None else verbose
     if not verbose:
-        from dsan_tf.cli import quiet
+        from dsan_tf import quiet
 
         quiet.install()
     module, args = parse_command_args(name, argv)

@@ -9,13 +9,17 @@ does, at the model's input size and greyed for a model trained on grey faces: re
 ``--settings`` (the SavedModel folder or its assets/dsan_settings.json), else
 ``--align-size`` and ``--grayscale`` (default: the shipped FERPlus model's input size and
 grey faces, read from its record in the package). Each face is sent as a PNG. A photo
-without a face prints "<file>: no face" (JSON: "face": null, "note": "no face") and sends
-nothing. Detection needs TensorFlow.
+without a face prints "<file>: no face" (JSON: "box": null, "label": null, "note": "no face")
+and sends nothing. Detection needs TensorFlow.
 ``--faces``: the files are face crops already and are sent as they are (no TensorFlow).
 
 Prints one line per face: the file (and face number and box), the predicted class, its
 probability and every class probability (named when ``--labels`` points at the model's
-assets/labels.txt). ``--json`` prints one JSON object per line instead (JSON Lines).
+assets/labels.txt). ``--json`` prints one JSON object per line instead (JSON Lines), in the
+fields of ``dsan predict`` and ``dsan_tf.predict`` (``dsan_tf.face_record``): source, box
+([x, y, w, h] integers; null with ``--faces``), label, probabilities (by class name with
+``--labels``, else by class id "0", "1", ...), then face, class_id and each stream's
+probabilities (gfe_probabilities, mff_probabilities) named the same way.
 
 Files are checked before anything is sent: a file that is not a JPEG/PNG/GIF/BMP/WebP
 image stops the client with exit status 2. Exit statuses: 0 success, 2 bad arguments
@@ -42,10 +46,10 @@ from dsan_tf.errors import UserError
 from dsan_tf.cli.validators import (MAX_BATCH, MAX_IMAGE_SIZE, any_path, existing_file, existing_path, face_size, float_in, int_in,
                                    positive_int, probability, text)
 from dsan_tf.cli import CommandParser
+from dsan_tf.face_record import FaceRecord
 
 SIGNATURE = "serving_default"
 INPUT = "image_bytes"
-OUTPUTS = ("probabilities", "class_id", "class_name", "gfe_probabilities", "mff_probabilities")
 
 EXIT_OK, EXIT_SERVER, EXIT_INPUT, EXIT_UNREACHABLE, EXIT_NOT_FOUND = 0, 1, 2, 3, 4
 
@@ -293,10 +297,19 @@ def format_line(path, prediction: dict, labels=None) -> str:
     return f"{path}: {prediction['class_name']} ({probs[k]:.3f})  [{listing}]"
 
 
-def json_line(path, prediction: dict, face: dict | None = None) -> str:
-    """One JSON object; ``face`` ({"face": i, "box": [x, y, w, h]}) for a face found in a photo."""
-    return json.dumps({"image": str(path), **(face or {}),
-                       **{k: prediction[k] for k in OUTPUTS if k in prediction}})
+def json_line(path, prediction: dict, face: dict | None = None, labels=None) -> str:
+    """One JSON object in the face vocabulary (dsan_tf.face_record); ``face`` ({"face": i, "box":
+    [x, y, w, h]}) for a face found in a photo, None for a crop sent as it is."""
+    probabilities = [float(p) for p in prediction["probabilities"]]
+    names = labels if labels and len(labels) == len(probabilities) else [str(i) for i in range(len(probabilities))]
+    record = FaceRecord(str(path), face["box"] if face else None, str(prediction["class_name"]),
+                        dict(zip(names, probabilities)))
+    extra = {"face": face["face"]} if face else {}
+    extra["class_id"] = int(prediction["class_id"])
+    for stream in ("gfe_probabilities", "mff_probabilities"):
+        if stream in prediction:
+            extra[stream] = dict(zip(names, (float(p) for p in prediction[stream])))
+    return json.dumps(record.to_record(**extra))
 
 
 # --------------------------------------------------------------------------- whole photos
@@ -347,7 +360,9 @@ def build_parser(prog="dsan client"):
     p.add_argument("--model", type=text("a model name"), default="dsan", help="model name on the server (default dsan)")
     p.add_argument("--version", type=int_in(1, 2**63 - 1), default=None,
                    help="model version (default: the latest served)")
-    p.add_argument("--json", action="store_true", help="one JSON object per image (JSON Lines)")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object per face (JSON Lines) with dsan predict's fields: source, box, label, "
+                        "probabilities (default: one text line per face)")
     p.add_argument("--labels", type=existing_file, default=None,
                    help="class names, one per line (the model's assets/labels.txt), to name probabilities "
                         "(default: numbered classes)")
@@ -448,12 +463,12 @@ def run(args) -> int:
         answers = iter(predictions)
         for path, face, raw in chunk:  # in the order of the files
             if raw is None:
-                print(json.dumps({"image": str(path), "face": None, "box": None, "note": NO_FACE}) if args.json
-                      else f"{path}: {NO_FACE}", flush=True)
+                print(json.dumps(FaceRecord(str(path), None, None, None).to_record(face=None, note=NO_FACE))
+                      if args.json else f"{path}: {NO_FACE}", flush=True)
                 continue
             prediction = next(answers)
             if args.json:
-                print(json_line(path, prediction, face), flush=True)
+                print(json_line(path, prediction, face, labels), flush=True)
             else:
                 shown = path if face is None else f"{path} face {face['face']} {face['box']}"
                 print(format_line(shown, prediction, labels), flush=True)

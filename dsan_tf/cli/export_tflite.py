@@ -11,7 +11,8 @@ Writes ``dsan_float32.tflite``, ``dsan_dynamic_range.tflite``, ``labels.txt`` an
 
 Then runs every FERPlus validation image (majority protocol) through the SavedModel's
 ``serving_default`` (the exported one with ``--saved-model``, else the same signature
-built in memory from ``--weights``) and through both TFLite models, and reports top-1
+built in memory from ``--weights``) and through both TFLite models (run by LiteRT,
+``ai-edge-litert``: the ``dsan_tf[tflite]`` extra), and reports top-1
 agreement with the SavedModel, accuracy and file sizes. Exit status 1 if agreement is
 below 99.9 % (float32) or 98 % (quantised).
 """
@@ -22,12 +23,12 @@ import argparse
 import json
 import sys
 import time
-import warnings
 from pathlib import Path
 
 from dsan_tf.errors import UserError
 from dsan_tf.cli.validators import MAX_COUNT, existing_dir, model_reference, output_path, positive_int
 from dsan_tf.cli import CommandParser
+from dsan_tf.litert import signature_runner
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout (an editable install): ../shared/datasets beside it
 
@@ -43,14 +44,6 @@ def default_data_dir() -> Path:
     from dsan_tf.data import SAMPLE_FERPLUS_DIR
 
     return Path(SAMPLE_FERPLUS_DIR)
-
-
-def interpreter(content: bytes):
-    import tensorflow as tf
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice (ai_edge_litert not installed)
-        return tf.lite.Interpreter(model_content=content, num_threads=2)
 
 
 def evaluate(reference, runners, table, image_size, batch_size=64, progress=True):
@@ -131,6 +124,8 @@ def load_reference(saved_model):
 
 
 def run(args) -> int:
+    import ai_edge_litert  # noqa: F401  (the [tflite] extra, checked before any work: the check runs in LiteRT)
+
     from dsan_tf.inference import model_files
     from dsan_tf.outputs import OutputPolicy
 
@@ -187,7 +182,7 @@ def _export(args, data_dir, policy) -> int:
         path = args.output / FILES[name]
         publish_bytes(path, content)
         sizes[name] = path.stat().st_size
-        runners[name] = interpreter(content).get_signature_runner("serving_default")
+        runners[name] = signature_runner(model_content=content)  # LiteRT, as a deployment runs it
         print(f"wrote {path}: {sizes[name] / 1e6:.2f} MB (converted in {seconds[name]:.0f} s)", flush=True)
 
     if args.saved_model is not None:

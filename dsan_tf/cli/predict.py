@@ -1,15 +1,18 @@
 """dsan predict: facial expressions in raw photos and videos: MTCNN detection + alignment, then DSAN on every face.
 
+    dsan predict                              # the demo photo shipped in the package
     dsan predict photos/                      # the shipped FERPlus model
     dsan predict --weights runs/x/model.keras photos/ clip.mp4 --frame-stride 10
     dsan predict --savedmodel models/dsan photo.jpg --format csv --annotate out/
     dsan predict clip.mp4 --annotate out.mp4 --output faces.csv --format csv --chart faces.png
 
-One JSON line (default) or CSV row per face on stdout (or --output): source, frame,
-box, label, probabilities by class name. A photo or frame with no face gets one row
-with "face": null, "label": null and "note": "no face". The camera and one video with
---annotate VIDEO.mp4 or --chart take the live path (dsan_tf.realtime.live_stream): faces
-followed between MTCNN searches, each with a track id. See --help.
+One JSON line (default) or CSV row per face on stdout (or --output): source, box
+([x, y, w, h] integers), label, probabilities by class name (dsan_tf.face_record's fields,
+as the Python API's), then frame, time_s, face, detection_confidence, probability, note.
+A photo or frame with no face gets one row with "face": null, "label": null and "note":
+"no face". The camera and one video with --annotate VIDEO.mp4 or --chart take the
+live path (dsan_tf.realtime.live_stream): faces followed between MTCNN searches, each
+with a track id. See --help.
 """
 
 from __future__ import annotations
@@ -52,7 +55,8 @@ def build_parser(prog=PROG):
                        help="a SavedModel directory from dsan export savedmodel (or its TF Serving "
                             "base folder: the highest version is used) (default: --weights)")
     parser.add_argument("inputs", nargs="*", type=existing_path,
-                        help="image files, video files and/or folders (none with --camera)")
+                        help="image files, video files and/or folders (none with --camera; default: the demo "
+                             "photo shipped with dsan_tf, named on stderr)")
     parser.add_argument("--camera", type=int_in(0, 1000), default=None, metavar="N",
                         help="read camera N (0: the first) live, frame by frame, until Ctrl-C, --max-frames "
                              "or the camera stops; JSON lines on stdout unless --show (default: no camera)")
@@ -138,8 +142,6 @@ def check_args(parser, args):
             parser.error(f"{', '.join(given)}: for the live path only (--camera N, or one video with --annotate "
                          "VIDEO.mp4 or --chart); photos and frame folders are detected frame by frame")
     if args.camera is None:
-        if not args.inputs:
-            parser.error("give image files, video files or folders, or --camera N")
         if args.show:
             parser.error("--show goes with --camera (files and folders are written as rows)")
     else:
@@ -240,11 +242,22 @@ def check_outputs(args, inputs, annotator) -> None:
 
 
 def run(args) -> int:
-    from dsan_tf.inference import collect_inputs, default_weights
+    from dsan_tf.inference import collect_inputs, default_weights, is_shipped_model
 
+    args.demo = args.camera is None and not args.inputs
     if args.weights is None and args.savedmodel is None:
         args.weights = default_weights()
-        print(f"{PROG}: no --weights given: using the shipped model {args.weights!r}", file=sys.stderr)
+        if not args.demo:
+            print(f"{PROG}: no --weights given: using the shipped model {args.weights!r}", file=sys.stderr)
+    if args.demo:  # a first command that works before the user has a photo: one line says what ran
+        from dsan_tf.demo import DEMO_DESCRIPTION, demo_photo
+
+        args.inputs, args.no_progress = [demo_photo()], True
+        if args.savedmodel is not None:
+            model = f"the SavedModel {args.savedmodel}"
+        else:
+            model = f"the shipped model {str(args.weights)!r}" if is_shipped_model(args.weights) else f"the model {args.weights}"
+        print(f"{PROG}: no input given: {model} on {DEMO_DESCRIPTION}: {args.inputs[0]}", file=sys.stderr)
     if args.camera is not None:
         return run_camera(args)
     if live_video(args):
@@ -288,7 +301,7 @@ def _run(args, inputs, annotator, unreadable, policy) -> int:
     predictor = load_predictor(weights=args.weights, savedmodel=args.savedmodel)
     if args.grayscale is None:  # follow the model; the flag overrides it
         args.grayscale = predictor.grayscale_input
-        if args.grayscale:
+        if args.grayscale and not args.demo:
             print(f"{PROG}: the model was trained on grey faces: colour faces are greyed (--no-grayscale keeps "
                   "colour)", file=sys.stderr)
     size = args.align_size or predictor.image_size or 112
@@ -301,6 +314,8 @@ def _run(args, inputs, annotator, unreadable, policy) -> int:
             counts = predict_all(args, inputs, predictor, aligner, annotator, out)
     for note in unreadable:
         print(f"{PROG}: {note}", file=sys.stderr)
+    if args.demo:  # the line naming the model and photo said it all
+        return 0
     print(f"{counts['images']} images and {counts['frames']} video frames: {counts['faces']} faces, "
           f"{counts['no_face']} without a face, {counts['unreadable']} unreadable"
           + (f", {len(unreadable)} unreadable folders" if unreadable else "")

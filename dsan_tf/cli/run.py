@@ -84,7 +84,7 @@ def build_parser(prog="dsan train"):
                         "--centre-separation-weight), class-normalised (the same pull with the loss weights kept), "
                         "present-classes (that, with L_CCS's push charged to the class's examples too) or "
                         "loss-gradient (the total loss's gradient, the paper's plain reading: it scales the pull by "
-                        "alpha*lambda1/N); see README, 'Class centres'")
+                        "alpha*lambda1/N); see docs/results.md, 'Class centres (issue 12)'")
     g.add_argument("--centre-separation-weight", type=non_negative_float(1000),
                    help="weight of L_CCS's push on the centres in the centre-loss step, relative to the pull "
                         "(default 0.002, measured: at the paper's lambda2/lambda1 = 1 no centre follows its class)")

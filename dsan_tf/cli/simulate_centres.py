@@ -10,7 +10,7 @@ trained model (a = sparse attention, x = a*h1, the argmax label; no augmentation
 replays each candidate rule on those fixed features: random batches of the training run's
 size with the real class frequencies, centres started from N(0, 1) like the model's, the
 rule's SGD with coupled weight decay (1e-4, the paper's; --weight-decay). What it cannot show is how the network's
-features react to the centres: a full run checks that (README, "Class centres").
+features react to the centres: a full run checks that (docs/results.md, "Class centres (issue 12)").
 
 Printed per rule and class: the final cosine to the class mean (and to the attention-weighted
 mean, where the pull of L_FR_C settles) and the norm ratio; then the worst cosine and ratio at

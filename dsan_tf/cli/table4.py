@@ -67,7 +67,7 @@ def load_run(path: Path) -> dict:
                             "evaluate the run again with dsan train --eval-only")
     if not metrics.get("subsets"):
         raise UserError(f"{metrics_path} has no subsets: evaluate with --subset occlusion=LIST "
-                 "--subset pose30=LIST --subset pose45=LIST (README, Quick start)")
+                 "--subset pose30=LIST --subset pose45=LIST (docs/training.md, \"Commands\")")
     return {"run": str(path), **metrics}
 
 

@@ -176,6 +176,27 @@ def read_rgb(path, data: bytes | None = None) -> np.ndarray:
         raise DataError(f"{path}: not a readable image ({type(err).__name__}: {err})") from err
 
 
+class _StopWhenEmpty:
+    """An MTCNN stage that is not run on zero proposals. mtcnn runs RNet and ONet on an empty batch
+    when PNet finds nothing; ONet then fails (InvalidArgumentError, which mtcnn takes for "no face")
+    and TensorFlow logs "local_rendezvous.cc ... Incompatible shapes: [0,48,48,3]" on stderr,
+    past any Python log level. Raising that same error before the op runs gives mtcnn's own
+    "no face" answer without the line."""
+
+    def __init__(self, stage):
+        self.stage = stage
+
+    def __call__(self, bboxes_batch=None, **kwargs):
+        if bboxes_batch is not None and len(bboxes_batch) == 0:
+            import tensorflow as tf
+
+            raise tf.errors.InvalidArgumentError(None, None, "no face proposals left")
+        return self.stage(bboxes_batch=bboxes_batch, **kwargs)
+
+    def __getattr__(self, name):  # the stage's name, id, model, ...
+        return getattr(self.stage, name)
+
+
 def _mtcnn_detections(detector, image: np.ndarray, min_face_size: int) -> list:
     """Call mtcnn's detector and normalise its output to Detection objects.
 
@@ -261,6 +282,9 @@ class FaceAligner:
             from mtcnn import MTCNN  # heavy: imports TensorFlow and loads bundled weights
 
             self._detector = MTCNN()
+            stages = getattr(self._detector, "stages", None)
+            if isinstance(stages, list):
+                stages[:] = [_StopWhenEmpty(stage) for stage in stages]  # MTCNN.stages is read-only; its list is not
         return self._detector
 
     def detect(self, image: np.ndarray) -> list:

@@ -10,7 +10,7 @@ The report gives the score per module of dsan_tf/; a module with code and no mut
 coverage (listed, exit status 1) on a full run and with --coverage.
 
 The repository (without .git, caches and large files) is copied to a scratch folder
-(/tmp/mutation-XXXX); the working tree is never modified. First the baseline: each test file the
+(mutation-XXXX in the system temporary folder); the working tree is never modified. First the baseline: each test file the
 mutants name is run unmutated (with the union of their -k selections); a mutant whose tests fail
 without it cannot be "killed" and is reported "invalid". Then, one at a time, each mutant's text
 substitution is applied to the scratch copy, its tests are run (``nice -n 19 python -m pytest -x -q``, ``--nice`` to change,

@@ -7,6 +7,8 @@
   WARNING and ERROR lines: "Could not find cuda drivers", "cpu_feature_guard ... AVX2 FMA",
   "failed call to cuInit", "cache_dataset_ops.cc: The calling iterator did not fully read
   the dataset being cached", ...);
+- sets ``OPENCV_LOG_LEVEL=ERROR`` unless the environment sets it (OpenCV's ``[ WARN:0@...]``
+  lines while it probes video back-ends and cameras);
 - hides the Python-level warnings that only repeat what the user cannot change (Keras'
   "`shuffle=True` was passed, but will be ignored") and TensorFlow's/absl's Python log
   records below ERROR;
@@ -47,6 +49,7 @@ def install() -> None:
     _installed = True
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")  # "[ WARN:0@...] global cap_*.cpp ..." (read when cv2 loads)
     warnings.filterwarnings("ignore", message=r".*`shuffle=True` was passed.*")
     warnings.filterwarnings("ignore", message=r".*tf\.lite\.Interpreter is deprecated.*")
     for name in ("tensorflow", "absl", "h5py"):
@@ -123,10 +126,12 @@ def _after_import():
 
 class captured_stderr_fd:
     """Redirect file descriptor 2 (and Python's sys.stderr) to a temporary file; on exit write
-    back every line that is not known start-up noise (all lines if ``keep_all``)."""
+    back every line that is not known noise (``noise``: TensorFlow's start-up lines by default;
+    all lines if ``keep_all``)."""
 
-    def __init__(self):
+    def __init__(self, noise: re.Pattern = STARTUP_NOISE):
         self.keep_all = False
+        self.noise = noise
 
     def __enter__(self):
         self.file = None
@@ -152,7 +157,7 @@ class captured_stderr_fd:
         self.file.seek(0)
         text = self.file.read().decode("utf-8", "replace")
         self.file.close()
-        kept = [line for line in text.splitlines() if self.keep_all or (line.strip() and not STARTUP_NOISE.search(line))]
+        kept = [line for line in text.splitlines() if self.keep_all or (line.strip() and not self.noise.search(line))]
         if kept:
             sys.stderr.write("\n".join(kept) + "\n")
             sys.stderr.flush()
