@@ -120,6 +120,74 @@ COVERED = {
         ("a label file with no rows", ["test_reader_refusals.py::test_rafdb_refuses_an_empty_or_missing_label_file",
                                        "test_reader_refusals.py::test_affectnet_refuses_a_file_without_rows"]),
     ],
+    # issue 31: the output policy by construction, the checked reader, numbers, resume, client
+    "A whole output that must appear complete or not at all": [
+        ("a failed or killed run leaves the previous one as it was",
+         ["test_data_loss_cases.py::test_make_sample_keeps_a_users_folder_and_a_good_sample_after_a_failure",
+          "test_data_loss_cases.py::test_ship_replaces_the_pair_in_one_step_and_keeps_the_folders_other_files"]),
+    ],
+    "Nothing is written inside the installed package": [
+        ("`ship --output` and `make-sample --out` are required and refused there",
+         ["test_data_loss_cases.py::test_ship_needs_an_output_outside_the_package",
+          "test_data_loss_cases.py::test_make_sample_needs_both_flags_and_never_writes_into_the_package"]),
+        ("no command's input is deleted or replaced", ["test_data_loss_cases.py::test_make_sample_never_deletes_its_source"]),
+    ],
+    "A folder is not taken over because it holds a file with a name the command writes": [
+        ("`ablation.json`", ["test_data_loss_cases.py::test_ablate_does_not_take_over_a_folder_holding_an_ablation_json"]),
+        ("`summary.json`", ["test_data_loss_cases.py::test_analyze_does_not_take_over_a_folder_holding_a_summary"]),
+        ("a `.tfrecord`", ["test_data_loss_cases.py::test_tfrecords_does_not_take_over_a_folder_of_someone_elses_shards"]),
+        ("`NAME.dsan`", ["test_data_loss_cases.py::test_export_never_rewrites_a_users_server_config"]),
+    ],
+    "Run twice with the same `--output FILE`": [
+        ("the line says to add `--overwrite`",
+         ["test_data_loss_cases.py::test_predict_twice_into_one_csv_says_to_add_overwrite_and_overwrite_works"]),
+    ],
+    "**By construction**: every file a command writes or deletes goes through the policy": [
+        ("`tests/test_write_primitives.py` walks the AST",
+         ["test_write_primitives.py::test_every_write_of_dsan_tf_goes_through_the_output_policy",
+          "test_write_primitives.py::test_a_command_changed_to_bypass_the_policy_fails_the_rule"]),
+        ("every output flag of every registered command must have one",
+         ["test_output_policy_commands.py::test_every_output_flag_of_every_registered_command_has_a_probe",
+          "test_output_policy_commands.py::test_a_newly_registered_command_that_writes_needs_a_probe"]),
+    ],
+    "Every file a command wrote and reads again": [
+        ("one line naming the file, what it is, and what is wrong",
+         ["test_state_files.py::test_the_reader_names_the_file_what_it_is_and_what_is_wrong",
+          "test_state_files.py::test_resume_names_a_damaged_config_json",
+          "test_state_files.py::test_align_names_a_damaged_ledger",
+          "test_state_files.py::test_tfrecords_names_a_damaged_plan"]),
+        ("a new `json.load`/`pd.read_csv`/`np.load` outside the reader fails",
+         ["test_state_files.py::test_state_files_are_read_only_through_the_checked_reader",
+          "test_state_files.py::test_the_source_walk_finds_a_new_read"]),
+    ],
+    "Derived state is rebuilt rather than refused": [
+        ("decoded again", ["test_state_files.py::test_a_damaged_image_cache_is_named_and_rebuilt"]),
+        ("write that shard again", ["test_state_files.py::test_a_damaged_shard_record_rewrites_the_shard"]),
+    ],
+    "A folder holding a result of another configuration is said, not used": [
+        ("naming the settings that differ",
+         ["test_ablate.py::test_a_point_folder_holding_another_configurations_result_is_refused"]),
+    ],
+    "No NaN or infinite number leaves a command as an answer": [
+        ("a model with NaN weights is an error naming the model",
+         ["test_not_a_number.py::test_a_model_with_nan_weights_is_an_error_naming_it_not_neutral"]),
+        ("`simulate-centres` refuse to print tables of NaN",
+         ["test_not_a_number.py::test_simulate_centres_refuses_what_would_print_nan"]),
+        ("refuse an accuracy outside [0, 1]", ["test_not_a_number.py::test_compare_refuses_a_metric_outside_zero_one"]),
+        ("`FaceExpressionRecognizer(min_confidence=2)`",
+         ["test_not_a_number.py::test_an_out_of_range_api_argument_is_named_not_an_empty_answer"]),
+    ],
+    "**Killed during validation**": [
+        ("ends with the uninterrupted run's weights and history",
+         ["test_resume_validation.py::test_a_kill_during_validation_after_the_epochs_last_checkpoint_resumes_exactly",
+          "test_resume_validation.py::test_the_dsan_killed_during_validation_resumes_to_the_uninterrupted_weights"]),
+    ],
+    "`client --timeout` is a deadline for the whole request": [
+        ("a server sending a byte a second is cut off",
+         ["test_client_replies.py::test_a_server_sending_a_byte_at_a_time_meets_the_deadline"]),
+        ("one line naming the server", ["test_client_replies.py::test_a_malformed_rest_reply_is_one_line_naming_the_server",
+                                        "test_client_replies.py::test_malformed_grpc_replies_are_one_line_naming_the_server"]),
+    ],
 }
 
 

@@ -66,12 +66,12 @@ def test_success_is_0(capsys, monkeypatch):
     assert cli.main(["--help"]) == 0
     assert cli.main(["export", "--help"]) == 0
     monkeypatch.setattr(table4, "run", lambda args: None)
-    assert cli.main(["table4", "x"]) == 0
+    assert cli.main(["table4", "."]) == 0
 
 
 def test_an_internal_error_is_1(monkeypatch, capsys):
     failing_table4(monkeypatch, ZeroDivisionError("oops"))
-    assert cli.main(["table4", "x"]) == 1
+    assert cli.main(["table4", "."]) == 1
     assert "internal error (ZeroDivisionError: oops)" in capsys.readouterr().err
 
 
@@ -79,15 +79,15 @@ def test_a_user_error_is_2(monkeypatch, capsys):
     from dsan_tf.data.errors import DataError
 
     failing_table4(monkeypatch, DataError("runs/a: no metrics.json"))
-    assert cli.main(["table4", "x"]) == 2
+    assert cli.main(["table4", "."]) == 2
     assert capsys.readouterr().err == "dsan table4: error: runs/a: no metrics.json\n"
     failing_table4(monkeypatch, FileNotFoundError(2, "No such file or directory", "runs/b"))
-    assert cli.main(["table4", "x"]) == 2
+    assert cli.main(["table4", "."]) == 2
 
 
 def test_ctrl_c_is_130(monkeypatch, capsys):
     failing_table4(monkeypatch, KeyboardInterrupt())
-    assert cli.main(["table4", "x"]) == 130
+    assert cli.main(["table4", "."]) == 130
     assert capsys.readouterr().err.strip() == "dsan table4: interrupted"
 
 
@@ -98,7 +98,7 @@ def test_export_savedmodel_documents_1_for_a_user_error(monkeypatch, capsys):
     assert cli.COMMANDS["export savedmodel"].error_status == 1
     monkeypatch.setattr(export_savedmodel, "run", lambda args: (_ for _ in ()).throw(UserError("bad model")))
     monkeypatch.delenv("DSAN_DEBUG", raising=False)
-    assert cli.main(["export", "savedmodel", "--weights", "m.keras", "--output", "out", "--version", "1"]) == 1
+    assert cli.main(["export", "savedmodel", "--weights", "ferplus", "--output", "out", "--version", "1"]) == 1
     assert capsys.readouterr().err == "dsan export savedmodel: error: bad model\n"
 
 
@@ -116,10 +116,11 @@ def test_argument_errors_are_2(capsys):
 
 
 def test_a_group_without_its_subcommand_is_2(capsys):
-    """`dsan export` alone: its usage and commands on stderr, exit 2 (with --help: stdout, exit 0)."""
+    """`dsan export` alone: the error line first, naming its commands, on stderr, exit 2 (with --help:
+    the usage on stdout, exit 0)."""
     assert cli.main(["export"]) == 2
     captured = capsys.readouterr()
-    assert captured.out == "" and captured.err.startswith("usage: dsan export {savedmodel,tflite}")
+    assert captured.out == "" and captured.err.startswith("dsan export: error: ")
     assert "savedmodel" in captured.err and "tflite" in captured.err
     assert cli.main(["export", "-h"]) == 0
     assert capsys.readouterr().out.startswith("usage: dsan export")
@@ -145,7 +146,7 @@ class Reply:
     (urllib.error.HTTPError("u", 404, "nope", {}, None), client.EXIT_NOT_FOUND, "not found on the server"),
     (urllib.error.URLError(ConnectionRefusedError(111, "refused")), client.EXIT_UNREACHABLE, "connection refused"),
     (TimeoutError("timed out"), client.EXIT_UNREACHABLE, "cannot reach TF Serving"),
-    (b'{"predictions": []}', client.EXIT_SERVER, "unexpected reply"),
+    (b'{"predictions": []}', client.EXIT_SERVER, "0 predictions for 1 images sent"),
     ("not an image", client.EXIT_INPUT, "not an image"),
 ])
 def test_client_statuses(tmp_path, monkeypatch, capsys, answer, status, message):

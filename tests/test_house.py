@@ -14,9 +14,6 @@ PACKAGE = Path(__file__).resolve().parents[1] / "dsan_tf"
 CLI_ENTRY_POINTS = {PACKAGE / "__main__.py"}
 # A circle another branch removes (issue 35: outputs.py stops importing io_utils). Listed here
 # so that this test fails on any other circle; delete the entry once that branch is merged.
-KNOWN_CIRCLE = frozenset({"io_utils", "outputs"})
-
-
 def module_name(path: Path) -> str:
     parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
@@ -114,10 +111,8 @@ def test_the_library_never_imports_the_cli():
 
 def test_no_import_circle_among_the_top_level_modules():
     found = circles(import_graph())
-    unexpected = [sorted(c) for c in found if c != KNOWN_CIRCLE]
-    assert unexpected == [], f"import circles among dsan_tf's top-level modules: {unexpected}"
-    if KNOWN_CIRCLE in found:
-        pytest.xfail("io_utils <-> outputs: removed on another branch of issue 35 (delete KNOWN_CIRCLE after the merge)")
+    circles = [sorted(c) for c in found]
+    assert circles == [], f"import circles among dsan_tf's top-level modules: {circles}"
 
 
 # ---------------------------------------------------------------------- no machine path in the repository
