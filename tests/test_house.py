@@ -110,9 +110,8 @@ def test_the_library_never_imports_the_cli():
 
 
 def test_no_import_circle_among_the_top_level_modules():
-    found = circles(import_graph())
-    circles = [sorted(c) for c in found]
-    assert circles == [], f"import circles among dsan_tf's top-level modules: {circles}"
+    found = [sorted(c) for c in circles(import_graph())]
+    assert found == [], f"import circles among dsan_tf's top-level modules: {found}"
 
 
 # ---------------------------------------------------------------------- no machine path in the repository
