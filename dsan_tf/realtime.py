@@ -182,7 +182,7 @@ class StreamReport:
 
 
 def frames(capture, report: StreamReport, *, camera: bool = False, stride: int = 1, max_frames: int | None = None,
-           realtime: bool = False, clock=time.perf_counter) -> Iterator[tuple[int, float | None, np.ndarray]]:
+           realtime: bool = False, clock=None) -> Iterator[tuple[int, float | None, np.ndarray]]:
     """Yield (frame index, time in s, RGB frame) of every ``stride``-th frame, releasing the capture at the end.
 
     ``realtime`` (video files): keep the file's frame rate, sleeping when ahead and skipping
@@ -191,6 +191,7 @@ def frames(capture, report: StreamReport, *, camera: bool = False, stride: int =
     """
     import cv2
 
+    clock = clock or time.perf_counter  # looked up at call time: stream() times with time.perf_counter too
     if stride < 1:
         raise ValueError(f"frame stride must be >= 1, got {stride}")
     fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)

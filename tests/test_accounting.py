@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from hypothesis_settings import fast
 
 from dsan_tf import cli
-from dsan_tf.cli import bench
+from dsan_tf import benchmark as bench  # the library owns the benchmark logic (dsan bench is its flags)
 
 # TensorFlow raises the recursion limit when first imported inside a Hypothesis test: harmless.
 pytestmark = pytest.mark.filterwarnings("ignore:The recursion limit will not be reset")
@@ -318,9 +318,10 @@ def test_a_prior_needs_every_class():
 
 @pytest.mark.parametrize("frames", [3, 0])
 def test_bench_realtime_prints_the_reports_figures_and_fails_without_frames(tmp_path, monkeypatch, capsys, frames):
-    """`dsan bench-realtime` prints what realtime.benchmark measured (a stand-in here, with figures that all
-    differ) and exits 1 when no frame was processed."""
+    """`dsan bench-realtime` prints what realtime.benchmark_live measured (a stand-in here, with figures that
+    all differ) for each scene, and exits 1 when a scene processed no frame."""
     import json
+    import types
 
     from PIL import Image
 
@@ -330,27 +331,41 @@ def test_bench_realtime_prints_the_reports_figures_and_fails_without_frames(tmp_
     Image.new("RGB", (90, 60)).save(photo)
 
     class Recognizer:
+        image_size = 48
+
         def __init__(self, weights):
-            pass
+            self.predictor = types.SimpleNamespace(source="tiny")
 
         def detect(self, image):
             return ["a face"]
 
-    report = {"frames": frames, "faces": 2 * frames, "frames_per_s": 7.25, "faces_per_s": 14.5,
-              "detection_ms_per_frame": 81.3, "classification_ms_per_frame": 52.7,
-              "classification_ms_per_face": 26.35, "read_ms_per_frame": 3.1, "bound": "detector" if frames else "",
-              "notes": ["clip: truncated"] if not frames else [], "model": "tiny", "image_size": 48,
-              "cpu": "Some CPU", "cpu_count": 2}
+    def scene(name, n, fps):
+        return {"scene": name, "frames": n, "faces": 2 * n, "frames_per_s": fps, "detection_ms_per_frame": 81.3,
+                "searches": 4, "full_detection_ms_per_frame": 190.55, "classification_ms_per_frame": 52.7,
+                "read_ms_per_frame": 3.1, "latency_ms_median": 61.04, "agreement": 0.9875 if n else None,
+                "reference_faces": 2 * n, "unmatched": 1, "longest_loss_frames": [0, 2] if n else [],
+                "notes": [] if n else ["clip: truncated"]}
+
+    reports = [scene("one face", 3, 7.25), scene("three faces", frames, 12.5)]
     monkeypatch.setattr(api, "FaceExpressionRecognizer", Recognizer)
-    monkeypatch.setattr(realtime, "benchmark", lambda photo, frames, size, recognizer: dict(report))
-    status = cli.main(["bench-realtime", "--photo", str(photo), "--frames", "5", "--size", "160x120"])
+    monkeypatch.setattr(realtime, "benchmark_live", lambda *a, **k: [dict(r) for r in reports])
+    monkeypatch.setattr(realtime, "_cpu_name", lambda: "Some CPU")
+    argv = ["bench-realtime", "--photo", str(photo), "--frames", "5", "--size", "160x120", "--classifier", "keras"]
+    status = cli.main(argv)
     out, err = capsys.readouterr()
     assert status == (0 if frames else 1)
-    assert out.splitlines() == [
-        f"{frames} frames of 160x120, {2 * frames} faces, model tiny (48 px faces), Some CPU x2",
-        "  7.25 frames/s, 14.50 faces/s",
-        "  detection 81.3 ms/frame, classification 52.7 ms/frame (26.4 ms/face), decoding 3.1 ms/frame",
-        f"  bound by the {'detector' if frames else 'nothing (no frame)'}"]
+    lines = out.splitlines()
+    assert lines[0] == "model tiny (48 px faces, keras classifier), Some CPU, 160x120, MTCNN search every 10 frames"
+    assert lines[1] == ("one face: 3 frames, 6 faces: 7.25 frames/s; per frame: detection 81.3 ms (4 searches; full "
+                        "per-frame detection 190.6 ms), classification 52.7 ms, decoding 3.1 ms; median latency 61.0 ms")
+    assert lines[2] == ("  labels equal to full per-frame detection on 98.8% of 6 face-frames (1 unmatched); "
+                        "longest run of frames a face in view was not found: 2")
+    assert lines[4].endswith(f"of {2 * frames} face-frames (1 unmatched); longest run of frames a face in view "
+                             f"was not found: {2 if frames else 0}")
+    assert ("n/a" in lines[4]) == (not frames)
     assert ("truncated" in err) == (not frames)
-    assert cli.main(["bench-realtime", "--photo", str(photo), "--json"]) == (0 if frames else 1)
-    assert json.loads(capsys.readouterr().out) == report
+    assert cli.main([*argv, "--json"]) == (0 if frames else 1)
+    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [p["frames_per_s"] for p in printed] == [7.25, 12.5]
+    assert all(p["cpu"] == "Some CPU" and p["classifier"] == "keras" and p["frame_size"] == [160, 120]
+               for p in printed)

@@ -75,9 +75,9 @@ def test_dsan_debug_spelled_every_way(monkeypatch, capsys, value, on):
         monkeypatch.setenv("DSAN_DEBUG", value)
     if on:
         with pytest.raises(RuntimeError, match="boom"):
-            cli.main(["table4", "x"])
+            cli.main(["table4", "."])
     else:
-        assert cli.main(["table4", "x"]) == 1
+        assert cli.main(["table4", "."]) == 1
         assert "internal error (RuntimeError: boom)" in capsys.readouterr().err
 
 
@@ -85,16 +85,17 @@ def test_dsan_debug_spelled_every_way(monkeypatch, capsys, value, on):
                                        ("", False), ("False", False)])
 def test_dsan_verbose_spelled_every_way(monkeypatch, value, on):
     """Quiet mode (TensorFlow's log lines silenced) is installed unless DSAN_VERBOSE says yes."""
-    from dsan_tf.cli import quiet, table4
+    from dsan_tf import quiet
+    from dsan_tf.cli import table4
 
     installed = []
     monkeypatch.setattr(quiet, "install", lambda *a, **k: installed.append(True))
     monkeypatch.setattr(table4, "run", lambda args: None)
     monkeypatch.setenv("DSAN_VERBOSE", value)
-    assert cli.main(["table4", "x"]) == 0
+    assert cli.main(["table4", "."]) == 0
     assert installed == ([] if on else [True])
     installed.clear()
-    assert cli.main(["--verbose", "table4", "x"]) == 0
+    assert cli.main(["--verbose", "table4", "."]) == 0
     assert installed == []
 
 

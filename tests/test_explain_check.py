@@ -13,6 +13,7 @@ import pytest
 from script_loader import load_script
 
 from dsan_tf.data.classes import FERPLUS_CLASSES
+from dsan_tf.demo import DEMO_PHOTO
 from dsan_tf.explain import ExplainError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -162,7 +163,7 @@ def test_check_command_on_the_embedded_sample(ferplus_model, tmp_path, capsys):
         explain_cli.parse_args(["--check", "--per-class", "0"])
     assert "--per-class: expected an integer in [1, 100000], got '0'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        explain_cli.parse_args(["--check", "photo.jpg"])
+        explain_cli.parse_args(["--check", str(DEMO_PHOTO)])
     assert "--check reads labelled faces from --data-dir" in capsys.readouterr().err
 
 

@@ -138,7 +138,7 @@ def test_bench_pipeline_rates_come_from_the_median_step():
 
 
 def test_quiet_mode_silences_tensorflows_log_levels_unless_set():
-    code = ("import os; os.environ.pop('TF_CPP_MIN_LOG_LEVEL', None); from dsan_tf.cli import quiet; quiet.install(); "
+    code = ("import os; os.environ.pop('TF_CPP_MIN_LOG_LEVEL', None); from dsan_tf import quiet; quiet.install(); "
             "print(os.environ['TF_CPP_MIN_LOG_LEVEL'], os.environ['GRPC_VERBOSITY'])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.stdout.split() == ["3", "ERROR"], out.stderr  # 3: no INFO, WARNING or ERROR lines from C++
@@ -156,8 +156,10 @@ def test_the_paper_preset_is_the_papers_training_setup():
 
 
 def test_predict_show_goes_with_camera(capsys):
+    from dsan_tf.demo import demo_photo
+
     with pytest.raises(SystemExit) as info:
-        cli.main(["predict", "x.jpg", "--show"])
+        cli.main(["predict", str(demo_photo()), "--show"])
     assert info.value.code == 2 and "--show goes with --camera" in capsys.readouterr().err
 
 
@@ -200,7 +202,8 @@ def test_data_summary_says_when_it_reads_the_embedded_sample(capsys, tmp_path):
 
 def test_align_refuses_a_missing_input_folder_before_making_its_output(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("DSAN_DEBUG", raising=False)
-    status = cli.main(["align", "--input", str(tmp_path / "none"), "--output", str(tmp_path / "out"), "--no-progress"])
-    assert status == 2
-    assert f"--input {tmp_path / 'none'}: no such folder" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:  # by the flag's validator, before the command runs
+        cli.main(["align", "--input", str(tmp_path / "none"), "--output", str(tmp_path / "out"), "--no-progress"])
+    assert refused.value.code == 2
+    assert f"--input: {tmp_path / 'none'}: no such folder" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()  # nothing made for a refused run

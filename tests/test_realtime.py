@@ -609,7 +609,7 @@ def test_predict_live_video_flags_are_checked(one_face_video, tmp_path, capsys):
         return capsys.readouterr().err
 
     assert "one input video" in refused("predict", one_face_video, one_face_video, "--annotate", tmp_path / "a.mp4")
-    assert "PNG" in refused("predict", one_face_video, "--chart", tmp_path / "c.jpg")
+    assert ".png" in refused("predict", one_face_video, "--chart", tmp_path / "c.jpg").lower()
     assert "--smooth" in refused("predict", one_face_video, "--annotate", tmp_path / "a.mp4", "--smooth", "0")
     assert "--chart" in refused("predict", "--camera", "0", "--chart", tmp_path / "c.png")
     assert "live path only" in refused("predict", one_face_video, "--annotate", tmp_path / "frames", "--smooth", "3")
