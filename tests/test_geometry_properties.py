@@ -9,7 +9,7 @@ small so the file runs in seconds.
 
 import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from hypothesis_settings import fast
