@@ -105,8 +105,9 @@ def build_parser(prog="dsan train"):
                         "and config.json. Evaluation is float32")
     g.add_argument("--backbone-weights", type=file,
                    help="torchvision ResNet-18 state dict to start from (resnet18_msceleb.pth) (default: the preset's)")
-    g.add_argument("--init-from", type=file,
-                   help="fine-tune from a trained model.keras (new heads when classes differ) (default: none)")
+    g.add_argument("--init-from", type=model,
+                   help="fine-tune from a trained model.keras or a shipped model's name such as ferplus, at any "
+                        "--image-size (progressive resizing; new heads when classes differ) (default: none)")
     g.add_argument("--devices", nargs="+", type=text("a device name such as /gpu:0"),
                    help="devices for MirroredStrategy (default: all local GPUs)")
 
