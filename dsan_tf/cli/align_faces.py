@@ -6,9 +6,7 @@ stopped. See `dsan align --help`.
 
 from __future__ import annotations
 
-import argparse
 import sys
-from pathlib import Path
 
 from dsan_tf.cli.detection import check_detector_args
 from dsan_tf.cli.validators import MAX_IMAGE_SIZE, existing_dir, face_size, int_in, output_path, probability

@@ -7,9 +7,7 @@ See `dsan analyze --help`.
 
 from __future__ import annotations
 
-import argparse
 import sys
-from pathlib import Path
 
 from dsan_tf.data.registry import DATASETS
 from dsan_tf.cli.validators import (MAX_BATCH, MAX_COUNT, existing_dir, float_in, int_in, model_reference, output_path,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 from dsan_tf.benchmark import (DEFAULT_TORCH_REFERENCE, MODELS, PARTS, PRECISIONS, PROFILE_STEPS, REPO,
                                BenchSettings, run_against_torch, run_throughput)

@@ -11,7 +11,6 @@ machine disturbs less than the mean. Target: pipeline >= 5x the step at 112x112.
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys

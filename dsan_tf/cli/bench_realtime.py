@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from dsan_tf.cli import CommandParser
 from dsan_tf.cli.validators import custom, existing_file, model_reference, positive_int

@@ -10,7 +10,6 @@ the embedded sample.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 

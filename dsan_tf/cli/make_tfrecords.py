@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
-from pathlib import Path
 
 from dsan_tf.data.ferplus import LABEL_MODES
 from dsan_tf.data.registry import DATASETS

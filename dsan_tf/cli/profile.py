@@ -9,7 +9,6 @@ counter's output, i.e. MACs. See ``dsan_tf/profiling.py`` for exactly what is co
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from dsan_tf.cli.validators import MAX_CLASSES, int_in, model_image_size
