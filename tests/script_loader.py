@@ -25,6 +25,18 @@ def load_script(name, folder="experiments"):
     return importlib.import_module(f"dsan_tf.cli.{MODULES.get((folder, name), name)}")
 
 
+def command(name):
+    """``dsan <name>`` as a function of argv returning the exit status (argparse's refusals too)."""
+    from dsan_tf.cli import run_command
+
+    def main(argv):
+        try:
+            return run_command(name, [str(a) for a in argv])
+        except SystemExit as exit_:
+            return exit_.code
+    return main
+
+
 def refused(main, argv, match):
     """Run ``main(argv)`` expecting a refusal: a non-zero exit status and exactly one line
     ``dsan <command>: error: ...`` on stderr matching the regex ``match``, no traceback.

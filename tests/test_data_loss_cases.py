@@ -7,20 +7,10 @@ import os
 from pathlib import Path
 
 import pytest
-from script_loader import ROOT, refused
+from script_loader import ROOT, command, refused
 
-from dsan_tf.cli import run_command
 
 SAMPLE = ROOT / "dsan_tf" / "sample_data" / "ferplus"
-
-
-def command(name):
-    def main(argv):
-        try:
-            return run_command(name, [str(a) for a in argv])
-        except SystemExit as exit_:
-            return exit_.code
-    return main
 
 
 def tree(folder):

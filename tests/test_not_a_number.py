@@ -5,22 +5,12 @@ import json
 
 import numpy as np
 import pytest
-from script_loader import refused
+from script_loader import command, refused
 from test_bad_input_tools import FixedFaceDetector
 
-from dsan_tf.cli import run_command
 from dsan_tf.state_files import NotANumberError, require_finite
 
 CLASSES = ["neutral", "happiness", "surprise"]
-
-
-def command(name):
-    def main(argv):
-        try:
-            return run_command(name, [str(a) for a in argv])
-        except SystemExit as exit_:
-            return exit_.code
-    return main
 
 
 # ------------------------------------------------------------------ the helper itself

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from script_loader import ROOT, refused
+from script_loader import ROOT, command, refused
 
 from dsan_tf.cli import run_command
 
@@ -70,16 +70,6 @@ def snapshot(paths):
 def assert_unchanged(before):
     for path, data in before.items():
         assert path.read_bytes() == data, f"{path} was changed"
-
-
-def command(name):
-    """``dsan <name>`` as a function of argv returning the exit status (argparse's refusals too)."""
-    def main(argv):
-        try:
-            return run_command(name, [str(a) for a in argv])
-        except SystemExit as exit_:
-            return exit_.code
-    return main
 
 
 # ---------------------------------------------------------------------- "refuses to replace a user's file"

@@ -12,21 +12,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from script_loader import refused
+from script_loader import command, refused
 
-from dsan_tf.cli import run_command
 from dsan_tf.state_files import StateFileError, check_schema, read_csv_state, read_json_state
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def command(name):
-    def main(argv):
-        try:
-            return run_command(name, [str(a) for a in argv])
-        except SystemExit as exit_:
-            return exit_.code
-    return main
 
 
 # Damage applied to a JSON state file: (name, bytes of the damaged file, what the line must say).
