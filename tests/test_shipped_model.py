@@ -243,7 +243,7 @@ def test_the_real_shipped_ferplus_model_keeps_its_measured_accuracy_floor():
     assert accuracy >= SHIPPED_FERPLUS_ACCURACY_FLOOR, accuracy
 
 
-def test_the_cpu_long_preset_is_the_shipped_models_recipe():
+def test_the_cpu_long_preset_is_the_shipped_models_recipe(tmp_path):
     """`dsan train --preset cpu-long --seed S` reproduces the settings the shipped model was trained with
     (recorded by dsan ship from its run's config.json; the run named them as --preset cpu + flags)."""
     from dsan_tf.cli.run import build_settings, parse_args
@@ -251,8 +251,12 @@ def test_the_cpu_long_preset_is_the_shipped_models_recipe():
     from dsan_tf.runner import NOT_CONFIGURATION
 
     recorded = pretrained.metadata("ferplus")["provenance"]["settings"]
-    preset = build_settings(parse_args(["--dataset", recorded["dataset"], "--data-dir", recorded["data_dir"],
+    # the data folder is where the run read it (relative to its checkout), not part of the recipe:
+    # any existing folder stands in, so the check holds from any working directory
+    assert recorded["data_dir"] == "../shared/datasets/ferplus"
+    preset = build_settings(parse_args(["--dataset", recorded["dataset"], "--data-dir", str(tmp_path),
                                         "--preset", "cpu-long", "--seed", str(recorded["seed"])]))
+    preset["data_dir"] = recorded["data_dir"]
     preset["centre_learning_rate"], preset["centre_momentum"] = default_centre_sgd(
         preset["centre_update"], preset["centre_learning_rate"], preset["centre_momentum"])
     ignored = NOT_CONFIGURATION | {"preset"}
