@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import sys
 
-from dsan_tf.cli.detection import check_detector_args
-from dsan_tf.cli.validators import MAX_IMAGE_SIZE, existing_dir, face_size, int_in, output_path, probability
+from dsan_tf.cli.detection import add_detector_args
+from dsan_tf.cli.validators import MAX_IMAGE_SIZE, existing_dir, int_in, output_path
 from dsan_tf.cli import CommandParser
 
 
@@ -40,10 +40,7 @@ def build_parser(prog="dsan align"):
     parser.add_argument("--overwrite", action="store_true",
                         help="let --report replace an existing file, and --output be a folder holding other "
                              "files (default: refuse both)")
-    parser.add_argument("--min-confidence", type=probability, default=0.9,
-                        help="drop MTCNN detections below this score (default 0.9)")
-    parser.add_argument("--min-face-size", type=face_size, default=20,
-                        help="drop faces whose shorter box side is below this many pixels (default 20)")
+    add_detector_args(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
@@ -51,7 +48,6 @@ def build_parser(prog="dsan align"):
 def check_args(parser, args):
     if args.size < 8:
         parser.error(f"--size must be >= 8 pixels, got {args.size}")
-    check_detector_args(parser, args)
 
 
 def check_paths(args) -> None:

@@ -41,10 +41,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from dsan_tf.cli.detection import check_detector_args
+from dsan_tf.cli.detection import add_detector_args
 from dsan_tf.errors import UserError
-from dsan_tf.cli.validators import (MAX_BATCH, MAX_IMAGE_SIZE, any_path, existing_file, existing_path, face_size, float_in, int_in,
-                                   positive_int, probability, text)
+from dsan_tf.cli.validators import (MAX_BATCH, MAX_IMAGE_SIZE, any_path, existing_file, existing_path, float_in, int_in,
+                                   positive_int, text)
 from dsan_tf.cli import CommandParser
 from dsan_tf.face_record import FaceRecord
 
@@ -385,10 +385,7 @@ def build_parser(prog="dsan client"):
     p.add_argument("--grayscale", action=argparse.BooleanOptionalAction, default=None,
                    help="photos: send grey faces (--no-grayscale: colour). Default: what --settings records, "
                         "else what the shipped FERPlus model records (grey)")
-    p.add_argument("--min-confidence", type=probability, default=0.9,
-                   help="photos: MTCNN score threshold (default 0.9)")
-    p.add_argument("--min-face-size", type=face_size, default=20,
-                   help="photos: ignore faces whose shorter box side is below this many pixels (default 20)")
+    add_detector_args(p, scope="photos: ")
     p.add_argument("--largest-only", action="store_true", help="photos: send only the largest face of each")
     return p
 
@@ -429,7 +426,6 @@ def check_args(p, args):
                                           ("--grayscale/--no-grayscale", args.grayscale)) if value is not None]
         if given:
             p.error(f"{', '.join(given)}: for whole photos; with --faces the files are sent as they are")
-    check_detector_args(p, args)
 
 
 def run(args) -> int:

@@ -1,11 +1,13 @@
-"""The face-detector flags that predict, explain, client and align share: one check for all."""
+"""The face-detector flags that predict, explain, client and align share: declared once, with one
+validator and one default for every command."""
+
+from dsan_tf.cli.validators import face_size, probability
 
 
-def check_detector_args(parser, args) -> None:
-    """``parser.error`` for an impossible --min-confidence, --min-face-size or --align-size (where the command has it)."""
-    if getattr(args, "align_size", None) is not None and args.align_size < 8:
-        parser.error(f"--align-size must be >= 8, got {args.align_size}")
-    if not 0.0 <= args.min_confidence <= 1.0:
-        parser.error(f"--min-confidence must lie in [0, 1], got {args.min_confidence}")
-    if args.min_face_size < 1:
-        parser.error(f"--min-face-size must be >= 1 pixel, got {args.min_face_size}")
+def add_detector_args(parser, scope: str = "") -> None:
+    """--min-confidence and --min-face-size; ``scope`` starts their help ("photos: " where the command
+    also takes face crops, which are never detected)."""
+    parser.add_argument("--min-confidence", type=probability, default=0.9,
+                        help=f"{scope}drop MTCNN detections below this score (default 0.9)")
+    parser.add_argument("--min-face-size", type=face_size, default=20,
+                        help=f"{scope}ignore faces whose shorter box side is below this many pixels (default 20)")

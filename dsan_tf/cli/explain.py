@@ -15,9 +15,9 @@ import json
 import sys
 from pathlib import Path
 
-from dsan_tf.cli.detection import check_detector_args
+from dsan_tf.cli.detection import add_detector_args
 from dsan_tf.cli import CommandParser
-from dsan_tf.cli.validators import (existing_dir, existing_path, face_size, model_reference,
+from dsan_tf.cli.validators import (existing_dir, existing_path, model_reference,
                                     output_path, positive_int, probability, seed, text)
 from dsan_tf.outputs import remove_recorded_files
 
@@ -69,10 +69,7 @@ def build_parser(prog=PROG):
     parser.add_argument("--faces", action="store_true",
                         help="the images are face crops already: no detection nor alignment (default: whole "
                              "photos, every face found is explained)")
-    parser.add_argument("--min-confidence", type=probability, default=0.9,
-                        help="photos: MTCNN score threshold (default 0.9, as dsan predict)")
-    parser.add_argument("--min-face-size", type=face_size, default=20,
-                        help="photos: ignore faces whose shorter box side is below this many pixels (default 20)")
+    add_detector_args(parser, scope="photos: ")
     parser.add_argument("--largest-only", action="store_true",
                         help="photos: explain only the largest face of each (default: every face)")
     parser.add_argument("--method", default="gradcam", choices=METHODS, help="which CAM (default gradcam)")
@@ -134,7 +131,6 @@ def check_args(parser, args):
         parser.error("--check explains the predicted class of face crops: not with --faces or --target")
     if args.faces and not args.inputs:
         parser.error("--faces needs face crops to read (the demo photo is a whole photo)")
-    check_detector_args(parser, args)
 
 
 def collect_images(inputs) -> list[tuple[Path, Path]]:

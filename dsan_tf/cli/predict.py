@@ -23,10 +23,10 @@ import json
 import sys
 from pathlib import Path
 
-from dsan_tf.cli.detection import check_detector_args
+from dsan_tf.cli.detection import add_detector_args
 from dsan_tf.errors import UserError
-from dsan_tf.cli.validators import (MAX_COUNT, MAX_IMAGE_SIZE, existing_dir, existing_path, face_size, int_in,
-                                   model_reference, output_path, positive_int, probability)
+from dsan_tf.cli.validators import (MAX_COUNT, MAX_IMAGE_SIZE, existing_dir, existing_path, int_in,
+                                   model_reference, output_path, positive_int)
 from dsan_tf.cli import CommandParser
 
 PROG = "dsan predict"
@@ -98,9 +98,7 @@ def build_parser(prog=PROG):
                         help="videos: process frames 0, N, 2N, ... (default 1: every frame)")
     parser.add_argument("--max-frames", type=positive_int(MAX_COUNT), default=None,
                         help="videos: process at most this many frames each (default: all)")
-    parser.add_argument("--min-confidence", type=probability, default=0.9, help="MTCNN score threshold (default 0.9)")
-    parser.add_argument("--min-face-size", type=face_size, default=20,
-                        help="ignore faces whose shorter box side is below this many pixels (default 20)")
+    add_detector_args(parser)
     parser.add_argument("--largest-only", action="store_true", help="classify only the largest face of each image")
     parser.add_argument("--align-size", type=int_in(8, MAX_IMAGE_SIZE), default=None,
                         help=f"side of the aligned crop, 8 to {MAX_IMAGE_SIZE} (default: the model's recorded size; "
@@ -158,7 +156,6 @@ def check_args(parser, args):
         parser.error(f"--frame-stride must be >= 1, got {args.frame_stride}")
     if args.max_frames is not None and args.max_frames < 1:
         parser.error(f"--max-frames must be >= 1, got {args.max_frames}")
-    check_detector_args(parser, args)
 
 
 class _Annotator:
