@@ -31,6 +31,7 @@ PAPER = dict(
     oversample=False,
     class_weight="none",
     time_budget_minutes=None,
+    ema_decay=0.0,  # no EMA of the weights (dsan_tf/ema.py)
 )
 PAPER_PER_DATASET = {
     "affectnet7": dict(learning_rate=1e-4, oversample=True),

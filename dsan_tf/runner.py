@@ -23,6 +23,7 @@ from dsan_tf.data.registry import load_dataset
 from dsan_tf.data.subsets import load_subset_list, match_subset
 from dsan_tf.errors import UserError
 from dsan_tf.distribute import is_chief, needs_custom_loop, pick_strategy
+from dsan_tf.ema import WeightAverage
 from dsan_tf.evaluation import collect_outputs, evaluate_outputs
 from dsan_tf.inference import ModelLoadError, load_dsan, model_files
 from dsan_tf.io_utils import OutputError, atomic_path, check_output_path, write_json
@@ -42,6 +43,9 @@ log = logging.getLogger(__name__)
 # The precision that "auto" resolved to may differ between machines (the weights are float32 either way).
 NOT_CONFIGURATION = {"resume", "output", "verbose", "time_budget_minutes", "checkpoint_every", "devices",
                      "precision", "precision_reason"}
+# Settings added after runs were recorded, with the value those runs were made with: a config.json
+# without one of them is compared (on --resume, by ablate) as if it held that value.
+ADDED_SETTINGS = {"ema_decay": 0.0}
 
 
 class RunError(UserError):
@@ -72,6 +76,7 @@ TRAINING_LIMITS = {
     "checkpoint_every": (lambda v: _number(v) and v >= 0, "an integer >= 0 (0: only at epoch ends)"),
     "time_budget_minutes": (lambda v: v is None or (_number(v) and v >= 0), "minutes >= 0 (0: no limit)"),
     "seed": (lambda v: _number(v) and 0 <= v < 2**32, "an integer in [0, 2**32)"),
+    "ema_decay": (lambda v: _number(v) and 0 <= v < 1, "a number in [0, 1) (0: no EMA)"),
 }
 EVALUATION_LIMITS = {"batch_size": TRAINING_LIMITS["batch_size"]}
 
@@ -396,6 +401,7 @@ def check_resume_config(output_dir, settings):
 def configuration_differences(previous, settings) -> str:
     """The settings (not NOT_CONFIGURATION) whose value in ``previous`` (a config.json's) differs from
     ``settings``, as "key: was A, now B; ..."; "" when the two configurations are the same."""
+    previous = {**ADDED_SETTINGS, **previous}
     changed = {
         k: (previous.get(k), v)
         for k, v in settings.items()
@@ -428,19 +434,24 @@ def profile(model):
     return {**params, "macs": macs, "flops": 2 * macs}
 
 
+def score(model, data, split, settings, masks=None):
+    """(evaluate_outputs' figures of ``model`` on ``split``, evaluated in float32; the float32 copy)."""
+    evaluated = as_float32(model)
+    outputs = collect_outputs(evaluated, eval_dataset(data.split(split), data.num_classes, settings))
+    return evaluate_outputs(outputs, list(data.class_names), masks or {}), evaluated
+
+
 def write_evaluation(model, data, split, settings, output_dir, masks=None, label_mode=None):
     """Evaluate in float32 and write metrics.json and confusion_matrix.png; returns the metrics.
 
     ``masks``: {name: boolean mask over the split} (``subset_masks``) for per-subset accuracy.
     """
-    table = data.split(split)
-    evaluated = as_float32(model)
-    outputs = collect_outputs(evaluated, eval_dataset(table, data.num_classes, settings))
+    figures, evaluated = score(model, data, split, settings, masks)
     metrics = {
         "dataset": settings["dataset"],
         "split": split,
         "label_mode": label_mode or settings["label_mode"],
-        **evaluate_outputs(outputs, list(data.class_names), masks or {}),
+        **figures,
         "class_names": list(data.class_names),
         **profile(evaluated),
     }
@@ -500,6 +511,10 @@ def _train_and_evaluate(settings, strategy, chief, output_dir, subset_lists):
     weights = class_balanced_weights(train_table["label"], data.num_classes) if settings["class_weight"] == "balanced" else None
     augment = augment_config(settings)
     model = build_model(settings, data, strategy, batches_per_epoch)
+    ema = None
+    if settings.get("ema_decay"):
+        with strategy.scope():  # shadows of the starting weights; a resume restores them from the checkpoint
+            ema = WeightAverage(model, settings["ema_decay"])
     if chief and not resume:
         write_marker(output_dir, "run", "train")  # from now on the folder is a run (dsan_tf.outputs)
         write_json({"settings": settings, "versions": versions(), "evaluation_split": split}, output_dir / "config.json")
@@ -535,12 +550,19 @@ def _train_and_evaluate(settings, strategy, chief, output_dir, subset_lists):
             model, train_data, settings["epochs"], output_dir, strategy=strategy, steps_per_epoch=batches_per_epoch,
             validation_data=validation_data, resume=resume,
             checkpoint_every=settings["checkpoint_every"], time_budget_s=budget * 60 if budget else None,
-            verbose=keras_verbose, extra_callbacks=progress,
+            verbose=keras_verbose, extra_callbacks=progress, ema=ema,
         )
     except TrainingDiverged as error:
         raise RunError(str(error)) from None
     if not chief:
         return None  # the chief writes the model, plots and metrics
+    last = None
+    if ema is not None:
+        # The last step's weights beside the EMA model, scored on the same split: what the EMA bought.
+        with atomic_path(output_dir / LAST_WEIGHTS) as tmp:
+            model.save(tmp)
+        last, _ = score(model, eval_data, split, settings, masks)
+        ema.copy_to_model()  # from here on the model is the EMA: saved, evaluated, shipped
     with atomic_path(output_dir / "model.keras") as tmp:
         model.save(tmp)
     if (output_dir / "history.csv").is_file():
@@ -548,8 +570,16 @@ def _train_and_evaluate(settings, strategy, chief, output_dir, subset_lists):
 
     metrics = write_evaluation(model, eval_data, split, settings, output_dir, masks, label_mode="majority")
     metrics["training"] = {**summary, "label_mode": settings["label_mode"], "model_selection": "last epoch"}
+    if last is not None:
+        metrics["last_weights_accuracy"] = last["accuracy"]
+        metrics["last_weights_mean_class_accuracy"] = last["mean_class_accuracy"]
+        metrics["training"]["model_selection"] = f"EMA of the weights (decay {settings['ema_decay']:g}); " \
+                                                 f"the last step's weights in {LAST_WEIGHTS}"
     write_json(metrics, output_dir / "metrics.json")
     return metrics
+
+
+LAST_WEIGHTS = "model-last.keras"  # with --ema-decay: the last step's weights (model.keras holds the EMA)
 
 
 def build_model(settings, data, strategy, batches_per_epoch):

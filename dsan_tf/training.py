@@ -27,6 +27,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from dsan_tf.ema import UpdateAverage
 from dsan_tf.errors import UserError
 from dsan_tf.model import default_centre_sgd
 from dsan_tf.optimizers import FusedAdam
@@ -126,11 +127,13 @@ def clean_checkpoint_temporaries(directory) -> list:
 
 
 class TrainingState:
-    """The checkpointed state: model, both optimisers, and the position in training."""
+    """The checkpointed state: model, both optimisers, the position in training, and the EMA of the
+    weights when there is one (``ema``: a :class:`dsan_tf.ema.WeightAverage`)."""
 
-    def __init__(self, model, directory, max_to_keep=2):
+    def __init__(self, model, directory, max_to_keep=2, ema=None):
         self.directory = Path(directory)
         self.model = model
+        self.ema = ema
         self.running = None  # the epoch's metric variables at the restored (mid-epoch) checkpoint, if known
         self.epoch_trained = False  # the restored checkpoint follows its epoch's last step (validation not done)
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
@@ -138,6 +141,8 @@ class TrainingState:
         objects = dict(model=model, optimizer=model.optimizer, epoch=self.epoch, step_in_epoch=self.step_in_epoch)
         if getattr(model, "centre_optimizer", None) is not None:
             objects["centre_optimizer"] = model.centre_optimizer
+        if ema is not None:
+            objects["ema"] = ema.checkpointed
         self.checkpoint = tf.train.Checkpoint(**objects)
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(directory), max_to_keep=max_to_keep)
         self.saved = None  # (epoch, step_in_epoch) of the newest complete checkpoint, once there is one
@@ -166,6 +171,8 @@ class TrainingState:
         centre = getattr(self.model, "centre_optimizer", None)
         if centre is not None:
             variables += list(centre.variables)
+        if self.ema is not None:
+            variables += self.ema.variables()
         for variable in variables:
             if id(variable) not in seen:
                 seen.add(id(variable))
@@ -426,6 +433,7 @@ def fit_resumable(
     time_budget_s=None,
     verbose=1,
     extra_callbacks=(),
+    ema=None,
 ):
     """Train ``model`` (already compiled) for ``epochs`` epochs; returns a summary dict.
 
@@ -447,7 +455,7 @@ def fit_resumable(
     chief = is_chief(strategy)
     checkpoint_dir = output_dir / "checkpoints" if chief else output_dir / ".worker-checkpoints" / str(id(model))
     clean_checkpoint_temporaries(checkpoint_dir)  # of a write killed (kill -9) or failed (full disk) before
-    state = TrainingState(model, checkpoint_dir)
+    state = TrainingState(model, checkpoint_dir, ema=ema)
     start_epoch, start_step = 0, 0
     if resume:
         position = state.restore_latest()
@@ -466,8 +474,10 @@ def fit_resumable(
             skip = start_step if epoch == start_epoch else 0
             running = state.running if resume and epoch == start_epoch and skip else None
             step_checkpoint = StepCheckpoint(state, epoch, skip, checkpoint_every, interrupt, running)
-            # StopOnNaN first: a NaN step must stop before StepCheckpoint saves it.
-            callbacks = [StopOnNaN(epoch), step_checkpoint, budget, *extra_callbacks]
+            # StopOnNaN first: a NaN step must stop before StepCheckpoint saves it (or the EMA takes it in);
+            # the EMA's update before StepCheckpoint: the step's checkpoint holds the EMA of that step.
+            averaging = [UpdateAverage(ema)] if ema is not None else []
+            callbacks = [StopOnNaN(epoch), *averaging, step_checkpoint, budget, *extra_callbacks]
             if getattr(model, "centre_tracking", None) is not None:
                 callbacks.append(CentreDiagnostics())  # before the CSV logger, which writes what it adds
             if chief:

@@ -130,6 +130,12 @@ def build_parser(prog="dsan train"):
                    "--centre-update centre-loss, the paper's 0.9 with the other rules)")
     g.add_argument("--centre-momentum", type=float_in(0, 1, open_high=True),
                    help="SGD momentum of the class centres (default 0.9, the paper's)")
+    g.add_argument("--ema-decay", type=float_in(0, 1, open_high=True),
+                   help="keep an exponential moving average of the weights, updated after every step with this "
+                        "decay (e.g. 0.999; warm-up min(D, (1+n)/(10+n)) at step n), checkpointed for --resume; "
+                        "model.keras then holds the average and model-last.keras the last step's weights, both "
+                        "scored in metrics.json; the per-epoch validation scores the last step's weights "
+                        "(default 0: off)")
     g.add_argument("--sgd-scope", choices=("centres", "gfe"), default="centres",
                    help="what SGD trains: the class centres (default) or the centres and GFE-AN's HFE1 and sparse "
                         "attention (the paper's literal reading; its classifiers stay on Adam)")
@@ -217,6 +223,9 @@ def run(args):
         return 0
     print(f"\n{settings['dataset']} {metrics['split']} split ({metrics['count']} images): "
           f"accuracy {metrics['accuracy']:.2%}, mean class accuracy {metrics['mean_class_accuracy']:.2%}")
+    if "last_weights_accuracy" in metrics:
+        print(f"  (EMA of the weights; the last step's weights: accuracy {metrics['last_weights_accuracy']:.2%}, "
+              f"mean class accuracy {metrics['last_weights_mean_class_accuracy']:.2%})")
     for stream, acc in metrics.get("stream_accuracy", {}).items():
         print(f"  {stream:>5} stream accuracy {acc:.2%}")
     for name, sub in metrics.get("subsets", {}).items():
