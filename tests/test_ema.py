@@ -155,11 +155,11 @@ def folder_dataset(root):
     return root
 
 
-def train(tmp_path, *flags):
+def train(tmp_path, *flags, epochs=2):
     data = folder_dataset(tmp_path / "data")
     out = tmp_path / "run"
     status = command("train")(["--dataset", "folder", "--data-dir", data, "--output", out, "--preset", "smoke",
-                               "--image-size", "32", "--epochs", "2", "--batch-size", "6", "--verbose", "0",
+                               "--image-size", "32", "--epochs", str(epochs), "--batch-size", "6", "--verbose", "0",
                                "--checkpoint-every", "1", *flags])
     assert status == 0
     return data, out
@@ -198,7 +198,7 @@ def test_dsan_train_ships_the_average_and_scores_both(tmp_path):
 
 
 def test_dsan_train_without_the_flag_keeps_no_average(tmp_path):
-    _, out = train(tmp_path)
+    _, out = train(tmp_path, epochs=1)
     assert json.loads((out / "config.json").read_text())["settings"]["ema_decay"] == 0
     assert not (out / "model-last.keras").exists()
     names = [name for name, _ in tf.train.list_variables(str(out / "checkpoints"))]
