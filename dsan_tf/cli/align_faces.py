@@ -45,18 +45,10 @@ def build_parser(prog="dsan align"):
     return parser
 
 
-def check_args(parser, args):
-    if args.size < 8:
-        parser.error(f"--size must be >= 8 pixels, got {args.size}")
-
-
 def check_paths(args) -> None:
     """Refuse, before any photo is read, outputs that would land in the input folder or cannot be written."""
-    from dsan_tf.data.errors import DataError
     from dsan_tf.io_utils import check_output_path
 
-    if not args.input.is_dir():
-        raise DataError(f"--input {args.input}: no such folder")
     check_output_path(args.output, inputs=[args.input], folder=True)
     if args.report is not None:
         check_output_path(args.report, inputs=[args.input], flag="--report")

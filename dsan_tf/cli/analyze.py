@@ -50,15 +50,6 @@ def build_parser(prog=PROG):
     return parser
 
 
-def check_args(parser, args):
-    if args.max_images is not None and args.max_images < 5:
-        parser.error(f"--max-images must be >= 5 (t-SNE needs a few points), got {args.max_images}")
-    if args.batch_size < 1:
-        parser.error(f"--batch-size must be >= 1, got {args.batch_size}")
-    if not 0 < args.perplexity < float("inf"):  # nan and inf too
-        parser.error(f"--perplexity must be a finite number > 0, got {args.perplexity}")
-
-
 def run(args) -> int:
     from dsan_tf.inference import model_files
     from dsan_tf.io_utils import check_output_path

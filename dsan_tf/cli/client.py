@@ -412,12 +412,6 @@ def _port_of(args):
 def check_args(p, args):
     if args.rest and not args.rest.startswith(("http://", "https://")):
         p.error(f"--rest takes a URL such as http://localhost:8501, got {args.rest!r}")
-    if args.batch_size < 1:
-        p.error("--batch-size must be >= 1")
-    if not 0 < args.timeout <= MAX_TIMEOUT:  # also refuses nan and inf
-        p.error(f"--timeout must be a number of seconds > 0 and <= {MAX_TIMEOUT:g}, got {args.timeout}")
-    if args.version is not None and not 1 <= args.version <= MAX_VERSION:
-        p.error(f"--version must be an integer from 1 to 2**63-1 (TF Serving's int64), got {args.version}")
     port, flag = _port_of(args)
     if port is not None and not (port.isdigit() and 1 <= int(port) <= 65535):
         p.error(f"{flag}: port {port} is out of range (a port is a number from 1 to 65535)")

@@ -145,10 +145,8 @@ def collect_images(inputs) -> list[tuple[Path, Path]]:
             pairs = [(f, item) for f in list_images(item)]
             if not pairs:
                 raise DataError(f"{item}: folder holds no images ({' '.join(IMAGE_EXTENSIONS)})")
-        elif item.is_file():
+        else:  # a file: the flag's validator refused a missing path
             pairs = [(item, item.parent)]
-        else:
-            raise DataError(f"{item}: no such file or folder")
         for f, root in pairs:
             key = f.resolve()
             if key not in seen:

@@ -56,8 +56,6 @@ def check_args(p, args):
         args.version = check_version(args.version)
     except ValueError as err:
         p.error(f"--version: {err}")
-    if args.num_batch_threads < 1:
-        p.error(f"--num-batch-threads must be >= 1, got {args.num_batch_threads}")
     args.model_name = args.model_name or args.output.resolve().name
     if not args.model_name.strip() or any(c.isspace() or c == "/" for c in args.model_name):
         p.error(f"--model-name must be a non-empty name without spaces or '/', got {args.model_name!r}")

@@ -93,11 +93,6 @@ def build_parser(prog="dsan export tflite"):
     return p
 
 
-def check_args(p, args):
-    if args.limit is not None and args.limit < 1:
-        p.error(f"--limit must be >= 1, got {args.limit}")
-
-
 class CommandError(UserError):
     """A refusal to report in one line."""
 

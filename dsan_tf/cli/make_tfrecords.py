@@ -51,14 +51,6 @@ def build_parser(prog="dsan tfrecords"):
 
 
 def check_args(parser, args):
-    if args.shards is not None and args.shards < 1:
-        parser.error(f"--shards must be >= 1, got {args.shards}")
-    if args.shard_size is not None and args.shard_size < 1:
-        parser.error(f"--shard-size must be >= 1, got {args.shard_size}")
-    if args.image_size is not None and args.image_size < 8:
-        parser.error(f"--image-size must be >= 8 pixels, got {args.image_size}")
-    if not 1 <= args.jpeg_quality <= 100:
-        parser.error(f"--jpeg-quality must lie in 1..100, got {args.jpeg_quality}")
     if args.label_mode != "majority" and args.dataset != "ferplus":
         parser.error(f"--label-mode {args.label_mode} is defined for FERPlus only; {args.dataset} has one "
                      "label per image")

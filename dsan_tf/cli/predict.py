@@ -143,8 +143,6 @@ def check_args(parser, args):
         if args.show:
             parser.error("--show goes with --camera (files and folders are written as rows)")
     else:
-        if args.camera < 0:
-            parser.error(f"--camera takes a camera index >= 0, got {args.camera}")
         clash = [name for name, given in (("inputs", args.inputs), ("--output", args.output),
                                           ("--annotate", args.annotate), ("--format csv", args.format == "csv"),
                                           ("--skip-unreadable", args.skip_unreadable),
@@ -152,10 +150,6 @@ def check_args(parser, args):
         if clash:
             parser.error(f"--camera writes JSON lines on stdout (or a window with --show): not with "
                          f"{', '.join(clash)}")
-    if args.frame_stride < 1:
-        parser.error(f"--frame-stride must be >= 1, got {args.frame_stride}")
-    if args.max_frames is not None and args.max_frames < 1:
-        parser.error(f"--max-frames must be >= 1, got {args.max_frames}")
 
 
 class _Annotator:
