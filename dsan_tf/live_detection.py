@@ -48,14 +48,19 @@ def _compiled_copy(detector, stages):
     import copy
     import tensorflow as tf
 
+    from dsan_tf.data.align import StopWhenEmpty
+
     fast = copy.copy(detector)
     fast._stages = []
     for stage in stages:
-        stage = copy.copy(stage)
+        # FaceAligner's detector wraps each stage (no run on zero proposals): compile the stage inside
+        # and keep the wrapper, so the copy is as quiet as the original.
+        guarded = isinstance(stage, StopWhenEmpty)
+        inner = copy.copy(stage.stage if guarded else stage)
         # Any batch and image size: one trace per network, not one per pyramid level.
-        stage._model = tf.function(stage._model, reduce_retracing=True,
+        inner._model = tf.function(inner._model, reduce_retracing=True,
                                    input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
-        fast._stages.append(stage)
+        fast._stages.append(StopWhenEmpty(inner) if guarded else inner)
     return fast
 
 

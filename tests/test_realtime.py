@@ -771,3 +771,36 @@ def test_live_detector_refits_between_searches_and_searches_again_when_a_face_is
     step = live(frame)
     assert step.kind == "refit+search" and mtcnn.searches == 3
     assert step.detections[0].box == pytest.approx((50.0, 20.0, 30.0, 40.0))
+
+
+def test_the_live_path_compiles_the_real_mtcnn_of_a_face_aligner_and_finds_the_same_face():
+    """FaceAligner's own MTCNN (its stages wrapped so that no stage runs on zero proposals) through
+    compile_mtcnn, as `dsan predict --camera` and `dsan bench-realtime` build it: the copy must work (copying
+    the wrapped stages once recursed without end) and find the demo photo's face where the eager one does."""
+    import copy
+
+    import tensorflow as tf
+    from PIL import Image
+
+    from dsan_tf.data.align import FaceAligner, StopWhenEmpty
+    from dsan_tf.demo import demo_photo
+    from dsan_tf.live_detection import compile_mtcnn
+
+    aligner = FaceAligner(output_size=48)
+    eager = aligner.detector
+    assert all(isinstance(stage, StopWhenEmpty) for stage in eager._stages)
+    assert copy.copy(eager._stages[0]).stage is eager._stages[0].stage  # a copy is a wrapper, not a recursion
+    compiled = compile_mtcnn(eager)
+    assert compiled is not eager and all(isinstance(stage, StopWhenEmpty) for stage in compiled._stages)
+    # each network inside the one wrapper runs as a graph (the copy's point); the photo detector's stay eager
+    assert not any(isinstance(stage.stage, StopWhenEmpty) for stage in compiled._stages)
+    assert not any(new.stage is old.stage for new, old in zip(compiled._stages, eager._stages))
+    assert all(isinstance(stage.stage._model, tf.types.experimental.PolymorphicFunction) for stage in compiled._stages)
+    assert not any(isinstance(stage.stage._model, tf.types.experimental.PolymorphicFunction) for stage in eager._stages)
+    image = np.asarray(Image.open(demo_photo()).convert("RGB"))
+    wanted = eager.detect_faces(image, output_type="numpy", box_format="xyxy", min_face_size=20)
+    found = compiled.detect_faces(image, output_type="numpy", box_format="xyxy", min_face_size=20)
+    assert len(wanted) == len(found) == 1
+    np.testing.assert_allclose(found[0][1:5], wanted[0][1:5], atol=0.5)  # the same box, to half a pixel
+    blank = np.full((120, 160, 3), 127, np.uint8)  # nothing to find: the guard's "no face", no error
+    assert len(compiled.detect_faces(blank, output_type="numpy", box_format="xyxy", min_face_size=20)) == 0

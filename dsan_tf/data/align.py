@@ -176,7 +176,7 @@ def read_rgb(path, data: bytes | None = None) -> np.ndarray:
         raise DataError(f"{path}: not a readable image ({type(err).__name__}: {err})") from err
 
 
-class _StopWhenEmpty:
+class StopWhenEmpty:
     """An MTCNN stage that is not run on zero proposals. mtcnn runs RNet and ONet on an empty batch
     when PNet finds nothing; ONet then fails (InvalidArgumentError, which mtcnn takes for "no face")
     and TensorFlow logs "local_rendezvous.cc ... Incompatible shapes: [0,48,48,3]" on stderr,
@@ -194,6 +194,8 @@ class _StopWhenEmpty:
         return self.stage(bboxes_batch=bboxes_batch, **kwargs)
 
     def __getattr__(self, name):  # the stage's name, id, model, ...
+        if name == "stage":  # asked before __init__ ran (copy.copy, pickle): no endless recursion
+            raise AttributeError(name)
         return getattr(self.stage, name)
 
 
@@ -284,7 +286,7 @@ class FaceAligner:
             self._detector = MTCNN()
             stages = getattr(self._detector, "stages", None)
             if isinstance(stages, list):
-                stages[:] = [_StopWhenEmpty(stage) for stage in stages]  # MTCNN.stages is read-only; its list is not
+                stages[:] = [StopWhenEmpty(stage) for stage in stages]  # MTCNN.stages is read-only; its list is not
         return self._detector
 
     def detect(self, image: np.ndarray) -> list:

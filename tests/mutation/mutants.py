@@ -648,6 +648,10 @@ MUTANTS += [
            k("tests/test_realtime.py", "tracker"),
            "--max-missed N keeps a lost face N-1 frames: a face hidden for N frames comes back with a new id"),
     # dsan_tf/live_detection.py (MTCNN searches and ONet refits on the live path)
+    Mutant("live-compiles-the-guard-not-the-stage", "dsan_tf/live_detection.py",
+           "inner = copy.copy(stage.stage if guarded else stage)", "inner = copy.copy(stage)",
+           k("tests/test_realtime.py", "real_mtcnn_of_a_face_aligner"),
+           "the live path's MTCNN copy puts tf.function on the no-empty-batch wrapper: the networks stay eager"),
     Mutant("live-shrink-scales-back-on-the-wrong-axis", "dsan_tf/live_detection.py",
            "    return small, (width / size[0], height / size[1])\n",
            "    return small, (height / size[1], width / size[0])\n",
