@@ -477,7 +477,8 @@ def tflite_function(model):
 
     The same pixel input as ``predict_pixels`` but at a fixed size: resizing
     (ScaleAndTranslate) is not a TFLite builtin, so the caller resizes (bilinear, with
-    antialiasing when shrinking, as ``dsan_tf.data.preprocess.resize_image``). ImageNet
+    antialiasing when shrinking, as ``dsan_tf.data.preprocess.resize_image``); the graph rounds
+    to integers, as the training pipeline does (``preprocess_for_model``). ImageNet
     normalisation is inside. No ``class_name`` output (TFLite string tensors are poorly
     supported on devices); the labels file is written beside the model.
     """
@@ -489,6 +490,9 @@ def tflite_function(model):
     def predict(pixels):
         if grey:  # greyed in the graph, as predict_pixels
             pixels = grey_rgb(pixels)
+        # rounded as preprocess_for_model (the training pipeline's uint8 step): any float input gives
+        # predict_pixels' answer
+        pixels = tf.clip_by_value(tf.round(pixels), 0.0, 255.0)
         out = model32(preprocess.normalize_imagenet(pixels), training=False)
         probabilities = tf.cast(out["probabilities"], tf.float32)
         gfe = tf.nn.softmax(tf.cast(out["gfe_logits"], tf.float32)) if "gfe_logits" in out else probabilities

@@ -254,7 +254,7 @@ class KerasPredictor(Predictor):
     def __init__(self, model, source: str = "<in memory>"):
         import tensorflow as tf
 
-        from dsan_tf.data.preprocess import normalize_imagenet, resize_image, to_uint8
+        from dsan_tf.data.preprocess import preprocess_for_model
         from dsan_tf.model import as_float32
 
         if model.settings.get("dtype", "float32") != "float32":
@@ -270,9 +270,7 @@ class KerasPredictor(Predictor):
 
         @tf.function(reduce_retracing=True)
         def run(pixels):
-            # The training pipeline's steps: resize, round to uint8, ImageNet-normalise.
-            x = normalize_imagenet(to_uint8(resize_image(pixels, size)))
-            return model(x, training=False)["probabilities"]
+            return model(preprocess_for_model(pixels, size), training=False)["probabilities"]
 
         self._run = run
 

@@ -43,7 +43,7 @@ def test_eval_order_shapes_and_values(tmp_path):
     assert labels.tolist() == [0, 1, 2, 1, 0]
     first = np.array(Image.open(table["path"][0]).convert("RGB"))
     expected = preprocess_for_model(first, S).numpy()
-    np.testing.assert_allclose(out[0][0][0], expected, atol=0.01)  # uint8 cache rounding
+    np.testing.assert_allclose(out[0][0][0], expected, atol=1e-6)  # inference preprocesses as training does
     assert batches(make_dataset(table, K, S, 2, training=False, drop_remainder=True))[-1][0].shape[0] == 2
 
 
@@ -188,3 +188,14 @@ def test_single_source_oversampling_counts_its_own_shard(tmp_path):
                                   oversample=True, input_context=context)
     labels = np.concatenate([b[1] for b in batches(ds)]).argmax(1)
     assert labels.tolist() == [0, 0, 0]  # rows 0, 2, 4; an epoch of this shard's size
+
+
+def test_inference_rounds_after_the_resize_as_the_pipeline_caches_uint8():
+    """A 48 px face for a 96 px model: the upscaled pixels fall between integers, and preprocess_for_model
+    (predict, the SavedModel, explain) rounds them as training did. Expected: NumPy, from the resize."""
+    face = np.random.default_rng(3).integers(0, 256, (9, 7, 3)).astype(np.uint8)  # non-square, odd sides
+    upscaled = tf.image.resize(face.astype(np.float32), (S, S), antialias=True).numpy()
+    assert np.abs(upscaled - np.round(upscaled)).max() > 0.2  # the rounding has work to do
+    mean, std = np.array([0.485, 0.456, 0.406]) * 255, np.array([0.229, 0.224, 0.225]) * 255
+    np.testing.assert_allclose(preprocess_for_model(face, S).numpy(),
+                               (np.clip(np.round(upscaled), 0, 255) - mean) / std, atol=1e-4)

@@ -6,7 +6,8 @@
 Writes ``dsan_float32.tflite``, ``dsan_dynamic_range.tflite``, ``labels.txt`` and
 ``report.json`` to ``--output``. Input of both: ``pixels`` float32 [N, S, S, 3], RGB
 0..255, already resized to the model's input size S (printed; resize bilinearly, as
-``dsan_tf.data.preprocess.resize_image``); normalisation is inside. Outputs:
+``dsan_tf.data.preprocess.resize_image``); rounding to integers, as the training pipeline
+does, and normalisation are inside. Outputs:
 ``probabilities``, ``class_id``, ``gfe_probabilities``, ``mff_probabilities``.
 
 Then runs every FERPlus validation image (majority protocol) through the SavedModel's
@@ -67,7 +68,7 @@ def evaluate(reference, runners, table, image_size, batch_size=64, progress=True
         data = [Path(p).read_bytes() for p in paths[start:start + batch_size]]
         ref = reference(image_bytes=tf.constant(data))["probabilities"].numpy()
         ids["reference"].append(ref.argmax(-1))
-        pixels = tf.stack([resize_image(decode_image(d), image_size) for d in data]).numpy()
+        pixels = tf.stack([resize_image(decode_image(d), image_size) for d in data]).numpy()  # the graph rounds
         for name, runner in runners.items():
             probs = runner(pixels=pixels)["probabilities"]
             ids[name].append(probs.argmax(-1))

@@ -105,5 +105,7 @@ def crop_to_box(image, box) -> tf.Tensor:
 
 
 def preprocess_for_model(image, image_size: int) -> tf.Tensor:
-    """uint8 or float 0..255 image [H, W, 3] or batch [N, H, W, 3] -> model input."""
-    return normalize_imagenet(resize_image(image, image_size))
+    """uint8 or float 0..255 image [H, W, 3] or batch [N, H, W, 3] -> model input, by the training
+    pipeline's steps: resize, round to uint8 (what the pipeline caches), ImageNet-normalise. The rounding
+    matters when the model's size differs from the data's (FERPlus' 48 px faces for a 96 px model)."""
+    return normalize_imagenet(to_uint8(resize_image(image, image_size)))

@@ -648,6 +648,16 @@ MUTANTS += [
            k("tests/test_realtime.py", "tracker"),
            "--max-missed N keeps a lost face N-1 frames: a face hidden for N frames comes back with a new id"),
     # dsan_tf/live_detection.py (MTCNN searches and ONet refits on the live path)
+    Mutant("inference-skips-the-pipelines-rounding", "dsan_tf/data/preprocess.py",
+           "    return normalize_imagenet(to_uint8(resize_image(image, image_size)))",
+           "    return normalize_imagenet(resize_image(image, image_size))",
+           k("tests/test_data_pipeline.py", "rounds_after_the_resize or eval_order"),
+           "a 96 px model given 48 px faces sees unrounded upscaled pixels, unlike in training (the SavedModel "
+           "disagreed with TFLite on 0.2 % of FERPlus validation faces)"),
+    Mutant("tflite-graph-without-rounding", "dsan_tf/export.py",
+           "        pixels = tf.clip_by_value(tf.round(pixels), 0.0, 255.0)\n", "",
+           k("tests/test_export_tflite.py", "matches_the_pixel_signature"),
+           "TFLite answers differ from predict_pixels for pixels between integers"),
     Mutant("live-compiles-the-guard-not-the-stage", "dsan_tf/live_detection.py",
            "inner = copy.copy(stage.stage if guarded else stage)", "inner = copy.copy(stage)",
            k("tests/test_realtime.py", "real_mtcnn_of_a_face_aligner"),
