@@ -360,6 +360,19 @@ class StepCheckpoint(keras.callbacks.Callback):
             self.state.save(self.epoch, self.step, self._running(), epoch_trained=self.epoch_finished)
 
 
+class RunProgbar(keras.callbacks.ProgbarLogger):
+    """Keras' progress line (``--verbose 1/2``) with the run's epoch count: each ``fit`` here is one epoch
+    long, so Keras alone would head the run's second epoch of 30 with "Epoch 2/2"."""
+
+    def __init__(self, run_epochs):
+        super().__init__()
+        self.run_epochs = run_epochs
+
+    def set_params(self, params):
+        super().set_params(params)
+        self.epochs = self.run_epochs
+
+
 class StopOnNaN(keras.callbacks.TerminateOnNaN):
     """Keras' NaN check, raising :class:`TrainingDiverged` at once: placed before
     :class:`StepCheckpoint`, it stops a NaN step before it is checkpointed."""
@@ -478,6 +491,8 @@ def fit_resumable(
             # the EMA's update before StepCheckpoint: the step's checkpoint holds the EMA of that step.
             averaging = [UpdateAverage(ema)] if ema is not None else []
             callbacks = [StopOnNaN(epoch), *averaging, step_checkpoint, budget, *extra_callbacks]
+            if verbose:
+                callbacks.append(RunProgbar(epochs))  # fit and the multi-worker loop use it instead of their own
             if getattr(model, "centre_tracking", None) is not None:
                 callbacks.append(CentreDiagnostics())  # before the CSV logger, which writes what it adds
             if chief:

@@ -82,3 +82,10 @@ def test_schedules():
     assert float(cos(0)) == pytest.approx(0.0) and float(cos(10)) == pytest.approx(1e-3)
     with pytest.raises(ValueError, match="unknown schedule"):
         learning_rate_schedule(OptimiserSettings(schedule="step"), 10, 5)
+
+
+def test_keras_progress_line_counts_the_runs_epochs(tmp_path, capsys):
+    """--verbose 2: each epoch is its own fit, yet the header says "Epoch 2/3", not Keras' "Epoch 2/2"."""
+    fit_resumable(fresh_model(), train_data, 3, tmp_path, verbose=2)
+    out = capsys.readouterr().out
+    assert [line for line in out.splitlines() if line.startswith("Epoch ")] == ["Epoch 1/3", "Epoch 2/3", "Epoch 3/3"]
