@@ -112,3 +112,113 @@ def test_flip_averaging_averages_the_baselines_logits_too():
     out = with_prior_correction(model, None, flip_average=True)(images, training=False)
     for key in ("logits", "probabilities"):
         np.testing.assert_allclose(np.asarray(out[key]), (np.asarray(a[key]) + np.asarray(b[key])) / 2, atol=1e-5)
+
+
+# ---------------------------------------------------------------------- the Python API
+
+
+class _StubPredictor:
+    """A Predictor whose model records a 48 px input (no TensorFlow)."""
+
+    def __new__(cls, image_size):
+        from dsan_tf.inference import Predictor
+
+        class Stub(Predictor):
+            class_names = ["a", "b"]
+            source = "stub"
+
+            def _predict_pixels(self, pixels):
+                return np.tile([0.25, 0.75], (len(pixels), 1)).astype(np.float32)
+
+        stub = Stub()
+        stub.image_size = image_size
+        return stub
+
+
+def test_align_size_given_wins_over_the_models_recorded_size():
+    """api-align-size-ignored: FaceExpressionRecognizer(align_size=64) crops 64 px faces even though the
+    model records 48 (the documented override); without it, the model's 48; with neither, 112."""
+    from dsan_tf.api import FaceExpressionRecognizer
+
+    assert FaceExpressionRecognizer(_StubPredictor(48), align_size=64).image_size == 64
+    assert FaceExpressionRecognizer(_StubPredictor(48)).image_size == 48
+    assert FaceExpressionRecognizer(_StubPredictor(None)).image_size == 112
+    assert FaceExpressionRecognizer(_StubPredictor(None), align_size=40).image_size == 40
+
+
+def test_crops_of_one_height_and_different_widths_are_batched_apart():
+    """inference-batches-grouped-by-height-only: 40x30 and 40x50 crops cannot share a batch; each face's
+    answer is its own (the stub model answers the crop's mean brightness, computed here with NumPy)."""
+    from dsan_tf.inference import Predictor
+
+    class MeanModel(Predictor):
+        class_names = ["dark", "bright"]
+        source, image_size = "stub", None
+
+        def _predict_pixels(self, pixels):
+            mean = np.asarray(pixels, np.float64).reshape(len(pixels), -1).mean(axis=1) / 255
+            return np.stack([1 - mean, mean], axis=1).astype(np.float32)
+
+    rng = np.random.default_rng(3)
+    crops = [rng.integers(0, 256, (40, w, 3), dtype=np.uint8) for w in (30, 50, 30, 64)]
+    got = MeanModel().predict(crops, batch_size=2, grayscale=False)
+    means = np.array([c.astype(np.float64).mean() / 255 for c in crops])
+    np.testing.assert_allclose(got, np.stack([1 - means, means], axis=1), atol=1e-6)
+
+
+def test_a_whole_folder_output_never_replaces_a_folder_holding_an_input(tmp_path):
+    """outputs-publish-folder-holding-an-input: publish_folder swaps the whole folder; one holding an input
+    (here two levels down) is refused before any work, even with --overwrite, and the input is kept."""
+    out = tmp_path / "out"
+    source = out / "raw" / "fer2013.csv"
+    source.parent.mkdir(parents=True)
+    source.write_text("emotion,pixels,Usage\n")
+    with OutputPolicy("dsan make-sample", flag="--out", overwrite=True, inputs=[source]) as policy:
+        with pytest.raises(outputs.OutputError, match="holds the input"):
+            with policy.publish_folder(out, kind="sample"):
+                pass
+    assert source.read_text() == "emotion,pixels,Usage\n"
+
+
+def test_every_path_under_proc_is_written_through():
+    """outputs-proc-not-written-through: /proc/self/fd/1 is stdout (a regular file when redirected); a /proc
+    path is appended to, never renamed over, whatever stat says it is."""
+    for path in ("/proc/self/status", "/proc/self/fd/1", "/proc/dsan-no-such/out.jsonl", "/dev/stdout"):
+        assert outputs.is_write_through(path), path
+
+
+def test_the_longest_name_whose_temporary_fits_is_accepted(tmp_path):
+    """outputs-temp-name-limit-off-by-one: a temporary adds 1 + 1 + 7 + 1 + 8 + 16 = 34 bytes to a name,
+    so names up to 255 - 34 = 221 bytes can be written safely and 222 cannot."""
+    assert outputs.check_creatable(tmp_path / ("a" * 221), folder=False) == tmp_path / ("a" * 221)
+    with pytest.raises(outputs.OutputError, match="too long to write safely"):
+        outputs.check_creatable(tmp_path / ("a" * 222), folder=False)
+
+
+# ---------------------------------------------------------------------- grey conversion
+
+
+# RGB -> BT.601 luminance 0.299 R + 0.587 G + 0.114 B, by hand, rounded to the nearest level:
+# (10, 200, 37): 2.99 + 117.4 + 4.218 = 124.608 -> 125; (255, 0, 0): 76.245 -> 76; (0, 0, 255): 29.07 -> 29;
+# (0, 255, 0): 149.685 -> 150; (255, 255, 255): 255; (3, 3, 3): 3.
+GREY_BY_HAND = [((10, 200, 37), 125), ((255, 0, 0), 76), ((0, 0, 255), 29), ((0, 255, 0), 150),
+                ((255, 255, 255), 255), ((3, 3, 3), 3)]
+
+
+def test_the_exported_graph_greys_colour_with_bt601_rounded():
+    """export-grey-weights-in-bgr-order, export-grey-floors: the SavedModel/TFLite grey conversion."""
+    from dsan_tf.export import grey_rgb
+
+    pixels = np.array([[rgb for rgb, _ in GREY_BY_HAND]], np.float32)  # 1 x 6 x 3
+    want = np.repeat(np.array([[g for _, g in GREY_BY_HAND]], np.float32)[..., None], 3, axis=-1)
+    np.testing.assert_array_equal(grey_rgb(pixels).numpy(), want)
+
+
+def test_crops_are_greyed_with_bt601_rounded():
+    """inference-grey-crop-floors: as_grey_rgb (uint8 crops) and grey_pixels (float pixels) alike."""
+    from dsan_tf.inference import as_grey_rgb, grey_pixels
+
+    crop = np.array([[rgb for rgb, _ in GREY_BY_HAND]], np.uint8)
+    want = np.repeat(np.array([[g for _, g in GREY_BY_HAND]], np.uint8)[..., None], 3, axis=-1)
+    np.testing.assert_array_equal(as_grey_rgb(crop), want)
+    np.testing.assert_array_equal(grey_pixels(crop.astype(np.float32)), want.astype(np.float32))
