@@ -222,3 +222,76 @@ def test_crops_are_greyed_with_bt601_rounded():
     want = np.repeat(np.array([[g for _, g in GREY_BY_HAND]], np.uint8)[..., None], 3, axis=-1)
     np.testing.assert_array_equal(as_grey_rgb(crop), want)
     np.testing.assert_array_equal(grey_pixels(crop.astype(np.float32)), want.astype(np.float32))
+
+
+# ---------------------------------------------------------------------- the face vocabulary
+
+
+def test_the_label_of_tied_probabilities_is_the_first_as_numpys_argmax():
+    """face-record-last-of-equal-maxima: a record's label and the export's class_id (np.argmax) agree on ties."""
+    from dsan_tf.face_record import FaceRecord
+
+    names = ["neutral", "happiness", "surprise", "sadness"]
+    for p in ([0.4, 0.1, 0.4, 0.1], [0.25, 0.25, 0.25, 0.25], [0.1, 0.45, 0.0, 0.45]):
+        assert FaceRecord.classified(None, None, p, names).label == names[int(np.argmax(p))]
+    assert FaceRecord.classified(None, None, [0.4, 0.1, 0.4, 0.1], names).label == "neutral"
+
+
+# ---------------------------------------------------------------------- state files
+
+
+def test_open_bounds_refuse_the_bound_itself():
+    """state-open-upper-bound-accepts-the-bound: (0, 1) refuses 0 and 1, [0, 1] takes them."""
+    from dsan_tf.state_files import ArgumentError, require_in_range
+
+    assert require_in_range(1.0, "p", 0, 1) == 1.0 and require_in_range(0.0, "p", 0, 1) == 0.0
+    assert require_in_range(0.999, "p", 0, 1, low_open=True, high_open=True) == 0.999
+    for value, match in ((1.0, r"p must be in \(0, 1\), got 1\.0"), (0.0, r"p must be in \(0, 1\), got 0\.0")):
+        with pytest.raises(ArgumentError, match=match):
+            require_in_range(value, "p", 0, 1, low_open=True, high_open=True)
+
+
+def test_an_npz_state_file_with_nan_or_inf_is_refused_naming_the_array(tmp_path):
+    """state-npz-nan-accepted: read_npz_state's float arrays must be finite (integer arrays are not checked)."""
+    from dsan_tf.state_files import StateFileError, read_npz_state
+
+    path = tmp_path / "features.npz"
+    schema = {"features": (2, "f"), "labels": (1, "iu")}
+    np.savez(path, features=np.ones((3, 2)), labels=np.arange(3))
+    assert read_npz_state(path, schema)["labels"].tolist() == [0, 1, 2]
+    for bad in (np.nan, np.inf):
+        features = np.ones((3, 2))
+        features[2, 1] = bad
+        np.savez(path, features=features, labels=np.arange(3))
+        with pytest.raises(StateFileError, match=r"features\.npz.*array 'features' holds NaN or infinite"):
+            read_npz_state(path, schema)
+
+
+# ---------------------------------------------------------------------- dataset readers
+
+
+def test_affectnet_face_boxes_are_rounded_to_the_nearest_pixel(tmp_path):
+    """affectnet-box-truncated: 2.6, 3.4, 6.7, 5.2 -> (3, 3, 7, 5), not truncated to (2, 3, 6, 5)."""
+    from dsan_tf.data.affectnet import read_annotation_csv
+
+    path = tmp_path / "training.csv"
+    path.write_text("0/a.jpg,2.6,3.4,6.7,5.2,1.0;2.0,3,0.1,-0.2\n0/b.jpg,10,20,30.5001,40.49,1.0;2.0,5,0.1,-0.2\n")
+    rows = read_annotation_csv(path)
+    assert [(name, box, code) for name, box, code, _ in rows] == [("0/a.jpg", (3, 3, 7, 5), 3),
+                                                                  ("0/b.jpg", (10, 20, 31, 40), 5)]
+
+
+def test_split_folders_are_recognised_whatever_their_case(tmp_path):
+    """folder-split-names-case-sensitive: Train/ and Valid/ are the train and valid splits, not classes."""
+    from PIL import Image
+
+    from dsan_tf.data.folder import read_folder
+
+    for rel in ("Train/happy/1.png", "Train/sad/2.png", "Valid/happy/3.png", "TEST/sad/4.png"):
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.full((12, 10, 3), 90, np.uint8)).save(path)
+    data = read_folder(tmp_path)
+    assert data.class_names == ("happy", "sad")
+    assert sorted(data.splits) == ["test", "train", "valid"]
+    assert data.split("train")["label"].tolist() == [0, 1] and data.split("test")["label"].tolist() == [1]
