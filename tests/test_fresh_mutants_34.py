@@ -295,3 +295,122 @@ def test_split_folders_are_recognised_whatever_their_case(tmp_path):
     assert data.class_names == ("happy", "sad")
     assert sorted(data.splits) == ["test", "train", "valid"]
     assert data.split("train")["label"].tolist() == [0, 1] and data.split("test")["label"].tolist() == [1]
+
+
+# ---------------------------------------------------------------------- resume
+
+
+def test_resume_may_change_the_time_budget_and_nothing_of_the_configuration():
+    """resume-time-budget-counts-as-configuration: --time-budget-minutes (like --checkpoint-every) is how
+    long to run, not what is trained: a resume with another budget is the same run."""
+    from dsan_tf.runner import configuration_differences
+
+    before = {"epochs": 3, "batch_size": 8, "time_budget_minutes": 5, "checkpoint_every": 10, "resume": False}
+    after = {**before, "time_budget_minutes": 60, "checkpoint_every": 2, "resume": True}
+    assert configuration_differences(before, after) == ""
+    assert configuration_differences(before, {**after, "epochs": 4}) == "epochs: was 3, now 4"
+
+
+def test_a_legacy_checkpoint_after_the_epochs_last_step_counts_as_trained():
+    """resume-trained-epoch-needs-one-more-step: a checkpoint from before the epoch_trained record that has
+    skipped all 4 batches of its epoch (4 of 4) follows the epoch's last step; 3 of 4 does not."""
+    import types
+
+    import tensorflow as tf
+
+    from dsan_tf.training import _epoch_already_trained
+
+    state = types.SimpleNamespace(epoch_trained=False)
+    data = lambda epoch, context=None: tf.data.Dataset.range(4)  # noqa: E731 - 4 batches an epoch
+    assert _epoch_already_trained(state, data, 0, 4, False, None)
+    assert not _epoch_already_trained(state, data, 0, 3, False, None)
+    assert _epoch_already_trained(state, data, 0, 4, True, 4) and not _epoch_already_trained(state, data, 0, 3, True, 4)
+    assert _epoch_already_trained(types.SimpleNamespace(epoch_trained=True), data, 0, 1, False, None)
+
+
+# ---------------------------------------------------------------------- alignment
+
+
+class _OneFaceDetector:
+    """mtcnn's numpy rows for one face in the middle of whatever image it is given."""
+
+    def detect_faces(self, image, **kwargs):
+        h, w = image.shape[:2]
+        x0, y0, x1, y1 = 0.25 * w, 0.25 * h, 0.75 * w, 0.75 * h
+        xs = [0.4 * w, 0.6 * w, 0.5 * w, 0.42 * w, 0.58 * w]
+        ys = [0.4 * h, 0.4 * h, 0.5 * h, 0.62 * h, 0.62 * h]
+        return np.array([[0, x0, y0, x1, y1, 0.99, *xs, *ys]])
+
+
+def test_photos_whose_names_differ_only_in_suffix_keep_both_crops(tmp_path):
+    """align-clashing-names-lose-their-suffix: a.jpg and a.png in one folder give a.jpg.png and a.png.png
+    (neither crop lost); b.jpg alone gives b.png."""
+    from PIL import Image
+
+    from dsan_tf.data.align import FaceAligner, align_folder
+
+    source, out = tmp_path / "photos", tmp_path / "aligned"
+    source.mkdir()
+    rng = np.random.default_rng(0)
+    for name in ("a.jpg", "a.png", "b.jpg"):
+        Image.fromarray(rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)).save(source / name)
+    summary = align_folder(source, out, FaceAligner(16, min_face_size=1, detector=_OneFaceDetector()),
+                           progress=False)
+    assert summary.ok == 3
+    assert sorted(p.name for p in out.glob("*.png") if p.name != "align-report.csv") == ["a.jpg.png", "a.png.png",
+                                                                                           "b.png"]
+
+
+# ---------------------------------------------------------------------- dsan bench
+
+
+def test_without_steps_a_round_is_sized_from_the_slower_models_probe(monkeypatch):
+    """bench-auto-steps-from-the-fastest-probe: probes of 2.0 s (dsan) and 0.5 s (baseline) training steps and
+    --round-seconds 6 give round(6 / 2.0) = 3 steps, so dsan's round lasts ~6 s (not 10 steps = 20 s); the
+    inference probes 0.2 / 0.1 s give round(6 / 0.2) = 30, capped at 10."""
+    import argparse
+
+    from dsan_tf import benchmark as bench
+
+    probe = {("dsan", "train"): 2.0, ("baseline", "train"): 0.5, ("dsan", "infer"): 0.2, ("baseline", "infer"): 0.1}
+    seen = set()
+
+    class Runner:
+        def __init__(self, label, *args):
+            self.label = label
+
+        def train(self):
+            pass
+
+        def infer(self):
+            pass
+
+    def timed(fn, steps):
+        key = (fn.__self__.label, fn.__name__)
+        if key not in seen:  # the probe step after the warm-up
+            seen.add(key)
+            assert steps == 1
+            return [(probe[key], probe[key])]
+        return [(0.1 * (i + 1), 0.1) for i in range(steps)]
+
+    monkeypatch.setattr(bench, "build", lambda variant, precision, args, adam=None: variant)
+    monkeypatch.setattr(bench, "Runner", Runner)
+    monkeypatch.setattr(bench, "timed", timed)
+    monkeypatch.setattr(bench, "log", lambda message: None)
+    args = argparse.Namespace(seed=0, batch_size=4, image_size=8, num_classes=3, no_inference=False, warmup=0,
+                              steps=None, rounds=1, round_seconds=6.0)
+    assert bench.bench_precision("float32", args)["steps"] == {"train": 3, "infer": 10}
+
+
+def test_the_headline_without_mixed_bfloat16_is_the_first_precision_asked():
+    """bench-headline-falls-back-to-the-last-precision: --precisions float32,mixed_float16 -> float32's ratio."""
+    import argparse
+
+    from dsan_tf import benchmark as bench
+
+    args = argparse.Namespace(image_size=112, batch_size=64, warmup=1, rounds=3,
+                              precisions=["float32", "mixed_float16"])
+    results = {"float32": {"train_ratio_dsan_over_baseline": 0.91},
+               "mixed_float16": {"train_ratio_dsan_over_baseline": 1.07}}
+    summary = bench.summarise(results, args)
+    assert summary["headline_precision"] == "float32" and summary["train_ratio_dsan_over_baseline"] == 0.91
