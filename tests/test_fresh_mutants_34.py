@@ -548,3 +548,28 @@ def test_an_onet_box_is_clipped_to_the_frames_width_and_height():
     np.testing.assert_allclose(face.landmarks, [[1, 11], [2, 12], [3, 13], [4, 14], [5, 15]])
     inside = _detection(np.array([0, 10.0, 20.0, 60.0, 90.0, 0.9, *[0] * 10], np.float64), (100, 200, 3))
     assert inside.box == pytest.approx((10.0, 20.0, 50.0, 70.0))
+
+
+def test_the_step_checkpoint_sees_the_epochs_last_step():
+    """resume-epoch-finished-one-step-late: a 3-batch epoch ends on batch index 2 (the third step); a resumed
+    epoch that skipped 1 batch (a 2-batch fit) ends on index 1. The checkpoint saved there is marked as
+    following the epoch's last step, so a resume validates it and trains nothing."""
+    import types
+
+    from dsan_tf.training import StepCheckpoint
+
+    saves = []
+    state = types.SimpleNamespace(save=lambda epoch, step, running=None, epoch_trained=False:
+                                  saves.append((epoch, step, epoch_trained)))
+    model = types.SimpleNamespace(metrics_variables=[])
+    for first_step, steps in ((0, 3), (1, 2)):
+        saves.clear()
+        callback = StepCheckpoint(state, epoch=4, first_step=first_step, every=1)
+        callback.set_model(model)
+        callback.set_params({"steps": steps})
+        finished = []
+        for batch in range(steps):
+            callback.on_train_batch_end(batch)
+            finished.append(callback.epoch_finished)
+        assert finished == [False] * (steps - 1) + [True]
+        assert saves == [(4, first_step + i + 1, i == steps - 1) for i in range(steps)]
