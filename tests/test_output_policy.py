@@ -327,3 +327,39 @@ def test_the_longest_name_whose_temporary_fits_is_accepted(tmp_path):
     assert outputs.check_creatable(tmp_path / ("a" * 221), folder=False) == tmp_path / ("a" * 221)
     with pytest.raises(outputs.OutputError, match="too long to write safely"):
         outputs.check_creatable(tmp_path / ("a" * 222), folder=False)
+
+
+def test_a_dangling_symlink_is_refused_when_claimed_not_after_the_work(tmp_path):
+    """outputs-dangling-symlink-replaced: the name is taken (by a link to a file that does not exist yet):
+    refused at the claim, before any work, unless --overwrite."""
+    link = tmp_path / "result.csv"
+    link.symlink_to(tmp_path / "elsewhere.csv")
+    with OutputPolicy("dsan predict") as policy:
+        with pytest.raises(OutputError, match="is a symlink to a missing file; pass --overwrite"):
+            policy.claim_file(link)
+    with OutputPolicy("dsan predict", overwrite=True) as policy:
+        assert policy.claim_file(link) == link
+
+
+def test_a_path_component_of_255_bytes_is_allowed_and_256_is_not(tmp_path):
+    """outputs-255-byte-name-refused: NAME_MAX is 255 bytes per component (a folder of that name can hold an
+    output); 256 cannot exist."""
+    folder = tmp_path / ("d" * 255)
+    assert outputs.check_names(folder / "x.csv") == folder / "x.csv"
+    assert outputs.check_creatable(folder / "x.csv", folder=False) == folder / "x.csv"
+    with pytest.raises(OutputError, match=r"file name too long \(256 bytes"):
+        outputs.check_names(tmp_path / ("d" * 256) / "x.csv")
+
+
+def test_only_temporaries_of_writers_that_ended_are_cleaned(tmp_path):
+    """outputs-live-writers-temporary-removed: a temporary of this (live) process is another writer's work in
+    progress and is kept; one of a process that has ended is removed."""
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(ended.stdout)
+    target = tmp_path / "faces.csv"
+    live = tmp_path / f".faces.csv.{os.getpid()}.0123abcd.csv"
+    stale = tmp_path / f".faces.csv.{dead_pid}.89abcdef.csv"
+    for path in (live, stale):
+        path.write_text("partial")
+    assert outputs.clean_stale_temps(target) == [stale]
+    assert live.exists() and not stale.exists()

@@ -118,3 +118,20 @@ def test_output_suffixes_are_matched_whatever_their_case():
     assert check("RESULT.CSV") == Path("RESULT.CSV") and check("faces.JsonL") == Path("faces.JsonL")
     with pytest.raises(argparse.ArgumentTypeError, match=r"expected a \.csv or \.jsonl file name"):
         check("result.txt")
+
+
+def test_integers_are_decimal_and_text_has_no_nul():
+    """validators-int-takes-hex-and-octal, validators-text-takes-nul: '010' is ten, '0x40' is not a count;
+    a name with a NUL byte can never be a file name."""
+    import argparse
+
+    from dsan_tf.cli import validators as v
+
+    assert v.positive_int()("010") == 10 and v.int_in(0, 100)("007") == 7
+    for bad in ("0x40", "0o10", "0b11"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            v.positive_int()(bad)
+    assert v.text()("run-1") == "run-1"
+    for bad in ("a\0b", "two\nlines", ""):
+        with pytest.raises(argparse.ArgumentTypeError, match="expected a non-empty name"):
+            v.text()(bad)
