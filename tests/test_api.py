@@ -392,3 +392,15 @@ def test_align_size_given_wins_over_the_models_recorded_size():
     assert FaceExpressionRecognizer(_StubPredictor(48)).image_size == 48
     assert FaceExpressionRecognizer(_StubPredictor(None)).image_size == 112
     assert FaceExpressionRecognizer(_StubPredictor(None), align_size=40).image_size == 40
+
+
+def test_the_api_takes_the_same_align_sizes_as_the_flag():
+    """api-align-size-minimum-16: align_size and image_size from 8 px (as --align-size), refused below."""
+    from dsan_tf.api import check_options
+    from dsan_tf.state_files import ArgumentError
+
+    check_options(align_size=8, image_size=8)
+    check_options(align_size=1024)
+    for name in ("align_size", "image_size"):
+        with pytest.raises(ArgumentError, match=rf"{name} must be in \[8, inf\], got 7"):
+            check_options(**{name: 7})

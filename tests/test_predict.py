@@ -261,3 +261,32 @@ def test_crops_of_one_height_and_different_widths_are_batched_apart():
     got = MeanModel().predict(crops, batch_size=2, grayscale=False)
     means = np.array([c.astype(np.float64).mean() / 255 for c in crops])
     np.testing.assert_allclose(got, np.stack([1 - means, means], axis=1), atol=1e-6)
+
+
+def test_an_rgba_crop_is_classified_as_its_rgb_and_an_input_named_twice_is_read_once(tmp_path):
+    """inference-rgba-crop-refused, inference-inputs-listed-twice: the alpha channel is dropped (the stub model
+    answers the crop's mean, so alpha 0 or 255 would change it); a photo named and also inside a named folder is
+    one input."""
+    from PIL import Image
+
+    from dsan_tf.inference import Predictor, collect_inputs
+
+    class MeanModel(Predictor):
+        class_names = ["dark", "bright"]
+        source, image_size = "stub", None
+
+        def _predict_pixels(self, pixels):
+            mean = np.asarray(pixels, np.float64).reshape(len(pixels), -1).mean(axis=1) / 255
+            return np.stack([1 - mean, mean], axis=1).astype(np.float32)
+
+    rgb = np.random.default_rng(4).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    rgba = np.concatenate([rgb, np.zeros((20, 30, 1), np.uint8)], axis=2)
+    mean = rgb.astype(np.float64).mean() / 255
+    np.testing.assert_allclose(MeanModel().predict([rgba], grayscale=False), [[1 - mean, mean]], atol=1e-6)
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("a.png", "b.png"):
+        Image.fromarray(rgb).save(folder / name)
+    found = collect_inputs([folder / "a.png", folder, folder / "a.png"])
+    assert [(f.name, root) for f, root in found] == [("a.png", folder), ("b.png", folder)]

@@ -139,3 +139,14 @@ def test_the_step_checkpoint_sees_the_epochs_last_step():
             finished.append(callback.epoch_finished)
         assert finished == [False] * (steps - 1) + [True]
         assert saves == [(4, first_step + i + 1, i == steps - 1) for i in range(steps)]
+
+
+def test_cosine_with_warmup_reaches_zero_at_the_runs_last_step():
+    """cosine-decay-ignores-warmup: 5 epochs of 10 steps, 1 warm-up epoch: the cosine runs over the 40 steps
+    after the warm-up, 1e-3 * (1 + cos(pi * (s - 10) / 40)) / 2: 5e-4 at step 30, 0 at step 50."""
+    import math
+
+    cos = learning_rate_schedule(OptimiserSettings(schedule="cosine", warmup_epochs=1), steps_per_epoch=10, epochs=5)
+    for step in (20, 30, 45, 50):
+        assert float(cos(step)) == pytest.approx(1e-3 * (1 + math.cos(math.pi * (step - 10) / 40)) / 2, abs=1e-9)
+    assert float(cos(50)) == pytest.approx(0.0, abs=1e-9)
