@@ -369,3 +369,59 @@ def test_bench_realtime_prints_the_reports_figures_and_fails_without_frames(tmp_
     assert [p["frames_per_s"] for p in printed] == [7.25, 12.5]
     assert all(p["cpu"] == "Some CPU" and p["classifier"] == "keras" and p["frame_size"] == [160, 120]
                for p in printed)
+
+
+# ---------------------------------------------------------------------- fresh blind mutants (issue 34)
+# Each test below names the mutant of tests/mutation/mutants.py (FRESH_BLIND) it was written to kill.
+
+
+def test_without_steps_a_round_is_sized_from_the_slower_models_probe(monkeypatch):
+    """bench-auto-steps-from-the-fastest-probe: probes of 2.0 s (dsan) and 0.5 s (baseline) training steps and
+    --round-seconds 6 give round(6 / 2.0) = 3 steps, so dsan's round lasts ~6 s (not 10 steps = 20 s); the
+    inference probes 0.2 / 0.1 s give round(6 / 0.2) = 30, capped at 10."""
+    import argparse
+
+    from dsan_tf import benchmark as bench
+
+    probe = {("dsan", "train"): 2.0, ("baseline", "train"): 0.5, ("dsan", "infer"): 0.2, ("baseline", "infer"): 0.1}
+    seen = set()
+
+    class Runner:
+        def __init__(self, label, *args):
+            self.label = label
+
+        def train(self):
+            pass
+
+        def infer(self):
+            pass
+
+    def timed(fn, steps):
+        key = (fn.__self__.label, fn.__name__)
+        if key not in seen:  # the probe step after the warm-up
+            seen.add(key)
+            assert steps == 1
+            return [(probe[key], probe[key])]
+        return [(0.1 * (i + 1), 0.1) for i in range(steps)]
+
+    monkeypatch.setattr(bench, "build", lambda variant, precision, args, adam=None: variant)
+    monkeypatch.setattr(bench, "Runner", Runner)
+    monkeypatch.setattr(bench, "timed", timed)
+    monkeypatch.setattr(bench, "log", lambda message: None)
+    args = argparse.Namespace(seed=0, batch_size=4, image_size=8, num_classes=3, no_inference=False, warmup=0,
+                              steps=None, rounds=1, round_seconds=6.0)
+    assert bench.bench_precision("float32", args)["steps"] == {"train": 3, "infer": 10}
+
+
+def test_the_headline_without_mixed_bfloat16_is_the_first_precision_asked():
+    """bench-headline-falls-back-to-the-last-precision: --precisions float32,mixed_float16 -> float32's ratio."""
+    import argparse
+
+    from dsan_tf import benchmark as bench
+
+    args = argparse.Namespace(image_size=112, batch_size=64, warmup=1, rounds=3,
+                              precisions=["float32", "mixed_float16"])
+    results = {"float32": {"train_ratio_dsan_over_baseline": 0.91},
+               "mixed_float16": {"train_ratio_dsan_over_baseline": 1.07}}
+    summary = bench.summarise(results, args)
+    assert summary["headline_precision"] == "float32" and summary["train_ratio_dsan_over_baseline"] == 0.91

@@ -120,3 +120,37 @@ def test_folder_report_and_resume(aligner, tmp_path):
     assert (second.no_face, second.unreadable) == (1, 1)  # report still covers all runs
     with pytest.raises(DataError, match="written with"):
         align_folder(src, out, FaceAligner(64, detector=aligner.detector), progress=False)
+
+
+# ---------------------------------------------------------------------- fresh blind mutants (issue 34)
+# Each test below names the mutant of tests/mutation/mutants.py (FRESH_BLIND) it was written to kill.
+
+
+class _OneFaceDetector:
+    """mtcnn's numpy rows for one face in the middle of whatever image it is given."""
+
+    def detect_faces(self, image, **kwargs):
+        h, w = image.shape[:2]
+        x0, y0, x1, y1 = 0.25 * w, 0.25 * h, 0.75 * w, 0.75 * h
+        xs = [0.4 * w, 0.6 * w, 0.5 * w, 0.42 * w, 0.58 * w]
+        ys = [0.4 * h, 0.4 * h, 0.5 * h, 0.62 * h, 0.62 * h]
+        return np.array([[0, x0, y0, x1, y1, 0.99, *xs, *ys]])
+
+
+def test_photos_whose_names_differ_only_in_suffix_keep_both_crops(tmp_path):
+    """align-clashing-names-lose-their-suffix: a.jpg and a.png in one folder give a.jpg.png and a.png.png
+    (neither crop lost); b.jpg alone gives b.png."""
+    from PIL import Image
+
+    from dsan_tf.data.align import FaceAligner, align_folder
+
+    source, out = tmp_path / "photos", tmp_path / "aligned"
+    source.mkdir()
+    rng = np.random.default_rng(0)
+    for name in ("a.jpg", "a.png", "b.jpg"):
+        Image.fromarray(rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)).save(source / name)
+    summary = align_folder(source, out, FaceAligner(16, min_face_size=1, detector=_OneFaceDetector()),
+                           progress=False)
+    assert summary.ok == 3
+    assert sorted(p.name for p in out.glob("*.png") if p.name != "align-report.csv") == ["a.jpg.png", "a.png.png",
+                                                                                           "b.png"]

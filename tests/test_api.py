@@ -359,3 +359,48 @@ def test_the_first_api_call_is_quiet_and_leaves_the_users_log_levels_alone(tmp_p
     loud = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=300,
                           env={**env, "DSAN_VERBOSE": "1"})
     assert loud.returncode == 0 and [line for line in loud.stderr.splitlines() if NOISE.search(line)], loud.stderr
+
+
+# ---------------------------------------------------------------------- fresh blind mutants (issue 34)
+# Each test below names the mutant of tests/mutation/mutants.py (FRESH_BLIND) it was written to kill.
+
+
+class _StubPredictor:
+    """A Predictor whose model records a 48 px input (no TensorFlow)."""
+
+    def __new__(cls, image_size):
+        from dsan_tf.inference import Predictor
+
+        class Stub(Predictor):
+            class_names = ["a", "b"]
+            source = "stub"
+
+            def _predict_pixels(self, pixels):
+                return np.tile([0.25, 0.75], (len(pixels), 1)).astype(np.float32)
+
+        stub = Stub()
+        stub.image_size = image_size
+        return stub
+
+
+def test_align_size_given_wins_over_the_models_recorded_size():
+    """api-align-size-ignored: FaceExpressionRecognizer(align_size=64) crops 64 px faces even though the
+    model records 48 (the documented override); without it, the model's 48; with neither, 112."""
+    from dsan_tf.api import FaceExpressionRecognizer
+
+    assert FaceExpressionRecognizer(_StubPredictor(48), align_size=64).image_size == 64
+    assert FaceExpressionRecognizer(_StubPredictor(48)).image_size == 48
+    assert FaceExpressionRecognizer(_StubPredictor(None)).image_size == 112
+    assert FaceExpressionRecognizer(_StubPredictor(None), align_size=40).image_size == 40
+
+
+def test_the_api_takes_the_same_align_sizes_as_the_flag():
+    """api-align-size-minimum-16: align_size and image_size from 8 px (as --align-size), refused below."""
+    from dsan_tf.api import check_options
+    from dsan_tf.state_files import ArgumentError
+
+    check_options(align_size=8, image_size=8)
+    check_options(align_size=1024)
+    for name in ("align_size", "image_size"):
+        with pytest.raises(ArgumentError, match=rf"{name} must be in \[8, inf\], got 7"):
+            check_options(**{name: 7})

@@ -168,3 +168,24 @@ def test_flip_average_survives_save_shipping_and_every_export(small_dsan, tmp_pa
 
     runner = signature_runner(model_content=convert_tflite(flipped))
     np.testing.assert_allclose(runner(pixels=as_float[:1])["probabilities"][0], want[0], atol=1e-4)
+
+
+# ---------------------------------------------------------------------- fresh blind mutants (issue 34)
+# Each test below names the mutant of tests/mutation/mutants.py (FRESH_BLIND) it was written to kill.
+
+
+def test_flip_averaging_averages_the_baselines_logits_too():
+    """flip-average-leaves-logits-unaveraged: the single-classifier baseline's output is "logits"; with
+    flip averaging they are the mean over the face and its mirror image (mirrored here with NumPy), as
+    the probabilities are."""
+    from dsan_tf.calibration import with_prior_correction
+    from dsan_tf.model import build_dsan
+
+    model = build_dsan(3, 32, "baseline")
+    images = np.random.default_rng(5).uniform(-2, 2, (2, 32, 32, 3)).astype("float32")
+    mirrored = images[:, :, ::-1, :].copy()
+    a, b = model(images, training=False), model(mirrored, training=False)
+    assert np.abs(np.asarray(a["logits"]) - np.asarray(b["logits"])).max() > 1e-4  # orientation matters
+    out = with_prior_correction(model, None, flip_average=True)(images, training=False)
+    for key in ("logits", "probabilities"):
+        np.testing.assert_allclose(np.asarray(out[key]), (np.asarray(a[key]) + np.asarray(b[key])) / 2, atol=1e-5)

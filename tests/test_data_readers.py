@@ -195,3 +195,34 @@ def test_registry_rejects_unknown_names_and_modes(tmp_path):
         load_dataset("rafdb", tmp_path, label_mode="probability")
     with pytest.raises(DataError, match="data_dir is required"):
         load_dataset("rafdb")
+
+
+# ---------------------------------------------------------------------- fresh blind mutants (issue 34)
+# Each test below names the mutant of tests/mutation/mutants.py (FRESH_BLIND) it was written to kill.
+
+
+def test_affectnet_face_boxes_are_rounded_to_the_nearest_pixel(tmp_path):
+    """affectnet-box-truncated: 2.6, 3.4, 6.7, 5.2 -> (3, 3, 7, 5), not truncated to (2, 3, 6, 5)."""
+    from dsan_tf.data.affectnet import read_annotation_csv
+
+    path = tmp_path / "training.csv"
+    path.write_text("0/a.jpg,2.6,3.4,6.7,5.2,1.0;2.0,3,0.1,-0.2\n0/b.jpg,10,20,30.5001,40.49,1.0;2.0,5,0.1,-0.2\n")
+    rows = read_annotation_csv(path)
+    assert [(name, box, code) for name, box, code, _ in rows] == [("0/a.jpg", (3, 3, 7, 5), 3),
+                                                                  ("0/b.jpg", (10, 20, 31, 40), 5)]
+
+
+def test_split_folders_are_recognised_whatever_their_case(tmp_path):
+    """folder-split-names-case-sensitive: Train/ and Valid/ are the train and valid splits, not classes."""
+    from PIL import Image
+
+    from dsan_tf.data.folder import read_folder
+
+    for rel in ("Train/happy/1.png", "Train/sad/2.png", "Valid/happy/3.png", "TEST/sad/4.png"):
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.full((12, 10, 3), 90, np.uint8)).save(path)
+    data = read_folder(tmp_path)
+    assert data.class_names == ("happy", "sad")
+    assert sorted(data.splits) == ["test", "train", "valid"]
+    assert data.split("train")["label"].tolist() == [0, 1] and data.split("test")["label"].tolist() == [1]

@@ -362,3 +362,23 @@ def test_mixed_precision_model_is_served_in_float32():
     want = as_float32(model)(preprocess_for_model(pixels, 32), training=False)["probabilities"]
     np.testing.assert_allclose(out["probabilities"], want, atol=1e-5)
     assert keras.config.dtype_policy().name == "float32"  # nothing global was changed
+
+
+# ---------------------------------------------------------------------- fresh blind mutants (issue 34)
+# Each test below names the mutant of tests/mutation/mutants.py (FRESH_BLIND) it was written to kill.
+
+
+# RGB -> BT.601 luminance 0.299 R + 0.587 G + 0.114 B, by hand, rounded to the nearest level:
+# (10, 200, 37): 2.99 + 117.4 + 4.218 = 124.608 -> 125; (255, 0, 0): 76.245 -> 76; (0, 0, 255): 29.07 -> 29;
+# (0, 255, 0): 149.685 -> 150; (255, 255, 255): 255; (3, 3, 3): 3.
+GREY_BY_HAND = [((10, 200, 37), 125), ((255, 0, 0), 76), ((0, 0, 255), 29), ((0, 255, 0), 150),
+                ((255, 255, 255), 255), ((3, 3, 3), 3)]
+
+
+def test_the_exported_graph_greys_colour_with_bt601_rounded():
+    """export-grey-weights-in-bgr-order, export-grey-floors: the SavedModel/TFLite grey conversion."""
+    from dsan_tf.export import grey_rgb
+
+    pixels = np.array([[rgb for rgb, _ in GREY_BY_HAND]], np.float32)  # 1 x 6 x 3
+    want = np.repeat(np.array([[g for _, g in GREY_BY_HAND]], np.float32)[..., None], 3, axis=-1)
+    np.testing.assert_array_equal(grey_rgb(pixels).numpy(), want)

@@ -253,3 +253,113 @@ def test_pixels_outside_0_255_are_an_error(value):
 
 # The SavedModel signature's check is tested in test_bad_input_tools.test_nan_pixels_are_an_error_not_an_answer,
 # beside the serving module that test builds already (building one costs ~1 min on 2 cores).
+
+
+# ---------------------------------------------------------------------- fresh blind mutants (issue 34)
+# Each test below names the mutant of tests/mutation/mutants.py (FRESH_BLIND) it was written to kill.
+
+
+def _marked(folder: Path, kind: str, names):
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps({"kind": kind, "command": "someone"})] + [json.dumps(n) for n in names]
+    (folder / MARKER).write_text("\n".join(lines) + "\n")
+    for name in names:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(b"kept")
+
+
+def test_recorded_files_of_another_kind_are_never_removed(tmp_path):
+    """outputs-recorded-files-of-any-kind: only a marker of the SAME kind lists files a rerun may delete."""
+    folder = tmp_path / "out"
+    _marked(folder, "alignment", ["a.png", "b.png"])
+    assert outputs.remove_recorded_files(folder, "explanations") == []
+    assert sorted(p.name for p in folder.glob("*.png")) == ["a.png", "b.png"]
+    removed = outputs.remove_recorded_files(folder, "alignment")
+    assert sorted(p.name for p in removed) == ["a.png", "b.png"]
+    assert not list(folder.glob("*.png"))
+
+
+def test_a_file_in_a_sub_folder_of_a_claimed_folder_is_recorded_and_replaced_on_a_rerun(tmp_path):
+    """outputs-manifest-only-for-direct-children: annotated copies mirror their inputs' sub-folders
+    (out/2024/a.png); the marker must list them so that a rerun of the same kind may replace them."""
+    import json
+
+    folder = tmp_path / "out"
+    nested = folder / "2024" / "march" / "a.png"
+    for run in (b"first", b"second"):
+        with OutputPolicy("dsan predict") as policy:
+            policy.claim_folder(folder, kind="annotations", flag="--annotate")
+            policy.claim_file(nested, flag="--annotate")
+            with policy.publish(nested) as tmp:
+                Path(tmp).write_bytes(run)
+        lines = (folder / MARKER).read_text().splitlines()
+        assert json.loads(lines[0])["kind"] == "annotations"
+        assert [json.loads(line) for line in lines[1:]] == ["2024/march/a.png"]
+    assert nested.read_bytes() == b"second"
+
+
+def test_a_whole_folder_output_never_replaces_a_folder_holding_an_input(tmp_path):
+    """outputs-publish-folder-holding-an-input: publish_folder swaps the whole folder; one holding an input
+    (here two levels down) is refused before any work, even with --overwrite, and the input is kept."""
+    out = tmp_path / "out"
+    source = out / "raw" / "fer2013.csv"
+    source.parent.mkdir(parents=True)
+    source.write_text("emotion,pixels,Usage\n")
+    with OutputPolicy("dsan make-sample", flag="--out", overwrite=True, inputs=[source]) as policy:
+        with pytest.raises(outputs.OutputError, match="holds the input"):
+            with policy.publish_folder(out, kind="sample"):
+                pass
+    assert source.read_text() == "emotion,pixels,Usage\n"
+
+
+def test_every_path_under_proc_is_written_through():
+    """outputs-proc-not-written-through: /proc/self/fd/1 is stdout (a regular file when redirected); a /proc
+    path is appended to, never renamed over, whatever stat says it is."""
+    for path in ("/proc/self/status", "/proc/self/fd/1", "/proc/dsan-no-such/out.jsonl", "/dev/stdout"):
+        assert outputs.is_write_through(path), path
+
+
+def test_the_longest_name_whose_temporary_fits_is_accepted(tmp_path):
+    """outputs-temp-name-limit-off-by-one: a temporary adds 1 + 1 + 7 + 1 + 8 + 16 = 34 bytes to a name,
+    so names up to 255 - 34 = 221 bytes can be written safely and 222 cannot."""
+    assert outputs.check_creatable(tmp_path / ("a" * 221), folder=False) == tmp_path / ("a" * 221)
+    with pytest.raises(outputs.OutputError, match="too long to write safely"):
+        outputs.check_creatable(tmp_path / ("a" * 222), folder=False)
+
+
+def test_a_dangling_symlink_is_refused_when_claimed_not_after_the_work(tmp_path):
+    """outputs-dangling-symlink-replaced: the name is taken (by a link to a file that does not exist yet):
+    refused at the claim, before any work, unless --overwrite."""
+    link = tmp_path / "result.csv"
+    link.symlink_to(tmp_path / "elsewhere.csv")
+    with OutputPolicy("dsan predict") as policy:
+        with pytest.raises(OutputError, match="is a symlink to a missing file; pass --overwrite"):
+            policy.claim_file(link)
+    with OutputPolicy("dsan predict", overwrite=True) as policy:
+        assert policy.claim_file(link) == link
+
+
+def test_a_path_component_of_255_bytes_is_allowed_and_256_is_not(tmp_path):
+    """outputs-255-byte-name-refused: NAME_MAX is 255 bytes per component (a folder of that name can hold an
+    output); 256 cannot exist."""
+    folder = tmp_path / ("d" * 255)
+    assert outputs.check_names(folder / "x.csv") == folder / "x.csv"
+    assert outputs.check_creatable(folder / "x.csv", folder=False) == folder / "x.csv"
+    with pytest.raises(OutputError, match=r"file name too long \(256 bytes"):
+        outputs.check_names(tmp_path / ("d" * 256) / "x.csv")
+
+
+def test_only_temporaries_of_writers_that_ended_are_cleaned(tmp_path):
+    """outputs-live-writers-temporary-removed: a temporary of this (live) process is another writer's work in
+    progress and is kept; one of a process that has ended is removed."""
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(ended.stdout)
+    target = tmp_path / "faces.csv"
+    live = tmp_path / f".faces.csv.{os.getpid()}.0123abcd.csv"
+    stale = tmp_path / f".faces.csv.{dead_pid}.89abcdef.csv"
+    for path in (live, stale):
+        path.write_text("partial")
+    assert outputs.clean_stale_temps(target) == [stale]
+    assert live.exists() and not stale.exists()

@@ -237,3 +237,56 @@ def test_grey_faces_are_bt601_luminance_in_three_channels():
     assert grey.shape == (2, 2, 3) and grey.dtype == np.uint8
     assert (grey == grey[..., :1]).all()
     np.testing.assert_array_equal(grey[..., 0], [[76, 150], [29, 18]])  # 0.299*10+0.587*20+0.114*30 = 18.15
+
+
+# ---------------------------------------------------------------------- fresh blind mutants (issue 34)
+# Each test below names the mutant of tests/mutation/mutants.py (FRESH_BLIND) it was written to kill.
+
+
+def test_crops_of_one_height_and_different_widths_are_batched_apart():
+    """inference-batches-grouped-by-height-only: 40x30 and 40x50 crops cannot share a batch; each face's
+    answer is its own (the stub model answers the crop's mean brightness, computed here with NumPy)."""
+    from dsan_tf.inference import Predictor
+
+    class MeanModel(Predictor):
+        class_names = ["dark", "bright"]
+        source, image_size = "stub", None
+
+        def _predict_pixels(self, pixels):
+            mean = np.asarray(pixels, np.float64).reshape(len(pixels), -1).mean(axis=1) / 255
+            return np.stack([1 - mean, mean], axis=1).astype(np.float32)
+
+    rng = np.random.default_rng(3)
+    crops = [rng.integers(0, 256, (40, w, 3), dtype=np.uint8) for w in (30, 50, 30, 64)]
+    got = MeanModel().predict(crops, batch_size=2, grayscale=False)
+    means = np.array([c.astype(np.float64).mean() / 255 for c in crops])
+    np.testing.assert_allclose(got, np.stack([1 - means, means], axis=1), atol=1e-6)
+
+
+def test_an_rgba_crop_is_classified_as_its_rgb_and_an_input_named_twice_is_read_once(tmp_path):
+    """inference-rgba-crop-refused, inference-inputs-listed-twice: the alpha channel is dropped (the stub model
+    answers the crop's mean, so alpha 0 or 255 would change it); a photo named and also inside a named folder is
+    one input."""
+    from PIL import Image
+
+    from dsan_tf.inference import Predictor, collect_inputs
+
+    class MeanModel(Predictor):
+        class_names = ["dark", "bright"]
+        source, image_size = "stub", None
+
+        def _predict_pixels(self, pixels):
+            mean = np.asarray(pixels, np.float64).reshape(len(pixels), -1).mean(axis=1) / 255
+            return np.stack([1 - mean, mean], axis=1).astype(np.float32)
+
+    rgb = np.random.default_rng(4).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    rgba = np.concatenate([rgb, np.zeros((20, 30, 1), np.uint8)], axis=2)
+    mean = rgb.astype(np.float64).mean() / 255
+    np.testing.assert_allclose(MeanModel().predict([rgba], grayscale=False), [[1 - mean, mean]], atol=1e-6)
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("a.png", "b.png"):
+        Image.fromarray(rgb).save(folder / name)
+    found = collect_inputs([folder / "a.png", folder, folder / "a.png"])
+    assert [(f.name, root) for f, root in found] == [("a.png", folder), ("b.png", folder)]

@@ -804,3 +804,124 @@ def test_the_live_path_compiles_the_real_mtcnn_of_a_face_aligner_and_finds_the_s
     np.testing.assert_allclose(found[0][1:5], wanted[0][1:5], atol=0.5)  # the same box, to half a pixel
     blank = np.full((120, 160, 3), 127, np.uint8)  # nothing to find: the guard's "no face", no error
     assert len(compiled.detect_faces(blank, output_type="numpy", box_format="xyxy", min_face_size=20)) == 0
+
+# ---------------------------------------------------------------------- fresh blind mutants (issue 34)
+# Each test below names the mutant of tests/mutation/mutants.py (FRESH_BLIND) it was written to kill.
+
+
+class _VirtualTime:
+    """time.perf_counter / time.sleep of dsan_tf.realtime on a virtual clock (no real waiting)."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += max(0.0, seconds)
+
+
+class _Capture:
+    """A 10 fps video of ``n`` frames whose every read costs ``read_s`` on ``clock``."""
+
+    def __init__(self, n, clock=None, read_s=0.0, fps=10.0):
+        self.frames = [np.full((24, 32, 3), i, np.uint8) for i in range(n)]
+        self.clock, self.read_s, self.fps, self.position = clock, read_s, fps, 0
+
+    def isOpened(self):  # noqa: N802 - OpenCV's name
+        return True
+
+    def read(self):
+        if self.position >= len(self.frames):
+            return False, None
+        if self.clock is not None:
+            self.clock.now += self.read_s
+        self.position += 1
+        return True, self.frames[self.position - 1].copy()
+
+    def grab(self):
+        return self.read()[0]
+
+    def get(self, prop):
+        import cv2
+
+        return {cv2.CAP_PROP_FPS: self.fps, cv2.CAP_PROP_FRAME_COUNT: len(self.frames)}.get(prop, 0.0)
+
+    def release(self):
+        pass
+
+
+class _SlowNoFace:
+    def __init__(self, clock, seconds):
+        self.clock, self.seconds = clock, seconds
+
+    def detect(self, image):
+        self.clock.now += self.seconds
+        return []
+
+
+def test_keeping_pace_drops_a_frame_only_when_a_whole_frame_behind(monkeypatch):
+    """realtime-paced-video-drops-any-late-frame: 10 fps, 130 ms per frame. By hand: frame 0 done at 0.13
+    (frame 1 due 0.1: 0.03 late, kept), 0.26 (frame 2: 0.06 late), 0.39, 0.52; frame 4 is 0.12 late (more
+    than a frame, 0.1 s): dropped; frame 5 0.02 late, 6, 7 kept, frame 8 0.11 late: dropped, frame 9 kept."""
+    from dsan_tf import realtime
+
+    fake = _VirtualTime()
+    monkeypatch.setattr(realtime, "time", fake)
+    report = realtime.StreamReport("clip")
+    results = list(realtime.stream(_Capture(10), _SlowNoFace(fake, 0.13), realtime=True, report=report))
+    assert [r.index for r in results] == [0, 1, 2, 3, 5, 6, 7, 9]
+    assert report.dropped == 2 and report.read == 10
+
+
+def test_live_latency_counts_the_read_and_every_search_is_counted():
+    """realtime-latency-without-the-read, realtime-refit-search-not-counted: reading a frame costs 5 ms, the
+    detector 20 ms, classifying 8 ms a face: latency 33 ms per one-face frame (by hand); frames whose step is
+    "search" or "refit+search" ran MTCNN's cascade (2 of 4)."""
+    from dsan_tf.data.align import Detection
+    from dsan_tf.live_detection import Step
+    from dsan_tf.realtime import StreamReport, live_stream
+
+    clock = _VirtualTime()
+    kinds = iter(["search", "refit", "refit+search", "refit"])
+
+    def detector(frame):
+        clock.now += 0.020
+        return Step(next(kinds), [Detection((4.0, 3.0, 12.0, 12.0), np.zeros((5, 2), np.float32), 0.99)])
+
+    class Recognizer:
+        def __init__(self):
+            self.aligner = self
+
+        def align_detections(self, image, faces):
+            return [type("Face", (), {"image": image[:4, :4], "box": f.box, "confidence": f.confidence})()
+                    for f in faces]
+
+        def classify(self, crops):
+            clock.now += 0.008 * len(crops)
+            return np.tile([[0.3, 0.7]], (len(crops), 1))
+
+        def rows(self, faces, probabilities, shape):
+            return [{"box": [4, 3, 12, 12], "label": "b", "probabilities": {"a": 0.3, "b": 0.7},
+                     "detection_confidence": 0.99} for _ in faces]
+
+    report = StreamReport("cam")
+    results = list(live_stream(_Capture(4, clock, read_s=0.005), Recognizer(), detector=detector, report=report,
+                               clock=clock.perf_counter))
+    assert [r.latency_s for r in results] == pytest.approx([0.033] * 4)
+    assert report.summary()["latency_ms_median"] == pytest.approx(33.0)
+    assert report.searches == 2 and report.summary()["searches"] == 2
+
+
+def test_an_onet_box_is_clipped_to_the_frames_width_and_height():
+    """live-onet-box-clipped-hw-swapped: a 100 x 200 (h x w) frame; ONet's box (-5, -3)-(250, 150) becomes
+    (0, 0)-(199, 99): x to the width, y to the height."""
+    from dsan_tf.live_detection import _detection
+
+    row = [0, -5.0, -3.0, 250.0, 150.0, 0.97, *range(1, 6), *range(11, 16)]
+    face = _detection(np.array(row, np.float64), (100, 200, 3))
+    assert face.box == pytest.approx((0.0, 0.0, 199.0, 99.0)) and face.confidence == pytest.approx(0.97)
+    np.testing.assert_allclose(face.landmarks, [[1, 11], [2, 12], [3, 13], [4, 14], [5, 15]])
+    inside = _detection(np.array([0, 10.0, 20.0, 60.0, 90.0, 0.9, *[0] * 10], np.float64), (100, 200, 3))
+    assert inside.box == pytest.approx((10.0, 20.0, 50.0, 70.0))

@@ -357,3 +357,34 @@ def test_a_damaged_settings_record_of_an_export_is_named(tmp_path, data, says):
     with pytest.raises(ModelLoadError, match=r"dsan_settings\.json \(an export's model settings\): ") as raised:
         input_settings(path)
     assert says in str(raised.value)
+
+
+# ---------------------------------------------------------------------- fresh blind mutants (issue 34)
+# Each test below names the mutant of tests/mutation/mutants.py (FRESH_BLIND) it was written to kill.
+
+
+def test_open_bounds_refuse_the_bound_itself():
+    """state-open-upper-bound-accepts-the-bound: (0, 1) refuses 0 and 1, [0, 1] takes them."""
+    from dsan_tf.state_files import ArgumentError, require_in_range
+
+    assert require_in_range(1.0, "p", 0, 1) == 1.0 and require_in_range(0.0, "p", 0, 1) == 0.0
+    assert require_in_range(0.999, "p", 0, 1, low_open=True, high_open=True) == 0.999
+    for value, match in ((1.0, r"p must be in \(0, 1\), got 1\.0"), (0.0, r"p must be in \(0, 1\), got 0\.0")):
+        with pytest.raises(ArgumentError, match=match):
+            require_in_range(value, "p", 0, 1, low_open=True, high_open=True)
+
+
+def test_an_npz_state_file_with_nan_or_inf_is_refused_naming_the_array(tmp_path):
+    """state-npz-nan-accepted: read_npz_state's float arrays must be finite (integer arrays are not checked)."""
+    from dsan_tf.state_files import StateFileError, read_npz_state
+
+    path = tmp_path / "features.npz"
+    schema = {"features": (2, "f"), "labels": (1, "iu")}
+    np.savez(path, features=np.ones((3, 2)), labels=np.arange(3))
+    assert read_npz_state(path, schema)["labels"].tolist() == [0, 1, 2]
+    for bad in (np.nan, np.inf):
+        features = np.ones((3, 2))
+        features[2, 1] = bad
+        np.savez(path, features=features, labels=np.arange(3))
+        with pytest.raises(StateFileError, match=r"features\.npz.*array 'features' holds NaN or infinite"):
+            read_npz_state(path, schema)

@@ -89,3 +89,70 @@ def test_keras_progress_line_counts_the_runs_epochs(tmp_path, capsys):
     fit_resumable(fresh_model(), train_data, 3, tmp_path, verbose=2)
     out = capsys.readouterr().out
     assert [line for line in out.splitlines() if line.startswith("Epoch ")] == ["Epoch 1/3", "Epoch 2/3", "Epoch 3/3"]
+
+# ---------------------------------------------------------------------- fresh blind mutants (issue 34)
+# Each test below names the mutant of tests/mutation/mutants.py (FRESH_BLIND) it was written to kill.
+
+
+def test_resume_may_change_the_time_budget_and_nothing_of_the_configuration():
+    """resume-time-budget-counts-as-configuration: --time-budget-minutes (like --checkpoint-every) is how
+    long to run, not what is trained: a resume with another budget is the same run."""
+    from dsan_tf.runner import configuration_differences
+
+    before = {"epochs": 3, "batch_size": 8, "time_budget_minutes": 5, "checkpoint_every": 10, "resume": False}
+    after = {**before, "time_budget_minutes": 60, "checkpoint_every": 2, "resume": True}
+    assert configuration_differences(before, after) == ""
+    assert configuration_differences(before, {**after, "epochs": 4}) == "epochs: was 3, now 4"
+
+
+def test_a_legacy_checkpoint_after_the_epochs_last_step_counts_as_trained():
+    """resume-trained-epoch-needs-one-more-step: a checkpoint from before the epoch_trained record that has
+    skipped all 4 batches of its epoch (4 of 4) follows the epoch's last step; 3 of 4 does not."""
+    import types
+
+    import tensorflow as tf
+
+    from dsan_tf.training import _epoch_already_trained
+
+    state = types.SimpleNamespace(epoch_trained=False)
+    data = lambda epoch, context=None: tf.data.Dataset.range(4)  # noqa: E731 - 4 batches an epoch
+    assert _epoch_already_trained(state, data, 0, 4, False, None)
+    assert not _epoch_already_trained(state, data, 0, 3, False, None)
+    assert _epoch_already_trained(state, data, 0, 4, True, 4) and not _epoch_already_trained(state, data, 0, 3, True, 4)
+    assert _epoch_already_trained(types.SimpleNamespace(epoch_trained=True), data, 0, 1, False, None)
+
+
+def test_the_step_checkpoint_sees_the_epochs_last_step():
+    """resume-epoch-finished-one-step-late: a 3-batch epoch ends on batch index 2 (the third step); a resumed
+    epoch that skipped 1 batch (a 2-batch fit) ends on index 1. The checkpoint saved there is marked as
+    following the epoch's last step, so a resume validates it and trains nothing."""
+    import types
+
+    from dsan_tf.training import StepCheckpoint
+
+    saves = []
+    state = types.SimpleNamespace(save=lambda epoch, step, running=None, epoch_trained=False:
+                                  saves.append((epoch, step, epoch_trained)))
+    model = types.SimpleNamespace(metrics_variables=[])
+    for first_step, steps in ((0, 3), (1, 2)):
+        saves.clear()
+        callback = StepCheckpoint(state, epoch=4, first_step=first_step, every=1)
+        callback.set_model(model)
+        callback.set_params({"steps": steps})
+        finished = []
+        for batch in range(steps):
+            callback.on_train_batch_end(batch)
+            finished.append(callback.epoch_finished)
+        assert finished == [False] * (steps - 1) + [True]
+        assert saves == [(4, first_step + i + 1, i == steps - 1) for i in range(steps)]
+
+
+def test_cosine_with_warmup_reaches_zero_at_the_runs_last_step():
+    """cosine-decay-ignores-warmup: 5 epochs of 10 steps, 1 warm-up epoch: the cosine runs over the 40 steps
+    after the warm-up, 1e-3 * (1 + cos(pi * (s - 10) / 40)) / 2: 5e-4 at step 30, 0 at step 50."""
+    import math
+
+    cos = learning_rate_schedule(OptimiserSettings(schedule="cosine", warmup_epochs=1), steps_per_epoch=10, epochs=5)
+    for step in (20, 30, 45, 50):
+        assert float(cos(step)) == pytest.approx(1e-3 * (1 + math.cos(math.pi * (step - 10) / 40)) / 2, abs=1e-9)
+    assert float(cos(50)) == pytest.approx(0.0, abs=1e-9)

@@ -77,3 +77,61 @@ def test_path_validators_name_the_problem(tmp_path):
                                 (v.existing_path, tmp_path / "none", "no such file or folder")):
         with pytest.raises(argparse.ArgumentTypeError, match=problem):
             check(str(arg))
+
+
+# ---------------------------------------------------------------------- fresh blind mutants (issue 34)
+# Each test below names the mutant of tests/mutation/mutants.py (FRESH_BLIND) it was written to kill.
+
+
+def test_seed_takes_every_32_bit_value_from_zero():
+    """validators-seed-zero-refused: NumPy's legacy seeding takes 0 .. 2**32 - 1."""
+    import argparse
+
+    from dsan_tf.cli import validators as v
+
+    assert v.seed("0") == 0 and v.seed("4294967295") == 4294967295
+    for bad in ("-1", "4294967296"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            v.seed(bad)
+
+
+def test_tensor_guard_rounds_an_odd_side_up():
+    """validators-tensor-half-side-floored: ResNet's conv1 (k7, s2, p3) turns 225 px into (225 + 6 - 7) // 2 + 1
+    = 113 px; 64 channels x 113 x 113 = 817,216 elements per image, so 2,627 images fit in 2**31 - 1 and 2,628 do
+    not (with the side floored to 112 both would seem to fit)."""
+    from dsan_tf.cli import validators as v
+
+    per_image = 64 * 113 * 113
+    assert 2627 * per_image <= 2**31 - 1 < 2628 * per_image
+    assert v.fits_in_one_tensor(2627, 225)
+    assert not v.fits_in_one_tensor(2628, 225)
+
+
+def test_output_suffixes_are_matched_whatever_their_case():
+    """validators-output-suffix-case-sensitive: RESULT.CSV is a .csv file name."""
+    import argparse
+    from pathlib import Path
+
+    from dsan_tf.cli import validators as v
+
+    check = v.output_path(".csv", ".jsonl")
+    assert check("RESULT.CSV") == Path("RESULT.CSV") and check("faces.JsonL") == Path("faces.JsonL")
+    with pytest.raises(argparse.ArgumentTypeError, match=r"expected a \.csv or \.jsonl file name"):
+        check("result.txt")
+
+
+def test_integers_are_decimal_and_text_has_no_nul():
+    """validators-int-takes-hex-and-octal, validators-text-takes-nul: '010' is ten, '0x40' is not a count;
+    a name with a NUL byte can never be a file name."""
+    import argparse
+
+    from dsan_tf.cli import validators as v
+
+    assert v.positive_int()("010") == 10 and v.int_in(0, 100)("007") == 7
+    for bad in ("0x40", "0o10", "0b11"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            v.positive_int()(bad)
+    assert v.text()("run-1") == "run-1"
+    for bad in ("a\0b", "two\nlines", ""):
+        with pytest.raises(argparse.ArgumentTypeError, match="expected a non-empty name"):
+            v.text()(bad)

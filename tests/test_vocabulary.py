@@ -154,3 +154,17 @@ def test_api_predict_json_predict_csv_and_client_json_speak_the_same_vocabulary(
         record = json.loads(json_line(photo, served, face, labels=CLASSES))
         check_face(record, photo, face["box"])
         assert record["probabilities"] == want["probabilities"] and record["gfe_probabilities"] == want["probabilities"]
+
+
+# ---------------------------------------------------------------------- fresh blind mutants (issue 34)
+# Each test below names the mutant of tests/mutation/mutants.py (FRESH_BLIND) it was written to kill.
+
+
+def test_the_label_of_tied_probabilities_is_the_first_as_numpys_argmax():
+    """face-record-last-of-equal-maxima: a record's label and the export's class_id (np.argmax) agree on ties."""
+    from dsan_tf.face_record import FaceRecord
+
+    names = ["neutral", "happiness", "surprise", "sadness"]
+    for p in ([0.4, 0.1, 0.4, 0.1], [0.25, 0.25, 0.25, 0.25], [0.1, 0.45, 0.0, 0.45]):
+        assert FaceRecord.classified(None, None, p, names).label == names[int(np.argmax(p))]
+    assert FaceRecord.classified(None, None, [0.4, 0.1, 0.4, 0.1], names).label == "neutral"
