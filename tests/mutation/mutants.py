@@ -1148,8 +1148,8 @@ MUTANTS += FRESH_SECOND
 # Round 2 of the blind set (issue 34), on the guarantee modules: the output policy, the checked state
 # readers, the validators, the CLI's boundary, quiet start-up, the epoch line and the face vocabulary.
 # Written from the code alone, before reading the tests that should catch them.
-_OUT = ('tests/test_output_policy.py', 'tests/test_write_primitives.py', 'tests/test_data_loss_cases.py',
-        'tests/test_edge_paths.py', 'tests/test_output_policy_commands.py')
+_OUT = ('tests/test_output_policy.py', 'tests/test_write_primitives.py', 'tests/test_edge_paths.py',
+        'tests/test_output_policy_commands.py')
 _STATE = ('tests/test_state_files.py', 'tests/test_not_a_number.py')
 _FLAGS = ('tests/test_flags.py', 'tests/test_validator_properties.py')
 _CLI = ('tests/test_cli.py', 'tests/test_exit_statuses.py', 'tests/test_edge_paths.py')
