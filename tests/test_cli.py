@@ -384,16 +384,6 @@ def test_a_commands_own_status_and_sys_exit_with_a_number_pass_through(monkeypat
     assert capsys.readouterr().err == "dsan table4: error: runs/a: no config.json\n"
 
 
-def test_a_commands_own_debug_flag_lets_the_traceback_through(monkeypatch, capsys):
-    """r2-cli-command-debug-flag-ignored: `dsan table4 . --debug` (the flag after the command) raises."""
-    monkeypatch.delenv("DSAN_DEBUG", raising=False)
-    _fake(monkeypatch, RuntimeError("boom"))
-    with pytest.raises(RuntimeError, match="boom"):
-        cli.main(["table4", ".", "--debug"])
-    assert cli.main(["table4", "."]) == 1
-    assert "internal error (RuntimeError: boom)" in capsys.readouterr().err
-
-
 def test_a_missing_submodule_names_the_extra_of_its_package():
     """r2-cli-missing-submodule-extra-not-named: 'No module named sklearn.manifold' is scikit-learn missing."""
     line = cli.missing_dependency_line("analyze", ModuleNotFoundError("x", name="sklearn.manifold"))

@@ -417,18 +417,6 @@ def test_a_recorded_name_that_leads_outside_the_folder_is_never_removed(tmp_path
     assert (tmp_path / "notes.txt").read_text() == "mine" and not (folder / "own.csv").exists()
 
 
-def test_the_marker_lists_every_recorded_name_the_first_included(tmp_path):
-    """r2-outputs-manifest-first-name-forgotten: line 1 is the head, every later line a name."""
-    (tmp_path / MARKER).write_text('{"kind": "run", "command": "dsan train"}\n"a.csv"\n"sub/b.png"\n\n"c.json"\n')
-    assert outputs.read_marker(tmp_path) == ("run", "dsan train", {"a.csv", "sub/b.png", "c.json"})
-    with OutputPolicy("dsan train") as policy:  # the first listed file is the command's own: replaced
-        policy.claim_folder(tmp_path, kind="run")
-        (tmp_path / "a.csv").write_text("old")
-        with policy.publish(tmp_path / "a.csv") as tmp:
-            Path(tmp).write_text("new")
-    assert (tmp_path / "a.csv").read_text() == "new"
-
-
 def test_a_folder_holding_only_an_old_versions_lock_counts_as_empty(tmp_path):
     """r2-outputs-old-folder-lock-is-foreign: the '.lock' earlier versions kept inside a folder is not a
     user's file; the folder is accepted as empty and the stale lock removed."""
