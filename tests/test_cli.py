@@ -391,14 +391,3 @@ def test_a_missing_submodule_names_the_extra_of_its_package():
                     "installed): pip install 'dsan_tf[analysis]'")
     line = cli.missing_dependency_line("predict", ModuleNotFoundError("x", name="tf_keras_vis.gradcam"))
     assert "dsan_tf[explain]" in line
-
-
-def test_an_os_error_line_is_the_file_and_the_systems_reason():
-    """r2-io-os-error-line-repeats-errno: one name, one reason, no '[Errno 28]'."""
-    import errno
-
-    from dsan_tf.io_utils import os_error_line
-
-    error = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "runs/a/history.csv")
-    assert os_error_line(error) == "runs/a/history.csv: No space left on device"
-    assert os_error_line(OSError(errno.EIO, "Input/output error")) == "Input/output error"

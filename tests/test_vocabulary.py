@@ -171,15 +171,6 @@ def test_the_label_of_tied_probabilities_is_the_first_as_numpys_argmax():
 
 
 # round 2 blind mutants (issue 34)
-def test_a_box_past_the_top_left_corner_is_clipped_to_zero():
-    """r2-face-record-box-start-not-clipped-at-zero: a detector box starting at (-3.2, -1.6) in a 20 x 30
-    (height x width) image: x0 = y0 = 0, w = round(-3.2 + 10.4) = 7, h = round(-1.6 + 8.0) = 6."""
-    from dsan_tf.face_record import integer_box
-
-    assert integer_box([-3.2, -1.6, 10.4, 8.0], (20, 30)) == [0, 0, 7, 6]
-    assert integer_box([25.6, 15.2, 9.0, 9.0], (20, 30, 3)) == [26, 15, 4, 5]  # past the bottom-right
-
-
 def test_a_path_source_is_recorded_as_text():
     """r2-face-record-source-kept-as-path: the vocabulary's source is a str (JSON-ready), whatever was given."""
     from pathlib import Path
