@@ -364,3 +364,30 @@ def test_every_detector_command_refuses_impossible_detector_flags(argv, message,
     with pytest.raises(SystemExit) as exit_info:
         cli.main(argv)
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+# round 2 blind mutants (issue 34)
+def test_a_commands_own_status_and_sys_exit_with_a_number_pass_through(monkeypatch, capsys):
+    """r2-cli-command-status-dropped, r2-cli-sys-exit-number-crashes: run() returning 3 exits 3; sys.exit(4)
+    deep in a command is the status 4 (not an internal error); sys.exit("error: x") is one line."""
+    from dsan_tf.cli import table4
+
+    monkeypatch.delenv("DSAN_DEBUG", raising=False)
+    monkeypatch.setattr(table4, "run", lambda args: 3)
+    assert cli.main(["table4", "."]) == 3
+    monkeypatch.setattr(table4, "run", lambda args: sys.exit(4))
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["table4", "."])
+    assert exited.value.code == 4 and capsys.readouterr().err == ""
+    monkeypatch.setattr(table4, "run", lambda args: sys.exit("error: runs/a: no config.json"))
+    assert cli.main(["table4", "."]) == 2
+    assert capsys.readouterr().err == "dsan table4: error: runs/a: no config.json\n"
+
+
+def test_a_missing_submodule_names_the_extra_of_its_package():
+    """r2-cli-missing-submodule-extra-not-named: 'No module named sklearn.manifold' is scikit-learn missing."""
+    line = cli.missing_dependency_line("analyze", ModuleNotFoundError("x", name="sklearn.manifold"))
+    assert line == ("error: `dsan analyze` needs the optional dependencies of dsan_tf[analysis] (sklearn is not "
+                    "installed): pip install 'dsan_tf[analysis]'")
+    line = cli.missing_dependency_line("predict", ModuleNotFoundError("x", name="tf_keras_vis.gradcam"))
+    assert "dsan_tf[explain]" in line

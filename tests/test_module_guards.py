@@ -207,3 +207,21 @@ def test_align_refuses_a_missing_input_folder_before_making_its_output(tmp_path,
     assert refused.value.code == 2
     assert f"--input: {tmp_path / 'none'}: no such folder" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()  # nothing made for a refused run
+
+
+# round 2 blind mutants (issue 34)
+def test_timestamped_start_up_lines_are_dropped_and_other_lines_kept(capfd):
+    """r2-quiet-noise-only-at-line-start: TensorFlow's C++ lines start with a date and a level; they are
+    noise wherever the known words stand in the line. A line that is not noise is written back."""
+    import os
+
+    from dsan_tf.quiet import captured_stderr_fd
+
+    with captured_stderr_fd():
+        os.write(2, b"2026-12-07 05:00:00.123456: I external/local_xla/xla/tsl/cuda/cudart_stub.cc:32] Could not "
+                    b"find cuda drivers on your machine, GPU will not be used.\n"
+                    b"2026-12-07 05:00:00.2: I tensorflow/core/platform/cpu_feature_guard.cc:210] This TensorFlow "
+                    b"binary is optimized to use available CPU instructions\n"
+                    b"E0000 00:00:1765083600.1 123 cuda_executor.cc:1228] failed call to cuInit: UNKNOWN ERROR\n"
+                    b"my own warning: photo.png has no face\n")
+    assert capfd.readouterr().err == "my own warning: photo.png has no face\n"

@@ -363,3 +363,133 @@ def test_only_temporaries_of_writers_that_ended_are_cleaned(tmp_path):
         path.write_text("partial")
     assert outputs.clean_stale_temps(target) == [stale]
     assert live.exists() and not stale.exists()
+
+
+# round 2 blind mutants (issue 34)
+def test_published_files_get_the_umask_mode_not_a_private_one(tmp_path):
+    """r2-outputs-temporary-private-mode: a published file is made like any new file (0666 less the umask),
+    not 0600: a results folder shared with a group stays readable."""
+    old = os.umask(0o022)
+    try:
+        for name, write in sorted(WRITERS.items()):
+            path = tmp_path / f"{name.replace('.', '_')}.bin"
+            write(path)
+            assert stat.S_IMODE(path.stat().st_mode) == 0o644, name
+    finally:
+        os.umask(old)
+
+
+def _abspath_of_length(folder, size):
+    text = os.path.abspath(folder)
+    while size - len(text) > 202:
+        text += "/" + "a" * 200
+    return Path(text + "/" + "b" * (size - len(text) - 1))
+
+
+def test_a_path_of_path_max_bytes_is_refused_and_one_less_is_not(tmp_path):
+    """r2-outputs-path-of-path-max-bytes-accepted: PATH_MAX (4096) counts the terminating NUL, so a path of
+    4095 bytes is the longest one; 4096 is refused by name, before any work."""
+    longest, too_long = _abspath_of_length(tmp_path, 4095), _abspath_of_length(tmp_path, 4096)
+    assert (len(os.fsencode(longest)), len(os.fsencode(too_long))) == (4095, 4096)
+    assert outputs.check_names(longest) == longest
+    with pytest.raises(OutputError, match=r"--output .*: path too long \(4096 bytes; the limit is 4096\)"):
+        outputs.check_names(too_long)
+
+
+def test_the_installed_package_folder_itself_is_refused_as_an_output():
+    """r2-outputs-package-folder-itself-accepted: the package folder, not only what lies inside it."""
+    package = outputs.package_folder()
+    for path in (package, package / "sample_data", package / "new.csv"):
+        with pytest.raises(OutputError, match="lies inside the installed package dsan_tf"):
+            outputs.check_outside_package(path, flag="--out")
+    assert outputs.check_outside_package(package.parent / "not-the-package") == package.parent / "not-the-package"
+
+
+def test_a_recorded_name_that_leads_outside_the_folder_is_never_removed(tmp_path):
+    """r2-outputs-recorded-name-outside-folder-removed: a damaged or hand-edited manifest line '../notes.txt'
+    must not delete the user's file beside the output folder."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (tmp_path / "notes.txt").write_text("mine")
+    (folder / "own.csv").write_text("old")
+    (folder / MARKER).write_text('{"kind": "alignment", "command": "dsan align"}\n"own.csv"\n"../notes.txt"\n')
+    assert outputs.remove_recorded_files(folder, "alignment") == [folder / "own.csv"]
+    assert (tmp_path / "notes.txt").read_text() == "mine" and not (folder / "own.csv").exists()
+
+
+def test_a_folder_holding_only_an_old_versions_lock_counts_as_empty(tmp_path):
+    """r2-outputs-old-folder-lock-is-foreign: the '.lock' earlier versions kept inside a folder is not a
+    user's file; the folder is accepted as empty and the stale lock removed."""
+    folder = tmp_path / "faces"
+    folder.mkdir()
+    (folder / ".lock").write_text("12345\n")
+    assert outputs.foreign_entries(folder) == []
+    with OutputPolicy("dsan align") as policy:
+        assert policy.claim_folder(folder, kind="alignment") == folder
+    assert not (folder / ".lock").exists()
+
+
+def test_folders_made_for_an_unused_output_are_all_removed_deepest_first(tmp_path):
+    """r2-outputs-empty-folders-parent-first: a claim of a/b/c/out.csv made a, a/b and a/b/c; a run that ends
+    before publishing leaves none of them (the parent can only go after its child)."""
+    with OutputPolicy("dsan predict") as policy:
+        policy.claim_file(tmp_path / "a" / "b" / "c" / "out.csv")
+        assert (tmp_path / "a" / "b" / "c").is_dir()
+    assert sorted(os.listdir(tmp_path)) == []
+    made = [tmp_path / "x", tmp_path / "x" / "y", tmp_path / "x" / "y" / "z"]  # shallowest first
+    for folder in made:
+        folder.mkdir()
+    outputs.remove_empty_folders(made)
+    assert not (tmp_path / "x").exists()
+
+
+def test_overwrite_of_a_symlinked_output_writes_the_file_it_points_to(tmp_path):
+    """r2-outputs-overwrite-replaces-the-link: the link is the user's (e.g. results.csv -> runs/3/results.csv);
+    --overwrite replaces what it points to and keeps the link."""
+    real = tmp_path / "real.csv"
+    real.write_text("old\n")
+    link = tmp_path / "results.csv"
+    link.symlink_to(real)
+    policy_write(link, b"new\n", overwrite=True)
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert real.read_bytes() == b"new\n"
+
+
+def test_dev_stdout_redirected_to_a_file_with_append_is_appended_to(tmp_path):
+    """r2-outputs-write-through-truncates: `dsan predict --output /dev/stdout >> log.jsonl` adds to the log;
+    written through means appended, never truncated."""
+    log = tmp_path / "log.jsonl"
+    log.write_bytes(b"earlier line\n")
+    code = "from dsan_tf.io_utils import write_bytes; write_bytes('/dev/stdout', b'new line\\n')"
+    with open(log, "ab") as sink:
+        subprocess.run([sys.executable, "-c", code], stdout=sink, check=True, cwd=REPO)
+    assert log.read_bytes() == b"earlier line\nnew line\n"
+
+
+@pytest.mark.parametrize("writer", ["atomic_path", "policy.publish"])
+def test_a_write_that_fails_half_way_leaves_the_old_file_and_no_temporary(writer, tmp_path):
+    """r2-outputs-atomic-path-renames-on-failure: the rename happens only when the block succeeds."""
+    path = tmp_path / "scores.json"
+    path.write_bytes(b"old\n")
+    with pytest.raises(RuntimeError, match="disk gone"):
+        if writer == "atomic_path":
+            with atomic_path(path) as tmp:
+                Path(tmp).write_bytes(b"ha")
+                raise RuntimeError("disk gone")
+        else:
+            with OutputPolicy("test", overwrite=True) as policy, policy.publish(path) as tmp:
+                Path(tmp).write_bytes(b"ha")
+                raise RuntimeError("disk gone")
+    assert path.read_bytes() == b"old\n" and sorted(os.listdir(tmp_path)) == ["scores.json"]
+
+
+def test_check_output_path_refuses_an_input_and_a_place_inside_an_input_folder(tmp_path):
+    """r2-io-check-output-path-ignores-inputs: the inputs a caller names are never outputs."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "a.png").write_bytes(b"png")
+    with pytest.raises(OutputError, match=r"--output .*a.png: is the input"):
+        check_output_path(photos / "a.png", inputs=[photos / "a.png"])
+    with pytest.raises(OutputError, match=r"--annotate .*out: lies inside the input folder"):
+        check_output_path(photos / "out", inputs=[photos], folder=True, flag="--annotate")
+    assert check_output_path(tmp_path / "out.csv", inputs=[photos]) == tmp_path / "out.csv"

@@ -388,3 +388,17 @@ def test_an_npz_state_file_with_nan_or_inf_is_refused_naming_the_array(tmp_path)
         np.savez(path, features=features, labels=np.arange(3))
         with pytest.raises(StateFileError, match=r"features\.npz.*array 'features' holds NaN or infinite"):
             read_npz_state(path, schema)
+
+
+# round 2 blind mutants (issue 34)
+def test_an_npz_array_of_the_right_kind_but_the_wrong_rank_is_refused(tmp_path):
+    """r2-state-npz-shape-or-kind: rank and kind are both required (1-D float features are not features)."""
+    from dsan_tf.state_files import read_npz_state
+
+    path = tmp_path / "features.npz"
+    np.savez(path, features=np.arange(6, dtype=np.float32), labels=np.array([0, 1, 2]))
+    with pytest.raises(StateFileError, match=r"array 'features' is 1-D float32, expected 2-D of kind 'f'"):
+        read_npz_state(path, {"features": (2, "f"), "labels": (1, "iu")}, what="features")
+    np.savez(path, features=np.ones((3, 2), np.float32), labels=np.array([0.0, 1.0, 2.0]))
+    with pytest.raises(StateFileError, match=r"array 'labels' is 1-D float64, expected 1-D of kind 'iu'"):
+        read_npz_state(path, {"features": (2, "f"), "labels": (1, "iu")}, what="features")

@@ -135,3 +135,24 @@ def test_integers_are_decimal_and_text_has_no_nul():
     for bad in ("a\0b", "two\nlines", ""):
         with pytest.raises(argparse.ArgumentTypeError, match="expected a non-empty name"):
             v.text()(bad)
+
+
+# round 2 blind mutants (issue 34)
+def test_a_list_takes_exactly_max_items_values_and_not_one_more():
+    """r2-validators-list-max-items-exclusive: comma_list(max_items=3) takes 3 values, refuses 4."""
+    check = v.comma_list(v.positive_int(), min_items=2, max_items=3)
+    assert check("64,112,7") == (64, 112, 7) and check("5,6") == (5, 6)
+    for text in ("1,2,3,4", "9"):
+        with pytest.raises(argparse.ArgumentTypeError, match="expected 2 to 3 comma-separated values"):
+            check(text)
+
+
+def test_path_flags_expand_a_quoted_tilde(tmp_path, monkeypatch):
+    """r2-validators-tilde-not-expanded: '--weights ~/m.keras' given quoted (or from a config) still means
+    the home folder."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "m.keras").write_bytes(b"x")
+    (tmp_path / "faces").mkdir()
+    assert v.existing_file("~/m.keras") == tmp_path / "m.keras"
+    assert v.existing_dir("~/faces") == tmp_path / "faces"
+    assert v.output_path(".csv")("~/out.csv") == tmp_path / "out.csv"

@@ -168,3 +168,13 @@ def test_the_label_of_tied_probabilities_is_the_first_as_numpys_argmax():
     for p in ([0.4, 0.1, 0.4, 0.1], [0.25, 0.25, 0.25, 0.25], [0.1, 0.45, 0.0, 0.45]):
         assert FaceRecord.classified(None, None, p, names).label == names[int(np.argmax(p))]
     assert FaceRecord.classified(None, None, [0.4, 0.1, 0.4, 0.1], names).label == "neutral"
+
+
+# round 2 blind mutants (issue 34)
+def test_a_path_source_is_recorded_as_text():
+    """r2-face-record-source-kept-as-path: the vocabulary's source is a str (JSON-ready), whatever was given."""
+    from pathlib import Path
+
+    record = FaceRecord(Path("photos") / "group.jpg", [1, 2, 3, 4], "neutral", {"neutral": 1.0})
+    assert type(record.source) is str and record.source == str(Path("photos") / "group.jpg")
+    assert json.loads(json.dumps(record.to_record()))["source"] == record.source
