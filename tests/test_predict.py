@@ -290,3 +290,25 @@ def test_an_rgba_crop_is_classified_as_its_rgb_and_an_input_named_twice_is_read_
         Image.fromarray(rgb).save(folder / name)
     found = collect_inputs([folder / "a.png", folder, folder / "a.png"])
     assert [(f.name, root) for f, root in found] == [("a.png", folder), ("b.png", folder)]
+
+
+# round 2 blind mutants (issue 34)
+
+
+def test_a_serving_base_folder_resolves_to_its_highest_numbered_version(tmp_path):
+    """r2-inference-lowest-savedmodel-version: TF Serving serves the highest version, so --savedmodel BASE
+    must too; numbers compare as numbers (10 after 9), and a number without saved_model.pb or a non-numbered
+    folder is no version."""
+    from dsan_tf.inference import ModelLoadError, resolve_savedmodel_dir
+
+    base = tmp_path / "served"
+    for name in ("2", "10", "9", "1"):
+        (base / name).mkdir(parents=True)
+        (base / name / "saved_model.pb").write_bytes(b"")
+    (base / "11").mkdir()  # an export still being written: no saved_model.pb yet
+    (base / "latest").mkdir()
+    (base / "latest" / "saved_model.pb").write_bytes(b"")
+    assert resolve_savedmodel_dir(base) == base / "10"
+    assert resolve_savedmodel_dir(base / "9") == base / "9"  # a version folder is itself
+    with pytest.raises(ModelLoadError, match="no saved_model.pb"):
+        resolve_savedmodel_dir(base / "11")
