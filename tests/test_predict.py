@@ -312,3 +312,27 @@ def test_a_serving_base_folder_resolves_to_its_highest_numbered_version(tmp_path
     assert resolve_savedmodel_dir(base / "9") == base / "9"  # a version folder is itself
     with pytest.raises(ModelLoadError, match="no saved_model.pb"):
         resolve_savedmodel_dir(base / "11")
+
+
+def test_predict_pixels_greys_to_the_integer_levels_of_bt601():
+    """r2-inference-grey-pixels-unrounded: float pixels greyed for a grey-trained model reach the model as the
+    integer BT.601 levels as_grey_rgb gives uint8 faces (and the training data has), not fractions."""
+    from dsan_tf.inference import Predictor
+
+    seen = []
+
+    class Spy(Predictor):
+        class_names = ["a", "b"]
+        source, image_size, grayscale_input = "stub", None, True
+
+        def _predict_pixels(self, pixels):
+            seen.append(np.asarray(pixels, np.float64))
+            return np.full((len(pixels), 2), 0.5, np.float32)
+
+    pixels = np.random.default_rng(5).uniform(0, 255, (2, 7, 11, 3)).astype(np.float32)
+    Spy().predict_pixels(pixels)
+    r, g, b = (pixels[..., i].astype(np.float64) for i in range(3))
+    want = np.rint(0.299 * r + 0.587 * g + 0.114 * b)
+    np.testing.assert_array_equal(seen[0], np.repeat(want[..., None], 3, axis=-1))
+    Spy().predict_pixels(pixels, grayscale=False)  # the override: colour, untouched
+    np.testing.assert_array_equal(seen[1], pixels)
