@@ -336,3 +336,65 @@ def test_predict_pixels_greys_to_the_integer_levels_of_bt601():
     np.testing.assert_array_equal(seen[0], np.repeat(want[..., None], 3, axis=-1))
     Spy().predict_pixels(pixels, grayscale=False)  # the override: colour, untouched
     np.testing.assert_array_equal(seen[1], pixels)
+
+
+def _photo(path, height=90, width=120, seed=0):
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+@pytest.fixture
+def aligner_sizes(monkeypatch):
+    """The output sizes dsan predict builds its FaceAligner with; the aligner finds the stand-in face."""
+    import dsan_tf.data.align as align
+    from test_bad_input_tools import FixedFaceDetector
+
+    sizes, real = [], align.FaceAligner
+
+    class Recording(real):
+        def __init__(self, output_size=112, **kwargs):
+            sizes.append(output_size)
+            super().__init__(output_size=output_size, **{**kwargs, "detector": FixedFaceDetector()})
+
+    monkeypatch.setattr(align, "FaceAligner", Recording)
+    return sizes
+
+
+def test_the_align_size_flag_wins_over_the_models_input_size(predict, model_file, tmp_path, capsys, aligner_sizes):
+    """r2-predict-align-size-ignored: the model records 48 px; --align-size 32 aligns at 32 (then resized)."""
+    photo = _photo(tmp_path / "p.png")
+    for flags, size in (([], SIZE), (["--align-size", "32"], 32)):
+        code, out, err = run(predict, capsys, ["--weights", str(model_file), str(photo), *flags])
+        assert code == 0, err
+        assert aligner_sizes[-1] == size and json.loads(out)["box"] == [20, 25, 40, 50]
+
+
+def test_an_unreadable_sub_folder_makes_the_exit_status_1(predict, model_file, tmp_path, capsys, monkeypatch,
+                                                         aligner_sizes):
+    """r2-predict-unreadable-folders-exit-0: the photos that could be read are answered, the folder that could
+    not is named, and the exit status is 1 (photos are missing from the answer)."""
+    import os
+
+    photos = tmp_path / "photos"
+    _photo(photos / "a.png")
+    _photo(photos / "locked" / "b.png", seed=1)
+    real_walk = os.walk
+
+    def walk(top, onerror=None, **kwargs):  # as root, chmod 000 does not stop reading: fail it here
+        for folder, dirs, files in real_walk(top, onerror=onerror, **kwargs):
+            if Path(folder).name == "locked":
+                onerror(PermissionError(13, "Permission denied", folder))
+                dirs[:] = []
+                continue
+            yield folder, dirs, files
+
+    monkeypatch.setattr("dsan_tf.data.images.os.walk", walk)
+    code, out, err = run(predict, capsys, ["--weights", str(model_file), str(photos)])
+    assert code == 1, err
+    assert [Path(json.loads(line)["source"]).name for line in out.splitlines()] == ["a.png"]
+    assert "locked: folder cannot be read (Permission denied)" in err and "1 unreadable folders" in err
+    code, out, err = run(predict, capsys, ["--weights", str(model_file), str(photos / "a.png")])
+    assert code == 0, err
