@@ -404,3 +404,23 @@ def test_the_api_takes_the_same_align_sizes_as_the_flag():
     for name in ("align_size", "image_size"):
         with pytest.raises(ArgumentError, match=rf"{name} must be in \[8, inf\], got 7"):
             check_options(**{name: 7})
+
+
+# round 2 blind mutants (issue 34)
+
+
+def test_input_settings_of_an_export_that_records_no_grey_setting_mean_colour(tmp_path):
+    """r2-api-unrecorded-grey-means-grey: an export's settings without grayscale_input (a colour model, or an
+    export older than the record) mean colour faces, as SavedModelPredictor reads them; the size is its own."""
+    import json
+
+    from dsan_tf.api import input_settings
+
+    version = tmp_path / "served" / "3"
+    (version / "assets").mkdir(parents=True)
+    (version / "saved_model.pb").write_bytes(b"")
+    settings = version / "assets" / "dsan_settings.json"
+    settings.write_text(json.dumps({"image_size": 40}))
+    assert input_settings(tmp_path / "served") == {"image_size": 40, "grayscale_input": False}
+    settings.write_text(json.dumps({"image_size": 56, "grayscale_input": True}))
+    assert input_settings(settings) == {"image_size": 56, "grayscale_input": True}

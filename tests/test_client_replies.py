@@ -175,3 +175,62 @@ def test_malformed_grpc_replies_are_one_line_naming_the_server(capsys, tmp_path)
             replies.pop(0)
     finally:
         grpc_server.stop(0)
+
+
+# round 2 blind mutants (issue 34)
+
+
+@pytest.mark.parametrize("class_id", [2, -1])
+def test_a_class_id_just_outside_the_probabilities_is_refused(server, capsys, tmp_path, class_id):
+    """r2-client-class-id-k-accepted: with 2 probabilities the class ids are 0 and 1; 2 (one past) and -1 are
+    a malformed reply (exit 1, one line), not an IndexError or the last class by wrap-around."""
+    body = json.dumps({"predictions": [{"probabilities": [0.2, 0.8], "class_id": class_id, "class_name": "x"}]})
+    bad = server(http(body.encode()))
+    status, out, err = run(capsys, "--rest", bad.url, "--timeout", 10, "--faces", face_png(tmp_path))
+    assert status == client.EXIT_SERVER and out == ""
+    assert len(err.strip().splitlines()) == 1 and f"class_id {class_id} is not a class" in err, err
+
+
+def test_a_grpc_server_that_misses_the_deadline_is_unreachable(capsys, tmp_path):
+    """r2-client-grpc-deadline-is-a-server-error: no gRPC answer within --timeout exits 3 (unreachable, as the
+    REST path), not 1 (a server error)."""
+    grpc = pytest.importorskip("grpc")
+    from concurrent import futures
+
+    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+    release = threading.Event()
+
+    class Silent(prediction_service_pb2_grpc.PredictionServiceServicer):
+        def Predict(self, request, context):
+            release.wait(10)
+            return predict_pb2.PredictResponse()
+
+    grpc_server = grpc.server(futures.ThreadPoolExecutor(2))
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(Silent(), grpc_server)
+    port = grpc_server.add_insecure_port("127.0.0.1:0")
+    grpc_server.start()
+    try:
+        status, out, err = run(capsys, "--grpc", f"127.0.0.1:{port}", "--timeout", 0.5, "--faces", face_png(tmp_path))
+    finally:
+        release.set()
+        grpc_server.stop(0)
+    assert status == client.EXIT_UNREACHABLE and out == "", err
+    assert len(err.strip().splitlines()) == 1 and "within 0.5 s" in err, err
+
+
+def test_whole_photo_flags_win_over_the_recorded_settings(tmp_path):
+    """r2-client-align-size-ignored, r2-client-no-grayscale-ignored: --align-size and --grayscale/--no-grayscale
+    override what --settings records (56 px, grey); unset, the record holds."""
+    settings = tmp_path / "dsan_settings.json"
+    settings.write_text(json.dumps({"image_size": 56, "grayscale_input": True}))
+    parser = client.build_parser()
+
+    def chosen(*flags):
+        return client.photo_settings(parser.parse_args(["--rest", "http://h:8501", "--settings", str(settings),
+                                                        *flags, "photo.jpg"]))
+
+    assert chosen() == (56, True)
+    assert chosen("--align-size", "40") == (40, True)
+    assert chosen("--no-grayscale") == (56, False)
+    assert chosen("--align-size", "24", "--no-grayscale") == (24, False)

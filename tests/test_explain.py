@@ -534,3 +534,16 @@ def test_the_annotated_photo_carries_the_heat_map_on_the_face_only(model_file, t
     # covers about that; far from it the photo is untouched (JPEG noise aside), inside it the map shows.
     assert change[90:, 100:].mean() < 3 and change[:15, 100:].mean() < 3
     assert change[40:60, 30:50].mean() > 20
+
+
+# round 2 blind mutants (issue 34)
+
+
+def test_a_class_given_as_digits_is_an_index_below_the_class_count(model):
+    """r2-explain-class-number-k-accepted: --target takes a class by its number as text; with 3 classes
+    (anger, joy, calm) the numbers are 0..2: "2" is calm, "3" is refused in one line naming the range."""
+    from dsan_tf.explain import resolve_target
+
+    assert [resolve_target(model, t) for t in ("0", "2", " 1 ", "Calm", "predicted")] == [0, 2, 1, 2, None]
+    with pytest.raises(ExplainError, match=r"class '3' is not one of .*index 0\.\.2"):
+        resolve_target(model, "3")

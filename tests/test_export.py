@@ -382,3 +382,31 @@ def test_the_exported_graph_greys_colour_with_bt601_rounded():
     pixels = np.array([[rgb for rgb, _ in GREY_BY_HAND]], np.float32)  # 1 x 6 x 3
     want = np.repeat(np.array([[g for _, g in GREY_BY_HAND]], np.float32)[..., None], 3, axis=-1)
     np.testing.assert_array_equal(grey_rgb(pixels).numpy(), want)
+
+
+# round 2 blind mutants (issue 34)
+
+
+def test_both_signatures_of_a_grey_trained_model_grey_a_colour_face():
+    """r2-export-serving-bytes-not-greyed: serving_default (encoded bytes) greys a colour face for a model that
+    records grayscale_input, as predict_pixels does: the answer for a colour crop is the answer for its BT.601
+    grey (computed here by hand), and a model that saw the colour would answer otherwise."""
+    import keras
+
+    from dsan_tf import export
+    from dsan_tf.data.preprocess import preprocess_for_model
+    from dsan_tf.model import build_dsan
+
+    keras.utils.set_random_seed(0)
+    model = build_dsan(3, 32, "dsan", grayscale_input=True, dtype="float32")
+    module = export.build_serving_module(model)
+    colour = np.random.default_rng(6).integers(0, 256, (37, 45, 3), dtype=np.uint8)  # not square, not grey
+    r, g, b = (colour[..., i].astype(np.float64) for i in range(3))
+    grey = np.repeat(np.rint(0.299 * r + 0.587 * g + 0.114 * b).astype(np.uint8)[..., None], 3, axis=-1)
+    want = model(preprocess_for_model(grey[None], 32), training=False)["probabilities"].numpy()[0]
+    seen_in_colour = model(preprocess_for_model(colour[None], 32), training=False)["probabilities"].numpy()[0]
+    assert np.abs(seen_in_colour - want).max() > 1e-4  # the test can tell grey from colour
+    png = [tf.io.encode_png(colour).numpy()]
+    np.testing.assert_allclose(module.serving_default(tf.constant(png))["probabilities"].numpy()[0], want, atol=1e-5)
+    pixels = tf.constant(colour[None].astype(np.float32))
+    np.testing.assert_allclose(module.predict_pixels(pixels)["probabilities"].numpy()[0], want, atol=1e-5)

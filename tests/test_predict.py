@@ -290,3 +290,111 @@ def test_an_rgba_crop_is_classified_as_its_rgb_and_an_input_named_twice_is_read_
         Image.fromarray(rgb).save(folder / name)
     found = collect_inputs([folder / "a.png", folder, folder / "a.png"])
     assert [(f.name, root) for f, root in found] == [("a.png", folder), ("b.png", folder)]
+
+
+# round 2 blind mutants (issue 34)
+
+
+def test_a_serving_base_folder_resolves_to_its_highest_numbered_version(tmp_path):
+    """r2-inference-lowest-savedmodel-version: TF Serving serves the highest version, so --savedmodel BASE
+    must too; numbers compare as numbers (10 after 9), and a number without saved_model.pb or a non-numbered
+    folder is no version."""
+    from dsan_tf.inference import ModelLoadError, resolve_savedmodel_dir
+
+    base = tmp_path / "served"
+    for name in ("2", "10", "9", "1"):
+        (base / name).mkdir(parents=True)
+        (base / name / "saved_model.pb").write_bytes(b"")
+    (base / "11").mkdir()  # an export still being written: no saved_model.pb yet
+    (base / "latest").mkdir()
+    (base / "latest" / "saved_model.pb").write_bytes(b"")
+    assert resolve_savedmodel_dir(base) == base / "10"
+    assert resolve_savedmodel_dir(base / "9") == base / "9"  # a version folder is itself
+    with pytest.raises(ModelLoadError, match="no saved_model.pb"):
+        resolve_savedmodel_dir(base / "11")
+
+
+def test_predict_pixels_greys_to_the_integer_levels_of_bt601():
+    """r2-inference-grey-pixels-unrounded: float pixels greyed for a grey-trained model reach the model as the
+    integer BT.601 levels as_grey_rgb gives uint8 faces (and the training data has), not fractions."""
+    from dsan_tf.inference import Predictor
+
+    seen = []
+
+    class Spy(Predictor):
+        class_names = ["a", "b"]
+        source, image_size, grayscale_input = "stub", None, True
+
+        def _predict_pixels(self, pixels):
+            seen.append(np.asarray(pixels, np.float64))
+            return np.full((len(pixels), 2), 0.5, np.float32)
+
+    pixels = np.random.default_rng(5).uniform(0, 255, (2, 7, 11, 3)).astype(np.float32)
+    Spy().predict_pixels(pixels)
+    r, g, b = (pixels[..., i].astype(np.float64) for i in range(3))
+    want = np.rint(0.299 * r + 0.587 * g + 0.114 * b)
+    np.testing.assert_array_equal(seen[0], np.repeat(want[..., None], 3, axis=-1))
+    Spy().predict_pixels(pixels, grayscale=False)  # the override: colour, untouched
+    np.testing.assert_array_equal(seen[1], pixels)
+
+
+def _photo(path, height=90, width=120, seed=0):
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+@pytest.fixture
+def aligner_sizes(monkeypatch):
+    """The output sizes dsan predict builds its FaceAligner with; the aligner finds the stand-in face."""
+    import dsan_tf.data.align as align
+    from test_bad_input_tools import FixedFaceDetector
+
+    sizes, real = [], align.FaceAligner
+
+    class Recording(real):
+        def __init__(self, output_size=112, **kwargs):
+            sizes.append(output_size)
+            super().__init__(output_size=output_size, **{**kwargs, "detector": FixedFaceDetector()})
+
+    monkeypatch.setattr(align, "FaceAligner", Recording)
+    return sizes
+
+
+def test_the_align_size_flag_wins_over_the_models_input_size(predict, model_file, tmp_path, capsys, aligner_sizes):
+    """r2-predict-align-size-ignored: the model records 48 px; --align-size 32 aligns at 32 (then resized)."""
+    photo = _photo(tmp_path / "p.png")
+    for flags, size in (([], SIZE), (["--align-size", "32"], 32)):
+        code, out, err = run(predict, capsys, ["--weights", str(model_file), str(photo), *flags])
+        assert code == 0, err
+        assert aligner_sizes[-1] == size and json.loads(out)["box"] == [20, 25, 40, 50]
+
+
+def test_an_unreadable_sub_folder_makes_the_exit_status_1(predict, model_file, tmp_path, capsys, monkeypatch,
+                                                         aligner_sizes):
+    """r2-predict-unreadable-folders-exit-0: the photos that could be read are answered, the folder that could
+    not is named, and the exit status is 1 (photos are missing from the answer)."""
+    import os
+
+    photos = tmp_path / "photos"
+    _photo(photos / "a.png")
+    _photo(photos / "locked" / "b.png", seed=1)
+    real_walk = os.walk
+
+    def walk(top, onerror=None, **kwargs):  # as root, chmod 000 does not stop reading: fail it here
+        for folder, dirs, files in real_walk(top, onerror=onerror, **kwargs):
+            if Path(folder).name == "locked":
+                onerror(PermissionError(13, "Permission denied", folder))
+                dirs[:] = []
+                continue
+            yield folder, dirs, files
+
+    monkeypatch.setattr("dsan_tf.data.images.os.walk", walk)
+    code, out, err = run(predict, capsys, ["--weights", str(model_file), str(photos)])
+    assert code == 1, err
+    assert [Path(json.loads(line)["source"]).name for line in out.splitlines()] == ["a.png"]
+    assert "locked: folder cannot be read (Permission denied)" in err and "1 unreadable folders" in err
+    code, out, err = run(predict, capsys, ["--weights", str(model_file), str(photos / "a.png")])
+    assert code == 0, err

@@ -162,3 +162,17 @@ def test_the_shipped_ferplus_model_loads_by_name_and_fits_the_size_limit():
     model = pretrained.load("ferplus")
     assert model.class_names == list(FERPLUS_CLASSES) and model.settings["grayscale_input"] is True
     assert pretrained.metadata("ferplus")["evaluation"]["float16_float32_agreement"] >= 0.999
+
+
+# round 2 blind mutants (issue 34)
+
+
+def test_a_folder_of_the_models_name_does_not_hide_the_shipped_model(packed, tmp_path, monkeypatch):
+    """r2-pretrained-folder-hides-the-shipped-model: --weights is never a folder, and a data folder named like
+    a shipped model (ferplus/) is common: the name still means the shipped model; only a file wins."""
+    _, directory = packed
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "toy").mkdir()
+    (tmp_path / "toy" / "label.csv").write_text("a data folder\n")
+    assert pretrained.is_shipped_name("toy", directory)
+    assert not pretrained.is_shipped_name("toy/label.csv", directory)
