@@ -156,3 +156,36 @@ def test_cosine_with_warmup_reaches_zero_at_the_runs_last_step():
     for step in (20, 30, 45, 50):
         assert float(cos(step)) == pytest.approx(1e-3 * (1 + math.cos(math.pi * (step - 10) / 40)) / 2, abs=1e-9)
     assert float(cos(50)) == pytest.approx(0.0, abs=1e-9)
+
+
+# round 2 blind mutants (issue 34)
+
+def test_each_epoch_has_its_own_seed_and_the_schedule_counts_the_last_partial_batch(tmp_path, monkeypatch):
+    """The runner's train_data(epoch): seed * 1000 + epoch (epochs differ, a resume repeats them); the
+    steps per epoch given to training count a last partial batch."""
+    from dsan_tf import runner
+    from dsan_tf.cli.run import build_settings, parse_args
+    from dsan_tf.data.registry import load_dataset
+
+    settings = build_settings(parse_args(["--dataset", "ferplus", "--image-size", "32", "--epochs", "3",
+                                          "--batch-size", "64", "--seed", "7", "--verbose", "0",
+                                          "--output", str(tmp_path / "run")]))
+    train_rows = len(load_dataset("ferplus").split("train"))
+    assert train_rows % 64  # a partial last batch
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_fit(model, train_data, epochs, output_dir, *, steps_per_epoch, **kwargs):
+        seeds = []
+        monkeypatch.setattr(runner, "make_dataset", lambda *args, **kw: seeds.append(kw["seed"]))
+        for epoch in range(epochs):
+            train_data(epoch)
+        seen.update(seeds=seeds, steps=steps_per_epoch)
+        raise Stop
+
+    monkeypatch.setattr(runner, "fit_resumable", fake_fit)
+    with pytest.raises(Stop):
+        runner.train_and_evaluate(settings)
+    assert seen == {"seeds": [7000, 7001, 7002], "steps": -(-train_rows // 64)}
