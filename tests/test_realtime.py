@@ -1015,3 +1015,15 @@ def test_the_track_chart_shows_the_eight_longest_tracks(tmp_path, monkeypatch):
                         lambda fig, *a, **k: (shown.extend(ax.get_ylabel() for ax in fig.axes), save(fig, *a, **k))[1])
     plot_tracks(rows, ["happy", "sad"], tmp_path / "chart.png", OutputPolicy(command="predict", overwrite=True))
     assert shown == [f"track {k}" for k in range(3, 11)]
+
+
+def test_the_scene_truth_keeps_a_face_in_view_past_the_frames_height(tmp_path):
+    from dsan_tf.realtime import make_scene_video
+
+    patch = np.full((40, 40, 3), 150, np.uint8)  # face box (10, 10, 20, 20) in it
+    truth = make_scene_video(tmp_path / "scene.avi", [(patch, (10, 10, 20, 20))], frames=30, size=(160, 96),
+                             heights=[40])
+    boxes = [frame[0] for frame in truth]
+    assert all(b is not None for b in boxes)  # the face stays wholly inside the 160 x 96 frame
+    assert all(0 <= x and 0 <= y and x + w <= 160 and y + h <= 96 for x, y, w, h in boxes)
+    assert max(x + w for x, y, w, h in boxes) > 96  # right of the frame's height: a width/height swap shows
