@@ -189,3 +189,17 @@ def test_each_epoch_has_its_own_seed_and_the_schedule_counts_the_last_partial_ba
     with pytest.raises(Stop):
         runner.train_and_evaluate(settings)
     assert seen == {"seeds": [7000, 7001, 7002], "steps": -(-train_rows // 64)}
+
+
+def test_old_runs_compare_as_made_without_an_ema_and_an_ema_decay_of_0_is_allowed():
+    from dsan_tf.runner import RunError, check_settings, configuration_differences
+
+    before = {"epochs": 3, "batch_size": 8}  # a config.json written before --ema-decay existed
+    assert configuration_differences(before, {**before, "ema_decay": 0.0}) == ""
+    assert configuration_differences(before, {**before, "ema_decay": 0.5}) == "ema_decay: was 0.0, now 0.5"
+    recorded = {**before, "ema_decay": 0.999}  # a run made with an EMA: its own decay, not the default
+    assert configuration_differences(recorded, {**before, "ema_decay": 0.999}) == ""
+    check_settings({"ema_decay": 0.0})  # 0: no EMA, the default
+    check_settings({"ema_decay": 0.5})
+    with pytest.raises(RunError, match="--ema-decay 1"):
+        check_settings({"ema_decay": 1})
