@@ -939,16 +939,6 @@ def test_a_steadily_moving_face_keeps_its_id_though_it_left_its_first_box():
     assert [t.box for t in tracker.tracks if t.id == 1] == [(48.0, 0.0, 20.0, 30.0)]
 
 
-def test_a_face_missed_now_and_then_keeps_its_id():
-    tracker = Tracker(max_missed=1)
-    face, other = [100, 80, 40, 60], [10, 10, 30, 30]
-    assert tracker.update([face, other]) == [1, 2]
-    for _ in range(3):  # missed one frame (<= max_missed), then seen again: the miss count starts over
-        assert tracker.update([other]) == [2]
-        assert tracker.update([face, other]) == [1, 2]
-    assert [(t.id, t.missed, t.age) for t in tracker.tracks] == [(1, 0, 4), (2, 0, 7)]
-
-
 def test_a_pair_at_exactly_the_minimum_overlap_is_associated():
     a, b = (0, 0, 10, 10), (0, 0, 10, 20)  # intersection 100, union 200: IoU 0.5 exactly
     assert iou(a, b) == 0.5
@@ -965,24 +955,6 @@ def test_the_longest_loss_is_a_run_of_consecutive_frames():
     live = [without_b, with_b, without_b, without_b, with_b, without_b]  # b lost in frames 0, 2, 3, 5
     out = agreement([with_b] * 6, live, [[a, b]] * 6)
     assert out["longest_loss_frames"] == [0, 2]
-
-
-def test_the_search_minimum_is_a_fraction_of_the_frames_shorter_side():
-    from dsan_tf.data.align import FaceAligner
-
-    live = LiveDetector(FaceAligner(output_size=32, min_face_size=20, detector=_RecordingDetector()),
-                        min_face_fraction=0.1, compile=False)
-    assert live.min_face((480, 640, 3)) == pytest.approx(48.0)  # 0.1 * 480, not 0.1 * 640
-    assert live.min_face((640, 360, 3)) == pytest.approx(36.0)
-    assert live.min_face((150, 90, 3)) == 20  # the aligner's minimum
-
-
-def test_onet_proposals_are_squares_of_the_longer_side_about_the_box_centre():
-    from dsan_tf.live_detection import square_proposals
-
-    got = square_proposals([(10, 20, 30, 50), (100, 40, 60, 20)])
-    # centres (25, 45) and (130, 50); sides 50 and 60
-    np.testing.assert_allclose(got, [[0, 0, 20, 50, 70, 1], [0, 100, 20, 160, 80, 1]])
 
 
 def test_live_detections_are_largest_first_and_largest_only_keeps_the_largest():
