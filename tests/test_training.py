@@ -203,3 +203,19 @@ def test_old_runs_compare_as_made_without_an_ema_and_an_ema_decay_of_0_is_allowe
     check_settings({"ema_decay": 0.5})
     with pytest.raises(RunError, match="--ema-decay 1"):
         check_settings({"ema_decay": 1})
+
+
+def test_after_a_mid_epoch_resume_the_checkpoints_count_the_steps_already_done(tmp_path, monkeypatch):
+    """Resumed at step 1 of epoch 1 (of STEPS = 3): the two steps left are saved as steps 2 and 3, then the
+    epoch's end as (epoch 1 done, step 0); counted from 0 they would be saved as steps 1 and 2, and a second
+    resume would replay a seen batch."""
+    from dsan_tf.training import TrainingState
+
+    TrainingState(fresh_model(), tmp_path / "run" / "checkpoints").save(0, 1)
+    saved = []
+    save = TrainingState.save
+    monkeypatch.setattr(TrainingState, "save",
+                        lambda self, epoch, step, *a, **k: (saved.append((epoch, step)), save(self, epoch, step, *a, **k))[1])
+    summary = fit_resumable(fresh_model(), train_data, 1, tmp_path / "run", resume=True, checkpoint_every=1, verbose=0)
+    assert summary["resumed_from"] == {"epoch": 0, "step": 1}
+    assert saved == [(0, 2), (0, 3), (1, 0)]
