@@ -453,3 +453,18 @@ def test_against_torch_without_steps_a_round_is_sized_from_the_slower_frameworks
                               with_keras_batchnorm=False, with_keras_adam=False)
     assert bench.bench_against_torch("float32", 32, args, module=None)["steps"] == 4
     assert steps_asked == [4, 4, 4, 4]
+
+
+def test_the_profile_summary_is_per_step_by_hand():
+    from collections import Counter
+
+    from dsan_tf.benchmark import part_summary
+
+    times = Counter({("conv_forward", "Conv2D"): 12.0, ("conv_backward", "Conv2DBackpropFilter"): 6.0,
+                     ("other", "Relu"): 3.0, ("other", "AddV2"): 9.0})
+    out = part_summary(times, steps=3, top=1)
+    assert out["op_ms_per_step"] == pytest.approx(10.0)  # (12 + 6 + 3 + 9) / 3
+    assert out["parts"]["conv_forward"] == {"ms_per_step": pytest.approx(4.0), "share": pytest.approx(0.4)}
+    assert out["parts"]["other"]["ms_per_step"] == pytest.approx(4.0)
+    assert out["parts"]["batchnorm"] == {"ms_per_step": 0.0, "share": 0.0}
+    assert out["other_top"] == [["AddV2", pytest.approx(3.0)]]
