@@ -1152,7 +1152,7 @@ MUTANTS += FRESH_SECOND
 _FERPLUS = ('tests/test_data_ferplus.py', 'tests/test_reader_refusals.py')
 _READERS = ('tests/test_data_readers.py', 'tests/test_reader_refusals.py')
 _ALIGN = ('tests/test_align.py', 'tests/test_geometry_properties.py')
-_RESUME = ('tests/test_resume_safety.py', 'tests/test_resume_validation.py', 'tests/test_training.py')
+_RESUME = ('tests/test_training.py', 'tests/test_resume_safety.py', 'tests/test_resume_validation.py')
 _LIVE = ('tests/test_realtime.py', 'tests/test_accounting.py')
 FRESH_ROUND2_DATA = [
     # data readers
