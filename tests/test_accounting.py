@@ -425,3 +425,46 @@ def test_the_headline_without_mixed_bfloat16_is_the_first_precision_asked():
                "mixed_float16": {"train_ratio_dsan_over_baseline": 1.07}}
     summary = bench.summarise(results, args)
     assert summary["headline_precision"] == "float32" and summary["train_ratio_dsan_over_baseline"] == 0.91
+
+
+# round 2 blind mutants (issue 34)
+
+def test_against_torch_without_steps_a_round_is_sized_from_the_slower_frameworks_probe(monkeypatch):
+    """Probes of 0.4 s (tf) and 1.5 s (torch) and --round-seconds 6: round(6 / 1.5) = 4 steps per framework
+    (the faster probe would give round(6 / 0.4) = 15, capped at 10: torch's round would last 15 s)."""
+    probe = {"tf": 0.4, "torch": 1.5}
+    seen, steps_asked = set(), []
+
+    def timed(fn, steps):
+        label = fn.__self__.label
+        if label not in seen:  # the probe step after the warm-up
+            seen.add(label)
+            assert steps == 1
+            return [(probe[label], probe[label])]
+        steps_asked.append(steps)
+        return [(0.1 * (i + 1), 0.1) for i in range(steps)]
+
+    monkeypatch.setattr(bench, "fixed_batch", lambda image_size, args: (None, None))
+    monkeypatch.setattr(bench, "tf_runner", lambda *args, **kwargs: FakeRunner("tf"))
+    monkeypatch.setattr(bench, "TorchRunner", lambda *args: FakeRunner("torch"))
+    monkeypatch.setattr(bench, "timed", timed)
+    monkeypatch.setattr(bench, "log", lambda message: None)
+    args = argparse.Namespace(seed=0, batch_size=4, num_classes=3, warmup=0, steps=None, rounds=2, round_seconds=6.0,
+                              with_keras_batchnorm=False, with_keras_adam=False)
+    assert bench.bench_against_torch("float32", 32, args, module=None)["steps"] == 4
+    assert steps_asked == [4, 4, 4, 4]
+
+
+def test_the_profile_summary_is_per_step_by_hand():
+    from collections import Counter
+
+    from dsan_tf.benchmark import part_summary
+
+    times = Counter({("conv_forward", "Conv2D"): 12.0, ("conv_backward", "Conv2DBackpropFilter"): 6.0,
+                     ("other", "Relu"): 3.0, ("other", "AddV2"): 9.0})
+    out = part_summary(times, steps=3, top=1)
+    assert out["op_ms_per_step"] == pytest.approx(10.0)  # (12 + 6 + 3 + 9) / 3
+    assert out["parts"]["conv_forward"] == {"ms_per_step": pytest.approx(4.0), "share": pytest.approx(0.4)}
+    assert out["parts"]["other"]["ms_per_step"] == pytest.approx(4.0)
+    assert out["parts"]["batchnorm"] == {"ms_per_step": 0.0, "share": 0.0}
+    assert out["other_top"] == [["AddV2", pytest.approx(3.0)]]

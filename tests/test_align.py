@@ -154,3 +154,31 @@ def test_photos_whose_names_differ_only_in_suffix_keep_both_crops(tmp_path):
     assert summary.ok == 3
     assert sorted(p.name for p in out.glob("*.png") if p.name != "align-report.csv") == ["a.jpg.png", "a.png.png",
                                                                                            "b.png"]
+
+
+# round 2 blind mutants (issue 34)
+
+class _FaceWhenBright:
+    """One face (mtcnn's numpy row) in a bright image, none in a dark one."""
+
+    def detect_faces(self, image, **kwargs):
+        if image.mean() < 128:
+            return np.zeros((0, 16))
+        return _OneFaceDetector().detect_faces(image)
+
+
+def test_the_folder_report_lists_only_the_files_that_went_wrong(tmp_path):
+    from PIL import Image
+
+    source, out = tmp_path / "photos", tmp_path / "aligned"
+    source.mkdir()
+    Image.fromarray(np.full((50, 70, 3), 200, np.uint8)).save(source / "bright.png")
+    Image.fromarray(np.full((70, 50, 3), 200, np.uint8)).save(source / "tall.png")
+    Image.fromarray(np.full((40, 90, 3), 20, np.uint8)).save(source / "dark.png")
+    (source / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n not a picture")
+    summary = align_folder(source, out, FaceAligner(16, min_face_size=1, detector=_FaceWhenBright()),
+                           progress=False)
+    assert (summary.ok, summary.several_faces, summary.no_face, summary.unreadable) == (2, 0, 1, 1)
+    with open(summary.report, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["path"], r["status"]) for r in rows] == [("bad.png", "unreadable"), ("dark.png", "no_face")]

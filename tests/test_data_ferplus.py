@@ -286,3 +286,32 @@ def test_shared_fer2013new_counts_duplicates_and_ran_lists():
                        ("pose_45_ferplus_list.txt", 633)]:
         mask, unmatched = match_subset(test, load_subset_list(SHARED / "challenge-condition" / name))
         assert (int(mask.sum()), unmatched) == (size, 0)
+
+
+# round 2 blind mutants (issue 34)
+
+def test_older_label_csv_without_the_box_column_keeps_all_ten_votes(tmp_path):
+    from dsan_tf.data.ferplus import read_label_csv
+
+    d = tmp_path / "FER2013Train"
+    d.mkdir()
+    # 11 fields: name + 10 counts, no box; neutral 6 of 10 votes (a majority), NF 4
+    (d / "label.csv").write_text("fer0000001.png,6,0,0,0,0,0,0,0,0,4\nfer0000002.png,0,0,0,0,0,0,0,2,0,8\n")
+    frame = read_label_csv(d / "label.csv")
+    assert list(frame["votes"].iloc[0]) == [6.0] + [0.0] * 8 + [4.0]
+    assert list(frame["votes"].iloc[1]) == [0.0] * 7 + [2.0, 0.0, 8.0]
+    assert frame["box"].tolist() == [None, None]
+    write_png(d / "fer0000001.png")
+    write_png(d / "fer0000002.png")
+    data = read_ferplus_folders(tmp_path)
+    assert data.table["name"].tolist() == ["fer0000001.png"]  # the NF winner dropped
+    assert data.table["label"].tolist() == [0]
+
+
+def test_raw_pair_white_pixels_are_kept(tmp_path):
+    # pixel values (240 + i) % 256 for i in 0..15: 240..255, a white pixel last
+    write_raw_pair(tmp_path, [("Training", "fer0000000.png", one_vote(1), 240),
+                              ("PublicTest", "fer0000001.png", one_vote(2), 0)])
+    data = read_ferplus(tmp_path)
+    image = np.array(Image.open(io.BytesIO(data.split("train")["image_bytes"].iloc[0])))
+    assert image.shape == (4, 4) and image[0, 0] == 240 and image[3, 3] == 255

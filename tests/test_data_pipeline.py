@@ -199,3 +199,29 @@ def test_inference_rounds_after_the_resize_as_the_pipeline_caches_uint8():
     mean, std = np.array([0.485, 0.456, 0.406]) * 255, np.array([0.229, 0.224, 0.225]) * 255
     np.testing.assert_allclose(preprocess_for_model(face, S).numpy(),
                                (np.clip(np.round(upscaled), 0, 255) - mean) / std, atol=1e-4)
+
+
+# round 2 blind mutants (issue 34)
+
+def test_a_flip_without_shift_is_the_exact_mirror_of_the_eval_image(tmp_path):
+    # Non-square sources with distinct grey levels: each training image (flip only, no shift, no
+    # rotation) must be exactly one eval image or its left-right mirror, no column lost to the fill.
+    paths = []
+    for i in range(6):
+        array = np.full((9, 13), 20 + 30 * i, np.uint8)
+        array[:4, :5] = 250
+        array[:, -1] = 5
+        path = tmp_path / f"wide{i}.png"
+        Image.fromarray(array, mode="L").save(path)
+        paths.append(str(path))
+    table = make_table("train", [f"wide{i}.png" for i in range(6)], paths, one_hot([0] * 6, K))
+    flips = AugmentConfig(random_crop=False, horizontal_flip=True)
+    train = np.concatenate([b[0] for b in batches(make_dataset(table, K, S, 6, training=True, seed=3, augment=flips))])
+    evaluation = np.concatenate([b[0] for b in batches(make_dataset(table, K, S, 6, training=False))])
+    mirrored = 0
+    for image in train:
+        same = [np.allclose(image, e, atol=1e-5) for e in evaluation]
+        flipped = [np.allclose(image, e[:, ::-1], atol=1e-5) for e in evaluation]
+        assert sum(same) + sum(flipped) == 1
+        mirrored += sum(flipped)
+    assert 0 < mirrored < 6

@@ -226,3 +226,14 @@ def test_split_folders_are_recognised_whatever_their_case(tmp_path):
     assert data.class_names == ("happy", "sad")
     assert sorted(data.splits) == ["test", "train", "valid"]
     assert data.split("train")["label"].tolist() == [0, 1] and data.split("test")["label"].tolist() == [1]
+
+
+# round 2 blind mutants (issue 34)
+
+def test_class_counts_have_one_entry_per_class_when_the_last_classes_are_absent(tmp_path):
+    # train: codes 5, 1, 1 (sadness, surprise x2); test: code 2 (fear); neutral (code 7, the last) nowhere
+    make_rafdb(tmp_path, ["train_00001.jpg 5", "train_00002.jpg 1", "train_00003.jpg 1", "test_0001.jpg 2"])
+    data = load_dataset("rafdb", tmp_path)
+    assert data.class_counts("train") == [2, 0, 0, 0, 1, 0, 0]
+    assert data.summary() == {"train": {"count": 3, "class_counts": [2, 0, 0, 0, 1, 0, 0]},
+                              "test": {"count": 1, "class_counts": [0, 1, 0, 0, 0, 0, 0]}}

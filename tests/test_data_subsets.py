@@ -208,3 +208,14 @@ def test_affectnet7_leaves_the_listed_contempt_images_unmatched(trees, tmp_path)
         listed_contempt = int(match_subset(contempt, names)[0].sum())
         assert listed_contempt > 0 and unmatched == listed_contempt, list_file
         assert int(mask.sum()) == len(names) - listed_contempt
+
+
+# round 2 blind mutants (issue 34)
+
+def test_unmatched_counts_list_names_not_rows():
+    # The raw FERPlus pair keeps duplicate names as distinct rows: one listed name matches two rows
+    # here while another listed name matches none. Distinct names: 3; matched: 2; unmatched: 1.
+    table = pd.DataFrame({"name": ["fer0000001.png", "fer0000001.png", "fer0000002.png", "fer0000009.png"]})
+    mask, unmatched = match_subset(table, ["fer0000001.jpg", "fer0000002.png", "fer0000003.png"])
+    assert mask.tolist() == [True, True, True, False]
+    assert unmatched == 1

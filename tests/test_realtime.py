@@ -925,3 +925,77 @@ def test_an_onet_box_is_clipped_to_the_frames_width_and_height():
     np.testing.assert_allclose(face.landmarks, [[1, 11], [2, 12], [3, 13], [4, 14], [5, 15]])
     inside = _detection(np.array([0, 10.0, 20.0, 60.0, 90.0, 0.9, *[0] * 10], np.float64), (100, 200, 3))
     assert inside.box == pytest.approx((10.0, 20.0, 50.0, 70.0))
+
+
+# round 2 blind mutants (issue 34)
+
+def test_a_steadily_moving_face_keeps_its_id_though_it_left_its_first_box():
+    tracker = Tracker(max_missed=0)
+    box = [0.0, 0.0, 20.0, 30.0]
+    assert tracker.update([box, [300, 200, 50, 40]]) == [1, 2]
+    for _ in range(6):  # 8 px a frame: IoU 0.43 with the last frame's box, 0 with the first box after 3 frames
+        box[0] += 8
+        assert tracker.update([[300, 200, 50, 40], box]) == [2, 1]
+    assert [t.box for t in tracker.tracks if t.id == 1] == [(48.0, 0.0, 20.0, 30.0)]
+
+
+def test_a_pair_at_exactly_the_minimum_overlap_is_associated():
+    a, b = (0, 0, 10, 10), (0, 0, 10, 20)  # intersection 100, union 200: IoU 0.5 exactly
+    assert iou(a, b) == 0.5
+    assert associate([a], [b], min_iou=0.5) == [(0, 0)]
+    assert associate([a], [b], min_iou=0.51) == []
+
+
+def test_the_longest_loss_is_a_run_of_consecutive_frames():
+    from dsan_tf.realtime import agreement
+
+    a, b = (10, 10, 50, 50), (200, 40, 30, 30)
+    with_b = [{"box": a, "label": "x"}, {"box": b, "label": "y"}]
+    without_b = [{"box": a, "label": "x"}]
+    live = [without_b, with_b, without_b, without_b, with_b, without_b]  # b lost in frames 0, 2, 3, 5
+    out = agreement([with_b] * 6, live, [[a, b]] * 6)
+    assert out["longest_loss_frames"] == [0, 2]
+
+
+def test_live_detections_are_largest_first_and_largest_only_keeps_the_largest():
+    from dsan_tf.data.align import FaceAligner
+
+    marks = np.zeros((5, 2), np.float32)
+    faces = [Detection((0, 0, 30, 30), marks, 0.99), Detection((50, 0, 60, 40), marks, 0.99),
+             Detection((0, 100, 25, 50), marks, 0.99)]
+    aligner = FaceAligner(output_size=32, min_face_size=20, detector=_RecordingDetector())
+    live = LiveDetector(aligner, compile=False)
+    assert [d.box for d in live._filtered(faces)] == [(50, 0, 60, 40), (0, 100, 25, 50), (0, 0, 30, 30)]
+    aligner.largest_only = True
+    assert [d.box for d in live._filtered(faces)] == [(50, 0, 60, 40)]
+
+
+def test_the_track_chart_shows_the_eight_longest_tracks(tmp_path, monkeypatch):
+    import matplotlib.figure
+
+    from dsan_tf.outputs import OutputPolicy
+    from dsan_tf.video_outputs import plot_tracks
+
+    rows = []
+    for track in range(1, 11):  # track k is seen in k frames: tracks 1 and 2 are the shortest
+        for frame in range(track):
+            rows.append({"track": track, "frame": frame, "time_s": frame / 10,
+                         "probabilities": {"happy": 0.25, "sad": 0.75}})
+    shown = []
+    save = matplotlib.figure.Figure.savefig
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig",
+                        lambda fig, *a, **k: (shown.extend(ax.get_ylabel() for ax in fig.axes), save(fig, *a, **k))[1])
+    plot_tracks(rows, ["happy", "sad"], tmp_path / "chart.png", OutputPolicy(command="predict", overwrite=True))
+    assert shown == [f"track {k}" for k in range(3, 11)]
+
+
+def test_the_scene_truth_keeps_a_face_in_view_past_the_frames_height(tmp_path):
+    from dsan_tf.realtime import make_scene_video
+
+    patch = np.full((40, 40, 3), 150, np.uint8)  # face box (10, 10, 20, 20) in it
+    truth = make_scene_video(tmp_path / "scene.avi", [(patch, (10, 10, 20, 20))], frames=30, size=(160, 96),
+                             heights=[40])
+    boxes = [frame[0] for frame in truth]
+    assert all(b is not None for b in boxes)  # the face stays wholly inside the 160 x 96 frame
+    assert all(0 <= x and 0 <= y and x + w <= 160 and y + h <= 96 for x, y, w, h in boxes)
+    assert max(x + w for x, y, w, h in boxes) > 96  # right of the frame's height: a width/height swap shows

@@ -156,3 +156,66 @@ def test_cosine_with_warmup_reaches_zero_at_the_runs_last_step():
     for step in (20, 30, 45, 50):
         assert float(cos(step)) == pytest.approx(1e-3 * (1 + math.cos(math.pi * (step - 10) / 40)) / 2, abs=1e-9)
     assert float(cos(50)) == pytest.approx(0.0, abs=1e-9)
+
+
+# round 2 blind mutants (issue 34)
+
+def test_each_epoch_has_its_own_seed_and_the_schedule_counts_the_last_partial_batch(tmp_path, monkeypatch):
+    """The runner's train_data(epoch): seed * 1000 + epoch (epochs differ, a resume repeats them); the
+    steps per epoch given to training count a last partial batch."""
+    from dsan_tf import runner
+    from dsan_tf.cli.run import build_settings, parse_args
+    from dsan_tf.data.registry import load_dataset
+
+    settings = build_settings(parse_args(["--dataset", "ferplus", "--image-size", "32", "--epochs", "3",
+                                          "--batch-size", "64", "--seed", "7", "--verbose", "0",
+                                          "--output", str(tmp_path / "run")]))
+    train_rows = len(load_dataset("ferplus").split("train"))
+    assert train_rows % 64  # a partial last batch
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_fit(model, train_data, epochs, output_dir, *, steps_per_epoch, **kwargs):
+        seeds = []
+        monkeypatch.setattr(runner, "make_dataset", lambda *args, **kw: seeds.append(kw["seed"]))
+        for epoch in range(epochs):
+            train_data(epoch)
+        seen.update(seeds=seeds, steps=steps_per_epoch)
+        raise Stop
+
+    monkeypatch.setattr(runner, "fit_resumable", fake_fit)
+    with pytest.raises(Stop):
+        runner.train_and_evaluate(settings)
+    assert seen == {"seeds": [7000, 7001, 7002], "steps": -(-train_rows // 64)}
+
+
+def test_old_runs_compare_as_made_without_an_ema_and_an_ema_decay_of_0_is_allowed():
+    from dsan_tf.runner import RunError, check_settings, configuration_differences
+
+    before = {"epochs": 3, "batch_size": 8}  # a config.json written before --ema-decay existed
+    assert configuration_differences(before, {**before, "ema_decay": 0.0}) == ""
+    assert configuration_differences(before, {**before, "ema_decay": 0.5}) == "ema_decay: was 0.0, now 0.5"
+    recorded = {**before, "ema_decay": 0.999}  # a run made with an EMA: its own decay, not the default
+    assert configuration_differences(recorded, {**before, "ema_decay": 0.999}) == ""
+    check_settings({"ema_decay": 0.0})  # 0: no EMA, the default
+    check_settings({"ema_decay": 0.5})
+    with pytest.raises(RunError, match="--ema-decay 1"):
+        check_settings({"ema_decay": 1})
+
+
+def test_after_a_mid_epoch_resume_the_checkpoints_count_the_steps_already_done(tmp_path, monkeypatch):
+    """Resumed at step 1 of epoch 1 (of STEPS = 3): the two steps left are saved as steps 2 and 3, then the
+    epoch's end as (epoch 1 done, step 0); counted from 0 they would be saved as steps 1 and 2, and a second
+    resume would replay a seen batch."""
+    from dsan_tf.training import TrainingState
+
+    TrainingState(fresh_model(), tmp_path / "run" / "checkpoints").save(0, 1)
+    saved = []
+    save = TrainingState.save
+    monkeypatch.setattr(TrainingState, "save",
+                        lambda self, epoch, step, *a, **k: (saved.append((epoch, step)), save(self, epoch, step, *a, **k))[1])
+    summary = fit_resumable(fresh_model(), train_data, 1, tmp_path / "run", resume=True, checkpoint_every=1, verbose=0)
+    assert summary["resumed_from"] == {"epoch": 0, "step": 1}
+    assert saved == [(0, 2), (0, 3), (1, 0)]
