@@ -758,7 +758,7 @@ MUTANTS += [
 # ------------------------------------------------------------------ fresh blind set, session of 2026-12-07 afternoon
 # Written by reading dsan_tf/ before looking at the mutants above (issue 34: the review's own fresh
 # set is not shown). Exact duplicates of earlier mutants were dropped; see docs/testing.md,
-# "A fresh blind set (2026-12-07, afternoon)".
+# "A fresh blind set (2026-12-07)".
 FRESH_BLIND = [
     # outputs
     Mutant('outputs-recorded-files-of-any-kind', 'dsan_tf/outputs.py',
