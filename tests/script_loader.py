@@ -37,6 +37,24 @@ def command(name):
     return main
 
 
+def refuse_walking_into(monkeypatch, name):
+    """Make folders called ``name`` unreadable to the image listing (dsan_tf.data.images' os.walk reports a
+    PermissionError for them): as root, chmod 000 does not stop reading."""
+    import os
+
+    real_walk = os.walk
+
+    def walk(top, onerror=None, **kwargs):
+        for folder, dirs, files in real_walk(top, onerror=onerror, **kwargs):
+            if Path(folder).name == name:
+                onerror(PermissionError(13, "Permission denied", folder))
+                dirs[:] = []
+                continue
+            yield folder, dirs, files
+
+    monkeypatch.setattr("dsan_tf.data.images.os.walk", walk)
+
+
 def refused(main, argv, match):
     """Run ``main(argv)`` expecting a refusal: a non-zero exit status and exactly one line
     ``dsan <command>: error: ...`` on stderr matching the regex ``match``, no traceback.

@@ -386,16 +386,6 @@ def test_without_steps_a_round_is_sized_from_the_slower_models_probe(monkeypatch
     probe = {("dsan", "train"): 2.0, ("baseline", "train"): 0.5, ("dsan", "infer"): 0.2, ("baseline", "infer"): 0.1}
     seen = set()
 
-    class Runner:
-        def __init__(self, label, *args):
-            self.label = label
-
-        def train(self):
-            pass
-
-        def infer(self):
-            pass
-
     def timed(fn, steps):
         key = (fn.__self__.label, fn.__name__)
         if key not in seen:  # the probe step after the warm-up
@@ -405,7 +395,7 @@ def test_without_steps_a_round_is_sized_from_the_slower_models_probe(monkeypatch
         return [(0.1 * (i + 1), 0.1) for i in range(steps)]
 
     monkeypatch.setattr(bench, "build", lambda variant, precision, args, adam=None: variant)
-    monkeypatch.setattr(bench, "Runner", Runner)
+    monkeypatch.setattr(bench, "Runner", FakeRunner)
     monkeypatch.setattr(bench, "timed", timed)
     monkeypatch.setattr(bench, "log", lambda message: None)
     args = argparse.Namespace(seed=0, batch_size=4, image_size=8, num_classes=3, no_inference=False, warmup=0,

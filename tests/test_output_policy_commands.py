@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from script_loader import ROOT, command, refused
+from script_loader import ROOT, command, refuse_walking_into, refused
 
 from dsan_tf.cli import run_command
 
@@ -409,17 +409,7 @@ def test_predict_reports_an_unreadable_subfolder_and_exits_non_zero(model_file, 
     photo(photos / "a.png")
     (photos / "locked").mkdir()
     photo(photos / "locked" / "b.png")
-    real_walk = os.walk
-
-    def walk(top, onerror=None, **kwargs):  # as root, chmod 000 does not stop reading: fail it here
-        for folder, dirs, files in real_walk(top, onerror=onerror, **kwargs):
-            if Path(folder).name == "locked":
-                onerror(PermissionError(13, "Permission denied", folder))
-                dirs[:] = []
-                continue
-            yield folder, dirs, files
-
-    monkeypatch.setattr("dsan_tf.data.images.os.walk", walk)
+    refuse_walking_into(monkeypatch, "locked")
     status = run_command("predict", ["--weights", str(model_file), str(photos), "--no-progress"])
     err = capsys.readouterr().err
     assert status not in (0, None)

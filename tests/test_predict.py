@@ -6,14 +6,12 @@ the expression labels.
 """
 
 import csv
-import io
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from script_loader import load_script
+from script_loader import load_script, refuse_walking_into
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = ROOT.parent / "shared" / "photos"
@@ -243,9 +241,8 @@ def test_grey_faces_are_bt601_luminance_in_three_channels():
 # Each test below names the mutant of tests/mutation/mutants.py (FRESH_BLIND) it was written to kill.
 
 
-def test_crops_of_one_height_and_different_widths_are_batched_apart():
-    """inference-batches-grouped-by-height-only: 40x30 and 40x50 crops cannot share a batch; each face's
-    answer is its own (the stub model answers the crop's mean brightness, computed here with NumPy)."""
+def mean_model():
+    """A stub predictor whose answer is the crop's mean brightness: [1 - mean, mean] (mean in 0..1)."""
     from dsan_tf.inference import Predictor
 
     class MeanModel(Predictor):
@@ -256,9 +253,15 @@ def test_crops_of_one_height_and_different_widths_are_batched_apart():
             mean = np.asarray(pixels, np.float64).reshape(len(pixels), -1).mean(axis=1) / 255
             return np.stack([1 - mean, mean], axis=1).astype(np.float32)
 
+    return MeanModel()
+
+
+def test_crops_of_one_height_and_different_widths_are_batched_apart():
+    """inference-batches-grouped-by-height-only: 40x30 and 40x50 crops cannot share a batch; each face's
+    answer is its own (the stub model answers the crop's mean brightness, computed here with NumPy)."""
     rng = np.random.default_rng(3)
     crops = [rng.integers(0, 256, (40, w, 3), dtype=np.uint8) for w in (30, 50, 30, 64)]
-    got = MeanModel().predict(crops, batch_size=2, grayscale=False)
+    got = mean_model().predict(crops, batch_size=2, grayscale=False)
     means = np.array([c.astype(np.float64).mean() / 255 for c in crops])
     np.testing.assert_allclose(got, np.stack([1 - means, means], axis=1), atol=1e-6)
 
@@ -269,20 +272,12 @@ def test_an_rgba_crop_is_classified_as_its_rgb_and_an_input_named_twice_is_read_
     one input."""
     from PIL import Image
 
-    from dsan_tf.inference import Predictor, collect_inputs
-
-    class MeanModel(Predictor):
-        class_names = ["dark", "bright"]
-        source, image_size = "stub", None
-
-        def _predict_pixels(self, pixels):
-            mean = np.asarray(pixels, np.float64).reshape(len(pixels), -1).mean(axis=1) / 255
-            return np.stack([1 - mean, mean], axis=1).astype(np.float32)
+    from dsan_tf.inference import collect_inputs
 
     rgb = np.random.default_rng(4).integers(0, 256, (20, 30, 3), dtype=np.uint8)
     rgba = np.concatenate([rgb, np.zeros((20, 30, 1), np.uint8)], axis=2)
     mean = rgb.astype(np.float64).mean() / 255
-    np.testing.assert_allclose(MeanModel().predict([rgba], grayscale=False), [[1 - mean, mean]], atol=1e-6)
+    np.testing.assert_allclose(mean_model().predict([rgba], grayscale=False), [[1 - mean, mean]], atol=1e-6)
 
     folder = tmp_path / "photos"
     folder.mkdir()
@@ -376,22 +371,10 @@ def test_an_unreadable_sub_folder_makes_the_exit_status_1(predict, model_file, t
                                                          aligner_sizes):
     """r2-predict-unreadable-folders-exit-0: the photos that could be read are answered, the folder that could
     not is named, and the exit status is 1 (photos are missing from the answer)."""
-    import os
-
     photos = tmp_path / "photos"
     _photo(photos / "a.png")
     _photo(photos / "locked" / "b.png", seed=1)
-    real_walk = os.walk
-
-    def walk(top, onerror=None, **kwargs):  # as root, chmod 000 does not stop reading: fail it here
-        for folder, dirs, files in real_walk(top, onerror=onerror, **kwargs):
-            if Path(folder).name == "locked":
-                onerror(PermissionError(13, "Permission denied", folder))
-                dirs[:] = []
-                continue
-            yield folder, dirs, files
-
-    monkeypatch.setattr("dsan_tf.data.images.os.walk", walk)
+    refuse_walking_into(monkeypatch, "locked")
     code, out, err = run(predict, capsys, ["--weights", str(model_file), str(photos)])
     assert code == 1, err
     assert [Path(json.loads(line)["source"]).name for line in out.splitlines()] == ["a.png"]
