@@ -773,7 +773,8 @@ class OutputPolicy:
 
         Accepted before the work: a new or empty ``path``, one marked with ``kind`` (an earlier
         run's, replaced), one ``accept(path)`` accepts, anything else only with ``--overwrite``;
-        never a folder holding one of the command's inputs. The old folder is swapped out in the
+        never a folder holding one of the command's inputs. The same check runs again at the swap (a
+        folder another program filled meanwhile is kept). The old folder is swapped out in the
         same step (``RENAME_EXCHANGE``), then deleted.
         """
         flag = flag or self.flag
@@ -788,14 +789,19 @@ class OutputPolicy:
             if target == source or target in source.parents:
                 raise OutputError(f"{flag} {_shown(path)}: holds the input {_shown(item)}; replacing it would "
                                   "delete the input: pick another " + flag)
-        if path.is_dir() and foreign_entries(path):
+        def others():
+            """The files of ``path`` this command may not replace (none: new, empty, ours or --overwrite)."""
+            if not path.is_dir() or not foreign_entries(path):
+                return []
             marker = read_marker(path)
             ours = (marker is not None and marker[0] == kind) or (accept is not None and accept(path))
-            if not (ours or self.overwrite):
-                others = foreign_entries(path)
-                shown = ", ".join(_shown(name) for name in others[:4]) + (", ..." if len(others) > 4 else "")
-                raise OutputError(f"{flag} {_shown(path)}: holds files this command did not make ({shown}); "
-                                  f"pick a new or empty {flag}, or pass --overwrite to replace the whole folder")
+            return [] if ours or self.overwrite else foreign_entries(path)
+
+        found = others()
+        if found:
+            shown = ", ".join(_shown(name) for name in found[:4]) + (", ..." if len(found) > 4 else "")
+            raise OutputError(f"{flag} {_shown(path)}: holds files this command did not make ({shown}); "
+                              f"pick a new or empty {flag}, or pass --overwrite to replace the whole folder")
         self._lock(path, flag)
         path.parent.mkdir(parents=True, exist_ok=True)
         clean_stale_temps(path)
@@ -806,6 +812,9 @@ class OutputPolicy:
             if os.path.lexists(path):
                 if not path.is_dir() or path.is_symlink():
                     raise OutputError(f"{flag} {_shown(path)}: is no longer a folder; nothing was replaced")
+                if others():  # filled by another program during the work: the claim's check, again
+                    raise OutputError(f"{flag} {_shown(path)}: was filled by another program while this "
+                                      "command ran; it was kept, and this result not written")
                 if not exchange(tmp, path):  # pragma: no cover - a file system without RENAME_EXCHANGE
                     old = temp_path_beside(path, directory=True)
                     os.rename(path, old / "old")  # two steps: a kill between them leaves no folder, never a mix

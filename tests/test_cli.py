@@ -281,6 +281,275 @@ def test_the_compact_epoch_line():
     assert fit_verbosity(2) == (2, []) and fit_verbosity(0) == (0, [])
 
 
+
+
+# ---- lines its own tests never ran (issue 34): dsan_tf/cli/__init__.py
+
+
+def test_the_boundary_lets_every_error_through_with_debug():
+    """--debug: Ctrl-C, a UserError, a missing dependency and an OSError each propagate (no one line)."""
+    from dsan_tf.errors import UserError
+
+    for error in (KeyboardInterrupt("x"), UserError("bad"), ModuleNotFoundError("m", name="sklearn"),
+                  ModuleNotFoundError("m", name="dsan_tf.gone"), OSError(5, "I/O error")):
+        def work(error=error):
+            raise error
+
+        with pytest.raises(type(error)):
+            cli.boundary("table4", work, debug=True)
+
+
+def test_ctrl_c_prints_the_commands_own_line_or_the_interrupts_words(capsys):
+    """boundary(interrupted=...): the hook's line when it gives one; its failure or None falls back to
+    'interrupted' (with the interrupt's own words when it has any); always exit status 130."""
+    def stop(message=""):
+        def work():
+            raise KeyboardInterrupt(message) if message else KeyboardInterrupt()
+        return work
+
+    def broken(exc):
+        raise RuntimeError("hook failed")
+
+    assert cli.boundary("align", stop(), interrupted=lambda exc: "stopped; rerun to resume") == 130
+    assert cli.boundary("align", stop(), interrupted=broken) == 130
+    assert cli.boundary("align", stop("at image 7"), interrupted=lambda exc: None) == 130
+    assert capsys.readouterr().err == ("dsan align: stopped; rerun to resume\ndsan align: interrupted\n"
+                                       "dsan align: interrupted: at image 7\n")
+
+
+def test_a_user_errors_own_status_and_an_empty_message(capsys):
+    """UserError.status beats the command's status; a message-less error is named by its type."""
+    from dsan_tf.errors import UserError
+
+    class Refused(UserError):
+        status = 3
+
+    def raises(error):
+        def work():
+            raise error
+        return work
+
+    assert cli.boundary("ship", raises(Refused("run is not evaluated")), error_status=1) == 3
+    assert cli.boundary("ship", raises(UserError("")), error_status=1) == 1
+    assert capsys.readouterr().err == "dsan ship: error: run is not evaluated\ndsan ship: error: UserError\n"
+
+
+def test_a_missing_module_of_dsan_tf_itself_is_an_internal_error_not_an_extra(capsys):
+    def work():
+        raise ModuleNotFoundError("No module named 'dsan_tf.gone'", name="dsan_tf.gone")
+
+    assert cli.boundary("predict", work) == 1
+    assert capsys.readouterr().err == ("dsan predict: error: internal error (ModuleNotFoundError: No module named "
+                                       "'dsan_tf.gone'); rerun with --debug for the traceback\n")
+
+
+def test_a_missing_module_no_extra_provides_says_reinstall():
+    assert cli.missing_dependency_line("predict", ModuleNotFoundError("x", name="cv2.dnn")) == (
+        "error: cv2: module not installed (a dependency of dsan_tf; reinstall: pip install dsan_tf)")
+    # a module of another command's extra than the running one: that extra is named
+    assert "dsan_tf[tflite]" in cli.missing_dependency_line("train", ModuleNotFoundError("x", name="ai_edge_litert"))
+
+
+def test_a_missing_extra_is_found_before_the_command_runs(monkeypatch, capsys, tmp_path):
+    """missing_extra: the first (sorted) module of the command's extra that find_spec cannot locate; a
+    find_spec that raises counts the module as present when it is in sys.modules. _check_extra_then turns
+    it into the line naming the extra, and run() never starts."""
+    import importlib.util
+    import types
+
+    from dsan_tf.cli import compare
+
+    real = importlib.util.find_spec
+
+    def find_spec(name, *args):
+        if name == "matplotlib":
+            raise ValueError("matplotlib.__spec__ is None")
+        return None if name == "sklearn" else real(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    monkeypatch.setitem(sys.modules, "matplotlib", types.ModuleType("matplotlib"))
+    assert cli.missing_extra("compare") == "sklearn" and cli.missing_extra("predict") is None
+    ran = []
+    monkeypatch.setattr(compare, "run", lambda args: ran.append(args))
+    monkeypatch.delenv("DSAN_DEBUG", raising=False)
+    assert cli.main(["compare", str(tmp_path)]) == 2 and ran == []
+    assert capsys.readouterr().err == (
+        "dsan compare: error: `dsan compare` needs the optional dependencies of dsan_tf[train] (sklearn is not "
+        "installed): pip install 'dsan_tf[train]'\n")
+    monkeypatch.delitem(sys.modules, "matplotlib")
+    assert cli.missing_extra("compare") == "matplotlib"
+
+
+def test_run_command_refuses_an_unknown_name_and_passes_invocation_and_argv(monkeypatch, capsys):
+    """run_command: KeyError for a name not in COMMANDS; args.invocation defaults to 'dsan <name words>';
+    args.argv is the arguments without --debug; the module's interrupted_line gets args."""
+    from dsan_tf.cli import table4
+
+    with pytest.raises(KeyError, match="no command 'tabel4'"):
+        cli.run_command("tabel4", ["."])
+    seen = []
+    monkeypatch.setattr(table4, "run", lambda args: seen.append((args.invocation, args.argv)))
+    assert cli.run_command("table4", [".", "--debug"], verbose=True) == 0
+    assert seen == [(["dsan", "table4"], ["."])]
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(table4, "run", interrupted)
+    monkeypatch.setattr(table4, "interrupted_line", lambda args, exc: f"stopped reading {args.argv[0]}",
+                        raising=False)
+    monkeypatch.delenv("DSAN_DEBUG", raising=False)
+    assert cli.run_command("table4", ["."], verbose=True) == 130
+    assert capsys.readouterr().err == "dsan table4: stopped reading .\n"
+
+
+def test_a_command_with_its_own_debug_flag_and_parse_hook(monkeypatch):
+    """build_parser adds --debug only when the command has none; a module's parse(parser, argv) replaces
+    parse_args + check_args."""
+    import types
+
+    module = types.ModuleType("fake_command")
+
+    def build_parser(prog):
+        parser = cli.CommandParser(prog=prog)
+        parser.add_argument("--debug", action="store_true", help="its own")
+        parser.add_argument("value")
+        return parser
+
+    module.build_parser = build_parser
+    module.parse = lambda parser, argv: parser.parse_args([a.upper() for a in argv])
+    monkeypatch.setitem(sys.modules, "fake_command", module)
+    monkeypatch.setitem(cli.COMMANDS, "fake", cli.Command("fake_command", "a stand-in"))
+    _, parser = cli.build_parser("fake")
+    assert parser.prog == "dsan fake" and parser._option_string_actions["--debug"].help == "its own"
+    assert cli.parse_command_args("fake", ["abc"])[1].value == "ABC"
+
+
+def test_a_script_names_itself_relative_to_the_working_folder_unless_far(monkeypatch, tmp_path):
+    """script_main: the invocation repeated in lines is 'python <script relative to the cwd>', or the
+    script's own path when the relative one climbs two folders or more."""
+    from dsan_tf.cli import table4
+
+    seen = []
+    monkeypatch.setattr(table4, "run", lambda args: seen.append(args.invocation))
+    script = ROOT / "experiments" / "table4.py"
+    monkeypatch.chdir(ROOT)
+    assert cli.script_main("table4", script, ["."]) == 0
+    monkeypatch.chdir(ROOT / "experiments")
+    assert cli.script_main("table4", script, ["."]) == 0
+    far = tmp_path / "a" / "b"
+    far.mkdir(parents=True)
+    monkeypatch.chdir(far)
+    assert cli.script_main("table4", script, [str(ROOT)]) == 0
+    assert seen == [["python", os.path.join("experiments", "table4.py")], ["python", "table4.py"],
+                    ["python", str(script)]]
+
+
+
+def test_dsans_own_options_and_words(monkeypatch, capsys):
+    """main(): --version prints 'dsan_tf <version>'; an unknown option and an unknown command with no close
+    match name what to do; --verbose (or a true DSAN_VERBOSE) skips the quiet start-up, a false one does not;
+    an internal error's message is cut at 300 characters."""
+    from dsan_tf import __version__, quiet
+    from dsan_tf.cli import table4
+
+    assert cli.main(["--version"]) == 0 and capsys.readouterr().out == f"dsan_tf {__version__}\n"
+    assert cli.main(["--nope", "table4"]) == 2
+    assert capsys.readouterr().err == ("dsan: error: unknown option '--nope' (the options of a command go after "
+                                       "its name; see dsan --help)\n(dsan --help lists the commands)\n")
+    assert cli.main(["zzzzzz"]) == 2
+    assert capsys.readouterr().err.startswith("dsan: error: unknown command 'zzzzzz'; see dsan --help\n")
+    installs = []
+    monkeypatch.setattr(quiet, "install", lambda: installs.append(True))
+    monkeypatch.setattr(table4, "run", lambda args: None)
+    for value, quietened in (("", 1), ("0", 1), ("false", 1), ("No", 1), ("1", 0), ("yes", 0), (" TRUE ", 0)):
+        monkeypatch.setenv("DSAN_VERBOSE", value)
+        installs.clear()
+        assert cli.main(["table4", "."]) == 0 and len(installs) == quietened, value
+    monkeypatch.delenv("DSAN_VERBOSE")
+    installs.clear()
+    assert cli.main(["--verbose", "table4", "."]) == 0 and installs == []
+    monkeypatch.delenv("DSAN_DEBUG", raising=False)
+    for size, shown in ((300, "x" * 300), (301, "x" * 300 + "...")):
+        monkeypatch.setattr(table4, "run", lambda args, size=size: (_ for _ in ()).throw(RuntimeError("x" * size)))
+        assert cli.main(["table4", "."]) == 1
+        assert capsys.readouterr().err == (f"dsan table4: error: internal error (RuntimeError: {shown}); rerun "
+                                           "with --debug for the traceback\n")
+
+
+# ---- lines its own tests never ran (issue 34): dsan_tf/progress.py
+
+
+def test_the_epoch_callback_draws_a_bar_over_the_steps_then_prints_the_line(monkeypatch, capsys):
+    """EpochLine with a bar: one tqdm bar of params["steps"] on stderr, one step per batch, closed at the
+    epoch's end; the line goes to its own stream with the run's epoch count (run_epochs beats the one-epoch
+    fit's params["epochs"]) and the epoch's wall time (clock stood in: 100.0 -> 223.4 s is 123 s)."""
+    import io
+
+    from dsan_tf import progress
+
+    clock = iter([100.0, 223.4])
+    monkeypatch.setattr(progress.time, "monotonic", lambda: next(clock))
+    stream = io.StringIO()
+    callback = progress.EpochLine(stream=stream, progress_bar=True)
+    callback.set_params({"steps": 3, "epochs": 1})
+    callback.run_epochs = 5
+    callback.on_epoch_begin(1)
+    bar = callback._bar
+    assert bar is not None and bar.total == 3
+    for batch in range(3):
+        callback.on_train_batch_end(batch)
+    assert bar.n == 3 and bar.disable is False
+    callback.on_epoch_end(1, {"loss": 0.5, "accuracy": 0.25})
+    assert callback._bar is None and bar.disable is True  # tqdm's close() disables the bar
+    assert stream.getvalue() == "epoch 2/5: loss 0.5000, accuracy 25.00%, 123 s\n"
+    assert "epoch 2" in capsys.readouterr().err  # the bar's description, on stderr
+
+
+def test_the_epoch_callback_has_no_bar_off_a_terminal_and_falls_back_to_the_fits_epochs(monkeypatch, capsys):
+    """progress_bar=None: a bar only when stderr is a terminal (under pytest it is not); progress_bar=False:
+    never. Without run_epochs the fit's params["epochs"] is the count; without either, no '/N'."""
+    from dsan_tf import progress
+
+    clock = iter([10.0, 12.6, 20.0, 20.4])
+    monkeypatch.setattr(progress.time, "monotonic", lambda: next(clock))
+    auto = progress.EpochLine()
+    auto.set_params({"steps": 4, "epochs": 8})
+    auto.on_epoch_begin(0)
+    assert auto._bar is None
+    auto.on_train_batch_end(0)  # no bar: nothing to update, no error
+    auto.on_epoch_end(0, {"val_accuracy": 0.5})
+    never = progress.EpochLine(progress_bar=False)
+    never.on_epoch_begin(6)
+    assert never._bar is None
+    never.on_epoch_end(6, None)
+    assert capsys.readouterr() == ("epoch 1/8: val accuracy 50.00%, 3 s\nepoch 7: 0 s\n", "")
+
+
+def test_only_a_stream_that_says_so_is_a_terminal():
+    """_is_terminal: isatty() when the stream has it; a stream without it, or a closed file, is not one."""
+    import io
+
+    from dsan_tf.progress import _is_terminal
+
+    class Tty:
+        def isatty(self):
+            return True
+
+    closed = io.StringIO()
+    closed.close()
+    assert _is_terminal(Tty()) is True and _is_terminal(io.StringIO()) is False
+    assert _is_terminal(object()) is False and _is_terminal(closed) is False
+
+
+def test_verbose_one_is_keras_silent_plus_the_compact_line():
+    from dsan_tf.progress import EpochLine, fit_verbosity
+
+    keras_verbose, callbacks = fit_verbosity(1)
+    assert keras_verbose == 0 and len(callbacks) == 1 and isinstance(callbacks[0], EpochLine)
+    assert callbacks[0].stream is None and callbacks[0].progress_bar is None
+
+
 # ------------------------------------------------------------------ quiet start-up (one real TF command)
 
 

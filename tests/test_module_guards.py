@@ -2,6 +2,7 @@
 dsan_tf/ under the mutation check). Expected values are written out or computed independently
 (finite differences, literal tables)."""
 
+import os
 import subprocess
 import sys
 
@@ -225,3 +226,217 @@ def test_timestamped_start_up_lines_are_dropped_and_other_lines_kept(capfd):
                     b"E0000 00:00:1765083600.1 123 cuda_executor.cc:1228] failed call to cuInit: UNKNOWN ERROR\n"
                     b"my own warning: photo.png has no face\n")
     assert capfd.readouterr().err == "my own warning: photo.png has no face\n"
+
+
+# ---- lines its own tests never ran (issue 34): dsan_tf/quiet.py
+NOISY = b"I0000 00:00:1.2 10 cudart_stub.cc:31] Could not find cuda drivers on your machine\n"
+
+
+def test_install_sets_what_the_user_did_not_once_and_wraps_the_first_tensorflow_import(monkeypatch):
+    """install(): TF_CPP_MIN_LOG_LEVEL=3 and GRPC_VERBOSITY=ERROR unless set (a user's OPENCV_LOG_LEVEL is
+    kept), TensorFlow/absl/h5py loggers at ERROR, Keras' shuffle warning hidden, one _QuietImport first in
+    sys.meta_path while TensorFlow is not imported; a second call changes nothing."""
+    import logging
+    import warnings
+
+    from dsan_tf import quiet
+
+    monkeypatch.setattr(quiet, "_installed", False)
+    monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
+    monkeypatch.setitem(sys.modules, "tensorflow", None)
+    monkeypatch.delitem(sys.modules, "tensorflow")  # restored (or removed again) at teardown
+    for name in ("TF_CPP_MIN_LOG_LEVEL", "GRPC_VERBOSITY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OPENCV_LOG_LEVEL", "INFO")
+    for name in ("tensorflow", "absl", "h5py"):
+        monkeypatch.setattr(logging.getLogger(name), "level", logging.NOTSET)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        quiet.install()
+        warnings.warn("`shuffle=True` was passed, but will be ignored")
+        warnings.warn("a warning of the user's own")
+    assert [str(w.message) for w in caught] == ["a warning of the user's own"]
+    assert (os.environ["TF_CPP_MIN_LOG_LEVEL"], os.environ["GRPC_VERBOSITY"], os.environ["OPENCV_LOG_LEVEL"]) == \
+        ("3", "ERROR", "INFO")
+    assert [logging.getLogger(n).level for n in ("tensorflow", "absl", "h5py")] == [logging.ERROR] * 3
+    assert isinstance(sys.meta_path[0], quiet._QuietImport)
+    assert sum(isinstance(f, quiet._QuietImport) for f in sys.meta_path) == 1
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL")
+    quiet.install()  # idempotent: nothing set again
+    assert "TF_CPP_MIN_LOG_LEVEL" not in os.environ
+    monkeypatch.setattr(quiet, "_installed", False)
+    quiet.install()  # installed again (the flag reset): the finder is not put in twice
+    assert sum(isinstance(f, quiet._QuietImport) for f in sys.meta_path) == 1
+
+
+def test_install_adds_no_finder_once_tensorflow_is_imported(monkeypatch):
+    import types
+
+    from dsan_tf import quiet
+
+    monkeypatch.setattr(quiet, "_installed", False)
+    monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
+    monkeypatch.setitem(sys.modules, "tensorflow", types.ModuleType("tensorflow"))
+    before = list(sys.meta_path)
+    quiet.install()
+    assert sys.meta_path == before
+
+
+def _fake_module_spec(name, exec_module):
+    import importlib.abc
+    import importlib.machinery
+
+    class Inner(importlib.abc.Loader):
+        def create_module(self, spec):
+            return None
+
+        def exec_module(self, module):
+            exec_module(module)
+
+        def is_package(self, fullname):
+            return fullname == name
+
+    return importlib.machinery.ModuleSpec(name, Inner())
+
+
+def test_the_quiet_finder_answers_only_for_tensorflow_once_and_wraps_its_loader(monkeypatch):
+    import importlib.util
+
+    from dsan_tf import quiet
+
+    spec = _fake_module_spec("tensorflow", lambda module: None)
+    finder = quiet._QuietImport()
+    monkeypatch.setattr(sys, "meta_path", [finder, *sys.meta_path])
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: spec if name == "tensorflow" else None)
+    assert finder.find_spec("numpy") is None and sys.meta_path[0] is finder
+    found = finder.find_spec("tensorflow")
+    assert finder not in sys.meta_path  # once
+    assert found is spec and isinstance(found.loader, quiet._QuietLoader)
+    assert found.loader.is_package("tensorflow") is True  # the other loader methods are the wrapped one's
+    finder = quiet._QuietImport()
+    sys.meta_path.insert(0, finder)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    assert finder.find_spec("tensorflow") is None and finder not in sys.meta_path
+
+
+def test_the_quiet_loader_drops_start_up_noise_and_shows_everything_of_a_failed_import(monkeypatch, capfd):
+    import importlib.util
+    import logging
+
+    from dsan_tf import quiet
+
+    def loads(module):
+        os.write(2, NOISY + b"a line TensorFlow should not hide\n")
+        module.value = 42
+
+    spec = _fake_module_spec("fake_tf", loads)
+    spec.loader = quiet._QuietLoader(spec.loader)
+    monkeypatch.setattr(logging.getLogger("tensorflow"), "level", logging.NOTSET)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.value == 42 and logging.getLogger("tensorflow").level == logging.ERROR
+    assert capfd.readouterr().err == "a line TensorFlow should not hide\n"
+
+    def fails(module):
+        os.write(2, NOISY + b"\n")
+        raise ImportError("libtensorflow_cc.so.2: cannot open shared object file")
+
+    spec = _fake_module_spec("fake_tf", fails)
+    spec.loader = quiet._QuietLoader(spec.loader)
+    with pytest.raises(ImportError, match="libtensorflow_cc"):
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    assert capfd.readouterr().err == NOISY.decode() + "\n"  # every line, the blank one too
+
+
+def test_after_import_sets_absl_to_errors_and_survives_an_absl_that_refuses(monkeypatch):
+    import types
+
+    from dsan_tf import quiet
+
+    set_to = []
+    absl_logging = types.SimpleNamespace(ERROR="error-level", set_verbosity=set_to.append)
+    monkeypatch.setitem(sys.modules, "absl.logging", absl_logging)
+    quiet._after_import()
+    assert set_to == ["error-level"]
+
+    def refuses(level):
+        raise RuntimeError("absl not initialised")
+
+    absl_logging.set_verbosity = refuses
+    quiet._after_import()  # only a log level: no error
+    monkeypatch.setitem(sys.modules, "absl.logging", None)  # absl not imported: nothing to set
+    quiet._after_import()
+
+
+def _fake_tensorflow(monkeypatch, devices):
+    import types
+
+    def exec_module(module):
+        module.config = types.SimpleNamespace(list_physical_devices=devices)
+
+    spec = _fake_module_spec("tensorflow", exec_module)
+
+    class Finder:
+        def find_spec(self, fullname, path=None, target=None):
+            return spec if fullname == "tensorflow" else None
+
+    monkeypatch.setitem(sys.modules, "tensorflow", None)
+    monkeypatch.delitem(sys.modules, "tensorflow")  # restored (or removed again) at teardown
+    monkeypatch.setattr(sys, "meta_path", [Finder(), *sys.meta_path])
+    monkeypatch.delenv("DSAN_VERBOSE", raising=False)
+
+
+def test_import_tensorflow_quietly_drops_the_noise_of_the_import_and_of_the_platforms(monkeypatch, capfd):
+    """The Python API's quiet import: list_physical_devices runs inside the capture (cuInit's line comes from
+    there); a line that is not noise is written back; with DSAN_VERBOSE nothing is imported."""
+    from dsan_tf import quiet
+
+    def devices():
+        os.write(2, b"E0000 cuda_executor.cc:1228] failed call to cuInit: UNKNOWN ERROR\nmy own line\n")
+        return []
+
+    _fake_tensorflow(monkeypatch, devices)
+    monkeypatch.setenv("DSAN_VERBOSE", "1")
+    quiet.import_tensorflow_quietly()
+    assert "tensorflow" not in sys.modules
+    monkeypatch.delenv("DSAN_VERBOSE")
+    quiet.import_tensorflow_quietly()
+    assert sys.modules["tensorflow"].config.list_physical_devices is devices
+    assert capfd.readouterr().err == "my own line\n"
+
+
+def test_a_failed_quiet_import_of_tensorflow_shows_everything_it_printed(monkeypatch, capfd):
+    from dsan_tf import quiet
+
+    def devices():
+        os.write(2, NOISY)
+        raise RuntimeError("no platform")
+
+    _fake_tensorflow(monkeypatch, devices)
+    with pytest.raises(RuntimeError, match="no platform"):
+        quiet.import_tensorflow_quietly()
+    assert capfd.readouterr().err == NOISY.decode()
+
+
+def test_without_a_real_fd_2_nothing_is_captured_and_blank_lines_are_dropped(monkeypatch, capfd):
+    """captured_stderr_fd: where fd 2 cannot be duplicated, the block writes straight through (noise too);
+    with a capture, blank lines and noise are dropped and a custom noise pattern replaces the default."""
+    import re
+
+    from dsan_tf import quiet
+
+    def no_dup(fd):
+        raise OSError(9, "Bad file descriptor")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(quiet.os, "dup", no_dup)
+        with quiet.captured_stderr_fd() as captured:
+            os.write(2, NOISY)
+        assert captured.saved is None and captured.file is None
+    assert capfd.readouterr().err == NOISY.decode()
+    with quiet.captured_stderr_fd(noise=re.compile("^secret")):
+        os.write(2, b"\n   \nsecret token\n" + NOISY)
+    assert capfd.readouterr().err == NOISY.decode()
+    with quiet.captured_stderr_fd():
+        os.write(2, NOISY + b"\n")
+    assert capfd.readouterr().err == ""  # only noise: not even an empty line

@@ -7,6 +7,7 @@ go through their flags; these go through the library they call.
 
 import errno
 import hashlib
+import json
 import os
 import stat
 import subprocess
@@ -493,3 +494,327 @@ def test_check_output_path_refuses_an_input_and_a_place_inside_an_input_folder(t
     with pytest.raises(OutputError, match=r"--annotate .*out: lies inside the input folder"):
         check_output_path(photos / "out", inputs=[photos], folder=True, flag="--annotate")
     assert check_output_path(tmp_path / "out.csv", inputs=[photos]) == tmp_path / "out.csv"
+
+
+# ---- lines its own tests never ran (issue 34)
+
+
+def _refusal(call, *args, **kwargs) -> str:
+    with pytest.raises(OutputError) as refused:
+        call(*args, **kwargs)
+    return str(refused.value)
+
+
+def test_a_symlink_loop_a_folder_as_file_and_an_unwritable_parent_are_refused(tmp_path, monkeypatch):
+    """check_names: a path through a symlink loop (os.stat's ELOOP); check_creatable: a folder given where a
+    file name is expected, and a parent folder this user may not write (os.access stood in: root may)."""
+    loop = tmp_path / "loop"
+    os.symlink("loop", loop)
+    assert _refusal(outputs.check_names, loop / "out.csv", "--annotate") == \
+        f"--annotate {loop / 'out.csv'}: is or passes through a symlink loop"
+    assert _refusal(outputs.check_creatable, tmp_path, folder=False) == \
+        f"--output {tmp_path}: is a folder; expected a file name"
+    assert outputs.check_creatable(tmp_path / "new" / "out.csv", folder=False) == tmp_path / "new" / "out.csv"
+    monkeypatch.setattr(outputs.os, "access", lambda path, mode: Path(path) != tmp_path)
+    assert _refusal(outputs.check_creatable, tmp_path / "new" / "out.csv", folder=False, flag="--save") == \
+        f"--save {tmp_path / 'new' / 'out.csv'}: cannot write in {tmp_path} (permission denied)"
+
+
+def test_stale_temporaries_of_a_missing_folder_and_pids_that_cannot_be_alive(tmp_path, monkeypatch):
+    """clean_stale_temps of a path whose folder does not exist removes nothing; _process_alive: a number
+    past any pid is no process; another user's live process (PermissionError) is alive."""
+    assert outputs.clean_stale_temps(tmp_path / "none" / "out.csv") == []
+    assert outputs._process_alive(2**80) is False
+    assert outputs._process_alive(os.getpid()) is True and outputs._process_alive(os.getppid()) is True
+
+    def not_yours(pid, signal):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(outputs.os, "kill", not_yours)
+    assert outputs._process_alive(4242) is True
+
+
+def test_atomic_dir_refuses_an_existing_folder_unless_replace_and_then_swaps_it(tmp_path):
+    target = tmp_path / "export" / "1"
+    with atomic_dir(target) as tmp:
+        (tmp / "saved_model.pb").write_bytes(b"old")
+    with pytest.raises(FileExistsError, match="already exists"):
+        with atomic_dir(target):
+            pass
+    with atomic_dir(target, replace=True) as tmp:
+        (tmp / "saved_model.pb").write_bytes(b"new")
+    assert (target / "saved_model.pb").read_bytes() == b"new"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["1"]  # the old one and every temporary gone
+
+
+def test_write_json_turns_arrays_and_paths_into_json_and_refuses_other_objects(tmp_path):
+    out = tmp_path / "metrics.json"
+    write_json({"confusion": np.array([[1, 2], [3, 4]]), "score": np.float32(0.5), "run": Path("runs/a")}, out)
+    assert json.loads(out.read_text()) == {"confusion": [[1, 2], [3, 4]], "score": 0.5, "run": "runs/a"}
+    with pytest.raises(TypeError, match="not JSON serialisable: object"):
+        write_json({"x": object()}, tmp_path / "other.json")
+    assert json.loads(out.read_text())["run"] == "runs/a" and not (tmp_path / "other.json").exists()
+
+
+def test_rename_no_replace_reports_other_errors_and_its_fallback_works(tmp_path, monkeypatch):
+    """renameat2's other errors (a missing source: ENOENT) are an OSError naming both paths; without
+    renameat2 a file goes by link + unlink, a folder by an exclusive mkdir then a rename, and a failed
+    folder rename removes the folder it made."""
+    with pytest.raises(OSError) as failed:
+        outputs.rename_no_replace(tmp_path / "none", tmp_path / "b")
+    assert failed.value.errno == errno.ENOENT and not isinstance(failed.value, FileExistsError)
+    assert failed.value.filename == str(tmp_path / "none") and failed.value.filename2 == str(tmp_path / "b")
+    monkeypatch.setattr(outputs, "_renameat2", None)
+    (tmp_path / "a.txt").write_text("a")
+    (tmp_path / "taken.txt").write_text("kept")
+    outputs.rename_no_replace(tmp_path / "a.txt", tmp_path / "b.txt")
+    assert (tmp_path / "b.txt").read_text() == "a" and not (tmp_path / "a.txt").exists()
+    with pytest.raises(FileExistsError):
+        outputs.rename_no_replace(tmp_path / "b.txt", tmp_path / "taken.txt")
+    assert (tmp_path / "taken.txt").read_text() == "kept" and (tmp_path / "b.txt").exists()
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "dir" / "f").write_text("f")
+    outputs.rename_no_replace(tmp_path / "dir", tmp_path / "moved")
+    assert (tmp_path / "moved" / "f").read_text() == "f" and not (tmp_path / "dir").exists()
+    with pytest.raises(OSError):  # a folder into itself: EINVAL after the target was made
+        outputs.rename_no_replace(tmp_path / "moved", tmp_path / "moved" / "inside")
+    assert sorted(p.name for p in (tmp_path / "moved").iterdir()) == ["f"]
+
+
+def test_exchange_swaps_two_folders_and_reports_a_missing_one(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "from_a").touch()
+    assert outputs.exchange(tmp_path / "a", tmp_path / "b") is True
+    assert [p.name for p in (tmp_path / "b").iterdir()] == ["from_a"] and not any((tmp_path / "a").iterdir())
+    with pytest.raises(OSError) as failed:
+        outputs.exchange(tmp_path / "a", tmp_path / "none")
+    assert failed.value.errno == errno.ENOENT and failed.value.filename2 == str(tmp_path / "none")
+
+
+def test_a_marker_is_written_once_and_a_missing_folder_has_no_foreign_entries(tmp_path):
+    outputs.write_marker(tmp_path / "out", "alignment", "align")
+    outputs.write_marker(tmp_path / "out", "run", "train")  # kept: the folder is align's
+    assert outputs.read_marker(tmp_path / "out") == ("alignment", "align", set())
+    assert outputs.foreign_entries(tmp_path / "none") == []
+    (tmp_path / "out" / ".lock").touch()
+    (tmp_path / "out" / "b.png").touch()
+    (tmp_path / "out" / "a.png").touch()
+    assert outputs.foreign_entries(tmp_path / "out", ignore=("b.png",)) == ["a.png"]
+
+
+def test_a_lock_on_a_file_system_without_locks_goes_on_unprotected(tmp_path, monkeypatch):
+    def no_locks(handle, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(outputs.fcntl, "flock", no_locks)
+    lock, created = outputs.lock_output(tmp_path / "new" / "out.csv", "--output out.csv")
+    assert lock.handle is not None and created == [tmp_path / "new"]
+    lock.release()
+    assert lock.handle is None and not outputs.lock_path(tmp_path / "new" / "out.csv").exists()
+    lock.release()  # twice: nothing
+
+
+@pytest.mark.parametrize("recreate", [True, False])
+def test_a_lock_file_replaced_or_removed_while_locking_is_locked_again(tmp_path, monkeypatch, recreate):
+    """_Lock.acquire: when the lock file was removed (and maybe made anew) by its previous holder between
+    open and flock, the flock is on a dead inode; the new file is opened and locked instead."""
+    real = outputs.fcntl.flock
+    target = tmp_path / "out.csv"
+    path = outputs.lock_path(target)
+    calls = []
+
+    def flock(handle, operation):
+        calls.append(operation)
+        real(handle, operation)
+        if len(calls) == 1:
+            os.unlink(path)
+            if recreate:
+                path.write_text("")
+
+    monkeypatch.setattr(outputs.fcntl, "flock", flock)
+    lock, _ = outputs.lock_output(target, "--output out.csv")
+    assert len(calls) == 2
+    assert os.fstat(lock.handle.fileno()).st_ino == os.stat(path).st_ino
+    assert path.read_text() == f"{os.getpid()}\n"
+    lock.release()
+
+
+def test_a_folder_whose_parent_is_read_only_is_locked_inside_and_an_old_held_lock_stays(tmp_path, monkeypatch):
+    """lock_output: where the parent cannot be written, the lock is <folder>/.lock; an old version's
+    <folder>/.lock that another process holds is left in place (and its holder's protection with it)."""
+    import fcntl
+
+    out = tmp_path / "out"
+    out.mkdir()
+    with monkeypatch.context() as patched:
+        patched.setattr(outputs.os, "access", lambda path, mode: Path(path) != tmp_path)
+        lock, _ = outputs.lock_output(out, "--output out")
+        assert lock.path == out / ".lock" and not outputs.lock_path(out).exists()
+        lock.release()
+    old = out / ".lock"
+    with open(old, "w") as holder:
+        fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        lock, _ = outputs.lock_output(out, "--output out")
+        assert lock.path == outputs.lock_path(out) and old.exists()
+        lock.release()
+    lock, _ = outputs.lock_output(out, "--output out")  # nobody holds it now: removed
+    assert not old.exists()
+    lock.release()
+
+
+def test_claiming_twice_returns_at_once_and_reuse_false_refuses_a_marked_folder(tmp_path):
+    out = tmp_path / "aligned"
+    with OutputPolicy("align") as policy:
+        assert policy.claim_folder(out, "alignment") == out
+        assert policy.claim_folder(out, "alignment") == out and len(policy._locks) == 1
+        policy._lock(out, "--output")
+        assert len(policy._locks) == 1
+        policy.claim_and_mark(out, "alignment")
+    with OutputPolicy("align") as policy:
+        assert _refusal(policy.claim_folder, out, "alignment", "--out", reuse=False) == \
+            f"--out {out}: already holds aligned faces (dsan align); pick a new or empty --out"
+
+
+def test_an_accepted_unmarked_folder_keeps_its_files_as_the_commands_own(tmp_path):
+    """claim_folder(accept=...): a folder written before markers existed is adopted; its files are listed in
+    the marker written at the first publish, and may be replaced without --overwrite."""
+    out = tmp_path / "aligned"
+    out.mkdir()
+    (out / "a.png").write_bytes(b"old")
+    (out / "b.png").write_bytes(b"old")
+    with OutputPolicy("align") as policy:
+        policy.claim_folder(out, "alignment", accept=lambda folder: (folder / "a.png").exists())
+        with policy.publish(out / "a.png") as tmp:
+            Path(tmp).write_bytes(b"new")
+    assert (out / "a.png").read_bytes() == b"new"
+    assert outputs.read_marker(out) == ("alignment", "align", {"a.png", "b.png"})
+    refused_dir = tmp_path / "other"
+    refused_dir.mkdir()
+    (refused_dir / "x.png").touch()
+    with OutputPolicy("align") as policy:
+        assert "holds files this command did not make (x.png)" in _refusal(
+            policy.claim_folder, refused_dir, "alignment", accept=lambda folder: False)
+
+
+def test_publish_over_an_output_that_became_a_folder_replaces_nothing(tmp_path):
+    out = tmp_path / "out.csv"
+    out.write_text("old")
+    with OutputPolicy("predict", overwrite=True) as policy:
+        with pytest.raises(OutputError) as refused:
+            with policy.publish(out) as tmp:
+                Path(tmp).write_text("new")
+                out.unlink()
+                out.mkdir()
+        assert str(refused.value) == (f"--output {out}: became a folder or device while the command ran; "
+                                      "nothing was replaced")
+    assert out.is_dir() and [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_publish_folder_refuses_a_symlink_and_a_folder_that_changed_or_appeared(tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    with OutputPolicy("make-sample", flag="--out") as policy:
+        assert _refusal(lambda: policy.publish_folder(link, "sample").__enter__()) == \
+            f"--out {link}: is a symbolic link; give the folder itself ({real})"
+    out = tmp_path / "sample"
+    out.mkdir()
+    with OutputPolicy("make-sample", flag="--out") as policy:
+        with pytest.raises(OutputError) as refused:
+            with policy.publish_folder(out, "sample") as tmp:
+                (tmp / "x.csv").write_text("new")
+                out.rmdir()
+                out.write_text("a file now")
+        assert str(refused.value) == f"--out {out}: is no longer a folder; nothing was replaced"
+    assert out.read_text() == "a file now"
+    out.unlink()
+
+
+def test_publish_folder_keeps_a_folder_another_program_made_while_it_ran(tmp_path, monkeypatch):
+    """A real bug found here (issue 34): a folder another program created and filled during the work was
+    swapped out and deleted at the end (the claim's 'new, empty, ours or --overwrite' check ran only at the
+    start). Now it is kept and the result not written, as publish() does for a file; the same holds when it
+    appears between the last check and the rename (no-replace rename)."""
+    out = tmp_path / "sample"
+    with OutputPolicy("make-sample", flag="--out") as policy:
+        with pytest.raises(OutputError) as refused:
+            with policy.publish_folder(out, "sample") as tmp:
+                (tmp / "x.csv").write_text("new")
+                out.mkdir()
+                (out / "theirs.csv").write_text("theirs")
+        assert str(refused.value) == (f"--out {out}: was filled by another program while this command ran; it "
+                                      "was kept, and this result not written")
+    assert [p.name for p in out.iterdir()] == ["theirs.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sample"]
+    (out / "theirs.csv").unlink()
+    out.rmdir()
+    real = outputs.rename_no_replace
+
+    def made_meanwhile(source, target):
+        Path(target).mkdir()
+        (Path(target) / "theirs.csv").write_text("theirs")
+        real(source, target)
+
+    monkeypatch.setattr(outputs, "rename_no_replace", made_meanwhile)
+    with OutputPolicy("make-sample", flag="--out") as policy:
+        with pytest.raises(OutputError) as refused:
+            with policy.publish_folder(out, "sample") as tmp:
+                (tmp / "x.csv").write_text("new")
+        assert str(refused.value) == (f"--out {out}: was created by another program while this command ran; it "
+                                      "was kept, and this result not written")
+    assert [p.name for p in out.iterdir()] == ["theirs.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sample"]
+    # an empty folder made meanwhile holds nothing to lose: the result takes its place
+    monkeypatch.undo()
+    (out / "theirs.csv").unlink()
+    with OutputPolicy("make-sample", flag="--out", overwrite=False) as policy:
+        with policy.publish_folder(out, "sample") as tmp:
+            (tmp / "x.csv").write_text("new")
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "x.csv"]
+
+
+def test_temporaries_are_named_from_a_printable_prefix_of_the_target_and_keep_its_suffix(tmp_path):
+    """temp_path_beside: '.<name as printable ASCII, at most 100>.<pid>.<8 hex><suffix>', created empty (a
+    file keeps a suffix of up to 16 characters, Keras insists on '.keras'; a folder has none); _shown
+    prints undecodable bytes as \\xNN; describe_kind names known kinds and 'a <kind>' otherwise."""
+    import re
+
+    name = "é" * 3 + "x" * 200 + ".keras"
+    tmp = outputs.temp_path_beside(tmp_path / name)
+    assert tmp.parent == tmp_path and tmp.is_file() and tmp.stat().st_size == 0
+    assert re.fullmatch(rf"\.{'_' * 3}{'x' * 97}\.{os.getpid()}\.[0-9a-f]{{8}}\.keras", tmp.name), tmp.name
+    folder = outputs.temp_path_beside(tmp_path / "v1.keras", directory=True)
+    assert folder.is_dir() and re.fullmatch(rf"\.v1\.keras\.{os.getpid()}\.[0-9a-f]{{8}}", folder.name)
+    long_suffix = outputs.temp_path_beside(tmp_path / ("a." + "s" * 17))
+    assert re.fullmatch(rf"\.a\.{'s' * 17}\.{os.getpid()}\.[0-9a-f]{{8}}", long_suffix.name)
+    assert outputs._shown(os.fsencode("faces") + b"/\xff.png") == "faces/\\xff.png"
+    assert outputs._shown(Path(os.fsdecode(b"\xfe.csv"))) == "\\xfe.csv"
+    assert outputs.describe_kind("run") == "a training run" and outputs.describe_kind("sample") == "a sample"
+
+
+def test_without_renameat2_flags_the_fallbacks_publish_files_and_swap_folders(tmp_path, monkeypatch):
+    """A file system that answers renameat2's flags with EINVAL: rename_no_replace falls back to link +
+    unlink, exchange says False, and publish_folder replaces an earlier run's folder in two renames,
+    deleting the old one and leaving no temporary."""
+    import ctypes
+
+    def no_flags(*args):
+        ctypes.set_errno(errno.EINVAL)
+        return -1
+
+    monkeypatch.setattr(outputs, "_renameat2", no_flags)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    assert outputs.exchange(tmp_path / "a", tmp_path / "b") is False
+    (tmp_path / "a.txt").write_text("a")
+    outputs.rename_no_replace(tmp_path / "a.txt", tmp_path / "c.txt")
+    assert (tmp_path / "c.txt").read_text() == "a" and not (tmp_path / "a.txt").exists()
+    out = tmp_path / "sample"
+    for content in ("first", "second"):
+        with OutputPolicy("make-sample", flag="--out") as policy:
+            with policy.publish_folder(out, "sample") as staging:
+                (staging / "x.csv").write_text(content)
+    assert (out / "x.csv").read_text() == "second" and sorted(p.name for p in out.iterdir()) == [MARKER, "x.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "c.txt", "sample"]

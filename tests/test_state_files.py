@@ -402,3 +402,142 @@ def test_an_npz_array_of_the_right_kind_but_the_wrong_rank_is_refused(tmp_path):
     np.savez(path, features=np.ones((3, 2), np.float32), labels=np.array([0.0, 1.0, 2.0]))
     with pytest.raises(StateFileError, match=r"array 'labels' is 1-D float64, expected 1-D of kind 'iu'"):
         read_npz_state(path, {"features": (2, "f"), "labels": (1, "iu")}, what="features")
+
+
+# ---- lines its own tests never ran (issue 34)
+
+
+def _says(call, *args, **kwargs) -> str:
+    with pytest.raises(StateFileError) as refused:
+        call(*args, **kwargs)
+    return str(refused.value)
+
+
+def test_a_state_file_that_cannot_be_read_is_named_with_what_and_hint(tmp_path):
+    """read_text_state's three refusals: not found, a folder, any other OSError (here a path through a file:
+    'Not a directory'), each '<path> (<what>): <problem>; <hint>'."""
+    from dsan_tf.state_files import read_text_state
+
+    afile = tmp_path / "a.json"
+    afile.write_text("{}")
+    assert _says(read_text_state, tmp_path / "none.json", "a run's metrics", "rerun it") == \
+        f"{tmp_path / 'none.json'} (a run's metrics): not found; rerun it"
+    assert _says(read_text_state, tmp_path, "a plan") == f"{tmp_path} (a plan): is a folder, not a file"
+    assert _says(read_text_state, afile / "x.json") == f"{afile / 'x.json'}: cannot be read (Not a directory)"
+    assert read_text_state(afile) == "{}"
+
+
+def test_schema_messages_name_every_option_and_the_key_path():
+    """_schema_name of an object or array option, a non-finite number under float/Number, and the schema
+    ``object`` (anything, even null) still requiring its key."""
+    from dsan_tf.state_files import Number
+
+    assert check_schema([1], ({"a": int}, None)) == "expected an object or null, found an array"
+    assert check_schema(5, ([int], str)) == "expected an array or a string, found an integer"
+    assert check_schema({"a": {"b": 1}}, {"a": {"b": ([str], None)}}) == \
+        "expected an array or null at a.b, found an integer"
+    assert check_schema(float("inf"), float) == "expected a finite number, found inf"
+    assert check_schema({"x": [1.0, float("nan")]}, {"x": [Number]}) == "expected a finite number at x[1], found nan"
+    assert check_schema({"a": None}, {"a": object}) is None and check_schema({"a": [1, "x"]}, {"a": object}) is None
+    assert check_schema({}, {"a": object}) == "missing key a"
+    assert check_schema(True, int) == "expected an integer, found true/false"
+    assert check_schema(3, int) is None and check_schema(3, float) is None
+
+
+def test_an_unparseable_csv_state_file_is_one_line(tmp_path):
+    """read_csv_state: pandas' parser error (a row with too many fields) and a ValueError of its options
+    become 'not a readable CSV table (<first line of the reason>)'."""
+    path = tmp_path / "history.csv"
+    path.write_text("epoch,loss\n0,1.5\n1,1.2,9,9\n")
+    assert _says(read_csv_state, path, ("epoch",), what="a history") == (
+        f"{path} (a history): not a readable CSV table (Error tokenizing data. C error: Expected 2 fields in "
+        "line 3, saw 4)")
+    path.write_text("epoch,loss\n0,1.5\n")
+    says = _says(read_csv_state, path, usecols=["accuracy"])
+    assert says.startswith(f"{path}: not a readable CSV table (") and "accuracy" in says
+    assert read_csv_state(path, ("epoch", "loss"))["loss"].tolist() == [1.5]
+
+
+def test_require_finite_skips_what_is_not_numeric_and_names_the_first_bad_number():
+    """_first_non_finite: a value numpy cannot read as numbers (an object, a set) is not a number, so it is
+    passed over and the search goes on to the next item; an array names its index."""
+    from dsan_tf.state_files import NotANumberError, require_finite
+
+    values = {"model": object(), "tags": {1, 2}, "p": [0.5, float("nan")]}
+    with pytest.raises(NotANumberError) as refused:
+        require_finite(values, "answer")
+    assert str(refused.value) == "answer: values include nan at p[1], not a finite number"
+    fine = {"model": object(), "name": "x", "p": [0.5, 1.0], "flag": True, "none": None}
+    assert require_finite(fine, "answer") is fine
+    with pytest.raises(NotANumberError) as refused:
+        require_finite(np.array([[1.0, 2.0], [3.0, -np.inf]]), "out.csv", what="probabilities", hint="retrain")
+    assert str(refused.value) == "out.csv: probabilities include -inf at [1, 1], not a finite number; retrain"
+
+
+def test_csv_rows_state_refusals_and_blank_lines(tmp_path):
+    """read_csv_rows_state: an unreadable path, bytes that are not UTF-8 (unless surrogateescape), a field
+    past csv's limit; a blank line is skipped but still counted in the line numbers."""
+    from dsan_tf.state_files import read_csv_rows_state
+
+    ledger = tmp_path / "ledger.csv"
+    assert _says(read_csv_rows_state, tmp_path, ["a", "b"], what="a ledger") == \
+        f"{tmp_path} (a ledger): cannot be read (Is a directory)"
+    ledger.write_bytes(b"a,b\r\nok\xff,1\r\n")
+    assert _says(read_csv_rows_state, ledger, ["a", "b"]) == \
+        f"{ledger}: not UTF-8 text (damaged? byte 7 is 0xff)"
+    assert read_csv_rows_state(ledger, ["a", "b"], errors="surrogateescape") == [{"a": "ok\udcff", "b": "1"}]
+    ledger.write_text("a,b\n1,2\n\n3,4\n5\n")
+    assert _says(read_csv_rows_state, ledger, ["a", "b"]) == \
+        f"{ledger}: line 5 has 1 field(s), expected 2 (truncated?)"
+    ledger.write_text("a,b\n1,2\n\n3,4\n")
+    assert read_csv_rows_state(ledger, ["a", "b"]) == [{"a": "1", "b": "2"}, {"a": "3", "b": "4"}]
+    ledger.write_text("a,b\n" + "x" * 200_000 + ",1\n")
+    says = _says(read_csv_rows_state, ledger, ["a", "b"], hint="delete it")
+    assert says.startswith(f"{ledger}: not a readable CSV table (field larger than field limit") and \
+        says.endswith("; delete it")
+
+
+def test_a_missing_npz_state_file_is_not_found(tmp_path):
+    """read_npz_state: a missing archive is 'not found', not 'not a readable .npz archive'."""
+    from dsan_tf.state_files import read_npz_state
+
+    path = tmp_path / "features.npz"
+    assert _says(read_npz_state, path, {"features": (2, "f")}, what="features") == \
+        f"{path} (features): not found"
+
+
+def test_require_in_range_names_one_sided_bounds_and_refuses_what_is_not_a_number():
+    """require_in_range: a missing bound is -inf / inf in the message and checks nothing on its side; a bool,
+    a string, NaN or infinity is 'must be a finite number'; numpy numbers are numbers."""
+    from dsan_tf.state_files import ArgumentError, require_in_range
+
+    assert require_in_range(1e12, "batch", 1) == 1e12 and require_in_range(-5, "shift", high=0) == -5
+    assert require_in_range(np.float32(0.5), "tau", 0, 1) == np.float32(0.5)
+    for value, low, high, says in ((0, 1, None, "batch must be in [1, inf], got 0"),
+                                   (2, None, 1, "batch must be in [-inf, 1], got 2"),
+                                   (0.5, 0.5, None, None)):
+        if says is None:
+            assert require_in_range(value, "batch", low, high) == value
+            continue
+        with pytest.raises(ArgumentError) as refused:
+            require_in_range(value, "batch", low, high)
+        assert str(refused.value) == says
+    with pytest.raises(ArgumentError) as refused:
+        require_in_range(1, "tau", 1, None, low_open=True)
+    assert str(refused.value) == "tau must be in (1, inf], got 1"
+    for bad in (True, "0.5", float("nan"), float("inf"), None):
+        with pytest.raises(ArgumentError) as refused:
+            require_in_range(bad, "tau", 0, 1)
+        assert str(refused.value) == f"tau must be a finite number, got {bad!r}"
+
+
+def test_a_run_config_is_read_with_its_schema_and_named(tmp_path):
+    """read_run_config: settings must be an object, evaluation_split a string or null (optional)."""
+    from dsan_tf.state_files import read_run_config
+
+    (tmp_path / "config.json").write_text('{"settings": {"lr": 0.01}, "evaluation_split": null}')
+    assert read_run_config(tmp_path) == {"settings": {"lr": 0.01}, "evaluation_split": None}
+    (tmp_path / "config.json").write_text('{"settings": {}, "evaluation_split": 3}')
+    assert _says(read_run_config, tmp_path, hint="retrain") == (
+        f"{tmp_path / 'config.json'} (a run's configuration): expected a string or null at evaluation_split, "
+        "found an integer; retrain")

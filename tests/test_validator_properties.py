@@ -156,3 +156,88 @@ def test_path_flags_expand_a_quoted_tilde(tmp_path, monkeypatch):
     assert v.existing_file("~/m.keras") == tmp_path / "m.keras"
     assert v.existing_dir("~/faces") == tmp_path / "faces"
     assert v.output_path(".csv")("~/out.csv") == tmp_path / "out.csv"
+
+
+# ---- lines its own tests never ran (issue 34)
+
+
+def test_an_unreadable_file_and_an_empty_output_name_are_refused_by_name(tmp_path, monkeypatch):
+    """_file_problem's permission refusal (as root os.access always says yes, so it is stood in for), and
+    _output_problem's refusal of a blank or NUL-holding name, each in the one line argparse prints."""
+    file = tmp_path / "m.keras"
+    file.write_bytes(b"x")
+    monkeypatch.setattr(v.os, "access", lambda path, mode: False)
+    with pytest.raises(argparse.ArgumentTypeError) as refused:
+        v.existing_file(str(file))
+    assert str(refused.value) == f"{file}: not readable (permission denied)"
+    monkeypatch.undo()
+    for bad in ("   ", "a\0b"):
+        for check in (v.output_path(), v.output_path(".csv"), v.any_path):
+            with pytest.raises(argparse.ArgumentTypeError) as refused:
+                check(bad)
+            assert str(refused.value) == f"{bad}: expected a file or folder name"
+    assert v.any_path("runs/a") == v.output_path()("runs/a") == __import__("pathlib").Path("runs/a")
+
+
+def test_a_model_reference_is_an_existing_path_or_a_shipped_name(tmp_path, monkeypatch):
+    """_model_problem: an existing file or folder passes as it is (no look-up of shipped names); a missing
+    one that is no shipped name is refused naming the shipped models (or saying none ships)."""
+    from dsan_tf import pretrained
+
+    model = tmp_path / "m.keras"
+    model.write_bytes(b"x")
+    monkeypatch.setattr(pretrained, "is_shipped_name", lambda name: name == "ferplus")
+    monkeypatch.setattr(pretrained, "available", lambda: ["ferplus", "rafdb"])
+    assert v.model_reference(str(model)) == model and v.model_reference(str(tmp_path)) == tmp_path
+    assert str(v.model_reference("ferplus")) == "ferplus"
+    missing = tmp_path / "none.keras"
+    with pytest.raises(argparse.ArgumentTypeError) as refused:
+        v.model_reference(str(missing))
+    assert str(refused.value) == f"{missing}: no such model file (shipped models, given by name: ferplus, rafdb)"
+    monkeypatch.setattr(pretrained, "available", lambda: [])
+    with pytest.raises(argparse.ArgumentTypeError) as refused:
+        v.model_reference(str(missing))
+    assert str(refused.value) == f"{missing}: no such model file (no model ships with this installation yet)"
+
+
+def test_text_choices_custom_and_as_text_validators():
+    """as_text keeps the checked value as text; one_of takes only its words; custom turns None, ValueError
+    and ArgumentTypeError from its parser into the one refusal naming what was expected."""
+    kept = v.as_text(v.positive_int(maximum=10))
+    assert kept(" 7 ") == "7" and kept.expected == "an integer in [1, 10]" and kept.__name__ == "integer"
+    with pytest.raises(argparse.ArgumentTypeError, match=r"expected an integer in \[1, 10\], got '11'"):
+        kept("11")
+    words = v.one_of(["fp32", "fp16"])
+    assert words("fp16") == "fp16" and words.expected == "one of fp32, fp16"
+    with pytest.raises(argparse.ArgumentTypeError, match="expected one of fp32, fp16, got 'int8'"):
+        words("int8")
+
+    def parse(text):
+        if text == "raise":
+            raise argparse.ArgumentTypeError("inner words")
+        width, _, height = text.partition("x")
+        return (int(width), int(height)) if height else None
+
+    size = v.custom("size", "WIDTHxHEIGHT", parse)
+    assert size("640x480") == (640, 480) and size.__name__ == "size"
+    for bad in ("640", "axb", "raise"):
+        with pytest.raises(argparse.ArgumentTypeError) as refused:
+            size(bad)
+        assert str(refused.value) == f"expected WIDTHxHEIGHT, got {bad!r}"
+
+
+def test_a_list_refuses_an_empty_item_and_a_bad_item_and_reports_bounds():
+    """comma_list: '1,,2' (an empty item) and '1,x' (a bad item) are refused in the list's own words;
+    numeric_bounds reads a list's item bounds, and None for a non-numeric validator."""
+    check = v.comma_list(v.int_in(1, 9), min_items=1, max_items=4)
+    assert check(" 1 , 2 ") == (1, 2)
+    for bad in ("1,,2", "1,x", "1,10", ","):
+        with pytest.raises(argparse.ArgumentTypeError) as refused:
+            check(bad)
+        assert str(refused.value) == (f"expected 1 to 4 comma-separated values, each an integer in [1, 9], "
+                                      f"got {bad!r}")
+    assert v.numeric_bounds(check) == (1, 9)
+    assert v.numeric_bounds(v.float_in(0.5, 2.0)) == (0.5, 2.0)
+    assert v.numeric_bounds(v.text()) is None and v.numeric_bounds(v.existing_file) is None
+    assert v.float_in(0.0, 1.0, open_low=True, open_high=True).expected == "a finite number in (0, 1)"
+    assert repr(v.probability) == "<_Float: a finite number in [0, 1]>"
