@@ -182,3 +182,277 @@ def test_the_folder_report_lists_only_the_files_that_went_wrong(tmp_path):
     with open(summary.report, newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert [(r["path"], r["status"]) for r in rows] == [("bad.png", "unreadable"), ("dark.png", "no_face")]
+
+
+# ---- lines its own tests never ran (issue 34)
+
+def test_similarity_transform_refuses_mismatched_and_degenerate_points():
+    good = canonical_template(112)
+    with pytest.raises(ValueError, match=r"got \(5, 2\) and \(4, 2\)"):
+        similarity_transform(good, good[:4])
+    with pytest.raises(ValueError, match=r"need two matching"):
+        similarity_transform(good[:1], good[:1])  # one point: no rotation or scale to fit
+    with pytest.raises(ValueError, match=r"got \(2, 3\) and \(2, 3\)"):
+        similarity_transform(np.zeros((2, 3)), np.ones((2, 3)))
+    with pytest.raises(ValueError, match="all identical"):
+        similarity_transform(np.full((3, 2), 4.0), good[:3])
+    # two points are enough: (0,0)->(1,1), (2,0)->(1,3) is a quarter turn, no scale, moved by (1,1)
+    matrix = similarity_transform([[0, 0], [2, 0]], [[1, 1], [1, 3]])
+    np.testing.assert_allclose(matrix, [[0, -1, 1], [1, 0, 1]], atol=1e-12)
+
+
+def test_to_rgb_uint8_channels_and_refusals():
+    from dsan_tf.data.align import to_rgb_uint8
+
+    grey = np.arange(15, dtype=np.uint8).reshape(3, 5)  # non-square: a transpose shows
+    out = to_rgb_uint8(grey)
+    assert out.shape == (3, 5, 3) and all((out[:, :, c] == grey).all() for c in range(3))
+    grey_alpha = np.stack([grey, np.full_like(grey, 255)], axis=2)
+    assert (to_rgb_uint8(grey_alpha) == out).all()  # the grey repeated, the alpha dropped
+    rgba = np.stack([grey, grey + 100, grey + 200, np.zeros_like(grey)], axis=2)
+    assert (to_rgb_uint8(rgba) == rgba[:, :, :3]).all()
+    rgb = rgba[:, :, :3].copy()
+    assert (to_rgb_uint8(rgb) == rgb).all()
+    with pytest.raises(ValueError, match="expected a uint8 image, got dtype float32"):
+        to_rgb_uint8(np.zeros((3, 5, 3), np.float32))
+    with pytest.raises(ValueError, match=r"C in 1\.\.4, got shape \(3, 5, 5\)"):
+        to_rgb_uint8(np.zeros((3, 5, 5), np.uint8))
+    with pytest.raises(ValueError, match=r"got shape \(1, 3, 5, 3\)"):
+        to_rgb_uint8(np.zeros((1, 3, 5, 3), np.uint8))
+
+
+def test_stop_when_empty_refuses_only_an_empty_batch():
+    import copy
+
+    import tensorflow as tf
+
+    from dsan_tf.data.align import StopWhenEmpty
+
+    calls = []
+
+    class Stage:
+        name = "rnet"
+
+        def __call__(self, bboxes_batch=None, **kwargs):
+            calls.append((bboxes_batch, kwargs))
+            return "ran"
+
+    stage = StopWhenEmpty(Stage())
+    with pytest.raises(tf.errors.InvalidArgumentError, match="no face proposals left"):
+        stage(bboxes_batch=np.zeros((0, 16)), images=1)
+    assert calls == []
+    assert stage(bboxes_batch=np.zeros((2, 16)), images=1) == "ran"
+    assert stage(images=2) == "ran"  # no batch given (PNet): run
+    assert calls[0][1] == {"images": 1} and len(calls[0][0]) == 2 and calls[1] == (None, {"images": 2})
+    assert stage.name == "rnet"  # the stage's own attributes show through
+    assert copy.copy(stage).name == "rnet"  # no endless __getattr__ before __init__
+
+
+class _OldMtcnn:
+    """mtcnn < 1.0: no keywords, the JSON form in integer pixels."""
+
+    def __init__(self, faces):
+        self.faces = faces
+
+    def detect_faces(self, image, **kwargs):
+        if kwargs:
+            raise TypeError("detect_faces() got an unexpected keyword argument 'output_type'")
+        return self.faces
+
+
+def test_the_json_form_of_old_mtcnn_is_read():
+    keypoints = {"left_eye": (30, 40), "right_eye": (50, 41), "nose": (40, 50),
+                 "mouth_left": (32, 60), "mouth_right": (48, 61)}
+    aligner = FaceAligner(16, min_face_size=5, detector=_OldMtcnn([
+        {"box": [20, 30, 40, 44], "keypoints": keypoints, "confidence": 0.97}]))
+    [face] = aligner.detect(np.zeros((100, 80, 3), np.uint8))
+    assert face.box == (20.0, 30.0, 40.0, 44.0) and face.confidence == pytest.approx(0.97)
+    np.testing.assert_array_equal(face.landmarks, [[30, 40], [50, 41], [40, 50], [32, 60], [48, 61]])
+
+
+def _row(x0, y0, x1, y1, confidence):
+    """mtcnn's numpy row for a face in the box, its landmarks placed as in _OneFaceDetector."""
+    w, h = x1 - x0, y1 - y0
+    xs = [x0 + f * w for f in (0.3, 0.7, 0.5, 0.34, 0.66)]
+    ys = [y0 + f * h for f in (0.3, 0.3, 0.5, 0.74, 0.74)]
+    return [0, x0, y0, x1, y1, confidence, *xs, *ys]
+
+
+class _Rows:
+    def __init__(self, rows):
+        self.rows = np.array(rows, dtype=np.float64)
+
+    def detect_faces(self, image, **kwargs):
+        if isinstance(self.rows, Exception):
+            raise self.rows
+        return self.rows
+
+
+def test_detect_keeps_faces_at_the_thresholds_largest_first():
+    rows = [_row(0, 0, 20, 30, 0.9),     # 20x30: at both thresholds, kept
+            _row(30, 0, 70, 50, 0.95),   # 40x50: the largest, first
+            _row(0, 40, 19, 80, 0.99),   # 19 wide: below min_face_size 20
+            _row(50, 60, 90, 99, 0.899)]  # under min_confidence 0.9
+    faces = FaceAligner(16, min_confidence=0.9, min_face_size=20, detector=_Rows(rows)).detect(
+        np.zeros((100, 120, 3), np.uint8))
+    assert [f.box for f in faces] == [(30.0, 0.0, 40.0, 50.0), (0.0, 0.0, 20.0, 30.0)]
+
+
+def test_aligner_refuses_sizes_too_small():
+    with pytest.raises(ValueError, match="output_size must be >= 8 pixels, got 7"):
+        FaceAligner(7)
+    FaceAligner(8)
+    with pytest.raises(ValueError, match="max_detection_side must be >= 12 pixels, got 11"):
+        FaceAligner(max_detection_side=11)
+    FaceAligner(max_detection_side=12)
+
+
+def test_output_paths_and_list_images(tmp_path):
+    from dsan_tf.data.align import list_images, output_paths
+
+    out = tmp_path / "out"
+    rel = Path("sub") / "a.jpg"
+    assert output_paths(rel, out, 3, False) == [out / "sub" / "a.png"]
+    assert output_paths(rel, out, 3, True) == [out / "sub" / f"a_{i}.png" for i in range(3)]
+    assert output_paths(rel, out, 2, True, keep_suffix=True) == [out / "sub" / "a.jpg_0.png", out / "sub" / "a.jpg_1.png"]
+    (tmp_path / "in" / "b").mkdir(parents=True)
+    for name in ("b/z.PNG", "a.jpeg", "b/notes.txt", "c.Jpg"):
+        (tmp_path / "in" / name).write_bytes(b"x")
+    assert [p.relative_to(tmp_path / "in").as_posix() for p in list_images(tmp_path / "in")] == [
+        "a.jpeg", "b/z.PNG", "c.Jpg"]
+
+
+def test_folder_summary_line():
+    from dsan_tf.data.align import FolderSummary
+
+    summary = FolderSummary(total=30, skipped=8, ok=3, several_faces=4, no_face=5, unreadable=6, error=7,
+                            report="r.csv")
+    assert summary.line() == ("30 images: 8 already done, 22 processed now; over all runs: 3 one face, "
+                              "4 several faces, 5 no face, 6 unreadable, 7 failed; report: r.csv")
+    summary.unreadable_folders = 2
+    assert summary.line().endswith("7 failed; 2 unreadable folder(s) skipped; report: r.csv")
+
+
+def _two_faces_photo(path):
+    """Red on the left (a large face there), blue on the right (a small face there); 60x120."""
+    from PIL import Image
+
+    array = np.zeros((60, 120, 3), np.uint8)
+    array[:, :60, 0] = 220
+    array[:, 60:, 2] = 220
+    Image.fromarray(array).save(path)
+
+
+def test_several_faces_keep_the_largest_or_all(tmp_path):
+    from PIL import Image
+
+    source = tmp_path / "in"
+    source.mkdir()
+    _two_faces_photo(source / "pair.png")
+    rows = [_row(85, 20, 110, 45, 0.99), _row(5, 5, 55, 55, 0.99)]  # the small face listed first
+    aligner = FaceAligner(16, min_face_size=1, detector=_Rows(rows))
+    summary = align_folder(source, tmp_path / "one", aligner, progress=False)
+    assert (summary.ok, summary.several_faces) == (0, 1)
+    with open(summary.report, newline="") as fh:
+        [row] = list(csv.DictReader(fh))
+    assert (row["path"], row["status"], row["faces"]) == ("pair.png", "several_faces", "2")
+    assert row["message"] == f"{source / 'pair.png'}: 2 faces, largest kept"
+    [crop] = [p.name for p in (tmp_path / "one").glob("*.png")]
+    assert crop == "pair.png"
+    red, _, blue = np.asarray(Image.open(tmp_path / "one" / "pair.png")).reshape(-1, 3).mean(0)
+    assert red > 100 > blue  # the large face, on the red side
+
+    summary = align_folder(source, tmp_path / "all", aligner, all_faces=True, progress=False)
+    with open(summary.report, newline="") as fh:
+        assert list(csv.DictReader(fh))[0]["message"].endswith(": 2 faces, all kept")
+    means = [np.asarray(Image.open(tmp_path / "all" / f"pair_{i}.png")).reshape(-1, 3).mean(0) for i in (0, 1)]
+    assert means[0][0] > 100 > means[0][2] and means[1][2] > 100 > means[1][0]  # largest first, then the small
+    assert not (tmp_path / "all" / "pair.png").exists()
+
+
+def test_a_failed_detection_is_reported_and_retried(tmp_path, capsys):
+    """A detector failure is an "error" row, retried by the next run. The detector here keeps the error it
+    raised, whose traceback keeps the first run's frame alive: before the fix, the OutputPolicy align_folder
+    made for itself was never closed, so its lock on the report outlived the call and the retry was refused
+    ("in use by another command (process <this one>)")."""
+    source = tmp_path / "in"
+    source.mkdir()
+    _two_faces_photo(source / "pair.png")
+    broken = _Rows([])
+    broken.rows = RuntimeError("boom")
+    summary = align_folder(source, tmp_path / "out", FaceAligner(16, min_face_size=1, detector=broken), progress=False)
+    assert summary.error == 1 and summary.ok == 0
+    with open(summary.report, newline="") as fh:
+        [row] = list(csv.DictReader(fh))
+    assert (row["status"], row["message"]) == ("error", f"{source / 'pair.png'}: RuntimeError: boom")
+    seen = []
+    fixed = FaceAligner(16, min_face_size=1, detector=_Rows([_row(5, 5, 55, 55, 0.99)]))
+    summary = align_folder(source, tmp_path / "out", fixed, progress=True, on_file=seen.append)
+    assert seen == [source / "pair.png"] and (summary.skipped, summary.ok, summary.error) == (0, 1, 0)
+    assert "align" in capsys.readouterr().err  # the progress bar, when asked for
+    assert (tmp_path / "out" / "pair.png").is_file()
+
+
+def test_a_missing_input_and_an_unreadable_sub_folder(tmp_path, monkeypatch):
+    from script_loader import refuse_walking_into
+
+    with pytest.raises(DataError, match=r"nowhere: input folder does not exist"):
+        align_folder(tmp_path / "nowhere", tmp_path / "out", FaceAligner(16), progress=False)
+    source = tmp_path / "in"
+    (source / "locked").mkdir(parents=True)
+    _two_faces_photo(source / "pair.png")
+    _two_faces_photo(source / "locked" / "hidden.png")
+    refuse_walking_into(monkeypatch, "locked")
+    aligner = FaceAligner(16, min_face_size=1, detector=_Rows([_row(5, 5, 55, 55, 0.99)]))
+    summary = align_folder(source, tmp_path / "out", aligner, progress=False)
+    assert (summary.total, summary.ok, summary.unreadable_folders) == (1, 1, 1)
+    with open(summary.report, newline="") as fh:
+        [row] = list(csv.DictReader(fh))
+    assert (row["path"], row["status"], row["faces"]) == ("locked/", "unreadable_folder", "0")
+    assert row["message"] == f"{source / 'locked'}: folder cannot be read (Permission denied); its images were skipped"
+
+
+def test_the_default_detector_is_built_once_with_its_stages_guarded(monkeypatch):
+    import sys
+    import types
+
+    from dsan_tf.data.align import StopWhenEmpty
+
+    built = []
+
+    class FakeMTCNN:
+        def __init__(self):
+            built.append(self)
+            self.stages = ["pnet", "rnet", "onet"]
+
+    class NoStages:
+        stages = ("a", "b")  # not a list: left alone
+
+    monkeypatch.setitem(sys.modules, "mtcnn", types.SimpleNamespace(MTCNN=FakeMTCNN))
+    aligner = FaceAligner()
+    detector = aligner.detector
+    assert aligner.detector is detector and built == [detector]  # built on first use only
+    assert [type(s) for s in detector.stages] == [StopWhenEmpty] * 3
+    assert [s.stage for s in detector.stages] == ["pnet", "rnet", "onet"]
+    monkeypatch.setitem(sys.modules, "mtcnn", types.SimpleNamespace(MTCNN=NoStages))
+    assert FaceAligner().detector.stages == ("a", "b")
+    given = object()
+    assert FaceAligner(detector=given).detector is given
+
+
+def test_the_detector_runs_at_the_callers_minimum_face_in_its_own_pixels():
+    seen = []
+
+    class Recording:
+        def detect_faces(self, image, **kwargs):
+            seen.append((image.shape[:2], kwargs["min_face_size"], kwargs["output_type"], kwargs["box_format"]))
+            return np.zeros((0, 16))
+
+    image = np.zeros((100, 120, 3), np.uint8)
+    for minimum in (5, 15, 50):  # below PNet's 12-px window: 12; 15 as asked; above mtcnn's safe 20: 20
+        FaceAligner(16, min_face_size=minimum, detector=Recording()).detect(image)
+    assert [s[1] for s in seen] == [12, 15, 20] and seen[0][2:] == ("numpy", "xyxy")
+    seen.clear()
+    # 40x60 shrunk to 20x30 for a 30-px detection side: 2 source pixels a copy pixel, so 30 asks for 15
+    FaceAligner(16, min_face_size=30, detector=Recording(), max_detection_side=30).detect(np.zeros((40, 60, 3), np.uint8))
+    assert seen == [((20, 30), 15, "numpy", "xyxy")]

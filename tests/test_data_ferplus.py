@@ -9,8 +9,8 @@ from PIL import Image
 
 from dsan_tf.data import DataError
 from dsan_tf.data.classes import FERPLUS_CLASSES
-from dsan_tf.data.ferplus import (duplicate_notes, read_fer2013new, read_ferplus,
-                                  read_ferplus_folders, read_ferplus_raw, votes_to_targets)
+from dsan_tf.data.ferplus import (duplicate_notes, read_fer2013new, read_ferplus, read_ferplus_folders,
+                                  votes_to_targets)
 from dsan_tf.data.subsets import load_subset_list, match_subset
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "ferplus"  # beside the checkout
@@ -315,3 +315,87 @@ def test_raw_pair_white_pixels_are_kept(tmp_path):
     data = read_ferplus(tmp_path)
     image = np.array(Image.open(io.BytesIO(data.split("train")["image_bytes"].iloc[0])))
     assert image.shape == (4, 4) and image[0, 0] == 240 and image[3, 3] == 255
+
+
+# ---- lines its own tests never ran (issue 34)
+
+def test_label_csv_blank_lines_undecodable_bytes_and_no_rows(tmp_path):
+    from dsan_tf.data.ferplus import read_label_csv
+
+    path = tmp_path / "label.csv"
+    # blank and all-space lines are skipped; the line numbers kept are those of the file
+    path.write_text(f"\nfer0000001.png,{BOX},0,9,0,0,0,0,0,0,0,1\n , \nfer0000002.png,{BOX},0,0,0,0,0,0,0,0,0,3\n")
+    frame = read_label_csv(path)
+    assert frame["name"].tolist() == ["fer0000001.png", "fer0000002.png"]
+    assert frame["line"].tolist() == [2, 4]
+    assert frame["box"].tolist() == [(0, 0, 8, 8), (0, 0, 8, 8)]
+    path.write_bytes(b"fer0000001.png,\xff\xfe,1\n")
+    with pytest.raises(DataError, match=r"label\.csv line \d+: not a CSV label file \('utf-8' codec"):
+        read_label_csv(path)
+    path.write_text("\n  \n")
+    with pytest.raises(DataError, match=r"label\.csv: label file is empty; expected one line per image"):
+        read_label_csv(path)
+    path.write_text(f" ,{BOX},0,9,0,0,0,0,0,0,0,1\n")
+    with pytest.raises(DataError, match=r"label\.csv line 1: empty image name"):
+        read_label_csv(path)
+
+
+def test_folder_reader_refusals_and_the_unused_fer2013new_note(tmp_path):
+    with pytest.raises(DataError, match=r"nope: FERPlus data folder not found"):
+        read_ferplus_folders(tmp_path / "nope")
+    with pytest.raises(DataError, match=r"no FERPlus split folder found; expected FER2013Train, FER2013Valid, "
+                                        r"FER2013Test \(each with label.csv \+ PNGs\)"):
+        read_ferplus_folders(tmp_path)
+    make_folders(tmp_path)
+    assert not any("fer2013new.csv" in note for note in read_ferplus(tmp_path).report)
+    (tmp_path / "fer2013new.csv").write_text(HEADER + "\n")  # the folders win; the CSV is said unused
+    data = read_ferplus(tmp_path)
+    assert data.splits == ("train", "valid")
+    assert f"{tmp_path.resolve()}: read the FER2013* folders; fer2013new.csv there was not used " \
+           "(it is a later label revision)" in data.report
+
+
+def test_fer2013new_refusals_name_file_and_line(tmp_path):
+    path = tmp_path / "fer2013new.csv"
+    with pytest.raises(DataError, match=r"fer2013new.csv: FERPlus label file fer2013new.csv not found"):
+        read_fer2013new(path)
+    path.write_text(HEADER.replace("NF", "nf") + "\n")
+    with pytest.raises(DataError, match=r"fer2013new.csv line 1: expected header Usage,Image name,.*,NF, got"):
+        read_fer2013new(path)
+    path.write_text("")
+    with pytest.raises(DataError, match=r"line 1: expected header .* got None"):
+        read_fer2013new(path)
+    path.write_text(HEADER + "\n")
+    with pytest.raises(DataError, match=r"fer2013new.csv: no label rows"):
+        read_fer2013new(path)
+    votes = ",".join(["0"] * 9 + ["4"])
+    path.write_text(f" {HEADER.replace(',', ' ,')}\nTraining,a.png,{votes}\n\nPublicTest,,{votes}\n")
+    frame = read_fer2013new(path)  # header fields are compared stripped; blank lines skipped
+    assert frame["usage"].tolist() == ["Training", "PublicTest"] and frame["name"].tolist() == ["a.png", ""]
+    assert frame["line"].tolist() == [2, 4] and frame["votes"].iloc[0][-1] == 4.0
+    path.write_text(f"{HEADER}\nTraining,a.png,{votes}\ntraining,b.png,{votes}\n")
+    with pytest.raises(DataError, match=r"fer2013new.csv line 3: Usage must be one of "
+                                        r"\['Training', 'PublicTest', 'PrivateTest'\], got 'training'"):
+        read_fer2013new(path)
+
+
+def test_raw_pixel_file_refusals(tmp_path):
+    write_raw_pair(tmp_path, [RAW_ROWS[0], ("Training", "fer0000009.png", one_vote(2), 10)])  # both named
+    old = (tmp_path / "fer2013.csv").read_text().splitlines()
+    (tmp_path / "fer2013.csv").write_text("\n".join([old[0], old[1], "0,1 2 x 4,Training"]) + "\n")
+    with pytest.raises(DataError, match=r"fer2013.csv line 3: pixels must be space-separated integers"):
+        read_ferplus(tmp_path)
+    (tmp_path / "fer2013.csv").write_text("\n".join([old[0], old[1], "0,1 2 3 256,Training"]) + "\n")
+    with pytest.raises(DataError, match=r"fer2013.csv line 3: pixels must be a square image of 0..255 values, "
+                                        r"got 4 values"):
+        read_ferplus(tmp_path)
+    (tmp_path / "fer2013.csv").write_text("emotion,pixels\n0,1 2 3 4\n0,5 6 7 8\n")
+    with pytest.raises(DataError, match=r"fer2013.csv line 1: expected columns emotion,pixels,Usage; "
+                                        r"missing \['Usage'\]"):
+        read_ferplus(tmp_path)
+    (tmp_path / "fer2013.csv").write_text("emotion,pixels,Usage\n0,1 2 3 4,Training\n0,5,6,7,8,Training\n")
+    with pytest.raises(DataError, match=r"fer2013.csv: not a CSV file \(Error tokenizing data"):
+        read_ferplus(tmp_path)
+    (tmp_path / "fer2013.csv").write_bytes(b"emotion,pixels,Usage\n0,\xff\xfe,Training\n")
+    with pytest.raises(DataError, match=r"fer2013.csv: not a CSV file \('utf-8' codec"):
+        read_ferplus(tmp_path)

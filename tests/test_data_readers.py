@@ -237,3 +237,142 @@ def test_class_counts_have_one_entry_per_class_when_the_last_classes_are_absent(
     assert data.class_counts("train") == [2, 0, 0, 0, 1, 0, 0]
     assert data.summary() == {"train": {"count": 3, "class_counts": [2, 0, 0, 0, 1, 0, 0]},
                               "test": {"count": 1, "class_counts": [0, 1, 0, 0, 0, 0, 0]}}
+
+
+# ---- lines its own tests never ran (issue 34)
+
+def test_split_refusal_names_the_splits_there_are_and_extra_splits_come_last():
+    from dsan_tf.data.table import LabelledImages, make_table, one_hot
+
+    table = make_table(["test", "zeta", "train", "alpha"], list("abcd"), ["a", "b", "c", "d"], one_hot([0, 1, 2, 1], 3))
+    data = LabelledImages("rafdb", ("x", "y", "z"), table)
+    assert data.splits == ("train", "test", "alpha", "zeta")
+    with pytest.raises(DataError, match=r"^rafdb: no 'valid' split; available splits: train, test, alpha, zeta$"):
+        data.split("valid")
+    assert data.split("alpha")["name"].tolist() == ["d"]
+    empty = LabelledImages("folder", ("x",), table.iloc[:0])
+    with pytest.raises(DataError, match=r"^folder: no 'train' split; available splits: none$"):
+        empty.split("train")
+
+
+def test_make_table_keeps_image_bytes_and_concat_of_nothing_is_an_empty_table():
+    from dsan_tf.data.table import concat, make_table, one_hot
+
+    table = make_table("train", ["a", "b"], ["", "/x/b.png"], [[0.2, 0.7, 0.1], [0.6, 0.3, 0.1]],
+                       [(1, 2, 3, 4), None], [b"AAA", b""])
+    assert table["image_bytes"].tolist() == [b"AAA", b""]
+    assert table["label"].tolist() == [1, 0] and table["label"].dtype == np.int64
+    assert table["box"].tolist() == [(1, 2, 3, 4), None] and table["split"].tolist() == ["train", "train"]
+    nothing = concat([table.iloc[:0], table.iloc[:0]])
+    assert nothing.empty and list(nothing.columns) == ["split", "name", "path", "label", "target", "box"]
+    both = concat([table.iloc[:0], table.iloc[1:], make_table("test", ["c"], ["/c.png"], one_hot([2], 3))])
+    assert both["name"].tolist() == ["b", "c"] and both.index.tolist() == [0, 1]
+
+
+def test_image_problem_in_each_mode(tmp_path, monkeypatch):
+    from dsan_tf.data import table as tbl
+
+    good = tmp_path / "good.png"
+    Image.fromarray(np.full((6, 9), 50, np.uint8)).save(good)
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(good.read_bytes()[:30])  # a PNG signature, the body cut short
+    junk = tmp_path / "junk.png"
+    junk.write_bytes(b"<html>gone</html>")
+    missing = tmp_path / "missing.png"
+    assert [tbl.image_problem(p, "none") for p in (good, cut, junk, missing)] == [None] * 4
+    assert [tbl.image_problem(p, "exists") for p in (good, cut, junk, missing)] == [None, None, None, "missing"]
+    assert [tbl.image_problem(p, "header") for p in (good, cut, junk, missing)] == [
+        None, None, "not an image (not PNG/JPEG/GIF/BMP bytes)", "missing"]
+    assert tbl.image_problem(good, "decode") is None
+    assert tbl.image_problem(cut, "decode").startswith("not a decodable image (")
+    assert tbl.image_problem(junk, "decode") == "not an image (not PNG/JPEG/GIF/BMP bytes)"
+
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tbl, "open", refused, raising=False)
+    assert tbl.image_problem(good, "header") == "unreadable (Permission denied)"
+
+
+def test_check_images_modes_in_memory_rows_and_the_skip_report(tmp_path):
+    from dsan_tf.data.table import check_images, make_table, one_hot
+
+    write_jpg(tmp_path / "ok.jpg")
+    (tmp_path / "junk.jpg").write_bytes(b"not an image")
+    names = ["m1", "gone1", "ok", "junk", "gone2", "mem"]
+    paths = [tmp_path / "m1.jpg", tmp_path / "gone1.jpg", tmp_path / "ok.jpg", tmp_path / "junk.jpg",
+             tmp_path / "gone2.jpg", ""]
+    table = make_table("train", names, paths, one_hot([0, 1, 2, 0, 1, 2], 3))
+    with pytest.raises(ValueError, match=r"check_images must be one of \('none', 'exists', 'header', 'decode'\), "
+                                         r"got 'full'"):
+        check_images(table, mode="full", skip_missing=False, report=[], what="w")
+    assert check_images(table, mode="none", skip_missing=False, report=[], what="w") is table
+    assert check_images(table.iloc[:0], mode="header", skip_missing=False, report=[], what="w").empty
+    with pytest.raises(DataError, match=r"^labels.txt: image file \S*m1.jpg listed for 'm1' is missing; expected a "
+                                        r"PNG/JPEG/GIF/BMP file \(and 4 more\)\. Pass skip_missing=True"):
+        check_images(table, mode="header", skip_missing=False, report=[], what="labels.txt")  # "" too: no bytes
+    with_bytes = table.assign(image_bytes=[b""] * 5 + [b"GIF89a"])
+    report = []
+    kept = check_images(with_bytes, mode="header", skip_missing=True, report=report, what="labels.txt")
+    assert kept["name"].tolist() == ["ok", "mem"] and kept.index.tolist() == [0, 1]  # the in-memory row is not a file
+    assert report == [f"labels.txt: skipped 3 row(s) whose image is missing (e.g. {tmp_path / 'm1.jpg'})",
+                      f"labels.txt: skipped 1 row(s) whose image is not an image (e.g. {tmp_path / 'junk.jpg'})"]
+    with pytest.raises(DataError, match=r"junk.jpg listed for 'junk' is not an image .*file\. Pass"):  # one: no "more"
+        check_images(with_bytes.iloc[2:4], mode="header", skip_missing=False, report=[], what="w")
+
+
+def test_rafdb_missing_folders_and_the_image_folder_asked_for(tmp_path):
+    from dsan_tf.data.rafdb import read_rafdb
+
+    with pytest.raises(DataError, match=r"nope: RAF-DB data folder not found"):
+        read_rafdb(tmp_path / "nope")
+    make_rafdb(tmp_path, ["train_00001.jpg 5", "test_0001.jpg 7"], aligned=False)
+    with pytest.raises(DataError, match=r"Image/aligned: RAF-DB image folder not found"):
+        read_rafdb(tmp_path, aligned=True)
+    write_jpg(tmp_path / "Image" / "aligned" / "train_00001_aligned.jpg")
+    write_jpg(tmp_path / "Image" / "aligned" / "test_0001_aligned.jpg")
+    assert read_rafdb(tmp_path).split("train")["path"].iloc[0].endswith("Image/aligned/train_00001_aligned.jpg")
+    original = read_rafdb(tmp_path, aligned=False)  # asked for: the originals though aligned ones exist
+    assert original.split("test")["path"].iloc[0].endswith("Image/original/test_0001.jpg")
+    assert original.report[0].endswith("2 rows; images from " + str(tmp_path.resolve() / "Image" / "original"))
+
+
+def test_affectnet_blank_rows_and_missing_folders(tmp_path):
+    from dsan_tf.data.affectnet import read_affectnet, read_annotation_csv
+
+    with pytest.raises(ValueError, match="AffectNet has 7 or 8 classes, got num_classes=6"):
+        read_affectnet(tmp_path, 6)
+    with pytest.raises(DataError, match=r"nope: AffectNet data folder not found"):
+        read_affectnet(tmp_path / "nope")
+    with pytest.raises(DataError, match=r"Manually_Annotated_Images: AffectNet image folder not found; expected "
+                                        r"Manually_Annotated_Images/<subDirectory_filePath>"):
+        read_affectnet(tmp_path)
+    (tmp_path / "Manually_Annotated_Images").mkdir()
+    with pytest.raises(DataError, match=r"expected AffectNet's training.csv and/or validation.csv"):
+        read_affectnet(tmp_path)
+    (tmp_path / "validation.csv").write_text("\n" + affectnet_row("0/a.jpg", 3) + "\n\n" + affectnet_row("0/b.jpg", 4)
+                                             + "\n")
+    rows = read_annotation_csv(tmp_path / "validation.csv")
+    assert [(r[0], r[2], r[3]) for r in rows] == [("0/a.jpg", 3, 2), ("0/b.jpg", 4, 4)]  # lines as in the file
+    elsewhere = tmp_path / "pictures"
+    write_jpg(elsewhere / "0" / "a.jpg")
+    write_jpg(elsewhere / "0" / "b.jpg")
+    data = read_affectnet(tmp_path, image_dir=elsewhere)
+    assert data.split("valid")["path"].tolist() == [str(elsewhere / "0" / "a.jpg"), str(elsewhere / "0" / "b.jpg")]
+
+
+def test_folder_refuses_an_unreadable_class_folder_and_a_tree_without_classes(tmp_path, monkeypatch):
+    from script_loader import refuse_walking_into
+
+    from dsan_tf.data.folder import read_folder
+
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match=r"empty: no class folders; expected <class>/images or <split>/<class>/images"):
+        read_folder(tmp_path / "empty")
+    write_jpg(tmp_path / "tree" / "happy" / "1.jpg")
+    write_jpg(tmp_path / "tree" / "sad" / "locked" / "2.jpg")
+    assert read_folder(tmp_path / "tree").split("train")["name"].tolist() == ["happy/1.jpg", "sad/locked/2.jpg"]
+    refuse_walking_into(monkeypatch, "locked")
+    with pytest.raises(DataError, match=r"sad/locked: folder cannot be read \(Permission denied\); its images were "
+                                        r"skipped; fix its permissions or move it out of the data folder"):
+        read_folder(tmp_path / "tree")

@@ -429,9 +429,11 @@ def align_folder(input_dir, output_dir, aligner: FaceAligner, *, all_faces: bool
     """
     from dsan_tf.outputs import OutputPolicy
 
+    if policy is None:  # ours: closed (its locks released) on return, not whenever it is collected
+        with OutputPolicy(command="align", overwrite=True) as own:
+            return align_folder(input_dir, output_dir, aligner, all_faces=all_faces, report_path=report_path,
+                                progress=progress, on_file=on_file, policy=own)
     input_dir, output_dir = Path(input_dir), Path(output_dir)
-    if policy is None:
-        policy = OutputPolicy(command="align", overwrite=True)
     if not input_dir.is_dir():
         raise DataError(f"{input_dir}: input folder does not exist")
     _check_settings(output_dir, {"size": aligner.output_size, "all_faces": all_faces,

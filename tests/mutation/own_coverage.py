@@ -57,12 +57,15 @@ def ranges(lines) -> str:
 
 def missed(module: str, tests: list) -> dict:
     """Run ``tests`` under coverage of ``module``; its missing lines and branches (coverage's JSON)."""
-    dotted = module[:-3].replace("/", ".").removesuffix(".__init__")
+    # The module's folder, not its dotted name: coverage imports a dotted name's parent packages to
+    # find it, and a parent that imports numpy (dsan_tf.data) then fails to import again under pytest
+    # ("cannot load module more than once per process").
+    folder = Path(module).parent.as_posix()
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(scratch) / "coverage.json"
         env = dict(os.environ, COVERAGE_FILE=str(Path(scratch) / ".coverage"))
         command = ["nice", "-n", "19", sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests,
-                   f"--cov={dotted}", "--cov-branch", f"--cov-report=json:{report}"]
+                   f"--cov={folder}", "--cov-branch", f"--cov-report=json:{report}"]
         result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
         summary = (result.stdout.strip().splitlines() or ["(no output)"])[-1]
         if not report.exists():
