@@ -573,6 +573,8 @@ def test_predict_image_rows_time_in_seconds_and_csv_columns(tmp_path):
     assert len(faces) == 1 and row["frame"] == 7 and row["time_s"] == 2.333 and row["face"] == 0
     assert row["box"] == [20, 25, 40, 50] and row["label"] == "bright" and row["note"] == ""
     assert row["probability"] == pytest.approx(0.8, abs=1e-5)
+    assert row["detection_confidence"] == 0.99  # the stand-in detector's, to 4 places
+    assert row["probabilities"] == pytest.approx({"dark": 0.2, "bright": 0.8}, abs=1e-5)
     rows, _ = predict_image(mean_model(), aligner, image, "photo.png", frame=None, fps=None)
     assert rows[0]["frame"] is None and rows[0]["time_s"] is None
     fields = csv_fields(["dark", "bright"])
