@@ -424,3 +424,141 @@ def test_input_settings_of_an_export_that_records_no_grey_setting_mean_colour(tm
     assert input_settings(tmp_path / "served") == {"image_size": 40, "grayscale_input": False}
     settings.write_text(json.dumps({"image_size": 56, "grayscale_input": True}))
     assert input_settings(settings) == {"image_size": 56, "grayscale_input": True}
+
+
+# ---------------------------------------------------------------------- lines its own tests never ran (issue 34)
+
+
+def test_arrays_are_taken_as_rgb_grey_or_rgba_and_the_float_hint_is_only_for_floats():
+    """to_rgb_image: H x W x 1 is grey in three channels; H x W x 4 drops alpha (channel order kept);
+    a float array gets the scaling hint, an int32 one does not; an empty side is refused; ``what`` names it."""
+    from dsan_tf.api import to_rgb_image
+
+    rgba = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    np.testing.assert_array_equal(to_rgb_image(rgba), rgba[..., :3])
+    single = np.array([[[7], [9]]], np.uint8)  # 1 x 2 x 1
+    np.testing.assert_array_equal(to_rgb_image(single), [[[7, 7, 7], [9, 9, 9]]])
+    with pytest.raises(DataError, match=r"^face 2: got a float64 array .*\(scale 0..1 floats with"):
+        to_rgb_image(np.zeros((4, 4, 3)), "face 2")
+    with pytest.raises(DataError) as err:
+        to_rgb_image(np.zeros((4, 4, 3), np.int32))
+    assert str(err.value).startswith("image: got a int32 array") and "scale 0..1" not in str(err.value)
+    with pytest.raises(DataError, match=r"shape \(0, 4, 3\)"):
+        to_rgb_image(np.zeros((0, 4, 3), np.uint8))
+    with pytest.raises(DataError, match=r"shape \(2, 2, 2, 3\)"):
+        to_rgb_image(np.zeros((2, 2, 2, 3), np.uint8))
+
+
+def test_face_crops_refuse_an_aligner_of_another_size_and_impossible_detector_settings():
+    """face_crops with an aligner cropping 48 px asked for 32 px faces: ValueError naming both; its
+    options are range-checked like the recognizer's; colour crops stay colour when grayscale is False."""
+    from dsan_tf.api import face_crops
+    from dsan_tf.data.align import FaceAligner
+    from dsan_tf.state_files import ArgumentError
+
+    photo = colour_photo()
+    with pytest.raises(ValueError, match="the aligner crops 48 px faces, not 32 px"):
+        face_crops(photo, 32, True, aligner=FaceAligner(48, detector=FixedFaceDetector()))
+    with pytest.raises(ArgumentError, match=r"min_confidence must be in \[0, 1\], got 1.5"):
+        face_crops(photo, 32, True, min_confidence=1.5, detector=FixedFaceDetector())
+    with pytest.raises(ArgumentError, match=r"image_size must be in \[8, inf\], got 4"):
+        face_crops(photo, 4, True, detector=FixedFaceDetector())
+    (colour,) = face_crops(photo, 32, False, detector=FixedFaceDetector())
+    (grey,) = face_crops(photo, 32, True, detector=FixedFaceDetector())
+    assert not is_grey(colour.image) and is_grey(grey.image) and colour.box == grey.box
+
+
+def test_input_settings_refuse_a_record_without_image_size_or_a_damaged_one_and_read_a_shipped_name(tmp_path):
+    """input_settings: {"grayscale_input": true} alone records no size (ModelLoadError naming the file);
+    a record that is not JSON is a ModelLoadError; the shipped model's name reads its package record."""
+    import json
+
+    from dsan_tf import pretrained
+    from dsan_tf.api import input_settings
+    from dsan_tf.inference import ModelLoadError
+
+    path = tmp_path / "dsan_settings.json"
+    path.write_text(json.dumps({"grayscale_input": True}))
+    with pytest.raises(ModelLoadError, match=rf"^{path}: records no image_size; export the model again$"):
+        input_settings(path)
+    path.write_text("{not json")
+    with pytest.raises(ModelLoadError, match="dsan_settings.json"):
+        input_settings(path)
+    config = pretrained.metadata("ferplus")["config"]
+    assert input_settings("ferplus") == {"image_size": int(config["image_size"]),
+                                         "grayscale_input": bool(config.get("grayscale_input", False))}
+
+
+def test_check_options_refuses_bools_floats_and_values_below_each_minimum():
+    """Each integer option is named when it is a bool, a float or below its own minimum (min_face_size 1,
+    max_detection_side the P-Net window 12, batch_size 1); None is allowed only where it means "default"."""
+    from dsan_tf.api import check_options
+    from dsan_tf.state_files import ArgumentError
+
+    check_options(min_confidence=0, min_face_size=1, max_detection_side=12, batch_size=1)
+    check_options(min_confidence=1, batch_size=np.int64(3))
+    for kwargs, message in (({"min_face_size": True}, "min_face_size must be an integer, got True"),
+                            ({"batch_size": 2.0}, "batch_size must be an integer, got 2.0"),
+                            ({"batch_size": None}, "batch_size must be an integer, got None"),
+                            ({"min_face_size": None}, "min_face_size must be an integer, got None"),
+                            ({"min_face_size": 0}, r"min_face_size must be in \[1, inf\], got 0"),
+                            ({"max_detection_side": 11}, r"max_detection_side must be in \[12, inf\], got 11"),
+                            ({"batch_size": 0}, r"batch_size must be in \[1, inf\], got 0"),
+                            ({"min_confidence": -0.1}, r"min_confidence must be in \[0, 1\], got -0.1")):
+        with pytest.raises(ArgumentError, match=f"^{message}$"):
+            check_options(**kwargs)
+
+
+def test_load_model_returns_a_predictor_as_is_and_names_what_it_cannot_take(grey_model):
+    """load_model: a Predictor comes back itself; a DSAN becomes a KerasPredictor of its classes; a
+    Keras model that is not a DSAN, a number: ModelLoadError naming the type; a recognizer of an object is
+    built each time (only names and paths are cached)."""
+    from dsan_tf import api
+    from dsan_tf.inference import KerasPredictor, ModelLoadError
+
+    stub = _StubPredictor(48)
+    assert api.load_model(stub) is stub
+    keras_predictor = api.load_model(grey_model)
+    assert isinstance(keras_predictor, KerasPredictor) and keras_predictor.class_names == CLASSES
+
+    class KerasLike:  # has a Keras model's attributes, is no DSAN
+        settings, class_names = {}, []
+
+    for thing, name in ((KerasLike(), "KerasLike"), (3, "int")):
+        with pytest.raises(ModelLoadError, match=rf"^model: got a {name}; expected a shipped model's name"):
+            api.load_model(thing)
+    assert api.recognizer(stub) is not api.recognizer(stub)
+    assert api.recognizer(stub).predictor is stub
+
+
+def test_the_recognizer_names_its_model_size_and_classes_and_many_photos_are_numbered_in_errors(tiny):
+    """__repr__ lists the model, crop size, grey setting and classes; in a batch of photos a bad one is
+    "image 1" (its index), a single bad photo is "image"; rows() gives the same dicts as predict."""
+    assert repr(tiny) == (f"FaceExpressionRecognizer(model='<in memory>', image_size={SIZE}, grayscale=True, "
+                          f"classes={CLASSES})")
+    photo = colour_photo()
+    with pytest.raises(DataError, match=r"^image 1: got a builtins.list"):
+        tiny.predict_batch([photo, [1, 2]])
+    with pytest.raises(DataError, match=r"^image: got a builtins.list"):
+        tiny.predict_batch([[1, 2]])
+    faces = tiny.detect(photo)
+    rows = tiny.rows(faces, tiny.classify([f.image for f in faces]), photo.shape, "p.png")
+    assert rows == [{**tiny.predict(photo)[0], "source": "p.png"}]
+    assert rows[0]["detection_confidence"] == 0.99  # the stand-in detector's confidence, rounded to 4 places
+
+
+def test_module_level_predict_faces_and_a_savedmodel_folder_given_as_the_model(tmp_path):
+    """dsan_tf.predict_faces with a Predictor: its answer (the stub's [0.25, 0.75]) per crop, no box; a path
+    to a folder holding saved_model.pb (or its serving base folder) loads as a SavedModelPredictor."""
+    from test_predict import _stub_savedmodel
+
+    from dsan_tf import api
+    from dsan_tf.inference import SavedModelPredictor
+
+    (row,) = api.predict_faces(colour_photo(20), model=_StubPredictor(48))
+    assert row == {"source": None, "box": None, "label": "b", "probabilities": {"a": 0.25, "b": 0.75}}
+    _stub_savedmodel(tmp_path / "served" / "7", labels=["dark", "bright"])
+    for path in (tmp_path / "served" / "7", tmp_path / "served", str(tmp_path / "served")):
+        predictor = api.load_model(path)
+        assert isinstance(predictor, SavedModelPredictor) and predictor.class_names == ["dark", "bright"]
+        assert predictor.source == str(tmp_path / "served" / "7")

@@ -189,3 +189,119 @@ def test_flip_averaging_averages_the_baselines_logits_too():
     out = with_prior_correction(model, None, flip_average=True)(images, training=False)
     for key in ("logits", "probabilities"):
         np.testing.assert_allclose(np.asarray(out[key]), (np.asarray(a[key]) + np.asarray(b[key])) / 2, atol=1e-5)
+
+
+# ---------------------------------------------------------------------- lines its own tests never ran (issue 34)
+
+
+def test_priors_refuse_labels_outside_the_classes_and_soft_targets_of_another_width():
+    """A label 3 of 3 classes makes bincount 4 long; soft targets of 4 columns for 3 classes: both refused
+    (not silently cut or padded); one class without examples is named by its count 0."""
+    with pytest.raises(ValueError, match=r"3 classes.*counts \[1.0, 1.0, 0.0, 1.0\]"):
+        class_priors(np.array([0, 1, 3]), 3)
+    with pytest.raises(ValueError, match="3 classes"):
+        class_priors(np.full((2, 4), 0.25), 3)
+    # integer labels: counts 1, 2, 1 of 4 -> 0.25, 0.5, 0.25 (classes by index, not by first appearance)
+    np.testing.assert_allclose(class_priors([2, 1, 0, 1], 3), [0.25, 0.5, 0.25])
+
+
+def test_prior_scale_refuses_a_negative_or_infinite_tau_and_a_huge_tau_stays_finite():
+    """tau < 0 or inf refused (0 is the model as trained, allowed); tau 2 on priors 0.5/0.25/0.25:
+    (0.5/0.25)^-2 = 0.25 for the common class, 1 for the two rare ones; tau 2000: 2^-2000 underflows to 0,
+    not NaN (the computation in logs)."""
+    priors = [0.5, 0.25, 0.25]
+    for tau in (-0.1, -1e-9, float("inf")):
+        with pytest.raises(ValueError, match="finite number >= 0"):
+            prior_scale(priors, tau)
+    np.testing.assert_allclose(prior_scale(priors, 2.0), [0.25, 1.0, 1.0])
+    np.testing.assert_allclose(prior_scale(priors, 0.5), [2 ** -0.5, 1.0, 1.0])
+    assert prior_scale(priors, 2000.0) == [0.0, 1.0, 1.0]
+
+
+def test_adjust_refuses_a_face_left_with_every_class_at_zero_and_renormalises_each_face():
+    """Face 0 keeps only class 1 (its class 0 mass is scaled to 0): [0, 1, 0]; face 1 has all its mass on
+    class 0, scaled to 0: 0/0 would be NaN, so NotANumberError; each face's row is normalised on its own."""
+    from dsan_tf.state_files import NotANumberError
+
+    np.testing.assert_allclose(adjust([[0.5, 0.5, 0.0]], [0.0, 1.0, 1.0]), [[0.0, 1.0, 0.0]])
+    # [0.2, 0.3, 0.5] * [1, 2, 1] = [0.2, 0.6, 0.5] / 1.3; [0.6, 0.2, 0.2] * [1, 2, 1] = [0.6, 0.4, 0.2] / 1.2
+    np.testing.assert_allclose(adjust([[0.2, 0.3, 0.5], [0.6, 0.2, 0.2]], [1.0, 2.0, 1.0]),
+                               [[0.2 / 1.3, 0.6 / 1.3, 0.5 / 1.3], [0.5, 1 / 3, 1 / 6]])
+    with pytest.raises(NotANumberError, match="every class at probability 0"):
+        adjust([[0.5, 0.5, 0.0], [1.0, 0.0, 0.0]], [0.0, 1.0, 1.0])
+
+
+def test_with_prior_correction_drops_an_earlier_flip_average_unless_asked_again(small_dsan):
+    """A copy made with flip_average=False from a flip-averaging model does not average (the setting is
+    removed, not inherited); the copy is float32 and has the same weights."""
+    flipped = with_prior_correction(small_dsan, [1.0, 2.0, 1.0, 1.0], flip_average=True)
+    assert flipped.settings["flip_average"] is True
+    plain = with_prior_correction(flipped, None)
+    assert not plain.settings.get("flip_average") and plain.settings.get("class_scale") is None
+    assert plain.settings["dtype"] == "float32"
+    for a, b in zip(plain.get_weights(), small_dsan.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+# dsan_tf/cli/calibrate.py (its tests by name live here)
+
+
+@pytest.mark.parametrize("flags, says", [
+    (["--apply", "0.5"], "--apply TAU and --save FILE go together"),
+    (["--save", "x.keras"], "--apply TAU and --save FILE go together"),
+    (["--flip-average"], "--flip-average goes with --apply TAU --save FILE"),
+    (["--taus", "0,10.5"], "10.5"),
+    (["--apply", "-0.1", "--save", "x.keras"], "-0.1"),
+])
+def test_calibrate_flags_that_do_not_go_together_or_out_of_range_exit_2(tmp_path, capsys, flags, says):
+    """Refused by the parser before any model loads."""
+    from dsan_tf import cli
+
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["calibrate", "--weights", "ferplus", "--data-dir", str(tmp_path), *flags])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "dsan calibrate: error:" in err and says in err, err
+
+
+def test_calibrate_refuses_a_model_of_other_classes_and_prints_its_table(tmp_path, capsys):
+    """A model whose classes are not the data's: exit 2 naming both lists, nothing written. The printed
+    table: one line per (flip, tau), "no" rows first, accuracies as in calibration.json; --apply 0 without
+    --flip-average says so and saves factors all 1 (tau 0 is the model as trained)."""
+    import json
+
+    from dsan_tf import cli
+    from dsan_tf.data import FERPLUS_CLASSES, SAMPLE_FERPLUS_DIR
+    from dsan_tf.model import DSAN
+
+    other = DSAN(num_classes=len(FERPLUS_CLASSES), image_size=32, class_names=[f"x{i}" for i in FERPLUS_CLASSES])
+    weights = tmp_path / "other.keras"
+    other.save(weights)
+    code = cli.main(["calibrate", "--weights", str(weights), "--data-dir", str(SAMPLE_FERPLUS_DIR),
+                     "--output", str(tmp_path / "cal"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "classes ['neutral'" in err and "differ from the model's ['xneutral'" in err, err
+    assert not (tmp_path / "cal" / "calibration.json").exists()
+
+    model = DSAN(num_classes=len(FERPLUS_CLASSES), image_size=32, class_names=list(FERPLUS_CLASSES))
+    model.save(weights)
+    saved = tmp_path / "tau0.keras"
+    code = cli.main(["calibrate", "--weights", str(weights), "--data-dir", str(SAMPLE_FERPLUS_DIR), "--taus", "0,0.5",
+                     "--output", str(tmp_path / "cal"), "--apply", "0", "--save", str(saved), "--no-progress"])
+    out = capsys.readouterr().out
+    assert code == 0
+    record = json.loads((tmp_path / "cal" / "calibration.json").read_text())
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["tau", "flip"])
+    table = [line.split() for line in lines[header + 1:header + 5]]
+    assert [(row[0], row[1]) for row in table] == [("0.00", "no"), ("0.50", "no"), ("0.00", "yes"), ("0.50", "yes")]
+    for row, want in zip(table, record["rows"]):
+        assert row[2] == f"{want['accuracy']:.2%}" and row[3] == f"{want['mean_class_accuracy']:.2%}"
+        worst = min(want["per_class_accuracy"], key=want["per_class_accuracy"].get)
+        assert row[4] == worst
+    assert lines[0].startswith(f"{record['count']} images of valid; priors (training split, probability labels): ")
+    assert f"wrote {saved}: τ = 0.0, flip averaging off, class factors neutral 1.000" in out
+    from dsan_tf.inference import load_dsan
+
+    corrected = load_dsan(saved)
+    assert corrected.settings["class_scale"] == [1.0] * len(FERPLUS_CLASSES)
+    assert not corrected.settings.get("flip_average")

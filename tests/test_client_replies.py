@@ -234,3 +234,222 @@ def test_whole_photo_flags_win_over_the_recorded_settings(tmp_path):
     assert chosen("--align-size", "40") == (40, True)
     assert chosen("--no-grayscale") == (56, False)
     assert chosen("--align-size", "24", "--no-grayscale") == (24, False)
+
+
+# ---------------------------------------------------------------------- lines its own tests never ran (issue 34)
+
+
+def _reply(*pairs):
+    """A REST reply body of predictions (probabilities, class_id) with class names "c<id>"."""
+    return json.dumps({"predictions": [{"probabilities": p, "class_id": k, "class_name": f"c{k}"}
+                                       for p, k in pairs]}).encode()
+
+
+def test_image_formats_are_named_by_their_first_bytes():
+    """Each signature the client accepts, WebP only inside a RIFF container, anything else None."""
+    assert client.image_format(b"\xff\xd8\xff\xe0rest") == "JPEG"
+    assert client.image_format(b"\x89PNG\r\n\x1a\nrest") == "PNG"
+    assert client.image_format(b"GIF87a..") == client.image_format(b"GIF89a..") == "GIF"
+    assert client.image_format(b"BM\x00\x00") == "BMP"
+    assert client.image_format(b"RIFF\x00\x00\x00\x00WEBPVP8 ") == "WebP"
+    assert client.image_format(b"RIFF\x00\x00\x00\x00AVI LIST") is None
+    assert client.image_format(b"\x89PNG\r\n\x1a") is None  # one byte short of PNG's magic
+    assert client.image_format(b"") is None
+
+
+def test_labels_name_the_probabilities_of_text_and_json_lines(server, capsys, tmp_path):
+    """--labels (blank lines skipped) names every class in the text line and the JSON keys, the streams'
+    too; the text line shows the predicted class's probability (class_id 1: 0.750), not the first one."""
+    labels = tmp_path / "labels.txt"
+    labels.write_text("neutral\n\nhappy\n")
+    body = json.dumps({"predictions": [{"probabilities": [0.25, 0.75], "class_id": 1, "class_name": "happy",
+                                        "gfe_probabilities": [0.5, 0.5], "mff_probabilities": [0.125, 0.875]}]})
+    good = server(http(body.encode()))
+    face = face_png(tmp_path)
+    status, out, err = run(capsys, "--rest", good.url, "--labels", labels, "--faces", face)
+    assert status == 0, err
+    assert out == f"{face}: happy (0.750)  [neutral 0.250, happy 0.750]\n"
+    status, out, err = run(capsys, "--rest", good.url, "--labels", labels, "--faces", "--json", face)
+    assert status == 0, err
+    record = json.loads(out)
+    assert record == {"source": str(face), "box": None, "label": "happy",
+                      "probabilities": {"neutral": 0.25, "happy": 0.75}, "class_id": 1,
+                      "gfe_probabilities": {"neutral": 0.5, "happy": 0.5},
+                      "mff_probabilities": {"neutral": 0.125, "happy": 0.875}}
+    status, out, err = run(capsys, "--rest", good.url, "--faces", face)  # no labels: numbered, space-separated
+    assert status == 0 and out == f"{face}: happy (0.750)  [0.250 0.750]\n", err
+
+
+def test_labels_that_do_not_match_the_model_or_are_empty_stop_with_exit_2(server, capsys, tmp_path):
+    """Three names for two probabilities: exit 2 naming both counts, nothing printed; an empty labels file is
+    refused before anything is sent."""
+    good = server(http(_reply(([0.25, 0.75], 1))))
+    labels = tmp_path / "labels.txt"
+    labels.write_text("a\nb\nc\n")
+    status, out, err = run(capsys, "--rest", good.url, "--labels", labels, "--faces", face_png(tmp_path))
+    assert status == client.EXIT_INPUT and out == ""
+    assert "3 class names, but the model returns 2 probabilities" in err and len(err.strip().splitlines()) == 1
+    labels.write_text("\n  \n")
+    status, out, err = run(capsys, "--rest", good.url, "--labels", labels, "--faces", face_png(tmp_path))
+    assert status == client.EXIT_INPUT and out == "" and "no class names in it" in err
+    labels.write_bytes(b"\xff\xfe bad")
+    status, out, err = run(capsys, "--rest", good.url, "--labels", labels, "--faces", face_png(tmp_path))
+    assert status == client.EXIT_INPUT and "cannot read labels" in err
+
+
+def test_images_go_in_batches_of_batch_size_and_each_answer_to_its_own_file(server, capsys, tmp_path):
+    """The stand-in answers every request with one prediction: --batch-size 1 sends one image per request
+    (three files, three answers in file order); --batch-size 2 sends two, so its one answer is refused."""
+    one = server(http(_reply(([0.9, 0.1], 0))))
+    files = [face_png(tmp_path)]
+    for name in ("b.png", "c.png"):
+        files.append(tmp_path / name)
+        files[-1].write_bytes(files[0].read_bytes())
+    status, out, err = run(capsys, "--rest", one.url, "--batch-size", 1, "--faces", *files)
+    assert status == 0, err
+    assert out.splitlines() == [f"{f}: c0 (0.900)  [0.900 0.100]" for f in files]
+    status, out, err = run(capsys, "--rest", one.url, "--batch-size", 2, "--faces", *files)
+    assert status == client.EXIT_SERVER and "1 predictions for 2 images sent" in err
+
+
+def test_http_errors_map_to_exit_statuses_with_the_servers_words(server, capsys, tmp_path):
+    """404: exit 4 naming the model and version; 500: exit 1 with TF Serving's JSON "error" text, or the raw
+    body when it is not JSON."""
+    missing = server(http(b'{"error": "Servable not found for request"}', "404 Not Found"))
+    status, out, err = run(capsys, "--rest", missing.url, "--model", "m", "--version", 3, "--faces",
+                           face_png(tmp_path))
+    assert status == client.EXIT_NOT_FOUND and out == ""
+    assert f"model 'm' version 3 not found on the server at {missing.url}: Servable not found for request" in err
+    broken = server(http(b'{"error": "boom"}', "500 Internal Server Error"))
+    status, out, err = run(capsys, "--rest", broken.url, "--faces", face_png(tmp_path))
+    assert status == client.EXIT_SERVER
+    assert f"server at {broken.url} rejected the request (HTTP 500): boom" in err
+    plain = server(http(b"  plain words  ", "503 Service Unavailable"))
+    status, out, err = run(capsys, "--rest", plain.url, "--faces", face_png(tmp_path))
+    assert status == client.EXIT_SERVER and "(HTTP 503): plain words" in err
+
+
+def test_the_rest_request_names_the_version_and_carries_each_image_in_base64(monkeypatch):
+    """predict_rest: .../v1/models/NAME/versions/V:predict (no /versions without one; a trailing slash of
+    the URL dropped); the body's instances are the images' base64, in order, for serving_default."""
+    import base64
+
+    seen = []
+
+    def post(request, timeout):
+        seen.append((request.full_url, json.loads(request.data)))
+        return _reply(([0.5, 0.5], 0), ([0.5, 0.5], 1))
+
+    monkeypatch.setattr(client, "_post", post)
+    got = client.predict_rest("http://h:8501/", "dsan", 2, [b"one", b"two"])
+    assert [p["class_id"] for p in got] == [0, 1]
+    url, body = seen[0]
+    assert url == "http://h:8501/v1/models/dsan/versions/2:predict"
+    assert body == {"signature_name": "serving_default",
+                    "instances": [{"b64": base64.b64encode(b"one").decode()},
+                                  {"b64": base64.b64encode(b"two").decode()}]}
+    client.predict_rest("http://h:8501", "dsan", None, [b"one", b"two"])
+    assert seen[1][0] == "http://h:8501/v1/models/dsan:predict"
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["--rest", "localhost:8501"], "--rest takes a URL such as http://localhost:8501, got 'localhost:8501'"),
+    (["--rest", "http://h:70000"], "--rest http://h:70000: port 70000 is out of range"),
+    (["--rest", "http://h:0/x"], "--rest http://h:0/x: port 0 is out of range"),
+    (["--rest", "http://[::1]:99999"], "--rest http://[::1]:99999: port 99999 is out of range"),
+    (["--grpc", "h:65536"], "--grpc h:65536: port 65536 is out of range"),
+    (["--grpc", "h:port"], "--grpc h:port: port port is out of range (a port is a number from 1 to 65535)"),
+    (["--rest", "http://h:8501", "--faces", "--align-size", "32", "--no-grayscale"],
+     "--align-size, --grayscale/--no-grayscale: for whole photos; with --faces the files are sent as they are"),
+])
+def test_bad_addresses_and_photo_flags_with_faces_are_refused_with_exit_2(capsys, argv, says):
+    with pytest.raises(SystemExit) as stop:
+        client.main([*argv, "face.png"])
+    out, err = capsys.readouterr()
+    assert stop.value.code == 2 and out == "" and f"dsan client: error: {says}" in err, err
+
+
+def test_ports_at_the_ends_of_the_range_and_addresses_without_one_pass():
+    """1 and 65535 are ports; an address with no port (or an IPv6 host without one) is not range-checked."""
+    parser = client.build_parser()
+    for address in (["--rest", "http://h:1"], ["--rest", "https://h:65535/"], ["--rest", "http://[::1]/"],
+                    ["--grpc", "h:1"], ["--grpc", "[::1]:65535"], ["--rest", "http://h"]):
+        args = parser.parse_args([*address, "face.png"])
+        client.check_args(parser, args)  # no SystemExit
+    args = parser.parse_args(["--grpc", "[::1]:8500", "x.png"])
+    assert client._port_of(args) == ("8500", "--grpc [::1]:8500")
+    args = parser.parse_args(["--rest", "http://[::1]:8501/v1", "x.png"])
+    assert client._port_of(args) == ("8501", "--rest http://[::1]:8501/v1")
+
+
+def test_tensor_protos_of_every_output_dtype_become_arrays_of_their_shape():
+    """_to_numpy: packed tensor_content, repeated values, one value standing for a whole tensor, strings."""
+    from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
+
+    def shape(*dims):
+        return tensor_shape_pb2.TensorShapeProto(dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=d) for d in dims])
+
+    packed = tensor_pb2.TensorProto(dtype=types_pb2.DT_FLOAT, tensor_shape=shape(2, 2),
+                                    tensor_content=np.array([1, 2, 3, 4], np.float32).tobytes())
+    np.testing.assert_array_equal(client._to_numpy(packed, np), [[1, 2], [3, 4]])
+    listed = tensor_pb2.TensorProto(dtype=types_pb2.DT_INT64, tensor_shape=shape(3), int64_val=[5, 6, 7])
+    assert client._to_numpy(listed, np).tolist() == [5, 6, 7] and client._to_numpy(listed, np).dtype == np.int64
+    constant = tensor_pb2.TensorProto(dtype=types_pb2.DT_DOUBLE, tensor_shape=shape(2, 3), double_val=[0.5])
+    np.testing.assert_array_equal(client._to_numpy(constant, np), np.full((2, 3), 0.5))
+    ints = tensor_pb2.TensorProto(dtype=types_pb2.DT_INT32, tensor_shape=shape(1, 2), int_val=[8, 9])
+    assert client._to_numpy(ints, np).tolist() == [[8, 9]] and client._to_numpy(ints, np).dtype == np.int32
+    names = tensor_pb2.TensorProto(dtype=types_pb2.DT_STRING, tensor_shape=shape(2), string_val=[b"a", b"\xc3\xa9"])
+    assert client._to_numpy(names, np).tolist() == ["a", "\u00e9"]
+
+
+def test_an_empty_probability_list_and_a_network_error_other_than_refusal(server, capsys, tmp_path, monkeypatch):
+    """A prediction with no probabilities is malformed (exit 1); a URLError that is not a refused connection
+    (e.g. a name that does not resolve) is exit 3 with its own reason, not "connection refused"."""
+    import urllib.error
+
+    empty = server(http(_reply(([], 0))))
+    status, out, err = run(capsys, "--rest", empty.url, "--faces", face_png(tmp_path))
+    assert status == client.EXIT_SERVER and "predictions[0].probabilities is empty" in err, err
+
+    def unresolvable(request, timeout):
+        raise urllib.error.URLError("Name or service not known")
+
+    monkeypatch.setattr(client, "_post", unresolvable)
+    status, out, err = run(capsys, "--rest", "http://nowhere:8501", "--faces", face_png(tmp_path))
+    assert status == client.EXIT_UNREACHABLE
+    assert "cannot reach TF Serving's REST API at http://nowhere:8501: Name or service not known" in err
+    assert "connection refused" not in err
+
+
+def test_a_grpc_refusal_other_than_unavailable_not_found_or_deadline_is_a_server_error(capsys, tmp_path):
+    """INVALID_ARGUMENT (e.g. bytes the model cannot decode): exit 1 naming the code and the server's words."""
+    grpc = pytest.importorskip("grpc")
+    from concurrent import futures
+
+    from tensorflow_serving.apis import prediction_service_pb2_grpc
+
+    class Refusing(prediction_service_pb2_grpc.PredictionServiceServicer):
+        def Predict(self, request, context):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "Unknown image file format")
+
+    grpc_server = grpc.server(futures.ThreadPoolExecutor(2))
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(Refusing(), grpc_server)
+    port = grpc_server.add_insecure_port("127.0.0.1:0")
+    grpc_server.start()
+    try:
+        status, out, err = run(capsys, "--grpc", f"127.0.0.1:{port}", "--timeout", 10, "--faces", face_png(tmp_path))
+    finally:
+        grpc_server.stop(0)
+    assert status == client.EXIT_SERVER and out == ""
+    assert (f"server at 127.0.0.1:{port} rejected the request (INVALID_ARGUMENT): Unknown image file format"
+            in err), err
+
+
+def test_a_json_line_carries_only_the_streams_the_server_sent_and_a_face_found_in_a_photo():
+    """json_line: a reply with gfe but no mff probabilities has only gfe; a face of a photo has its number
+    and box; labels of the wrong count fall back to class ids."""
+    prediction = {"probabilities": [0.25, 0.75], "class_id": 1, "class_name": "b", "gfe_probabilities": [0.5, 0.5]}
+    record = json.loads(client.json_line("p.jpg", prediction, {"face": 2, "box": [1, 2, 3, 4]}, ["x", "y", "z"]))
+    assert record == {"source": "p.jpg", "box": [1, 2, 3, 4], "label": "b", "probabilities": {"0": 0.25, "1": 0.75},
+                      "face": 2, "class_id": 1, "gfe_probabilities": {"0": 0.5, "1": 0.5}}
+    assert client.format_line("p.jpg", prediction, ["x", "y", "z"]) == "p.jpg: b (0.750)  [0.250 0.750]"

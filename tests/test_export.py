@@ -410,3 +410,111 @@ def test_both_signatures_of_a_grey_trained_model_grey_a_colour_face():
     np.testing.assert_allclose(module.serving_default(tf.constant(png))["probabilities"].numpy()[0], want, atol=1e-5)
     pixels = tf.constant(colour[None].astype(np.float32))
     np.testing.assert_allclose(module.predict_pixels(pixels)["probabilities"].numpy()[0], want, atol=1e-5)
+
+
+# ---------------------------------------------------------------------- lines its own tests never ran (issue 34)
+
+
+def test_class_names_of_a_model_without_names_and_names_holding_a_newline():
+    """class_0.. from settings' num_classes (a DSAN) or the first output's width (another Keras model); a
+    name with a newline would split labels.txt, so it is refused."""
+    from types import SimpleNamespace
+
+    from dsan_tf import export
+
+    assert export.class_names_of(SimpleNamespace(settings={"num_classes": 3}, class_names=None)) == [
+        "class_0", "class_1", "class_2"]
+    other = SimpleNamespace(outputs=[SimpleNamespace(shape=(None, 2))])
+    assert export.class_names_of(other) == ["class_0", "class_1"]
+    named = SimpleNamespace(settings={"num_classes": 2}, class_names=["a", 7])
+    assert export.class_names_of(named) == ["a", "7"]
+    with pytest.raises(ValueError, match="class names must not contain newlines"):
+        export.class_names_of(SimpleNamespace(settings={"num_classes": 2}, class_names=["a", "b\nc"]))
+
+
+def test_warmup_cycles_through_its_images_and_needs_one(tmp_path, monkeypatch):
+    """warmup_requests: batch n holds images[i % len] for i < n; predict_pixels gets the first image resized
+    to 48 x 48 at batch 1; no images is a ValueError. Without the sample, the default images are synthetic
+    PNGs (seeds 0..limit-1), each a grey blob brighter at its centre than at its corner."""
+    from dsan_tf import export
+    import dsan_tf.data as data
+
+    with pytest.raises(ValueError, match="warmup needs at least one image"):
+        export.warmup_requests("m", [])
+    images = [export.synthetic_face_png(size=20, seed=i) for i in range(3)]
+    requests = export.warmup_requests("m", images, batch_sizes=(1, 4))
+    assert [r.model_spec.signature_name for r in requests] == ["serving_default"] * 2 + ["predict_pixels"]
+    assert [r.model_spec.name for r in requests] == ["m"] * 3
+    assert list(requests[1].inputs["image_bytes"].string_val) == [images[0], images[1], images[2], images[0]]
+    assert list(requests[0].inputs["image_bytes"].string_val) == [images[0]]
+    pixels = tf.make_ndarray(requests[2].inputs["pixels"])
+    assert pixels.shape == (1, 48, 48, 3)
+
+    face = tf.io.decode_png(images[0]).numpy()
+    assert face.shape == (20, 20, 1) and int(face[9, 10, 0]) > int(face[0, 0, 0]) + 40
+    assert export.synthetic_face_png(size=20, seed=0) == images[0] != images[1]
+    monkeypatch.setattr(data, "SAMPLE_FERPLUS_DIR", tmp_path / "nothing here")
+    assert export.default_warmup_images(limit=2) == [export.synthetic_face_png(seed=0), export.synthetic_face_png(seed=1)]
+
+
+def test_list_versions_are_positive_numbered_folders_only(tmp_path):
+    from dsan_tf import export
+
+    assert export.list_versions(tmp_path / "missing") == []
+    for name in ("0", "3", "10", "x2", ".7.123.tmp"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "5").write_text("a file")
+    assert export.list_versions(tmp_path) == [3, 10]
+    with pytest.raises(FileExistsError, match=r"10 already exists; pass --overwrite"):
+        export.check_version_free(tmp_path, 10)
+    assert export.check_version_free(tmp_path, 10, overwrite=True) == tmp_path / "10"
+    assert export.check_version_free(tmp_path, 4) == tmp_path / "4"
+
+
+def test_only_files_this_module_wrote_are_made_by_export(tmp_path):
+    """made_by_export: the models.config header or the batching header's first line; a user's file, a
+    missing one and one that is not UTF-8 are not."""
+    from dsan_tf import export
+
+    path = tmp_path / "f"
+    assert not export.made_by_export(path)
+    path.write_text(export.MODEL_CONFIG_HEADER + "model_config_list {}\n")
+    assert export.made_by_export(path)
+    path.write_text(export.batching_parameters_text())
+    assert export.made_by_export(path)
+    path.write_text("# my own config\n" + export.MODEL_CONFIG_HEADER)
+    assert not export.made_by_export(path)
+    path.write_bytes(b"\xff\xfe\x00 not text")
+    assert not export.made_by_export(path)
+
+
+def test_a_models_config_that_is_not_a_text_proto_or_lists_version_0_is_refused(tmp_path):
+    from dsan_tf import export
+    from dsan_tf.io_utils import OutputError
+
+    path = tmp_path / "models.config"
+    path.write_text("model_config_list { config { name: ")
+    with pytest.raises(OutputError, match=rf"^{path}: not a readable ModelServerConfig text proto"):
+        export.read_model_config(path)
+    path.write_text('model_config_list { config { name: "m" model_version_policy { specific { versions: 2 '
+                    'versions: 0 } } } }')
+    with pytest.raises(OutputError, match=r"model 'm' lists versions \[0\]; versions must be positive"):
+        export.read_model_config(path)
+
+
+def test_batching_parameters_refuse_zero_threads_or_batch_and_unsorted_sizes():
+    """num_batch_threads or max_batch_size 0 refused; allowed sizes must increase (no repeats) and end at the
+    maximum; max_enqueued_batches defaults to the threads, else is as given."""
+    from dsan_tf import export
+
+    for kwargs in ({"num_batch_threads": 0}, {"max_batch_size": 0}):
+        with pytest.raises(ValueError, match="must be >= 1"):
+            export.batching_parameters(**kwargs)
+    for allowed in ((16, 8, 32), (8, 8, 32), (8, 16)):
+        with pytest.raises(ValueError, match="must increase and end at max_batch_size"):
+            export.batching_parameters(max_batch_size=32, allowed_batch_sizes=allowed)
+    message = export.batching_parameters(max_batch_size=16, num_batch_threads=3, batch_timeout_micros=500)
+    assert (message.max_batch_size.value, message.num_batch_threads.value, message.max_enqueued_batches.value,
+            message.batch_timeout_micros.value) == (16, 3, 3, 500)
+    assert export.batching_parameters(max_enqueued_batches=9).max_enqueued_batches.value == 9
+    assert export.batching_parameters(pad_variable_length_inputs=True).pad_variable_length_inputs

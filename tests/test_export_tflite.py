@@ -115,3 +115,143 @@ def test_nothing_runs_tflite_with_the_deprecated_interpreter():
              for p in (root / folder).rglob("*.py")
              if p != Path(__file__).resolve() and "lite.Interpreter(" in p.read_text(encoding="utf-8")]
     assert users == []
+
+
+# ---------------------------------------------------------------------- lines its own tests never ran (issue 34)
+# dsan_tf/cli/export_tflite.py: the comparison loop and --saved-model's refusals, with stand-ins (no conversion).
+
+
+def test_evaluate_compares_every_batch_with_the_reference_and_keeps_the_largest_difference(tmp_path):
+    """Five PNGs of brightness 0, 60, 120, 180, 240 in batches of 2 (so three batches); the reference answers
+    [1 - m, m] (m the mean brightness / 255), one runner the same +0.05 on the image of 120 (its largest
+    difference, and its top-1 for that image), the other the reverse: every top-1 flipped."""
+    import pandas as pd
+    from PIL import Image
+
+    from dsan_tf.cli.export_tflite import evaluate
+
+    levels = [0, 60, 120, 180, 240]
+    paths = []
+    for level in levels:
+        paths.append(tmp_path / f"{level}.png")
+        Image.fromarray(np.full((8, 8, 3), level, np.uint8)).save(paths[-1])
+    calls = []
+
+    def reference(image_bytes):
+        calls.append(int(image_bytes.shape[0]))
+        means = tf.stack([tf.reduce_mean(tf.cast(tf.io.decode_png(b), tf.float32)) for b in image_bytes]) / 255
+        return {"probabilities": tf.stack([1 - means, means], axis=1)}
+
+    def close(pixels):
+        assert pixels.shape[1:] == (4, 4, 3)  # resized to the model's input size
+        m = pixels.reshape(len(pixels), -1).mean(axis=1) / 255
+        bump = np.where(np.isclose(m, 120 / 255, atol=1e-3), 0.05, 0.0)
+        return {"probabilities": np.stack([1 - m - bump, m + bump], axis=1)}
+
+    def reverse(pixels):
+        m = pixels.reshape(len(pixels), -1).mean(axis=1) / 255
+        return {"probabilities": np.stack([m, 1 - m], axis=1)}
+
+    table = pd.DataFrame({"path": [str(p) for p in paths]})
+    ids, max_diff = evaluate(reference, {"close": close, "reverse": reverse}, table, 4, batch_size=2,
+                             progress=False)
+    assert calls == [2, 2, 1]
+    assert ids["reference"].tolist() == [0, 0, 0, 1, 1]  # 120/255 < 0.5 < 180/255
+    assert ids["close"].tolist() == [0, 0, 1, 1, 1]  # 120: 0.47 + 0.05 = 0.52 > 0.48, class 1
+    assert ids["reverse"].tolist() == [1, 1, 1, 0, 0]
+    assert max_diff["close"] == pytest.approx(0.05, abs=1e-4)
+    assert max_diff["reverse"] == pytest.approx(1.0, abs=1e-4)  # the image of 0: [1, 0] against [0, 1]
+
+
+def test_a_saved_model_to_compare_with_must_exist_load_and_have_serving_default(tmp_path):
+    """load_reference: a missing folder, a saved_model.pb TensorFlow cannot read, and a SavedModel without
+    serving_default are CommandErrors naming --saved-model and the folder; a serving base folder resolves
+    to its highest version."""
+    from test_predict import _stub_savedmodel
+
+    from dsan_tf.cli.export_tflite import CommandError, load_reference
+
+    with pytest.raises(CommandError, match=rf"^--saved-model {tmp_path / 'gone'}: no such SavedModel directory"):
+        load_reference(tmp_path / "gone")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "saved_model.pb").write_bytes(b"not a protobuf")
+    with pytest.raises(CommandError, match=rf"^--saved-model {broken}: could not load the SavedModel \("):
+        load_reference(broken)
+    pixels_only = _stub_savedmodel(tmp_path / "pixels_only" / "1")
+    with pytest.raises(CommandError, match=rf"^--saved-model {pixels_only}: has no serving_default signature "
+                                           r"\(found: predict_pixels\)$"):
+        load_reference(tmp_path / "pixels_only")
+    _stub_savedmodel(tmp_path / "served" / "2", "bytes")
+    _stub_savedmodel(tmp_path / "served" / "10", "bytes")
+    directory, signature = load_reference(tmp_path / "served")
+    assert directory == tmp_path / "served" / "10"
+    png = tf.io.encode_png(np.full((2, 2, 3), 51, np.uint8))
+    np.testing.assert_allclose(signature(image_bytes=tf.stack([png]))["probabilities"].numpy(), [[0.8, 0.2]],
+                               atol=1e-6)
+
+
+def test_the_default_data_dir_is_the_shared_ferplus_folder_else_the_embedded_sample(tmp_path, monkeypatch):
+    from dsan_tf.cli import export_tflite
+    from dsan_tf.data import SAMPLE_FERPLUS_DIR
+
+    monkeypatch.setattr(export_tflite, "ROOT", tmp_path / "repo")
+    assert export_tflite.default_data_dir() == Path(SAMPLE_FERPLUS_DIR)
+    shared = tmp_path / "shared" / "datasets" / "ferplus"
+    (shared / "FER2013Valid").mkdir(parents=True)
+    assert export_tflite.default_data_dir() == shared
+
+
+def test_a_limited_check_against_a_saved_model_reports_each_model_and_exits_1_below_a_threshold(tmp_path, capsys,
+                                                                                            monkeypatch):
+    """The command with --saved-model and --limit 5, conversion and LiteRT replaced by stand-ins (the float32
+    one answers what the reference answers, class 0; the quantised one class 1): five images, agreement 1 and
+    0, exit 1 (the quantised model is below its 98 %), the SavedModel's variables' size printed, and the model's
+    own class names (not FERPlus') warned about and written to labels.txt."""
+
+    from dsan_tf import export
+    from dsan_tf.cli import export_tflite
+    from dsan_tf.data import SAMPLE_FERPLUS_DIR, load_dataset
+    from dsan_tf.model import build_dsan
+
+    names = [f"c{i}" for i in range(8)]
+    weights = tmp_path / "model.keras"
+    build_dsan(8, 32, class_names=names).save(weights)
+
+    class Reference(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+        def answer(self, image_bytes):
+            n = tf.shape(image_bytes)[0]
+            return {"probabilities": tf.tile([[0.9, 0.1]], [n, 1])}
+
+    reference = Reference()
+    reference.weight = tf.Variable([1.0, 2.0])  # so the SavedModel has variables to size
+    saved = tmp_path / "served" / "1"
+    tf.saved_model.save(reference, str(saved), signatures={"serving_default": reference.answer})
+    monkeypatch.setattr(export, "convert_tflite", lambda model, quantize=False: b"q" * 3 if quantize else b"f" * 7)
+
+    def runner(model_content):
+        answer = [0.1, 0.9] if model_content == b"qqq" else [0.9, 0.1]
+        return lambda pixels: {"probabilities": np.tile(np.array([answer], np.float32), (len(pixels), 1))}
+
+    monkeypatch.setattr(export_tflite, "signature_runner", runner)
+    out = tmp_path / "tflite"
+    status = export_tflite.main(["--weights", str(weights), "--output", str(out), "--data-dir", str(SAMPLE_FERPLUS_DIR),
+                                 "--saved-model", str(saved), "--limit", "5", "--no-progress"])
+    captured = capsys.readouterr()
+    assert status == 1, captured.err
+    report = json.loads((out / "report.json").read_text())
+    labels = load_dataset("ferplus", SAMPLE_FERPLUS_DIR).split("valid")["label"].to_numpy()[:5]
+    assert report["images"] == 5 and report["reference"] == str(saved)
+    assert report["reference_accuracy"] == pytest.approx(float((labels == 0).mean()))
+    variables = sum(f.stat().st_size for f in (saved / "variables").iterdir())
+    assert report["saved_model_variables_bytes"] == variables > 0
+    f32, q = report["models"]["float32"], report["models"]["dynamic_range"]
+    assert (f32["top1_agreement"], f32["passed"], f32["bytes"]) == (1.0, True, 7)
+    assert (q["top1_agreement"], q["passed"], q["bytes"]) == (0.0, False, 3)
+    assert q["accuracy"] == pytest.approx(float((labels == 1).mean()))
+    assert q["max_abs_probability_diff"] == pytest.approx(0.8, abs=1e-6)
+    assert (out / "labels.txt").read_text().splitlines() == names
+    assert f"model classes {names} differ from FERPlus'" in captured.err
+    assert f"SavedModel variables: {variables / 1e6:.2f} MB" in captured.out
+    assert "(BELOW >= 98.0%)" in captured.out and "(ok >= 99.9%)" in captured.out

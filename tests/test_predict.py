@@ -381,3 +381,373 @@ def test_an_unreadable_sub_folder_makes_the_exit_status_1(predict, model_file, t
     assert "locked: folder cannot be read (Permission denied)" in err and "1 unreadable folders" in err
     code, out, err = run(predict, capsys, ["--weights", str(model_file), str(photos / "a.png")])
     assert code == 0, err
+
+
+# ---------------------------------------------------------------------- lines its own tests never ran (issue 34)
+
+
+def test_a_keras_file_that_is_not_a_whole_zip_with_config_json_is_refused_by_what_it_is(tmp_path):
+    """_check_keras_archive, before Keras sees the file: a zip cut short (its first entry's magic, no end),
+    an empty file, a zip whose entry fails its checksum, a zip without config.json, any other bytes
+    (named by their first 8), a directory (with the --savedmodel hint only when it holds one)."""
+    import zipfile
+
+    from dsan_tf.inference import ModelLoadError, load_dsan
+
+    whole = tmp_path / "whole.keras"
+    with zipfile.ZipFile(whole, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("config.json", "{}" + " " * 200)
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.keras"
+    cut.write_bytes(data[:40])
+    flipped = tmp_path / "flipped.keras"
+    at = data.index(b"{}")  # a byte of the stored entry: its CRC no longer matches
+    flipped.write_bytes(data[:at] + b"[" + data[at + 1:])
+    weights_only = tmp_path / "weights.keras"
+    with zipfile.ZipFile(weights_only, "w") as archive:
+        archive.writestr("model.weights.h5", "x")
+    empty = tmp_path / "empty.keras"
+    empty.write_bytes(b"")
+    text = tmp_path / "text.keras"
+    text.write_bytes(b"hello world, not a model")
+    cases = [(cut, f"{cut}: truncated or damaged .keras file (40 bytes: a zip archive whose end is missing"),
+             (flipped, f"{flipped}: damaged .keras file (config.json inside it fails its checksum)"),
+             (weights_only, f"{weights_only}: a zip archive without config.json, not a .keras model file"),
+             (empty, f"{empty}: not a .keras model file (a .keras file is a zip archive; this is an empty file)"),
+             (text, f"{text}: not a .keras model file (a .keras file is a zip archive; this is a file starting "
+                    "with b'hello wo')")]
+    for path, message in cases:
+        with pytest.raises(ModelLoadError) as err:
+            load_dsan(path)
+        assert str(err.value).startswith(message), (path.name, str(err.value))
+
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    with pytest.raises(ModelLoadError) as err:
+        load_dsan(folder)
+    assert str(err.value) == f"{folder}: is a directory; expected a .keras file saved from a DSAN model"
+    (folder / "1").mkdir()
+    (folder / "1" / "saved_model.pb").write_bytes(b"")
+    with pytest.raises(ModelLoadError, match=r"is a directory holding a SavedModel \(predict.py takes it with "
+                                             r"--savedmodel"):
+        load_dsan(folder)
+
+
+def test_a_missing_model_and_one_model_too_many_or_too_few_are_refused(tmp_path, monkeypatch):
+    """check_model_exists names the file and what ships; load_predictor takes exactly one of the two;
+    resolve_savedmodel_dir refuses a path that is not a folder; default_weights refuses when nothing ships."""
+    from dsan_tf import pretrained
+    from dsan_tf.inference import (ModelLoadError, check_model_exists, default_weights, load_predictor, model_files,
+                                   resolve_savedmodel_dir)
+
+    missing = tmp_path / "gone.keras"
+    with pytest.raises(ModelLoadError, match=rf"^{missing}: no such model file \(shipped models, given by name: "):
+        check_model_exists(missing)
+    check_model_exists(tmp_path)  # an existing path passes (what it is, load_dsan says)
+    assert model_files(None) == [] and model_files(missing) == [missing]
+    for weights, savedmodel in ((None, None), (missing, tmp_path)):
+        with pytest.raises(ModelLoadError, match="give exactly one of"):
+            load_predictor(weights, savedmodel)
+    with pytest.raises(ModelLoadError, match=rf"^{missing}: no such SavedModel directory$"):
+        resolve_savedmodel_dir(missing)
+    assert default_weights() == "ferplus"
+    monkeypatch.setattr(pretrained, "available", lambda *args, **kwargs: [])
+    with pytest.raises(ModelLoadError, match=r"give --weights MODEL.keras \(no model ships"):
+        default_weights()
+    with pytest.raises(ModelLoadError, match=r"no such model file \(no model ships with this installation yet\)"):
+        check_model_exists(missing)
+
+
+def test_face_crops_must_be_uint8_with_three_or_four_channels_and_grey_ones_are_repeated():
+    """_as_rgb: a float crop and a 2-channel crop are refused (nothing guessed); an H x W grey crop is its
+    value in all three channels (the stub answers the mean: 51/255 for a crop of 51s); no faces: (0, K)."""
+    model = mean_model()
+    with pytest.raises(ValueError, match="expected uint8 RGB face crops, got dtype float32"):
+        model.predict([np.zeros((4, 4, 3), np.float32)])
+    with pytest.raises(ValueError, match=r"expected \[H, W, 3\] face crops, got shape \(4, 4, 2\)"):
+        model.predict([np.zeros((4, 4, 2), np.uint8)])
+    np.testing.assert_allclose(model.predict([np.full((5, 6), 51, np.uint8)], grayscale=False),
+                               [[0.8, 0.2]], atol=1e-6)
+    empty = model.predict([])
+    assert empty.shape == (0, 2) and empty.dtype == np.float32
+
+
+def test_faces_go_to_the_model_in_batches_of_batch_size_and_keep_their_order():
+    """Five crops of one shape, batch_size 2: calls of 2, 2, 1 faces; each answer lands on its own face."""
+    from dsan_tf.inference import Predictor
+
+    calls = []
+
+    class Counting(Predictor):
+        class_names = ["dark", "bright"]
+        source, image_size = "stub", None
+
+        def _predict_pixels(self, pixels):
+            calls.append(len(pixels))
+            mean = np.asarray(pixels, np.float64).reshape(len(pixels), -1).mean(axis=1) / 255
+            return np.stack([1 - mean, mean], axis=1).astype(np.float32)
+
+    levels = [0, 51, 102, 153, 255]
+    got = Counting().predict([np.full((3, 3, 3), v, np.uint8) for v in levels], batch_size=2, grayscale=False)
+    assert calls == [2, 2, 1]
+    np.testing.assert_allclose(got[:, 1], np.array(levels) / 255, atol=1e-6)
+
+
+def test_predict_pixels_refuses_what_is_not_a_batch_of_rgb_images_and_a_model_answering_nan():
+    """Shapes [H, W, 3], [N, H, W, 4] and an empty side are refused before the model; a model whose answer
+    is NaN is refused naming the model (argmax of NaN would be class 0)."""
+    from dsan_tf.inference import Predictor
+    from dsan_tf.state_files import NotANumberError
+
+    model = mean_model()
+    for shape in ((4, 4, 3), (1, 4, 4, 4), (1, 0, 4, 3)):
+        with pytest.raises(ValueError, match=rf"pixels must be RGB images \[N, H, W, 3\], got shape \({shape[0]}"):
+            model.predict_pixels(np.zeros(shape, np.float32))
+    np.testing.assert_allclose(model.predict_pixels(np.full((1, 2, 2, 3), 255.0), grayscale=False), [[0.0, 1.0]])
+
+    class Diverged(Predictor):
+        class_names = ["a", "b"]
+        source, image_size = "diverged.keras", None
+
+        def _predict_pixels(self, pixels):
+            return np.full((len(pixels), 2), np.nan, np.float32)
+
+    for call in (lambda p: p.predict([np.zeros((2, 2, 3), np.uint8)]),
+                 lambda p: p.predict_pixels(np.zeros((1, 2, 2, 3)))):
+        with pytest.raises(NotANumberError, match="diverged.keras"):
+            call(Diverged())
+
+
+def test_recorded_settings_of_an_export_are_read_checked_or_absent(tmp_path):
+    """_recorded_settings: no file means {} (an older export); a damaged file is a ModelLoadError."""
+    from dsan_tf.inference import ModelLoadError, _recorded_settings
+
+    path = tmp_path / "dsan_settings.json"
+    assert _recorded_settings(path) == {}
+    path.write_text('{"image_size": 40, "grayscale_input": true}')
+    assert _recorded_settings(path) == {"image_size": 40, "grayscale_input": True}
+    path.write_text('{"image_size": "forty"}')
+    with pytest.raises(ModelLoadError, match="image_size"):
+        _recorded_settings(path)
+
+
+def test_collect_inputs_refuses_a_missing_path_and_a_folder_without_images(tmp_path):
+    """A folder with only a text file is named with the extensions looked for; a path that is neither file
+    nor folder is named; a named file's root is its own folder, a found file's the folder named."""
+    from dsan_tf.data.errors import DataError
+    from dsan_tf.inference import collect_inputs
+
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "read.txt").write_text("x")
+    with pytest.raises(DataError, match=rf"^{tmp_path / 'notes'}: folder holds no images or videos \(.*\.mp4"):
+        collect_inputs([tmp_path / "notes"])
+    with pytest.raises(DataError, match=rf"^{tmp_path / 'nowhere'}: no such file or folder$"):
+        collect_inputs([tmp_path / "nowhere"])
+    photo = _photo(tmp_path / "deep" / "sub" / "p.png")
+    assert collect_inputs([photo]) == [(photo, photo.parent)]
+    assert collect_inputs([tmp_path / "deep"]) == [(photo, tmp_path / "deep")]
+
+
+def test_video_frames_refuse_a_stride_below_1_and_stop_at_max_frames_with_a_stride(tmp_path):
+    """stride 0 is a ValueError; stride 2 with max_frames 2 gives frames 0 and 2 (not 3 frames, not frame 1)."""
+    from dsan_tf.inference import is_video, iter_video_frames
+
+    write_video(tmp_path / "v.avi", [np.full((16, 16, 3), 30 * i, np.uint8) for i in range(6)])
+    with pytest.raises(ValueError, match="frame stride must be >= 1, got 0"):
+        list(iter_video_frames(tmp_path / "v.avi", stride=0))
+    assert [i for i, _, _ in iter_video_frames(tmp_path / "v.avi", stride=2, max_frames=2)] == [0, 2]
+    assert is_video("a/CLIP.MP4") and is_video("b.webm") and not is_video("c.jpg")
+
+
+def test_predict_image_rows_time_in_seconds_and_csv_columns(tmp_path):
+    """predict_image: the frame's time is frame / fps to 3 decimals (7 / 3 fps = 2.333 s), None without fps;
+    a face's row has its integer box, label and probability; csv_row flattens it into csv_fields' columns."""
+    from dsan_tf.data.align import FaceAligner
+    from dsan_tf.inference import csv_fields, csv_row, predict_image
+    from test_bad_input_tools import FixedFaceDetector
+
+    image = np.full((90, 120, 3), 204, np.uint8)  # every crop is 204s: the stub's answer is [0.2, 0.8]
+    aligner = FaceAligner(16, detector=FixedFaceDetector())
+    rows, faces = predict_image(mean_model(), aligner, image, "clip.mp4", frame=7, fps=3.0, grayscale=False)
+    (row,) = rows
+    assert len(faces) == 1 and row["frame"] == 7 and row["time_s"] == 2.333 and row["face"] == 0
+    assert row["box"] == [20, 25, 40, 50] and row["label"] == "bright" and row["note"] == ""
+    assert row["probability"] == pytest.approx(0.8, abs=1e-5)
+    assert row["detection_confidence"] == 0.99  # the stand-in detector's, to 4 places
+    assert row["probabilities"] == pytest.approx({"dark": 0.2, "bright": 0.8}, abs=1e-5)
+    rows, _ = predict_image(mean_model(), aligner, image, "photo.png", frame=None, fps=None)
+    assert rows[0]["frame"] is None and rows[0]["time_s"] is None
+    fields = csv_fields(["dark", "bright"])
+    assert fields[:4] == ["source", "frame", "time_s", "face"] and fields[-1] == "note"
+    flat = csv_row(rows[0], ["dark", "bright"])
+    assert set(flat) == set(fields) and flat["frame"] == "" and flat["source"] == "photo.png"
+    assert flat["label"] == "bright" and flat["note"] == ""
+
+
+def test_annotate_puts_the_label_above_the_box_or_below_it_at_the_top_edge_and_save_rgb_refuses(tmp_path,
+                                                                                                 monkeypatch):
+    """A box 40 px down has its label above it (pixels above the box are drawn, below are not); a box at the
+    top edge has it below; a no-face row writes its note in the top-left corner; the input is not changed."""
+    from dsan_tf.inference import annotate, save_rgb
+
+    blank = np.zeros((200, 200, 3), np.uint8)
+    row = {"box": [50, 40, 60, 60], "label": "a", "probability": 0.5}
+    out = annotate(blank, [row])
+    assert not blank.any()
+    assert out[20:38, 50:80].any() and not out[102:130, 52:108].any()  # label above, inside below untouched
+    out = annotate(blank, [{**row, "box": [50, 0, 60, 60]}])
+    assert out[62:80, 50:80].any()  # no room above: under the box
+    out = annotate(blank, [{"box": None, "note": "no face"}])
+    assert out[2:10, 2:10].any() and not out[100:, 100:].any()
+    saved = save_rgb(tmp_path / "a.png", np.full((4, 5, 3), (10, 20, 30), np.uint8))
+    from PIL import Image
+
+    np.testing.assert_array_equal(np.asarray(Image.open(saved))[0, 0], [10, 20, 30])  # RGB, not BGR
+    import cv2
+
+    monkeypatch.setattr(cv2, "imwrite", lambda *args: False)  # OpenCV's answer for a file it could not write
+    with pytest.raises(OSError, match=r"b.png: could not write the image"):
+        save_rgb(tmp_path / "b.png", np.zeros((4, 5, 3), np.uint8))
+    assert not (tmp_path / "b.png").exists()
+
+
+def _stub_savedmodel(path, kind="pixels", labels=None, output="probabilities", known_k=True, two_inputs=False):
+    """A SavedModel without a DSAN: its one signature answers [1 - mean, mean] of each image (mean in 0..1),
+    by the pixels input ("predict_pixels") or PNG bytes ("serving_default"); the class count static or not."""
+    import tensorflow as tf
+
+    def answer(mean):
+        p = tf.stack([1 - mean, mean], axis=1)
+        return {output: p if known_k else tf.reshape(p, tf.stack([tf.shape(mean)[0], -1]))}
+
+    class Stub(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
+        def pixels(self, pixels):
+            return answer(tf.reduce_mean(pixels, axis=[1, 2, 3]) / 255)
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+        def image_bytes(self, image_bytes):
+            images = tf.map_fn(lambda b: tf.cast(tf.io.decode_png(b, channels=3), tf.float32), image_bytes,
+                               fn_output_signature=tf.TensorSpec([None, None, 3], tf.float32))
+            return answer(tf.reduce_mean(images, axis=[1, 2, 3]) / 255)
+
+        @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)] * 2)
+        def pair(self, pixels, other):
+            return answer(tf.reduce_mean(pixels + other, axis=[1, 2, 3]) / 255)
+
+    stub = Stub()
+    signature = {"pixels": stub.pixels, "bytes": stub.image_bytes, "other": stub.pixels}[kind]
+    if two_inputs:
+        signature = stub.pair
+    name = {"pixels": "predict_pixels", "bytes": "serving_default", "other": "something_else"}[kind]
+    tf.saved_model.save(stub, str(path), signatures={name: signature})
+    if labels is not None:
+        (path / "assets").mkdir(exist_ok=True)
+        (path / "assets" / "labels.txt").write_text("".join(f"{n}\n" for n in labels))
+    return path
+
+
+def test_a_savedmodel_predictor_takes_either_signature_and_names_classes_from_labels_or_by_index(tmp_path):
+    """SavedModelPredictor: the bytes signature gets lossless PNGs of the faces (answers = the NumPy mean);
+    labels.txt names the classes (blank lines skipped); labels of the wrong count, or no labels, give
+    class_0.. (the count asked of the model with one blank image when its signature does not say it)."""
+    from dsan_tf.inference import SavedModelPredictor
+
+    faces = [np.full((6, 5, 3), 51, np.uint8), np.full((6, 5, 3), 204, np.uint8)]
+    by_bytes = SavedModelPredictor(_stub_savedmodel(tmp_path / "bytes", "bytes", labels=["dark", "", "bright"]))
+    assert by_bytes.class_names == ["dark", "bright"] and by_bytes.image_size is None and not by_bytes.grayscale_input
+    np.testing.assert_allclose(by_bytes.predict(faces), [[0.8, 0.2], [0.2, 0.8]], atol=1e-6)
+    wrong_count = SavedModelPredictor(_stub_savedmodel(tmp_path / "three", labels=["a", "b", "c"]))
+    assert wrong_count.class_names == ["class_0", "class_1"]
+    unknown_k = SavedModelPredictor(_stub_savedmodel(tmp_path / "unknown", known_k=False))
+    assert unknown_k.class_names == ["class_0", "class_1"]
+    unknown_k_named = SavedModelPredictor(_stub_savedmodel(tmp_path / "named", known_k=False, labels=["x", "y"]))
+    assert unknown_k_named.class_names == ["x", "y"]
+    np.testing.assert_allclose(unknown_k_named.predict_pixels(np.full((1, 2, 2, 3), 255.0)), [[0.0, 1.0]], atol=1e-6)
+
+
+def test_a_savedmodel_that_is_no_dsan_export_is_refused_by_what_it_lacks(tmp_path):
+    """No known signature (the ones found are named), a signature of two inputs, one without a
+    'probabilities' output, a saved_model.pb TensorFlow cannot read: each a ModelLoadError naming the folder."""
+    from dsan_tf.inference import ModelLoadError, SavedModelPredictor
+
+    cases = [(_stub_savedmodel(tmp_path / "other", "other"),
+              r"has neither a 'predict_pixels' nor a 'serving_default' signature \(found: something_else\)"),
+             (_stub_savedmodel(tmp_path / "pair", two_inputs=True), "signature takes 2 inputs; expected one"),
+             (_stub_savedmodel(tmp_path / "logits", output="logits"), "signature has no 'probabilities' output")]
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "saved_model.pb").write_bytes(b"not a protobuf")
+    cases.append((broken, "could not load the SavedModel"))
+    for path, message in cases:
+        with pytest.raises(ModelLoadError, match=rf"^{path}: {message}"):
+            SavedModelPredictor(path)
+
+
+def test_a_zip_keras_cannot_rebuild_a_broken_shipped_model_and_an_unreadable_folder_are_named(tmp_path,
+                                                                                              monkeypatch):
+    """A whole zip with config.json that Keras cannot rebuild: ModelLoadError with the error's type; a shipped
+    model whose files are damaged: pretrained's message as a ModelLoadError; a SavedModel folder itself
+    (saved_model.pb at its top) gets the --savedmodel hint; a named folder that cannot be listed is a
+    DataError naming it (not "holds no images"); its unreadable sub-folders are listed in ``unreadable``."""
+    import zipfile
+
+    from dsan_tf import pretrained
+    from dsan_tf.data.errors import DataError
+    from dsan_tf.inference import ModelLoadError, collect_inputs, load_dsan
+
+    odd = tmp_path / "odd.keras"
+    with zipfile.ZipFile(odd, "w") as archive:
+        archive.writestr("config.json", '{"class_name": "NoSuchLayerAnywhere", "config": {}}')
+    with pytest.raises(ModelLoadError, match=rf"^{odd}: not loadable as a DSAN model \(\w+: "):
+        load_dsan(odd)
+
+    def damaged(name, directory=None):
+        raise pretrained.PretrainedError(f"{name}.weights.h5: unreadable (truncated); reinstall dsan_tf")
+
+    monkeypatch.setattr(pretrained, "load", damaged)
+    with pytest.raises(ModelLoadError, match=r"^ferplus.weights.h5: unreadable \(truncated\); reinstall"):
+        load_dsan("ferplus")
+
+    version = tmp_path / "export"
+    version.mkdir()
+    (version / "saved_model.pb").write_bytes(b"")
+    with pytest.raises(ModelLoadError, match="is a directory holding a SavedModel"):
+        load_dsan(version)
+
+    _photo(tmp_path / "locked" / "a.png")
+    _photo(tmp_path / "top" / "b.png")
+    _photo(tmp_path / "top" / "locked" / "c.png")
+    refuse_walking_into(monkeypatch, "locked")
+    with pytest.raises(DataError, match=rf"^{tmp_path / 'locked'}: folder cannot be read \(.*Permission denied"):
+        collect_inputs([tmp_path / "locked"])
+    unreadable = []
+    assert [f.name for f, _ in collect_inputs([tmp_path / "top"], unreadable)] == ["b.png"]
+    assert len(unreadable) == 1 and "locked" in unreadable[0]
+
+
+def test_a_zip_whose_directory_is_damaged_and_a_mixed_precision_model_in_the_keras_predictor(tmp_path):
+    """A .keras whose end record is intact but whose central directory is not: "cannot be read" (a zip by its
+    end, not readable as one). KerasPredictor: a mixed-precision DSAN is run as a float32 copy;
+    a float32 one is used as it is; a model without class names gets class_0, class_1, class_2."""
+    import zipfile
+
+    from dsan_tf.inference import KerasPredictor, ModelLoadError, load_dsan
+    from dsan_tf.model import build_dsan
+
+    path = tmp_path / "header.keras"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("config.json", "{}")
+    data = path.read_bytes()
+    at = data.index(b"PK\x01\x02")  # the central directory's entry: its magic broken, the end record intact
+    path.write_bytes(data[:at] + b"PK\x01\x09" + data[at + 4:])
+    with pytest.raises(ModelLoadError, match=rf"^{path}: truncated or damaged .keras file \({len(data)} bytes; "
+                                             r"the zip archive cannot be read: "):
+        load_dsan(path)
+
+    mixed = build_dsan(3, 32, dtype="mixed_float16")
+    predictor = KerasPredictor(mixed)
+    assert predictor.model is not mixed and predictor.model.settings["dtype"] == "float32"
+    assert predictor.class_names == ["class_0", "class_1", "class_2"] and predictor.image_size == 32
+    plain = build_dsan(3, 32, class_names=CLASSES, dtype="float32")
+    assert KerasPredictor(plain).model is plain and KerasPredictor(plain).class_names == CLASSES
