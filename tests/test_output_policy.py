@@ -818,6 +818,8 @@ def test_without_renameat2_flags_the_fallbacks_publish_files_and_swap_folders(tm
                 (staging / "x.csv").write_text(content)
     assert (out / "x.csv").read_text() == "second" and sorted(p.name for p in out.iterdir()) == [MARKER, "x.csv"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "c.txt", "sample"]
+
+
 # ---------------------------------------------------------------------- lines its own tests never ran (issue 34)
 # dsan_tf/pixels.py: the reasons, the images named, the bounds themselves, and the graph check.
 
