@@ -10,7 +10,6 @@
 
 import hashlib
 import json
-import os
 import signal
 
 import numpy as np
@@ -210,3 +209,126 @@ def test_a_legacy_run_folder_without_marker_still_resumes(tmp_path):
     with runner.locked_run_directory(out):
         assert runner.start_or_resume(out, {**settings, "resume": True}) is True
     assert json.loads((out / MARKER).read_text().splitlines()[0])["kind"] == "run"
+
+
+# ------------------------------------------------------------------ lines its own tests never ran (issue 34)
+def marked_run(folder, settings=None, checkpoint=False):
+    """A run folder of dsan train's: its marker, config.json (``settings``) and, with ``checkpoint``, a ckpt-3."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / MARKER).write_text(json.dumps({"kind": "run", "command": "train"}) + "\n")
+    if settings is not None:
+        (folder / "config.json").write_text(json.dumps({"settings": settings}))
+    if checkpoint:
+        (folder / "checkpoints").mkdir()
+        (folder / "checkpoints" / "ckpt-3.index").write_bytes(b"")
+    return folder
+
+
+def test_start_or_resume_decides_by_the_flag_the_marker_and_the_checkpoint(tmp_path, caplog):
+    settings = {"dataset": "ferplus", "epochs": 2}
+    # Not the chief (a worker of a multi-worker run): resume exactly when asked and a checkpoint is on disk.
+    foreign = tmp_path / "foreign"
+    someone_elses(foreign, ["notes.txt"])
+    assert runner.start_or_resume(foreign, {"resume": True}, chief=False) is False
+    assert runner.start_or_resume(marked_run(tmp_path / "w", checkpoint=True), {"resume": True}, chief=False) is True
+    assert runner.start_or_resume(tmp_path / "w", {"resume": False}, chief=False) is False
+    # Starting: only into an empty folder (its lock and marker do not count).
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / MARKER).write_text(json.dumps({"kind": "run", "command": "train"}) + "\n")
+    assert runner.start_or_resume(empty, {**settings, "resume": False}) is False
+    with pytest.raises(runner.RunError, match="is not empty; use --resume"):
+        runner.start_or_resume(foreign, {**settings, "resume": False})
+    finished = marked_run(tmp_path / "finished", settings, checkpoint=True)  # our own run: not started over either
+    with pytest.raises(runner.RunError, match="finished is not empty; use --resume"):
+        runner.start_or_resume(finished, {**settings, "resume": False})
+    # Resuming an empty folder, or a marked run whose config.json is gone: nothing to resume.
+    with pytest.raises(runner.RunError, match="empty has no config.json; nothing to resume"):
+        runner.start_or_resume(empty, {**settings, "resume": True})
+    lost = marked_run(tmp_path / "lost", checkpoint=True)
+    with pytest.raises(runner.RunError, match="lost has no config.json; nothing to resume"):
+        runner.start_or_resume(lost, {**settings, "resume": True})
+    # A marked run with its configuration and no checkpoint yet: started over, its history.csv removed.
+    early = marked_run(tmp_path / "early", settings)
+    (early / "history.csv").write_text("epoch,loss\n")
+    with caplog.at_level("WARNING", logger=runner.log.name):
+        assert runner.start_or_resume(early, {**settings, "resume": True}) is False
+    assert not (early / "history.csv").exists() and "has no checkpoint" in caplog.text
+    assert (early / "config.json").exists()
+    done = marked_run(tmp_path / "done", settings, checkpoint=True)
+    (done / "history.csv").write_text("epoch,loss\n")
+    assert runner.start_or_resume(done, {**settings, "resume": True}) is True and (done / "history.csv").exists()
+
+
+def test_what_counts_as_a_training_run_eval_only_must_not_overwrite(tmp_path):
+    def folder(name, files):
+        path = tmp_path / name
+        path.mkdir()
+        for file, text in files.items():
+            (path / file).parent.mkdir(parents=True, exist_ok=True)
+            (path / file).write_text(text)
+        return path
+
+    config = json.dumps({"settings": {"dataset": "ferplus"}})
+    evaluation = json.dumps({"settings": {"dataset": "ferplus", "eval_only": True}})
+    # The run marker decides, whatever config.json says.
+    assert runner.holds_training_run(marked_run(tmp_path / "marked", {"dataset": "ferplus", "eval_only": True}))
+    assert runner.holds_training_run(folder("ckpts", {"checkpoints/x": ""}))
+    assert runner.holds_training_run(folder("model", {"model.keras": ""}))
+    assert not runner.holds_training_run(folder("plain", {"metrics.json": "{}"}))
+    assert not runner.holds_training_run(folder("evaluation", {"config.json": evaluation}))
+    assert runner.holds_training_run(folder("config", {"config.json": config}))  # a run without its checkpoint yet
+    assert runner.holds_training_run(folder("damaged", {"config.json": "{not json"}))  # unreadable: precious
+    # A legacy config.json of a run without checkpoint or model: nothing says it is a run.
+    assert runner.folder_kind(tmp_path / "config") is None
+    assert runner.folder_kind(tmp_path / "evaluation") == "evaluation"
+
+
+def test_subset_arguments_and_their_masks(tmp_path, monkeypatch, caplog):
+    import pandas as pd
+
+    monkeypatch.setattr(runner, "load_subset_list", lambda path: {"occ.txt": ["a.jpg", "c.jpg", "zz.jpg"],
+                                                                  "pose.txt": ["b.jpg"], "none.txt": ["q.jpg"]}[path])
+    for bad in ("occlusion", "=occ.txt", "occlusion="):
+        with pytest.raises(runner.RunError, match=f"--subset expects NAME=LIST_FILE, got '{bad}'"):
+            runner.read_subset_lists([bad])
+    with pytest.raises(runner.RunError, match="--subset occlusion is given twice"):
+        runner.read_subset_lists(["occlusion=occ.txt", "occlusion=pose.txt"])
+    assert runner.read_subset_lists(None) == {}
+    lists = runner.read_subset_lists(["occlusion=occ.txt", "pose=pose.txt"])
+    assert lists == {"occlusion": ("occ.txt", ["a.jpg", "c.jpg", "zz.jpg"]), "pose": ("pose.txt", ["b.jpg"])}
+    table = pd.DataFrame({"name": ["a.jpg", "b.jpg", "c.jpg", "d.jpg"]})
+    with caplog.at_level("WARNING", logger=runner.log.name):
+        masks = runner.subset_masks(lists, table)
+    assert {k: v.tolist() for k, v in masks.items()} == {"occlusion": [True, False, True, False],
+                                                         "pose": [False, True, False, False]}
+    assert "subset occlusion: 1 of 3 names in occ.txt match no image" in caplog.text
+    assert "subset pose" not in caplog.text
+    with pytest.raises(runner.RunError, match="--subset none: none of the 1 names in none.txt is in the evaluated"):
+        runner.subset_masks({"none": ("none.txt", ["q.jpg"])}, table)
+
+
+def test_an_incomplete_decoded_image_cache_is_removed_and_a_complete_one_kept(tmp_path):
+    cache = tmp_path / "cache"
+    prefix = runner.decoded_image_cache(cache, 48)
+    assert prefix == str(cache / "train-48px") and cache.is_dir()
+    (cache / "train-48px.data-00000-of-00001").write_bytes(b"half")
+    (cache / "train-48px_0.lockfile").write_bytes(b"")
+    (cache / "train-64px.index").write_bytes(b"")  # another size's cache: not this one's
+    runner.decoded_image_cache(cache, 48)
+    assert sorted(p.name for p in cache.iterdir()) == ["train-64px.index"]
+    (cache / "train-64px.data-00000-of-00001").write_bytes(b"whole")
+    assert runner.decoded_image_cache(cache, 64) == str(cache / "train-64px")
+    assert sorted(p.name for p in cache.iterdir()) == ["train-64px.data-00000-of-00001", "train-64px.index"]
+
+
+def test_a_found_result_must_match_the_configuration_asked(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    with pytest.raises(runner.RunError, match="holds a result but no config.json, so nothing says it is the baseline"):
+        runner.run_matches(run, {"dataset": "ferplus"}, "the baseline")
+    settings = runner.with_centre_sgd_defaults({"dataset": "ferplus", "epochs": 2})
+    (run / "config.json").write_text(json.dumps({"settings": settings}))
+    assert runner.run_matches(run, {"dataset": "ferplus", "epochs": 2}, "the baseline") is None
+    with pytest.raises(runner.RunError, match=r"its result is not the baseline: .*\(epochs: was 2, now 3\)"):
+        runner.run_matches(run, {"dataset": "ferplus", "epochs": 3}, "the baseline")
