@@ -332,3 +332,137 @@ def test_a_found_result_must_match_the_configuration_asked(tmp_path):
     assert runner.run_matches(run, {"dataset": "ferplus", "epochs": 2}, "the baseline") is None
     with pytest.raises(runner.RunError, match=r"its result is not the baseline: .*\(epochs: was 2, now 3\)"):
         runner.run_matches(run, {"dataset": "ferplus", "epochs": 3}, "the baseline")
+
+
+# training.py's lines its own tests never ran (issue 34)
+def test_the_learning_rate_schedules_by_hand():
+    """0.1, 4 steps an epoch, 3 epochs. Cosine without warm-up: over 12 steps, 0.05 at step 6, 0 at 12.
+    Cosine with 1 warm-up epoch: linear 0 -> 0.1 over 4 steps, then cosine over the other 8: 0.05 at step 8.
+    Exponential: x0.5 once per epoch (staircase): 0.1 at step 3, 0.05 at 4, 0.025 at 9. Constant: 0.1."""
+    from dsan_tf.training import OptimiserSettings, learning_rate_schedule
+
+    def rates(settings, steps):
+        schedule = learning_rate_schedule(settings, 4, 3)
+        return [float(schedule(step)) for step in steps]
+
+    assert rates(OptimiserSettings(0.1, "cosine"), [0, 6, 12]) == pytest.approx([0.1, 0.05, 0.0], abs=1e-7)
+    assert rates(OptimiserSettings(0.1, "cosine", warmup_epochs=1), [0, 2, 4, 8, 12]) == pytest.approx(
+        [0.0, 0.05, 0.1, 0.05, 0.0], abs=1e-7)
+    assert rates(OptimiserSettings(0.1, "exponential", decay_rate=0.5), [3, 4, 9]) == pytest.approx([0.1, 0.05, 0.025])
+    assert learning_rate_schedule(OptimiserSettings(0.1, "constant"), 4, 3) == 0.1
+    with pytest.raises(ValueError, match="unknown schedule 'linear'"):
+        learning_rate_schedule(OptimiserSettings(0.1, "linear"), 4, 3)
+
+
+def bare_state(directory, **attributes):
+    """A TrainingState without a model or checkpoint: only what the method under test reads."""
+    state = TrainingState.__new__(TrainingState)
+    state.directory = directory
+    state.__dict__.update(attributes)
+    return state
+
+
+def test_a_checkpoint_s_size_counts_every_variable_once_ema_and_centres_included():
+    """float32 kernel 3 x 4 (48 bytes; listed twice, counted once), the optimizer's float32 (2,) (8), the
+    centre optimizer's float16 (5,) (10), the EMA's float32 3 x 4 shadow (48) and int64 count (8): 122."""
+    from types import SimpleNamespace
+
+    kernel = tf.Variable(tf.zeros((3, 4)))
+    optimizer = SimpleNamespace(variables=[kernel, tf.Variable(tf.zeros(2))])
+    model = SimpleNamespace(variables=[kernel], optimizer=optimizer,
+                            centre_optimizer=SimpleNamespace(variables=[tf.Variable(tf.zeros(5, tf.float16))]))
+    ema = SimpleNamespace(variables=lambda: [tf.Variable(tf.zeros((3, 4))), tf.Variable(0, dtype=tf.int64)])
+    assert bare_state(None, model=model, ema=ema).checkpoint_bytes() == 48 + 8 + 10 + 48 + 8
+    assert bare_state(None, model=SimpleNamespace(variables=[kernel], optimizer=optimizer), ema=None
+                      ).checkpoint_bytes() == 48 + 8
+
+
+def test_a_failed_checkpoint_write_is_one_line_of_its_first_reason(tmp_path, monkeypatch):
+    import errno
+
+    state = bare_state(tmp_path, checkpoint_bytes=lambda: 3.4e6)
+    line = state._write_failure(OSError(errno.EACCES, "Permission denied"))
+    assert line == f"cannot write a checkpoint in {tmp_path}: Permission denied"
+    assert state._write_failure(RuntimeError("first line\nsecond line")) == f"cannot write a checkpoint in {tmp_path}: first line"
+    assert state._write_failure(RuntimeError("x" * 400)).endswith(": " + "x" * 300)
+
+    def no_usage(path):
+        raise OSError("gone")
+
+    monkeypatch.setattr(training.shutil, "disk_usage", no_usage)
+    line = state._write_failure(OSError(errno.ENOSPC, "No space left on device"))
+    assert line == (f"cannot write a checkpoint in {tmp_path}: no space left on the device; a checkpoint needs about "
+                    "3 MB (free space unknown); free some space, then --resume")
+
+
+def test_running_metric_records_damaged_unwritable_and_their_two_forms(tmp_path, monkeypatch, caplog):
+    import dsan_tf.io_utils
+
+    state = bare_state(tmp_path)
+    (tmp_path / training.RUNNING_METRICS).write_text("{not json")
+    with caplog.at_level("WARNING", logger=training.log.name):
+        assert state._running_records() == {}
+    assert "may cover only the steps after the resume" in caplog.text
+    (tmp_path / training.RUNNING_METRICS).write_text(json.dumps(
+        {"ckpt-1": [1.0, 2.0], "ckpt-2": {"running": [3.0], "epoch_trained": True}, "ckpt-3": "junk"}))
+    assert state._recorded_running("ckpt-1") == ([1.0, 2.0], False)
+    assert state._recorded_running("ckpt-2") == ([3.0], True)
+    assert state._recorded_running("ckpt-3") == (None, False)
+    assert state._recorded_running("ckpt-9") == (None, False)
+
+    def refuse(*args, **kwargs):
+        raise OSError("read-only file system")
+
+    monkeypatch.setattr(dsan_tf.io_utils, "write_json", refuse)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger=training.log.name):
+        state._record_running(tmp_path / "ckpt-4", [np.float32(0.5)])  # no exception: the checkpoint is written
+    assert "could not record the epoch's running metrics (read-only file system)" in caplog.text
+
+
+def test_interruptions_say_where_resume_continues_and_a_second_ctrl_c_stops_at_once():
+    from dsan_tf.training import InterruptRequest, TrainingInterrupted
+
+    assert str(TrainingInterrupted(None, False)) == "stopped before the first checkpoint"
+    assert str(TrainingInterrupted((1, 5), True)) == "checkpoint saved at epoch 2, step 5"
+    assert str(TrainingInterrupted((1, 5), False)) == ("stopped at once; the last checkpoint (epoch 2, step 5) "
+                                                       "is kept")
+    request = InterruptRequest()
+    request._handle(signal.SIGINT, None)
+    assert request.requested
+    with pytest.raises(KeyboardInterrupt):
+        request._handle(signal.SIGINT, None)
+
+
+def test_a_resumed_epoch_s_running_metrics_are_restored_only_when_they_fit(caplog):
+    from types import SimpleNamespace
+
+    from dsan_tf.training import StepCheckpoint
+
+    def callback(running):
+        import keras
+
+        variables = [keras.Variable(0.0), keras.Variable(np.zeros(2, np.float32))]  # a Keras model's metric variables
+        step = StepCheckpoint(None, 0, 3, 0, running=running)
+        step.set_model(SimpleNamespace(metrics_variables=variables))
+        return step, variables
+
+    step, variables = callback([1.5, [2.0, 3.0]])
+    step.on_epoch_begin(0)
+    assert [np.asarray(v).tolist() for v in variables] == [1.5, [2.0, 3.0]] and step.running is None
+    for running in ([1.5], [1.5, [2.0, 3.0, 4.0]]):  # another count, another shape: the row covers the rest
+        step, variables = callback(running)
+        caplog.clear()
+        with caplog.at_level("WARNING", logger=training.log.name):
+            step.on_epoch_begin(0)
+        assert "covers only the steps after the resume" in caplog.text and step.running is None
+        assert np.asarray(variables[1]).tolist() == [0.0, 0.0]
+
+
+def test_a_nan_loss_stops_training_naming_the_epoch():
+    from dsan_tf.training import StopOnNaN, TrainingDiverged
+
+    stop = StopOnNaN(epoch=2)
+    stop.on_batch_end(0, {"loss": 0.7})  # a number: nothing happens
+    with pytest.raises(TrainingDiverged, match=r"the training loss became nan in epoch 3: training stopped"):
+        stop.on_batch_end(1, {"loss": float("nan")})
