@@ -450,7 +450,8 @@ def test_a_resumed_epoch_s_running_metrics_are_restored_only_when_they_fit(caplo
     step, variables = callback([1.5, [2.0, 3.0]])
     step.on_epoch_begin(0)
     assert [np.asarray(v).tolist() for v in variables] == [1.5, [2.0, 3.0]] and step.running is None
-    for running in ([1.5], [1.5, [2.0, 3.0, 4.0]]):  # another count, another shape: the row covers the rest
+    # fewer or more values than variables, another shape: the row covers the steps after the resume
+    for running in ([1.5], [1.5, [2.0, 3.0], 4.0], [1.5, [2.0, 3.0, 4.0]]):
         step, variables = callback(running)
         caplog.clear()
         with caplog.at_level("WARNING", logger=training.log.name):
