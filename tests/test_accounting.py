@@ -458,3 +458,163 @@ def test_the_profile_summary_is_per_step_by_hand():
     assert out["parts"]["other"]["ms_per_step"] == pytest.approx(4.0)
     assert out["parts"]["batchnorm"] == {"ms_per_step": 0.0, "share": 0.0}
     assert out["other_top"] == [["AddV2", pytest.approx(3.0)]]
+
+
+# ---------------------------------------------------------------------- lines its own tests never ran (issue 34)
+REAL_RUNNER = bench.Runner  # taken at import: monkeypatch_module replaces bench.Runner for the module's rest
+
+
+def test_bench_settings_default_to_their_own_image_size_and_the_runner_s_calls():
+    assert bench.BenchSettings(image_size=48).image_sizes == (48,)
+    assert bench.BenchSettings(image_size=48, image_sizes=(32, 64)).image_sizes == (32, 64)
+    calls = []
+
+    class Model:
+        def make_train_function(self):
+            self.train_function = lambda batches: calls.append(("train", batches)) or {"loss": 0.5}
+
+        def predict_on_batch(self, x):
+            calls.append(("predict", x))
+
+    runner = REAL_RUNNER(Model(), "x", "y")
+    runner.train()
+    runner.infer()
+    assert calls == [("train", [("x", "y")]), ("predict", "x")]
+
+
+def test_run_throughput_benches_each_precision_in_order_and_records_the_load(monkeypatch):
+    """Two precisions asked: each benched once, in the order asked; the load average before and after,
+    rounded to 2 places; a ValueError of the model's settings becomes one-line SetupError."""
+    asked = []
+    ratios = {"float32": 0.9, "mixed_bfloat16": 1.1}
+    monkeypatch.setattr(bench, "bench_precision", lambda precision, settings: asked.append(precision) or
+                        {"train_ratio_dsan_over_baseline": ratios[precision]})
+    loads = iter([(1.234, 0.0, 0.0), (5.678, 0.0, 0.0)])
+    monkeypatch.setattr(bench.os, "getloadavg", lambda: next(loads))
+    monkeypatch.setattr(bench.os, "cpu_count", lambda: 6)
+    settings = bench.BenchSettings(image_size=32, precisions=("float32", "mixed_bfloat16"))
+    summary = bench.run_throughput(settings)
+    assert asked == ["float32", "mixed_bfloat16"]
+    assert summary["load_average_1min"] == [1.23, 5.68] and summary["cpu_count"] == 6
+    assert summary["train_ratio_dsan_over_baseline"] == 1.1 and summary["train_ratio_dsan_over_baseline_float32"] == 0.9
+
+    def refuse(precision, settings):
+        raise ValueError("image_size 30 is not a multiple of 32")
+
+    monkeypatch.setattr(bench, "bench_precision", refuse)
+    loads = iter([(1.0, 0.0, 0.0)])
+    with pytest.raises(bench.SetupError, match="image_size 30 is not a multiple of 32"):
+        bench.run_throughput(settings)
+
+
+def test_the_torch_reference_is_refused_missing_without_torch_or_without_a_dsan_class(tmp_path, monkeypatch):
+    import sys
+    import types
+
+    with pytest.raises(bench.SetupError, match=r"PyTorch reference not found at .*nope\.py"):
+        bench.load_torch_reference(tmp_path / "nope.py")
+    other = tmp_path / "other.py"
+    other.write_text("class Model:\n    pass\n")
+    good = tmp_path / "good.py"
+    good.write_text("class DSAN:\n    pass\n\nVALUE = 7\n")
+    monkeypatch.setitem(sys.modules, "torch", types.ModuleType("torch"))  # no real PyTorch needed here
+    with pytest.raises(bench.SetupError, match="has no DSAN class"):
+        bench.load_torch_reference(other)
+    assert bench.load_torch_reference(str(good)).VALUE == 7
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch fails
+    with pytest.raises(bench.SetupError, match="needs PyTorch, which is not installed"):
+        bench.load_torch_reference(good)
+
+
+def test_tf_runner_unfuses_only_the_batchnorm_layers_at_the_size_asked(monkeypatch):
+    from dsan_tf.resnet import FusedBatchNormalization
+
+    built = []
+    layers = [FusedBatchNormalization(), object(), FusedBatchNormalization()]
+    model = argparse.Namespace(layers=layers)
+    monkeypatch.setattr(bench, "build", lambda variant, precision, args, adam=None:
+                        built.append((variant, precision, args.image_size, args.num_classes, adam)) or model)
+    monkeypatch.setattr(bench, "Runner", lambda model, x, y: (model, x.shape, y.dtype.name))
+    args = argparse.Namespace(image_size=112, num_classes=3)
+    runner = bench.tf_runner("float32", 48, args, np.zeros((2, 48, 48, 3), np.float32), [0, 1], adam="adam")
+    assert built == [("dsan", "float32", 48, 3, "adam")] and args.image_size == 112
+    assert runner == (model, (2, 48, 48, 3), "int32")
+    assert [layer.fused for layer in layers[::2]] == [True, True]  # left fused without the flag
+    bench.tf_runner("float32", 48, args, np.zeros((2, 48, 48, 3), np.float32), [0, 1], keras_batchnorm=True)
+    assert [layer.fused for layer in layers[::2]] == [False, False]
+
+
+def test_bench_against_torch_with_keras_adam_times_and_compares_it(monkeypatch):
+    """tf, tf with Keras' Adam and torch, two rounds of two steps: each pair's ratio by hand from the
+    scripted medians (tf 0.2 s, keras-adam 0.4 s, torch 0.5 s for batch 8)."""
+    import keras
+
+    script = {("tf", "train"): [[(0.1, 1.0), (0.3, 1.0)]] * 2,
+              ("tf-keras-adam", "train"): [[(0.4, 2.0), (0.4, 2.0)]] * 2,
+              ("torch", "train"): [[(0.5, 4.0), (0.5, 4.0)]] * 2}
+    timed = ScriptedTimes(script)
+    adams = []
+
+    def tf_runner(precision, size, args, x, y, adam=None, keras_batchnorm=False):
+        adams.append(adam)
+        return FakeRunner("tf-keras-adam" if adam else "tf")
+
+    monkeypatch.setattr(bench, "fixed_batch", lambda image_size, args: (None, None))
+    monkeypatch.setattr(bench, "tf_runner", tf_runner)
+    monkeypatch.setattr(bench, "TorchRunner", lambda *args: FakeRunner("torch"))
+    monkeypatch.setattr(bench, "timed", timed)
+    monkeypatch.setattr(bench, "log", lambda message: None)
+    args = argparse.Namespace(seed=0, batch_size=8, num_classes=3, warmup=0, steps=2, rounds=2, round_seconds=1.0,
+                              with_keras_batchnorm=False, with_keras_adam=True)
+    result = bench.bench_against_torch("float32", 32, args, module=None)
+    assert adams == [None, keras.optimizers.Adam] and result["frameworks"] == ["tf", "tf-keras-adam", "torch"]
+    assert timed.calls == [("tf", "train"), ("tf-keras-adam", "train"), ("torch", "train")] * 2
+    assert result["tf-keras-adam"]["images_per_s"] == pytest.approx(20.0)  # 8 / 0.4
+    assert result["ratio_tf_keras_adam_over_torch"] == pytest.approx(20.0 / 16.0)
+    assert result["ratio_tf_over_tf_keras_adam"] == pytest.approx(40.0 / 20.0)
+    assert result["ratio_cpu_tf_over_tf_keras_adam"] == pytest.approx(2.0 / 1.0)
+    assert result["ratio_best_tf_over_tf_keras_adam"] == pytest.approx(80.0 / 20.0)
+
+
+def test_run_against_torch_sets_both_frameworks_threads_and_names_each_ratio(monkeypatch, tmp_path):
+    """--threads 2 with TensorFlow not yet running: both TF pools and PyTorch's set to 2; every
+    precision x image size measured, precision outer; each result's ratio_tf* (not ratio_rounds*) is
+    repeated at the top level under <key>_<precision>_<size>."""
+    import tensorflow as tf
+
+    torch = pytest.importorskip("torch")
+    set_calls = []
+    pools = {"intra": 0, "inter": 0}
+    monkeypatch.setattr(bench, "load_torch_reference", lambda path: "reference")
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: set_calls.append(("torch", n)))
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
+    monkeypatch.setattr(tf.config.threading, "set_intra_op_parallelism_threads",
+                        lambda n: (set_calls.append(("intra", n)), pools.update(intra=n)))
+    monkeypatch.setattr(tf.config.threading, "set_inter_op_parallelism_threads",
+                        lambda n: (set_calls.append(("inter", n)), pools.update(inter=n)))
+    monkeypatch.setattr(tf.config.threading, "get_intra_op_parallelism_threads", lambda: pools["intra"])
+    monkeypatch.setattr(tf.config.threading, "get_inter_op_parallelism_threads", lambda: pools["inter"])
+    measured = []
+
+    def measure(precision, size, args, module):
+        measured.append((precision, size, module))
+        return {"precision": precision, "image_size": size, "ratio_tf_over_torch": size / 100,
+                "ratio_rounds_tf_over_torch": [1.0], "ratio_rounds": [1.0]}
+
+    monkeypatch.setattr(bench, "bench_against_torch", measure)
+    args = bench.BenchSettings(image_sizes=(32, 64), precisions=("float32", "mixed_bfloat16"), threads=2,
+                               torch_reference=tmp_path / "ref.py")
+    summary = bench.run_against_torch(args)
+    assert set_calls == [("torch", 2), ("intra", 2), ("inter", 2)]
+    assert summary["threads"] == {"tf_intra_op": 2, "tf_inter_op": 2, "torch": 2} and summary["mode"] == "against-torch"
+    assert measured == [("float32", 32, "reference"), ("float32", 64, "reference"),
+                        ("mixed_bfloat16", 32, "reference"), ("mixed_bfloat16", 64, "reference")]
+    assert {k: v for k, v in summary.items() if k.startswith("ratio")} == {
+        "ratio_tf_over_torch_float32_32": 0.32, "ratio_tf_over_torch_float32_64": 0.64,
+        "ratio_tf_over_torch_mixed_bfloat16_32": 0.32, "ratio_tf_over_torch_mixed_bfloat16_64": 0.64}
+    set_calls.clear()
+    pools.update(intra=0, inter=0)
+    args.threads = None
+    assert bench.run_against_torch(args)["threads"] == {"tf_intra_op": "default", "tf_inter_op": "default",
+                                                        "torch": 2}
+    assert set_calls == []

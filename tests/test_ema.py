@@ -205,3 +205,35 @@ def test_dsan_train_without_the_flag_keeps_no_average(tmp_path):
     assert names and not any(name.startswith("ema/") for name in names)
     metrics = json.loads((out / "metrics.json").read_text())
     assert "last_weights_accuracy" not in metrics and metrics["training"]["model_selection"] == "last epoch"
+
+
+# ------------------------------------------------------------------ lines its own tests never ran (issue 34)
+
+
+def test_the_warm_up_and_the_decay_by_hand_on_a_two_weight_model():
+    """A Dense(1) on 1 input (kernel, bias) and decay 0.5: the n-th update (n from 0) uses
+    min(0.5, (1 + n) / (10 + n)): 0.1, 2/11, 3/12, ..., 8/17 for n = 0..7, then 0.5 from n = 8 (9/18).
+    The weights are set to 1, 2, ..., 10 before the updates; the shadows start at the starting weights
+    (kernel 3, bias -1). variables() is the shadows then the update count (what is checkpointed)."""
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    kernel, bias = model.weights
+    kernel.assign([[3.0]])
+    bias.assign([-1.0])
+    average = WeightAverage(model, 0.5)
+    callback = UpdateAverage(average)  # what fit calls after each batch
+    expected = [3.0, -1.0]
+    for n in range(10):
+        value = float(n + 1)
+        kernel.assign([[value]])
+        bias.assign([value])
+        callback.on_train_batch_end(n)
+        d = min(0.5, (1 + n) / (10 + n))
+        expected = [d * e + (1 - d) * value for e in expected]
+    assert [d for d in (min(0.5, (1 + n) / (10 + n)) for n in range(10))][7:] == [8 / 17, 0.5, 0.5]
+    shadows = [float(np.ravel(s.numpy())[0]) for s in average.shadows]
+    assert shadows == pytest.approx(expected, rel=1e-6) and int(average.updates) == 10
+    variables = average.variables()
+    assert len(variables) == 3 and variables[-1] is average.updates
+    assert [v is s for v, s in zip(variables, average.shadows)] == [True, True]
+    average.copy_to_model()
+    assert [float(kernel.numpy()[0, 0]), float(bias.numpy()[0])] == pytest.approx(expected, rel=1e-6)

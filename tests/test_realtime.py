@@ -999,3 +999,496 @@ def test_the_scene_truth_keeps_a_face_in_view_past_the_frames_height(tmp_path):
     assert all(b is not None for b in boxes)  # the face stays wholly inside the 160 x 96 frame
     assert all(0 <= x and 0 <= y and x + w <= 160 and y + h <= 96 for x, y, w, h in boxes)
     assert max(x + w for x, y, w, h in boxes) > 96  # right of the frame's height: a width/height swap shows
+
+
+# ---------------------------------------------------------------------- lines its own tests never ran (issue 34)
+
+
+class _ReadOnly:
+    """A capture with read/isOpened/get/release but no grab (skipped frames must be read): ``n`` frames,
+    frame i filled with 10 * i, grey (H x W) when ``grey``."""
+
+    def __init__(self, n, grey=False, fps=10.0):
+        shape = (6, 8) if grey else (6, 8, 3)
+        self.frames = [np.full(shape, 10 * i, np.uint8) for i in range(n)]
+        self.fps, self.position, self.reads = fps, 0, 0
+
+    def isOpened(self):  # noqa: N802 - OpenCV's name
+        return True
+
+    def read(self):
+        self.reads += 1
+        if self.position >= len(self.frames):
+            return False, None
+        self.position += 1
+        return True, self.frames[self.position - 1].copy()
+
+    def get(self, prop):
+        import cv2
+
+        return {cv2.CAP_PROP_FPS: self.fps, cv2.CAP_PROP_FRAME_COUNT: len(self.frames)}.get(prop, 0.0)
+
+    def release(self):
+        pass
+
+
+def test_a_capture_without_grab_reads_the_skipped_frames_and_grey_frames_become_rgb():
+    """Stride 3 over 10 grey frames without grab(): frames 0, 3, 6, 9 yielded (times 0.0, 0.3, 0.6, 0.9 at
+    10 fps), the 6 skipped ones read and counted, 11 reads in all (the 11th finds the end); a grey frame
+    of value 10 * i becomes RGB with the same value in its three channels. Stride 0 is refused."""
+    from dsan_tf.realtime import StreamReport, frames
+
+    capture = _ReadOnly(10, grey=True)
+    report = StreamReport("grey")
+    got = list(frames(capture, report, stride=3))
+    assert [(i, t) for i, t, _ in got] == [(0, 0.0), (3, 0.3), (6, 0.6), (9, 0.9)]
+    assert all(image.shape == (6, 8, 3) and (image == 10 * i).all() for i, _, image in got)
+    assert report.read == 10 and capture.reads == 11 and report.notes == []
+    with pytest.raises(ValueError, match="stride must be >= 1, got 0"):
+        next(frames(_ReadOnly(3), StreamReport("x"), stride=0))
+
+
+def test_keeping_pace_sleeps_until_each_frame_is_due(monkeypatch):
+    """10 fps, 30 ms of work per frame: each frame is due at index / 10 s, so after each frame's 30 ms the
+    stream sleeps 70 ms (frames 1..9, and before the read that finds the end: 10 sleeps); nothing dropped,
+    and the virtual clock ends at 1.0 s."""
+    from dsan_tf import realtime
+
+    fake = _VirtualTime()
+    slept = []
+    monkeypatch.setattr(fake, "sleep", lambda s: (slept.append(s), setattr(fake, "now", fake.now + s)))
+    monkeypatch.setattr(realtime, "time", fake)
+    report = realtime.StreamReport("clip")
+    results = list(realtime.stream(_Capture(10), _SlowNoFace(fake, 0.03), realtime=True, report=report))
+    assert [r.index for r in results] == list(range(10)) and report.dropped == 0
+    assert slept == pytest.approx([0.07] * 10) and fake.now == pytest.approx(1.0)
+
+
+def test_check_display_picks_opencv_s_window_or_tk_and_refuses_without_either(monkeypatch):
+    import sys
+
+    import cv2
+
+    from dsan_tf.realtime import DisplayError, check_display
+
+    monkeypatch.setenv("DISPLAY", ":99")
+    monkeypatch.setattr(cv2, "getBuildInformation", lambda: "Video I/O:\n  GUI:                GTK3\n  x: y\n")
+    assert check_display() == "opencv"
+    monkeypatch.setattr(cv2, "getBuildInformation", lambda: "  GUI:                NONE\n")
+    assert check_display() == "tk"
+    monkeypatch.setitem(sys.modules, "tkinter", None)  # import tkinter fails
+    with pytest.raises(DisplayError, match="no tkinter"):
+        check_display()
+
+
+def test_tk_window_without_an_x_server_show_after_quit_and_closing_twice(monkeypatch):
+    import tkinter
+
+    from dsan_tf.realtime import DisplayError, TkWindow
+
+    def refuse():
+        raise tkinter.TclError("couldn't connect to display")
+
+    monkeypatch.setenv("DISPLAY", ":77")
+    monkeypatch.setattr(tkinter, "Tk", refuse)
+    with pytest.raises(DisplayError, match="cannot open a window on display ':77': couldn't connect"):
+        TkWindow()
+
+    class Root:
+        updates = destroys = 0
+
+        def update(self):
+            Root.updates += 1
+
+        def destroy(self):
+            Root.destroys += 1
+            raise RuntimeError("already gone with its display")
+
+    window = TkWindow.__new__(TkWindow)
+    window.root, window.open = Root(), False
+    assert window.show(np.zeros((4, 4, 3), np.uint8)) is False and Root.updates == 0  # quit: not drawn
+    window.close()
+    window.close()  # the second close does nothing
+    assert window.root is None and Root.destroys == 1
+
+
+def test_the_opencv_window_shows_the_rate_quits_on_q_and_closes(monkeypatch):
+    """OpenCV's window: the frames/s over the wall time (10 frames in 2 s: "5.0 frames/s") written at
+    (8, height - 10) (below the "no face" banner, compared from row 30 down); a key with high bits set whose low byte is q (0x171) quits after the second frame,
+    the third is never shown; a destroyWindow error (window never shown) is swallowed."""
+    import cv2
+
+    from dsan_tf import realtime
+
+    shown, destroyed = [], []
+    keys = iter([-1, 0x100 | ord("q"), -1])
+    monkeypatch.setattr(realtime, "check_display", lambda: "opencv")
+    monkeypatch.setattr(cv2, "imshow", lambda name, image: shown.append((name, image.copy())))
+    monkeypatch.setattr(cv2, "waitKey", lambda delay: next(keys))
+
+    def destroy(name):
+        destroyed.append(name)
+        raise cv2.error("NULL window")
+
+    monkeypatch.setattr(cv2, "destroyWindow", destroy)
+    images = [np.full((80, 120, 3), 30 * (i + 1), np.uint8) for i in range(3)]
+    results = [realtime.FrameResult("cam", i, None, images[i], [], 0.0, 0.0) for i in range(3)]
+    report = realtime.StreamReport("cam", frames=10, wall_s=2.0)
+    realtime.show_window(iter(results), report, window="w")
+    assert [name for name, _ in shown] == ["w", "w"] and report.stopped == "quit" and destroyed == ["w"]
+    for (_, bgr), image in zip(shown, images):
+        wanted = cv2.putText(image.copy(), "5.0 frames/s", (8, 70), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 0), 2,
+                             cv2.LINE_AA)
+        assert not np.array_equal(wanted[30:], image[30:])
+        np.testing.assert_array_equal(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)[30:], wanted[30:])
+    # Without a report: the frame as it is; the stream runs to its end when no quit key comes.
+    shown.clear()
+    keys = iter([-1, -1, -1])
+    realtime.show_window(iter(results), None, window="w")
+    assert len(shown) == 3
+    np.testing.assert_array_equal(cv2.cvtColor(shown[0][1], cv2.COLOR_BGR2RGB)[30:], images[0][30:])
+
+
+def test_run_loads_the_default_recognizer_and_paces_only_the_window_by_default(monkeypatch):
+    import dsan_tf.api
+    from dsan_tf import realtime
+
+    calls = []
+    monkeypatch.setattr(dsan_tf.api, "FaceExpressionRecognizer", lambda: "default recognizer")
+    monkeypatch.setattr(realtime, "check_display", lambda: "opencv")
+    monkeypatch.setattr(realtime, "stream", lambda source, recognizer, **kw: calls.append((recognizer, kw)) or iter([]))
+    monkeypatch.setattr(realtime, "show_window", lambda results, report: calls.append(("window", report)))
+    report = realtime.run("clip.avi", None, mode="window")
+    assert calls[0][0] == "default recognizer" and calls[0][1]["realtime"] is True
+    assert calls[1] == ("window", report) and report.source == "clip.avi"
+    calls.clear()
+    realtime.run("clip.avi", None, out=io.StringIO())
+    assert calls[0][1]["realtime"] is False and len(calls) == 1
+    realtime.run("clip.avi", None, mode="window", realtime=False)
+    assert calls[1][1]["realtime"] is False
+
+
+class _StubAligner:
+    """dsan_tf.data.align.FaceAligner's detect: the given boxes (as Detections), whatever the image."""
+
+    boxes: list = []
+
+    def __init__(self, detector=None, **kwargs):
+        pass
+
+    def detect(self, image):
+        return [Detection(box, np.zeros((5, 2), np.float32), 0.99) for box in self.boxes]
+
+
+def test_face_patch_is_a_square_twice_the_face_s_height_clipped_at_the_photo_s_edge(monkeypatch):
+    """By hand: face (30, 20, 10, 16) in a 80 x 100 photo: side 32, centre (35, 28), corner (19, 12):
+    photo[12:44, 19:51], the face at (11, 8) in it. Face (2, 3, 20, 10) near the corner: side 40, corner
+    clipped to (0, 0): photo[0:40, 0:40], the face where it was. No face: DataError."""
+    import dsan_tf.data.align
+    from dsan_tf.realtime import face_patch
+
+    photo = np.random.default_rng(0).integers(0, 256, (80, 100, 3), dtype=np.uint8)
+    monkeypatch.setattr(dsan_tf.data.align, "FaceAligner", _StubAligner)
+    monkeypatch.setattr(_StubAligner, "boxes", [(30, 20, 10, 16)])
+    patch, box = face_patch(photo)
+    np.testing.assert_array_equal(patch, photo[12:44, 19:51])
+    assert box == (11, 8, 10, 16)
+    monkeypatch.setattr(_StubAligner, "boxes", [(2, 3, 20, 10)])
+    patch, box = face_patch(photo)
+    np.testing.assert_array_equal(patch, photo[0:40, 0:40])
+    assert box == (2, 3, 20, 10)
+    monkeypatch.setattr(_StubAligner, "boxes", [])
+    with pytest.raises(DataError, match="no face found"):
+        face_patch(photo)
+
+
+def test_make_video_without_a_face_scales_the_whole_photo_and_refuses_an_unwritable_video(tmp_path, monkeypatch):
+    """No face found: the whole 100 x 100 photo, scaled by min(240 / 100, 0.8 * 160 / 100, 0.8 * 120 / 100)
+    = 0.96 to 96 x 96, on a 160 x 120 grey (110) canvas; frame 0's offset (dx, dy) = (0, 10): rows 22..117,
+    columns 32..127 (by hand)."""
+    import cv2
+
+    import dsan_tf.data.align
+    from dsan_tf.realtime import make_scene_video, make_video
+
+    monkeypatch.setattr(dsan_tf.data.align, "FaceAligner", _StubAligner)
+    monkeypatch.setattr(_StubAligner, "boxes", [])
+    path = make_video(tmp_path / "v.avi", np.full((100, 100, 3), 220, np.uint8), frames=3, size=(160, 120))
+    capture = cv2.VideoCapture(str(path))
+    ok, frame = capture.read()
+    count = 1 + sum(capture.read()[0] for _ in range(5))
+    capture.release()
+    assert ok and frame.shape == (120, 160, 3) and count == 3
+    grey = frame[..., 1].astype(int)
+    for row, col, value in [(25, 35, 220), (114, 124, 220), (70, 80, 220), (18, 80, 110), (70, 28, 110),
+                            (70, 131, 110), (70, 80, 220)]:
+        assert abs(grey[row, col] - value) < 25, (row, col, grey[row, col])
+
+    class Closed:
+        def __init__(self, *args):
+            pass
+
+        def isOpened(self):  # noqa: N802 - OpenCV's name
+            return False
+
+    monkeypatch.setattr(cv2, "VideoWriter", Closed)
+    with pytest.raises(OSError, match="cannot write an MJPG video"):
+        make_video(tmp_path / "w.avi", np.full((100, 100, 3), 220, np.uint8), frames=3, size=(160, 120))
+    with pytest.raises(OSError, match="cannot write an MJPG video"):
+        make_scene_video(tmp_path / "s.avi", [(np.zeros((20, 20, 3), np.uint8), (5, 5, 10, 10))], frames=2)
+
+
+def test_a_scene_face_wholly_outside_the_frame_is_out_of_view(tmp_path):
+    """A 40 px face patch drawn 400 px tall (heights=[400]) on a 64 x 48 frame: the face box never lies
+    inside (truth None every frame) and nothing raises though the patch overflows every edge."""
+    from dsan_tf.realtime import make_scene_video
+
+    truth = make_scene_video(tmp_path / "big.avi", [(np.full((40, 40, 3), 200, np.uint8), (10, 10, 20, 20))],
+                             frames=3, size=(64, 48), heights=[400])
+    assert truth == [[None], [None], [None]]
+
+
+def test_agreement_without_truth_has_no_loss_runs():
+    from dsan_tf.realtime import agreement
+
+    a, b = {"box": (0, 0, 10, 10), "label": "x"}, {"box": (0, 0, 10, 10), "label": "y"}
+    assert agreement([[a], [a]], [[a], [b]]) == {"reference_faces": 2, "agreeing": 1, "unmatched": 0,
+                                                  "agreement": 0.5}
+    assert agreement([[]], [[a]]) == {"reference_faces": 0, "agreeing": 0, "unmatched": 0, "agreement": None}
+
+
+def test_benchmark_on_a_given_video_times_the_asked_frames_and_names_the_cpu(tmp_path, monkeypatch):
+    """A given 8-frame video: warmup 2 frames, then 5 timed frames (read from the start again): 5 frames,
+    one face each (StubRecognizer); the default recognizer is the asked model's; the cpu's name is the
+    first "model name" line of /proc/cpuinfo ("" without one, or when it cannot be read)."""
+    import time
+    import types
+
+    import cv2
+
+    import dsan_tf.api
+    from dsan_tf import realtime
+
+    video = tmp_path / "given.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (32, 24))
+    for i in range(8):
+        writer.write(np.full((24, 32, 3), 20 * i, np.uint8))
+    writer.release()
+    asked = []
+
+    def recognizer(model):
+        asked.append(model)
+        stub = StubRecognizer()
+        stub.predictor, stub.image_size = type("P", (), {"source": f"{model} weights"})(), 48
+        return stub
+
+    class CpuInfo:
+        text = "processor\t: 0\nvendor_id\t: X\nmodel name\t: Zen 9 Test CPU\nmodel name\t: other\n"
+
+        def read_text(self):
+            if self.text is None:
+                raise OSError("no /proc")
+            return self.text
+
+    monkeypatch.setattr(dsan_tf.api, "FaceExpressionRecognizer", recognizer)
+    monkeypatch.setattr(realtime, "Path", lambda p: CpuInfo() if str(p) == "/proc/cpuinfo" else Path(p))
+    monkeypatch.setattr(realtime, "make_video", lambda *a, **k: pytest.fail("a given video is not rebuilt"))
+    cpu_clock = iter([10.0, 12.5])  # the timed pass: 2.5 s of process CPU time over 5 frames = 500 ms a frame
+    monkeypatch.setattr(realtime, "time", types.SimpleNamespace(perf_counter=time.perf_counter, sleep=time.sleep,
+                                                                process_time=lambda: next(cpu_clock)))
+    result = realtime.benchmark(None, "affectnet", frames=5, size=(32, 24), warmup=2, video=str(video))
+    assert result["cpu_ms_per_frame"] == 500.0
+    assert asked == ["affectnet"] and result["model"] == "affectnet weights" and result["image_size"] == 48
+    assert result["frames"] == 5 and result["faces"] == 5 and result["frame_size"] == [32, 24]
+    assert result["cpu"] == "Zen 9 Test CPU" and result["source"] == "given.avi (32x24)"
+    monkeypatch.setattr(CpuInfo, "text", "processor\t: 0\n")
+    assert realtime._cpu_name() == ""
+    monkeypatch.setattr(CpuInfo, "text", None)
+    assert realtime._cpu_name() == ""
+
+
+def test_tracker_counts_ages_and_misses_and_refuses_bad_settings():
+    """Tracker(max_missed=1): a track missed once survives (missed 1, not live), missed twice is gone; a
+    matched track's age counts its detections and its missed count restarts at 0. The default min_iou
+    is 0.3: a box overlapping the track by 50 / 150 (0.33) continues it, by 25 / 175 (0.14) starts a new one.
+    Empty boxes overlap nothing. max_missed < 0 and window < 1 are refused."""
+    tracker = Tracker(max_missed=1)
+    assert tracker.update([(0, 0, 10, 10), (100, 0, 20, 20)]) == [1, 2]
+    assert tracker.update([(5, 0, 10, 10)]) == [1]  # IoU 50 / 150 with track 1's box
+    assert [(t.id, t.age, t.missed) for t in tracker.tracks] == [(1, 2, 0), (2, 1, 1)]
+    assert [t.id for t in tracker.live()] == [1]
+    assert tracker.update([]) == []
+    assert [(t.id, t.age, t.missed) for t in tracker.tracks] == [(1, 2, 1)]  # track 2 missed twice: dropped
+    assert tracker.update([(5, 0, 10, 10)]) == [1] and tracker.tracks[0].missed == 0 and tracker.tracks[0].age == 3
+    assert tracker.update([(12.5, 0, 10, 10)]) == [3]  # IoU 25 / 175 < 0.3: a new id (ids never reused)
+    assert iou((0, 0, 0, 10), (0, 0, 10, 10)) == 0.0 and iou((3, 3, 4, 4), (0, 0, 10, 10)) == pytest.approx(0.16)
+    assert Tracker(max_missed=0).max_missed == 0
+    with pytest.raises(ValueError, match="max_missed must be >= 0, got -1"):
+        Tracker(max_missed=-1)
+    with pytest.raises(ValueError, match="window must be >= 1, got 0"):
+        LabelSmoother(0)
+
+
+class _FarOnet(_FakeOnet):
+    """ONet whose faces come back moved by (dx, dy) px (default (+20, +10): more than 15 % of a 40 px side)."""
+
+    def __init__(self, dx=20, dy=10):
+        super().__init__()
+        self.dx, self.dy = dx, dy
+
+    def __call__(self, images_normalized, bboxes_batch, threshold_onet, nms_onet):
+        self.proposals.append(np.array(bboxes_batch))
+        dx, dy = self.dx, self.dy
+        rows = [[0, x1 + dx, y1 + dy, x2 + dx, y2 + dy, self.score, *[x1 + 10] * 5, *[y1 + 10] * 5]
+                for _, x1, y1, x2, y2, _ in bboxes_batch]
+        return np.array(rows).reshape(-1, 16)
+
+
+def test_a_shrunk_search_is_refitted_once_on_the_full_frame_and_a_tiny_frame_finds_nothing():
+    """A 400 x 600 frame, min_face_fraction 0.25: the smallest face wanted is 100 px, so the search runs on
+    a copy shrunk by 20 / 100 = 0.2 (120 x 80). MTCNN's face (50, 20)-(80, 60) there is (252, 102, 150, 200)
+    on the frame ((50 + 0.5) * 5 - 0.5, ...); it is refitted once (passes=1) by ONet on the frame: the
+    proposal is the 200 px square around its centre (327, 202); ONet moves it by (+40, 0), more than 15 % of
+    200 px, yet no second pass (one pass after a search). A search at full size (a 100 x 200 frame: 20 px
+    wanted, factor 1) keeps MTCNN's box, no ONet. A 10 x 10 frame, under PNet's 12 px window, finds nothing
+    without running MTCNN. reset() forgets the followed faces."""
+    from dsan_tf.data.align import FaceAligner
+
+    mtcnn = _FakeMtcnn()
+    mtcnn._stages[-1] = onet = _FarOnet(40, 0)
+    live = LiveDetector(FaceAligner(output_size=32, min_face_size=20, detector=mtcnn), min_face_fraction=0.25,
+                        compile=False)
+    step = live(np.zeros((400, 600, 3), np.uint8))
+    assert step.kind == "search" and step.scale == pytest.approx(0.2) and mtcnn.searches == 1
+    assert [p.tolist() for p in onet.proposals] == [[[0, 227.0, 102.0, 427.0, 302.0, 1.0]]]
+    assert [d.box for d in step.detections] == [pytest.approx((267.0, 102.0, 200.0, 200.0))]
+    full = LiveDetector(FaceAligner(output_size=32, min_face_size=20, detector=mtcnn), compile=False)
+    at_full_size = full.search(np.zeros((100, 200, 3), np.uint8))
+    assert at_full_size.scale == 1.0
+    assert [d.box for d in at_full_size.detections] == [pytest.approx((50.0, 20.0, 30.0, 40.0))]
+    assert len(onet.proposals) == 1
+    assert live.followed == [d.box for d in step.detections]
+    live.reset()
+    assert live.followed == [] and live.since_search == 0
+
+    tiny = LiveDetector(FaceAligner(output_size=32, min_face_size=20, detector=_FakeMtcnn()), compile=False)
+    step = tiny(np.zeros((10, 10, 3), np.uint8))
+    assert (step.kind, step.detections, step.scale, tiny.detector.searches) == ("search", [], 1.0, 0)
+    with pytest.raises(ValueError, match="search_every must be >= 1, got 0"):
+        LiveDetector(FaceAligner(output_size=32, detector=_FakeMtcnn()), search_every=0, compile=False)
+
+
+def test_a_face_that_moved_far_gets_a_second_onet_pass_from_where_the_first_put_it():
+    """refit_passes=2; ONet moves the 40 px square by (+20, +10), more than 15 % of its side: a second pass
+    starts from the first's box (+20, +10 again); two passes, no more."""
+    from dsan_tf.data.align import FaceAligner
+
+    mtcnn = _FakeMtcnn()
+    mtcnn._stages[-1] = onet = _FarOnet()
+    live = LiveDetector(FaceAligner(output_size=32, min_face_size=20, detector=mtcnn), compile=False)
+    found = live.refit(np.zeros((200, 300, 3), np.uint8), [(10, 10, 40, 40)])
+    assert [p.tolist() for p in onet.proposals] == [[[0, 10.0, 10.0, 50.0, 50.0, 1.0]],
+                                                   [[0, 30.0, 20.0, 70.0, 60.0, 1.0]]]
+    assert [d.box for d in found] == [pytest.approx((50.0, 30.0, 40.0, 40.0))]
+
+
+def test_moved_means_beyond_15_percent_of_the_side_in_centre_or_size():
+    """Side 40: tolerance 6 px (strictly more moves)."""
+    from dsan_tf.live_detection import _moved
+
+    before = [(100, 100, 40, 30)]
+    assert not _moved(before, [(106, 100, 40, 30)]) and _moved(before, [(106.5, 100, 40, 30)])
+    assert not _moved(before, [(100, 94, 40, 30)]) and _moved(before, [(100, 93.5, 40, 30)])
+    assert not _moved(before, [(97, 100, 46, 30)]) and _moved(before, [(97, 97, 47, 47)])  # the size: 46 vs 47
+    assert _moved(before, []) and _moved(before, before * 2) and not _moved([], [])
+
+
+def test_compile_mtcnn_compiles_once_per_detector_and_leaves_the_original():
+    from dsan_tf.live_detection import compile_mtcnn
+
+    class Stage:
+        def __init__(self):
+            self._model = lambda x: x
+
+    class Mtcnn:
+        def __init__(self):
+            self._stages = [Stage(), Stage()]
+
+    mtcnn = Mtcnn()
+    originals = [s._model for s in mtcnn._stages]
+    fast = compile_mtcnn(mtcnn)
+    assert fast is not mtcnn and compile_mtcnn(mtcnn) is fast  # cached: traced once per process
+    assert [s._model for s in mtcnn._stages] == originals and len(fast._stages) == 2
+    assert all(s._model is not o for s, o in zip(fast._stages, originals))
+    other = Mtcnn()
+    assert compile_mtcnn(other) is not fast
+    plain = _RecordingDetector()
+    assert compile_mtcnn(plain) is plain
+
+
+def test_video_writer_refuses_other_suffixes_and_an_unwritable_video(tmp_path, monkeypatch):
+    import cv2
+
+    from dsan_tf.outputs import OutputPolicy
+    from dsan_tf.video_outputs import video_writer
+
+    with OutputPolicy("dsan predict") as policy:
+        with pytest.raises(ValueError, match=r"an annotated video ends in \.mp4 or \.avi"):
+            with video_writer(policy, tmp_path / "clip.gif", 10.0, (32, 24)):
+                pass
+
+        class Closed:
+            def __init__(self, *args):
+                pass
+
+            def isOpened(self):  # noqa: N802 - OpenCV's name
+                return False
+
+        monkeypatch.setattr(cv2, "VideoWriter", Closed)
+        with pytest.raises(OSError, match="OpenCV cannot write a MJPG video"):
+            with video_writer(policy, tmp_path / "clip.avi", 10.0, (32, 24)):
+                pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing published
+
+
+def test_the_track_chart_of_a_video_without_tracked_faces_says_so(tmp_path, monkeypatch):
+    """Rows without a track (frames without a face) make no panel: one empty panel saying so."""
+    import matplotlib.figure
+
+    from dsan_tf.outputs import OutputPolicy
+    from dsan_tf.video_outputs import plot_tracks
+
+    rows = [{"frame": i, "time_s": i / 10, "track": None, "probabilities": None} for i in range(3)]
+    rows.append({"frame": 3, "time_s": 0.3, "probabilities": None})
+    drawn = []
+    save = matplotlib.figure.Figure.savefig
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", lambda fig, *a, **k: (
+        drawn.extend((len(fig.axes), ax.get_ylabel(), [t.get_text() for t in ax.texts]) for ax in fig.axes),
+        save(fig, *a, **k))[1])
+    path = plot_tracks(rows, ["happy", "sad"], tmp_path / "chart.png", OutputPolicy(command="predict", overwrite=True))
+    assert drawn == [(1, "", ["no face in the video"])] and path.is_file()
+
+
+def test_make_video_crops_a_square_twice_the_face_s_longer_side_around_it(tmp_path, monkeypatch):
+    """Face (80, 60, 20, 40) in a 200 x 200 photo: the square of side 2 * 40 = 80 around its centre (90, 80)
+    is photo[40:120, 50:130], scaled by min(240 / 80, 0.8 * 160 / 80, 0.8 * 120 / 80) = 1.2 to 96 x 96,
+    at rows 22..117, columns 32..127 of frame 0 (as above). The photo is dark (0) in rows 40..49 (the
+    crop's top 10 rows: 12 rows of the patch, 22..33) and 220 elsewhere; a crop of another side or centre
+    shows another top band."""
+    import cv2
+
+    import dsan_tf.data.align
+    from dsan_tf.realtime import make_video
+
+    photo = np.full((200, 200, 3), 220, np.uint8)
+    photo[40:50] = 0
+    monkeypatch.setattr(dsan_tf.data.align, "FaceAligner", _StubAligner)
+    monkeypatch.setattr(_StubAligner, "boxes", [(80, 60, 20, 40)])
+    path = make_video(tmp_path / "v.avi", photo, frames=1, size=(160, 120))
+    capture = cv2.VideoCapture(str(path))
+    ok, frame = capture.read()
+    capture.release()
+    grey = frame[..., 1].astype(int)
+    for row, col, value in [(18, 80, 110), (26, 80, 0), (30, 40, 0), (30, 120, 0), (40, 80, 220), (110, 80, 220),
+                            (70, 28, 110), (70, 131, 110)]:
+        assert abs(grey[row, col] - value) < 25, (row, col, grey[row, col])

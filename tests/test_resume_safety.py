@@ -10,7 +10,6 @@
 
 import hashlib
 import json
-import os
 import signal
 
 import numpy as np
@@ -210,3 +209,261 @@ def test_a_legacy_run_folder_without_marker_still_resumes(tmp_path):
     with runner.locked_run_directory(out):
         assert runner.start_or_resume(out, {**settings, "resume": True}) is True
     assert json.loads((out / MARKER).read_text().splitlines()[0])["kind"] == "run"
+
+
+# ------------------------------------------------------------------ lines its own tests never ran (issue 34)
+def marked_run(folder, settings=None, checkpoint=False):
+    """A run folder of dsan train's: its marker, config.json (``settings``) and, with ``checkpoint``, a ckpt-3."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / MARKER).write_text(json.dumps({"kind": "run", "command": "train"}) + "\n")
+    if settings is not None:
+        (folder / "config.json").write_text(json.dumps({"settings": settings}))
+    if checkpoint:
+        (folder / "checkpoints").mkdir()
+        (folder / "checkpoints" / "ckpt-3.index").write_bytes(b"")
+    return folder
+
+
+def test_start_or_resume_decides_by_the_flag_the_marker_and_the_checkpoint(tmp_path, caplog):
+    settings = {"dataset": "ferplus", "epochs": 2}
+    # Not the chief (a worker of a multi-worker run): resume exactly when asked and a checkpoint is on disk.
+    foreign = tmp_path / "foreign"
+    someone_elses(foreign, ["notes.txt"])
+    assert runner.start_or_resume(foreign, {"resume": True}, chief=False) is False
+    assert runner.start_or_resume(marked_run(tmp_path / "w", checkpoint=True), {"resume": True}, chief=False) is True
+    assert runner.start_or_resume(tmp_path / "w", {"resume": False}, chief=False) is False
+    # Starting: only into an empty folder (its lock and marker do not count).
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / MARKER).write_text(json.dumps({"kind": "run", "command": "train"}) + "\n")
+    assert runner.start_or_resume(empty, {**settings, "resume": False}) is False
+    with pytest.raises(runner.RunError, match="is not empty; use --resume"):
+        runner.start_or_resume(foreign, {**settings, "resume": False})
+    finished = marked_run(tmp_path / "finished", settings, checkpoint=True)  # our own run: not started over either
+    with pytest.raises(runner.RunError, match="finished is not empty; use --resume"):
+        runner.start_or_resume(finished, {**settings, "resume": False})
+    # Resuming an empty folder, or a marked run whose config.json is gone: nothing to resume.
+    with pytest.raises(runner.RunError, match="empty has no config.json; nothing to resume"):
+        runner.start_or_resume(empty, {**settings, "resume": True})
+    lost = marked_run(tmp_path / "lost", checkpoint=True)
+    with pytest.raises(runner.RunError, match="lost has no config.json; nothing to resume"):
+        runner.start_or_resume(lost, {**settings, "resume": True})
+    # A marked run with its configuration and no checkpoint yet: started over, its history.csv removed.
+    early = marked_run(tmp_path / "early", settings)
+    (early / "history.csv").write_text("epoch,loss\n")
+    with caplog.at_level("WARNING", logger=runner.log.name):
+        assert runner.start_or_resume(early, {**settings, "resume": True}) is False
+    assert not (early / "history.csv").exists() and "has no checkpoint" in caplog.text
+    assert (early / "config.json").exists()
+    done = marked_run(tmp_path / "done", settings, checkpoint=True)
+    (done / "history.csv").write_text("epoch,loss\n")
+    assert runner.start_or_resume(done, {**settings, "resume": True}) is True and (done / "history.csv").exists()
+
+
+def test_what_counts_as_a_training_run_eval_only_must_not_overwrite(tmp_path):
+    def folder(name, files):
+        path = tmp_path / name
+        path.mkdir()
+        for file, text in files.items():
+            (path / file).parent.mkdir(parents=True, exist_ok=True)
+            (path / file).write_text(text)
+        return path
+
+    config = json.dumps({"settings": {"dataset": "ferplus"}})
+    evaluation = json.dumps({"settings": {"dataset": "ferplus", "eval_only": True}})
+    # The run marker decides, whatever config.json says.
+    assert runner.holds_training_run(marked_run(tmp_path / "marked", {"dataset": "ferplus", "eval_only": True}))
+    assert runner.holds_training_run(folder("ckpts", {"checkpoints/x": ""}))
+    assert runner.holds_training_run(folder("model", {"model.keras": ""}))
+    assert not runner.holds_training_run(folder("plain", {"metrics.json": "{}"}))
+    assert not runner.holds_training_run(folder("evaluation", {"config.json": evaluation}))
+    assert runner.holds_training_run(folder("config", {"config.json": config}))  # a run without its checkpoint yet
+    assert runner.holds_training_run(folder("damaged", {"config.json": "{not json"}))  # unreadable: precious
+    # A legacy config.json of a run without checkpoint or model: nothing says it is a run.
+    assert runner.folder_kind(tmp_path / "config") is None
+    assert runner.folder_kind(tmp_path / "evaluation") == "evaluation"
+
+
+def test_subset_arguments_and_their_masks(tmp_path, monkeypatch, caplog):
+    import pandas as pd
+
+    monkeypatch.setattr(runner, "load_subset_list", lambda path: {"occ.txt": ["a.jpg", "c.jpg", "zz.jpg"],
+                                                                  "pose.txt": ["b.jpg"], "none.txt": ["q.jpg"]}[path])
+    for bad in ("occlusion", "=occ.txt", "occlusion="):
+        with pytest.raises(runner.RunError, match=f"--subset expects NAME=LIST_FILE, got '{bad}'"):
+            runner.read_subset_lists([bad])
+    with pytest.raises(runner.RunError, match="--subset occlusion is given twice"):
+        runner.read_subset_lists(["occlusion=occ.txt", "occlusion=pose.txt"])
+    assert runner.read_subset_lists(None) == {}
+    lists = runner.read_subset_lists(["occlusion=occ.txt", "pose=pose.txt"])
+    assert lists == {"occlusion": ("occ.txt", ["a.jpg", "c.jpg", "zz.jpg"]), "pose": ("pose.txt", ["b.jpg"])}
+    table = pd.DataFrame({"name": ["a.jpg", "b.jpg", "c.jpg", "d.jpg"]})
+    with caplog.at_level("WARNING", logger=runner.log.name):
+        masks = runner.subset_masks(lists, table)
+    assert {k: v.tolist() for k, v in masks.items()} == {"occlusion": [True, False, True, False],
+                                                         "pose": [False, True, False, False]}
+    assert "subset occlusion: 1 of 3 names in occ.txt match no image" in caplog.text
+    assert "subset pose" not in caplog.text
+    with pytest.raises(runner.RunError, match="--subset none: none of the 1 names in none.txt is in the evaluated"):
+        runner.subset_masks({"none": ("none.txt", ["q.jpg"])}, table)
+
+
+def test_an_incomplete_decoded_image_cache_is_removed_and_a_complete_one_kept(tmp_path):
+    cache = tmp_path / "cache"
+    prefix = runner.decoded_image_cache(cache, 48)
+    assert prefix == str(cache / "train-48px") and cache.is_dir()
+    (cache / "train-48px.data-00000-of-00001").write_bytes(b"half")
+    (cache / "train-48px_0.lockfile").write_bytes(b"")
+    (cache / "train-64px.index").write_bytes(b"")  # another size's cache: not this one's
+    runner.decoded_image_cache(cache, 48)
+    assert sorted(p.name for p in cache.iterdir()) == ["train-64px.index"]
+    (cache / "train-64px.data-00000-of-00001").write_bytes(b"whole")
+    assert runner.decoded_image_cache(cache, 64) == str(cache / "train-64px")
+    assert sorted(p.name for p in cache.iterdir()) == ["train-64px.data-00000-of-00001", "train-64px.index"]
+
+
+def test_a_found_result_must_match_the_configuration_asked(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    with pytest.raises(runner.RunError, match="holds a result but no config.json, so nothing says it is the baseline"):
+        runner.run_matches(run, {"dataset": "ferplus"}, "the baseline")
+    settings = runner.with_centre_sgd_defaults({"dataset": "ferplus", "epochs": 2})
+    (run / "config.json").write_text(json.dumps({"settings": settings}))
+    assert runner.run_matches(run, {"dataset": "ferplus", "epochs": 2}, "the baseline") is None
+    with pytest.raises(runner.RunError, match=r"its result is not the baseline: .*\(epochs: was 2, now 3\)"):
+        runner.run_matches(run, {"dataset": "ferplus", "epochs": 3}, "the baseline")
+
+
+# training.py's lines its own tests never ran (issue 34)
+def test_the_learning_rate_schedules_by_hand():
+    """0.1, 4 steps an epoch, 3 epochs. Cosine without warm-up: over 12 steps, 0.05 at step 6, 0 at 12.
+    Cosine with 1 warm-up epoch: linear 0 -> 0.1 over 4 steps, then cosine over the other 8: 0.05 at step 8.
+    Exponential: x0.5 once per epoch (staircase): 0.1 at step 3, 0.05 at 4, 0.025 at 9. Constant: 0.1."""
+    from dsan_tf.training import OptimiserSettings, learning_rate_schedule
+
+    def rates(settings, steps):
+        schedule = learning_rate_schedule(settings, 4, 3)
+        return [float(schedule(step)) for step in steps]
+
+    assert rates(OptimiserSettings(0.1, "cosine"), [0, 6, 12]) == pytest.approx([0.1, 0.05, 0.0], abs=1e-7)
+    assert rates(OptimiserSettings(0.1, "cosine", warmup_epochs=1), [0, 2, 4, 8, 12]) == pytest.approx(
+        [0.0, 0.05, 0.1, 0.05, 0.0], abs=1e-7)
+    assert rates(OptimiserSettings(0.1, "exponential", decay_rate=0.5), [3, 4, 9]) == pytest.approx([0.1, 0.05, 0.025])
+    assert learning_rate_schedule(OptimiserSettings(0.1, "constant"), 4, 3) == 0.1
+    with pytest.raises(ValueError, match="unknown schedule 'linear'"):
+        learning_rate_schedule(OptimiserSettings(0.1, "linear"), 4, 3)
+
+
+def bare_state(directory, **attributes):
+    """A TrainingState without a model or checkpoint: only what the method under test reads."""
+    state = TrainingState.__new__(TrainingState)
+    state.directory = directory
+    state.__dict__.update(attributes)
+    return state
+
+
+def test_a_checkpoint_s_size_counts_every_variable_once_ema_and_centres_included():
+    """float32 kernel 3 x 4 (48 bytes; listed twice, counted once), the optimizer's float32 (2,) (8), the
+    centre optimizer's float16 (5,) (10), the EMA's float32 3 x 4 shadow (48) and int64 count (8): 122."""
+    from types import SimpleNamespace
+
+    kernel = tf.Variable(tf.zeros((3, 4)))
+    optimizer = SimpleNamespace(variables=[kernel, tf.Variable(tf.zeros(2))])
+    model = SimpleNamespace(variables=[kernel], optimizer=optimizer,
+                            centre_optimizer=SimpleNamespace(variables=[tf.Variable(tf.zeros(5, tf.float16))]))
+    ema = SimpleNamespace(variables=lambda: [tf.Variable(tf.zeros((3, 4))), tf.Variable(0, dtype=tf.int64)])
+    assert bare_state(None, model=model, ema=ema).checkpoint_bytes() == 48 + 8 + 10 + 48 + 8
+    assert bare_state(None, model=SimpleNamespace(variables=[kernel], optimizer=optimizer), ema=None
+                      ).checkpoint_bytes() == 48 + 8
+
+
+def test_a_failed_checkpoint_write_is_one_line_of_its_first_reason(tmp_path, monkeypatch):
+    import errno
+
+    state = bare_state(tmp_path, checkpoint_bytes=lambda: 3.4e6)
+    line = state._write_failure(OSError(errno.EACCES, "Permission denied"))
+    assert line == f"cannot write a checkpoint in {tmp_path}: Permission denied"
+    assert state._write_failure(RuntimeError("first line\nsecond line")) == f"cannot write a checkpoint in {tmp_path}: first line"
+    assert state._write_failure(RuntimeError("x" * 400)).endswith(": " + "x" * 300)
+
+    def no_usage(path):
+        raise OSError("gone")
+
+    monkeypatch.setattr(training.shutil, "disk_usage", no_usage)
+    line = state._write_failure(OSError(errno.ENOSPC, "No space left on device"))
+    assert line == (f"cannot write a checkpoint in {tmp_path}: no space left on the device; a checkpoint needs about "
+                    "3 MB (free space unknown); free some space, then --resume")
+
+
+def test_running_metric_records_damaged_unwritable_and_their_two_forms(tmp_path, monkeypatch, caplog):
+    import dsan_tf.io_utils
+
+    state = bare_state(tmp_path)
+    (tmp_path / training.RUNNING_METRICS).write_text("{not json")
+    with caplog.at_level("WARNING", logger=training.log.name):
+        assert state._running_records() == {}
+    assert "may cover only the steps after the resume" in caplog.text
+    (tmp_path / training.RUNNING_METRICS).write_text(json.dumps(
+        {"ckpt-1": [1.0, 2.0], "ckpt-2": {"running": [3.0], "epoch_trained": True}, "ckpt-3": "junk"}))
+    assert state._recorded_running("ckpt-1") == ([1.0, 2.0], False)
+    assert state._recorded_running("ckpt-2") == ([3.0], True)
+    assert state._recorded_running("ckpt-3") == (None, False)
+    assert state._recorded_running("ckpt-9") == (None, False)
+
+    def refuse(*args, **kwargs):
+        raise OSError("read-only file system")
+
+    monkeypatch.setattr(dsan_tf.io_utils, "write_json", refuse)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger=training.log.name):
+        state._record_running(tmp_path / "ckpt-4", [np.float32(0.5)])  # no exception: the checkpoint is written
+    assert "could not record the epoch's running metrics (read-only file system)" in caplog.text
+
+
+def test_interruptions_say_where_resume_continues_and_a_second_ctrl_c_stops_at_once():
+    from dsan_tf.training import InterruptRequest, TrainingInterrupted
+
+    assert str(TrainingInterrupted(None, False)) == "stopped before the first checkpoint"
+    assert str(TrainingInterrupted((1, 5), True)) == "checkpoint saved at epoch 2, step 5"
+    assert str(TrainingInterrupted((1, 5), False)) == ("stopped at once; the last checkpoint (epoch 2, step 5) "
+                                                       "is kept")
+    request = InterruptRequest()
+    request._handle(signal.SIGINT, None)
+    assert request.requested
+    with pytest.raises(KeyboardInterrupt):
+        request._handle(signal.SIGINT, None)
+
+
+def test_a_resumed_epoch_s_running_metrics_are_restored_only_when_they_fit(caplog):
+    from types import SimpleNamespace
+
+    from dsan_tf.training import StepCheckpoint
+
+    def callback(running):
+        import keras
+
+        variables = [keras.Variable(0.0), keras.Variable(np.zeros(2, np.float32))]  # a Keras model's metric variables
+        step = StepCheckpoint(None, 0, 3, 0, running=running)
+        step.set_model(SimpleNamespace(metrics_variables=variables))
+        return step, variables
+
+    step, variables = callback([1.5, [2.0, 3.0]])
+    step.on_epoch_begin(0)
+    assert [np.asarray(v).tolist() for v in variables] == [1.5, [2.0, 3.0]] and step.running is None
+    # fewer or more values than variables, another shape: the row covers the steps after the resume
+    for running in ([1.5], [1.5, [2.0, 3.0], 4.0], [1.5, [2.0, 3.0, 4.0]]):
+        step, variables = callback(running)
+        caplog.clear()
+        with caplog.at_level("WARNING", logger=training.log.name):
+            step.on_epoch_begin(0)
+        assert "covers only the steps after the resume" in caplog.text and step.running is None
+        assert np.asarray(variables[1]).tolist() == [0.0, 0.0]
+
+
+def test_a_nan_loss_stops_training_naming_the_epoch():
+    from dsan_tf.training import StopOnNaN, TrainingDiverged
+
+    stop = StopOnNaN(epoch=2)
+    stop.on_batch_end(0, {"loss": 0.7})  # a number: nothing happens
+    with pytest.raises(TrainingDiverged, match=r"the training loss became nan in epoch 3: training stopped"):
+        stop.on_batch_end(1, {"loss": float("nan")})
