@@ -1673,3 +1673,12 @@ FRESH_ROUND2_DATA = [
            '--profile reports the op time of all profiled steps as the time per step'),
 ]
 MUTANTS += FRESH_ROUND2_DATA
+
+# ------------------------------------------------------------------ round 3, blind (issue 34)
+# 48 one-line bugs written from dsan_tf/ alone by someone who had not read the tests, while the tests
+# for the lines each module's own files never ran (tests/mutation/own_coverage.py) were being written
+# by others who had not seen these: tests/mutation/mutants_round3.py.
+from mutants_round3 import FRESH_ROUND3 as _ROUND3  # noqa: E402
+
+FRESH_ROUND3 = [Mutant(**entry) for entry in _ROUND3]
+MUTANTS += FRESH_ROUND3
