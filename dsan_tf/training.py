@@ -333,15 +333,18 @@ class StepCheckpoint(keras.callbacks.Callback):
         if self.running is None:
             return
         variables = self.model.metrics_variables
-        if len(variables) != len(self.running):
+        try:  # all or nothing: every recorded value is converted and shape-checked before any is assigned
+            values = [np.asarray(value, variable.dtype) for variable, value in zip(variables, self.running)]
+            fits = len(variables) == len(self.running) and all(
+                tuple(value.shape) == tuple(variable.shape) for variable, value in zip(variables, values))
+        except (ValueError, TypeError):
+            fits = False
+        if fits:
+            for variable, value in zip(variables, values):
+                variable.assign(value)
+        else:
             log.warning("the resumed epoch's history row covers only the steps after the resume "
                         "(the recorded metrics do not match this model)")
-        else:
-            try:
-                for variable, value in zip(variables, self.running):
-                    variable.assign(np.asarray(value, variable.dtype))
-            except (ValueError, TypeError, tf.errors.OpError):
-                log.warning("the resumed epoch's history row covers only the steps after the resume")
         self.running = None
 
     def _running(self):

@@ -457,7 +457,8 @@ def test_a_resumed_epoch_s_running_metrics_are_restored_only_when_they_fit(caplo
         with caplog.at_level("WARNING", logger=training.log.name):
             step.on_epoch_begin(0)
         assert "covers only the steps after the resume" in caplog.text and step.running is None
-        assert np.asarray(variables[1]).tolist() == [0.0, 0.0]
+        # all or nothing: no variable keeps a recorded value when another does not fit
+        assert np.asarray(variables[0]).tolist() == 0.0 and np.asarray(variables[1]).tolist() == [0.0, 0.0]
 
 
 def test_a_nan_loss_stops_training_naming_the_epoch():
