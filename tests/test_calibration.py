@@ -305,3 +305,38 @@ def test_calibrate_refuses_a_model_of_other_classes_and_prints_its_table(tmp_pat
     corrected = load_dsan(saved)
     assert corrected.settings["class_scale"] == [1.0] * len(FERPLUS_CLASSES)
     assert not corrected.settings.get("flip_average")
+
+
+# ---- round 3 blind mutants (issue 34)
+
+
+def test_calibrate_scores_the_faces_mirrored_left_to_right(tmp_path, monkeypatch):
+    """r3-calibrate-mirror-wrong-axis: the "yes" rows average each face with its LEFT-RIGHT mirror. The images of
+    the second scoring pass must be the first pass's, reversed along the width (NumPy, NHWC axis 2); an upside
+    down copy (axis 1) or the same images fail. The embedded sample's 32 px faces are not symmetric."""
+    from dsan_tf import cli, evaluation
+    from dsan_tf.data import FERPLUS_CLASSES, SAMPLE_FERPLUS_DIR
+    from dsan_tf.model import DSAN
+
+    weights = tmp_path / "m.keras"
+    DSAN(num_classes=len(FERPLUS_CLASSES), image_size=32, class_names=list(FERPLUS_CLASSES)).save(weights)
+    seen, real = [], evaluation.collect_outputs
+
+    def recording(model, batches, keys):
+        images = []
+
+        def batches_seen():
+            for batch in batches:
+                images.append(np.asarray(batch[0]))
+                yield batch
+        out = real(model, batches_seen(), keys)
+        seen.append(np.concatenate(images))
+        return out
+
+    monkeypatch.setattr(evaluation, "collect_outputs", recording)
+    code = cli.main(["calibrate", "--weights", str(weights), "--data-dir", str(SAMPLE_FERPLUS_DIR), "--taus", "0",
+                     "--output", str(tmp_path / "cal"), "--no-progress"])
+    assert code == 0 and len(seen) == 2
+    plain, mirrored = seen
+    assert not np.array_equal(plain, plain[:, :, ::-1, :])  # the faces tell left from right
+    np.testing.assert_array_equal(mirrored, plain[:, :, ::-1, :])

@@ -453,3 +453,20 @@ def test_a_json_line_carries_only_the_streams_the_server_sent_and_a_face_found_i
     assert record == {"source": "p.jpg", "box": [1, 2, 3, 4], "label": "b", "probabilities": {"0": 0.25, "1": 0.75},
                       "face": 2, "class_id": 1, "gfe_probabilities": {"0": 0.5, "1": 0.5}}
     assert client.format_line("p.jpg", prediction, ["x", "y", "z"]) == "p.jpg: b (0.750)  [0.250 0.750]"
+
+
+# ---- round 3 blind mutants (issue 34)
+
+
+def test_the_documented_exit_statuses_are_the_numbers_themselves(server, capsys, tmp_path):
+    """r3-client-exit-statuses-3-4-swapped: the statuses a script reads are the numbers of the client's docs
+    (3: server unreachable, 4: model not found), written out here rather than read from the module."""
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now: connection refused
+    status, out, err = run(capsys, "--rest", f"http://127.0.0.1:{port}", "--faces", face_png(tmp_path))
+    assert status == 3 and "cannot reach" in err, err
+    missing = server(http(b'{"error": "Servable not found"}', "404 Not Found"))
+    status, out, err = run(capsys, "--rest", missing.url, "--model", "m", "--faces", face_png(tmp_path))
+    assert status == 4 and "not found" in err, err

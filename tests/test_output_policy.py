@@ -862,3 +862,27 @@ def test_assert_pixels_in_the_graph_refuses_what_check_pixels_refuses():
         with pytest.raises(tf.errors.InvalidArgumentError) as err:
             assert_pixels(tf.constant([[[[value, 1.0, 2.0]]]]))
         assert reason in str(err.value), (value, str(err.value)[:200])
+
+
+# ---- round 3 blind mutants (issue 34)
+
+
+def test_read_json_object_names_the_file_what_is_wrong_and_the_callers_hint(tmp_path):
+    """r3-io_utils-read-json-object-drops-hint: the old reader's hint (what to do) reaches the message, for a
+    damaged file and for JSON that is not an object."""
+    from dsan_tf.errors import UserError
+    from dsan_tf.io_utils import read_json_object
+
+    damaged = tmp_path / "settings.json"
+    damaged.write_text('{"size": 4')
+    with pytest.raises(UserError) as caught:
+        read_json_object(damaged, hint="delete it and run the command again")
+    assert "settings.json" in str(caught.value) and "delete it and run the command again" in str(caught.value)
+    listed = tmp_path / "list.json"
+    listed.write_text("[1, 2]")
+    with pytest.raises(UserError) as caught:
+        read_json_object(listed, hint="write an object")
+    assert "list.json" in str(caught.value) and "write an object" in str(caught.value)
+    good = tmp_path / "good.json"
+    good.write_text('{"size": 4}')
+    assert read_json_object(good, hint="unused") == {"size": 4}
