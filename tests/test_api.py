@@ -562,3 +562,40 @@ def test_module_level_predict_faces_and_a_savedmodel_folder_given_as_the_model(t
         predictor = api.load_model(path)
         assert isinstance(predictor, SavedModelPredictor) and predictor.class_names == ["dark", "bright"]
         assert predictor.source == str(tmp_path / "served" / "7")
+
+
+# ---- round 3 blind mutants (issue 34)
+
+
+def test_predict_batch_gives_each_photo_its_own_faces_whatever_their_number():
+    """r3-api-batch-offset-per-photo: photos with 0, 2 and 1 faces are classified together; each face's
+    probabilities are its own crop's. The stand-in model answers [1 - m, m] for a crop of mean brightness
+    m/255, and the stand-in aligner returns no face (photo 0), crops of brightness 51 and 102 (photo 1) and
+    204 (photo 2): a count of one row per photo instead of one per face shifts every later answer."""
+    from types import SimpleNamespace
+
+    from dsan_tf.api import FaceExpressionRecognizer
+    from dsan_tf.data.align import AlignedFace
+    from dsan_tf.inference import Predictor
+
+    class Mean(Predictor):
+        class_names = ["dark", "bright"]
+        source, image_size = "stub", 8
+
+        def _predict_pixels(self, pixels):
+            mean = np.asarray(pixels, np.float64).reshape(len(pixels), -1).mean(axis=1) / 255
+            return np.stack([1 - mean, mean], axis=1).astype(np.float32)
+
+    def face(level, x):
+        return AlignedFace(box=(x, 2, 6, 8), landmarks=np.zeros((5, 2), np.float32), confidence=0.99,
+                           image=np.full((8, 8, 3), level, np.uint8), matrix=np.eye(2, 3))
+
+    per_photo = {10: [face(51, 1), face(102, 4)], 20: [], 30: [face(204, 3)]}  # keyed by the photo's width
+    recognizer = FaceExpressionRecognizer(Mean())
+    recognizer.aligner = SimpleNamespace(align=lambda image: per_photo[image.shape[1]], output_size=8)
+    photos = [np.zeros((16, width, 3), np.uint8) for width in (20, 10, 30)]
+    none, two, one = recognizer.predict_batch(photos)
+    assert none == [] and len(two) == 2 and len(one) == 1
+    brightness = [round(f["probabilities"]["bright"] * 255) for f in two + one]
+    assert brightness == [51, 102, 204]
+    assert [f["box"] for f in two + one] == [[1, 2, 6, 8], [4, 2, 6, 8], [3, 2, 6, 8]]
