@@ -376,3 +376,18 @@ def test_folder_refuses_an_unreadable_class_folder_and_a_tree_without_classes(tm
     with pytest.raises(DataError, match=r"sad/locked: folder cannot be read \(Permission denied\); its images were "
                                         r"skipped; fix its permissions or move it out of the data folder"):
         read_folder(tmp_path / "tree")
+
+
+# ---- round 3 blind mutants (issue 34)
+
+
+def test_hidden_folders_are_no_classes_and_upper_case_suffixes_are_images(tmp_path):
+    """r3-folder-hidden-class-folders, r3-images-suffix-case: a notebook's .ipynb_checkpoints beside the class
+    folders is not a class; a camera's IMG_0001.JPG is an image like x.jpg."""
+    write_jpg(tmp_path / "train" / "happy" / "IMG_0001.JPG")
+    write_jpg(tmp_path / "train" / "happy" / "x.jpg")
+    write_jpg(tmp_path / "train" / "sad" / "y.PNG")
+    write_jpg(tmp_path / "train" / ".ipynb_checkpoints" / "z.jpg")
+    data = load_dataset("folder", tmp_path)
+    assert data.class_names == ("happy", "sad")
+    assert data.split("train")["name"].tolist() == ["happy/IMG_0001.JPG", "happy/x.jpg", "sad/y.PNG"]
