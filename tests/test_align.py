@@ -456,3 +456,15 @@ def test_the_detector_runs_at_the_callers_minimum_face_in_its_own_pixels():
     # 40x60 shrunk to 20x30 for a 30-px detection side: 2 source pixels a copy pixel, so 30 asks for 15
     FaceAligner(16, min_face_size=30, detector=Recording(), max_detection_side=30).detect(np.zeros((40, 60, 3), np.uint8))
     assert seen == [((20, 30), 15, "numpy", "xyxy")]
+
+
+# ---- round 3 blind mutants (issue 34)
+
+
+def test_names_that_differ_only_in_case_or_suffix_clash_within_one_folder():
+    """r3-align-clash-case-sensitive: A.jpg and a.png would be one crop a.png on a case-insensitive file system
+    (macOS, Windows): they clash and keep their suffixes; the same stem in two folders does not clash."""
+    from dsan_tf.data.align import _clashing
+
+    paths = [Path("A.jpg"), Path("a.png"), Path("b.jpg"), Path("x/c.jpg"), Path("y/c.jpg"), Path("x/C.PNG")]
+    assert _clashing(paths) == {Path("A.jpg"), Path("a.png"), Path("x/c.jpg"), Path("x/C.PNG")}
