@@ -25,6 +25,7 @@ cache) and names the first file that fails.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import logging
 import math
 import re
@@ -278,15 +279,19 @@ def _first_undecodable(table: pd.DataFrame, image_size: int, prefix: str | None)
     ds = source_from_table(table).map(_decode_fn(image_size), num_parallel_calls=AUTOTUNE,
                                       deterministic=True)
     iterator = iter(_cache(ds, prefix))
-    read = 0
+    read, failure = 0, None
     try:
         for _ in iterator:
             read += 1
     except tf.errors.OpError as error:
-        return read, error
+        # Without its traceback: the traceback's frames hold the iterator, whose cache writer (and its
+        # threads) would then outlive the removal of the half-written cache and write its files again.
+        failure = read, error.with_traceback(None)
     finally:
         del iterator  # the cache writer must be gone before its files are removed
-    return None
+    if failure is not None:
+        gc.collect()  # and gone even if a reference cycle holds it
+    return failure
 
 
 def _damaged_cache(table: pd.DataFrame, image_size: int, prefix: str) -> str | None:
