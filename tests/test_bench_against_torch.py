@@ -103,3 +103,34 @@ def test_profile_classifiers():
         ("aten::clamp_min", "aten::relu"): "other",
     }
     assert {names: bench.torch_part(names) for names in torch_ops} == torch_ops
+
+
+# ---- round 3 blind mutants (issue 34)
+
+
+def test_against_torch_rates_from_scripted_step_times(monkeypatch):
+    """r3-benchmark-best-uses-slowest: without PyTorch or the reference, the against-PyTorch figures from
+    scripted step times (one round of three steps of 16 images each), by hand: TensorFlow's walls 0.5, 0.25,
+    1.0 s give 32 images/s (median) and 64 best (fastest step); PyTorch's 0.4, 0.8, 0.1 s give 40 and 160; so
+    the ratios are 0.8 and 0.4."""
+    import argparse
+
+    from test_accounting import FakeRunner, ScriptedTimes
+
+    from dsan_tf import benchmark as bench
+
+    timed = ScriptedTimes({("tf", "train"): [[(0.5, 0.4), (0.25, 0.2), (1.0, 0.9)]],
+                           ("torch", "train"): [[(0.4, 0.3), (0.8, 0.7), (0.1, 0.1)]]})
+    monkeypatch.setattr(bench, "fixed_batch", lambda image_size, args: (None, None))
+    monkeypatch.setattr(bench, "tf_runner", lambda *args, **kwargs: FakeRunner("tf"))
+    monkeypatch.setattr(bench, "TorchRunner", lambda *args: FakeRunner("torch"))
+    monkeypatch.setattr(bench, "timed", timed)
+    monkeypatch.setattr(bench, "log", lambda message: None)
+    args = argparse.Namespace(seed=0, batch_size=16, num_classes=3, warmup=0, steps=3, rounds=1, round_seconds=1.0,
+                              with_keras_batchnorm=False, with_keras_adam=False)
+    result = bench.bench_against_torch("float32", 32, args, module=None)
+    assert result["tf"]["images_per_s"] == pytest.approx(32) and result["tf"]["images_per_s_best"] == pytest.approx(64)
+    assert result["torch"]["images_per_s"] == pytest.approx(40)
+    assert result["torch"]["images_per_s_best"] == pytest.approx(160)
+    assert result["ratio_tf_over_torch"] == pytest.approx(0.8)
+    assert result["ratio_best_tf_over_torch"] == pytest.approx(0.4)

@@ -52,3 +52,23 @@ def test_sparse_attention_is_eq2_with_batchnorm(num_layers, training):
     assert attention.min() >= 0.0
     for (_, bn), moving_mean in zip(layer.blocks, moving_means):
         np.testing.assert_allclose(bn.moving_mean.numpy(), moving_mean, rtol=1e-4, atol=1e-5)
+
+
+# ---- round 3 blind mutants (issue 34)
+
+
+def test_decision_fusion_with_class_scale_is_the_renormalised_product():
+    """r3-layers-class-scale-not-renormalised: the prior correction multiplies the fused probabilities by
+    the class factors and renormalises, by hand: streams with logits 0 (uniform [0.5, 0.5]) and ln 3
+    ([0.25, 0.75] after softmax) fused with weights 0.4 / 0.6 give [0.35, 0.65]; factors [2, 1] give
+    [0.70, 0.65] / 1.35."""
+    import math
+
+    from dsan_tf.layers import DecisionFusion
+
+    gfe = np.zeros((1, 2), np.float32)
+    mff = np.array([[0.0, math.log(3.0)]], np.float32)
+    np.testing.assert_allclose(np.asarray(DecisionFusion()([gfe, mff])), [[0.35, 0.65]], rtol=1e-6)
+    scaled = np.asarray(DecisionFusion(class_scale=[2.0, 1.0])([gfe, mff]))
+    np.testing.assert_allclose(scaled, [[0.70 / 1.35, 0.65 / 1.35]], rtol=1e-6)
+    assert scaled.sum() == pytest.approx(1.0)
