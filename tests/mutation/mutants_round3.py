@@ -114,7 +114,7 @@ FRESH_ROUND3 = [
     dict(name="r3-pixels-names-the-good-images", file="dsan_tf/pixels.py",
          old='images = ", ".join(str(i) for i in np.flatnonzero(~finite)[:10])',
          new='images = ", ".join(str(i) for i in np.flatnonzero(finite)[:10])',
-         tests=("tests/test_predict.py", "tests/test_api.py"),
+         tests=("tests/test_pixels.py", "tests/test_predict.py"),  # test_pixels.py made after the first pass
          why="the NaN/Inf refusal names the images that are fine instead of the bad ones."),
     dict(name="r3-calibration-empty-class-prior", file="dsan_tf/calibration.py",
          old="if counts.shape != (num_classes,) or (counts <= 0).any():",

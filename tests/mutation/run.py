@@ -10,7 +10,8 @@ The report gives the score per module of dsan_tf/; a module with code and no mut
 coverage (listed, exit status 1) on a full run and with --coverage.
 
 The repository (without .git, caches and large files) is copied to a scratch folder
-(mutation-XXXX in the system temporary folder); the working tree is never modified. First the baseline: each test file the
+(mutation-XXXX in the system temporary folder, beside a link to the checkout's ../shared, so that
+the tests of real data run as in the checkout); the working tree is never modified. First the baseline: each test file the
 mutants name is run unmutated (with the union of their -k selections); a mutant whose tests fail
 without it cannot be "killed" and is reported "invalid". Then, one at a time, each mutant's text
 substitution is applied to the scratch copy, its tests are run (``nice -n 19 python -m pytest -x -q``, ``--nice`` to change,
@@ -192,6 +193,8 @@ def main(argv=None):
     runnable = [m for m in mutants if m not in stale]
 
     workdir = Path(tempfile.mkdtemp(prefix="mutation-", dir="/tmp"))
+    if (REPO.parent / "shared").is_dir():  # the copies' ../shared: tests of real data and photos run, not skip
+        (workdir / "shared").symlink_to(REPO.parent / "shared")
     jobs = max(1, args.jobs)
     copies, started = queue.Queue(), time.monotonic()
     try:
