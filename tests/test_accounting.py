@@ -57,6 +57,19 @@ class ScriptedTimes:
         return list(step_times)
 
 
+def script_bench(monkeypatch, script, tf_runner=None):
+    """bench against PyTorch on scripted step times: no model, no PyTorch; returns the ScriptedTimes."""
+    timed = ScriptedTimes(script)
+    monkeypatch.setattr(bench, "fixed_batch", lambda image_size, args: (None, None))
+    monkeypatch.setattr(bench, "tf_runner", tf_runner or (lambda precision, size, args, x, y, adam=None,
+                        keras_batchnorm=False: FakeRunner("tf-keras-bn" if keras_batchnorm else
+                                                          "tf-keras-adam" if adam else "tf")))
+    monkeypatch.setattr(bench, "TorchRunner", lambda *args: FakeRunner("torch"))
+    monkeypatch.setattr(bench, "timed", timed)
+    monkeypatch.setattr(bench, "log", lambda message: None)
+    return timed
+
+
 def step_rounds(rounds, steps):
     """rounds x steps (wall, cpu) pairs: distinct positive durations."""
     pair = st.tuples(st.floats(0.01, 10.0), st.floats(0.01, 10.0))
@@ -113,13 +126,7 @@ def test_bench_against_torch_ratios_are_the_hand_computed_ones(monkeypatch):
     labels = ("tf", "tf-keras-bn", "torch")
     script = {(label, "train"): [[(float(w), float(c)) for w, c in rng.uniform(0.05, 3.0, (3, 2))] for _ in range(3)]
               for label in labels}
-    timed = ScriptedTimes(script)
-    monkeypatch.setattr(bench, "fixed_batch", lambda image_size, args: (None, None))
-    monkeypatch.setattr(bench, "tf_runner", lambda precision, size, args, x, y, adam=None, keras_batchnorm=False:
-                        FakeRunner("tf-keras-bn" if keras_batchnorm else "tf-keras-adam" if adam else "tf"))
-    monkeypatch.setattr(bench, "TorchRunner", lambda *args: FakeRunner("torch"))
-    monkeypatch.setattr(bench, "timed", timed)
-    monkeypatch.setattr(bench, "log", lambda message: None)
+    timed = script_bench(monkeypatch, script)
     args = argparse.Namespace(seed=0, batch_size=16, num_classes=3, warmup=0, steps=3, rounds=3, round_seconds=1.0,
                               with_keras_batchnorm=True, with_keras_adam=False)
     result = bench.bench_against_torch("float32", 32, args, module=None)
@@ -552,18 +559,13 @@ def test_bench_against_torch_with_keras_adam_times_and_compares_it(monkeypatch):
     script = {("tf", "train"): [[(0.1, 1.0), (0.3, 1.0)]] * 2,
               ("tf-keras-adam", "train"): [[(0.4, 2.0), (0.4, 2.0)]] * 2,
               ("torch", "train"): [[(0.5, 4.0), (0.5, 4.0)]] * 2}
-    timed = ScriptedTimes(script)
     adams = []
 
     def tf_runner(precision, size, args, x, y, adam=None, keras_batchnorm=False):
         adams.append(adam)
         return FakeRunner("tf-keras-adam" if adam else "tf")
 
-    monkeypatch.setattr(bench, "fixed_batch", lambda image_size, args: (None, None))
-    monkeypatch.setattr(bench, "tf_runner", tf_runner)
-    monkeypatch.setattr(bench, "TorchRunner", lambda *args: FakeRunner("torch"))
-    monkeypatch.setattr(bench, "timed", timed)
-    monkeypatch.setattr(bench, "log", lambda message: None)
+    timed = script_bench(monkeypatch, script, tf_runner)
     args = argparse.Namespace(seed=0, batch_size=8, num_classes=3, warmup=0, steps=2, rounds=2, round_seconds=1.0,
                               with_keras_batchnorm=False, with_keras_adam=True)
     result = bench.bench_against_torch("float32", 32, args, module=None)

@@ -115,17 +115,12 @@ def test_against_torch_rates_from_scripted_step_times(monkeypatch):
     the ratios are 0.8 and 0.4."""
     import argparse
 
-    from test_accounting import FakeRunner, ScriptedTimes
+    from test_accounting import script_bench
 
     from dsan_tf import benchmark as bench
 
-    timed = ScriptedTimes({("tf", "train"): [[(0.5, 0.4), (0.25, 0.2), (1.0, 0.9)]],
-                           ("torch", "train"): [[(0.4, 0.3), (0.8, 0.7), (0.1, 0.1)]]})
-    monkeypatch.setattr(bench, "fixed_batch", lambda image_size, args: (None, None))
-    monkeypatch.setattr(bench, "tf_runner", lambda *args, **kwargs: FakeRunner("tf"))
-    monkeypatch.setattr(bench, "TorchRunner", lambda *args: FakeRunner("torch"))
-    monkeypatch.setattr(bench, "timed", timed)
-    monkeypatch.setattr(bench, "log", lambda message: None)
+    script_bench(monkeypatch, {("tf", "train"): [[(0.5, 0.4), (0.25, 0.2), (1.0, 0.9)]],
+                               ("torch", "train"): [[(0.4, 0.3), (0.8, 0.7), (0.1, 0.1)]]})
     args = argparse.Namespace(seed=0, batch_size=16, num_classes=3, warmup=0, steps=3, rounds=1, round_seconds=1.0,
                               with_keras_batchnorm=False, with_keras_adam=False)
     result = bench.bench_against_torch("float32", 32, args, module=None)

@@ -1202,6 +1202,16 @@ def test_face_patch_is_a_square_twice_the_face_s_height_clipped_at_the_photo_s_e
         face_patch(photo)
 
 
+
+class ClosedVideoWriter:
+    """cv2.VideoWriter stand-in that could not open its file (no codec, a folder that cannot be written)."""
+
+    def __init__(self, *args):
+        pass
+
+    def isOpened(self):  # noqa: N802 - OpenCV's name
+        return False
+
 def test_make_video_without_a_face_scales_the_whole_photo_and_refuses_an_unwritable_video(tmp_path, monkeypatch):
     """No face found: the whole 100 x 100 photo, scaled by min(240 / 100, 0.8 * 160 / 100, 0.8 * 120 / 100)
     = 0.96 to 96 x 96, on a 160 x 120 grey (110) canvas; frame 0's offset (dx, dy) = (0, 10): rows 22..117,
@@ -1224,14 +1234,7 @@ def test_make_video_without_a_face_scales_the_whole_photo_and_refuses_an_unwrita
                             (70, 131, 110), (70, 80, 220)]:
         assert abs(grey[row, col] - value) < 25, (row, col, grey[row, col])
 
-    class Closed:
-        def __init__(self, *args):
-            pass
-
-        def isOpened(self):  # noqa: N802 - OpenCV's name
-            return False
-
-    monkeypatch.setattr(cv2, "VideoWriter", Closed)
+    monkeypatch.setattr(cv2, "VideoWriter", ClosedVideoWriter)
     with pytest.raises(OSError, match="cannot write an MJPG video"):
         make_video(tmp_path / "w.avi", np.full((100, 100, 3), 220, np.uint8), frames=3, size=(160, 120))
     with pytest.raises(OSError, match="cannot write an MJPG video"):
@@ -1437,14 +1440,7 @@ def test_video_writer_refuses_other_suffixes_and_an_unwritable_video(tmp_path, m
             with video_writer(policy, tmp_path / "clip.gif", 10.0, (32, 24)):
                 pass
 
-        class Closed:
-            def __init__(self, *args):
-                pass
-
-            def isOpened(self):  # noqa: N802 - OpenCV's name
-                return False
-
-        monkeypatch.setattr(cv2, "VideoWriter", Closed)
+        monkeypatch.setattr(cv2, "VideoWriter", ClosedVideoWriter)
         with pytest.raises(OSError, match="OpenCV cannot write a MJPG video"):
             with video_writer(policy, tmp_path / "clip.avi", 10.0, (32, 24)):
                 pass
