@@ -1,6 +1,7 @@
 """dsan client against servers that misbehave (issue 31): a per-request deadline (a server sending a byte a
 second cannot hold it), and a malformed reply (REST JSON or gRPC) is one line naming the server."""
 
+import contextlib
 import json
 import socket
 import threading
@@ -89,6 +90,24 @@ def server():
         s.close()
 
 
+@contextlib.contextmanager
+def grpc_serving(servicer):
+    """A TF Serving stand-in on 127.0.0.1 answering Predict with ``servicer``; yields its port."""
+    import grpc
+    from concurrent import futures
+
+    from tensorflow_serving.apis import prediction_service_pb2_grpc
+
+    grpc_server = grpc.server(futures.ThreadPoolExecutor(2))
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(servicer, grpc_server)
+    port = grpc_server.add_insecure_port("127.0.0.1:0")
+    grpc_server.start()
+    try:
+        yield port
+    finally:
+        grpc_server.stop(0)
+
+
 def run(capsys, *argv):
     status = client.main([str(a) for a in argv])
     out = capsys.readouterr()
@@ -131,8 +150,7 @@ def test_a_malformed_rest_reply_is_one_line_naming_the_server(server, capsys, tm
 
 
 def test_malformed_grpc_replies_are_one_line_naming_the_server(capsys, tmp_path):
-    grpc = pytest.importorskip("grpc")
-    from concurrent import futures
+    pytest.importorskip("grpc")
 
     from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
     from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
@@ -161,11 +179,7 @@ def test_malformed_grpc_replies_are_one_line_naming_the_server(capsys, tmp_path)
                 response.outputs[name].CopyFrom(proto)
             return response
 
-    grpc_server = grpc.server(futures.ThreadPoolExecutor(2))
-    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(Servicer(), grpc_server)
-    port = grpc_server.add_insecure_port("127.0.0.1:0")
-    grpc_server.start()
-    try:
+    with grpc_serving(Servicer()) as port:
         face = face_png(tmp_path)
         for says in ["missing key predictions[0].class_id", "ValueError", "KeyError", "probabilities[0], found nan"]:
             status, out, err = run(capsys, "--grpc", f"127.0.0.1:{port}", "--timeout", 10, "--faces", face)
@@ -173,8 +187,6 @@ def test_malformed_grpc_replies_are_one_line_naming_the_server(capsys, tmp_path)
             assert status == client.EXIT_SERVER and out == "", err
             assert len(lines) == 1 and f"server at 127.0.0.1:{port}" in lines[0] and says in lines[0], err
             replies.pop(0)
-    finally:
-        grpc_server.stop(0)
 
 
 # round 2 blind mutants (issue 34)
@@ -194,8 +206,7 @@ def test_a_class_id_just_outside_the_probabilities_is_refused(server, capsys, tm
 def test_a_grpc_server_that_misses_the_deadline_is_unreachable(capsys, tmp_path):
     """r2-client-grpc-deadline-is-a-server-error: no gRPC answer within --timeout exits 3 (unreachable, as the
     REST path), not 1 (a server error)."""
-    grpc = pytest.importorskip("grpc")
-    from concurrent import futures
+    pytest.importorskip("grpc")
 
     from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
@@ -206,15 +217,12 @@ def test_a_grpc_server_that_misses_the_deadline_is_unreachable(capsys, tmp_path)
             release.wait(10)
             return predict_pb2.PredictResponse()
 
-    grpc_server = grpc.server(futures.ThreadPoolExecutor(2))
-    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(Silent(), grpc_server)
-    port = grpc_server.add_insecure_port("127.0.0.1:0")
-    grpc_server.start()
-    try:
-        status, out, err = run(capsys, "--grpc", f"127.0.0.1:{port}", "--timeout", 0.5, "--faces", face_png(tmp_path))
-    finally:
-        release.set()
-        grpc_server.stop(0)
+    with grpc_serving(Silent()) as port:
+        try:
+            status, out, err = run(capsys, "--grpc", f"127.0.0.1:{port}", "--timeout", 0.5, "--faces",
+                                   face_png(tmp_path))
+        finally:
+            release.set()  # before the server stops: its worker is waiting on it
     assert status == client.EXIT_UNREACHABLE and out == "", err
     assert len(err.strip().splitlines()) == 1 and "within 0.5 s" in err, err
 
@@ -424,7 +432,6 @@ def test_an_empty_probability_list_and_a_network_error_other_than_refusal(server
 def test_a_grpc_refusal_other_than_unavailable_not_found_or_deadline_is_a_server_error(capsys, tmp_path):
     """INVALID_ARGUMENT (e.g. bytes the model cannot decode): exit 1 naming the code and the server's words."""
     grpc = pytest.importorskip("grpc")
-    from concurrent import futures
 
     from tensorflow_serving.apis import prediction_service_pb2_grpc
 
@@ -432,14 +439,8 @@ def test_a_grpc_refusal_other_than_unavailable_not_found_or_deadline_is_a_server
         def Predict(self, request, context):
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "Unknown image file format")
 
-    grpc_server = grpc.server(futures.ThreadPoolExecutor(2))
-    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(Refusing(), grpc_server)
-    port = grpc_server.add_insecure_port("127.0.0.1:0")
-    grpc_server.start()
-    try:
+    with grpc_serving(Refusing()) as port:
         status, out, err = run(capsys, "--grpc", f"127.0.0.1:{port}", "--timeout", 10, "--faces", face_png(tmp_path))
-    finally:
-        grpc_server.stop(0)
     assert status == client.EXIT_SERVER and out == ""
     assert (f"server at 127.0.0.1:{port} rejected the request (INVALID_ARGUMENT): Unknown image file format"
             in err), err
