@@ -1682,3 +1682,12 @@ from mutants_round3 import FRESH_ROUND3 as _ROUND3  # noqa: E402
 
 FRESH_ROUND3 = [Mutant(**entry) for entry in _ROUND3]
 MUTANTS += FRESH_ROUND3
+
+# ------------------------------------------------------------------ round 4, blind (issue 34)
+# The modules with the fewest mutants so far (the commands of dsan_tf/cli/, and the small library modules),
+# written the same way as round 3: tests/mutation/mutants_round4a.py (commands), mutants_round4b.py (library).
+from mutants_round4a import FRESH_ROUND4A as _ROUND4A  # noqa: E402
+from mutants_round4b import FRESH_ROUND4B as _ROUND4B  # noqa: E402
+
+FRESH_ROUND4 = [Mutant(**entry) for entry in _ROUND4A + _ROUND4B]
+MUTANTS += FRESH_ROUND4
