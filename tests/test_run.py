@@ -45,6 +45,13 @@ def test_smoke_run_writes_every_output(trained):
     assert 0.0 <= metrics["p_attention_zero"] <= 1.0
     assert metrics["params_trainable"] == 11_327_506 + 2 * 129  # K=8: two classifiers with one more class (128+1 each)
     assert metrics["training"]["model_selection"] == "last epoch"
+    # without --ema-decay the run keeps no average of the weights (dsan_tf/ema.py): nothing of it anywhere
+    import tensorflow as tf
+
+    assert config["settings"]["ema_decay"] == 0 and not (trained / "model-last.keras").exists()
+    checkpointed = [name for name, _ in tf.train.list_variables(str(trained / "checkpoints"))]
+    assert checkpointed and not any(name.startswith("ema/") for name in checkpointed)
+    assert "last_weights_accuracy" not in metrics
     from dsan_tf.data.registry import load_dataset
 
     assert metrics["training"]["label_mode"] == "probability" and metrics["label_mode"] == "majority"
