@@ -68,3 +68,18 @@ def test_crop_to_box_clips_and_ignores_missing_box():
     assert crop_to_box(image, [-2, 6, 40, 40]).shape == (4, 8, 3)
     assert crop_to_box(image, [-1, -1, -1, -1]).shape == (10, 8, 3)
     assert crop_to_box(image, [50, 50, 4, 4]).shape == (10, 8, 3)
+
+
+# ---- round 4 blind mutants (issue 34)
+
+
+def test_a_float_image_whose_brightest_pixel_is_exactly_one_is_a_0_to_1_image():
+    from dsan_tf.data.preprocess import pil_to_rgb
+
+    unit = Image.fromarray(np.array([[0.0, 0.5], [0.25, 1.0]], np.float32))
+    assert unit.mode == "F"
+    # x 255, rounded half to even: 0, 127.5 -> 128, 63.75 -> 64, 255.
+    assert pil_to_rgb(unit)[..., 0].tolist() == [[0, 128], [64, 255]]
+    # A brightest value above 1 means a 0..255 float image: rounded as it is (1.4 -> 1, 2.0 -> 2).
+    wide = Image.fromarray(np.array([[0.0, 1.4], [2.0, 200.0]], np.float32))
+    assert pil_to_rgb(wide)[..., 2].tolist() == [[0, 1], [2, 200]]

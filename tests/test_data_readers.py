@@ -391,3 +391,32 @@ def test_hidden_folders_are_no_classes_and_upper_case_suffixes_are_images(tmp_pa
     data = load_dataset("folder", tmp_path)
     assert data.class_names == ("happy", "sad")
     assert data.split("train")["name"].tolist() == ["happy/IMG_0001.JPG", "happy/x.jpg", "sad/y.PNG"]
+
+
+# ---- round 4 blind mutants (issue 34)
+
+
+def test_the_header_check_accepts_each_format_tensorflow_decodes(tmp_path):
+    """PNG, JPEG, GIF and BMP written by Pillow start with their signatures (\\x89PNG, \\xff\\xd8\\xff, GIF8,
+    BM): the cheap check passes all four; TIFF (II*\\0), which TensorFlow cannot decode, is refused."""
+    from dsan_tf.data.table import image_problem
+
+    face = Image.fromarray(np.full((6, 9, 3), 120, np.uint8))
+    for suffix in ("png", "jpg", "gif", "bmp", "tif"):
+        face.save(tmp_path / f"face.{suffix}")
+    assert (tmp_path / "face.bmp").read_bytes()[:2] == b"BM"
+    problems = {s: image_problem(tmp_path / f"face.{s}", "header") for s in ("png", "jpg", "gif", "bmp", "tif")}
+    assert problems == {"png": None, "jpg": None, "gif": None, "bmp": None,
+                        "tif": "not an image (not PNG/JPEG/GIF/BMP bytes)"}
+
+
+def test_the_class_vocabularies_in_label_order():
+    """FERPlus: the 8 emotions of label.csv's vote columns, in their order (unknown and NF are no classes);
+    AffectNet-7 is AffectNet-8 without contempt (code 7)."""
+    from dsan_tf.data.classes import FERPLUS_CLASSES
+
+    assert FERPLUS_CLASSES == ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt")
+    assert AFFECTNET8_CLASSES == ("neutral", "happiness", "sadness", "surprise", "fear", "disgust", "anger",
+                                  "contempt")
+    assert AFFECTNET7_CLASSES == AFFECTNET8_CLASSES[:7] and "contempt" not in AFFECTNET7_CLASSES
+    assert len(RAFDB_CLASSES) == 7 and set(RAFDB_CLASSES) == set(AFFECTNET7_CLASSES)

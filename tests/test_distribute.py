@@ -251,3 +251,19 @@ def test_distributed_train_matches_fit_on_one_device():
     assert len(stopped["loss"]) == 2
     with pytest.raises(ValueError, match="steps_per_epoch"):
         distributed_train(looped, strategy, lambda ctx: dataset().batch(8), epochs=1, steps_per_epoch=None)
+
+
+# ---- round 4 blind mutants (issue 34)
+
+
+def test_make_dataset_fn_drops_a_short_last_batch():
+    import tensorflow as tf
+
+    from dsan_tf.distribute import make_dataset_fn
+
+    # 10 examples, global batch 4. Pipeline 0 of 2 keeps 0, 2, 4, 6, 8 and batches them by 2 (4 / 2
+    # replicas): [0, 2], [4, 6], and the lone [8] is dropped. One pipeline: [0..3], [4..7]; 8, 9 dropped.
+    fn = make_dataset_fn(lambda: tf.data.Dataset.range(10), global_batch_size=4)
+    context = tf.distribute.InputContext(num_input_pipelines=2, input_pipeline_id=0, num_replicas_in_sync=2)
+    assert [b.numpy().tolist() for b in fn(context)] == [[0, 2], [4, 6]]
+    assert [b.numpy().tolist() for b in fn(tf.distribute.InputContext())] == [[0, 1, 2, 3], [4, 5, 6, 7]]

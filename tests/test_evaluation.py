@@ -35,3 +35,19 @@ def test_a_class_absent_from_the_split_is_null_not_zero():
     metrics = evaluate_outputs(outputs, CLASSES)
     assert metrics["stream_per_class_accuracy"]["gfe"] == {"a": 1.0, "b": 0.0, "c": None}
     assert metrics["mean_class_accuracy"] == pytest.approx(1.0)
+
+
+# ---- round 4 blind mutants (issue 34)
+
+
+def test_subset_figures_count_and_score_only_their_own_rows():
+    # Row by row (label, fused prediction): (0,0) hit, (1,1) hit, (2,0) miss, (0,1) miss, (1,1) hit.
+    labels = np.array([0, 1, 2, 0, 1])
+    outputs = {"targets": one_hot(labels), "probabilities": one_hot([0, 1, 0, 1, 1])}
+    subsets = {"occlusion": [True, True, True, False, False],  # rows 0-2: 2 hits of 3
+               "pose": [False, False, False, True, True],  # rows 3-4: 1 hit of 2
+               "empty": [False] * 5}
+    metrics = evaluate_outputs(outputs, CLASSES, subsets=subsets)
+    assert metrics["subsets"]["occlusion"] == {"count": 3, "accuracy": pytest.approx(2 / 3)}
+    assert metrics["subsets"]["pose"] == {"count": 2, "accuracy": pytest.approx(0.5)}
+    assert metrics["subsets"]["empty"] == {"count": 0, "accuracy": None}

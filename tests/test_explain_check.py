@@ -213,3 +213,34 @@ def test_the_shipped_model_points_at_the_mouth_of_happy_faces_not_at_corners():
     assert happy["faces"] >= 10 and happy["rate"] >= 0.5, result
     assert result["corner"]["rate"] <= 0.25, result
     assert result["randomisation"]["all"]["mean_spearman"] <= 0.5, result
+
+
+# ------------------------------------------------------------------ round 4 blind mutants (issue 34)
+
+
+def test_pointing_counts_only_faces_labelled_and_called_the_class(ferplus_model, monkeypatch):
+    """10 faces, predictions and labels set by hand (happiness is class 1): faces 0-3 called happy, 0, 1, 4
+    and 5 labelled happy. Maps are hot on the mouth for a face mapped for happiness, in a corner otherwise.
+    Pointing for happiness counts faces 0 and 1 only (labelled AND called happy): 2 faces, both on the
+    mouth; faces 4 and 5 (happy, called neutral: their maps are neutral's) stay out. Surprise has none."""
+    import dsan_tf.explain_check as check
+
+    predicted = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, 0])
+    labels = np.array([1, 1, 0, 0, 1, 1, 0, 0, 0, 0])
+    hot_mouth, hot_corner = np.zeros((6, 6)), np.zeros((6, 6))
+    hot_mouth[4, 3] = 1.0
+    hot_corner[0, 0] = 1.0
+
+    def fake_maps(model, inputs, targets, *args):
+        return np.stack([hot_mouth if t == 1 else hot_corner for t in targets])
+
+    monkeypatch.setattr(check, "_maps", fake_maps)
+    monkeypatch.setattr(check, "randomised_copy", lambda model, scope, seed: model)
+    monkeypatch.setattr(ferplus_model, "predict_on_batch",
+                        lambda inputs: {"probabilities": np.eye(8, dtype=np.float32)[predicted[:len(inputs)]]})
+    faces = [np.full((48, 48, 3), 100 + i, np.uint8) for i in range(10)]
+    result = check.run_check(ferplus_model, faces, labels, FERPLUS_CLASSES)
+    assert result["pointing"]["happiness"] == {"region": "mouth", "faces": 2, "rate": 1.0, "chance": 0.27}
+    assert result["pointing"]["surprise"] == {"region": "mouth or eyes", "faces": 0, "rate": None, "chance": 0.51}
+    assert result["accuracy"] == 0.6  # faces 0, 1, 6-9 called as labelled
+    assert result["corner"] == {"rate": 0.6, "faces": 10, "chance": 0.16}  # the 6 faces mapped for neutral

@@ -255,3 +255,51 @@ def test_a_limited_check_against_a_saved_model_reports_each_model_and_exits_1_be
     assert f"model classes {names} differ from FERPlus'" in captured.err
     assert f"SavedModel variables: {variables / 1e6:.2f} MB" in captured.out
     assert "(BELOW >= 98.0%)" in captured.out and "(ok >= 99.9%)" in captured.out
+
+
+# ---- round 4 blind mutants (issue 34)
+
+
+def test_load_interpreter_takes_exactly_one_source(tmp_path):
+    from dsan_tf.litert import load_interpreter
+
+    for both_or_none in ({"model_content": b"flatbuffer", "model_path": tmp_path / "m.tflite"}, {}):
+        with pytest.raises(ValueError, match="give exactly one of model_content and model_path"):
+            load_interpreter(**both_or_none)
+
+
+def test_the_tflite_predictor_of_a_grey_model_greys_colour_faces(monkeypatch):
+    """The TFLite predictor takes its grey setting from the Keras predictor it stands in for: a pure red
+    face (255, 0, 0) reaches the runner as BT.601 grey, 0.299 * 255 = 76.245 in every channel."""
+    import ai_edge_litert.interpreter
+
+    from dsan_tf.inference import Predictor
+    from dsan_tf.tflite_predictor import TFLitePredictor
+
+    seen = []
+
+    class Runner:
+        def get_input_details(self):
+            return {"pixels": {"shape": np.array([1, 8, 8, 3])}}
+
+        def __call__(self, pixels):
+            seen.append(np.array(pixels))
+            return {"probabilities": np.full((len(pixels), 2), 0.5, np.float32)}
+
+    class Interpreter:  # no flatbuffer: the runner above stands for the converted model
+        def __init__(self, model_content, num_threads):
+            pass
+
+        def get_signature_runner(self):
+            return Runner()
+
+    class Grey(Predictor):
+        class_names, image_size, source, grayscale_input = ["a", "b"], 8, "grey.keras", True
+
+    monkeypatch.setattr(ai_edge_litert.interpreter, "Interpreter", Interpreter)
+    lite = TFLitePredictor(b"unused", Grey())
+    assert lite.grayscale_input is True and lite.image_size == 8 and lite.class_names == ["a", "b"]
+    red = np.zeros((8, 8, 3), np.uint8)
+    red[..., 0] = 255
+    lite.predict([red])
+    np.testing.assert_allclose(seen[-1], np.full((1, 8, 8, 3), np.round(0.299 * 255)), atol=1.0)

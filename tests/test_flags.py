@@ -427,3 +427,23 @@ def test_the_epoch_line_shows_the_runs_total(tmp_path):
     fit_resumable(model, lambda epoch: tf.data.Dataset.from_tensor_slices((x, y)).batch(4), 3, tmp_path,
                   verbose=0, extra_callbacks=[EpochLine(stream=stream, progress_bar=False)])
     assert [line.split(":")[0] for line in stream.getvalue().splitlines()] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
+
+
+# ---- round 4 blind mutants (issue 34)
+
+
+def test_precision_auto_needs_a_native_bfloat16_flag_not_just_any_flag(tmp_path):
+    """What --precision auto (the default above) resolves to from a CPU's flags, no GPU: float32 unless the
+    CPU has amx_bf16 or avx512_bf16 (the hardware table itself: tests/test_pretrained.py)."""
+    from dsan_tf.precision import cpu_description, resolve_precision
+
+    # An AVX2-only EPYC's flags (a subset of a real /proc/cpuinfo line): neither amx_bf16 nor avx512_bf16.
+    epyc = {"fpu", "sse4_2", "avx", "avx2", "fma", "f16c", "bmi2"}
+    assert resolve_precision("auto", flags=epyc, gpus=[])[0] == "float32"
+    assert resolve_precision("auto", flags=set(), gpus=[])[0] == "float32"
+    policy, reason = resolve_precision("auto", flags=epyc | {"avx512_bf16"}, gpus=[])
+    assert policy == "mixed_bfloat16" and reason == "auto: CPU has native bfloat16 (avx512_bf16)"
+    # cpu_description lists only the ISA extensions it knows, in its own order.
+    info = tmp_path / "cpuinfo"
+    info.write_text("model name\t: Toy CPU\nflags\t\t: amx_bf16 fpu avx2 sse4_2\n")
+    assert cpu_description(info)["isa"] == ["avx2", "amx_bf16"] and cpu_description(info)["model"] == "Toy CPU"

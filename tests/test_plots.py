@@ -27,3 +27,15 @@ def test_training_curves_png_is_written(tmp_path):
     plot_training_curves(path, tmp_path / "curves.png")
     with Image.open(tmp_path / "curves.png") as image:
         assert image.format == "PNG" and image.width > 500
+
+
+# ---- round 4 blind mutants (issue 34)
+
+
+def test_percent_scales_a_fraction_and_marks_a_missing_class():
+    from dsan_tf.plots import percent
+
+    assert percent(0.8402) == "84.02 %"  # 100 x 0.8402, two digits
+    assert percent(0.5, digits=1, unit="%") == "50.0%"
+    assert percent(1.0, digits=0) == "100 %"
+    assert percent(None) == "—" and percent(float("nan")) == "—"

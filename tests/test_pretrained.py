@@ -98,7 +98,7 @@ def test_cpu_description_names_the_model_and_the_extensions_that_matter(tmp_path
 
 def test_ship_model_packs_a_run_and_measures_float16_agreement(tmp_path):
     from dsan_tf.data.classes import FERPLUS_CLASSES
-    from script_loader import ROOT, load_script, refused
+    from script_loader import ROOT, load_script
 
     run = tmp_path / "run"
     run.mkdir()
@@ -176,3 +176,16 @@ def test_a_folder_of_the_models_name_does_not_hide_the_shipped_model(packed, tmp
     (tmp_path / "toy" / "label.csv").write_text("a data folder\n")
     assert pretrained.is_shipped_name("toy", directory)
     assert not pretrained.is_shipped_name("toy/label.csv", directory)
+
+
+# ---- round 4 blind mutants (issue 34)
+
+
+def test_a_record_without_its_weights_file_is_not_shipped(tmp_path):
+    (tmp_path / "half.json").write_text(json.dumps({"name": "half"}))  # its half.weights.npz is missing
+    (tmp_path / "whole.json").write_text("{}")
+    (tmp_path / "whole.weights.npz").write_bytes(b"")
+    assert pretrained.available(tmp_path) == ["whole"]
+    assert not pretrained.is_shipped_name("half", tmp_path)
+    with pytest.raises(pretrained.PretrainedError, match=r"no shipped model named 'half' \(shipped: whole\)"):
+        pretrained.load("half", tmp_path)

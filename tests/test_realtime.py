@@ -1488,3 +1488,15 @@ def test_make_video_crops_a_square_twice_the_face_s_longer_side_around_it(tmp_pa
     for row, col, value in [(18, 80, 110), (26, 80, 0), (30, 40, 0), (30, 120, 0), (40, 80, 220), (110, 80, 220),
                             (70, 28, 110), (70, 131, 110)]:
         assert abs(grey[row, col] - value) < 25, (row, col, grey[row, col])
+
+
+# ---------------------------------------------------------------------- round 4 blind mutants (issue 34)
+
+
+def test_labelled_rows_prefix_every_tracked_face_track_0_included():
+    from dsan_tf.video_outputs import labelled_rows
+
+    rows = [{"track": 0, "label": "happy 0.91"}, {"track": 2, "label": "sad 0.55"},
+            {"track": None, "label": "neutral 0.40"}, {"label": "anger 0.30"}]
+    assert [r["label"] for r in labelled_rows(rows)] == ["#0 happy 0.91", "#2 sad 0.55", "neutral 0.40", "anger 0.30"]
+    assert rows[0]["label"] == "happy 0.91"  # the caller's rows are not changed

@@ -149,3 +149,17 @@ def test_truncated_shard_and_input_context(tmp_path):
     shard.write_bytes(shard.read_bytes()[:-10])
     with pytest.raises(DataError, match="truncated"):
         tfrecord_source(out, 3)
+
+
+# ---- round 4 blind mutants (issue 34)
+
+
+def test_shard_size_rounds_the_number_of_shards_up(tmp_path):
+    table, _ = _table(tmp_path, n=7)
+    by3 = write_tfrecords(table, CLASSES, tmp_path / "by3", split="train", shard_size=3, progress=False)
+    # ceil(7 / 3) = 3 shards; np.array_split spreads 7 rows as 3, 2, 2.
+    assert [s["count"] for s in by3["shards"]] == [3, 2, 2]
+    assert [s["file"] for s in by3["shards"]] == [f"train-0000{i}-of-00003.tfrecord" for i in range(3)]
+    # 7 rows at the default 2048 a shard: one shard, not none.
+    default = write_tfrecords(table, CLASSES, tmp_path / "default", split="train", progress=False)
+    assert [s["count"] for s in default["shards"]] == [7]
