@@ -1691,3 +1691,12 @@ from mutants_round4b import FRESH_ROUND4B as _ROUND4B  # noqa: E402
 
 FRESH_ROUND4 = [Mutant(**entry) for entry in _ROUND4A + _ROUND4B]
 MUTANTS += FRESH_ROUND4
+
+# ------------------------------------------------------------------ round 5, blind (issue 34)
+# The largest modules again (round 3 met them first): tests/mutation/mutants_round5a.py (inference, API,
+# prediction, export, client), mutants_round5b.py (training, runner, data pipeline, benchmark, real time).
+from mutants_round5a import FRESH_ROUND5A as _ROUND5A  # noqa: E402
+from mutants_round5b import FRESH_ROUND5B as _ROUND5B  # noqa: E402
+
+FRESH_ROUND5 = [Mutant(**entry) for entry in _ROUND5A + _ROUND5B]
+MUTANTS += FRESH_ROUND5
