@@ -130,19 +130,24 @@ def plot_run_comparison(runs, class_names, path):
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8)
-    width = 0.8 / len(runs)
+    evaluated = [(i, run) for i, run in enumerate(runs) if run["metrics"] is not None]  # None: not evaluated yet
+    width = 0.8 / max(1, len(evaluated))
     x = np.arange(len(class_names))
-    for i, run in enumerate(runs):
+    for place, (i, run) in enumerate(evaluated):
         m = run["metrics"]
         values = [100 * (m["per_class_accuracy"][name] if m["per_class_accuracy"][name] is not None else np.nan)
                   for name in class_names]  # null: the class was not in the split; no bar
-        class_ax.bar(x + (i - (len(runs) - 1) / 2) * width, values, width, color=colours[i % len(colours)],
+        class_ax.bar(x + (place - (len(evaluated) - 1) / 2) * width, values, width, color=colours[i % len(colours)],
                      label=f"{run['label']}: {percent(m['accuracy'])} (mean class {percent(m['mean_class_accuracy'])})")
-    class_ax.set_xticks(x, class_names, rotation=30, ha="right")
-    class_ax.set_ylabel(f"accuracy on {runs[0]['metrics'].get('split', 'the evaluated')} split (%)")
-    class_ax.set_ylim(0, 100 + 10 * len(runs))  # room above the bars for the legend
-    class_ax.set_yticks(range(0, 101, 20))
-    class_ax.grid(alpha=0.3, axis="y")
-    class_ax.legend(fontsize=8, loc="upper right")
+    if evaluated:
+        class_ax.set_xticks(x, class_names, rotation=30, ha="right")
+        class_ax.set_ylabel(f"accuracy on {evaluated[0][1]['metrics'].get('split', 'the evaluated')} split (%)")
+        class_ax.set_ylim(0, 100 + 10 * len(evaluated))  # room above the bars for the legend
+        class_ax.set_yticks(range(0, 101, 20))
+        class_ax.grid(alpha=0.3, axis="y")
+        class_ax.legend(fontsize=8, loc="upper right")
+    else:
+        class_ax.text(0.5, 0.5, "no run evaluated yet", ha="center", va="center", transform=class_ax.transAxes)
+        class_ax.set_axis_off()
     fig.tight_layout()
     _save(fig, path)

@@ -37,10 +37,11 @@ def test_the_table_has_each_runs_scores_per_class(tmp_path, capsys):
     base = write_run(tmp_path / "base", "baseline", 0.85, [0.9, 0.95, 0.125], epochs=2, history=False)
     assert compare([dsan, base, "--labels", "DSAN", "ResNet-18"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == ("| run | variant | input | epochs | split (images) | accuracy | mean class "
+    assert lines[0] == ("| run | variant | input | epochs | train acc. | split (images) | accuracy | mean class "
                         "| neutral | happiness | contempt |")
-    assert lines[2] == "| DSAN | dsan | 48 px | 3 | valid (100) | 84.02 % | 62.12 % | 86.6 | 93.5 | 6.2 |"
-    assert lines[3] == "| ResNet-18 | baseline | 48 px | 2 | valid (100) | 85.00 % | 65.83 % | 90.0 | 95.0 | 12.5 |"
+    # train acc.: history.csv's last row, 0.5 + 0.1 * 2 for epochs 0..2; the baseline has no history
+    assert lines[2] == "| DSAN | dsan | 48 px | 3 | 70.00 % | valid (100) | 84.02 % | 62.12 % | 86.6 | 93.5 | 6.2 |"
+    assert lines[3] == "| ResNet-18 | baseline | 48 px | 2 | — | valid (100) | 85.00 % | 65.83 % | 90.0 | 95.0 | 12.5 |"
     assert len(lines) == 4
 
 
@@ -77,7 +78,8 @@ def test_runs_of_other_classes_are_refused_by_name(tmp_path):
 
 
 @pytest.mark.parametrize("damage, match", [
-    (lambda run: (run / "metrics.json").unlink(), r"metrics.json: missing; the run has not been evaluated"),
+    (lambda run: [(run / name).unlink() for name in ("metrics.json", "history.csv")],
+     r"metrics.json: missing, and no history.csv beside it: nothing to compare"),
     (lambda run: (run / "metrics.json").write_text('{"accuracy": 0.5'), r"metrics.json \(a run's metrics\): not valid JSON \(truncated\?\)"),
     (lambda run: (run / "metrics.json").write_text('{"accuracy": 0.5}'), r"metrics.json \(a run's metrics\): missing key mean_class_accuracy"),
     (lambda run: (run / "metrics.json").write_text(
@@ -100,3 +102,53 @@ def test_labels_must_name_every_run_and_the_figure_is_a_png(tmp_path):
     refused(compare, [run, run, "--labels", "one"], r"--labels: 1 names for 2 runs")
     refused(compare, [run, "--output", run / "history.csv", "--overwrite"], r"--output.*expected a .png file name")
     assert (run / "history.csv").read_bytes() == before
+
+
+# ---- runs not evaluated yet, and --epochs (issue 33: component runs stopped after their first epochs)
+
+def test_a_run_not_evaluated_yet_is_compared_by_its_history(tmp_path, capsys):
+    done = write_run(tmp_path / "done", "dsan", 0.8, [0.8, 0.9, 0.1], epochs=4)
+    running = write_run(tmp_path / "running", "baseline", 0.8, [0.8, 0.9, 0.1], epochs=2)
+    (running / "metrics.json").unlink()
+    figure = tmp_path / "figure.png"
+    assert compare([done, running, "--output", figure]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2] == "| done | dsan | 48 px | 4 | 80.00 % | valid (100) | 80.00 % | 60.00 % | 80.0 | 90.0 | 10.0 |"
+    # two history rows (accuracy 0.5, 0.6), no scores
+    assert lines[3] == "| running | baseline | 48 px | 2 (not evaluated) | 60.00 % | — | — | — | — | — | — |"
+    assert figure.stat().st_size > 0
+
+
+def test_epochs_cuts_every_run_to_its_first_epochs(tmp_path, capsys):
+    long = write_run(tmp_path / "long", "dsan", 0.8, [0.8, 0.9, 0.1], epochs=5)
+    short = write_run(tmp_path / "short", "dsan", 0.8, [0.8, 0.9, 0.1], epochs=3)
+    (short / "metrics.json").unlink()
+    assert compare([long, short, "--epochs", "2", "--output", tmp_path / "first2.png"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("| run | variant | input | epochs | train acc. (epoch 2) | split (images) |")
+    # epoch 2 is history row 1: 0.5 + 0.1 * 1; the evaluated run still shows its own length and scores
+    assert lines[2].startswith("| long | dsan | 48 px | 5 | 60.00 % | valid (100) | 80.00 % |")
+    assert lines[3].startswith("| short | dsan | 48 px | 2 (not evaluated) | 60.00 % | — |")
+    # longer than every run: all of each
+    assert compare([long, short, "--epochs", "9"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert "| 90.00 % |" in rows[2] and "| 3 (not evaluated) | 70.00 % |" in rows[3]
+
+
+def test_only_runs_not_evaluated_draw_curves_and_no_bars(tmp_path, capsys):
+    from PIL import Image
+
+    run = write_run(tmp_path / "run", "dsan", 0.8, [0.8, 0.9, 0.1], epochs=3)
+    (run / "metrics.json").unlink()
+    figure = tmp_path / "curves.png"
+    assert compare([run, "--output", figure]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "| run | variant | input | epochs | train acc. | split (images) | accuracy | mean class |"
+    assert out[-1] == f"wrote {figure}"
+    assert Image.open(figure).format == "PNG"
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two"])
+def test_epochs_must_be_a_positive_count(value, tmp_path):
+    run = write_run(tmp_path / "run", "dsan", 0.8, [0.8, 0.9, 0.1])
+    refused(compare, [run, "--epochs", value], r"--epochs")

@@ -2,14 +2,19 @@
 
     dsan compare runs/dsan runs/baseline
     dsan compare runs/dsan runs/baseline --labels DSAN ResNet-18 --output comparison.png
+    dsan compare runs/dsan runs/baseline runs/still-training --epochs 8 --output first8.png
 
-Reads each run folder's metrics.json (written when dsan train evaluates) and config.json,
-and prints one Markdown table: variant, input size, epochs trained, accuracy, mean class
-accuracy and each class's accuracy on the evaluated split. With --output, also draws a
-figure: training accuracy and cross-entropy per epoch of every run (history.csv; dashed:
-validation, where the run had a validation split) and the per-class accuracies as grouped
-bars. The runs must have been scored on the same classes; they are meant to be scored on the
-same split too (the table names each run's split and image count).
+Reads each run folder's metrics.json (written when dsan train evaluates), config.json and
+history.csv, and prints one Markdown table: variant, input size, epochs trained, training
+accuracy at the last epoch shown, accuracy, mean class accuracy and each class's accuracy on the
+evaluated split. A run that has not been evaluated yet (still training, or stopped) is compared
+by its history.csv alone: its scores are dashes. With --epochs N, the curves and the training
+accuracy stop at epoch N, so that runs of different lengths compare over the same epochs. With
+--output, also draws a figure: training accuracy and cross-entropy per epoch of every run
+(history.csv; dashed: validation, where the run had a validation split) and the per-class
+accuracies of the evaluated runs as grouped bars. The evaluated runs must have been scored on
+the same classes; they are meant to be scored on the same split too (the table names each
+run's split and image count).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import sys
 from pathlib import Path
 
 from dsan_tf.errors import UserError
-from dsan_tf.cli.validators import existing_path, output_path, text
+from dsan_tf.cli.validators import existing_path, output_path, positive_int, text
 from dsan_tf.cli import CommandParser
 from dsan_tf.state_files import check_schema, read_json_state, read_run_config
 
@@ -27,15 +32,27 @@ from dsan_tf.state_files import check_schema, read_json_state, read_run_config
 RUN_METRICS = {"accuracy": float, "mean_class_accuracy": float, "per_class_accuracy": dict}
 
 
-def load_run(folder: Path, label: str | None = None) -> dict:
-    """A run folder -> {label, folder, metrics, settings, history (DataFrame or None)}."""
+def load_run(folder: Path, label: str | None = None, epochs: int | None = None) -> dict:
+    """A run folder -> {label, folder, metrics (None: not evaluated yet), settings, history (DataFrame
+    or None; its first ``epochs`` epochs when given)}."""
     if not folder.is_dir():
         raise UserError(f"{folder}: no such run folder" if not folder.exists() else
                         f"{folder}: expected a run folder (the --output of dsan train), not a file")
+    history = _history(folder / "history.csv", epochs)
     metrics_path = folder / "metrics.json"
     if not metrics_path.is_file():
-        raise UserError(f"{metrics_path}: missing; the run has not been evaluated (finish it with "
-                        "dsan train ... --resume, or score it with --eval-only)")
+        if history is None:
+            raise UserError(f"{metrics_path}: missing, and no history.csv beside it: nothing to compare "
+                            "(the run has neither finished an epoch nor been evaluated)")
+        metrics = None  # still training, or stopped: compared by its curves
+    else:
+        metrics = _metrics(metrics_path)
+    settings = read_run_config(folder)["settings"] if (folder / "config.json").is_file() else {}
+    return {"label": label or folder.resolve().name, "folder": folder, "metrics": metrics,
+            "settings": settings, "history": history}
+
+
+def _metrics(metrics_path: Path) -> dict:
     metrics = read_json_state(metrics_path, RUN_METRICS, what="a run's metrics",
                               hint="score the run again with dsan train --eval-only")
     for key, value in [("accuracy", metrics["accuracy"]), ("mean_class_accuracy", metrics["mean_class_accuracy"]),
@@ -46,13 +63,11 @@ def load_run(folder: Path, label: str | None = None) -> dict:
         if value is not None and not 0 <= value <= 1:  # a percentage, or damage: 7.0 would print as 700 %
             raise UserError(f"{metrics_path} (a run's metrics): {key} is {value}, not an accuracy in [0, 1]; "
                             "score the run again with dsan train --eval-only")
-    settings = read_run_config(folder)["settings"] if (folder / "config.json").is_file() else {}
-    return {"label": label or folder.resolve().name, "folder": folder, "metrics": metrics,
-            "settings": settings, "history": _history(folder / "history.csv")}
+    return metrics
 
 
-def _history(path: Path):
-    """The run's per-epoch log (pandas), None if it has none; a damaged one is named."""
+def _history(path: Path, epochs: int | None = None):
+    """The run's per-epoch log (pandas; its first ``epochs`` epochs), None if it has none; a damaged one is named."""
     if not path.is_file():
         return None
     import pandas as pd
@@ -66,11 +81,16 @@ def _history(path: Path):
     bad = [c for c in numeric if not pd.api.types.is_numeric_dtype(history[c])]
     if bad:
         raise UserError(f"{path}: column {bad[0]!r} holds non-numbers; expected dsan train's history.csv")
+    if epochs is not None:  # history.csv counts epochs from 0
+        history = history[history["epoch"] < epochs].reset_index(drop=True)
     return history
 
 
 def class_names_of(runs: list[dict]) -> list[str]:
-    """The classes every run was scored on (in the first run's order); refuses runs that differ."""
+    """The classes every evaluated run was scored on (in the first one's order); refuses runs that differ."""
+    runs = [run for run in runs if run["metrics"] is not None]
+    if not runs:
+        return []
     names = list(runs[0]["metrics"]["per_class_accuracy"])
     for run in runs[1:]:
         other = list(run["metrics"]["per_class_accuracy"])
@@ -80,28 +100,38 @@ def class_names_of(runs: list[dict]) -> list[str]:
     return names
 
 
-def format_table(runs: list[dict], names: list[str]) -> str:
+def format_table(runs: list[dict], names: list[str], epochs: int | None = None) -> str:
     from dsan_tf.plots import percent
 
-    header = ["run", "variant", "input", "epochs", "split (images)", "accuracy", "mean class", *names]
+    trained_at = "train acc." if epochs is None else f"train acc. (epoch {epochs})"
+    header = ["run", "variant", "input", "epochs", trained_at, "split (images)", "accuracy", "mean class", *names]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for run in runs:
-        m, s = run["metrics"], run["settings"]
-        epochs = (m.get("training") or {}).get("epochs_completed", s.get("epochs", "?"))
+        m, s, log = run["metrics"], run["settings"], run["history"]
         size = f"{s['image_size']} px" if s.get("image_size") else "?"
-        cells = [run["label"], str(s.get("variant", "?")), size, str(epochs),
-                 f"{m.get('split', '?')} ({m.get('count', '?')})",
-                 percent(m["accuracy"]), percent(m["mean_class_accuracy"]),
-                 *(percent(m["per_class_accuracy"][n], 1, unit="") for n in names)]
+        # training accuracy at the last epoch shown (the --epochs cut, or the run's last)
+        trained = percent(float(log["accuracy"].iloc[-1])) if log is not None and len(log) else "—"
+        if m is None:  # not evaluated: what it has trained so far, no scores
+            epochs = f"{len(log)} (not evaluated)"
+            scores = ["—", "—", "—", *("—" for _ in names)]
+        else:
+            epochs = str((m.get("training") or {}).get("epochs_completed", s.get("epochs", "?")))
+            scores = [f"{m.get('split', '?')} ({m.get('count', '?')})",
+                      percent(m["accuracy"]), percent(m["mean_class_accuracy"]),
+                      *(percent(m["per_class_accuracy"][n], 1, unit="") for n in names)]
+        cells = [run["label"], str(s.get("variant", "?")), size, epochs, trained, *scores]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def build_parser(prog="dsan compare"):
     p = CommandParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("runs", nargs="+", type=existing_path, help="run folders (the --output of dsan train), evaluated")
+    p.add_argument("runs", nargs="+", type=existing_path,
+                   help="run folders (the --output of dsan train); one not evaluated yet is compared by its history.csv")
     p.add_argument("--labels", nargs="+", type=text("a name"), default=None,
                    help="a name for each run in the table and figure (default: folder names)")
+    p.add_argument("--epochs", type=positive_int(), default=None,
+                   help="compare the curves and training accuracy over the first N epochs only (default: all)")
     p.add_argument("--output", type=output_path(".png"), default=None,
                    help="also draw the comparison figure into this .png file (default: the table only)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --output file")
@@ -119,9 +149,9 @@ def run(args) -> int:
     from dsan_tf.outputs import OutputPolicy
 
     labels = args.labels or [None] * len(args.runs)
-    runs = [load_run(folder, label) for folder, label in zip(args.runs, labels)]
+    runs = [load_run(folder, label, args.epochs) for folder, label in zip(args.runs, labels)]
     names = class_names_of(runs)
-    table = format_table(runs, names)
+    table = format_table(runs, names, args.epochs)
     if args.output is None:
         print(table)
         return 0
