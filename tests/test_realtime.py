@@ -1488,3 +1488,38 @@ def test_make_video_crops_a_square_twice_the_face_s_longer_side_around_it(tmp_pa
     for row, col, value in [(18, 80, 110), (26, 80, 0), (30, 40, 0), (30, 120, 0), (40, 80, 220), (110, 80, 220),
                             (70, 28, 110), (70, 131, 110)]:
         assert abs(grey[row, col] - value) < 25, (row, col, grey[row, col])
+
+
+# ---- round 4 blind mutants (issue 34)
+
+
+def test_bench_realtime_json_exits_1_when_a_video_had_no_frames(tmp_path, capsys, monkeypatch):
+    """r4-bench-realtime-json-status-always-0: with --json, as in text mode, a video of no frames makes the exit
+    status 1 (and all videos with frames 0). The recogniser and the benchmark are stand-ins."""
+    from types import SimpleNamespace
+
+    import dsan_tf.api
+    import dsan_tf.realtime
+
+    class Recognizer:
+        def __init__(self, weights):
+            self.predictor, self.image_size, self.aligner = SimpleNamespace(source="stub"), 32, None
+
+        def detect(self, photo):
+            return [object()]
+
+    frames = []
+    monkeypatch.setattr(dsan_tf.api, "FaceExpressionRecognizer", Recognizer)
+    monkeypatch.setattr(dsan_tf.api, "to_rgb_image", lambda photo: None)
+    monkeypatch.setattr(dsan_tf.realtime, "benchmark_live", lambda *args, **kwargs: [
+        {"scene": scene, "frames": n} for scene, n in zip(("one face", "three faces"), frames)])
+    monkeypatch.setattr(dsan_tf.realtime, "_cpu_name", lambda: "cpu")
+    photo = tmp_path / "face.png"
+    photo.write_bytes(b"stand-in")
+    frames[:] = [3, 0]
+    status, out, err = _dsan(capsys, "bench-realtime", "--photo", photo, "--classifier", "keras", "--json")
+    assert status == 1, err
+    assert [json.loads(line)["frames"] for line in out.splitlines()] == [3, 0]
+    frames[:] = [3, 2]
+    status, out, err = _dsan(capsys, "bench-realtime", "--photo", photo, "--classifier", "keras", "--json")
+    assert status == 0, err

@@ -191,7 +191,7 @@ FRESH_ROUND4A = [
     dict(name="r4-bench-pipeline-ratio-inverted", file="dsan_tf/cli/bench_pipeline.py",
          old='ratio=round(result["pipeline_images_per_s"] / step, 2)',
          new='ratio=round(step / result["pipeline_images_per_s"], 2)',
-         tests=("tests/test_data_pipeline.py",),
+         tests=("tests/test_data_pipeline.py",) + DATA_COMMANDS,  # + the file of the bench-pipeline tests (phase 3)
          why="swapped operands: the 'pipeline / step' ratio (target >= 5x) is step / pipeline."),
     # ------------------------------------------------------------------ dsan calibrate (2)
     dict(name="r4-calibrate-mirror-not-corrected", file="dsan_tf/cli/calibrate.py",
