@@ -468,3 +468,33 @@ def test_names_that_differ_only_in_case_or_suffix_clash_within_one_folder():
 
     paths = [Path("A.jpg"), Path("a.png"), Path("b.jpg"), Path("x/c.jpg"), Path("y/c.jpg"), Path("x/C.PNG")]
     assert _clashing(paths) == {Path("A.jpg"), Path("a.png"), Path("x/c.jpg"), Path("x/C.PNG")}
+
+
+# ---- round 4 blind mutants (issue 34)
+
+
+def test_align_takes_over_an_earlier_versions_folder_by_its_ledger_only(tmp_path, capsys, monkeypatch):
+    """r4-align-report-taken-for-ledger: an unmarked --output holding the ledger (.align-ledger.csv) of an earlier
+    version is continued; one holding only someone's align-report.csv is refused before any work. (No photos,
+    and a stand-in aligner: only the choice of folder is checked.)"""
+    from types import SimpleNamespace
+
+    import dsan_tf.data.align
+    from dsan_tf.cli import main
+
+    monkeypatch.setattr(dsan_tf.data.align, "FaceAligner", lambda size, min_confidence, min_face_size: SimpleNamespace(
+        output_size=size, min_confidence=min_confidence, min_face_size=min_face_size))
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    (earlier / ".align-ledger.csv").write_text("path,status,faces,message\n")
+    assert main(["align", "--input", str(photos), "--output", str(earlier), "--no-progress"]) == 0, \
+        capsys.readouterr().err
+    assert (earlier / "align-report.csv").is_file()
+    someone = tmp_path / "someone"
+    someone.mkdir()
+    (someone / "align-report.csv").write_text("my notes\n")
+    assert main(["align", "--input", str(photos), "--output", str(someone), "--no-progress"]) == 2
+    assert "--output" in capsys.readouterr().err
+    assert (someone / "align-report.csv").read_text() == "my notes\n"

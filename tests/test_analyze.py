@@ -109,3 +109,58 @@ def test_analyze_refuses_a_model_for_other_classes(tmp_path, capsys):
     code = analyze.main(["--weights", str(not_a_model), "--output", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert code == 2 and str(not_a_model) in err and "not a .keras model file" in err
+
+
+# ---- round 4 blind mutants (issue 34)
+
+
+def test_max_images_subset_is_drawn_with_the_seed(tmp_path, monkeypatch):
+    """r4-analyze-subset-ignores-seed: --seed is documented as the seed of the --max-images subset. The same seed
+    draws the same 10 images of the 96 valid ones, another seed other images (the model and the pipeline are
+    stand-ins: the subset is caught where it reaches make_dataset, before any model runs)."""
+    from types import SimpleNamespace
+
+    import dsan_tf.data.pipeline
+    import dsan_tf.inference
+    from dsan_tf.data import FERPLUS_CLASSES, SAMPLE_FERPLUS_DIR
+
+    analyze = load_script("analyze")
+    stub = SimpleNamespace(settings={"num_classes": len(FERPLUS_CLASSES), "image_size": SIZE},
+                           class_names=list(FERPLUS_CLASSES))
+    monkeypatch.setattr(dsan_tf.inference, "load_dsan", lambda weights: stub)
+
+    class Drawn(Exception):
+        pass
+
+    def caught(table, *args, **kwargs):
+        raise Drawn(list(table["name"]))
+
+    monkeypatch.setattr(dsan_tf.data.pipeline, "make_dataset", caught)
+
+    def drawn(seed):
+        args = analyze.build_parser().parse_args(
+            ["--weights", "ferplus", "--data-dir", str(SAMPLE_FERPLUS_DIR), "--max-images", "10", "--seed", str(seed),
+             "--output", str(tmp_path / "out")])
+        with pytest.raises(Drawn) as stop:
+            analyze._analyse(args, policy=None)
+        return stop.value.args[0]
+
+    first, again, other = drawn(0), drawn(0), drawn(1)
+    assert len(first) == 10 and first == again
+    assert set(first) != set(other)
+
+
+def test_only_an_analysis_summary_marks_an_earlier_analysis_folder(tmp_path):
+    """r4-analyze-damaged-summary-taken-over: an unmarked folder is taken as an earlier analysis only when its
+    summary.json holds the summary's keys; a damaged one, or another JSON of that name, is someone else's."""
+    analyze = load_script("analyze")
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    assert analyze.written_by_an_earlier_version(folder) is False  # no summary.json at all
+    (folder / "summary.json").write_text("{not json")
+    assert analyze.written_by_an_earlier_version(folder) is False
+    (folder / "summary.json").write_text(json.dumps({"notes": "my own file"}))
+    assert analyze.written_by_an_earlier_version(folder) is False
+    (folder / "summary.json").write_text(json.dumps({"variant": "dsan", "figures": [], "class_names": ["a"],
+                                                     "images": 5}))
+    assert analyze.written_by_an_earlier_version(folder) is True

@@ -340,3 +340,38 @@ def test_calibrate_scores_the_faces_mirrored_left_to_right(tmp_path, monkeypatch
     plain, mirrored = seen
     assert not np.array_equal(plain, plain[:, :, ::-1, :])  # the faces tell left from right
     np.testing.assert_array_equal(mirrored, plain[:, :, ::-1, :])
+
+
+# ---- round 4 blind mutants (issue 34)
+
+
+def test_calibrate_priors_come_from_the_training_split(tmp_path, monkeypatch):
+    """r4-calibrate-priors-from-scored-split: the priors are the class frequencies of the TRAINING split, whatever
+    split is scored: with majority labels, the embedded sample's 288 training faces (not its 96 valid ones)
+    reach class_priors. The model is a stand-in; the run stops there."""
+    from types import SimpleNamespace
+
+    import dsan_tf.calibration
+    import dsan_tf.inference
+    import dsan_tf.model
+    from dsan_tf.cli import run_command
+    from dsan_tf.data import FERPLUS_CLASSES, SAMPLE_FERPLUS_DIR
+
+    class Stop(Exception):
+        pass
+
+    seen = []
+
+    def recording(targets, num_classes):
+        seen.append((len(targets), num_classes))
+        raise Stop
+
+    stub = SimpleNamespace(class_names=list(FERPLUS_CLASSES), settings={"image_size": 32})
+    monkeypatch.setattr(dsan_tf.inference, "load_dsan", lambda weights: stub)
+    monkeypatch.setattr(dsan_tf.model, "as_float32", lambda model: model)
+    monkeypatch.setattr(dsan_tf.calibration, "with_prior_correction", lambda model, scale, **kwargs: model)
+    monkeypatch.setattr(dsan_tf.calibration, "class_priors", recording)
+    with pytest.raises(Stop):
+        run_command("calibrate", ["--weights", "ferplus", "--data-dir", str(SAMPLE_FERPLUS_DIR), "--label-mode",
+                                  "majority", "--split", "valid", "--no-progress"], debug=True)
+    assert seen == [(288, 8)]

@@ -58,3 +58,55 @@ def test_bench_pipeline_runs_small():
 def test_bench_training_step_throughput_small():
     bench = load_script("bench_pipeline")
     assert bench._train_step_throughput(32, 2, 1, "float32") > 0
+
+
+# ---- round 4 blind mutants (issue 34)
+
+
+def _fake_ferplus(root, per_class=5, dropped=3):
+    """A FERPlus-like source: per split, ``per_class`` rows of each class (all 10 votes on it) listed class after
+    class in turn (k = 0..7, then again), then ``dropped`` rows the majority protocol drops (10 NF votes)."""
+    for folder in ("FER2013Train", "FER2013Valid"):
+        (root / folder).mkdir(parents=True)
+        lines = []
+        for i in range(per_class):
+            for k in range(8):
+                votes = [10 if j == k else 0 for j in range(10)]
+                lines.append(f"img{len(lines):03d}.png,\"(0, 0, 48, 48)\"," + ",".join(map(str, votes)))
+        for _ in range(dropped):
+            lines.append(f"img{len(lines):03d}.png,\"(0, 0, 48, 48)\",0,0,0,0,0,0,0,0,0,10")
+        for line in lines:
+            (root / folder / line.split(",")[0]).write_bytes(b"png")
+        (root / folder / "label.csv").write_text("\n".join(lines) + "\n")
+
+
+def test_make_sample_takes_each_splits_count_and_keeps_the_file_order(tmp_path, capsys):
+    """r4-make-sample-per-class-swapped, r4-make-sample-rows-not-in-file-order: --train-per-class 3 gives the
+    training split 3 rows of each class (+ 2 dropped rows = 26 lines), --valid-per-class 1 the validation split
+    1 of each (+ 2 = 10 lines), and the chosen lines keep the source's order (their numbers increase)."""
+    source, out = tmp_path / "full", tmp_path / "sample"
+    _fake_ferplus(source)
+    make_sample = load_script("make_sample")
+    assert make_sample.main(["--source", str(source), "--out", str(out), "--train-per-class", "3",
+                             "--valid-per-class", "1", "--dropped", "2"]) == 0
+    for folder, per_class in (("FER2013Train", 3), ("FER2013Valid", 1)):
+        lines = (out / folder / "label.csv").read_text().splitlines()
+        assert len(lines) == 8 * per_class + 2, folder
+        votes = [line.split(",")[-10:] for line in lines]
+        assert [v.index("10") for v in votes].count(9) == 2  # the dropped (NF) rows
+        for k in range(8):
+            assert [v.index("10") for v in votes].count(k) == per_class, (folder, k)
+        numbers = [int(line[3:6]) for line in lines]
+        assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers), numbers
+        assert sorted(p.name for p in (out / folder).iterdir() if p.suffix == ".png") == [line[:10] for line in lines]
+
+
+def test_bench_pipeline_ratio_is_the_pipeline_rate_over_the_step_rate(monkeypatch):
+    """r4-bench-pipeline-ratio-inverted: "ratio pipeline / step" (target >= 5x): a pipeline of 500 images/s and a
+    training step of 100 images/s give 5.0 (the two timings are stand-ins)."""
+    bench = load_script("bench_pipeline")
+    monkeypatch.setattr(bench, "_pipeline_throughput", lambda *args, **kwargs: 500.0)
+    monkeypatch.setattr(bench, "_train_step_throughput", lambda *args, **kwargs: 100.0)
+    result = bench.measure(bench.parse_args(["--precision", "float32", "--json"]))
+    assert result["pipeline_images_per_s"] == 500.0 and result["train_step_images_per_s"] == 100.0
+    assert result["ratio"] == 5.0

@@ -547,3 +547,30 @@ def test_a_class_given_as_digits_is_an_index_below_the_class_count(model):
     assert [resolve_target(model, t) for t in ("0", "2", " 1 ", "Calm", "predicted")] == [0, 2, 1, 2, None]
     with pytest.raises(ExplainError, match=r"class '3' is not one of .*index 0\.\.2"):
         resolve_target(model, "3")
+
+
+# ---- round 4 blind mutants (issue 34)
+
+
+def test_an_image_named_twice_is_explained_once(tmp_path):
+    """r4-explain-same-photo-twice: a photo named, named again and found in a named folder is one input (the
+    first mention's root), not three rows and photos/a_2.jpg, a_3.jpg."""
+    from PIL import Image
+
+    explain_cli = load_script("explain")
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("a.png", "b.png"):
+        Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(folder / name)
+    found = explain_cli.collect_images([folder / "a.png", folder / "a.png", folder])
+    assert found == [(folder / "a.png", folder), (folder / "b.png", folder)]
+
+
+@pytest.mark.parametrize("flags", [["--faces"], ["--target", "happiness"], ["--faces", "--target", "0"]])
+def test_check_refuses_faces_or_a_target(flags, capsys):
+    """r4-explain-check-with-faces-accepted: --check explains the predicted class of face crops: --faces or
+    --target with it (either, or both) is an argument error, not ignored."""
+    explain_cli = load_script("explain")
+    with pytest.raises(SystemExit) as stop:
+        explain_cli.parse_args(["--check", *flags])
+    assert stop.value.code == 2 and "not with --faces or --target" in capsys.readouterr().err

@@ -518,3 +518,65 @@ def test_batching_parameters_refuse_zero_threads_or_batch_and_unsorted_sizes():
             message.batch_timeout_micros.value) == (16, 3, 3, 500)
     assert export.batching_parameters(max_enqueued_batches=9).max_enqueued_batches.value == 9
     assert export.batching_parameters(pad_variable_length_inputs=True).pad_variable_length_inputs
+
+
+# ---- round 4 blind mutants (issue 34)
+
+
+def test_config_files_beside_a_users_own_are_updated_when_they_are_ours(tmp_path):
+    """r4-export-own-beside-file-not-updated: a user's own models.config is never written; the command writes
+    models.config.dsan beside it, and a later export updates that file again (it is ours: its first line says
+    so). A models.config.dsan of the user's own is not touched either (None: nothing to write)."""
+    from dsan_tf import export
+
+    script = load_script("export_savedmodel", "export")
+    (tmp_path / "models.config").write_text("model_config_list {}\n")  # the user's own
+    (tmp_path / "batching_parameters.txt").write_text(export.batching_parameters_text())  # ours
+    targets = script.config_targets(tmp_path)
+    assert targets == {"models.config": tmp_path / "models.config.dsan",
+                       "batching_parameters.txt": tmp_path / "batching_parameters.txt"}
+    (tmp_path / "models.config.dsan").write_text(export.MODEL_CONFIG_HEADER + "model_config_list {}\n")
+    assert script.config_targets(tmp_path)["models.config"] == tmp_path / "models.config.dsan"
+    (tmp_path / "models.config.dsan").write_text("# mine\nmodel_config_list {}\n")
+    assert script.config_targets(tmp_path)["models.config"] is None
+
+
+def test_bench_serving_exits_1_only_when_the_saved_model_is_slower(monkeypatch, tmp_path):
+    """r4-bench-serving-status-when-faster: exit status 1 when the SavedModel's predict_pixels median is slower
+    than model.predict's, 0 when it is not. The model, the export and the loaded signatures are stand-ins whose
+    speed is set by hand: predict_pixels sleeps 20 ms and model.predict nothing, then the other way round."""
+    import time
+    from types import SimpleNamespace
+
+    import dsan_tf.model
+    from dsan_tf import export
+
+    bench = load_script("bench_serving", "export")
+    answer = {"probabilities": tf.zeros((1, 2))}
+    delays = {}
+
+    def timed(name):
+        def call(*args, **kwargs):
+            time.sleep(delays[name])
+            return answer
+        return call
+
+    class Model:
+        settings = {"image_size": 8, "variant": "dsan"}
+
+        def __call__(self, x, training=False):
+            return answer
+
+        def predict(self, x, batch_size, verbose=0):
+            return timed("keras")()
+
+    monkeypatch.setattr(dsan_tf.model, "build_dsan", lambda *args, **kwargs: Model())
+    monkeypatch.setattr(dsan_tf.model, "as_float32", lambda model: model)
+    monkeypatch.setattr(export, "export_saved_model", lambda *args, **kwargs: None)
+    monkeypatch.setattr(tf.saved_model, "load", lambda path: SimpleNamespace(signatures={
+        "predict_pixels": timed("saved_model"), "serving_default": lambda **kwargs: answer}))
+    argv = ["--image-size", "32", "--num-classes", "2", "--batch-sizes", "1", "--repeats", "3", "--warmup", "0"]
+    delays.update(saved_model=0.02, keras=0.0)
+    assert bench.main(argv) == 1
+    delays.update(saved_model=0.0, keras=0.02)
+    assert bench.main(argv) == 0

@@ -189,3 +189,28 @@ def test_a_record_without_its_weights_file_is_not_shipped(tmp_path):
     assert not pretrained.is_shipped_name("half", tmp_path)
     with pytest.raises(pretrained.PretrainedError, match=r"no shipped model named 'half' \(shipped: whole\)"):
         pretrained.load("half", tmp_path)
+
+
+@pytest.mark.parametrize("name", [".ferplus", ".", "..", "a/b", "", " ferplus"])
+def test_ship_refuses_a_name_that_is_not_a_plain_visible_stem(name):
+    """r4-ship-hidden-name-accepted: --name is a plain file name stem; a hidden one (.ferplus) would ship
+    .ferplus.json, which no listing shows."""
+    from script_loader import load_script
+
+    from dsan_tf.errors import UserError
+
+    ship = load_script("ship_model")
+    with pytest.raises(UserError, match="--name"):
+        ship.check_name(name)
+    ship.check_name("ferplus_v2")  # a plain one passes
+
+
+def test_a_lone_weights_file_is_not_a_shipped_pair(tmp_path):
+    """r4-ship-lone-weights-file-replaced: NAME.weights.npz without its NAME.json is someone else's file (ship
+    writes both): not a pair to replace. An empty folder is (nothing to replace)."""
+    from script_loader import load_script
+
+    ship = load_script("ship_model")
+    assert ship.is_shipped_pair(tmp_path, "ferplus") is True
+    (tmp_path / f"ferplus{pretrained.WEIGHTS_SUFFIX}").write_bytes(b"not ours")
+    assert ship.is_shipped_pair(tmp_path, "ferplus") is False

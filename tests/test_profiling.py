@@ -133,3 +133,29 @@ def test_bench_smoke(capsys):
     for precision in ("float32", "mixed_bfloat16"):
         assert result[f"train_ratio_dsan_over_baseline_{precision}"] > 0
         assert result[f"infer_ratio_dsan_over_baseline_{precision}"] > 0
+
+
+# ---- round 4 blind mutants (issue 34)
+
+
+def test_paper_rows_only_at_the_papers_setting():
+    """r4-profile-paper-row-for-more-classes: the paper's Table 1 is K=7 at 224 px, F=4, r=2, 2 SA layers; an
+    8-class (or 2-class) model, or another size, gets no paper row."""
+    profile_cli = load_script("profile")
+    parse = profile_cli.build_parser().parse_args
+    assert profile_cli._is_paper_setting(parse([])) is True
+    for argv in (["--num-classes", "8"], ["--num-classes", "2"], ["--image-size", "112"], ["--num-splits", "8"]):
+        assert profile_cli._is_paper_setting(parse(argv)) is False, argv
+
+
+def test_profile_json_names_the_settings_asked_for(monkeypatch, capsys):
+    """r4-profile-json-image-size-field: --json reports the variant, K and input size given on the command line
+    (the model and its count are stand-ins: only the command's own fields are checked)."""
+    profile_cli = load_script("profile")
+    monkeypatch.setattr(profile_cli, "_build", lambda args, variant: None)
+    monkeypatch.setattr(profiling, "profile", lambda model: {"params_trainable": 1, "params_non_trainable": 2,
+                                                             "centres": 3, "macs": 4, "flops": 8})
+    assert profile_cli.main(["--num-classes", "5", "--image-size", "96", "--variant", "gfe", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert (printed["variant"], printed["num_classes"], printed["image_size"]) == ("gfe", 5, 96)
+    assert (printed["macs"], printed["flops"]) == (4, 8)

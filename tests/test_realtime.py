@@ -1500,3 +1500,38 @@ def test_labelled_rows_prefix_every_tracked_face_track_0_included():
             {"track": None, "label": "neutral 0.40"}, {"label": "anger 0.30"}]
     assert [r["label"] for r in labelled_rows(rows)] == ["#0 happy 0.91", "#2 sad 0.55", "neutral 0.40", "anger 0.30"]
     assert rows[0]["label"] == "happy 0.91"  # the caller's rows are not changed
+
+
+# ---- round 4 blind mutants (issue 34)
+
+
+def test_bench_realtime_json_exits_1_when_a_video_had_no_frames(tmp_path, capsys, monkeypatch):
+    """r4-bench-realtime-json-status-always-0: with --json, as in text mode, a video of no frames makes the exit
+    status 1 (and all videos with frames 0). The recogniser and the benchmark are stand-ins."""
+    from types import SimpleNamespace
+
+    import dsan_tf.api
+    import dsan_tf.realtime
+
+    class Recognizer:
+        def __init__(self, weights):
+            self.predictor, self.image_size, self.aligner = SimpleNamespace(source="stub"), 32, None
+
+        def detect(self, photo):
+            return [object()]
+
+    frames = []
+    monkeypatch.setattr(dsan_tf.api, "FaceExpressionRecognizer", Recognizer)
+    monkeypatch.setattr(dsan_tf.api, "to_rgb_image", lambda photo: None)
+    monkeypatch.setattr(dsan_tf.realtime, "benchmark_live", lambda *args, **kwargs: [
+        {"scene": scene, "frames": n} for scene, n in zip(("one face", "three faces"), frames)])
+    monkeypatch.setattr(dsan_tf.realtime, "_cpu_name", lambda: "cpu")
+    photo = tmp_path / "face.png"
+    photo.write_bytes(b"stand-in")
+    frames[:] = [3, 0]
+    status, out, err = _dsan(capsys, "bench-realtime", "--photo", photo, "--classifier", "keras", "--json")
+    assert status == 1, err
+    assert [json.loads(line)["frames"] for line in out.splitlines()] == [3, 0]
+    frames[:] = [3, 2]
+    status, out, err = _dsan(capsys, "bench-realtime", "--photo", photo, "--classifier", "keras", "--json")
+    assert status == 0, err

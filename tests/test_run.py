@@ -106,3 +106,33 @@ def test_mixed_precision_flag_without_a_value_means_auto(run_cli):
     assert args.mixed_precision == "auto"
     settings = run_cli.build_settings(run_cli.parse_args(["--dataset", "ferplus", "--data-dir", ".", "--preset", "cpu"]))
     assert settings["mixed_precision"] == "auto"
+
+
+# ---- round 4 blind mutants (issue 34)
+
+
+def test_the_line_after_ctrl_c_continues_with_resume_once(run_cli, tmp_path):
+    """r4-train-interrupt-line-resume-inverted: after Ctrl-C, the command to continue is the one typed plus
+    --resume; a run already started with --resume gets it once, not twice."""
+    import shlex
+    from types import SimpleNamespace
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.json").write_text("{}")
+    argv = ["--dataset", "ferplus", "--output", str(run_dir)]
+    args = SimpleNamespace(settings={"output": str(run_dir)}, eval_only=False, invocation=["dsan", "train"],
+                           argv=list(argv), output=str(run_dir), resume=False)
+    expected = "interrupted; to continue: dsan train --dataset ferplus --output " + shlex.quote(str(run_dir)) + \
+        " --resume"
+    assert run_cli.interrupted_line(args, KeyboardInterrupt()) == expected
+    args.argv, args.resume = [*argv, "--resume"], True
+    assert run_cli.interrupted_line(args, KeyboardInterrupt()) == expected
+
+
+@pytest.mark.parametrize("value", ["occlusion=", "=lists/occlusion.txt", "occlusion"])
+def test_a_subset_without_its_name_or_list_is_an_argument_error(run_cli, value, capsys):
+    """r4-train-subset-without-list-accepted: --subset takes NAME=LIST_FILE, both parts needed."""
+    with pytest.raises(SystemExit) as stop:
+        run_cli.main(["--dataset", "ferplus", "--subset", value])
+    assert stop.value.code == 2 and "--subset" in capsys.readouterr().err

@@ -107,3 +107,20 @@ def test_features_of_a_bfloat16_model_are_extracted_as_float32(tmp_path):
         assert features.shape == attention.shape and features.shape[0] == labels.shape[0] > 0
         assert list(back["class_names"]) == list(FERPLUS_CLASSES)
         assert np.isfinite(features).all()
+
+
+# ---- round 4 blind mutants (issue 34)
+
+
+def test_stored_labels_past_the_class_names_are_refused(tmp_path, capsys):
+    """r4-simulate-centres-label-past-names: 4 class names cover labels 0..3; a stored label 4 means the arrays do
+    not fit together: one line naming the file, no replay."""
+    features, attention, labels = clustered_features(n=400)
+    labels = labels.copy()
+    labels[0] = 4
+    stored = tmp_path / "features.npz"
+    np.savez(stored, features=features, attention=attention, labels=labels, class_names=np.array(list("abcd")))
+    code = sim.main(["--features", str(stored), "--epochs", "1", "--rule", "centre-loss:0.05:0.9:0.002"])
+    captured = capsys.readouterr()
+    assert code == 2 and "do not fit together" in captured.err and str(stored) in captured.err, captured.err
+    assert "centre-loss" not in captured.out

@@ -47,3 +47,18 @@ def test_a_run_without_subsets_is_an_error(table4, tmp_path):
     (run / "metrics.json").write_text(json.dumps({"dataset": "ferplus", "split": "test"}))
     refused(table4.main, [str(run)], "has no subsets: evaluate with --subset")
     refused(table4.main, [str(tmp_path / "missing")], "missing: no such file or folder")
+
+
+# ---- round 4 blind mutants (issue 34)
+
+
+def test_an_affectnet8_run_goes_to_the_affectnet_block(table4, tmp_path, capsys):
+    """r4-table4-affectnet8-own-block: the paper does not say AffectNet-7 or -8, so an affectnet8 run is in block
+    (c) with RAN's AffectNet list sizes (683, 1944, 983) and the paper's AffectNet rows."""
+    run = write_run(tmp_path / "aff8", "affectnet8", "valid", {"occlusion": (600, 0.5), "pose45": (900, 0.25)})
+    table4.main([str(run)])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2] == (f"| (c) AffectNet | this run: {run} (affectnet8, valid split) | 50.00 (600 of 683) "
+                        "| — | 25.00 (900 of 983) |")
+    assert lines[3] == "| | paper: DSAN | 62.66 | 60.80 | 61.32 |"
+    assert lines[4] == "| | paper: ResNet-18 | 49.48 | 50.10 | 48.50 |"

@@ -163,3 +163,31 @@ def test_shard_size_rounds_the_number_of_shards_up(tmp_path):
     # 7 rows at the default 2048 a shard: one shard, not none.
     default = write_tfrecords(table, CLASSES, tmp_path / "default", split="train", progress=False)
     assert [s["count"] for s in default["shards"]] == [7]
+
+
+def test_tfrecords_command_writes_the_train_split_by_default(tmp_path):
+    """r4-tfrecords-default-split-valid: without --split the command writes the training split only: the
+    embedded sample's 288 training images (its data summary), no valid manifest."""
+    from script_loader import load_script
+
+    from dsan_tf.data import SAMPLE_FERPLUS_DIR
+
+    out = tmp_path / "records"
+    command = load_script("make_tfrecords")
+    assert command.main(["--dataset", "ferplus", "--data-dir", str(SAMPLE_FERPLUS_DIR), "--output", str(out),
+                         "--no-progress"]) == 0
+    assert sorted(p.name for p in out.glob("*.manifest.json")) == ["train.manifest.json"]
+    assert json.loads((out / "train.manifest.json").read_text())["count"] == 288
+
+
+def test_label_mode_probability_is_for_ferplus_only(tmp_path, capsys):
+    """r4-tfrecords-label-mode-check-inverted: --label-mode probability is FERPlus' (vote distributions); with
+    FERPlus it is taken, with a one-label dataset it is an argument error."""
+    from dsan_tf.cli import parse_command_args
+
+    flags = ["--data-dir", str(tmp_path), "--output", str(tmp_path / "out"), "--label-mode", "probability"]
+    _, args = parse_command_args("tfrecords", ["--dataset", "ferplus", *flags])
+    assert args.label_mode == "probability"
+    with pytest.raises(SystemExit) as stop:
+        parse_command_args("tfrecords", ["--dataset", "rafdb", *flags])
+    assert stop.value.code == 2 and "FERPlus only" in capsys.readouterr().err
