@@ -152,3 +152,11 @@ def test_only_runs_not_evaluated_draw_curves_and_no_bars(tmp_path, capsys):
 def test_epochs_must_be_a_positive_count(value, tmp_path):
     run = write_run(tmp_path / "run", "dsan", 0.8, [0.8, 0.9, 0.1])
     refused(compare, [run, "--epochs", value], r"--epochs")
+
+
+def test_a_diverged_last_epoch_prints_a_dash_not_nan(tmp_path, capsys):
+    run = write_run(tmp_path / "run", "dsan", 0.8, [0.8, 0.9, 0.1], epochs=2)
+    (run / "history.csv").write_text("epoch,accuracy,ce_loss,loss\n0,0.5,1.5,2.0\n1,nan,nan,nan\n")
+    assert compare([run]) == 0
+    row = capsys.readouterr().out.splitlines()[2]
+    assert row.startswith("| run | dsan | 48 px | 2 | — | valid (100) |") and "nan" not in row.lower()

@@ -112,14 +112,14 @@ def format_table(runs: list[dict], names: list[str], epochs: int | None = None) 
         # training accuracy at the last epoch shown (the --epochs cut, or the run's last)
         trained = percent(float(log["accuracy"].iloc[-1])) if log is not None and len(log) else "—"
         if m is None:  # not evaluated: what it has trained so far, no scores
-            epochs = f"{len(log)} (not evaluated)"
+            trained_for = f"{len(log)} (not evaluated)"
             scores = ["—", "—", "—", *("—" for _ in names)]
         else:
-            epochs = str((m.get("training") or {}).get("epochs_completed", s.get("epochs", "?")))
+            trained_for = str((m.get("training") or {}).get("epochs_completed", s.get("epochs", "?")))
             scores = [f"{m.get('split', '?')} ({m.get('count', '?')})",
                       percent(m["accuracy"]), percent(m["mean_class_accuracy"]),
                       *(percent(m["per_class_accuracy"][n], 1, unit="") for n in names)]
-        cells = [run["label"], str(s.get("variant", "?")), size, epochs, trained, *scores]
+        cells = [run["label"], str(s.get("variant", "?")), size, trained_for, trained, *scores]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
