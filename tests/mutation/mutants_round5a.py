@@ -10,7 +10,8 @@ explain 3/3, data/align 3/3, face_record 1/2, pixels 1/1, live_detection 2/2, tr
 r5-api-forced-grayscale-ignored, r5-predict-faces-counted-per-image, r5-predict-annotated-clash-suffix-from-one,
 r5-predict-live-path-two-videos-accepted, r5-client-extra-predictions-accepted,
 r5-face-record-fewer-probabilities-accepted; none equivalent: each got a test at the end of its module's test
-file (header "round 5 blind mutants (issue 34)").
+file (header "round 5 blind mutants (issue 34)"). Rerun of the six (same flags): 6/6 killed in 4.6 min, so
+30/30 with the suite as committed.
 """
 
 INFERENCE = ("tests/test_predict.py", "tests/test_api.py")
