@@ -599,3 +599,32 @@ def test_predict_batch_gives_each_photo_its_own_faces_whatever_their_number():
     brightness = [round(f["probabilities"]["bright"] * 255) for f in two + one]
     assert brightness == [51, 102, 204]
     assert [f["box"] for f in two + one] == [[1, 2, 6, 8], [4, 2, 6, 8], [3, 2, 6, 8]]
+
+
+# ---- round 5 blind mutants (issue 34)
+
+
+def test_the_grayscale_argument_overrides_what_the_model_records():
+    """r5-api-forced-grayscale-ignored: grayscale=True greys the faces of a colour model and grayscale=False
+    keeps the colour of a grey-trained one (the recognizer's documented override), whatever the record says.
+    A pure red crop (255, 0, 0) greys to round(0.299 * 255) = 76 in each channel (BT.601, by hand)."""
+    from dsan_tf.api import FaceExpressionRecognizer
+
+    def spy(grey_record):
+        stub = _StubPredictor(8)
+        seen = []
+        answer = stub._predict_pixels
+        stub._predict_pixels = lambda pixels: (seen.append(np.asarray(pixels)), answer(pixels))[1]
+        stub.grayscale_input = grey_record
+        return stub, seen
+
+    red = np.zeros((8, 8, 3), np.uint8)
+    red[..., 0] = 255
+    for grey_record, grayscale, want in ((False, True, (76, 76, 76)), (True, False, (255, 0, 0)),
+                                         (True, None, (76, 76, 76)), (False, None, (255, 0, 0))):
+        stub, seen = spy(grey_record)
+        recognizer = FaceExpressionRecognizer(stub, grayscale=grayscale)
+        assert recognizer.grayscale == (want[1] == 76)
+        recognizer.predict_faces(red)
+        (pixels,) = seen
+        np.testing.assert_array_equal(pixels.reshape(-1, 3), np.tile(want, (64, 1)))

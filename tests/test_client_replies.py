@@ -471,3 +471,17 @@ def test_the_documented_exit_statuses_are_the_numbers_themselves(server, capsys,
     missing = server(http(b'{"error": "Servable not found"}', "404 Not Found"))
     status, out, err = run(capsys, "--rest", missing.url, "--model", "m", "--faces", face_png(tmp_path))
     assert status == 4 and "not found" in err, err
+
+
+# ---- round 5 blind mutants (issue 34)
+
+
+def test_a_reply_with_more_predictions_than_images_is_refused():
+    """r5-client-extra-predictions-accepted: one image sent, two predictions back: the answers can no longer be
+    matched to the files, so the reply is a server error (exit 1) naming both counts, as one too few is."""
+    one = {"probabilities": [0.2, 0.8], "class_id": 1, "class_name": "b"}
+    for got, sent in ((2, 1), (1, 2)):
+        with pytest.raises(client.ClientError, match=rf"^server at srv: {got} predictions for {sent} images sent$") as err:
+            client.check_predictions([dict(one) for _ in range(got)], sent, "srv")
+        assert err.value.status == 1
+    assert client.check_predictions([dict(one)], 1, "srv") == [one]

@@ -751,3 +751,63 @@ def test_a_zip_whose_directory_is_damaged_and_a_mixed_precision_model_in_the_ker
     assert predictor.class_names == ["class_0", "class_1", "class_2"] and predictor.image_size == 32
     plain = build_dsan(3, 32, class_names=CLASSES, dtype="float32")
     assert KerasPredictor(plain).model is plain and KerasPredictor(plain).class_names == CLASSES
+
+
+# ---- round 5 blind mutants (issue 34)
+
+
+class _TwoFaceDetector:
+    """mtcnn's detect_faces stand-in: two faces (xyxy rows) at fixed places of whatever image it is given."""
+
+    def detect_faces(self, image, **kwargs):
+        rows = []
+        for dx in (0.0, 60.0):
+            marks_x = [30.0 + dx, 50.0 + dx, 40.0 + dx, 32.0 + dx, 48.0 + dx]
+            rows.append([0, 20.0 + dx, 25.0, 60.0 + dx, 75.0, 0.99, *marks_x, 40.0, 40.0, 50.0, 60.0, 60.0])
+        return np.array(rows)
+
+
+def test_the_summary_counts_faces_not_photos_with_faces(tmp_path):
+    """r5-predict-faces-counted-per-image: two photos of two faces each are four faces (2 + 2, by hand), in
+    the counts dsan predict's summary line prints, and four rows."""
+    import argparse
+    import io
+
+    from dsan_tf.cli.predict import predict_all
+    from dsan_tf.data.align import FaceAligner
+
+    photos = [_photo(tmp_path / f"p{i}.png", height=90, width=140, seed=i) for i in range(2)]
+    args = argparse.Namespace(format="jsonl", grayscale=False, frame_stride=1, max_frames=None,
+                              skip_unreadable=False, no_progress=True)
+    out = io.StringIO()
+    counts = predict_all(args, [(p, tmp_path) for p in photos], mean_model(), FaceAligner(16, detector=_TwoFaceDetector()),
+                         None, out)
+    assert len(out.getvalue().splitlines()) == 4
+    assert counts["faces"] == 4 and counts["images"] == 2 and counts["no_face"] == 0
+
+
+def test_annotated_copies_of_clashing_names_are_numbered_from_2(tmp_path):
+    """r5-predict-annotated-clash-suffix-from-one: a.png and a.jpg of one folder both want ann/a.jpg; the first
+    keeps it, the second gets ann/a_2.jpg and a third ann/a_3.jpg (the names the command documents by example)."""
+    from dsan_tf.cli.predict import _Annotator
+
+    annotator = _Annotator(tmp_path / "ann")
+    inputs = [(tmp_path / name, tmp_path) for name in ("a.png", "a.jpg", "a.bmp")]
+    annotator.plan(inputs)
+    assert [annotator.path(s, r) for s, r in inputs] == [tmp_path / "ann" / n for n in ("a.jpg", "a_2.jpg", "a_3.jpg")]
+
+
+def test_the_live_path_takes_exactly_one_video(tmp_path):
+    """r5-predict-live-path-two-videos-accepted: --chart (or --annotate VIDEO.mp4) with two videos is refused
+    (exit status 2, naming the count) rather than the second video silently skipped; one video is accepted."""
+    from dsan_tf.cli.predict import parse_args
+
+    videos = []
+    for name in ("a.mp4", "b.mp4"):
+        (tmp_path / name).write_bytes(b"")
+        videos.append(str(tmp_path / name))
+    for flags in (["--chart", str(tmp_path / "c.png")], ["--annotate", str(tmp_path / "out.mp4")]):
+        with pytest.raises(SystemExit) as stop:
+            parse_args([*videos, *flags])
+        assert stop.value.code == 2
+        assert parse_args([videos[0], *flags]).inputs == [Path(videos[0])]

@@ -178,3 +178,16 @@ def test_a_path_source_is_recorded_as_text():
     record = FaceRecord(Path("photos") / "group.jpg", [1, 2, 3, 4], "neutral", {"neutral": 1.0})
     assert type(record.source) is str and record.source == str(Path("photos") / "group.jpg")
     assert json.loads(json.dumps(record.to_record()))["source"] == record.source
+
+
+# ---- round 5 blind mutants (issue 34)
+
+
+def test_a_probability_count_other_than_the_class_count_is_refused():
+    """r5-face-record-fewer-probabilities-accepted: two probabilities for three class names (or four) is a
+    ValueError naming both counts, not a record whose last class silently vanishes."""
+    for probabilities in ([0.4, 0.6], [0.1, 0.2, 0.3, 0.4]):
+        with pytest.raises(ValueError, match=rf"^{len(probabilities)} probabilities for 3 class names$"):
+            FaceRecord.classified("p.jpg", None, probabilities, CLASSES)
+    record = FaceRecord.classified("p.jpg", None, [0.2, 0.5, 0.3], CLASSES)
+    assert record.label == "happiness" and record.probabilities == {"neutral": 0.2, "happiness": 0.5, "surprise": 0.3}
