@@ -3,6 +3,28 @@
 Each entry is one plain text substitution in one file (``old`` occurs exactly once there): a plausible
 one-line mistake an outside reviewer could imagine. ``tests`` are the module's own test files as picked
 from their names alone (``ls tests/``). Entries whose (file, old) equals an earlier mutant's were dropped.
+
+First pass (2026-12-07, ``--only <these> --no-baseline --jobs 1 --nice 19``, 28.4 min on the shared two
+cores): **21/31 killed (68 %)**. Per module: benchmark 2/2, cli/validators 2/2, data/affectnet 1/1,
+data/ferplus 2/2, data/pipeline 2/2, data/rafdb 1/1, ema 1/1, layers 1/1, realtime 2/2, losses 0/1,
+model 3/4, outputs 0/2, runner 1/4, state_files 1/2, training 2/4. Survivors:
+
+- r5-training-step-checkpoint-one-step-early: the only StepCheckpoint test used every=1, where
+  ``(step + 1) % 1 == 0`` too;
+- r5-training-trained-epoch-not-validated: killed by test_resume_validation.py (not in its selection);
+- r5-runner-time-budget-in-seconds: no test read the budget handed to training;
+- r5-runner-same-shuffle-every-epoch: killed by test_training.py's per-epoch seed test (not in its selection);
+- r5-runner-restart-keeps-old-history: no test of the restart's history.csv in its selection;
+- r5-model-gfe-accuracy-from-mff-logits: no test compared a stream's accuracy with its own logits;
+- r5-losses-attention-gradient-default-flows: the gradient test passed the flag both ways, never the default;
+- r5-outputs-overwrite-ignored-for-unmarked-folder, r5-outputs-publish-folder-any-kind-is-ours: only the
+  refusals were tested, not --overwrite's acceptance nor a marker of another kind;
+- r5-state-csv-row-extra-fields-accepted: only rows with too few fields were tested.
+
+None equivalent, no bug in dsan_tf/. Each got a test at the end of a file its selection runs (header
+"round 5 blind mutants (issue 34)"): test_training.py, test_resume_safety.py, test_run.py (two),
+test_model.py, test_losses.py, test_output_policy.py (two), test_state_files.py. Rerun of the ten:
+10/10 killed (4.4 min), each by its new test: 31/31.
 """
 
 TRAINING = ("tests/test_training.py", "tests/test_resume_safety.py")
