@@ -87,3 +87,17 @@ def test_with_uniform_attention_fr_c_reduces_to_centre_loss():
     y = RNG.integers(0, K, N)
     plain = 0.5 * ((h - c[y]) ** 2).sum(axis=1)
     np.testing.assert_allclose(L.recalibrated_centre_loss(np.ones_like(h), h, c, y), plain, rtol=1e-5)
+
+
+# ---- round 5 blind mutants (issue 34)
+def test_the_attention_gradient_is_stopped_in_a_prime_by_default():
+    """r5-losses-attention-gradient-default-flows: called without stop_attention_gradient, L_FR_C treats a'
+    as a constant (the paper's "share the same value"): d/da of 1/2 a' (a h - c)^2 is a' (a h - c) h only.
+    By hand for one example, d = 1: a = 2, h = 3, c = 1: a' (a h - c) h = 2 * 5 * 3 = 30 (with the gradient
+    through a' too it would be 30 + 1/2 * 5^2 = 42.5)."""
+    a = tf.constant([[2.0]])
+    with tf.GradientTape() as tape:
+        tape.watch(a)
+        loss = tf.reduce_sum(L.recalibrated_centre_loss(a, tf.constant([[3.0]]), tf.constant([[1.0]]), [0]))
+    assert float(loss) == pytest.approx(0.5 * 2.0 * 25.0)
+    assert float(tape.gradient(loss, a)[0, 0]) == pytest.approx(30.0)

@@ -267,3 +267,19 @@ def test_weights_of_another_shape_are_refused(tmp_path):
     seven.save_weights(tmp_path / "seven.weights.h5")
     with pytest.raises(ValueError, match="shape"):
         build_dsan(K, SIZE).load_weights(tmp_path / "seven.weights.h5")
+
+
+# ---- round 5 blind mutants (issue 34)
+def test_each_streams_accuracy_follows_its_own_logits():
+    """r5-model-gfe-accuracy-from-mff-logits: gfe_accuracy is the share of examples whose GFE-AN logits'
+    argmax is the label, mff_accuracy that of MFF-AN's logits; on this batch the two differ, so a column
+    computed from the other stream's logits shows."""
+    model = compiled()
+    x, y = batch(seed=3)
+    metrics = model.evaluate(x, y, batch_size=BATCH, return_dict=True, verbose=0)
+    out = model(x, training=False)
+    labels = y.argmax(1)
+    gfe = np.mean(out["gfe_logits"].numpy().argmax(1) == labels)
+    mff = np.mean(out["mff_logits"].numpy().argmax(1) == labels)
+    assert gfe != mff  # the batch tells the streams apart
+    assert metrics["gfe_accuracy"] == pytest.approx(gfe) and metrics["mff_accuracy"] == pytest.approx(mff)

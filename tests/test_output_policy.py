@@ -842,3 +842,37 @@ def test_read_json_object_names_the_file_what_is_wrong_and_the_callers_hint(tmp_
     good = tmp_path / "good.json"
     good.write_text('{"size": 4}')
     assert read_json_object(good, hint="unused") == {"size": 4}
+
+
+# ---- round 5 blind mutants (issue 34)
+def test_overwrite_lets_a_command_use_an_unmarked_folder_of_other_files(tmp_path):
+    """r5-outputs-overwrite-ignored-for-unmarked-folder: a folder of someone else's files (no marker) is refused
+    without --overwrite and accepted with it (claim_folder's docstring); the user's file there is then
+    replaced only when the command writes that very name, the other one is kept."""
+    out = tmp_path / "annotated"
+    out.mkdir()
+    (out / "ivan.jpg").write_bytes(b"the user's photo")
+    (out / "olga.jpg").write_bytes(b"another photo")
+    with pytest.raises(OutputError, match="holds files this command did not make"):
+        OutputPolicy("predict").claim_folder(out, "annotations", flag="--annotate")
+    with OutputPolicy("predict", flag="--annotate", overwrite=True) as policy:
+        policy.claim_folder(out, "annotations")
+        with policy.publish(out / "ivan.jpg") as tmp:
+            Path(tmp).write_bytes(b"annotated")
+    assert (out / "ivan.jpg").read_bytes() == b"annotated" and (out / "olga.jpg").read_bytes() == b"another photo"
+    assert outputs.read_marker(out) == ("annotations", "predict", {"ivan.jpg"})
+
+
+def test_publish_folder_never_swaps_out_a_folder_marked_for_another_kind(tmp_path):
+    """r5-outputs-publish-folder-any-kind-is-ours: a folder marked as a training run is not publish_folder's
+    to replace with a sample (the marker must name the same kind): refused before any work, and kept."""
+    out = tmp_path / "data"
+    out.mkdir()
+    outputs.write_marker(out, "run", "train")
+    (out / "model.keras").write_bytes(b"weeks of training")
+    with OutputPolicy("dsan make-sample", flag="--out") as policy:
+        with pytest.raises(OutputError, match="holds files this command did not make .model.keras."):
+            with policy.publish_folder(out, kind="sample") as tmp:
+                (Path(tmp) / "labels.csv").write_text("a,b\n")
+    assert (out / "model.keras").read_bytes() == b"weeks of training"
+    assert outputs.read_marker(out)[0] == "run"

@@ -468,3 +468,22 @@ def test_a_nan_loss_stops_training_naming_the_epoch():
     stop.on_batch_end(0, {"loss": 0.7})  # a number: nothing happens
     with pytest.raises(TrainingDiverged, match=r"the training loss became nan in epoch 3: training stopped"):
         stop.on_batch_end(1, {"loss": float("nan")})
+
+
+# ---- round 5 blind mutants (issue 34)
+def test_a_run_killed_during_its_validation_is_validated_on_resume(tmp_path):
+    """r5-training-trained-epoch-not-validated: killed after the epoch's last step, during its validation
+    (ckpt-4, the epoch's end, and the history row never written), the resume validates the epoch: its row
+    has the val_loss of the run that was not killed, on the same weights."""
+    validation = tiny_data(0)
+    fit_resumable(tiny_model(), tiny_data, 1, tmp_path / "run", checkpoint_every=1, validation_data=validation,
+                  verbose=0)
+    expected = history(tmp_path / "run")  # the row of the run that was not killed
+    for path in (tmp_path / "run" / "checkpoints").glob("ckpt-4.*"):
+        path.unlink()
+    (tmp_path / "run" / "history.csv").unlink()
+    fit_resumable(tiny_model(), tiny_data, 1, tmp_path / "run", resume=True, checkpoint_every=1,
+                  validation_data=validation, verbose=0)
+    got = history(tmp_path / "run")
+    assert len(got) == 1 and "val_loss" in got[0]
+    np.testing.assert_allclose(got[0]["val_loss"], expected[0]["val_loss"], rtol=1e-5)

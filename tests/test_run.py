@@ -136,3 +136,51 @@ def test_a_subset_without_its_name_or_list_is_an_argument_error(run_cli, value, 
     with pytest.raises(SystemExit) as stop:
         run_cli.main(["--dataset", "ferplus", "--subset", value])
     assert stop.value.code == 2 and "--subset" in capsys.readouterr().err
+
+
+# ---- round 5 blind mutants (issue 34)
+def test_the_time_budget_is_given_in_minutes_and_each_epoch_has_its_own_seed(tmp_path, monkeypatch):
+    """r5-runner-time-budget-in-seconds, r5-runner-same-shuffle-every-epoch: --time-budget-minutes 2.5
+    reaches training as 150 s (2.5 * 60), and train_data(epoch) seeds epoch e's dataset with
+    seed * 1000 + e (--seed 7: 7000, 7001, 7002), so no two epochs share their order and augmentation."""
+    from dsan_tf import runner
+    from dsan_tf.cli.run import build_settings, parse_args
+
+    settings = build_settings(parse_args(["--dataset", "ferplus", *FAST, "--seed", "7", "--time-budget-minutes",
+                                          "2.5", "--output", str(tmp_path / "run")]))
+    monkeypatch.setattr(runner, "check_decodable", lambda *args, **kwargs: None)  # no image is read here
+    monkeypatch.setattr(runner, "build_model", lambda *args, **kwargs: object())  # nor a model built
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_fit(model, train_data, epochs, output_dir, *, time_budget_s, **kwargs):
+        seeds = []
+        monkeypatch.setattr(runner, "make_dataset", lambda *args, **kw: seeds.append(kw["seed"]))
+        for epoch in range(3):
+            train_data(epoch)
+        seen.update(budget=time_budget_s, seeds=seeds)
+        raise Stop
+
+    monkeypatch.setattr(runner, "fit_resumable", fake_fit)
+    with pytest.raises(Stop):
+        runner.train_and_evaluate(settings)
+    assert seen == {"budget": 150.0, "seeds": [7000, 7001, 7002]}
+
+
+def test_a_resume_that_starts_over_drops_the_dead_runs_history(tmp_path, caplog):
+    """r5-runner-restart-keeps-old-history: --resume of a run that stopped before its first checkpoint starts
+    it over (False) and removes its history.csv, or the new run's epoch 1 would follow the dead run's rows."""
+    from dsan_tf import runner
+    from dsan_tf.outputs import write_marker
+
+    out = tmp_path / "run"
+    out.mkdir()
+    write_marker(out, "run", "train")
+    (out / "config.json").write_text(json.dumps({"settings": {"epochs": 2, "resume": False}}))
+    (out / "history.csv").write_text("epoch,loss\n0,1.5\n")
+    with caplog.at_level("WARNING", logger=runner.log.name):
+        assert runner.start_or_resume(out, {"epochs": 2, "resume": True}) is False
+    assert "starting it over" in caplog.text
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["config.json"]

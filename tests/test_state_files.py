@@ -541,3 +541,17 @@ def test_a_run_config_is_read_with_its_schema_and_named(tmp_path):
     assert _says(read_run_config, tmp_path, hint="retrain") == (
         f"{tmp_path / 'config.json'} (a run's configuration): expected a string or null at evaluation_split, "
         "found an integer; retrain")
+
+
+# ---- round 5 blind mutants (issue 34)
+def test_a_csv_state_row_with_more_fields_than_its_header_is_refused(tmp_path):
+    """r5-state-csv-row-extra-fields-accepted: two rows run together by a damaged write ("b.png,ok,c.png" under
+    a 2-field header) are named by their line (3) and count (3 fields), not read with the extra one dropped."""
+    from dsan_tf.state_files import read_csv_rows_state
+
+    path = tmp_path / "ledger.csv"
+    path.write_text("path,status\na.png,ok\nb.png,ok,c.png\n")
+    with pytest.raises(StateFileError, match=r"ledger\.csv \(a ledger\): line 3 has 3 field\(s\), expected 2"):
+        read_csv_rows_state(path, ["path", "status"], what="a ledger")
+    path.write_text("path,status\na.png,ok\n")
+    assert read_csv_rows_state(path, ["path", "status"], what="a ledger") == [{"path": "a.png", "status": "ok"}]

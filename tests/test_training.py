@@ -219,3 +219,25 @@ def test_after_a_mid_epoch_resume_the_checkpoints_count_the_steps_already_done(t
     summary = fit_resumable(fresh_model(), train_data, 1, tmp_path / "run", resume=True, checkpoint_every=1, verbose=0)
     assert summary["resumed_from"] == {"epoch": 0, "step": 1}
     assert saved == [(0, 2), (0, 3), (1, 0)]
+
+
+# ---- round 5 blind mutants (issue 34)
+def test_step_checkpoints_fall_every_nth_step_counted_over_the_epoch():
+    """r5-training-step-checkpoint-one-step-early: --checkpoint-every 2 over a 5-batch epoch saves after
+    steps 2 and 4 (by hand: the multiples of 2 in 1..5); a resumed epoch that skipped 1 batch (4 batches
+    left, steps 2..5) saves after steps 2 and 4 too: the step count, not the batch index, decides."""
+    import types
+
+    from dsan_tf.training import StepCheckpoint
+
+    saves = []
+    state = types.SimpleNamespace(save=lambda epoch, step, running=None, epoch_trained=False:
+                                  saves.append(step))
+    for first_step, steps in ((0, 5), (1, 4)):
+        saves.clear()
+        callback = StepCheckpoint(state, epoch=0, first_step=first_step, every=2)
+        callback.set_model(types.SimpleNamespace(metrics_variables=[]))
+        callback.set_params({"steps": steps})
+        for batch in range(steps):
+            callback.on_train_batch_end(batch)
+        assert saves == [2, 4]
