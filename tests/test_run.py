@@ -143,30 +143,11 @@ def test_the_time_budget_is_given_in_minutes_and_each_epoch_has_its_own_seed(tmp
     """r5-runner-time-budget-in-seconds, r5-runner-same-shuffle-every-epoch: --time-budget-minutes 2.5
     reaches training as 150 s (2.5 * 60), and train_data(epoch) seeds epoch e's dataset with
     seed * 1000 + e (--seed 7: 7000, 7001, 7002), so no two epochs share their order and augmentation."""
-    from dsan_tf import runner
-    from dsan_tf.cli.run import build_settings, parse_args
+    from test_training import what_training_is_given
 
-    settings = build_settings(parse_args(["--dataset", "ferplus", *FAST, "--seed", "7", "--time-budget-minutes",
-                                          "2.5", "--output", str(tmp_path / "run")]))
-    monkeypatch.setattr(runner, "check_decodable", lambda *args, **kwargs: None)  # no image is read here
-    monkeypatch.setattr(runner, "build_model", lambda *args, **kwargs: object())  # nor a model built
-    seen = {}
-
-    class Stop(Exception):
-        pass
-
-    def fake_fit(model, train_data, epochs, output_dir, *, time_budget_s, **kwargs):
-        seeds = []
-        monkeypatch.setattr(runner, "make_dataset", lambda *args, **kw: seeds.append(kw["seed"]))
-        for epoch in range(3):
-            train_data(epoch)
-        seen.update(budget=time_budget_s, seeds=seeds)
-        raise Stop
-
-    monkeypatch.setattr(runner, "fit_resumable", fake_fit)
-    with pytest.raises(Stop):
-        runner.train_and_evaluate(settings)
-    assert seen == {"budget": 150.0, "seeds": [7000, 7001, 7002]}
+    seen = what_training_is_given(monkeypatch, ["--dataset", "ferplus", *FAST, "--seed", "7", "--time-budget-minutes",
+                                                "2.5", "--output", str(tmp_path / "run")])
+    assert (seen["budget"], seen["seeds"]) == (150.0, [7000, 7001, 7002])
 
 
 def test_a_resume_that_starts_over_drops_the_dead_runs_history(tmp_path, caplog):

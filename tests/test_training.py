@@ -160,35 +160,45 @@ def test_cosine_with_warmup_reaches_zero_at_the_runs_last_step():
 
 # round 2 blind mutants (issue 34)
 
-def test_each_epoch_has_its_own_seed_and_the_schedule_counts_the_last_partial_batch(tmp_path, monkeypatch):
-    """The runner's train_data(epoch): seed * 1000 + epoch (epochs differ, a resume repeats them); the
-    steps per epoch given to training count a last partial batch."""
+def what_training_is_given(monkeypatch, argv, epochs=3):
+    """dsan train ARGV run up to its training, with fit_resumable replaced (no image read, no model built):
+    the time budget and steps per epoch it hands to training, and the seed each of the first ``epochs``
+    epochs' datasets is made with (the runner's train_data(epoch))."""
     from dsan_tf import runner
     from dsan_tf.cli.run import build_settings, parse_args
-    from dsan_tf.data.registry import load_dataset
 
-    settings = build_settings(parse_args(["--dataset", "ferplus", "--image-size", "32", "--epochs", "3",
-                                          "--batch-size", "64", "--seed", "7", "--verbose", "0",
-                                          "--output", str(tmp_path / "run")]))
-    train_rows = len(load_dataset("ferplus").split("train"))
-    assert train_rows % 64  # a partial last batch
+    monkeypatch.setattr(runner, "check_decodable", lambda *args, **kwargs: None)
+    monkeypatch.setattr(runner, "build_model", lambda *args, **kwargs: object())
     seen = {}
 
     class Stop(Exception):
         pass
 
-    def fake_fit(model, train_data, epochs, output_dir, *, steps_per_epoch, **kwargs):
+    def fake_fit(model, train_data, run_epochs, output_dir, *, steps_per_epoch, time_budget_s, **kwargs):
         seeds = []
         monkeypatch.setattr(runner, "make_dataset", lambda *args, **kw: seeds.append(kw["seed"]))
         for epoch in range(epochs):
             train_data(epoch)
-        seen.update(seeds=seeds, steps=steps_per_epoch)
+        seen.update(budget=time_budget_s, steps=steps_per_epoch, seeds=seeds)
         raise Stop
 
     monkeypatch.setattr(runner, "fit_resumable", fake_fit)
     with pytest.raises(Stop):
-        runner.train_and_evaluate(settings)
-    assert seen == {"seeds": [7000, 7001, 7002], "steps": -(-train_rows // 64)}
+        runner.train_and_evaluate(build_settings(parse_args(argv)))
+    return seen
+
+
+def test_each_epoch_has_its_own_seed_and_the_schedule_counts_the_last_partial_batch(tmp_path, monkeypatch):
+    """The runner's train_data(epoch): seed * 1000 + epoch (epochs differ, a resume repeats them); the
+    steps per epoch given to training count a last partial batch."""
+    from dsan_tf.data.registry import load_dataset
+
+    train_rows = len(load_dataset("ferplus").split("train"))
+    assert train_rows % 64  # a partial last batch
+    seen = what_training_is_given(monkeypatch, ["--dataset", "ferplus", "--image-size", "32", "--epochs", "3",
+                                                "--batch-size", "64", "--seed", "7", "--verbose", "0",
+                                                "--output", str(tmp_path / "run")])
+    assert (seen["seeds"], seen["steps"]) == ([7000, 7001, 7002], -(-train_rows // 64))
 
 
 def test_old_runs_compare_as_made_without_an_ema_and_an_ema_decay_of_0_is_allowed():
