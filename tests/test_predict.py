@@ -757,14 +757,16 @@ def test_a_zip_whose_directory_is_damaged_and_a_mixed_precision_model_in_the_ker
 
 
 class _TwoFaceDetector:
-    """mtcnn's detect_faces stand-in: two faces (xyxy rows) at fixed places of whatever image it is given."""
+    """mtcnn's detect_faces stand-in: FixedFaceDetector's face and the same face 60 px to its right."""
 
     def detect_faces(self, image, **kwargs):
-        rows = []
-        for dx in (0.0, 60.0):
-            marks_x = [30.0 + dx, 50.0 + dx, 40.0 + dx, 32.0 + dx, 48.0 + dx]
-            rows.append([0, 20.0 + dx, 25.0, 60.0 + dx, 75.0, 0.99, *marks_x, 40.0, 40.0, 50.0, 60.0, 60.0])
-        return np.array(rows)
+        from test_bad_input_tools import FixedFaceDetector
+
+        face = FixedFaceDetector().detect_faces(image)[0]
+        beside = face.copy()
+        beside[[1, 3]] += 60.0  # the box's x1, x2 (a row: 0, x1, y1, x2, y2, confidence, 5 marks x, 5 marks y)
+        beside[6:11] += 60.0  # the landmarks' x
+        return np.stack([face, beside])
 
 
 def test_the_summary_counts_faces_not_photos_with_faces(tmp_path):
