@@ -15,8 +15,9 @@ step() {  # step NAME FLAGS...
       --output "$out" "${resume[@]}" "$@" >> "$out.log" 2>&1
   echo "$(date -u +%FT%TZ) exit $?: $out"
 }
-# queue2: the component ablations only, reordered once the first showed that the centre losses and the
-# two-stream split cost nothing (HFE1+HFE2 trains as fast as the baseline): attention parts first.
+# The component ablations, reordered once the first showed that the centre losses and the two-stream split
+# cost nothing (HFE1+HFE2 trains as fast as the baseline): attention parts first. Then the fair comparison
+# for the shipped EMA model: the baseline's 96 px run given the same 6 epochs with an EMA of its weights.
 EPOCHS_CAP=8
 capped() {  # capped NAME FLAGS...: step, stopped once history.csv has EPOCHS_CAP epochs (the run stays resumable)
   local hist=$R/$1/history.csv
@@ -37,9 +38,10 @@ capped() {  # capped NAME FLAGS...: step, stopped once history.csv has EPOCHS_CA
     fi
     sleep 15
   done
-  while kill -0 $pid 2>/dev/null; do sleep 5; done
 }
 capped components/HFE1+HFE2-seed0 --no-sa --no-lfa
 capped components/HFE1+SA+HFE2-seed0 --no-lfa
 capped components/HFE1+HFE2+LFA-seed0 --no-sa
 capped components/DSAN-no-centre-losses-seed0 --lambda1 0 --lambda2 0
+step base96-ema-plus6-s0 --variant baseline --image-size 96 --epochs 6 --learning-rate 2e-4 --warmup-epochs 0.3 \
+     --ema-decay 0.999 --init-from $R/base96-ft10-s0/model.keras
