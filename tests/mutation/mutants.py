@@ -1700,3 +1700,12 @@ from mutants_round5b import FRESH_ROUND5B as _ROUND5B  # noqa: E402
 
 FRESH_ROUND5 = [Mutant(**entry) for entry in _ROUND5A + _ROUND5B]
 MUTANTS += FRESH_ROUND5
+
+# ------------------------------------------------------------------ round 6, blind (issue 34)
+# The modules with the fewest mutants per line: tests/mutation/mutants_round6a.py (data readers, alignment,
+# evaluation, analysis, plots), mutants_round6b.py (the commands and helpers earlier rounds touched least).
+from mutants_round6a import FRESH_ROUND6A as _ROUND6A  # noqa: E402
+from mutants_round6b import FRESH_ROUND6B as _ROUND6B  # noqa: E402
+
+FRESH_ROUND6 = [Mutant(**entry) for entry in _ROUND6A + _ROUND6B]
+MUTANTS += FRESH_ROUND6
