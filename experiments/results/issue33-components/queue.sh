@@ -43,5 +43,6 @@ capped components/HFE1+HFE2-seed0 --no-sa --no-lfa
 capped components/HFE1+SA+HFE2-seed0 --no-lfa
 capped components/HFE1+HFE2+LFA-seed0 --no-sa
 capped components/DSAN-no-centre-losses-seed0 --lambda1 0 --lambda2 0
+capped components/DSAN-a-gradient-seed0 --no-stop-attention-gradient   # SA is the cost: is a' = stop_gradient(a) (DESIGN) the cause?
 step base96-ema-plus6-s0 --variant baseline --image-size 96 --epochs 6 --learning-rate 2e-4 --warmup-epochs 0.3 \
      --ema-decay 0.999 --init-from $R/base96-ft10-s0/model.keras
