@@ -32,6 +32,8 @@ PAPER = dict(
     class_weight="none",
     time_budget_minutes=None,
     ema_decay=0.0,  # no EMA of the weights (dsan_tf/ema.py)
+    teacher_labels=None,  # no distillation (dsan_tf/distillation.py)
+    teacher_weight=0.5,  # with --teacher-labels: the teacher's share of each target
 )
 PAPER_PER_DATASET = {
     "affectnet7": dict(learning_rate=1e-4, oversample=True),

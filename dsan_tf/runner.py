@@ -7,7 +7,6 @@ or ``evaluate_only``; everything here is importable and testable without a CLI.
 import contextlib
 import logging
 import math
-import os
 import platform
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from dsan_tf.data.pipeline import AugmentConfig, check_decodable, class_balanced
 from dsan_tf.data.registry import load_dataset
 from dsan_tf.data.subsets import load_subset_list, match_subset
 from dsan_tf.errors import UserError
+from dsan_tf.distillation import read_teacher_labels, teacher_fingerprint, with_teacher_targets
 from dsan_tf.distribute import is_chief, needs_custom_loop, pick_strategy
 from dsan_tf.ema import WeightAverage
 from dsan_tf.evaluation import collect_outputs, evaluate_outputs
@@ -45,7 +45,7 @@ NOT_CONFIGURATION = {"resume", "output", "verbose", "time_budget_minutes", "chec
                      "precision", "precision_reason"}
 # Settings added after runs were recorded, with the value those runs were made with: a config.json
 # without one of them is compared (on --resume, by ablate) as if it held that value.
-ADDED_SETTINGS = {"ema_decay": 0.0}
+ADDED_SETTINGS = {"ema_decay": 0.0, "teacher_labels": None, "teacher_weight": 0.5}
 
 
 class RunError(UserError):
@@ -77,6 +77,7 @@ TRAINING_LIMITS = {
     "time_budget_minutes": (lambda v: v is None or (_number(v) and v >= 0), "minutes >= 0 (0: no limit)"),
     "seed": (lambda v: _number(v) and 0 <= v < 2**32, "an integer in [0, 2**32)"),
     "ema_decay": (lambda v: _number(v) and 0 <= v < 1, "a number in [0, 1) (0: no EMA)"),
+    "teacher_weight": (lambda v: _number(v) and 0 < v <= 1, "a number in (0, 1]"),
 }
 EVALUATION_LIMITS = {"batch_size": TRAINING_LIMITS["batch_size"]}
 
@@ -107,7 +108,8 @@ def check_output_dir(settings, inputs):
 def input_paths(settings, subset_lists):
     # A shipped model's name (--weights ferplus) stands for its files in the package.
     return [settings.get("data_dir"), settings.get("backbone_weights"), *model_files(settings.get("init_from")),
-            *model_files(settings.get("weights")), *(path for path, _ in subset_lists.values())]
+            *model_files(settings.get("weights")), settings.get("teacher_labels"),
+            *(path for path, _ in subset_lists.values())]
 
 
 # ------------------------------------------------------------------ the run directory
@@ -483,6 +485,8 @@ def train_and_evaluate(settings):
     policy, reason = resolve_precision(settings["mixed_precision"])
     log.info("precision: %s (%s)", policy, reason)
     settings = {**settings, "precision": policy, "precision_reason": reason}  # config.json records both
+    if settings.get("teacher_labels"):  # recorded, so that --resume refuses a teacher file changed since
+        settings["teacher_labels_sha256"] = teacher_fingerprint(settings["teacher_labels"])
     subset_lists = read_subset_lists(settings.get("subset"))
     output_dir = check_output_dir(settings, input_paths(settings, subset_lists))
     with locked_run_directory(output_dir) if chief else contextlib.nullcontext():
@@ -497,6 +501,12 @@ def _train_and_evaluate(settings, strategy, chief, output_dir, subset_lists):
                     "resnet18_msceleb.pth); training from random weights instead")
     data = load_data(settings)
     train_table = data.split("train")
+    if settings.get("teacher_labels"):
+        train_table = with_teacher_targets(train_table, read_teacher_labels(settings["teacher_labels"]),
+                                           settings["teacher_weight"], data.class_names,
+                                           f"--teacher-labels {settings['teacher_labels']}")
+        log.info("targets: %g x the dataset's + %g x the teachers' of %s", 1 - settings["teacher_weight"],
+                 settings["teacher_weight"], settings["teacher_labels"])
     split = evaluation_split(data, settings.get("split"))
     validation = "valid" if "valid" in data.splits else None
     # Soft targets are a way to train; FERPlus' protocol (and the paper's) scores majority votes.

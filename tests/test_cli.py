@@ -180,6 +180,7 @@ def _missing_path_argv(tmp_path, missing):
         "ship": ["--run", m, "--data-dir", m, "--output", out],
         "calibrate": ["--weights", m, "--data-dir", m],
         "simulate-centres": ["--weights", m, "--data-dir", m],
+        "teacher-labels": ["--weights", m, "--data-dir", m, "--output", str(tmp_path / "t.npz")],
         "make-sample": ["--source", m, "--out", out],
     }
 

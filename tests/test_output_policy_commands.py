@@ -215,6 +215,13 @@ def simulate_centres_csv_over_a_users_model(tmp, model):
         r"--csv .*exists.*--overwrite"
 
 
+def teacher_labels_over_a_users_npz(tmp, model):
+    # a user's features.npz (dsan analyze's, or their own) named as the teachers' output
+    mine = user_file(tmp / "mine" / "features.npz", "the user's arrays")
+    return "teacher-labels", ["--weights", model, "--data-dir", SAMPLE, "--output", mine], [mine], \
+        r"--output .*exists.*--overwrite"
+
+
 def make_sample_into_a_user_folder(tmp, model):
     # issue 31, case 1: make-sample --out DIR deleted what DIR held
     mine = user_file(tmp / "out" / "notes.txt")
@@ -246,6 +253,7 @@ REFUSES_USER_FILES = {
     ("calibrate", "--save", "over a user's model"): calibrate_save_over_a_users_model,
     ("simulate-centres", "--csv", "over a user's model"): simulate_centres_csv_over_a_users_model,
     ("make-sample", "--out", "into a user folder"): make_sample_into_a_user_folder,
+    ("teacher-labels", "--output", "over a user's .npz"): teacher_labels_over_a_users_npz,
 }
 
 # A flag names an output when it takes a value and is called like one.

@@ -77,6 +77,9 @@ COMMANDS = {
                     "into a folder", "train"),
     "calibrate": Command("dsan_tf.cli.calibrate",
                          "choose and apply the post-hoc class-prior correction of a trained model", "train"),
+    "teacher-labels": Command("dsan_tf.cli.teacher_labels",
+                              "teachers' probabilities of the training faces, for distillation (dsan train "
+                              "--teacher-labels)", "train"),
     "simulate-centres": Command("dsan_tf.cli.simulate_centres",
                                 "replay centre-update rules on a trained model's features"),
     "make-sample": Command("dsan_tf.cli.make_sample", "make a small FERPlus sample (like the embedded one) from "

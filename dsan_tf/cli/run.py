@@ -49,6 +49,12 @@ def build_parser(prog="dsan train"):
                    help="class-balanced oversampling of the training set (paper: on for AffectNet; default: the "
                         "preset's)")
     g.add_argument("--class-weight", choices=("none", "balanced"), help="per-class loss weights (default: the preset's)")
+    g.add_argument("--teacher-labels", type=file,
+                   help="distil: train on a mix of the dataset's targets and these teachers' probabilities, an .npz of "
+                        "dsan teacher-labels (matched by face name) (default: none)")
+    g.add_argument("--teacher-weight", type=float_in(0, 1, open_low=True),
+                   help="with --teacher-labels: the teachers' share w of each target, (1 - w) * target + w * teacher's "
+                        "(default 0.5)")
 
     g = p.add_argument_group("preset and output")
     g.add_argument("--preset", choices=tuple(PRESETS), default=None,
@@ -206,6 +212,10 @@ def check_args(parser, args):
         parser.error("--eval-only needs --weights MODEL.keras")
     if args.resume and not args.output:
         parser.error("--resume needs --output RUN_DIR (the run to continue)")
+    if args.teacher_weight is not None and not args.teacher_labels:
+        parser.error("--teacher-weight goes with --teacher-labels FILE")
+    if args.teacher_labels and args.eval_only:
+        parser.error("--teacher-labels is a way to train; --eval-only trains nothing")
 
 
 def run(args):
