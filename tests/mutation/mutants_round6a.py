@@ -3,6 +3,35 @@
 Each entry is one plain text substitution in one file (``old`` occurs exactly once there): a plausible
 one-line mistake an outside reviewer could imagine. ``tests`` are the module's own test files as picked
 from their names alone (``ls tests/``). Entries whose (file, old) equals an earlier mutant's were dropped.
+
+First pass (2026-12-07, ``python tests/mutation/run.py --only <these 34> --no-baseline --jobs 1 --nice 19``,
+6.2 min on the shared two cores): **25/34 killed (74 %)**. Per module: data/ferplus 3/3, data/rafdb 1/1,
+data/affectnet 1/2, data/subsets 2/2, data/align 3/3, data/preprocess 1/2, data/pipeline 2/2, data/folder 1/1,
+data/table 2/2, data/images 1/1, data/registry 1/1, data/classes 1/1, data/tfrecords 1/3, evaluation 2/2,
+calibration 1/1, plots 0/2, analysis 0/2, profiling 1/1, torch_import 1/2. Survivors, none equivalent, and the
+test (header "round 6 blind mutants (issue 34)") that now kills each:
+
+- r6-affectnet-file-lists-folder-name: no test put the CSVs in Manually_Annotated_file_lists/ (no test named the
+  folder at all); test_data_readers.py::test_affectnet_annotation_files_inside_the_file_lists_folder_are_found;
+- r6-preprocess-uint8-truncates: to_uint8 was only compared with itself (served vs single image);
+  test_data_preprocess.py::test_to_uint8_rounds_to_the_nearest_level_and_clips (values rounded by hand);
+- r6-tfrecords-shard-size-not-checked-on-resume: the resume test deleted a shard, never cut one short;
+  test_tfrecords.py::test_a_rerun_rewrites_a_shard_whose_size_differs_from_its_record;
+- r6-tfrecords-crop-right-bottom-swapped: the only box lay inside its image; test_tfrecords.py::
+  test_a_box_past_the_right_and_bottom_edges_of_a_wide_image_is_clipped_to_them (32 x 24 image, crop by hand);
+- r6-plots-confusion-column-normalised: no test drew a confusion matrix; test_plots.py::
+  test_the_right_panel_of_the_confusion_matrix_divides_each_row_by_its_true_count ([[3, 1], [2, 6]] by hand);
+- r6-plots-history-drops-partly-empty-columns: the history fixture's empty columns were empty in every row;
+  test_plots.py::test_a_column_empty_in_some_epochs_only_is_kept;
+- r6-analysis-perplexity-not-capped: every test passed a perplexity below its image count;
+  test_analyze.py::test_tsne_perplexity_is_capped_below_a_third_of_the_images (scikit-learn's TSNE recorded);
+- r6-analysis-class-counts-short: the analysed sets held every class; test_analyze.py::
+  test_class_counts_list_every_class_even_the_last_ones_absent (a probabilities-only stand-in model, no t-SNE);
+- r6-torch-import-unexpected-keys-accepted: the refusal test's state dict also had a missing key and a wrong
+  shape, which refuse it anyway; test_torch_import.py::test_a_state_dict_with_only_an_extra_key_is_refused.
+
+No bug in dsan_tf/. Rerun of the nine (``--only <the nine> --no-baseline --jobs 1 --nice 19``): 9/9 killed
+(4.2 min), each by its new test: 34/34.
 """
 
 FERPLUS = ("tests/test_data_ferplus.py", "tests/test_reader_refusals.py")
