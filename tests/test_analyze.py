@@ -164,3 +164,52 @@ def test_only_an_analysis_summary_marks_an_earlier_analysis_folder(tmp_path):
     (folder / "summary.json").write_text(json.dumps({"variant": "dsan", "figures": [], "class_names": ["a"],
                                                      "images": 5}))
     assert analyze.written_by_an_earlier_version(folder) is True
+
+
+# ---- round 6 blind mutants (issue 34)
+
+
+def test_tsne_perplexity_is_capped_below_a_third_of_the_images(monkeypatch):
+    """r6-analysis-perplexity-not-capped: scikit-learn's t-SNE needs a perplexity below the number of points;
+    the asked one is capped at max(2, (N - 1) / 3): 30 -> 10 for 31 images, 2 for 6, kept at 30 for 200."""
+    import sklearn.manifold
+
+    from dsan_tf.analysis import tsne_embedding
+
+    given = []
+
+    class Recorder:
+        def __init__(self, **kwargs):
+            given.append(kwargs["perplexity"])
+
+        def fit_transform(self, features):
+            return np.zeros((len(features), 2))
+
+    monkeypatch.setattr(sklearn.manifold, "TSNE", Recorder)
+    for n in (31, 6, 200):
+        assert tsne_embedding(np.ones((n, 3)), perplexity=30.0).shape == (n, 2)
+    assert given == [10.0, 2.0, 30.0]
+
+
+def test_class_counts_list_every_class_even_the_last_ones_absent(tmp_path):
+    """r6-analysis-class-counts-short: summary.json's class_counts has one entry per class; with 3 images of
+    class 0 and 2 of class 1 among classes a, b, c it is [3, 2, 0]. A stand-in for the baseline model, which
+    gives probabilities only (no stream features: no figure is drawn and no t-SNE runs)."""
+    import tensorflow as tf
+
+    from dsan_tf.analysis import analyse
+
+    class StandIn:
+        settings = {"variant": "baseline"}
+        output = {"probabilities": None}
+
+        def __call__(self, images, training=False):
+            return {"probabilities": tf.one_hot(tf.zeros([tf.shape(images)[0]], tf.int32), 3)}
+
+    targets = np.eye(3, dtype="float32")[[0, 1, 0, 1, 0]]
+    dataset = tf.data.Dataset.from_tensor_slices((np.zeros((5, 2, 2, 3), "float32"), targets)).batch(2)
+    summary = analyse(StandIn(), dataset, ["a", "b", "c"], tmp_path / "out")
+    assert summary["class_counts"] == [3, 2, 0]
+    assert summary["accuracy"] == pytest.approx(3 / 5)  # always class 0: right for the three class-0 images
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["class_counts"] == [3, 2, 0]
+    assert "images per class: a 3, b 2, c 0\n" in (tmp_path / "out" / "summary.txt").read_text()

@@ -83,3 +83,17 @@ def test_a_float_image_whose_brightest_pixel_is_exactly_one_is_a_0_to_1_image():
     # A brightest value above 1 means a 0..255 float image: rounded as it is (1.4 -> 1, 2.0 -> 2).
     wide = Image.fromarray(np.array([[0.0, 1.4], [2.0, 200.0]], np.float32))
     assert pil_to_rgb(wide)[..., 2].tolist() == [[0, 1], [2, 200]]
+
+
+# ---- round 6 blind mutants (issue 34)
+
+
+def test_to_uint8_rounds_to_the_nearest_level_and_clips():
+    """r6-preprocess-uint8-truncates: the cached uint8 image is the resized float image rounded, not
+    truncated (127.7 -> 128, 0.6 -> 1, 254.9 -> 255), and clipped to 0..255."""
+    from dsan_tf.data.preprocess import to_uint8
+
+    values = tf.constant([[[127.7, 0.6, 254.9], [12.2, -3.0, 300.0]]])
+    out = to_uint8(values)
+    assert out.dtype == tf.uint8
+    assert out.numpy().tolist() == [[[128, 1, 255], [12, 0, 255]]]

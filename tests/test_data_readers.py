@@ -420,3 +420,20 @@ def test_the_class_vocabularies_in_label_order():
                                   "contempt")
     assert AFFECTNET7_CLASSES == AFFECTNET8_CLASSES[:7] and "contempt" not in AFFECTNET7_CLASSES
     assert len(RAFDB_CLASSES) == 7 and set(RAFDB_CLASSES) == set(AFFECTNET7_CLASSES)
+
+
+# ---- round 6 blind mutants (issue 34)
+
+
+def test_affectnet_annotation_files_inside_the_file_lists_folder_are_found(tmp_path):
+    """r6-affectnet-file-lists-folder-name: the release ships training.csv and validation.csv in
+    Manually_Annotated_file_lists/; read from there they give both splits, not "not found"."""
+    make_affectnet(tmp_path, [0, 1, 2], [3, 4])
+    lists = tmp_path / "Manually_Annotated_file_lists"
+    lists.mkdir()
+    for name in ("training.csv", "validation.csv"):
+        (tmp_path / name).rename(lists / name)
+    data = load_dataset("affectnet8", tmp_path)
+    assert data.split("train")["label"].tolist() == [0, 1, 2]  # the codes written above
+    assert data.split("valid")["label"].tolist() == [3, 4]
+    assert not any("not found" in note for note in data.report)

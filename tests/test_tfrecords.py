@@ -191,3 +191,35 @@ def test_label_mode_probability_is_for_ferplus_only(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         parse_command_args("tfrecords", ["--dataset", "rafdb", *flags])
     assert stop.value.code == 2 and "FERPlus only" in capsys.readouterr().err
+
+
+# ---- round 6 blind mutants (issue 34)
+
+
+def test_a_rerun_rewrites_a_shard_whose_size_differs_from_its_record(tmp_path):
+    """r6-tfrecords-shard-size-not-checked-on-resume: a shard cut short after its write finished (a disk
+    error, a bad copy) is written again by a rerun, not trusted because its .done.json exists."""
+    table, _ = _table(tmp_path, n=6)
+    out = tmp_path / "records"
+    manifest = write_tfrecords(table, CLASSES, out, split="train", num_shards=2, progress=False)
+    shard = out / manifest["shards"][0]["file"]
+    size = manifest["shards"][0]["bytes"]
+    shard.write_bytes(shard.read_bytes()[:-10])
+    again = write_tfrecords(table, CLASSES, out, split="train", num_shards=2, progress=False)
+    assert shard.stat().st_size == size == again["shards"][0]["bytes"]
+    assert len(_read_all(tfrecord_source(out, 3))) == 6
+
+
+def test_a_box_past_the_right_and_bottom_edges_of_a_wide_image_is_clipped_to_them():
+    """r6-tfrecords-crop-right-bottom-swapped: on a 32 x 24 (wide) image the box x=20, y=10, 20 x 20 is
+    clipped to the image's right edge (x 32) and bottom edge (y 24): the stored crop is
+    array[10:24, 20:32], 12 wide and 14 high, and no note."""
+    from dsan_tf.data.tfrecords import prepare_image
+
+    array = _image(3)  # 24 high, 32 wide
+    data, note = prepare_image(_png(array), "face.png", (20, 10, 20, 20), True, None, 95)
+    assert note is None
+    with Image.open(io.BytesIO(data)) as stored:
+        crop = np.asarray(stored.convert("RGB")).astype(int)
+    assert crop.shape == (14, 12, 3)
+    assert np.abs(crop - array[10:24, 20:32].astype(int)).mean() < 4  # JPEG quality 95

@@ -151,3 +151,21 @@ def test_not_a_resnet_model_is_reported():
     model = keras.Model(inputs, keras.layers.Dense(2, name="dense")(inputs))
     with pytest.raises(ValueError, match="not a ResNet-18 trunk"):
         assign_resnet18_weights(model, {})
+
+
+# ---- round 6 blind mutants (issue 34)
+
+
+def test_a_state_dict_with_only_an_extra_key_is_refused(net):
+    """r6-torch-import-unexpected-keys-accepted: every ResNet-18 key present and right, plus one the trunk
+    has no place for (a deeper network's layer5): refused on its own, and nothing assigned."""
+    state = {k: v.clone() for k, v in net.state_dict().items()}
+    state["layer5.0.conv1.weight"] = torch.zeros(3)
+    trunk = build_resnet18_trunk(32)
+    before = [w.copy() for w in trunk.get_weights()]
+    with pytest.raises(ValueError) as info:
+        assign_resnet18_weights(trunk, state)
+    message = str(info.value)
+    assert "unexpected keys (1): layer5.0.conv1.weight" in message
+    assert "missing keys" not in message and "shape mismatches" not in message
+    assert all(np.array_equal(a, b) for a, b in zip(before, trunk.get_weights()))
