@@ -2,7 +2,7 @@
 # Issue 33's training queue, one run at a time, lowest CPU priority (SCHED_IDLE: tests and benchmarks first).
 # Each step is skipped when its metrics.json exists and resumed when its folder exists: rerun this script
 # in a new session to continue (from the snapshot checkout, so that edits of main cannot reach a run).
-cd $HOME/snap-33 || exit 1
+cd $HOME/snap-35 || exit 1   # a snapshot of main at 6712e9a (git archive): the code with --teacher-labels
 export PYTHONPATH=$PWD
 DATA=../shared/datasets/ferplus
 R=$HOME/runs/issue33
@@ -42,6 +42,12 @@ capped() {  # capped NAME FLAGS...: step, stopped once history.csv has EPOCHS_CA
 capped components/HFE1+HFE2-seed0 --no-sa --no-lfa
 capped components/HFE1+SA+HFE2-seed0 --no-lfa
 capped components/HFE1+HFE2+LFA-seed0 --no-sa
+# Distillation first (the accuracy target): the shipped model's last step (6 EMA epochs at 96 px from the 10-epoch
+# DSAN) with targets half the labels, half the teachers' (the 96 px baseline and the shipped EMA DSAN, T = 2):
+#   dsan teacher-labels --weights $R/base96-ft10-s0/model.keras $R/dsan96-ema-plus6-s0/model.keras \
+#       --data-dir $DATA --temperature 2 --output $R/teachers/base96-dsan96ema-T2.npz
+step dsan96-ema-plus6-teacher-s0 --image-size 96 --epochs 6 --learning-rate 2e-4 --warmup-epochs 0.3 --ema-decay 0.999 \
+     --init-from $R/dsan96-ft10-s0/model.keras --teacher-labels $R/teachers/base96-dsan96ema-T2.npz --teacher-weight 0.5
 capped components/DSAN-no-centre-losses-seed0 --lambda1 0 --lambda2 0
 capped components/DSAN-a-gradient-seed0 --no-stop-attention-gradient   # SA is the cost: is a' = stop_gradient(a) (DESIGN) the cause?
 step base96-ema-plus6-s0 --variant baseline --image-size 96 --epochs 6 --learning-rate 2e-4 --warmup-epochs 0.3 \
