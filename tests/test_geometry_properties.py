@@ -96,6 +96,10 @@ def test_a_box_is_rounded_and_clipped_to_a_non_square_image(height, width, box):
 @fast(15)
 @given(st.integers(2, 40), st.integers(2, 40),
        st.tuples(st.integers(-50, 50), st.integers(-50, 50), st.integers(-5, 60), st.integers(-5, 60)))
+# always tried, whatever Hypothesis draws: a tall image whose box ends below its width (rows 5..25 of 30,
+# where clipping the bottom to the width, 10, would cut the face) and a wide one whose box ends right of its height
+@example(30, 10, (0, 5, 5, 20))
+@example(10, 30, (5, 0, 20, 5))
 def test_crop_to_box_keeps_the_box_inside_a_non_square_image(height, width, box):
     """preprocess.crop_to_box against NumPy slicing with the box clipped corner by corner; an empty or
     "no box" (w or h <= 0) box keeps the whole image."""
