@@ -164,3 +164,35 @@ def test_only_an_analysis_summary_marks_an_earlier_analysis_folder(tmp_path):
     (folder / "summary.json").write_text(json.dumps({"variant": "dsan", "figures": [], "class_names": ["a"],
                                                      "images": 5}))
     assert analyze.written_by_an_earlier_version(folder) is True
+
+
+# ---- round 6 blind mutants (issue 34)
+
+
+def test_five_images_are_enough(tmp_path, monkeypatch):
+    """r6-analyze-five-images-refused: t-SNE needs at least 5 images and --max-images takes 5, its documented
+    least: a subset of exactly 5 goes on to the pipeline (the model and the pipeline are stand-ins, as above:
+    the subset is caught where it reaches make_dataset)."""
+    from types import SimpleNamespace
+
+    import dsan_tf.data.pipeline
+    import dsan_tf.inference
+    from dsan_tf.data import FERPLUS_CLASSES, SAMPLE_FERPLUS_DIR
+
+    analyze = load_script("analyze")
+    stub = SimpleNamespace(settings={"num_classes": len(FERPLUS_CLASSES), "image_size": SIZE},
+                           class_names=list(FERPLUS_CLASSES))
+    monkeypatch.setattr(dsan_tf.inference, "load_dsan", lambda weights: stub)
+
+    class Reached(Exception):
+        pass
+
+    def caught(table, *args, **kwargs):
+        raise Reached(len(table))
+
+    monkeypatch.setattr(dsan_tf.data.pipeline, "make_dataset", caught)
+    args = analyze.build_parser().parse_args(["--weights", "ferplus", "--data-dir", str(SAMPLE_FERPLUS_DIR),
+                                              "--max-images", "5", "--output", str(tmp_path / "out")])
+    with pytest.raises(Reached) as stop:
+        analyze._analyse(args, policy=None)
+    assert stop.value.args[0] == 5
