@@ -2,7 +2,67 @@
 
 Each entry is one plain text substitution in one file (``old`` occurs exactly once there): a plausible
 one-line mistake an outside reviewer could imagine. ``tests`` are the module's own test files as picked
-from their names alone (``ls tests/``). Entries whose (file, old) equals an earlier mutant's were dropped.
+from their names alone (``ls tests/``). Entries whose (file, old) equals an earlier mutant's were dropped:
+twelve first drafts repeated one (e.g. batchnorm-momentum, explain-check-corner-is-any-edge, three of
+io_utils.py's four lines) and one more came close (distribute-every-worker-is-chief); all were replaced
+before the first pass.
+
+First pass (2026-12-07, ``--only <these> --no-baseline --jobs 1 --nice 19``, 32.0 min on the shared two
+cores): **16/36 killed (44 %)**. Per module: cli/bench_serving 1/1, cli/calibrate 2/2, cli/compare 1/1,
+cli/data_summary 1/1, cli/export_savedmodel 1/1, cli/make_sample 1/1, cli/run 1/1, cli/table4 1/1,
+optimizers 1/1, pretrained 1/1, resnet 1/1, cli/bench 1/2, cli/explain 1/2, cli/simulate_centres 1/2,
+progress 1/2, cli/ablate 0/2, cli/profile 0/2, cli/ship_model 0/2, cli/analyze 0/1, cli/bench_pipeline 0/1,
+cli/export_tflite 0/1, cli/make_tfrecords 0/1, distribute 0/1, explain_check 0/1, io_utils 0/1,
+precision 0/1, presets 0/1, video_outputs 0/1. Survivors, and the test (header "round 6 blind mutants
+(issue 34)") that now kills each:
+
+- r6-explain-check-ignores-positional-inputs: only --faces/--target with --check were tested ->
+  test_explain.py::test_check_refuses_image_inputs_given_either_way;
+- r6-explain_check-target-from-top-randomisation: the one test of the targets had both randomisations at
+  rho = 1 -> test_explain_check.py::test_the_spearman_target_is_judged_on_all_weights_randomised;
+- r6-simulate-centres-last-full-batch-dropped: the replays ran 125 batches of 64 an epoch, where one fewer
+  changes nothing they measure ->
+  test_simulate_centres.py::test_a_batch_size_dividing_the_features_replays_every_batch;
+- r6-ship-agreement-equal-to-minimum-refused: agreements were far from --min-agreement, never equal ->
+  test_pretrained.py::test_ship_accepts_an_agreement_equal_to_the_minimum_and_keeps_the_folders_other_files
+  (scripted scoring: 3 of 4 = 0.75 against --min-agreement 0.75);
+- r6-ship-other-models-dropped: killed by test_data_loss_cases.py (not in its selection) -> the same test;
+- r6-bench-profile-other-list-cut-to-shorter: no test printed --profile's table (its run prints --json) ->
+  test_accounting.py::test_profile_table_lists_every_other_op_of_the_framework_with_more;
+- r6-bench-pipeline-precision-default-bfloat16: killed by test_flags.py (not in its selection) ->
+  test_accounting.py::test_bench_pipeline_times_the_step_in_what_dsan_train_would_use;
+- r6-profile-paper-row-any-sa-layers: the paper-setting test varied K, size and F, not the SA layers or r ->
+  test_profiling.py::test_no_paper_row_with_one_sa_layer_or_another_reduction;
+- r6-profile-table-diff-from-flops: --table's diff column was never read ->
+  test_profiling.py::test_table_diff_compares_macs_with_the_papers_mflops;
+- r6-ablate-any-folder-with-a-point-taken-over: killed by test_output_policy_commands.py (not in its
+  selection) ->
+  test_ablate.py::test_an_unmarked_folder_is_an_old_grid_only_with_point_folders_and_nothing_else;
+- r6-ablate-unfinished-point-not-resumed: every point of the tests was finished or new ->
+  test_ablate.py::test_a_point_with_a_config_but_no_metrics_is_resumed;
+- r6-presets-cpu-long-epochs: the model card's commands all pass --epochs; nothing read the preset's own ->
+  test_run.py::test_the_cpu_long_preset_is_the_recipe_of_its_recorded_48px_run (against the committed run
+  experiments/results/issue33-base48-e30-s0);
+- r6-tfrecords-crop-inverted: the writer's crop was tested, never the command's flag ->
+  test_tfrecords.py::test_the_command_crops_with_the_face_boxes_unless_no_crop;
+- r6-analyze-five-images-refused: no test at the 5-image edge -> test_analyze.py::test_five_images_are_enough;
+- r6-export_tflite-status-from-last-model: the one failing case had the LAST model failing ->
+  test_export_tflite.py::test_a_float32_model_below_its_threshold_fails_the_command_even_when_the_quantised_one_passes;
+- r6-distribute-validation-without-prefix: distributed_train's validation never ran in a test ->
+  test_distribute.py::test_distributed_train_validates_as_fit_does_under_val_names;
+- r6-video_outputs-upper-case-suffix-refused: every video name was lower case ->
+  test_predict.py::test_an_annotated_video_name_in_capitals_is_written;
+- r6-io_utils-check-output-path-folder-by-default: no test called check_output_path without folder=
+  (test_export.py, which calls it so, does not kill it either) ->
+  test_write_primitives.py::test_check_output_path_expects_a_file_unless_told_a_folder;
+- r6-precision-compute-capability-7-excluded: float16_gpus had no test (no GPU here) ->
+  test_run.py::test_auto_precision_counts_a_compute_capability_7_0_gpu_as_float16 (devices stood in);
+- r6-progress-bar-when-stdout-is-a-terminal: under pytest neither stream is a terminal ->
+  test_cli.py::test_the_bar_follows_whether_stderr_not_stdout_is_a_terminal.
+
+None equivalent, no bug in dsan_tf/. Three were killed outside their selection already (marked above); each
+still got its test in a file its selection runs. Rerun of the twenty (``--only <survivors> --no-baseline --jobs 1
+--nice 19``): 20/20 killed (20.0 min), each by its new test (both ship mutants by the one ship test): 36/36.
 """
 
 EXPLAIN = ("tests/test_explain.py", "tests/test_cli.py")
