@@ -86,3 +86,41 @@ def test_a_damaged_point_metrics_is_one_line_naming_it(ablate, tmp_path, capsys,
     assert main(["ablate", *grid(tmp_path)]) != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "baseline-seed0" in err[0] and "metrics.json" in err[0] and says in err[0], err
+
+
+# ---- round 6 blind mutants (issue 34)
+
+
+def test_an_unmarked_folder_is_an_old_grid_only_with_point_folders_and_nothing_else(ablate, tmp_path):
+    """r6-ablate-any-folder-with-a-point-taken-over: an unmarked folder is taken for the variant grid (seed 0)
+    written before markers existed only when it holds one of its point folders and nothing but those and
+    ablation.json: a point folder beside a file of the user's, or ablation.json alone, is not."""
+    accept = ablate.grid_folder_of_an_earlier_version("variant", [0])
+    cases = {("baseline-seed0", "ablation.json"): True, ("baseline-seed0", "DSAN-seed0"): True,
+             ("baseline-seed0", "notes.txt"): False, ("ablation.json",): False, ("notes.txt",): False}
+    for number, (names, expected) in enumerate(cases.items()):
+        folder = tmp_path / str(number)
+        folder.mkdir()
+        for name in names:
+            if name.endswith("seed0"):
+                (folder / name).mkdir()
+            else:
+                (folder / name).write_text("x")
+        assert accept(folder) is expected, names
+
+
+def test_a_point_with_a_config_but_no_metrics_is_resumed(ablate, tmp_path, monkeypatch):
+    """r6-ablate-unfinished-point-not-resumed: a point folder holding config.json (training started, interrupted
+    before metrics.json) is continued with --resume; a new point folder is trained from the start. The training
+    itself is a stand-in that records the settings it was given."""
+    import dsan_tf.runner
+
+    given = []
+    monkeypatch.setattr(dsan_tf.runner, "train_and_evaluate", lambda settings: given.append(settings) or {})
+    started = tmp_path / "baseline-seed0"
+    started.mkdir()
+    (started / "config.json").write_text("{}")  # what an interrupted dsan train leaves (with its checkpoints)
+    ablate.run_point(["--dataset", "ferplus"], ["--variant", "baseline"], 0, started)
+    ablate.run_point(["--dataset", "ferplus"], ["--variant", "baseline"], 0, tmp_path / "DSAN-seed0")
+    assert [settings["resume"] for settings in given] == [True, False]
+    assert [settings["output"] for settings in given] == [str(started), str(tmp_path / "DSAN-seed0")]

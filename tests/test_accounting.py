@@ -620,3 +620,44 @@ def test_run_against_torch_sets_both_frameworks_threads_and_names_each_ratio(mon
     assert bench.run_against_torch(args)["threads"] == {"tf_intra_op": "default", "tf_inter_op": "default",
                                                         "torch": 2}
     assert set_calls == []
+
+
+# ---------------------------------------------------------------------- round 6 blind mutants (issue 34)
+
+
+def test_profile_table_lists_every_other_op_of_the_framework_with_more(capsys):
+    """r6-bench-profile-other-list-cut-to-shorter: --profile's 'largest op types in other' column of TF holds
+    three op types and PyTorch's one: all three TF rows are printed (the table's length is the longer list)."""
+    from dsan_tf.cli.bench import print_profile
+
+    parts = {part: {"ms_per_step": 1.0, "share": 1 / len(bench.PARTS)} for part in bench.PARTS}
+    summary = {
+        "batch_size": 2, "warmup": 1, "cpu": {"model": "a CPU", "cpus": 2, "isa": ["avx2"]},
+        "threads": {"tf_intra_op": 1, "tf_inter_op": 1, "torch": 1}, "tensorflow": "2.x", "onednn": "1",
+        "torch": "2.x", "torch_reference": "torch_dsan.py", "load_average_1min": [0.5, 0.5],
+        "results": [{"precision": "float32", "image_size": 32, "steps": 1,
+                     "tf": {"parts": parts, "op_ms_per_step": 5.0,
+                            "other_top": [["AddV2", 3.0], ["Mul", 2.0], ["Relu", 1.0]]},
+                     "torch": {"parts": parts, "op_ms_per_step": 5.0, "other_top": [["aten::add", 4.0]]}}],
+    }
+    print_profile(summary)
+    out = capsys.readouterr().out
+    assert all(f"{op} {ms:.1f}" in out for op, ms in (("AddV2", 3.0), ("Mul", 2.0), ("Relu", 1.0))), out
+    assert "aten::add 4.0" in out
+
+
+def test_bench_pipeline_times_the_step_in_what_dsan_train_would_use(monkeypatch):
+    """r6-bench-pipeline-precision-default-bfloat16: without --precision the step is timed in the policy 'auto'
+    resolves to on this machine, as dsan train does: with no float16 GPU and no native bfloat16 flag (both
+    scripted here) that is float32, not the emulated (~11x slower) mixed_bfloat16."""
+    import dsan_tf.precision
+    from dsan_tf.cli import bench_pipeline
+
+    timed = []
+    monkeypatch.setattr(dsan_tf.precision, "cpu_flags", lambda: {"avx2", "fma"})
+    monkeypatch.setattr(dsan_tf.precision, "float16_gpus", lambda: [])
+    monkeypatch.setattr(bench_pipeline, "_pipeline_throughput", lambda *args, **kwargs: 500.0)
+    monkeypatch.setattr(bench_pipeline, "_train_step_throughput",
+                        lambda size, batch, steps, precision, *rest: timed.append(precision) or 100.0)
+    result = bench_pipeline.measure(bench_pipeline.parse_args(["--json"]))
+    assert timed == ["float32"] and result["precision"] == "float32"

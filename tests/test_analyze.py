@@ -213,3 +213,32 @@ def test_class_counts_list_every_class_even_the_last_ones_absent(tmp_path):
     assert summary["accuracy"] == pytest.approx(3 / 5)  # always class 0: right for the three class-0 images
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["class_counts"] == [3, 2, 0]
     assert "images per class: a 3, b 2, c 0\n" in (tmp_path / "out" / "summary.txt").read_text()
+
+
+def test_five_images_are_enough(tmp_path, monkeypatch):
+    """r6-analyze-five-images-refused: t-SNE needs at least 5 images and --max-images takes 5, its documented
+    least: a subset of exactly 5 goes on to the pipeline (the model and the pipeline are stand-ins, as above:
+    the subset is caught where it reaches make_dataset)."""
+    from types import SimpleNamespace
+
+    import dsan_tf.data.pipeline
+    import dsan_tf.inference
+    from dsan_tf.data import FERPLUS_CLASSES, SAMPLE_FERPLUS_DIR
+
+    analyze = load_script("analyze")
+    stub = SimpleNamespace(settings={"num_classes": len(FERPLUS_CLASSES), "image_size": SIZE},
+                           class_names=list(FERPLUS_CLASSES))
+    monkeypatch.setattr(dsan_tf.inference, "load_dsan", lambda weights: stub)
+
+    class Reached(Exception):
+        pass
+
+    def caught(table, *args, **kwargs):
+        raise Reached(len(table))
+
+    monkeypatch.setattr(dsan_tf.data.pipeline, "make_dataset", caught)
+    args = analyze.build_parser().parse_args(["--weights", "ferplus", "--data-dir", str(SAMPLE_FERPLUS_DIR),
+                                              "--max-images", "5", "--output", str(tmp_path / "out")])
+    with pytest.raises(Reached) as stop:
+        analyze._analyse(args, policy=None)
+    assert stop.value.args[0] == 5

@@ -661,3 +661,29 @@ def test_a_missing_submodule_names_the_extra_of_its_package():
                     "installed): pip install 'dsan_tf[analysis]'")
     line = cli.missing_dependency_line("predict", ModuleNotFoundError("x", name="tf_keras_vis.gradcam"))
     assert "dsan_tf[explain]" in line
+
+
+# ---- round 6 blind mutants (issue 34)
+
+
+def test_the_bar_follows_whether_stderr_not_stdout_is_a_terminal(monkeypatch):
+    """r6-progress-bar-when-stdout-is-a-terminal: the bar is drawn on stderr, so progress_bar=None shows it when
+    STDERR is a terminal: `dsan train > log` on a terminal shows one, `dsan train 2> log` on a terminal none
+    (both streams stood in)."""
+    import io
+    import sys
+
+    from dsan_tf import progress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    for stdout, stderr, shown in ((io.StringIO(), Terminal(), True), (Terminal(), io.StringIO(), False)):
+        monkeypatch.setattr(sys, "stdout", stdout)
+        monkeypatch.setattr(sys, "stderr", stderr)
+        callback = progress.EpochLine(stream=io.StringIO())
+        callback.set_params({"steps": 2, "epochs": 1})
+        callback.on_epoch_begin(0)
+        assert (callback._bar is not None) is shown, (stdout, stderr)
+        callback.on_epoch_end(0, {})

@@ -267,3 +267,41 @@ def test_make_dataset_fn_drops_a_short_last_batch():
     context = tf.distribute.InputContext(num_input_pipelines=2, input_pipeline_id=0, num_replicas_in_sync=2)
     assert [b.numpy().tolist() for b in fn(context)] == [[0, 2], [4, 6]]
     assert [b.numpy().tolist() for b in fn(tf.distribute.InputContext())] == [[0, 1, 2, 3], [4, 5, 6, 7]]
+
+
+# ---- round 6 blind mutants (issue 34)
+
+
+def test_distributed_train_validates_as_fit_does_under_val_names():
+    """r6-distribute-validation-without-prefix: with validation_fn the loop's history holds fit's columns, the
+    validation metrics under val_ beside the training ones (not in their place), with fit's values."""
+    import keras
+    import tensorflow as tf
+
+    from dsan_tf.distribute import distributed_train
+
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(32, 5)).astype("float32"), rng.integers(0, 3, size=32)
+    vx, vy = rng.normal(size=(16, 5)).astype("float32"), rng.integers(0, 3, size=16)
+
+    def make():
+        keras.utils.set_random_seed(1)
+        model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3)])
+        model.compile(keras.optimizers.SGD(0.1), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      metrics=["accuracy"])
+        return model
+
+    def train():
+        return tf.data.Dataset.from_tensor_slices((x, y)).repeat().batch(8)
+
+    def valid():
+        return tf.data.Dataset.from_tensor_slices((vx, vy)).batch(8)
+
+    expected = make().fit(train(), epochs=2, steps_per_epoch=2, validation_data=valid(), validation_steps=2,
+                          shuffle=False, verbose=0).history
+    history = distributed_train(make(), tf.distribute.get_strategy(), lambda ctx: train(), epochs=2,
+                                steps_per_epoch=2, validation_fn=lambda ctx: valid(), validation_steps=2).history
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(expected)
+    assert history.keys() == expected.keys()
+    for key in expected:
+        np.testing.assert_allclose(history[key], expected[key], rtol=0, atol=1e-6, err_msg=key)

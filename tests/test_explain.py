@@ -574,3 +574,18 @@ def test_check_refuses_faces_or_a_target(flags, capsys):
     with pytest.raises(SystemExit) as stop:
         explain_cli.parse_args(["--check", *flags])
     assert stop.value.code == 2 and "not with --faces or --target" in capsys.readouterr().err
+
+
+# ---- round 6 blind mutants (issue 34)
+
+
+def test_check_refuses_image_inputs_given_either_way(tmp_path, capsys):
+    """r6-explain-check-ignores-positional-inputs: --check reads labelled faces from --data-dir; an image given
+    as a positional input (or with the older --images) would be silently ignored: an argument error, both ways."""
+    explain_cli = load_script("explain")
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(b"")  # the flag's validator only needs the path to exist
+    for argv in (["--check", str(photo)], ["--check", "--images", str(photo)]):
+        with pytest.raises(SystemExit) as stop:
+            explain_cli.parse_args(argv)
+        assert stop.value.code == 2 and "not image inputs" in capsys.readouterr().err, argv

@@ -244,3 +244,22 @@ def test_pointing_counts_only_faces_labelled_and_called_the_class(ferplus_model,
     assert result["pointing"]["surprise"] == {"region": "mouth or eyes", "faces": 0, "rate": None, "chance": 0.51}
     assert result["accuracy"] == 0.6  # faces 0, 1, 6-9 called as labelled
     assert result["corner"] == {"rate": 0.6, "faces": 10, "chance": 0.16}  # the 6 faces mapped for neutral
+
+
+# ---- round 6 blind mutants (issue 34)
+
+
+def test_the_spearman_target_is_judged_on_all_weights_randomised():
+    """r6-explain_check-target-from-top-randomisation: issue 32's target is 'mean Spearman, all weights
+    randomised <= 0.3'. A result with the top stage's randomisation barely changing the maps (0.9) and all
+    weights' changing them (0.1) meets it (0.10 printed); swapped, it does not (0.90)."""
+    from dsan_tf.explain_check import check_targets
+
+    def result(top, every):
+        entry = {"faces": 4, "flat_maps": 0, "median_spearman": None}
+        return {"pointing": {}, "corner": {"rate": 0.0, "faces": 4, "chance": 0.16},
+                "randomisation": {"top": {**entry, "mean_spearman": top}, "all": {**entry, "mean_spearman": every}}}
+
+    target = "mean Spearman, all weights randomised <= 0.3"
+    assert check_targets(result(top=0.9, every=0.1))[target] == (True, "0.10")
+    assert check_targets(result(top=0.1, every=0.9))[target] == (False, "0.90")

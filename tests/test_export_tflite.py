@@ -303,3 +303,42 @@ def test_the_tflite_predictor_of_a_grey_model_greys_colour_faces(monkeypatch):
     red[..., 0] = 255
     lite.predict([red])
     np.testing.assert_allclose(seen[-1], np.full((1, 8, 8, 3), np.round(0.299 * 255)), atol=1.0)
+
+
+# ---- round 6 blind mutants (issue 34)
+
+
+def test_a_float32_model_below_its_threshold_fails_the_command_even_when_the_quantised_one_passes(tmp_path, capsys,
+                                                                                                 monkeypatch):
+    """r6-export_tflite-status-from-last-model: the exit status is 1 when ANY model is below its threshold. The
+    reverse of the check above: the float32 stand-in answers class 1 where the reference answers class 0
+    (agreement 0 < 99.9 %), the quantised one class 0 (agreement 1): exit 1, float32 reported as failed."""
+    from dsan_tf import export
+    from dsan_tf.cli import export_tflite
+    from dsan_tf.data import FERPLUS_CLASSES, SAMPLE_FERPLUS_DIR
+    from dsan_tf.model import build_dsan
+
+    weights = tmp_path / "model.keras"
+    build_dsan(8, 32, class_names=list(FERPLUS_CLASSES)).save(weights)
+
+    class Reference(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+        def answer(self, image_bytes):
+            return {"probabilities": tf.tile([[0.9, 0.1]], [tf.shape(image_bytes)[0], 1])}
+
+    reference = Reference()
+    saved = tmp_path / "served" / "1"
+    tf.saved_model.save(reference, str(saved), signatures={"serving_default": reference.answer})
+    monkeypatch.setattr(export, "convert_tflite", lambda model, quantize=False: b"q" * 3 if quantize else b"f" * 7)
+
+    def runner(model_content):
+        answer = [0.9, 0.1] if model_content == b"qqq" else [0.1, 0.9]
+        return lambda pixels: {"probabilities": np.tile(np.array([answer], np.float32), (len(pixels), 1))}
+
+    monkeypatch.setattr(export_tflite, "signature_runner", runner)
+    out = tmp_path / "tflite"
+    status = export_tflite.main(["--weights", str(weights), "--output", str(out), "--data-dir", str(SAMPLE_FERPLUS_DIR),
+                                 "--saved-model", str(saved), "--limit", "3", "--no-progress"])
+    assert status == 1, capsys.readouterr().err
+    models = json.loads((out / "report.json").read_text())["models"]
+    assert (models["float32"]["passed"], models["dynamic_range"]["passed"]) == (False, True)

@@ -813,3 +813,28 @@ def test_the_live_path_takes_exactly_one_video(tmp_path):
             parse_args([*videos, *flags])
         assert stop.value.code == 2
         assert parse_args([videos[0], *flags]).inputs == [Path(videos[0])]
+
+
+# ---- round 6 blind mutants (issue 34)
+
+
+@pytest.mark.parametrize("name", ["clip.MP4", "clip.Avi"])
+def test_an_annotated_video_name_in_capitals_is_written(tmp_path, name):
+    """r6-video_outputs-upper-case-suffix-refused: is_video_output takes CLIP.MP4 as a video, so the writer must
+    write one there too (OpenCV reads the container from the suffix in any case): 3 frames in, 3 frames back."""
+    import cv2
+
+    from dsan_tf.outputs import OutputPolicy
+    from dsan_tf.video_outputs import is_video_output, video_writer
+
+    path = tmp_path / name
+    assert is_video_output(path)
+    with OutputPolicy(command="predict", flag="--annotate") as policy:
+        with video_writer(policy, path, 10.0, (16, 16)) as write:
+            for level in (0, 100, 200):
+                write(np.full((16, 16, 3), level, np.uint8))
+    video, frames = cv2.VideoCapture(str(path)), 0
+    while video.read()[0]:
+        frames += 1
+    video.release()
+    assert frames == 3 and sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == [name]

@@ -214,3 +214,41 @@ def test_a_lone_weights_file_is_not_a_shipped_pair(tmp_path):
     assert ship.is_shipped_pair(tmp_path, "ferplus") is True
     (tmp_path / f"ferplus{pretrained.WEIGHTS_SUFFIX}").write_bytes(b"not ours")
     assert ship.is_shipped_pair(tmp_path, "ferplus") is False
+
+
+# ---- round 6 blind mutants (issue 34)
+
+
+def test_ship_accepts_an_agreement_equal_to_the_minimum_and_keeps_the_folders_other_files(tmp_path, monkeypatch):
+    """r6-ship-agreement-equal-to-minimum-refused, r6-ship-other-models-dropped: --min-agreement is the least
+    share accepted. The scoring is scripted: on 4 faces the float32 model predicts classes 0, 1, 2, 3 and the
+    float16 copy 0, 1, 2, 0, so they agree on 3 of 4 = 0.75 (by hand): --min-agreement 0.75 ships. A file
+    of the folder that is not the pair (another model's record) is still there after the swap."""
+    import numpy as np
+
+    import dsan_tf.evaluation
+    from dsan_tf.data.classes import FERPLUS_CLASSES
+    from script_loader import ROOT, load_script
+
+    run = tmp_path / "run"
+    run.mkdir()
+    build_dsan(8, 32, class_names=list(FERPLUS_CLASSES), grayscale_input=True).save(run / "model.keras")
+    (run / "config.json").write_text(json.dumps({"settings": {"dataset": "ferplus", "seed": 0}}))
+    (run / "metrics.json").write_text(json.dumps({"training": {"epochs_completed": 1}}))
+    out = tmp_path / "shipped"
+    out.mkdir()
+    (out / "rafdb.json").write_text("another model's record\n")
+    calls = []
+
+    def scripted(candidate, batches):
+        predicted = [0, 1, 2, 3] if not calls else [0, 1, 2, 0]  # float32 first, then float16
+        calls.append(candidate)
+        return {"targets": np.eye(8)[[0, 1, 2, 3]], "probabilities": np.eye(8)[predicted]}
+
+    monkeypatch.setattr(dsan_tf.evaluation, "collect_outputs", scripted)
+    ship = load_script("ship_model")
+    argv = ["--run", str(run), "--name", "toy", "--data-dir", str(ROOT / "dsan_tf/sample_data/ferplus"),
+            "--output", str(out), "--no-progress"]
+    assert ship.main(argv + ["--min-agreement", "0.75"]) == 0
+    assert json.loads((out / "toy.json").read_text())["evaluation"]["float16_float32_agreement"] == 0.75
+    assert (out / "rafdb.json").read_text() == "another model's record\n"

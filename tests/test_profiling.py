@@ -159,3 +159,30 @@ def test_profile_json_names_the_settings_asked_for(monkeypatch, capsys):
     printed = json.loads(capsys.readouterr().out)
     assert (printed["variant"], printed["num_classes"], printed["image_size"]) == ("gfe", 5, 96)
     assert (printed["macs"], printed["flops"]) == (4, 8)
+
+
+# ---- round 6 blind mutants (issue 34)
+
+
+def test_no_paper_row_with_one_sa_layer_or_another_reduction():
+    """r6-profile-paper-row-any-sa-layers: the paper's Table 1 model has 2 SA layers and r = 2; --sa-layers 1
+    (or --reduction 4) at K=7, 224 px, F=4 gets no paper row."""
+    profile_cli = load_script("profile")
+    parse = profile_cli.build_parser().parse_args
+    for argv in (["--sa-layers", "1"], ["--reduction", "4"]):
+        assert profile_cli._is_paper_setting(parse(argv)) is False, argv
+
+
+def test_table_diff_compares_macs_with_the_papers_mflops(monkeypatch, capsys):
+    """r6-profile-table-diff-from-flops: the paper's "MFLOPs" are thop's MACs, so --table's diff column is
+    MACs against them. Counts scripted 1 % above the paper's (baseline 1818.56 M, dsan 1821.82 M, Table 1),
+    FLOPs = 2 x MACs: both rows read +1.000 % (by hand: 1.01 - 1), never ~+102 %."""
+    profile_cli = load_script("profile")
+    paper = {"baseline": 1818.56e6, "dsan": 1821.82e6}
+    monkeypatch.setattr(profile_cli, "_build", lambda args, variant: variant)
+    monkeypatch.setattr(profiling, "profile", lambda variant: {
+        "params_trainable": 1, "params_non_trainable": 2, "centres": 3,
+        "macs": round(1.01 * paper[variant]), "flops": 2 * round(1.01 * paper[variant])})
+    assert profile_cli.main(["--table"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.strip().startswith(("baseline", "dsan"))]
+    assert len(rows) == 2 and all("+1.000 %" in row and "+102" not in row for row in rows), rows

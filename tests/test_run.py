@@ -165,3 +165,39 @@ def test_a_resume_that_starts_over_drops_the_dead_runs_history(tmp_path, caplog)
         assert runner.start_or_resume(out, {"epochs": 2, "resume": True}) is False
     assert "starting it over" in caplog.text
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["config.json"]
+
+
+# ---- round 6 blind mutants (issue 34)
+
+
+def test_the_cpu_long_preset_is_the_recipe_of_its_recorded_48px_run(run_cli, tmp_path):
+    """r6-presets-cpu-long-epochs: MODEL_CARD.md's first recipe step is `--preset cpu-long` alone: the cpu
+    preset at 48 px for 30 epochs without a time budget. The preset must still give what the committed run of
+    that recipe (experiments/results/issue33-base48-e30-s0, the baseline variant) recorded."""
+    from pathlib import Path
+
+    config = Path(__file__).resolve().parents[1] / "experiments" / "results" / "issue33-base48-e30-s0" / "config.json"
+    recorded = json.loads(config.read_text(encoding="utf-8"))["settings"]
+    settings = run_cli.build_settings(run_cli.parse_args(["--dataset", "ferplus", "--data-dir", str(tmp_path),
+                                                          "--preset", "cpu-long", "--variant", "baseline"]))
+    assert (settings["image_size"], settings["epochs"], settings["time_budget_minutes"]) == (48, 30, None)
+    keys = ("image_size", "epochs", "time_budget_minutes", "batch_size", "learning_rate", "schedule",
+            "warmup_epochs", "label_mode", "rotation", "random_crop", "horizontal_flip", "preset")
+    assert {k: settings[k] for k in keys} == {k: recorded[k] for k in keys}
+
+
+def test_auto_precision_counts_a_compute_capability_7_0_gpu_as_float16(monkeypatch):
+    """r6-precision-compute-capability-7-excluded: float16 tensor cores start at compute capability 7.0 (V100);
+    a 7.0 and an 8.6 GPU are float16 GPUs, a 6.1 one is not, and 'auto' picks mixed_float16 with the first two
+    (the devices are stand-ins: no GPU is needed)."""
+    import tensorflow as tf
+
+    from dsan_tf.precision import float16_gpus, resolve_precision
+
+    capability = {"GPU:0": (7, 0), "GPU:1": (6, 1), "GPU:2": (8, 6)}
+    monkeypatch.setattr(tf.config, "list_physical_devices",
+                        lambda kind=None: [type("Device", (), {"name": n})() for n in capability])
+    monkeypatch.setattr(tf.config.experimental, "get_device_details",
+                        lambda gpu: {"compute_capability": capability[gpu.name], "device_name": f"card {gpu.name}"})
+    assert float16_gpus() == ["card GPU:0", "card GPU:2"]
+    assert resolve_precision("auto", flags=set())[0] == "mixed_float16"

@@ -124,3 +124,23 @@ def test_stored_labels_past_the_class_names_are_refused(tmp_path, capsys):
     captured = capsys.readouterr()
     assert code == 2 and "do not fit together" in captured.err and str(stored) in captured.err, captured.err
     assert "centre-loss" not in captured.out
+
+
+# ---- round 6 blind mutants (issue 34)
+
+
+def test_a_batch_size_dividing_the_features_replays_every_batch():
+    """r6-simulate-centres-last-full-batch-dropped: 8 features and batch size 8 make one full batch per epoch,
+    which must be replayed. By hand, with attention 1, SGD 1.0 without momentum, no push and no weight decay,
+    the centre-loss step moves centre k to (c_k + sum of its 4 features) / (1 + 4): class 0's features are
+    (1000, 0, ...), class 1's (0, 1000, 0, ...), so from any N(0, 1) start in 16 dimensions (norm ~4) each
+    centre ends within a cosine of (4000 - 4) / (4000 + 4) > 0.99 of its class mean. Unreplayed, the centres
+    stay at their random start (cosines near 0)."""
+    features = np.zeros((8, 16))
+    labels = np.array([0, 1] * 4)
+    features[labels == 0, 0] = 1000.0
+    features[labels == 1, 1] = 1000.0
+    attention = np.ones_like(features)
+    rule = sim.Rule("centre-loss", 1.0, 0.0, beta=0.0)
+    (cos, target_cos, _), = sim.simulate(rule, features, attention, labels, epochs=1, batch_size=8, weight_decay=0.0)
+    assert cos.min() > 0.99 and target_cos.min() > 0.99, cos

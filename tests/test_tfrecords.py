@@ -223,3 +223,25 @@ def test_a_box_past_the_right_and_bottom_edges_of_a_wide_image_is_clipped_to_the
         crop = np.asarray(stored.convert("RGB")).astype(int)
     assert crop.shape == (14, 12, 3)
     assert np.abs(crop - array[10:24, 20:32].astype(int)).mean() < 4  # JPEG quality 95
+
+
+def test_the_command_crops_with_the_face_boxes_unless_no_crop(tmp_path, monkeypatch):
+    """r6-tfrecords-crop-inverted: the command crops each image with the dataset's face box by default and stores
+    it uncropped only with --no-crop (the writer is a stand-in recording what the command asked of it)."""
+    import dsan_tf.data.tfrecords
+    from script_loader import load_script
+
+    from dsan_tf.data import SAMPLE_FERPLUS_DIR
+
+    asked = []
+
+    def writer(data, class_names, output, **options):
+        asked.append(options["crop_boxes"])
+        return {"count": 0, "shards": [], "skipped": [], "notes": []}
+
+    monkeypatch.setattr(dsan_tf.data.tfrecords, "write_tfrecords", writer)
+    command = load_script("make_tfrecords")
+    for number, extra in enumerate(([], ["--no-crop"])):
+        assert command.main(["--dataset", "ferplus", "--data-dir", str(SAMPLE_FERPLUS_DIR), "--no-progress",
+                             "--output", str(tmp_path / f"records{number}"), *extra]) == 0
+    assert asked == [True, False]

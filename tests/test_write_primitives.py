@@ -129,3 +129,22 @@ def test_the_policy_module_has_no_import_of_io_utils():
     imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)} | {
         alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     assert not {name for name in imported if name and name.startswith("dsan_tf") and name != "dsan_tf.errors"}
+
+
+# ---- round 6 blind mutants (issue 34)
+
+
+def test_check_output_path_expects_a_file_unless_told_a_folder(tmp_path):
+    """r6-io_utils-check-output-path-folder-by-default: without folder=True the path is a file's (export checks
+    its models.config so): an existing file passes and an existing folder is refused; folder=True the reverse."""
+    from dsan_tf.io_utils import OutputError, check_output_path
+
+    existing_file, existing_folder = tmp_path / "models.config", tmp_path / "models"
+    existing_file.write_text("model_config_list {}\n")
+    existing_folder.mkdir()
+    assert check_output_path(existing_file) == existing_file
+    with pytest.raises(OutputError, match="is a folder; expected a file name"):
+        check_output_path(existing_folder)
+    assert check_output_path(existing_folder, folder=True) == existing_folder
+    with pytest.raises(OutputError, match="is a file; expected a folder"):
+        check_output_path(existing_file, folder=True)
