@@ -1709,3 +1709,14 @@ from mutants_round6b import FRESH_ROUND6B as _ROUND6B  # noqa: E402
 
 FRESH_ROUND6 = [Mutant(**entry) for entry in _ROUND6A + _ROUND6B]
 MUTANTS += FRESH_ROUND6
+
+# ------------------------------------------------------------------ round 7, blind (issue 34)
+# The areas the review named for its own fresh set, aimed at lines no earlier mutant touched:
+# tests/mutation/mutants_round7a.py (output policy, resume, state files, progress, exit statuses, calibration),
+# mutants_round7b.py (flip averaging, export grey conversion, the Python API, pixels, label rules, alignment
+# geometry, benchmark and real-time accounting).
+from mutants_round7a import FRESH_ROUND7A as _ROUND7A  # noqa: E402
+from mutants_round7b import FRESH_ROUND7B as _ROUND7B  # noqa: E402
+
+FRESH_ROUND7 = [Mutant(**entry) for entry in _ROUND7A + _ROUND7B]
+MUTANTS += FRESH_ROUND7
