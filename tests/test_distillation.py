@@ -242,3 +242,23 @@ def test_training_refuses_teacher_labels_missing_a_face_and_leaves_nothing(tmp_p
     assert code == 2 and f"--teacher-labels {teacher}: no teacher row for" in err and repr(first_face) in err, err
     assert len([line for line in err.splitlines() if "error:" in line]) == 1 and "Traceback" not in err
     assert not (tmp_path / "run").exists()
+
+
+# ---- round 7 blind mutants (issue 34)
+@pytest.mark.parametrize("temperature, refused", [("0", True), ("-1", True), ("100.5", True), ("nan", True),
+                                                  ("0.01", False), ("100", False)])
+def test_teacher_labels_temperature_must_be_above_0_and_at_most_100(tmp_path, capsys, temperature, refused):
+    """r7-teacher-labels-temperature-zero-accepted: --temperature T divides log p (softmax(log p / T)), so T = 0
+    is refused by the parser, before any model loads: "a finite number in (0, 100]" (the help's range)."""
+    from dsan_tf.cli import teacher_labels
+
+    parser = teacher_labels.build_parser()
+    argv = ["--weights", "ferplus", "--data-dir", str(tmp_path), "--output", str(tmp_path / "t.npz"),
+            "--temperature", temperature]
+    if not refused:
+        assert parser.parse_args(argv).temperature == float(temperature)
+        return
+    with pytest.raises(SystemExit) as stop:
+        parser.parse_args(argv)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "argument --temperature: expected a finite number in (0, 100]" in err, err

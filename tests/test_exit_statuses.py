@@ -174,3 +174,15 @@ def test_client_statuses(tmp_path, monkeypatch, capsys, answer, status, message)
         assert err == ""
     else:
         assert message in err and err.count("\n") == 1
+
+
+# ---- round 7 blind mutants (issue 34)
+def test_an_os_error_is_2_and_its_line_names_the_file(monkeypatch, capsys):
+    """r7-io-os-error-line-drops-file: an OSError reaching the boundary is one line with the file the system
+    named and its reason (written out by hand here), exit 2; without a file name, the reason alone."""
+    failing_table4(monkeypatch, PermissionError(13, "Permission denied", "runs/a/table4.md"))
+    assert cli.main(["table4", "."]) == 2
+    assert capsys.readouterr().err == "dsan table4: error: runs/a/table4.md: Permission denied\n"
+    failing_table4(monkeypatch, OSError(28, "No space left on device"))
+    assert cli.main(["table4", "."]) == 2
+    assert capsys.readouterr().err == "dsan table4: error: No space left on device\n"

@@ -876,3 +876,32 @@ def test_publish_folder_never_swaps_out_a_folder_marked_for_another_kind(tmp_pat
                 (Path(tmp) / "labels.csv").write_text("a,b\n")
     assert (out / "model.keras").read_bytes() == b"weeks of training"
     assert outputs.read_marker(out)[0] == "run"
+
+
+# ---- round 7 blind mutants (issue 34)
+def test_reuse_false_refuses_a_marked_folder_even_with_overwrite(tmp_path):
+    """r7-outputs-overwrite-lets-fresh-folder-reuse: claim_folder(reuse=False) takes only a new or empty folder
+    (its docstring); --overwrite accepts an unmarked folder of other files, never a second result of the same
+    kind mixed into the first one."""
+    out = tmp_path / "aligned"
+    with OutputPolicy("align") as policy:
+        policy.claim_and_mark(out, "alignment")
+    (out / "face.png").write_bytes(b"first run")
+    with OutputPolicy("align", overwrite=True) as policy:
+        assert _refusal(policy.claim_folder, out, "alignment", "--out", reuse=False) == \
+            f"--out {out}: already holds aligned faces (dsan align); pick a new or empty --out"
+    assert (out / "face.png").read_bytes() == b"first run"
+
+
+@pytest.mark.parametrize("damage", [b"", b"\xff\xfe not json\n", b'["a list", "not an object"]\n', b'{"no": "kind"}\n'])
+def test_a_folder_with_only_a_damaged_marker_is_someones_and_refused(tmp_path, damage):
+    """r7-outputs-damaged-marker-counts-as-none: an unreadable marker (empty, not JSON, no "kind") is a marker of
+    kind "?" (read_marker's docstring): the folder holds nothing else, yet no command may take it as empty."""
+    out = tmp_path / "aligned"
+    out.mkdir()
+    (out / MARKER).write_bytes(damage)
+    assert outputs.read_marker(out) == ("?", "?", set())
+    with OutputPolicy("align") as policy:
+        assert _refusal(policy.claim_folder, out, "alignment", "--out") == (
+            f"--out {out}: holds an output with an unreadable marker (written by ?), not aligned faces "
+            "(dsan align); pick another --out")

@@ -555,3 +555,22 @@ def test_a_csv_state_row_with_more_fields_than_its_header_is_refused(tmp_path):
         read_csv_rows_state(path, ["path", "status"], what="a ledger")
     path.write_text("path,status\na.png,ok\n")
     assert read_csv_rows_state(path, ["path", "status"], what="a ledger") == [{"path": "a.png", "status": "ok"}]
+
+
+# ---- round 7 blind mutants (issue 34)
+def test_a_csv_state_field_outside_its_allowed_values_is_refused_even_when_empty(tmp_path):
+    """r7-state-csv-rows-empty-value-allowed: read_csv_rows_state(allowed=...) takes only the listed values; an
+    empty status (a row cut by a kill) is refused by its line like any other value, the listed ones pass."""
+    from dsan_tf.state_files import read_csv_rows_state
+
+    path = tmp_path / "ledger.csv"
+    allowed = {"status": {"ok", "failed"}}
+    path.write_text("path,status\na.png,ok\nb.png,\n")
+    assert _says(read_csv_rows_state, path, ["path", "status"], what="a ledger", allowed=allowed) == \
+        f"{path} (a ledger): line 3: status '' is not one of failed, ok"
+    path.write_text("path,status\na.png,ok\nb.png,done\n")
+    assert _says(read_csv_rows_state, path, ["path", "status"], allowed=allowed) == \
+        f"{path}: line 3: status 'done' is not one of failed, ok"
+    path.write_text("path,status\na.png,ok\nb.png,failed\n")
+    assert read_csv_rows_state(path, ["path", "status"], allowed=allowed) == \
+        [{"path": "a.png", "status": "ok"}, {"path": "b.png", "status": "failed"}]
