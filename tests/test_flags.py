@@ -447,3 +447,174 @@ def test_precision_auto_needs_a_native_bfloat16_flag_not_just_any_flag(tmp_path)
     info = tmp_path / "cpuinfo"
     info.write_text("model name\t: Toy CPU\nflags\t\t: amx_bf16 fpu avx2 sse4_2\n")
     assert cpu_description(info)["isa"] == ["avx2", "amx_bf16"] and cpu_description(info)["model"] == "Toy CPU"
+
+
+# ------------------------------------------------------------------ which range each flag enforces (issue 34)
+# The accepted range of every bounded numeric flag of every registered command, written out.
+# ``RANGES`` is the specification: each entry was written from the flag's help and the limit it
+# documents (``--image-size`` 32-512 because ResNet-18's last map must be at least 1x1, a seed below
+# 2**32 as NumPy takes it, a probability in [0, 1], ...). Each flag's own validator is then probed at
+# the edges: both ends accepted when closed, refused when open, and the nearest values outside refused.
+# So a changed limit (``int_in(1, 512)`` -> ``int_in(1, 513)``, ``open_low`` dropped) fails here, and a
+# new bounded flag fails ``test_every_bounded_numeric_flag_has_its_range_written_here`` until its range
+# is added: the change of a limit is a deliberate edit of this table, not a side effect.
+# (The tests above check that every flag HAS a validator; these, WHICH range it enforces.)
+
+RANGES = {
+    ("train", "--teacher-weight"): "float (0, 1]",
+    ("train", "--checkpoint-every"): "int [1, 10000000]",
+    ("train", "--time-budget-minutes"): "float [0, 1e+06]",
+    ("train", "--seed"): "int [0, 4294967295]",
+    ("train", "--verbose"): "int [0, 2]",
+    ("train", "--alpha"): "float [0, 1]",
+    ("train", "--lambda1"): "float [0, 1000]",
+    ("train", "--lambda2"): "float [0, 1000]",
+    ("train", "--split-num"): "int [1, 512]",
+    ("train", "--reduction"): "int [1, 512]",
+    ("train", "--centre-separation-weight"): "float [0, 1000]",
+    ("train", "--image-size"): "int [32, 512]",
+    ("train", "--epochs"): "int [1, 100000]",
+    ("train", "--batch-size"): "int [1, 1024]",
+    ("train", "--learning-rate"): "float (0, 10]",
+    ("train", "--decay-rate"): "float (0, 1]",
+    ("train", "--warmup-epochs"): "float [0, 100000]",
+    ("train", "--weight-decay"): "float [0, 1]",
+    ("train", "--centre-learning-rate"): "float (0, 100]",
+    ("train", "--centre-momentum"): "float [0, 1)",
+    ("train", "--ema-decay"): "float [0, 1)",
+    ("train", "--rotation"): "float [0, 180]",
+    ("train", "--random-erasing"): "float [0, 1]",
+    ("predict", "--camera"): "int [0, 1000]",
+    ("predict", "--smooth"): "int [1, 1000]",
+    ("predict", "--search-every"): "int [1, 10000]",
+    ("predict", "--frame-stride"): "int [1, 1000000]",
+    ("predict", "--max-frames"): "int [1, 10000000]",
+    ("predict", "--min-confidence"): "float [0, 1]",
+    ("predict", "--min-face-size"): "int [1, 65535]",
+    ("predict", "--align-size"): "int [8, 1024]",
+    ("explain", "--min-confidence"): "float [0, 1]",
+    ("explain", "--min-face-size"): "int [1, 65535]",
+    ("explain", "--batch-size"): "int [1, 256]",
+    ("explain", "--columns"): "int [1, 64]",
+    ("explain", "--max-n"): "int [1, 512]",
+    ("explain", "--alpha"): "float [0, 1]",
+    ("explain", "--per-class"): "int [1, 100000]",
+    ("explain", "--seed"): "int [0, 4294967295]",
+    ("analyze", "--max-images"): "int [5, 10000000]",
+    ("analyze", "--batch-size"): "int [1, 1024]",
+    ("analyze", "--perplexity"): "float (0, 1000]",
+    ("analyze", "--seed"): "int [0, 4294967295]",
+    ("align", "--size"): "int [8, 1024]",
+    ("align", "--min-confidence"): "float [0, 1]",
+    ("align", "--min-face-size"): "int [1, 65535]",
+    ("export savedmodel", "--version"): "int [1, 9223372036854775807]",
+    ("export savedmodel", "--num-batch-threads"): "int [1, 1024]",
+    ("export tflite", "--limit"): "int [1, 10000000]",
+    ("client", "--version"): "int [1, 9223372036854775807]",
+    ("client", "--batch-size"): "int [1, 1024]",
+    ("client", "--timeout"): "float (0, 1e+06]",
+    ("client", "--align-size"): "int [8, 1024]",
+    ("client", "--min-confidence"): "float [0, 1]",
+    ("client", "--min-face-size"): "int [1, 65535]",
+    ("bench", "--image-size"): "list of int [32, 512]",
+    ("bench", "--batch-size"): "int [1, 1024]",
+    ("bench", "--num-classes"): "int [2, 1000]",
+    ("bench", "--steps"): "int [1, 1000000]",
+    ("bench", "--round-seconds"): "float (0, 86400]",
+    ("bench", "--warmup"): "int [0, 10000]",
+    ("bench", "--rounds"): "int [1, 1000]",
+    ("bench", "--seed"): "int [0, 4294967295]",
+    ("bench", "--threads"): "int [1, 1024]",
+    ("bench", "--profile-top"): "int [0, 1000]",
+    ("bench-serving", "--image-size"): "int [32, 512]",
+    ("bench-serving", "--num-classes"): "int [2, 1000]",
+    ("bench-serving", "--batch-sizes"): "list of int [1, 1024]",
+    ("bench-serving", "--repeats"): "int [1, 100000]",
+    ("bench-serving", "--warmup"): "int [0, 10000]",
+    ("bench-realtime", "--frames"): "int [1, 100000]",
+    ("bench-realtime", "--search-every"): "int [1, 10000]",
+    ("bench-pipeline", "--image-size"): "int [32, 512]",
+    ("bench-pipeline", "--batch-size"): "int [1, 1024]",
+    ("bench-pipeline", "--steps"): "int [1, 100000]",
+    ("bench-pipeline", "--train-steps"): "int [1, 100000]",
+    ("bench-pipeline", "--rotation"): "float [0, 180]",
+    ("bench-pipeline", "--erasing"): "float [0, 1]",
+    ("profile", "--num-classes"): "int [2, 1000]",
+    ("profile", "--image-size"): "int [32, 512]",
+    ("profile", "--num-splits"): "int [1, 512]",
+    ("profile", "--reduction"): "int [1, 512]",
+    ("profile", "--sa-layers"): "int [1, 2]",
+    ("ablate", "--seeds"): "int [0, 4294967295]",
+    ("compare", "--epochs"): "int [1, 10000000]",
+    ("tfrecords", "--shards"): "int [1, 100000]",
+    ("tfrecords", "--shard-size"): "int [1, 10000000]",
+    ("tfrecords", "--image-size"): "int [8, 65535]",
+    ("tfrecords", "--jpeg-quality"): "int [1, 100]",
+    ("ship", "--min-agreement"): "float [0, 1]",
+    ("calibrate", "--taus"): "list of float [0, 10]",
+    ("calibrate", "--apply"): "float [0, 10]",
+    ("teacher-labels", "--temperature"): "float (0, 100]",
+    ("teacher-labels", "--batch-size"): "int [1, 4096]",
+    ("simulate-centres", "--epochs"): "int [1, 1000]",
+    ("simulate-centres", "--batch-size"): "int [1, 1024]",
+    ("simulate-centres", "--weight-decay"): "float [0, 1]",
+    ("simulate-centres", "--seed"): "int [0, 4294967295]",
+    ("make-sample", "--seed"): "int [0, 4294967295]",
+    ("make-sample", "--train-per-class"): "int [1, 10000]",
+    ("make-sample", "--valid-per-class"): "int [1, 10000]",
+    ("make-sample", "--dropped"): "int [0, 10000]",
+}
+
+SPEC = re.compile(r"(list of )?(int|float) ([\[(])(-?[\d.e+]+), (-?[\d.e+]+)([\])])")
+
+
+def bounded_flags():
+    """{(command, flag): validator} of every flag whose validator bounds a number (or a list of numbers)."""
+    found = {}
+    for name in COMMANDS:
+        _, parser = cli.build_parser(name)
+        for action in parser._actions:
+            kind = action.type
+            if isinstance(kind, v.Validator) and re.search(r"(an integer|a finite number) in [\[(]", kind.expected):
+                found[(name, action.option_strings[0] if action.option_strings else action.dest)] = kind
+    return found
+
+
+FLAGS = bounded_flags()
+
+
+def test_every_bounded_numeric_flag_has_its_range_written_here():
+    assert not set(FLAGS) - set(RANGES), f"flags with no range in RANGES: {sorted(set(FLAGS) - set(RANGES))}"
+    assert not set(RANGES) - set(FLAGS), f"RANGES names flags no command has: {sorted(set(RANGES) - set(FLAGS))}"
+
+
+def _accepts(validator, value):
+    try:
+        validator(value)
+    except argparse.ArgumentTypeError:
+        return False
+    return True
+
+
+def _outside(bound, kind, below):
+    """The nearest value outside ``bound``: one integer away, or a relative step of 1e-6 (at least 1e-9)."""
+    if kind == "int":
+        return str(int(bound) - 1 if below else int(bound) + 1)
+    value = float(bound)
+    step = max(abs(value) * 1e-6, 1e-9)
+    return repr(value - step if below else value + step)
+
+
+@pytest.mark.parametrize("command, flag", sorted(RANGES))
+def test_each_flag_accepts_its_range_and_refuses_the_values_just_outside(command, flag):
+    is_list, kind, open_low, low, high, open_high = SPEC.fullmatch(RANGES[(command, flag)]).groups()
+    validator = FLAGS[(command, flag)]
+    low_text, high_text = low, high
+    assert _accepts(validator, low_text) == (open_low == "["), (low_text, validator)
+    assert _accepts(validator, high_text) == (open_high == "]"), (high_text, validator)
+    assert not _accepts(validator, _outside(low, kind, below=True)), validator
+    assert not _accepts(validator, _outside(high, kind, below=False)), validator
+    if kind == "int":  # a fraction is not an integer, even inside the range
+        assert not _accepts(validator, f"{int(low)}.5"), validator
+    if is_list:  # every item is checked: a good item beside a bad one does not pass
+        assert not _accepts(validator, f"{low_text if open_low == '[' else high_text},{_outside(high, kind, False)}")
