@@ -8,6 +8,7 @@ expected values are NumPy (or scikit-learn) computations written here, never the
 """
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -661,3 +662,33 @@ def test_bench_pipeline_times_the_step_in_what_dsan_train_would_use(monkeypatch)
                         lambda size, batch, steps, precision, *rest: timed.append(precision) or 100.0)
     result = bench_pipeline.measure(bench_pipeline.parse_args(["--json"]))
     assert timed == ["float32"] and result["precision"] == "float32"
+
+
+# ---- round 7 blind mutants (issue 34)
+
+def test_the_tf_profile_reads_picoseconds_as_milliseconds(monkeypatch):
+    """profile_tf on a stand-in trace: one compute-thread event "conv/Conv2D:Conv2D" of 2.5e9 ps = 2.5 ms and
+    one "relu/Relu:Relu" of 5e8 ps = 0.5 ms (1 ms = 1e9 ps), one of a non-compute line (not an op's time)."""
+    import tensorflow as tf
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    space = xplane_pb2.XSpace()
+    plane = space.planes.add(name="/host:CPU")
+    plane.event_metadata[1].name = "conv/Conv2D:Conv2D"
+    plane.event_metadata[2].name = "relu/Relu:Relu"
+    compute = plane.lines.add(name="tf_Compute/1")
+    compute.events.add(metadata_id=1, duration_ps=2_500_000_000)
+    compute.events.add(metadata_id=2, duration_ps=500_000_000)
+    plane.lines.add(name="tf_data_iterator").events.add(metadata_id=1, duration_ps=9_000_000_000)
+    logdirs, steps_run = [], []
+
+    def stop():
+        trace = Path(logdirs[0]) / "plugins" / "profile" / "run" / "host.xplane.pb"
+        trace.parent.mkdir(parents=True)
+        trace.write_bytes(space.SerializeToString())
+
+    monkeypatch.setattr(tf.profiler.experimental, "start", logdirs.append)
+    monkeypatch.setattr(tf.profiler.experimental, "stop", stop)
+    times = bench.profile_tf(lambda: steps_run.append(1), steps=2)
+    assert steps_run == [1, 1]
+    assert dict(times) == {("conv_forward", "Conv2D"): pytest.approx(2.5), ("other", "Relu"): pytest.approx(0.5)}

@@ -97,3 +97,13 @@ def test_to_uint8_rounds_to_the_nearest_level_and_clips():
     out = to_uint8(values)
     assert out.dtype == tf.uint8
     assert out.numpy().tolist() == [[[128, 1, 255], [12, 0, 255]]]
+
+
+# ---- round 7 blind mutants (issue 34)
+
+def test_crop_to_box_on_a_tall_image_keeps_a_box_below_the_width():
+    # 20 rows x 10 columns, each pixel the number of its row: the box x=2, y=15, w=4, h=3 is rows 15..17,
+    # columns 2..5 (its top, 15, is past the image's width 10 but inside its height 20).
+    image = tf.constant(np.repeat(np.arange(20, dtype=np.uint8)[:, None, None], 10, axis=1).repeat(3, axis=2))
+    crop = crop_to_box(image, [2, 15, 4, 3]).numpy()
+    assert crop.shape == (3, 4, 3) and crop[:, 0, 0].tolist() == [15, 16, 17]

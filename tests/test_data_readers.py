@@ -437,3 +437,22 @@ def test_affectnet_annotation_files_inside_the_file_lists_folder_are_found(tmp_p
     assert data.split("train")["label"].tolist() == [0, 1, 2]  # the codes written above
     assert data.split("valid")["label"].tolist() == [3, 4]
     assert not any("not found" in note for note in data.report)
+
+
+# ---- round 7 blind mutants (issue 34)
+
+def test_rafdb_aligned_name_goes_before_the_last_dot_only(tmp_path):
+    # RAF-DB's aligned images insert "_aligned" before the extension: a name with a second dot keeps it.
+    make_rafdb(tmp_path, ["train_00001.v2.jpg 5", "test_0001.jpg 7"])
+    train = load_dataset("rafdb", tmp_path).split("train")
+    assert train["name"].tolist() == ["train_00001.v2.jpg"]
+    assert train["path"].iloc[0].endswith("Image/aligned/train_00001.v2_aligned.jpg")
+
+
+def test_affectnet_file_paths_lose_the_spaces_around_them(tmp_path):
+    # A CSV written with ", " separators: the path " 0/a.jpg " is the image 0/a.jpg.
+    from dsan_tf.data.affectnet import read_annotation_csv
+
+    path = tmp_path / "training.csv"
+    path.write_text(" 0/a.jpg ,2,3,6,5,1.0;2.0,3,0.1,-0.2\n")
+    assert [(name, box, code) for name, box, code, _ in read_annotation_csv(path)] == [("0/a.jpg", (2, 3, 6, 5), 3)]

@@ -219,3 +219,26 @@ def test_unmatched_counts_list_names_not_rows():
     mask, unmatched = match_subset(table, ["fer0000001.jpg", "fer0000002.png", "fer0000003.png"])
     assert mask.tolist() == [True, True, True, False]
     assert unmatched == 1
+
+
+# ---- round 7 blind mutants (issue 34)
+
+def test_an_image_listed_under_two_spellings_keeps_the_first(tmp_path):
+    # Line 1 (occlusion format) gives "test_0003_aligned", line 3 (pose format) "test_0003.jpg": both have
+    # the match key test_0003, so it is one name, spelt as first listed, with lines 1 and 3.
+    (tmp_path / "mixed.txt").write_text("test_0003_aligned 3 4\ntest_0005_aligned 1 1\n0/test_0003.jpg\n")
+    listing = read_subset_list(tmp_path / "mixed.txt")
+    assert listing.names == ["test_0003_aligned", "test_0005_aligned"]
+    assert listing.duplicates == {"test_0003_aligned": [1, 3]}
+
+
+def test_the_duplicate_note_says_more_only_past_the_names_it_shows(tmp_path):
+    # Three names each listed twice (lines 1-3 and 4-6): all three are shown, nothing is "more".
+    (tmp_path / "three.txt").write_text("0/a.jpg\n0/b.jpg\n0/c.jpg\n" * 2)
+    note = read_subset_list(tmp_path / "three.txt").duplicate_note()
+    assert note == (f"{tmp_path / 'three.txt'}: 3 name(s) listed more than once, counted once: "
+                    "a.jpg (lines 1, 4); b.jpg (lines 2, 5); c.jpg (lines 3, 6)")
+    # A fourth (lines 4 and 8): three shown, "and 1 more".
+    (tmp_path / "four.txt").write_text("0/a.jpg\n0/b.jpg\n0/c.jpg\n0/d.jpg\n" * 2)
+    note = read_subset_list(tmp_path / "four.txt").duplicate_note()
+    assert note.endswith("c.jpg (lines 3, 7); and 1 more")

@@ -342,3 +342,40 @@ def test_a_float32_model_below_its_threshold_fails_the_command_even_when_the_qua
     assert status == 1, capsys.readouterr().err
     models = json.loads((out / "report.json").read_text())["models"]
     assert (models["float32"]["passed"], models["dynamic_range"]["passed"]) == (False, True)
+
+
+# ---- round 7 blind mutants (issue 34)
+
+
+@pytest.mark.parametrize("side, accepted", [(8, True), (16, False)])
+def test_the_tflite_predictor_refuses_a_flatbuffer_of_another_input_size(monkeypatch, side, accepted):
+    """A model of 8 px faces takes a flatbuffer whose input is [N, 8, 8, 3]; one of 16 px faces (another
+    export) is refused, naming the shape, before any face is classified."""
+    import ai_edge_litert.interpreter
+
+    from dsan_tf.inference import ModelLoadError, Predictor
+    from dsan_tf.tflite_predictor import TFLitePredictor
+
+    class Runner:
+        def get_input_details(self):
+            return {"pixels": {"shape": np.array([1, side, side, 3])}}
+
+        def __call__(self, pixels):
+            return {"probabilities": np.full((len(pixels), 2), 0.5, np.float32)}
+
+    class Interpreter:  # no flatbuffer: the runner above stands for the converted model
+        def __init__(self, model_content, num_threads):
+            pass
+
+        def get_signature_runner(self):
+            return Runner()
+
+    class Colour(Predictor):
+        class_names, image_size, source, grayscale_input = ["a", "b"], 8, "colour.keras", False
+
+    monkeypatch.setattr(ai_edge_litert.interpreter, "Interpreter", Interpreter)
+    if accepted:
+        assert TFLitePredictor(b"unused", Colour()).image_size == 8
+    else:
+        with pytest.raises(ModelLoadError, match=r"takes input of shape \[ *1 +16 +16 +3\]"):
+            TFLitePredictor(b"unused", Colour())

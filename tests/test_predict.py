@@ -838,3 +838,21 @@ def test_an_annotated_video_name_in_capitals_is_written(tmp_path, name):
         frames += 1
     video.release()
     assert frames == 3 and sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == [name]
+
+
+# ---- round 7 blind mutants (issue 34)
+
+
+def test_iter_video_frames_counts_a_yielded_frame_as_read(tmp_path):
+    """While frame i (stride 2: frames 0, 2, 4) is being handled, i + 1 frames have been read or grabbed
+    (frames 0..i); a caller that stops after frame 2 leaves the count at 3, not 2."""
+    from dsan_tf.inference import iter_video_frames
+
+    write_video(tmp_path / "v.avi", [np.full((16, 16, 3), 40 * i, np.uint8) for i in range(6)])
+    status = {}
+    seen = []
+    for index, _, _ in iter_video_frames(tmp_path / "v.avi", stride=2, status=status):
+        seen.append((index, status["read"]))
+        if index == 2:
+            break
+    assert seen == [(0, 1), (2, 3)] and status["read"] == 3

@@ -1535,3 +1535,27 @@ def test_bench_realtime_json_exits_1_when_a_video_had_no_frames(tmp_path, capsys
     frames[:] = [3, 2]
     status, out, err = _dsan(capsys, "bench-realtime", "--photo", photo, "--classifier", "keras", "--json")
     assert status == 0, err
+
+
+# ---- round 7 blind mutants (issue 34)
+
+
+def test_agreement_by_default_needs_half_overlap():
+    """A live box over 40 % of its reference face (IoU 40 / 100 = 0.4) is not the same face at the default
+    min_iou 0.5: the reference face is unmatched; at min_iou 0.3 it agrees."""
+    from dsan_tf.realtime import agreement
+
+    ref, live = [[{"box": (0, 0, 10, 10), "label": "x"}]], [[{"box": (0, 0, 10, 4), "label": "x"}]]
+    assert agreement(ref, live) == {"reference_faces": 1, "agreeing": 0, "unmatched": 1, "agreement": 0.0}
+    assert agreement(ref, live, min_iou=0.3)["agreeing"] == 1
+
+
+def test_a_small_followed_face_never_lowers_the_search_below_min_face_size():
+    """Followed 24x30 px face: half its shorter side is 12 px, under the aligner's min_face_size 20, so the
+    next search looks for 20 px faces (the frame's share, 0.1 * 300 = 30 px, is larger: min(30, 12) = 12)."""
+    from dsan_tf.data.align import FaceAligner
+
+    live = LiveDetector(FaceAligner(output_size=32, min_face_size=20, detector=_RecordingDetector()),
+                        min_face_fraction=0.1)
+    live.followed = [(0, 0, 24, 30)]
+    assert live.min_face((300, 500, 3)) == 20
