@@ -53,7 +53,9 @@ class TFLitePredictor(Predictor):
         if shape is None or len(shape) != 4 or (self.image_size and shape[1] not in (-1, self.image_size)):
             raise ModelLoadError(f"{self.source}: takes input of shape {shape}, not [N, {self.image_size}, "
                                  f"{self.image_size}, 3] faces of the model {like.source}")
-        probe = self._run(np.zeros((1, *shape[1:3], 3), np.float32))
+        # A free side (-1) takes the model's faces; np.zeros of a negative side would raise instead.
+        sides = [self.image_size if side == -1 else int(side) for side in shape[1:3]]
+        probe = self._run(np.zeros((1, *sides, 3), np.float32))
         if probe.shape[-1] != len(self.class_names):
             raise ModelLoadError(f"{self.source}: gives {probe.shape[-1]} classes, the model "
                                  f"{like.source} has {len(self.class_names)}")

@@ -347,10 +347,11 @@ def test_a_float32_model_below_its_threshold_fails_the_command_even_when_the_qua
 # ---- round 7 blind mutants (issue 34)
 
 
-@pytest.mark.parametrize("side, accepted", [(8, True), (16, False)])
+@pytest.mark.parametrize("side, accepted", [(8, True), (16, False), (-1, True)])
 def test_the_tflite_predictor_refuses_a_flatbuffer_of_another_input_size(monkeypatch, side, accepted):
     """A model of 8 px faces takes a flatbuffer whose input is [N, 8, 8, 3]; one of 16 px faces (another
-    export) is refused, naming the shape, before any face is classified."""
+    export) is refused, naming the shape, before any face is classified. A free side (-1) is taken, and the
+    first call (the classes' probe) is made with the model's 8 px faces, not a negative shape."""
     import ai_edge_litert.interpreter
 
     from dsan_tf.inference import ModelLoadError, Predictor
@@ -361,7 +362,10 @@ def test_the_tflite_predictor_refuses_a_flatbuffer_of_another_input_size(monkeyp
             return {"pixels": {"shape": np.array([1, side, side, 3])}}
 
         def __call__(self, pixels):
+            calls.append(pixels.shape)
             return {"probabilities": np.full((len(pixels), 2), 0.5, np.float32)}
+
+    calls = []
 
     class Interpreter:  # no flatbuffer: the runner above stands for the converted model
         def __init__(self, model_content, num_threads):
@@ -376,6 +380,7 @@ def test_the_tflite_predictor_refuses_a_flatbuffer_of_another_input_size(monkeyp
     monkeypatch.setattr(ai_edge_litert.interpreter, "Interpreter", Interpreter)
     if accepted:
         assert TFLitePredictor(b"unused", Colour()).image_size == 8
+        assert calls == [(1, 8, 8, 3)]
     else:
         with pytest.raises(ModelLoadError, match=r"takes input of shape \[ *1 +16 +16 +3\]"):
             TFLitePredictor(b"unused", Colour())
