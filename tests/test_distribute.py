@@ -196,6 +196,17 @@ def test_make_dataset_fn_shards_and_batches_per_replica():
     assert single == [list(range(8)), list(range(8, 16))]
 
 
+def _seeded_dense_classifier():
+    """A 5-input, 3-class Dense model compiled as fit needs it, the same weights at every call (seed 1)."""
+    import keras
+
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3)])
+    model.compile(keras.optimizers.SGD(0.1), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    return model
+
+
 def test_distributed_train_matches_fit_on_one_device():
     """The loop drives model.train_step as fit does: epochs, metric resets, callbacks, iterator across epochs."""
     import keras
@@ -207,12 +218,7 @@ def test_distributed_train_matches_fit_on_one_device():
     x = rng.normal(size=(32, 5)).astype("float32")
     y = rng.integers(0, 3, size=32)
 
-    def make():
-        keras.utils.set_random_seed(1)
-        model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3)])
-        model.compile(keras.optimizers.SGD(0.1), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                      metrics=["accuracy"])
-        return model
+    make = _seeded_dense_classifier
 
     def dataset():
         return tf.data.Dataset.from_tensor_slices((x, y)).repeat()
@@ -275,7 +281,6 @@ def test_make_dataset_fn_drops_a_short_last_batch():
 def test_distributed_train_validates_as_fit_does_under_val_names():
     """r6-distribute-validation-without-prefix: with validation_fn the loop's history holds fit's columns, the
     validation metrics under val_ beside the training ones (not in their place), with fit's values."""
-    import keras
     import tensorflow as tf
 
     from dsan_tf.distribute import distributed_train
@@ -284,12 +289,7 @@ def test_distributed_train_validates_as_fit_does_under_val_names():
     x, y = rng.normal(size=(32, 5)).astype("float32"), rng.integers(0, 3, size=32)
     vx, vy = rng.normal(size=(16, 5)).astype("float32"), rng.integers(0, 3, size=16)
 
-    def make():
-        keras.utils.set_random_seed(1)
-        model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3)])
-        model.compile(keras.optimizers.SGD(0.1), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                      metrics=["accuracy"])
-        return model
+    make = _seeded_dense_classifier
 
     def train():
         return tf.data.Dataset.from_tensor_slices((x, y)).repeat().batch(8)
