@@ -202,27 +202,23 @@ def test_the_default_data_dir_is_the_shared_ferplus_folder_else_the_embedded_sam
     assert export_tflite.default_data_dir() == shared
 
 
-def test_a_limited_check_against_a_saved_model_reports_each_model_and_exits_1_below_a_threshold(tmp_path, capsys,
-                                                                                            monkeypatch):
-    """The command with --saved-model and --limit 5, conversion and LiteRT replaced by stand-ins (the float32
-    one answers what the reference answers, class 0; the quantised one class 1): five images, agreement 1 and
-    0, exit 1 (the quantised model is below its 98 %), the SavedModel's variables' size printed, and the model's
-    own class names (not FERPlus') warned about and written to labels.txt."""
-
+def _check_with_stand_ins(tmp_path, monkeypatch, names, disagreeing, limit):
+    """`dsan export tflite --saved-model --limit LIMIT` on a DSAN of ``names``, with conversion and LiteRT replaced
+    by stand-ins: the reference SavedModel answers class 0 for every image; of the converted models (7 bytes of
+    b"f" for float32, 3 of b"q" for dynamic range) the one whose content is ``disagreeing`` answers class 1, the
+    other class 0. Returns (exit status, output folder, SavedModel folder)."""
     from dsan_tf import export
     from dsan_tf.cli import export_tflite
-    from dsan_tf.data import SAMPLE_FERPLUS_DIR, load_dataset
+    from dsan_tf.data import SAMPLE_FERPLUS_DIR
     from dsan_tf.model import build_dsan
 
-    names = [f"c{i}" for i in range(8)]
     weights = tmp_path / "model.keras"
-    build_dsan(8, 32, class_names=names).save(weights)
+    build_dsan(len(names), 32, class_names=list(names)).save(weights)
 
     class Reference(tf.Module):
         @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
         def answer(self, image_bytes):
-            n = tf.shape(image_bytes)[0]
-            return {"probabilities": tf.tile([[0.9, 0.1]], [n, 1])}
+            return {"probabilities": tf.tile([[0.9, 0.1]], [tf.shape(image_bytes)[0], 1])}
 
     reference = Reference()
     reference.weight = tf.Variable([1.0, 2.0])  # so the SavedModel has variables to size
@@ -231,13 +227,27 @@ def test_a_limited_check_against_a_saved_model_reports_each_model_and_exits_1_be
     monkeypatch.setattr(export, "convert_tflite", lambda model, quantize=False: b"q" * 3 if quantize else b"f" * 7)
 
     def runner(model_content):
-        answer = [0.1, 0.9] if model_content == b"qqq" else [0.9, 0.1]
+        answer = [0.1, 0.9] if model_content == disagreeing else [0.9, 0.1]
         return lambda pixels: {"probabilities": np.tile(np.array([answer], np.float32), (len(pixels), 1))}
 
     monkeypatch.setattr(export_tflite, "signature_runner", runner)
     out = tmp_path / "tflite"
     status = export_tflite.main(["--weights", str(weights), "--output", str(out), "--data-dir", str(SAMPLE_FERPLUS_DIR),
-                                 "--saved-model", str(saved), "--limit", "5", "--no-progress"])
+                                 "--saved-model", str(saved), "--limit", str(limit), "--no-progress"])
+    return status, out, saved
+
+
+def test_a_limited_check_against_a_saved_model_reports_each_model_and_exits_1_below_a_threshold(tmp_path, capsys,
+                                                                                            monkeypatch):
+    """The command with --saved-model and --limit 5, conversion and LiteRT replaced by stand-ins (the float32
+    one answers what the reference answers, class 0; the quantised one class 1): five images, agreement 1 and
+    0, exit 1 (the quantised model is below its 98 %), the SavedModel's variables' size printed, and the model's
+    own class names (not FERPlus') warned about and written to labels.txt."""
+
+    from dsan_tf.data import SAMPLE_FERPLUS_DIR, load_dataset
+
+    names = [f"c{i}" for i in range(8)]
+    status, out, saved = _check_with_stand_ins(tmp_path, monkeypatch, names, disagreeing=b"qqq", limit=5)
     captured = capsys.readouterr()
     assert status == 1, captured.err
     report = json.loads((out / "report.json").read_text())
@@ -313,32 +323,9 @@ def test_a_float32_model_below_its_threshold_fails_the_command_even_when_the_qua
     """r6-export_tflite-status-from-last-model: the exit status is 1 when ANY model is below its threshold. The
     reverse of the check above: the float32 stand-in answers class 1 where the reference answers class 0
     (agreement 0 < 99.9 %), the quantised one class 0 (agreement 1): exit 1, float32 reported as failed."""
-    from dsan_tf import export
-    from dsan_tf.cli import export_tflite
-    from dsan_tf.data import FERPLUS_CLASSES, SAMPLE_FERPLUS_DIR
-    from dsan_tf.model import build_dsan
+    from dsan_tf.data import FERPLUS_CLASSES
 
-    weights = tmp_path / "model.keras"
-    build_dsan(8, 32, class_names=list(FERPLUS_CLASSES)).save(weights)
-
-    class Reference(tf.Module):
-        @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
-        def answer(self, image_bytes):
-            return {"probabilities": tf.tile([[0.9, 0.1]], [tf.shape(image_bytes)[0], 1])}
-
-    reference = Reference()
-    saved = tmp_path / "served" / "1"
-    tf.saved_model.save(reference, str(saved), signatures={"serving_default": reference.answer})
-    monkeypatch.setattr(export, "convert_tflite", lambda model, quantize=False: b"q" * 3 if quantize else b"f" * 7)
-
-    def runner(model_content):
-        answer = [0.9, 0.1] if model_content == b"qqq" else [0.1, 0.9]
-        return lambda pixels: {"probabilities": np.tile(np.array([answer], np.float32), (len(pixels), 1))}
-
-    monkeypatch.setattr(export_tflite, "signature_runner", runner)
-    out = tmp_path / "tflite"
-    status = export_tflite.main(["--weights", str(weights), "--output", str(out), "--data-dir", str(SAMPLE_FERPLUS_DIR),
-                                 "--saved-model", str(saved), "--limit", "3", "--no-progress"])
+    status, out, _ = _check_with_stand_ins(tmp_path, monkeypatch, FERPLUS_CLASSES, disagreeing=b"fffffff", limit=3)
     assert status == 1, capsys.readouterr().err
     models = json.loads((out / "report.json").read_text())["models"]
     assert (models["float32"]["passed"], models["dynamic_range"]["passed"]) == (False, True)
