@@ -114,10 +114,9 @@ def test_analyze_refuses_a_model_for_other_classes(tmp_path, capsys):
 # ---- round 4 blind mutants (issue 34)
 
 
-def test_max_images_subset_is_drawn_with_the_seed(tmp_path, monkeypatch):
-    """r4-analyze-subset-ignores-seed: --seed is documented as the seed of the --max-images subset. The same seed
-    draws the same 10 images of the 96 valid ones, another seed other images (the model and the pipeline are
-    stand-ins: the subset is caught where it reaches make_dataset, before any model runs)."""
+def _subset_reaching_the_pipeline(tmp_path, monkeypatch, flags):
+    """The names of the images `dsan analyze --weights ferplus --data-dir SAMPLE FLAGS` hands to make_dataset, with
+    the model and the pipeline as stand-ins: the subset is caught there, before any model runs."""
     from types import SimpleNamespace
 
     import dsan_tf.data.pipeline
@@ -129,21 +128,26 @@ def test_max_images_subset_is_drawn_with_the_seed(tmp_path, monkeypatch):
                            class_names=list(FERPLUS_CLASSES))
     monkeypatch.setattr(dsan_tf.inference, "load_dsan", lambda weights: stub)
 
-    class Drawn(Exception):
+    class Reached(Exception):
         pass
 
     def caught(table, *args, **kwargs):
-        raise Drawn(list(table["name"]))
+        raise Reached(list(table["name"]))
 
     monkeypatch.setattr(dsan_tf.data.pipeline, "make_dataset", caught)
+    args = analyze.build_parser().parse_args(["--weights", "ferplus", "--data-dir", str(SAMPLE_FERPLUS_DIR), *flags,
+                                              "--output", str(tmp_path / "out")])
+    with pytest.raises(Reached) as stop:
+        analyze._analyse(args, policy=None)
+    return stop.value.args[0]
 
+
+def test_max_images_subset_is_drawn_with_the_seed(tmp_path, monkeypatch):
+    """r4-analyze-subset-ignores-seed: --seed is documented as the seed of the --max-images subset. The same seed
+    draws the same 10 images of the 96 valid ones, another seed other images (the model and the pipeline are
+    stand-ins: the subset is caught where it reaches make_dataset, before any model runs)."""
     def drawn(seed):
-        args = analyze.build_parser().parse_args(
-            ["--weights", "ferplus", "--data-dir", str(SAMPLE_FERPLUS_DIR), "--max-images", "10", "--seed", str(seed),
-             "--output", str(tmp_path / "out")])
-        with pytest.raises(Drawn) as stop:
-            analyze._analyse(args, policy=None)
-        return stop.value.args[0]
+        return _subset_reaching_the_pipeline(tmp_path, monkeypatch, ["--max-images", "10", "--seed", str(seed)])
 
     first, again, other = drawn(0), drawn(0), drawn(1)
     assert len(first) == 10 and first == again
@@ -219,26 +223,4 @@ def test_five_images_are_enough(tmp_path, monkeypatch):
     """r6-analyze-five-images-refused: t-SNE needs at least 5 images and --max-images takes 5, its documented
     least: a subset of exactly 5 goes on to the pipeline (the model and the pipeline are stand-ins, as above:
     the subset is caught where it reaches make_dataset)."""
-    from types import SimpleNamespace
-
-    import dsan_tf.data.pipeline
-    import dsan_tf.inference
-    from dsan_tf.data import FERPLUS_CLASSES, SAMPLE_FERPLUS_DIR
-
-    analyze = load_script("analyze")
-    stub = SimpleNamespace(settings={"num_classes": len(FERPLUS_CLASSES), "image_size": SIZE},
-                           class_names=list(FERPLUS_CLASSES))
-    monkeypatch.setattr(dsan_tf.inference, "load_dsan", lambda weights: stub)
-
-    class Reached(Exception):
-        pass
-
-    def caught(table, *args, **kwargs):
-        raise Reached(len(table))
-
-    monkeypatch.setattr(dsan_tf.data.pipeline, "make_dataset", caught)
-    args = analyze.build_parser().parse_args(["--weights", "ferplus", "--data-dir", str(SAMPLE_FERPLUS_DIR),
-                                              "--max-images", "5", "--output", str(tmp_path / "out")])
-    with pytest.raises(Reached) as stop:
-        analyze._analyse(args, policy=None)
-    assert stop.value.args[0] == 5
+    assert len(_subset_reaching_the_pipeline(tmp_path, monkeypatch, ["--max-images", "5"])) == 5
