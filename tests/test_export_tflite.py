@@ -278,35 +278,43 @@ def test_load_interpreter_takes_exactly_one_source(tmp_path):
             load_interpreter(**both_or_none)
 
 
-def test_the_tflite_predictor_of_a_grey_model_greys_colour_faces(monkeypatch):
-    """The TFLite predictor takes its grey setting from the Keras predictor it stands in for: a pure red
-    face (255, 0, 0) reaches the runner as BT.601 grey, 0.299 * 255 = 76.245 in every channel."""
+def _stand_in_litert(monkeypatch, side):
+    """LiteRT's Interpreter replaced by a stand-in whose one signature takes [1, side, side, 3] pixels and answers
+    0.5 for each of two classes (no flatbuffer is read); returns the list of pixel arrays it is called with."""
     import ai_edge_litert.interpreter
-
-    from dsan_tf.inference import Predictor
-    from dsan_tf.tflite_predictor import TFLitePredictor
 
     seen = []
 
     class Runner:
         def get_input_details(self):
-            return {"pixels": {"shape": np.array([1, 8, 8, 3])}}
+            return {"pixels": {"shape": np.array([1, side, side, 3])}}
 
         def __call__(self, pixels):
             seen.append(np.array(pixels))
             return {"probabilities": np.full((len(pixels), 2), 0.5, np.float32)}
 
-    class Interpreter:  # no flatbuffer: the runner above stands for the converted model
+    class Interpreter:
         def __init__(self, model_content, num_threads):
             pass
 
         def get_signature_runner(self):
             return Runner()
 
+    monkeypatch.setattr(ai_edge_litert.interpreter, "Interpreter", Interpreter)
+    return seen
+
+
+def test_the_tflite_predictor_of_a_grey_model_greys_colour_faces(monkeypatch):
+    """The TFLite predictor takes its grey setting from the Keras predictor it stands in for: a pure red
+    face (255, 0, 0) reaches the runner as BT.601 grey, 0.299 * 255 = 76.245 in every channel."""
+    from dsan_tf.inference import Predictor
+    from dsan_tf.tflite_predictor import TFLitePredictor
+
+    seen = _stand_in_litert(monkeypatch, side=8)
+
     class Grey(Predictor):
         class_names, image_size, source, grayscale_input = ["a", "b"], 8, "grey.keras", True
 
-    monkeypatch.setattr(ai_edge_litert.interpreter, "Interpreter", Interpreter)
     lite = TFLitePredictor(b"unused", Grey())
     assert lite.grayscale_input is True and lite.image_size == 8 and lite.class_names == ["a", "b"]
     red = np.zeros((8, 8, 3), np.uint8)
@@ -339,35 +347,17 @@ def test_the_tflite_predictor_refuses_a_flatbuffer_of_another_input_size(monkeyp
     """A model of 8 px faces takes a flatbuffer whose input is [N, 8, 8, 3]; one of 16 px faces (another
     export) is refused, naming the shape, before any face is classified. A free side (-1) is taken, and the
     first call (the classes' probe) is made with the model's 8 px faces, not a negative shape."""
-    import ai_edge_litert.interpreter
-
     from dsan_tf.inference import ModelLoadError, Predictor
     from dsan_tf.tflite_predictor import TFLitePredictor
 
-    class Runner:
-        def get_input_details(self):
-            return {"pixels": {"shape": np.array([1, side, side, 3])}}
-
-        def __call__(self, pixels):
-            calls.append(pixels.shape)
-            return {"probabilities": np.full((len(pixels), 2), 0.5, np.float32)}
-
-    calls = []
-
-    class Interpreter:  # no flatbuffer: the runner above stands for the converted model
-        def __init__(self, model_content, num_threads):
-            pass
-
-        def get_signature_runner(self):
-            return Runner()
+    seen = _stand_in_litert(monkeypatch, side)
 
     class Colour(Predictor):
         class_names, image_size, source, grayscale_input = ["a", "b"], 8, "colour.keras", False
 
-    monkeypatch.setattr(ai_edge_litert.interpreter, "Interpreter", Interpreter)
     if accepted:
         assert TFLitePredictor(b"unused", Colour()).image_size == 8
-        assert calls == [(1, 8, 8, 3)]
+        assert [pixels.shape for pixels in seen] == [(1, 8, 8, 3)]
     else:
         with pytest.raises(ModelLoadError, match=r"takes input of shape \[ *1 +16 +16 +3\]"):
             TFLitePredictor(b"unused", Colour())
