@@ -1720,3 +1720,13 @@ from mutants_round7b import FRESH_ROUND7B as _ROUND7B  # noqa: E402
 
 FRESH_ROUND7 = [Mutant(**entry) for entry in _ROUND7A + _ROUND7B]
 MUTANTS += FRESH_ROUND7
+
+# ------------------------------------------------------------------ round 8, blind (issue 34)
+# The review's areas again, at lines and kinds of mistake no earlier mutant tried:
+# tests/mutation/mutants_round8a.py (output policy, resume, state files, progress, exit statuses, calibration, flags),
+# mutants_round8b.py (flip averaging, export, the Python API, pixels, label rules, alignment, accounting).
+from mutants_round8a import FRESH_ROUND8A as _ROUND8A  # noqa: E402
+from mutants_round8b import FRESH_ROUND8B as _ROUND8B  # noqa: E402
+
+FRESH_ROUND8 = [Mutant(**entry) for entry in _ROUND8A + _ROUND8B]
+MUTANTS += FRESH_ROUND8

@@ -5,6 +5,7 @@
     python tests/mutation/run.py --check         # only verify that each mutant's text is found once
     python tests/mutation/run.py --jobs 3        # three mutants at once, each in its own scratch copy
     python tests/mutation/run.py --coverage      # only list the modules of dsan_tf/ that have no mutant
+    python tests/mutation/run.py --results R.jsonl  # each result appended as it comes; rerun to continue
 
 The report gives the score per module of dsan_tf/; a module with code and no mutant is a failure of
 coverage (listed, exit status 1) on a full run and with --coverage.
@@ -19,12 +20,19 @@ the scratch copy first on PYTHONPATH) and the file is restored: tests failing = 
 survived. A mutant whose ``old`` text is not found exactly once is "stale" (the code moved; rewrite
 the mutant): never counted as killed, and the exit status is 1.
 
+With ``--results FILE`` each mutant's result is appended to FILE (JSON Lines) as soon as it is known,
+with a fingerprint of what decided it: the mutant itself, the mutated module and the test files it
+runs (with tests/conftest.py). Run the same command again (after an interruption, in another
+session) and every mutant whose fingerprint is unchanged is taken from FILE instead of rerun; the
+report covers them all. A changed module or test file reruns exactly the mutants it can affect.
+
 Not part of the test suite (pytest does not collect this folder: no test_*.py names); it takes
 tens of minutes. Results: docs/testing.md.
 """
 
 import argparse
 import ast
+import hashlib
 import json
 import os
 import queue
@@ -32,6 +40,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -144,6 +153,29 @@ def per_module(results) -> str:
     return "\n".join(lines)
 
 
+def fingerprint(root: Path, mutant) -> str:
+    """What decides a mutant's outcome: its own text, the module it changes and the test files it runs."""
+    files, _ = split_selection(mutant.tests)
+    digest = hashlib.sha256(json.dumps([mutant.file, mutant.old, mutant.new, list(mutant.tests)]).encode())
+    for name in [mutant.file, "tests/conftest.py", *files]:
+        path = root / name
+        digest.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"<missing>") + b"\0")
+    return digest.hexdigest()
+
+
+def read_results(path: Path) -> dict:
+    """{fingerprint: result} from a --results file; a line cut short by an interruption is skipped."""
+    found = {}
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                result = json.loads(line)
+                found[result["fingerprint"]] = result
+            except (json.JSONDecodeError, KeyError, TypeError):
+                continue
+    return found
+
+
 def occurrences(root: Path, mutant) -> int:
     path = root / mutant.file
     return path.read_text(encoding="utf-8").count(mutant.old) if path.is_file() else 0
@@ -163,6 +195,8 @@ def main(argv=None):
                         help="niceness of each pytest run (default 19: the lowest priority)")
     parser.add_argument("--coverage", action="store_true",
                         help="only list the modules of dsan_tf/ without a mutant (exit status 1 if any)")
+    parser.add_argument("--results", type=Path, metavar="FILE.jsonl",
+                        help="append each result here as it comes, and reuse those whose fingerprint is unchanged")
     args = parser.parse_args(argv)
 
     global NICE
@@ -191,6 +225,15 @@ def main(argv=None):
             print(f"  {module}")
         return 1 if uncovered else 0
     runnable = [m for m in mutants if m not in stale]
+    reused = []
+    prints = {m.name: fingerprint(REPO, m) for m in runnable}  # taken before the copies: what the copies test
+    if args.results:
+        recorded = read_results(args.results)
+        reused = [recorded[prints[m.name]] for m in runnable if prints[m.name] in recorded]
+        runnable = [m for m in runnable if prints[m.name] not in recorded]
+        print(f"mutation: {len(reused)} result(s) reused from {args.results}, {len(runnable)} mutant(s) to run",
+              flush=True)
+    record_lock = threading.Lock()
 
     workdir = Path(tempfile.mkdtemp(prefix="mutation-", dir="/tmp"))
     if (REPO.parent / "shared").is_dir():  # the copies' ../shared: tests of real data and photos run, not skip
@@ -249,11 +292,16 @@ def main(argv=None):
                     copies.put(scratch)
             print(f"{outcome.upper():8} {mutant.name} ({seconds:.0f} s)"
                   + ("\n    " + "\n    ".join(tail[-3:]) if outcome in ("survived", "no-tests") else ""), flush=True)
-            return {"name": mutant.name, "file": mutant.file, "outcome": outcome, "seconds": round(seconds, 1),
-                    "tests": " ".join(mutant.tests), "why": mutant.why, "tail": tail}
+            result = {"name": mutant.name, "file": mutant.file, "outcome": outcome, "seconds": round(seconds, 1),
+                      "tests": " ".join(mutant.tests), "why": mutant.why, "tail": tail}
+            if args.results and outcome in ("killed", "survived"):  # the others depend on the run, not the mutant
+                with record_lock, args.results.open("a", encoding="utf-8") as file:
+                    file.write(json.dumps({**result, "fingerprint": prints[mutant.name],
+                                           "recorded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}) + "\n")
+            return result
 
         with ThreadPoolExecutor(jobs) as pool:
-            results = list(pool.map(run_mutant, runnable))
+            results = reused + list(pool.map(run_mutant, runnable))
     finally:
         if args.keep:
             print(f"mutation: scratch copies kept in {workdir}")
