@@ -50,5 +50,8 @@ step dsan96-ema-plus6-teacher-s0 --image-size 96 --epochs 6 --learning-rate 2e-4
      --init-from $R/dsan96-ft10-s0/model.keras --teacher-labels $R/teachers/base96-dsan96ema-T2.npz --teacher-weight 0.5
 capped components/DSAN-no-centre-losses-seed0 --lambda1 0 --lambda2 0
 capped components/DSAN-a-gradient-seed0 --no-stop-attention-gradient   # SA is the cost: is a' = stop_gradient(a) (DESIGN) the cause?
+# SA and the centre losses cost together: which centre loss? L_CCS (lambda2) off, then L_FR_C (lambda1) off.
+capped components/DSAN-no-LCCS-seed0 --lambda2 0
+capped components/DSAN-no-LFRC-seed0 --lambda1 0
 step base96-ema-plus6-s0 --variant baseline --image-size 96 --epochs 6 --learning-rate 2e-4 --warmup-epochs 0.3 \
      --ema-decay 0.999 --init-from $R/base96-ft10-s0/model.keras
