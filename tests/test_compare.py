@@ -129,10 +129,13 @@ def test_epochs_cuts_every_run_to_its_first_epochs(tmp_path, capsys):
     # epoch 2 is history row 1: 0.5 + 0.1 * 1; the evaluated run still shows its own length and scores
     assert lines[2].startswith("| long | dsan | 48 px | 5 | 60.00 % | valid (100) | 80.00 % |")
     assert lines[3].startswith("| short | dsan | 48 px | 2 (not evaluated) | 60.00 % | — |")
-    # longer than every run: all of each
+    # longer than every run: all of each, and each cell says which epoch it is (the header says 9)
     assert compare([long, short, "--epochs", "9"]) == 0
     rows = capsys.readouterr().out.splitlines()
-    assert "| 90.00 % |" in rows[2] and "| 3 (not evaluated) | 70.00 % |" in rows[3]
+    assert "| 90.00 % (epoch 5) |" in rows[2] and "| 3 (not evaluated) | 70.00 % (epoch 3) |" in rows[3]
+    # exactly as long as the cut: no note
+    assert compare([long, "--epochs", "5"]) == 0
+    assert "| 5 | 90.00 % | valid (100)" in capsys.readouterr().out
 
 
 def test_only_runs_not_evaluated_draw_curves_and_no_bars(tmp_path, capsys):

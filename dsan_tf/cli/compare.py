@@ -9,7 +9,8 @@ history.csv, and prints one Markdown table: variant, input size, epochs trained,
 accuracy at the last epoch shown, accuracy, mean class accuracy and each class's accuracy on the
 evaluated split. A run that has not been evaluated yet (still training, or stopped) is compared
 by its history.csv alone: its scores are dashes. With --epochs N, the curves and the training
-accuracy stop at epoch N, so that runs of different lengths compare over the same epochs. With
+accuracy stop at epoch N, so that runs of different lengths compare over the same epochs (a run
+shorter than N shows its last epoch, and its cell says which). With
 --output, also draws a figure: training accuracy and cross-entropy per epoch of every run
 (history.csv; dashed: validation, where the run had a validation split) and the per-class
 accuracies of the evaluated runs as grouped bars. The evaluated runs must have been scored on
@@ -111,6 +112,8 @@ def format_table(runs: list[dict], names: list[str], epochs: int | None = None) 
         size = f"{s['image_size']} px" if s.get("image_size") else "?"
         # training accuracy at the last epoch shown (the --epochs cut, or the run's last)
         trained = percent(float(log["accuracy"].iloc[-1])) if log is not None and len(log) else "—"
+        if epochs is not None and log is not None and 0 < len(log) < epochs:  # the header's epoch is not this run's
+            trained += f" (epoch {int(log['epoch'].iloc[-1]) + 1})"
         if m is None:  # not evaluated: what it has trained so far, no scores
             trained_for = f"{len(log)} (not evaluated)"
             scores = ["—", "—", "—", *("—" for _ in names)]
