@@ -8,6 +8,8 @@ before a reviewer's mutants find it.
     python tests/mutation/own_coverage.py dsan_tf/outputs.py              # its own test files
     python tests/mutation/own_coverage.py dsan_tf/outputs.py dsan_tf/io_utils.py
     python tests/mutation/own_coverage.py dsan_tf/outputs.py --tests tests/test_cli.py   # other files
+    python tests/mutation/own_coverage.py --map                          # each module's own test files
+    python tests/mutation/own_coverage.py --map dsan_tf/outputs.py       # one module's, on one line
 
 A module's own test files are the files its mutants in tests/mutation/mutants.py name (the
 selection the mutation check uses), plus ``tests/test_<module>.py`` when it exists. Each module's
@@ -80,10 +82,18 @@ def missed(module: str, tests: list) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("modules", nargs="+", help="module paths, e.g. dsan_tf/outputs.py")
+    parser.add_argument("modules", nargs="*", help="module paths, e.g. dsan_tf/outputs.py")
     parser.add_argument("--tests", nargs="+", help="test files to run instead of the modules' own")
+    parser.add_argument("--map", action="store_true",
+                        help="only print each module's own test files (the files to run for a mutant of it)")
     args = parser.parse_args(argv)
     owners = own_test_files()
+    if args.map:
+        for module in args.modules or sorted(m for m in owners if (REPO / m).is_file()):
+            print(f"{module}: {' '.join(sorted(owners.get(module, ()))) or '(none)'}")
+        return 0
+    if not args.modules:
+        parser.error("give module paths (or --map)")
     for module in args.modules:
         if not (REPO / module).is_file():
             parser.error(f"{module}: no such module (give a path like dsan_tf/outputs.py)")
