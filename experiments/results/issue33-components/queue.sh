@@ -55,3 +55,9 @@ capped components/DSAN-no-LCCS-seed0 --lambda2 0
 capped components/DSAN-no-LFRC-seed0 --lambda1 0
 step base96-ema-plus6-s0 --variant baseline --image-size 96 --epochs 6 --learning-rate 2e-4 --warmup-epochs 0.3 \
      --ema-decay 0.999 --init-from $R/base96-ft10-s0/model.keras
+# Ingredients for a weight average ("model soup") of the shipped model's last step: the same step with other
+# seeds (a later --seed overrides step's --seed 0), to be averaged with dsan96-ema-plus6-s0 and scored by the rule.
+step dsan96-ema-plus6-s1 --image-size 96 --epochs 6 --learning-rate 2e-4 --warmup-epochs 0.3 --ema-decay 0.999 \
+     --init-from $R/dsan96-ft10-s0/model.keras --seed 1
+step dsan96-ema-plus6-s2 --image-size 96 --epochs 6 --learning-rate 2e-4 --warmup-epochs 0.3 --ema-decay 0.999 \
+     --init-from $R/dsan96-ft10-s0/model.keras --seed 2
