@@ -138,9 +138,8 @@ class TrainingState:
         self.epoch_trained = False  # the restored checkpoint follows its epoch's last step (validation not done)
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.step_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="step_in_epoch")
+        # The centre optimiser needs no entry: the model tracks it (model/centre_optimizer/... in the checkpoint).
         objects = dict(model=model, optimizer=model.optimizer, epoch=self.epoch, step_in_epoch=self.step_in_epoch)
-        if getattr(model, "centre_optimizer", None) is not None:
-            objects["centre_optimizer"] = model.centre_optimizer
         if ema is not None:
             objects["ema"] = ema.checkpointed
         self.checkpoint = tf.train.Checkpoint(**objects)

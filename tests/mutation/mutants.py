@@ -176,11 +176,6 @@ MUTANTS = [
            "                        train_data(epoch).skip(skip),\n", "                        train_data(epoch),\n",
            k("tests/test_training.py", "resumed_run"),
            "a resumed run trains again on the batches before the checkpoint: not the uninterrupted run"),
-    Mutant("resume-without-the-centre-optimiser", "dsan_tf/training.py",
-           '            objects["centre_optimizer"] = model.centre_optimizer\n',
-           "            pass\n",
-           k("tests/test_training.py", "resumed_run"),
-           "the centres' SGD momentum is not checkpointed: a resumed run's centres differ"),
     # ------------------------------------------------------------------ export signatures
     Mutant("export-class-id-from-the-gfe-stream", "dsan_tf/export.py",
            'class_id = tf.argmax(probabilities, axis=-1, output_type=tf.int64)',
