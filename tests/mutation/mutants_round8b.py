@@ -79,7 +79,8 @@ FRESH_ROUND8B = [
     # ------------------------------------------------------------------ prediction: inference, flip, API, CLI (9)
     dict(name="r8-inference-float-crops-accepted", file="dsan_tf/inference.py",
          old="    if image.dtype != np.uint8:\n        raise ValueError(f\"expected uint8 RGB face crops",
-         new="    if image.dtype not in (np.uint8, np.float32):\n        raise ValueError(f\"expected uint8 RGB face crops",
+         new="    if image.dtype not in (np.uint8, np.float32):\n"
+             "        raise ValueError(f\"expected uint8 RGB face crops",
          tests=PREDICT,
          why="Predictor.predict takes float32 crops too: a 0..1 float face is read as an almost black 0..255 "
              "image and gets a confident-looking answer instead of the refusal."),
