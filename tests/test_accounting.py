@@ -692,3 +692,41 @@ def test_the_tf_profile_reads_picoseconds_as_milliseconds(monkeypatch):
     times = bench.profile_tf(lambda: steps_run.append(1), steps=2)
     assert steps_run == [1, 1]
     assert dict(times) == {("conv_forward", "Conv2D"): pytest.approx(2.5), ("other", "Relu"): pytest.approx(0.5)}
+
+
+# ---- round 8 blind mutants (issue 34)
+
+def test_the_torch_profile_reads_microseconds_as_milliseconds(monkeypatch):
+    """r8-bench-torch-profile-microseconds-as-seconds: profile_torch on a stand-in profiler: "aten::conv2d" with
+    2500 us of self CPU time is 2.5 ms (1 ms = 1000 us); "aten::add" (500 us = 0.5 ms) called inside
+    "Optimizer.step#Adam.step" is the optimiser's, by its caller."""
+    torch = pytest.importorskip("torch")
+    import torch.profiler  # noqa: F401
+
+    class Event:
+        def __init__(self, name, us, parent=None):
+            self.name, self.self_cpu_time_total, self.cpu_parent = name, us, parent
+
+    step = Event("Optimizer.step#Adam.step", 0.0)
+    events = [Event("aten::conv2d", 2500.0), step, Event("aten::add", 500.0, parent=step)]
+    steps_run = []
+
+    class Profile:
+        def __init__(self, activities):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def events(self):
+            return events
+
+    monkeypatch.setattr(torch.profiler, "profile", Profile)
+    times = bench.profile_torch(lambda: steps_run.append(1), steps=2)
+    assert steps_run == [1, 1]
+    assert dict(times) == {("conv_forward", "aten::conv2d"): pytest.approx(2.5),
+                           ("optimizer", "Optimizer.step#Adam.step"): 0.0,
+                           ("optimizer", "aten::add"): pytest.approx(0.5)}

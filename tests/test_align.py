@@ -498,3 +498,20 @@ def test_align_takes_over_an_earlier_versions_folder_by_its_ledger_only(tmp_path
     assert main(["align", "--input", str(photos), "--output", str(someone), "--no-progress"]) == 2
     assert "--output" in capsys.readouterr().err
     assert (someone / "align-report.csv").read_text() == "my notes\n"
+
+
+# ---- round 8 blind mutants (issue 34)
+
+
+@pytest.mark.parametrize("change", [{"min_confidence": 0.5}, {"min_face_size": 40}, {"output_size": 32}])
+def test_resuming_into_a_folder_aligned_with_other_settings_is_refused(tmp_path, change):
+    """r8-align-settings-ignore-confidence: a folder aligned at 16 px, min_confidence 0.9 and min_face_size 20
+    is refused to a rerun that changes any one of them (the crops would mix two selections); the same settings
+    resume. (An empty input folder: no detection runs.)"""
+    source = tmp_path / "in"
+    source.mkdir()
+    settings = {"output_size": 16, "min_confidence": 0.9, "min_face_size": 20}
+    align_folder(source, tmp_path / "out", FaceAligner(**settings), progress=False)
+    align_folder(source, tmp_path / "out", FaceAligner(**settings), progress=False)  # the same: resumes
+    with pytest.raises(DataError, match="this output folder was written with"):
+        align_folder(source, tmp_path / "out", FaceAligner(**{**settings, **change}), progress=False)

@@ -628,3 +628,28 @@ def test_the_grayscale_argument_overrides_what_the_model_records():
         recognizer.predict_faces(red)
         (pixels,) = seen
         np.testing.assert_array_equal(pixels.reshape(-1, 3), np.tile(want, (64, 1)))
+
+
+# ---- round 8 blind mutants (issue 34)
+
+
+def test_face_crops_refuse_an_aligner_cropping_smaller_faces_too():
+    """r8-api-aligner-size-mismatch-accepted: an aligner of 16 px crops asked for 32 px faces is refused as one
+    of 48 px is (the check is inequality, not 'too large'); one of 32 px is taken."""
+    from dsan_tf.api import face_crops
+    from dsan_tf.data.align import FaceAligner
+
+    photo = colour_photo()
+    with pytest.raises(ValueError, match="the aligner crops 16 px faces, not 32 px"):
+        face_crops(photo, 32, False, aligner=FaceAligner(16, detector=FixedFaceDetector()))
+    (face,) = face_crops(photo, 32, False, aligner=FaceAligner(32, detector=FixedFaceDetector()))
+    assert face.image.shape == (32, 32, 3)
+
+
+def test_the_recognizer_passes_max_detection_side_to_its_aligner():
+    """r8-api-max-detection-side-ignored: FaceExpressionRecognizer(max_detection_side=400) detects on a copy
+    whose longer side is 400 px (the documented option); without it, the aligner's 1600 px default."""
+    from dsan_tf.api import FaceExpressionRecognizer
+
+    assert FaceExpressionRecognizer(_StubPredictor(48), max_detection_side=400).aligner.max_detection_side == 400
+    assert FaceExpressionRecognizer(_StubPredictor(48)).aligner.max_detection_side == 1600

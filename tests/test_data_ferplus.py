@@ -399,3 +399,24 @@ def test_raw_pixel_file_refusals(tmp_path):
     (tmp_path / "fer2013.csv").write_bytes(b"emotion,pixels,Usage\n0,\xff\xfe,Training\n")
     with pytest.raises(DataError, match=r"fer2013.csv: not a CSV file \('utf-8' codec"):
         read_ferplus(tmp_path)
+
+
+# ---- round 8 blind mutants (issue 34)
+
+@pytest.mark.parametrize("count", ["inf", "-inf", "Infinity", "1e999"])
+def test_an_infinite_vote_count_is_refused_naming_the_line(tmp_path, count):
+    """r8-ferplus-infinite-votes-accepted: a count that float() reads as infinite (1e999 overflows) is refused
+    on its line, as NaN and negative counts are, in label.csv and in fer2013new.csv; an infinite count would
+    make the row's targets NaN (inf / inf)."""
+    from dsan_tf.data.ferplus import read_label_csv
+
+    votes = ",".join(["0"] * 9 + [count])
+    path = tmp_path / "label.csv"
+    path.write_text(f"a.png,{BOX},0,10,0,0,0,0,0,0,0,0\nb.png,{BOX},{votes}\n")
+    with pytest.raises(DataError, match=r"label.csv line 2: vote counts must be finite and >= 0"):
+        read_label_csv(path)
+    header = "Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF"
+    path = tmp_path / "fer2013new.csv"
+    path.write_text(f"{header}\nTraining,a.png,{votes}\n")
+    with pytest.raises(DataError, match=r"fer2013new.csv line 2: vote counts must be finite and >= 0"):
+        read_fer2013new(path)

@@ -107,3 +107,18 @@ def test_crop_to_box_on_a_tall_image_keeps_a_box_below_the_width():
     image = tf.constant(np.repeat(np.arange(20, dtype=np.uint8)[:, None, None], 10, axis=1).repeat(3, axis=2))
     crop = crop_to_box(image, [2, 15, 4, 3]).numpy()
     assert crop.shape == (3, 4, 3) and crop[:, 0, 0].tolist() == [15, 16, 17]
+
+
+# ---- round 8 blind mutants (issue 34)
+
+def test_a_32_bit_grey_image_whose_brightest_pixel_is_255_is_read_as_8_bit():
+    """r8-preprocess-int-grey-255-as-16-bit: a mode "I" image (32-bit integers) is 16-bit only when a value
+    exceeds 255; values up to exactly 255 are 8-bit levels kept as they are. One above 255 (256) makes the
+    whole image 16-bit: its high byte, 256 // 256 = 1, 255 // 256 = 0."""
+    from dsan_tf.data.preprocess import pil_to_rgb
+
+    eight = Image.fromarray(np.array([[0, 100], [200, 255]], np.int32))
+    assert eight.mode == "I"
+    assert pil_to_rgb(eight)[..., 1].tolist() == [[0, 100], [200, 255]]
+    sixteen = Image.fromarray(np.array([[0, 100], [255, 256]], np.int32))
+    assert pil_to_rgb(sixteen)[..., 1].tolist() == [[0, 0], [0, 1]]

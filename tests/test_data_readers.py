@@ -456,3 +456,15 @@ def test_affectnet_file_paths_lose_the_spaces_around_them(tmp_path):
     path = tmp_path / "training.csv"
     path.write_text(" 0/a.jpg ,2,3,6,5,1.0;2.0,3,0.1,-0.2\n")
     assert [(name, box, code) for name, box, code, _ in read_annotation_csv(path)] == [("0/a.jpg", (2, 3, 6, 5), 3)]
+
+
+# ---- round 8 blind mutants (issue 34)
+
+def test_rafdb_label_list_with_a_byte_order_mark_reads_its_first_line(tmp_path):
+    # A label list saved as "UTF-8 with BOM" (Windows editors): the mark is not part of the first name,
+    # so train_00001.jpg (label 5, RAFDB_CLASSES[4] = sadness) is read as written.
+    from dsan_tf.data.rafdb import read_label_list
+
+    path = tmp_path / "list_patition_label.txt"
+    path.write_bytes(b"\xef\xbb\xbftrain_00001.jpg 5\ntest_0001.jpg 7\n")
+    assert read_label_list(path) == [("train", "train_00001.jpg", 4, 1), ("test", "test_0001.jpg", 6, 2)]

@@ -580,3 +580,49 @@ def test_bench_serving_exits_1_only_when_the_saved_model_is_slower(monkeypatch, 
     assert bench.main(argv) == 1
     delays.update(saved_model=0.0, keras=0.02)
     assert bench.main(argv) == 0
+
+
+# ---- round 8 blind mutants (issue 34)
+
+
+def test_model_config_drops_the_labels_of_versions_no_longer_served(tmp_path):
+    """r8-export-labels-of-dropped-versions-kept: models.config serves versions 1 and 2 with labels stable -> 1
+    and canary -> 2; version 1's folder is gone, so exporting 3 serves 2 and 3 and keeps only canary (TF Serving
+    refuses a config whose label names a version it does not serve)."""
+    from dsan_tf import export
+
+    path = tmp_path / "models.config"
+    path.write_text(textwrap.dedent("""
+        model_config_list {
+          config {
+            name: "dsan" base_path: "/models/dsan" model_platform: "tensorflow"
+            model_version_policy { specific { versions: 1 versions: 2 } }
+            version_labels { key: "stable" value: 1 }
+            version_labels { key: "canary" value: 2 }
+          }
+        }
+    """))
+    base = tmp_path / "dsan"
+    for version in (2, 3):
+        (base / str(version)).mkdir(parents=True)
+    config, _ = export.merged_model_config(path, "dsan", "/models/dsan", [3], local_base=base)
+    (entry,) = config.model_config_list.config
+    assert list(entry.model_version_policy.specific.versions) == [2, 3]
+    assert dict(entry.version_labels) == {"canary": 2}
+
+
+@pytest.mark.parametrize("name, refused", [("team/dsan", True), ("two words", True), ("dsan-v2", False)])
+def test_a_model_name_with_a_slash_or_a_space_is_refused(tmp_path, capsys, name, refused):
+    """r8-export-savedmodel-slash-in-model-name: TF Serving addresses a model as /v1/models/<name>, so
+    --model-name team/dsan is refused (exit 2, naming the flag) before anything loads, as a name with a space
+    is; dsan-v2 passes that check (the parsed arguments keep it)."""
+    from dsan_tf.cli import parse_command_args
+
+    argv = ["--weights", "ferplus", "--output", str(tmp_path / "dsan"), "--version", "1", "--model-name", name]
+    if refused:
+        with pytest.raises(SystemExit) as stop:
+            parse_command_args("export savedmodel", argv)
+        assert stop.value.code == 2 and "--model-name must be a non-empty name without spaces or '/'" in \
+            capsys.readouterr().err
+    else:
+        assert parse_command_args("export savedmodel", argv)[1].model_name == name

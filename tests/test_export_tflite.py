@@ -361,3 +361,36 @@ def test_the_tflite_predictor_refuses_a_flatbuffer_of_another_input_size(monkeyp
     else:
         with pytest.raises(ModelLoadError, match=r"takes input of shape \[ *1 +16 +16 +3\]"):
             TFLitePredictor(b"unused", Colour())
+
+
+# ---- round 8 blind mutants (issue 34)
+
+
+def test_the_tflite_predictor_resizes_a_crop_of_the_models_height_and_another_width(monkeypatch):
+    """r8-tflite-predictor-non-square-not-resized: an 8 px model gets an 8 x 12 face (its height right, its
+    width not) resized to 8 x 8 before the interpreter sees it, as any other size."""
+    from dsan_tf.inference import Predictor
+    from dsan_tf.tflite_predictor import TFLitePredictor
+
+    seen = _stand_in_litert(monkeypatch, side=8)
+
+    class Colour(Predictor):
+        class_names, image_size, source, grayscale_input = ["a", "b"], 8, "colour.keras", False
+
+    TFLitePredictor(b"unused", Colour()).predict([np.full((8, 12, 3), 100, np.uint8)])
+    assert seen[-1].shape == (1, 8, 8, 3)
+    np.testing.assert_allclose(seen[-1], 100.0)  # a flat face stays flat when resized
+
+
+def test_an_agreement_exactly_at_its_threshold_passes(tmp_path, capsys, monkeypatch):
+    """r8-export-tflite-threshold-strict: the command fails a model only BELOW its threshold. With both
+    thresholds set to 1.0 and both stand-ins answering what the reference answers (agreement 1.0 = threshold),
+    both pass and the exit status is 0."""
+    from dsan_tf.cli import export_tflite
+    from dsan_tf.data import FERPLUS_CLASSES
+
+    monkeypatch.setattr(export_tflite, "THRESHOLDS", {"float32": 1.0, "dynamic_range": 1.0})
+    status, out, _ = _check_with_stand_ins(tmp_path, monkeypatch, FERPLUS_CLASSES, disagreeing=None, limit=3)
+    assert status == 0, capsys.readouterr().err
+    models = json.loads((out / "report.json").read_text())["models"]
+    assert [(m["top1_agreement"], m["threshold"], m["passed"]) for m in models.values()] == [(1.0, 1.0, True)] * 2

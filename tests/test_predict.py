@@ -856,3 +856,81 @@ def test_iter_video_frames_counts_a_yielded_frame_as_read(tmp_path):
         if index == 2:
             break
     assert seen == [(0, 1), (2, 3)] and status["read"] == 3
+
+
+# ---- round 8 blind mutants (issue 34)
+
+
+def test_predict_image_gives_the_detectors_confidence_to_four_places(tmp_path):
+    """r8-inference-confidence-two-digits: a face detected with confidence 0.987654 has detection_confidence
+    0.9877 (four places, as the Python API gives it), not 0.99."""
+    from dsan_tf.data.align import FaceAligner
+    from dsan_tf.inference import predict_image
+    from test_bad_input_tools import FixedFaceDetector
+
+    class Unsure(FixedFaceDetector):
+        def detect_faces(self, image, **kwargs):
+            rows = super().detect_faces(image, **kwargs)
+            rows[0, 5] = 0.987654  # the confidence column of mtcnn's row
+            return rows
+
+    rows, _ = predict_image(mean_model(), FaceAligner(16, detector=Unsure()), np.full((90, 120, 3), 90, np.uint8),
+                            "photo.png", grayscale=False)
+    assert rows[0]["detection_confidence"] == 0.9877
+
+
+class _Camera:
+    """cv2.VideoCapture's stand-in for a camera delivering ``frames`` (RGB) and then nothing."""
+
+    def __init__(self, frames):
+        self.frames = list(frames)
+
+    def isOpened(self):  # noqa: N802  (OpenCV's name)
+        return True
+
+    def read(self):
+        if not self.frames:
+            return False, None
+        return True, self.frames.pop(0)[..., ::-1].copy()  # OpenCV's BGR
+
+    def get(self, prop):
+        return 0.0
+
+    def release(self):
+        pass
+
+
+@pytest.mark.parametrize("frames, status", [(0, 1), (1, 0)])
+def test_a_camera_that_delivers_no_frame_exits_1(monkeypatch, capsys, frames, status):
+    """r8-predict-camera-no-frame-exit-zero: dsan predict --camera exits 1 when the camera opens but delivers
+    no frame (the documented exit status) and 0 when it delivered one (one JSON line, the stand-in face)."""
+    import argparse
+
+    import cv2
+
+    from dsan_tf.api import FaceExpressionRecognizer
+    from dsan_tf.cli import predict as command
+    from test_bad_input_tools import FixedFaceDetector
+
+    recognizer = FaceExpressionRecognizer(mean_model(), align_size=16, detector=FixedFaceDetector())
+    monkeypatch.setattr(command, "_live_recognizer", lambda args: recognizer)
+    monkeypatch.setattr(cv2, "VideoCapture", lambda index: _Camera([np.full((90, 120, 3), 90, np.uint8)] * frames))
+    args = argparse.Namespace(camera=0, show=False, search_every=10, smooth=1, frame_stride=1, max_frames=None)
+    assert command.run_camera(args) == status
+    out, err = capsys.readouterr()
+    assert len(out.splitlines()) == frames
+    assert ("camera 0: opened but delivered no frame" in err) == (frames == 0)
+
+
+def test_the_live_paths_progress_bar_counts_the_frames_a_stride_reaches(tmp_path):
+    """r8-predict-progress-frames-floor: a 10-frame video at stride 3 has frames 0, 3, 6 and 9 processed: 4
+    (10 / 3 rounded up), at stride 5 frames 0 and 5: 2; --max-frames 2 caps the 4 at 2; a file whose header
+    gives no frame count leaves the total to --max-frames (None: unknown)."""
+    from dsan_tf.cli.predict import _frames_to_process
+
+    video = tmp_path / "ten.avi"
+    write_video(video, [np.full((16, 16, 3), 20 * i, np.uint8) for i in range(10)])
+    assert [_frames_to_process(video, stride, None) for stride in (1, 3, 5)] == [10, 4, 2]
+    assert _frames_to_process(video, 3, 2) == 2
+    missing = tmp_path / "none.avi"
+    assert _frames_to_process(missing, 3, 7) == 7 and _frames_to_process(missing, 3, None) is None

@@ -186,3 +186,20 @@ def test_table_diff_compares_macs_with_the_papers_mflops(monkeypatch, capsys):
     assert profile_cli.main(["--table"]) == 0
     rows = [line for line in capsys.readouterr().out.splitlines() if line.strip().startswith(("baseline", "dsan"))]
     assert len(rows) == 2 and all("+1.000 %" in row and "+102" not in row for row in rows), rows
+
+
+# ---- round 8 blind mutants (issue 34)
+
+
+@pytest.mark.parametrize("use_hfe, use_lfa, macs", [(True, True, 96), (True, False, 80), (False, True, 32),
+                                                    (False, False, 16)])
+def test_local_feature_attention_macs_follow_each_ablation_flag(use_hfe, use_lfa, macs):
+    """r8-profiling-lfa-follows-hfe-flag: F = 4 chunks of c = 16 / 4 = 4: HFE2 F*c*c = 64 only with use_hfe,
+    LFA F*c = 16 only with use_lfa, the weighted sum F*c = 16 always (by hand, the module docstring's rules)."""
+    import keras
+
+    from dsan_tf.layers import LocalFeatureAttention
+
+    layer = LocalFeatureAttention(num_splits=4, use_hfe=use_hfe, use_lfa=use_lfa)
+    layer(keras.Input((16,)))
+    assert profiling.layer_macs(layer) == macs

@@ -1559,3 +1559,17 @@ def test_a_small_followed_face_never_lowers_the_search_below_min_face_size():
                         min_face_fraction=0.1)
     live.followed = [(0, 0, 24, 30)]
     assert live.min_face((300, 500, 3)) == 20
+
+
+# ---- round 8 blind mutants (issue 34)
+
+
+def test_agreement_pairs_faces_by_overlap_whatever_order_the_live_path_lists_them():
+    """r8-realtime-agreement-label-by-reference-index: the live path lists the two faces in the other order
+    (b, a); each is paired with the reference face it overlaps and both labels agree: 2 of 2."""
+    from dsan_tf.realtime import agreement
+
+    a, b = {"box": (10, 10, 50, 50), "label": "x"}, {"box": (200, 40, 30, 30), "label": "y"}
+    assert agreement([[a, b]], [[b, a]]) == {"reference_faces": 2, "agreeing": 2, "unmatched": 0, "agreement": 1.0}
+    c = {"box": (300, 40, 30, 30), "label": "x"}  # a third live face, first in the list, over no reference face
+    assert agreement([[a, b]], [[c, b, a]])["agreeing"] == 2
