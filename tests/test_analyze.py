@@ -224,3 +224,40 @@ def test_five_images_are_enough(tmp_path, monkeypatch):
     least: a subset of exactly 5 goes on to the pipeline (the model and the pipeline are stand-ins, as above:
     the subset is caught where it reaches make_dataset)."""
     assert len(_subset_reaching_the_pipeline(tmp_path, monkeypatch, ["--max-images", "5"])) == 5
+
+
+# ---- round 8 blind mutants (issue 34)
+
+
+def test_analyze_refuses_a_model_whose_classes_are_the_datasets_in_another_order(tmp_path, monkeypatch):
+    """r8-analyze-class-order-unchecked: a model of 8 classes whose names are FERPlus' in another order (the
+    first two swapped) would colour every figure with the wrong names: refused before the pipeline, naming
+    both lists. The same names in other letter case are the same classes and reach the pipeline. The model
+    and the pipeline are stand-ins, as in _subset_reaching_the_pipeline."""
+    from types import SimpleNamespace
+
+    import dsan_tf.data.pipeline
+    import dsan_tf.inference
+    from dsan_tf.data import FERPLUS_CLASSES, SAMPLE_FERPLUS_DIR
+    from dsan_tf.data.errors import DataError
+
+    analyze = load_script("analyze")
+
+    class Reached(Exception):
+        pass
+
+    def caught(table, *args, **kwargs):
+        raise Reached
+
+    monkeypatch.setattr(dsan_tf.data.pipeline, "make_dataset", caught)
+    args = analyze.build_parser().parse_args(["--weights", "ferplus", "--data-dir", str(SAMPLE_FERPLUS_DIR),
+                                              "--output", str(tmp_path / "out")])
+    swapped = [FERPLUS_CLASSES[1], FERPLUS_CLASSES[0], *FERPLUS_CLASSES[2:]]
+    for names, outcome in ((swapped, DataError), ([n.upper() for n in FERPLUS_CLASSES], Reached)):
+        stub = SimpleNamespace(settings={"num_classes": 8, "image_size": SIZE}, class_names=names)
+        monkeypatch.setattr(dsan_tf.inference, "load_dsan", lambda weights, stub=stub: stub)
+        with pytest.raises(outcome) as stop:
+            analyze._analyse(args, policy=None)
+        if outcome is DataError:
+            assert f"was trained for the classes {', '.join(swapped)}, but ferplus has " \
+                   f"{', '.join(FERPLUS_CLASSES)}" in str(stop.value)

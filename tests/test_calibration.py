@@ -375,3 +375,39 @@ def test_calibrate_priors_come_from_the_training_split(tmp_path, monkeypatch):
         run_command("calibrate", ["--weights", "ferplus", "--data-dir", str(SAMPLE_FERPLUS_DIR), "--label-mode",
                                   "majority", "--split", "valid", "--no-progress"], debug=True)
     assert seen == [(288, 8)]
+
+
+# ---- round 8 blind mutants (issue 34)
+
+
+def test_calibrate_scores_a_model_that_carries_a_correction_without_it(monkeypatch):
+    """r8-calibrate-scores-with-stored-correction: a model saved with a prior correction and flip averaging (a
+    shipped one, a --save of calibrate) is scored as trained: the model that reaches the scoring gives the
+    probabilities of the uncorrected network (the model before with_prior_correction, computed here) on a face,
+    not the corrected ones, and carries neither setting. The scoring itself is a stand-in (no inference)."""
+    from dsan_tf import evaluation
+    import dsan_tf.inference
+    from dsan_tf.cli import run_command
+    from dsan_tf.data import FERPLUS_CLASSES, SAMPLE_FERPLUS_DIR
+    from dsan_tf.model import DSAN
+
+    plain = DSAN(num_classes=len(FERPLUS_CLASSES), image_size=32, class_names=list(FERPLUS_CLASSES))
+    scale = [1000.0] + [1.0] * (len(FERPLUS_CLASSES) - 1)  # every face leans to neutral once corrected
+    corrected = with_prior_correction(plain, scale, flip_average=True)
+    monkeypatch.setattr(dsan_tf.inference, "load_dsan", lambda weights: corrected)
+    scored = []
+
+    def stand_in(model, batches, keys):
+        scored.append(model)
+        return {"targets": np.eye(8), "probabilities": np.full((8, 8), 1 / 8)}
+
+    monkeypatch.setattr(evaluation, "collect_outputs", stand_in)
+    assert run_command("calibrate", ["--weights", "ferplus", "--data-dir", str(SAMPLE_FERPLUS_DIR), "--taus", "0",
+                                     "--no-progress"], debug=True) == 0
+    face = np.random.default_rng(0).uniform(0, 255, (1, 32, 32, 3)).astype("float32")
+    want = plain(face, training=False)["probabilities"].numpy()
+    assert not np.allclose(corrected(face, training=False)["probabilities"].numpy(), want, atol=1e-3)
+    assert len(scored) == 2  # the faces, then their mirror images
+    for model in scored:
+        assert model.settings.get("class_scale") is None and not model.settings.get("flip_average")
+        np.testing.assert_allclose(model(face, training=False)["probabilities"].numpy(), want, atol=1e-5)

@@ -163,3 +163,14 @@ def test_a_diverged_last_epoch_prints_a_dash_not_nan(tmp_path, capsys):
     assert compare([run]) == 0
     row = capsys.readouterr().out.splitlines()[2]
     assert row.startswith("| run | dsan | 48 px | 2 | — | valid (100) |") and "nan" not in row.lower()
+
+
+# ---- round 8 blind mutants (issue 34)
+def test_a_run_with_a_class_scored_100_percent_is_compared_not_refused(tmp_path, capsys):
+    """r8-compare-perfect-accuracy-refused: an accuracy is in [0, 1], both ends included: a run whose
+    happiness faces are all right (1.0) and whose contempt faces are all wrong (0.0) is a run, not damage
+    (by hand: mean class (0.5 + 1 + 0) / 3 = 50.00 %)."""
+    run = write_run(tmp_path / "run", "dsan", 0.75, [0.5, 1.0, 0.0], history=False)
+    assert compare([run]) == 0
+    assert capsys.readouterr().out.splitlines()[2] == \
+        "| run | dsan | 48 px | 3 | — | valid (100) | 75.00 % | 50.00 % | 50.0 | 100.0 | 0.0 |"

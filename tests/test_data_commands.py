@@ -110,3 +110,24 @@ def test_bench_pipeline_ratio_is_the_pipeline_rate_over_the_step_rate(monkeypatc
     result = bench.measure(bench.parse_args(["--precision", "float32", "--json"]))
     assert result["pipeline_images_per_s"] == 500.0 and result["train_step_images_per_s"] == 100.0
     assert result["ratio"] == 5.0
+
+
+# ---- round 8 blind mutants (issue 34)
+def test_data_summary_checks_the_images_as_far_as_check_images_says(tmp_path, capsys):
+    """r8-data-summary-check-images-ignored: a copy of the embedded sample whose fer0000274.png (a training face
+    with a clear majority) holds text, not an image. --check-images exists finds the file there and counts all
+    288 training faces; header (the default) sees it is no image and, with --skip-missing, counts 287."""
+    import shutil
+
+    from dsan_tf.data import SAMPLE_FERPLUS_DIR
+
+    data_dir = tmp_path / "ferplus"
+    shutil.copytree(SAMPLE_FERPLUS_DIR, data_dir)
+    (data_dir / "FER2013Train" / "fer0000274.png").write_bytes(b"not an image")
+    summary = load_script("data_summary")
+    counts = {}
+    for mode in ("exists", "header"):
+        assert summary.main(["--dataset", "ferplus", "--data-dir", str(data_dir), "--check-images", mode,
+                             "--skip-missing", "--json"]) == 0
+        counts[mode] = json.loads(capsys.readouterr().out)["train"]["count"]
+    assert counts == {"exists": 288, "header": 287}

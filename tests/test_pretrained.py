@@ -252,3 +252,27 @@ def test_ship_accepts_an_agreement_equal_to_the_minimum_and_keeps_the_folders_ot
     assert ship.main(argv + ["--min-agreement", "0.75"]) == 0
     assert json.loads((out / "toy.json").read_text())["evaluation"]["float16_float32_agreement"] == 0.75
     assert (out / "rafdb.json").read_text() == "another model's record\n"
+
+
+# ---- round 8 blind mutants (issue 34)
+
+
+def test_a_record_whose_sha256_is_not_its_weights_file_is_not_a_shipped_pair(tmp_path):
+    """r8-ship-pair-sha-not-compared: NAME.json a shipped-model record naming NAME.weights.npz, but the weights
+    file beside it is not the one it records (a user's own file put there): not a pair ship wrote, so ship
+    refuses to replace it without --overwrite. The same record with the weights' own sha256 (computed here
+    with hashlib, independently of pretrained.sha256) is a pair."""
+    import hashlib
+
+    from script_loader import load_script
+
+    ship = load_script("ship_model")
+    weights = tmp_path / f"toy{pretrained.WEIGHTS_SUFFIX}"
+    weights.write_bytes(b"a user's own file")
+    record = {"name": "toy", "weights_file": weights.name, "config": {},
+              "sha256": hashlib.sha256(b"the weights ship wrote").hexdigest()}
+    (tmp_path / "toy.json").write_text(json.dumps(record))
+    assert ship.is_shipped_pair(tmp_path, "toy") is False
+    record["sha256"] = hashlib.sha256(b"a user's own file").hexdigest()
+    (tmp_path / "toy.json").write_text(json.dumps(record))
+    assert ship.is_shipped_pair(tmp_path, "toy") is True

@@ -487,3 +487,28 @@ def test_a_run_killed_during_its_validation_is_validated_on_resume(tmp_path):
     got = history(tmp_path / "run")
     assert len(got) == 1 and "val_loss" in got[0]
     np.testing.assert_allclose(got[0]["val_loss"], expected[0]["val_loss"], rtol=1e-5)
+
+
+# ---- round 8 blind mutants (issue 34)
+def test_the_python_api_refuses_a_centre_momentum_of_1_naming_the_flag_as_typed():
+    """r8-runner-centre-momentum-one-accepted, r8-runner-limit-message-flag-underscores: check_settings (the
+    Python API's check, as the flag's validator) takes a momentum in [0, 1): 0 and 0.99 pass, 1 (a velocity
+    that never decays) is refused in a line naming --centre-momentum, the flag with dashes as the user types it."""
+    runner.check_settings({"centre_momentum": 0.0})
+    runner.check_settings({"centre_momentum": 0.99})
+    with pytest.raises(runner.RunError) as refused:
+        runner.check_settings({"centre_momentum": 1})
+    assert str(refused.value) == "--centre-momentum 1: expected a number in [0, 1)"
+
+
+def test_a_resume_on_a_machine_where_auto_precision_resolves_otherwise_is_accepted(tmp_path):
+    """r8-runner-precision-compared-on-resume: the precision 'auto' resolved to (and its reason) may differ
+    between the machine that started a run and the one resuming it (the weights are float32 either way):
+    not a change of configuration; a changed --mixed-precision flag is."""
+    settings = {"epochs": 2, "mixed_precision": "auto", "precision": "mixed_bfloat16",
+                "precision_reason": "AVX-512 BF16"}
+    (tmp_path / "config.json").write_text(json.dumps({"settings": settings}))
+    here = {**settings, "precision": "float32", "precision_reason": "no bfloat16 instructions"}
+    runner.check_resume_config(tmp_path, here)  # accepted: nothing raised
+    with pytest.raises(runner.RunError, match=r"another configuration \(mixed_precision: was 'auto', now 'float32'\)"):
+        runner.check_resume_config(tmp_path, {**here, "mixed_precision": "float32"})

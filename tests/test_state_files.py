@@ -574,3 +574,18 @@ def test_a_csv_state_field_outside_its_allowed_values_is_refused_even_when_empty
     path.write_text("path,status\na.png,ok\nb.png,failed\n")
     assert read_csv_rows_state(path, ["path", "status"], allowed=allowed) == \
         [{"path": "a.png", "status": "ok"}, {"path": "b.png", "status": "failed"}]
+
+
+# ---- round 8 blind mutants (issue 34)
+def test_a_csv_state_header_with_its_fields_in_another_order_is_refused(tmp_path):
+    """r8-state-csv-header-order-ignored: a ledger whose header holds the right fields in another order
+    ("status,path" where "path,status" is expected) is refused by its header, not read with each value under
+    the other field's name (the row "ok,a.png" would give path 'ok', status 'a.png')."""
+    from dsan_tf.state_files import read_csv_rows_state
+
+    path = tmp_path / "ledger.csv"
+    path.write_text("status,path\nok,a.png\n")
+    assert _says(read_csv_rows_state, path, ["path", "status"], what="a ledger") == \
+        f"{path} (a ledger): header is 'status,path', expected 'path,status'"
+    path.write_text("path,status\na.png,ok\n")
+    assert read_csv_rows_state(path, ["path", "status"], what="a ledger") == [{"path": "a.png", "status": "ok"}]

@@ -245,3 +245,34 @@ def test_the_command_crops_with_the_face_boxes_unless_no_crop(tmp_path, monkeypa
         assert command.main(["--dataset", "ferplus", "--data-dir", str(SAMPLE_FERPLUS_DIR), "--no-progress",
                              "--output", str(tmp_path / f"records{number}"), *extra]) == 0
     assert asked == [True, False]
+
+
+# ---- round 8 blind mutants (issue 34)
+def test_skip_bad_lets_the_reader_skip_a_missing_image(tmp_path, monkeypatch, capsys):
+    """r8-tfrecords-skip-bad-not-passed-to-reader: a copy of the embedded sample whose fer0000274.png (a
+    training face with a clear majority, 9 anger votes of 10) is missing: without --skip-bad the command stops
+    with exit 2 naming the file; with it the reader drops that row and the writer gets 288 - 1 = 287 training
+    images (the writer is a stand-in recording what it was given, as above)."""
+    import shutil
+
+    import dsan_tf.data.tfrecords
+    from script_loader import load_script
+
+    from dsan_tf.data import SAMPLE_FERPLUS_DIR
+
+    data_dir = tmp_path / "ferplus"
+    shutil.copytree(SAMPLE_FERPLUS_DIR, data_dir)
+    (data_dir / "FER2013Train" / "fer0000274.png").unlink()
+    given = []
+
+    def writer(data, class_names, output, **options):
+        given.append(len(data.split(options["split"])))
+        return {"count": given[-1], "shards": [], "skipped": [], "notes": []}
+
+    monkeypatch.setattr(dsan_tf.data.tfrecords, "write_tfrecords", writer)
+    command = load_script("make_tfrecords")
+    argv = ["--dataset", "ferplus", "--data-dir", str(data_dir), "--no-progress"]
+    assert command.main([*argv, "--output", str(tmp_path / "refused")]) == 2
+    assert "fer0000274.png" in capsys.readouterr().err and given == []
+    assert command.main([*argv, "--output", str(tmp_path / "records"), "--skip-bad"]) == 0
+    assert given == [287]
