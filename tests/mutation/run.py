@@ -6,6 +6,7 @@
     python tests/mutation/run.py --jobs 3        # three mutants at once, each in its own scratch copy
     python tests/mutation/run.py --coverage      # only list the modules of dsan_tf/ that have no mutant
     python tests/mutation/run.py --results R.jsonl  # each result appended as it comes; rerun to continue
+    python tests/mutation/run.py --results R.jsonl --report   # only the report of what R.jsonl holds
 
 The report gives the score per module of dsan_tf/; a module with code and no mutant is a failure of
 coverage (listed, exit status 1) on a full run and with --coverage.
@@ -197,6 +198,8 @@ def main(argv=None):
                         help="only list the modules of dsan_tf/ without a mutant (exit status 1 if any)")
     parser.add_argument("--results", type=Path, metavar="FILE.jsonl",
                         help="append each result here as it comes, and reuse those whose fingerprint is unchanged")
+    parser.add_argument("--report", action="store_true",
+                        help="with --results: run nothing, report the current mutants' results FILE holds")
     args = parser.parse_args(argv)
 
     global NICE
@@ -233,6 +236,18 @@ def main(argv=None):
         runnable = [m for m in runnable if prints[m.name] not in recorded]
         print(f"mutation: {len(reused)} result(s) reused from {args.results}, {len(runnable)} mutant(s) to run",
               flush=True)
+    if args.report:
+        if not args.results:
+            sys.exit("mutation: --report needs --results FILE")
+        killed = sum(r["outcome"] == "killed" for r in reused)
+        print(f"\nmutation score so far: {killed}/{len(reused)} killed "
+              f"({100.0 * killed / max(len(reused), 1):.1f} %); {len(runnable)} of {len(runnable) + len(reused)} not run "
+              f"on the current code")
+        survived = [r["name"] for r in reused if r["outcome"] == "survived"]
+        if survived:
+            print(f"survived: {', '.join(survived)}")
+        print("per module (results so far):\n" + per_module(reused))
+        return 0
     record_lock = threading.Lock()
 
     workdir = Path(tempfile.mkdtemp(prefix="mutation-", dir="/tmp"))
