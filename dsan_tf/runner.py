@@ -31,6 +31,7 @@ from dsan_tf.outputs import (describe_kind, foreign_entries, lock_output, lock_p
                              remove_empty_folders, write_marker)
 from dsan_tf.model import DEFAULT_CENTRE_SEPARATION_WEIGHT, as_float32, build_dsan, default_centre_sgd
 from dsan_tf.precision import cpu_description, resolve_precision
+from dsan_tf.resnet import TRUNK_CHANNELS
 from dsan_tf.state_files import StateFileError, read_run_config
 from dsan_tf.progress import fit_verbosity
 from dsan_tf.plots import plot_confusion_matrix, plot_training_curves
@@ -57,8 +58,8 @@ def _number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-# Setting -> (test, what it must be). The model's own settings (image size, alpha, F, r) are
-# checked by the model, built before config.json is written.
+# Setting -> (test, what it must be). The model checks its own settings again when built (before
+# config.json is written); F and r are checked here too, since the model is built after the data is read.
 TRAINING_LIMITS = {
     "epochs": (lambda v: _number(v) and v >= 1, "an integer >= 1"),
     "batch_size": (lambda v: _number(v) and v >= 1, "an integer >= 1"),
@@ -78,6 +79,10 @@ TRAINING_LIMITS = {
     "seed": (lambda v: _number(v) and 0 <= v < 2**32, "an integer in [0, 2**32)"),
     "ema_decay": (lambda v: _number(v) and 0 <= v < 1, "a number in [0, 1) (0: no EMA)"),
     "teacher_weight": (lambda v: _number(v) and 0 < v <= 1, "a number in (0, 1]"),
+    # MFF-AN cuts the trunk's 512 channels into F equal chunks (the model refuses others, but only
+    # once the data is read and decoded: minutes on a real dataset).
+    "split_num": (lambda v: _number(v) and v >= 1 and TRUNK_CHANNELS % v == 0,
+                  f"a divisor of the trunk's {TRUNK_CHANNELS} channels (1, 2, 4, 8, ..., {TRUNK_CHANNELS})"),
 }
 EVALUATION_LIMITS = {"batch_size": TRAINING_LIMITS["batch_size"]}
 
@@ -87,6 +92,11 @@ def check_settings(settings, limits=TRAINING_LIMITS):
     for name, (valid, expected) in limits.items():
         if name in settings and not valid(settings[name]):
             raise RunError(f"--{name.replace('_', '-')} {settings[name]}: expected {expected}")
+    if limits is TRAINING_LIMITS and _number(settings.get("reduction")) and "split_num" in settings:
+        chunk = TRUNK_CHANNELS // settings["split_num"]  # d = C/F, the features the sparse attention reduces by r
+        if not 1 <= settings["reduction"] <= chunk:
+            raise RunError(f"--reduction {settings['reduction']}: expected an integer in [1, {chunk}] "
+                           f"({TRUNK_CHANNELS} channels / --split-num {settings['split_num']})")
 
 
 def with_centre_sgd_defaults(settings):

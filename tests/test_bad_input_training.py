@@ -234,7 +234,10 @@ def test_resume_before_the_first_checkpoint_starts_over(run_cli, tmp_path, fit_c
 @pytest.mark.parametrize("flags, message", [
     # (refused by the flags' validators, dsan_tf.cli.validators, before the run's own checks)
     (["--image-size", "16"], re.escape("argument --image-size: expected an integer in [32, 512], got '16'")),
-    (["--split-num", "3"], "split number F=3 must divide"),
+    # (F and r: by the run's own checks, before any data is read)
+    (["--split-num", "3"], re.escape("--split-num 3: expected a divisor of the trunk's 512 channels")),
+    (["--split-num", "512", "--reduction", "2"], re.escape("--reduction 2: expected an integer in [1, 1] "
+                                                           "(512 channels / --split-num 512)")),
     (["--alpha", "2"], re.escape("argument --alpha: expected a finite number in [0, 1], got '2'")),
     (["--reduction", "0"], re.escape("argument --reduction: expected an integer in [1, 512], got '0'")),
     (["--batch-size", "0"], re.escape("argument --batch-size: expected an integer in [1, 1024], got '0'")),
