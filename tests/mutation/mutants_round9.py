@@ -1,6 +1,68 @@
 """Round 9 blind mutants (issue 34): written from dsan_tf/ alone, before reading the tests.
 
-(The helper who writes them fills in this docstring: the areas, the first pass and its command, the survivors.)
+Each entry is one plain text substitution in one file (``old`` occurs exactly once there): a plausible
+one-line mistake of a contributor. ``tests`` are the module's own test files as picked from their names
+alone (``ls tests/``). No (file, old) repeats an earlier mutant's; the few lines an earlier mutant touched
+get another kind of mistake (a TFLite mutant first written on round 8's non-square line was replaced
+before the first pass by one on the ``source`` line). Areas (round 8's weakest): prediction and the Python
+API (api, inference, cli/predict), export and serving (export, tflite_predictor, cli/export_savedmodel,
+cli/export_tflite, cli/client), the readers' label rules (data/ferplus, affectnet, folder, subsets),
+alignment (data/align) and the realtime accounting (realtime, cli/bench_realtime). Kinds: a parameter
+accepted but not passed on (largest_only x3, align_size, num_batch_threads, source, --model-name), a
+non-square input taken as square (zero-width pixels, a 5 px wide image, a --size height), units and
+swapped report fields, special values (0, empty, spaces, upper case), boundaries, dropped refusals.
+
+First pass (2026-12-07, ``python tests/mutation/run.py --only <these> --no-baseline --jobs 1 --nice 19
+--json /tmp/r9-first.json --results /tmp/r9-first.jsonl``, continued after 4 mutants with ``--jobs 2``
+to meet the deadline; 51 min of wall time on the shared two cores, 89 min of mutant runs): **20/40 killed (50 %)**. Per module: api 2/5, inference 4/5, cli/predict 1/4, export 3/4,
+tflite_predictor 0/1, cli/export_tflite 1/1, cli/export_savedmodel 0/3, cli/client 2/4, data/affectnet 0/1,
+data/ferplus 1/2, data/folder 1/1, data/subsets 0/1, data/align 2/4, realtime 3/3, cli/bench_realtime 0/1. Survivors, none equivalent
+(each a gap):
+
+- r9-api-largest-only-not-passed: no test looked at largest_only of the recognizer (the stand-in detector
+  finds one face, so the rows cannot tell);
+- r9-api-face-crops-at-model-size: the recognizer's face_crops ran only where its align size is the model's;
+- r9-api-settings-zero-size-accepted: the "records no image_size" refusal was tested with the key absent,
+  never with a recorded 0;
+- r9-inference-zero-width-pixels: the empty-side refusal of predict_pixels was tested with height 0 only;
+- r9-predict-largest-only-not-passed: dsan predict never ran with --largest-only;
+- r9-predict-live-align-size-dropped: --align-size was tested on the photo path only;
+- r9-predict-live-no-frame-exit-zero: the live video path's no-frame status is covered in test_realtime.py,
+  outside the module's selection (test_predict.py had the camera's only);
+- r9-export-config-first-time-forgets-versions: each first models.config was written with the new version the
+  only one on disk;
+- r9-tflite-source-not-passed: no test gave TFLitePredictor a ``source``;
+- r9-export-savedmodel-upper-case-suffix: no --warmup-images name in capitals;
+- r9-export-savedmodel-base-path-folder-name: every export named the model after its output folder;
+- r9-export-savedmodel-threads-not-passed: every export used the default 4 batch threads;
+- r9-client-photo-largest-only-dropped: whole photos never ran with --largest-only;
+- r9-client-labels-not-stripped: the labels files had no spaces around a name;
+- r9-affectnet-header-with-spaces: header lines were written exactly;
+- r9-ferplus-empty-pixels: every pixel refusal had a non-empty field;
+- r9-subsets-line-not-stripped: no list line had spaces around it;
+- r9-align-thin-image-to-pnet: the below-the-window skip was never reached by an image thin along one side;
+- r9-align-largest-only-not-overridable: the per-call override was tested from a largest_only=False aligner
+  only;
+- r9-bench-realtime-height-unchecked: --size was only ever valid (160x120).
+
+No bug in dsan_tf/. Each got a test at the end of a file its selection runs (header "round 9 blind mutants
+(issue 34)"): test_api.py (largest_only reaches the aligner; a 32 px
+recognizer's face_crops of a 48 px model are 32 px; "image_size": 0 refused), test_predict.py (a [1, 4, 0, 3]
+batch refused; probabilities to six places, a redundant check as r9-inference-probability-digits-four died
+anyway; --largest-only reaches the FaceAligner; the live recognizer takes --align-size 24, else 112; a live
+video that delivers no frame exits 1), test_export.py (a first config serves versions 1, 3 on disk and the new
+5; --model-name faces gives /models/faces; --num-batch-threads 2 reaches batching_parameters.txt, through the
+command with a stand-in model and export; FACE.JPG taken, notes.TXT refused), test_export_tflite.py (the
+source given names the predictor and its refusal), test_client_replies.py (label lines stripped; --largest-only
+reaches the photo aligner), test_data_readers.py (a padded AffectNet header skipped), test_data_ferplus.py
+("0,,Training" refused naming line 3 and 0 values), test_data_subsets.py (padded list lines read),
+test_align.py (100x5 and 5x100 images never reach the detector), test_geometry_properties.py (align(...,
+largest_only=False) on a largest-only aligner gives all three faces), test_accounting.py (_size checks both
+sides: 640x63, 640x4097, 63x480 refused; 640x64, 64x4096 taken).
+
+Rerun of the survivors: ``python tests/mutation/run.py --only <survivors> --no-baseline --nice 19`` in four batches (some
+``--jobs 2``, beside the first pass's end): 20/20 killed (7 in 23.1 min, 7 in 11.0 min, 5 in 4.2 min,
+1 in 1.8 min), each by its new test: 40/40..
 """
 
 API = ("tests/test_api.py",)
