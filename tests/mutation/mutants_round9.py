@@ -14,9 +14,11 @@ swapped report fields, special values (0, empty, spaces, upper case), boundaries
 
 First pass (2026-12-07, ``python tests/mutation/run.py --only <these> --no-baseline --jobs 1 --nice 19
 --json /tmp/r9-first.json --results /tmp/r9-first.jsonl``, continued after 4 mutants with ``--jobs 2``
-to meet the deadline; 51 min of wall time on the shared two cores, 89 min of mutant runs): **20/40 killed (50 %)**. Per module: api 2/5, inference 4/5, cli/predict 1/4, export 3/4,
+to meet the deadline; 51 min of wall time on the shared two cores, 89 min of mutant runs):
+**20/40 killed (50 %)**. Per module: api 2/5, inference 4/5, cli/predict 1/4, export 3/4,
 tflite_predictor 0/1, cli/export_tflite 1/1, cli/export_savedmodel 0/3, cli/client 2/4, data/affectnet 0/1,
-data/ferplus 1/2, data/folder 1/1, data/subsets 0/1, data/align 2/4, realtime 3/3, cli/bench_realtime 0/1. Survivors, none equivalent
+data/ferplus 1/2, data/folder 1/1, data/subsets 0/1, data/align 2/4, realtime 3/3, cli/bench_realtime 0/1.
+Survivors, none equivalent
 (each a gap):
 
 - r9-api-largest-only-not-passed: no test looked at largest_only of the recognizer (the stand-in detector
@@ -60,7 +62,8 @@ test_align.py (100x5 and 5x100 images never reach the detector), test_geometry_p
 largest_only=False) on a largest-only aligner gives all three faces), test_accounting.py (_size checks both
 sides: 640x63, 640x4097, 63x480 refused; 640x64, 64x4096 taken).
 
-Rerun of the survivors: ``python tests/mutation/run.py --only <survivors> --no-baseline --nice 19`` in four batches (some
+Rerun of the survivors: ``python tests/mutation/run.py --only <survivors> --no-baseline --nice 19``
+in four batches (some
 ``--jobs 2``, beside the first pass's end): 20/20 killed (7 in 23.1 min, 7 in 11.0 min, 5 in 4.2 min,
 1 in 1.8 min), each by its new test: 40/40..
 """
