@@ -18,8 +18,7 @@ to meet the deadline; 51 min of wall time on the shared two cores, 89 min of mut
 **20/40 killed (50 %)**. Per module: api 2/5, inference 4/5, cli/predict 1/4, export 3/4,
 tflite_predictor 0/1, cli/export_tflite 1/1, cli/export_savedmodel 0/3, cli/client 2/4, data/affectnet 0/1,
 data/ferplus 1/2, data/folder 1/1, data/subsets 0/1, data/align 2/4, realtime 3/3, cli/bench_realtime 0/1.
-Survivors, none equivalent
-(each a gap):
+Survivors, none equivalent (each a gap):
 
 - r9-api-largest-only-not-passed: no test looked at largest_only of the recognizer (the stand-in detector
   finds one face, so the rows cannot tell);
