@@ -730,3 +730,15 @@ def test_the_torch_profile_reads_microseconds_as_milliseconds(monkeypatch):
     assert dict(times) == {("conv_forward", "aten::conv2d"): pytest.approx(2.5),
                            ("optimizer", "Optimizer.step#Adam.step"): 0.0,
                            ("optimizer", "aten::add"): pytest.approx(0.5)}
+
+
+# ---- round 9 blind mutants (issue 34)
+
+
+def test_bench_realtime_frame_size_checks_both_sides():
+    """r9-bench-realtime-height-unchecked: --size takes each side from 64 to 4096 px: 640x64 and 64x4096 pass,
+    while a height of 63 or 4097 is refused (None) as a width of 63 is: MTCNN would get a sliver of a frame."""
+    from dsan_tf.cli.bench_realtime import _size
+
+    assert _size("640x64") == (640, 64) and _size("64x4096") == (64, 4096)
+    assert _size("640x63") is None and _size("640x4097") is None and _size("63x480") is None

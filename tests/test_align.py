@@ -515,3 +515,21 @@ def test_resuming_into_a_folder_aligned_with_other_settings_is_refused(tmp_path,
     align_folder(source, tmp_path / "out", FaceAligner(**settings), progress=False)  # the same: resumes
     with pytest.raises(DataError, match="this output folder was written with"):
         align_folder(source, tmp_path / "out", FaceAligner(**{**settings, **change}), progress=False)
+
+
+# ---- round 9 blind mutants (issue 34)
+
+
+def test_an_image_narrower_or_lower_than_the_pnet_window_is_never_detected_on():
+    """r9-align-thin-image-to-pnet: a 100 px high, 5 px wide image (and a 5 x 100 one) is smaller than MTCNN's
+    12-px window along one side: no face, and the detector (whose PNet would raise) is never called."""
+    calls = []
+
+    class Refusing:
+        def detect_faces(self, image, **kwargs):
+            calls.append(image.shape)
+            raise AssertionError("PNet called on an image smaller than its window")
+
+    for shape in ((100, 5, 3), (5, 100, 3)):
+        assert FaceAligner(16, detector=Refusing()).detect(np.zeros(shape, np.uint8)) == []
+    assert calls == []

@@ -653,3 +653,39 @@ def test_the_recognizer_passes_max_detection_side_to_its_aligner():
 
     assert FaceExpressionRecognizer(_StubPredictor(48), max_detection_side=400).aligner.max_detection_side == 400
     assert FaceExpressionRecognizer(_StubPredictor(48)).aligner.max_detection_side == 1600
+
+
+# ---- round 9 blind mutants (issue 34)
+
+
+def test_the_recognizer_passes_largest_only_to_its_aligner():
+    """r9-api-largest-only-not-passed: FaceExpressionRecognizer(largest_only=True) keeps only the largest face
+    of each photo (its aligner's largest_only, the documented MTCNN setting); the default keeps every face."""
+    from dsan_tf.api import FaceExpressionRecognizer
+
+    assert FaceExpressionRecognizer(_StubPredictor(48), largest_only=True).aligner.largest_only is True
+    assert FaceExpressionRecognizer(_StubPredictor(48)).aligner.largest_only is False
+
+
+def test_the_recognizers_face_crops_are_at_its_align_size_not_the_models():
+    """r9-api-face-crops-at-model-size: a recognizer built with align_size=32 for a model recording 48 px
+    gives 32 x 32 crops from face_crops (the size its aligner crops), not a refusal or 48 px crops."""
+    from dsan_tf.api import FaceExpressionRecognizer
+
+    recognizer = FaceExpressionRecognizer(_StubPredictor(48), align_size=32, detector=FixedFaceDetector())
+    (face,) = recognizer.face_crops(colour_photo())
+    assert face.image.shape == (32, 32, 3)
+
+
+def test_input_settings_refuse_a_recorded_image_size_of_zero(tmp_path):
+    """r9-api-settings-zero-size-accepted: a record saying "image_size": 0 records no usable size: the same
+    ModelLoadError as a record without the key, not a size of 0 for the face crops."""
+    import json
+
+    from dsan_tf.api import input_settings
+    from dsan_tf.inference import ModelLoadError
+
+    path = tmp_path / "dsan_settings.json"
+    path.write_text(json.dumps({"image_size": 0, "grayscale_input": True}))
+    with pytest.raises(ModelLoadError, match=rf"^{path}: records no image_size; export the model again$"):
+        input_settings(path)

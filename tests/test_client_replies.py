@@ -485,3 +485,37 @@ def test_a_reply_with_more_predictions_than_images_is_refused():
             client.check_predictions([dict(one) for _ in range(got)], sent, "srv")
         assert err.value.status == 1
     assert client.check_predictions([dict(one)], 1, "srv") == [one]
+
+
+# ---- round 9 blind mutants (issue 34)
+
+
+def test_label_lines_are_taken_without_their_surrounding_spaces(server, capsys, tmp_path):
+    """r9-client-labels-not-stripped: a labels file written by hand with a trailing space and a leading tab
+    ("neutral \\n\\thappy\\n") names the classes "neutral" and "happy" in --json, as the model's labels.txt."""
+    labels = tmp_path / "labels.txt"
+    labels.write_text("neutral \n\thappy\n")
+    good = server(http(_reply(([0.25, 0.75], 1))))
+    status, out, err = run(capsys, "--rest", good.url, "--labels", labels, "--faces", "--json", face_png(tmp_path))
+    assert status == 0, err
+    assert json.loads(out)["probabilities"] == {"neutral": 0.25, "happy": 0.75}
+
+
+def test_the_largest_only_flag_reaches_the_photo_aligner(monkeypatch):
+    """r9-client-photo-largest-only-dropped: dsan client --largest-only builds its FaceAligner with
+    largest_only=True (one face sent per photo); without the flag, False."""
+    import dsan_tf.data.align as align
+
+    given = []
+
+    class Recording(align.FaceAligner):
+        def __init__(self, *args, **kwargs):
+            given.append(kwargs.get("largest_only"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(align, "FaceAligner", Recording)
+    parser = client.build_parser()
+    for flags, want in (([], False), (["--largest-only"], True)):
+        args = parser.parse_args(["--rest", "http://h:8501", "--align-size", "16", "--no-grayscale", *flags, "p.jpg"])
+        assert client.photo_faces(args, [], []) == []
+        assert given[-1] is want

@@ -420,3 +420,17 @@ def test_an_infinite_vote_count_is_refused_naming_the_line(tmp_path, count):
     path.write_text(f"{header}\nTraining,a.png,{votes}\n")
     with pytest.raises(DataError, match=r"fer2013new.csv line 2: vote counts must be finite and >= 0"):
         read_fer2013new(path)
+
+
+# ---- round 9 blind mutants (issue 34)
+
+
+def test_an_empty_pixels_field_is_refused_naming_its_line(tmp_path):
+    """r9-ferplus-empty-pixels: a fer2013.csv row whose pixels field is empty ("0,,Training") is the reader's
+    DataError naming line 3 and its 0 values, not numpy's "zero-size array" ValueError."""
+    write_raw_pair(tmp_path, [RAW_ROWS[0], ("Training", "fer0000009.png", one_vote(2), 10)])
+    old = (tmp_path / "fer2013.csv").read_text().splitlines()
+    (tmp_path / "fer2013.csv").write_text("\n".join([old[0], old[1], "0,,Training"]) + "\n")
+    with pytest.raises(DataError, match=r"fer2013.csv line 3: pixels must be a square image of 0..255 values, "
+                                        r"got 0 values"):
+        read_ferplus(tmp_path)

@@ -468,3 +468,18 @@ def test_rafdb_label_list_with_a_byte_order_mark_reads_its_first_line(tmp_path):
     path = tmp_path / "list_patition_label.txt"
     path.write_bytes(b"\xef\xbb\xbftrain_00001.jpg 5\ntest_0001.jpg 7\n")
     assert read_label_list(path) == [("train", "train_00001.jpg", 4, 1), ("test", "test_0001.jpg", 6, 2)]
+
+
+# ---- round 9 blind mutants (issue 34)
+
+
+def test_an_affectnet_header_with_a_padded_first_name_is_still_the_header(tmp_path):
+    """r9-affectnet-header-with-spaces: a header whose first field is padded (" subDirectory_filePath ",
+    as a hand-edited or re-exported CSV writes it) is skipped as the header, not refused as a data row; the
+    one data row after it is read (its name stripped too)."""
+    from dsan_tf.data.affectnet import read_annotation_csv
+
+    path = tmp_path / "training.csv"
+    path.write_text(" subDirectory_filePath ," + ",".join(COLUMNS[1:]) + "\n0/a.jpg,2,3,6,5,1.0;2.0,3,0.1,-0.2\n")
+    assert [(name, box, code, line) for name, box, code, line in read_annotation_csv(path)] == [
+        ("0/a.jpg", (2, 3, 6, 5), 3, 2)]

@@ -242,3 +242,13 @@ def test_the_duplicate_note_says_more_only_past_the_names_it_shows(tmp_path):
     (tmp_path / "four.txt").write_text("0/a.jpg\n0/b.jpg\n0/c.jpg\n0/d.jpg\n" * 2)
     note = read_subset_list(tmp_path / "four.txt").duplicate_note()
     assert note.endswith("c.jpg (lines 3, 7); and 1 more")
+
+
+# ---- round 9 blind mutants (issue 34)
+
+
+def test_list_lines_with_spaces_around_them_are_read(tmp_path):
+    """r9-subsets-line-not-stripped: a line padded with spaces or a tab ("0/fer0032226.jpg  ",
+    "\\t1_fer0034656.png 8 0 ") names its image as the bare line does."""
+    (tmp_path / "list.txt").write_text("0/fer0032226.jpg  \n\t1_fer0034656.png 8 0 \n")
+    assert load_subset_list(tmp_path / "list.txt") == ["fer0032226.jpg", "fer0034656.png"]

@@ -626,3 +626,78 @@ def test_a_model_name_with_a_slash_or_a_space_is_refused(tmp_path, capsys, name,
             capsys.readouterr().err
     else:
         assert parse_command_args("export savedmodel", argv)[1].model_name == name
+
+
+# ---- round 9 blind mutants (issue 34)
+
+
+def test_a_first_models_config_serves_every_version_already_on_disk(tmp_path):
+    """r9-export-config-first-time-forgets-versions: with no models.config yet (or none naming the model),
+    the config serves the versions already exported under the base (1 and 3) beside the new one (5)."""
+    from dsan_tf import export
+
+    base = tmp_path / "dsan"
+    for version in (1, 3):
+        (base / str(version)).mkdir(parents=True)
+    config, _ = export.merged_model_config(tmp_path / "models.config", "dsan", "/models/dsan", [5], local_base=base)
+    (entry,) = config.model_config_list.config
+    assert list(entry.model_version_policy.specific.versions) == [1, 3, 5]
+
+
+def test_the_default_serving_base_path_follows_the_model_name(tmp_path):
+    """r9-export-savedmodel-base-path-folder-name: --model-name faces on an output folder named dsan gives
+    base_path /models/faces (the docker layout names the model's folder after the model); without
+    --model-name, /models/dsan; --serving-base-path wins over both."""
+    from dsan_tf.cli import parse_command_args
+
+    argv = ["--weights", "ferplus", "--output", str(tmp_path / "dsan"), "--version", "1"]
+    assert parse_command_args("export savedmodel", argv + ["--model-name", "faces"])[1].serving_base_path == \
+        "/models/faces"
+    assert parse_command_args("export savedmodel", argv)[1].serving_base_path == "/models/dsan"
+    assert parse_command_args("export savedmodel", argv + ["--serving-base-path", "/srv/m"])[1] \
+        .serving_base_path == "/srv/m"
+
+
+def test_the_num_batch_threads_flag_reaches_batching_parameters(tmp_path, monkeypatch, capsys):
+    """r9-export-savedmodel-threads-not-passed: --num-batch-threads 2 writes num_batch_threads 2 (and
+    max_enqueued_batches 2, its default) into batching_parameters.txt, not the default 4. The model and the
+    SavedModel are stand-ins (this is about the config files the command writes)."""
+    from types import SimpleNamespace
+
+    import dsan_tf.inference as inference
+    from dsan_tf import export
+    from dsan_tf.cli import parse_command_args
+
+    weights = tmp_path / "model.keras"
+    weights.write_bytes(b"stand-in")
+    settings = {"variant": "dsan", "num_classes": 2, "image_size": 16, "dtype": "float32"}
+    monkeypatch.setattr(inference, "load_dsan", lambda path: SimpleNamespace(settings=settings))
+
+    def fake_export(model, base, version, **kwargs):
+        (Path(base) / str(version)).mkdir(parents=True)
+        return Path(base) / str(version)
+
+    monkeypatch.setattr(export, "export_saved_model", fake_export)
+    command, args = parse_command_args("export savedmodel", ["--weights", str(weights), "--output",
+                                                             str(tmp_path / "models" / "dsan"), "--version", "1",
+                                                             "--num-batch-threads", "2"])
+    assert command.run(args) == 0
+    parsed = export.parse_batching_parameters(tmp_path / "models" / "batching_parameters.txt")
+    assert (parsed.num_batch_threads.value, parsed.max_enqueued_batches.value) == (2, 2)
+
+
+def test_warmup_images_named_in_capitals_are_taken(tmp_path):
+    """r9-export-savedmodel-upper-case-suffix: --warmup-images FACE.JPG (a camera's upper-case name) passes the
+    suffix check as face.jpg does; notes.TXT is still refused, naming its suffix."""
+    from dsan_tf.cli import parse_command_args
+
+    for name in ("FACE.JPG", "face.jpg", "notes.TXT"):
+        (tmp_path / name).write_bytes(b"checked later")
+    base = ["--weights", "ferplus", "--output", str(tmp_path / "models" / "dsan"), "--version", "1",
+            "--warmup-images"]
+    command, args = parse_command_args("export savedmodel", base + [str(tmp_path / "FACE.JPG"),
+                                                                    str(tmp_path / "face.jpg")])
+    command.check_paths(args, args.output / "1")
+    command, args = parse_command_args("export savedmodel", base + [str(tmp_path / "notes.TXT")])
+    with pytest.raises(command.CommandError, match=r"notes\.TXT: TensorFlow cannot decode a '\.TXT' file"):
+        command.check_paths(args, args.output / "1")

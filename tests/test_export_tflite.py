@@ -394,3 +394,24 @@ def test_an_agreement_exactly_at_its_threshold_passes(tmp_path, capsys, monkeypa
     assert status == 0, capsys.readouterr().err
     models = json.loads((out / "report.json").read_text())["models"]
     assert [(m["top1_agreement"], m["threshold"], m["passed"]) for m in models.values()] == [(1.0, 1.0, True)] * 2
+
+
+# ---- round 9 blind mutants (issue 34)
+
+
+def test_the_tflite_predictor_is_named_by_the_source_it_is_given(monkeypatch):
+    """r9-tflite-source-not-passed: TFLitePredictor(..., source="faces.tflite") is named faces.tflite, in its
+    refusals too (the file the user gave, not the Keras model it stands in for); without a source it is
+    "<the model's source> (TFLite)"."""
+    from dsan_tf.inference import ModelLoadError, Predictor
+    from dsan_tf.tflite_predictor import TFLitePredictor
+
+    class Colour(Predictor):
+        class_names, image_size, source, grayscale_input = ["a", "b"], 8, "colour.keras", False
+
+    _stand_in_litert(monkeypatch, side=8)
+    assert TFLitePredictor(b"unused", Colour(), source="faces.tflite").source == "faces.tflite"
+    assert TFLitePredictor(b"unused", Colour()).source == "colour.keras (TFLite)"
+    _stand_in_litert(monkeypatch, side=16)
+    with pytest.raises(ModelLoadError, match=r"^faces\.tflite: takes input of shape"):
+        TFLitePredictor(b"unused", Colour(), source="faces.tflite")

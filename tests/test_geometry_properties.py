@@ -255,3 +255,19 @@ def test_the_warp_puts_the_landmarks_of_a_non_square_photo_on_the_template(templ
         window = face.image[y0 - 2:y0 + 3, x0 - 2:x0 + 3, 0].astype(int)
         iy, ix = np.unravel_index(window.argmax(), window.shape)
         assert abs(iy - 2) <= 1 and abs(ix - 2) <= 1 and window.max() > 60, (x, y, window)
+
+
+# ---- round 9 blind mutants (issue 34)
+
+
+def test_align_largest_only_false_overrides_a_largest_only_aligner():
+    """r9-align-largest-only-not-overridable: an aligner built with largest_only=True keeps one face of a
+    photo with three, but align(image, largest_only=False) asks for all three (the argument wins over the
+    aligner's setting, both ways)."""
+    width, height = 300, 200
+    faces = [((0.00, 0.00, 0.10, 0.15), 0.99), ((0.20, 0.10, 0.30, 0.90), 0.99), ((0.60, 0.50, 0.90, 0.95), 0.95)]
+    detector = FractionDetector([(f, template_fractions(*f), c) for f, c in faces])
+    aligner = FaceAligner(output_size=16, min_confidence=0.9, min_face_size=25, largest_only=True, detector=detector)
+    image = np.zeros((height, width, 3), np.uint8)
+    assert len(aligner.align(image)) == 1
+    assert len(aligner.align(image, largest_only=False)) == 3

@@ -934,3 +934,93 @@ def test_the_live_paths_progress_bar_counts_the_frames_a_stride_reaches(tmp_path
     assert _frames_to_process(video, 3, 2) == 2
     missing = tmp_path / "none.avi"
     assert _frames_to_process(missing, 3, 7) == 7 and _frames_to_process(missing, 3, None) is None
+
+
+# ---- round 9 blind mutants (issue 34)
+
+
+def test_predict_pixels_refuses_a_batch_of_zero_pixel_wide_images():
+    """r9-inference-zero-width-pixels: [1, 4, 0, 3] (4 rows, no column) is refused with the shape message
+    before the model, as [1, 0, 4, 3] is: an empty side is an empty side, whichever it is."""
+    with pytest.raises(ValueError, match=r"pixels must be RGB images \[N, H, W, 3\], got shape \(1, 4, 0, 3\)"):
+        mean_model().predict_pixels(np.zeros((1, 4, 0, 3), np.float32))
+
+
+def test_predict_image_gives_probabilities_to_six_places(tmp_path):
+    """r9-inference-probability-digits-four: a model answering [1/3, 2/3] gives rows whose probabilities are
+    0.333333 and 0.666667 (six places, dsan predict's documented rounding), not 0.3333 and 0.6667."""
+    from dsan_tf.data.align import FaceAligner
+    from dsan_tf.inference import Predictor, predict_image
+    from test_bad_input_tools import FixedFaceDetector
+
+    class Thirds(Predictor):
+        class_names = ["dark", "bright"]
+        source, image_size = "stub", None
+
+        def _predict_pixels(self, pixels):
+            return np.tile(np.array([1 / 3, 2 / 3], np.float32), (len(pixels), 1))
+
+    rows, _ = predict_image(Thirds(), FaceAligner(16, detector=FixedFaceDetector()),
+                            np.full((90, 120, 3), 90, np.uint8), "photo.png", grayscale=False)
+    assert rows[0]["probabilities"] == {"dark": 0.333333, "bright": 0.666667}
+    assert rows[0]["probability"] == 0.666667
+
+
+def test_the_largest_only_flag_reaches_the_photo_aligner(predict, model_file, tmp_path, capsys, monkeypatch):
+    """r9-predict-largest-only-not-passed: dsan predict --largest-only builds its FaceAligner with
+    largest_only=True (classify only each photo's largest face); without the flag, False."""
+    import dsan_tf.data.align as align
+    from test_bad_input_tools import FixedFaceDetector
+
+    given, real = [], align.FaceAligner
+
+    class Recording(real):
+        def __init__(self, output_size=112, **kwargs):
+            given.append(kwargs.get("largest_only"))
+            super().__init__(output_size=output_size, **{**kwargs, "detector": FixedFaceDetector()})
+
+    monkeypatch.setattr(align, "FaceAligner", Recording)
+    photo = _photo(tmp_path / "p.png")
+    for flags, want in (([], False), (["--largest-only"], True)):
+        code, out, err = run(predict, capsys, ["--weights", str(model_file), str(photo), *flags])
+        assert code == 0, err
+        assert given[-1] is want
+
+
+def test_the_live_path_recognizer_takes_the_align_size_flag(monkeypatch):
+    """r9-predict-live-align-size-dropped: on the live path (--camera, --annotate VIDEO, --chart) --align-size
+    24 gives 24 px crops; without it, the model's size (none recorded here: 112)."""
+    import argparse
+
+    import dsan_tf.inference as inference
+    from dsan_tf.cli import predict as command
+
+    monkeypatch.setattr(inference, "load_predictor", lambda weights=None, savedmodel=None: mean_model())
+    for align_size, want in ((24, 24), (None, 112)):
+        args = argparse.Namespace(weights=None, savedmodel=None, grayscale=False, min_confidence=0.9,
+                                  min_face_size=20, largest_only=False, align_size=align_size, classifier="keras")
+        assert command._live_recognizer(args).image_size == want
+
+
+def test_a_live_path_video_of_which_no_frame_can_be_read_exits_1(tmp_path, monkeypatch, capsys):
+    """r9-predict-live-no-frame-exit-zero: on the live path, a video that opens but delivers no frame (the
+    stand-in capture) gives exit status 1 (as a camera delivering none), with the note on stderr and no row."""
+    import argparse
+
+    import cv2
+
+    from dsan_tf.api import FaceExpressionRecognizer
+    from dsan_tf.cli import predict as command
+    from test_bad_input_tools import FixedFaceDetector
+
+    video = tmp_path / "empty.mp4"
+    video.write_bytes(b"")
+    monkeypatch.setattr(cv2, "VideoCapture", lambda path: _Camera([]))
+    recognizer = FaceExpressionRecognizer(mean_model(), align_size=16, detector=FixedFaceDetector())
+    monkeypatch.setattr(command, "_live_recognizer", lambda args: recognizer)
+    args = argparse.Namespace(inputs=[video], weights=None, savedmodel=None, overwrite=False,
+                              output=tmp_path / "rows.jsonl", annotate=None, chart=None, format="jsonl",
+                              frame_stride=1, max_frames=None, search_every=10, smooth=1, no_progress=True)
+    assert command.run_live_video(args) == 1
+    assert "no frame could be read" in capsys.readouterr().err
+    assert (tmp_path / "rows.jsonl").read_text() == ""
