@@ -13,7 +13,7 @@ non-square input taken as square (zero-width pixels, a 5 px wide image, a --size
 swapped report fields, special values (0, empty, spaces, upper case), boundaries, dropped refusals.
 
 First pass (2026-12-07, ``python tests/mutation/run.py --only <these> --no-baseline --jobs 1 --nice 19
---json /tmp/r9-first.json --results /tmp/r9-first.jsonl``, continued after 4 mutants with ``--jobs 2``
+--json r9-first.json --results r9-first.jsonl``, continued after 4 mutants with ``--jobs 2``
 to meet the deadline; 51 min of wall time on the shared two cores, 89 min of mutant runs):
 **20/40 killed (50 %)**. Per module: api 2/5, inference 4/5, cli/predict 1/4, export 3/4,
 tflite_predictor 0/1, cli/export_tflite 1/1, cli/export_savedmodel 0/3, cli/client 2/4, data/affectnet 0/1,
