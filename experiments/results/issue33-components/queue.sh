@@ -52,7 +52,9 @@ capped components/DSAN-no-centre-losses-seed0 --lambda1 0 --lambda2 0
 capped components/DSAN-a-gradient-seed0 --no-stop-attention-gradient   # SA is the cost: is a' = stop_gradient(a) (DESIGN) the cause?
 # SA and the centre losses cost together: which centre loss? L_CCS (lambda2) off, then L_FR_C (lambda1) off.
 capped components/DSAN-no-LCCS-seed0 --lambda2 0
-capped components/DSAN-no-LFRC-seed0 --lambda1 0
+# Not run further: with lambda1 = 0 the centres never reach the network (L_CCS moves only the centres), so the
+# run is DSAN-no-centre-losses-seed0 again; its first 3 epochs matched that run's to every digit.
+# capped components/DSAN-no-LFRC-seed0 --lambda1 0
 step base96-ema-plus6-s0 --variant baseline --image-size 96 --epochs 6 --learning-rate 2e-4 --warmup-epochs 0.3 \
      --ema-decay 0.999 --init-from $R/base96-ft10-s0/model.keras
 # Ingredients for a weight average ("model soup") of the shipped model's last step: the same step with other
