@@ -154,6 +154,17 @@ def per_module(results) -> str:
     return "\n".join(lines)
 
 
+def print_score(results, when: str) -> None:
+    """The score line (``when`` ends it), the mutants by outcome other than killed, and the score per module."""
+    killed, total = sum(r["outcome"] == "killed" for r in results), len(results)
+    print(f"\nmutation score: {killed}/{total} killed ({100.0 * killed / max(total, 1):.0f} %) {when}")
+    for outcome in ("survived", "stale", "invalid", "no-tests"):
+        listed = [r["name"] for r in results if r["outcome"] == outcome]
+        if listed:
+            print(f"{outcome}: {', '.join(listed)}")
+    print("per module:\n" + per_module(results))
+
+
 def fingerprint(root: Path, mutant) -> str:
     """What decides a mutant's outcome: its own text, the module it changes and the test files it runs."""
     files, _ = split_selection(mutant.tests)
@@ -201,6 +212,8 @@ def main(argv=None):
     parser.add_argument("--report", action="store_true",
                         help="with --results: run nothing, report the current mutants' results FILE holds")
     args = parser.parse_args(argv)
+    if args.report and not args.results:
+        parser.error("--report needs --results FILE")
 
     global NICE
     NICE = args.nice
@@ -228,25 +241,16 @@ def main(argv=None):
             print(f"  {module}")
         return 1 if uncovered else 0
     runnable = [m for m in mutants if m not in stale]
-    reused = []
-    prints = {m.name: fingerprint(REPO, m) for m in runnable}  # taken before the copies: what the copies test
+    reused, prints = [], {}
     if args.results:
+        prints = {m.name: fingerprint(REPO, m) for m in runnable}  # taken before the copies: what the copies test
         recorded = read_results(args.results)
         reused = [recorded[prints[m.name]] for m in runnable if prints[m.name] in recorded]
         runnable = [m for m in runnable if prints[m.name] not in recorded]
         print(f"mutation: {len(reused)} result(s) reused from {args.results}, {len(runnable)} mutant(s) to run",
               flush=True)
     if args.report:
-        if not args.results:
-            sys.exit("mutation: --report needs --results FILE")
-        killed = sum(r["outcome"] == "killed" for r in reused)
-        print(f"\nmutation score so far: {killed}/{len(reused)} killed "
-              f"({100.0 * killed / max(len(reused), 1):.1f} %); {len(runnable)} of {len(runnable) + len(reused)} not run "
-              f"on the current code")
-        survived = [r["name"] for r in reused if r["outcome"] == "survived"]
-        if survived:
-            print(f"survived: {', '.join(survived)}")
-        print("per module (results so far):\n" + per_module(reused))
+        print_score(reused, f"so far; {len(runnable)} of {len(runnable) + len(reused)} mutants not run on the current code")
         return 0
     record_lock = threading.Lock()
 
@@ -326,19 +330,12 @@ def main(argv=None):
     for m in stale:
         results.append({"name": m.name, "file": m.file, "outcome": "stale", "seconds": 0.0, "tests": " ".join(m.tests),
                         "why": m.why, "tail": []})
-    killed = sum(r["outcome"] == "killed" for r in results)
-    total = len(results)
-    print(f"\nmutation score: {killed}/{total} killed ({100.0 * killed / max(total, 1):.0f} %) "
-          f"in {(time.monotonic() - started) / 60:.1f} min")
-    for outcome in ("survived", "stale", "invalid", "no-tests"):
-        listed = [r["name"] for r in results if r["outcome"] == outcome]
-        if listed:
-            print(f"{outcome}: {', '.join(listed)}")
-    print("per module:\n" + per_module(results))
+    print_score(results, f"in {(time.monotonic() - started) / 60:.1f} min")
     if not args.only and uncovered:  # a partial run (--only) says nothing about coverage
         print(f"coverage: {len(uncovered)} module(s) of dsan_tf/ have no mutant: {', '.join(uncovered)}")
     if args.json:
-        args.json.write_text(json.dumps({"killed": killed, "total": total, "results": results,
+        killed = sum(r["outcome"] == "killed" for r in results)
+        args.json.write_text(json.dumps({"killed": killed, "total": len(results), "results": results,
                                          "modules_without_mutants": uncovered}, indent=2) + "\n")
     failed = any(r["outcome"] in ("stale", "invalid", "no-tests") for r in results)
     return 1 if failed or (uncovered and not args.only) else 0
