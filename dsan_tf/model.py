@@ -142,7 +142,7 @@ class DSAN(keras.Model):
             outputs["logits"] = layers.Dense(num_classes, name="classifier", dtype=policy)(pooled)
             logits, weights = [outputs["logits"]], [1.0]
         if has_gfe:
-            dim = TRUNK_CHANNELS // num_splits  # d = C/F (Sect. 4.2)
+            dim = feature_size(num_splits)  # d = C/F (Sect. 4.2)
             hidden = (
                 layers.Dense(dim, activation="relu", name="gfe_hfe", dtype=policy)(pooled) if use_hfe else pooled
             )
@@ -460,6 +460,12 @@ def as_float32(model):
     return clone
 
 
+def feature_size(num_splits) -> int | None:
+    """d = C/F, the size of each MFF-AN chunk and of GFE-AN's features; None when F does not divide C."""
+    num_splits = int(num_splits)
+    return TRUNK_CHANNELS // num_splits if num_splits >= 1 and TRUNK_CHANNELS % num_splits == 0 else None
+
+
 def _validate(num_classes, image_size, variant, alpha, num_splits, reduction, class_names, centre_update):
     if variant not in VARIANTS:
         raise ValueError(f"Unknown DSAN variant {variant!r}; expected one of {', '.join(VARIANTS)}")
@@ -475,10 +481,11 @@ def _validate(num_classes, image_size, variant, alpha, num_splits, reduction, cl
         )
     if not 0.0 <= float(alpha) <= 1.0:
         raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
-    if int(num_splits) < 1 or TRUNK_CHANNELS % int(num_splits):
+    dim = feature_size(num_splits)
+    if dim is None:
         raise ValueError(f"split number F={num_splits} must divide the trunk's C={TRUNK_CHANNELS} channels")
-    if int(reduction) < 1 or (TRUNK_CHANNELS // int(num_splits)) // int(reduction) < 1:
-        raise ValueError(f"reduction ratio r={reduction} must be >= 1 and at most d = {TRUNK_CHANNELS // int(num_splits)}")
+    if not 1 <= int(reduction) <= dim:
+        raise ValueError(f"reduction ratio r={reduction} must be >= 1 and at most d = {dim}")
 
 
 def _recalibrated(outputs):

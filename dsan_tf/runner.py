@@ -29,7 +29,7 @@ from dsan_tf.inference import ModelLoadError, load_dsan, model_files
 from dsan_tf.io_utils import OutputError, atomic_path, check_output_path, write_json
 from dsan_tf.outputs import (describe_kind, foreign_entries, lock_output, lock_path, read_marker,
                              remove_empty_folders, write_marker)
-from dsan_tf.model import DEFAULT_CENTRE_SEPARATION_WEIGHT, as_float32, build_dsan, default_centre_sgd
+from dsan_tf.model import DEFAULT_CENTRE_SEPARATION_WEIGHT, as_float32, build_dsan, default_centre_sgd, feature_size
 from dsan_tf.precision import cpu_description, resolve_precision
 from dsan_tf.resnet import TRUNK_CHANNELS
 from dsan_tf.state_files import StateFileError, read_run_config
@@ -81,7 +81,7 @@ TRAINING_LIMITS = {
     "teacher_weight": (lambda v: _number(v) and 0 < v <= 1, "a number in (0, 1]"),
     # MFF-AN cuts the trunk's 512 channels into F equal chunks (the model refuses others, but only
     # once the data is read and decoded: minutes on a real dataset).
-    "split_num": (lambda v: _number(v) and v >= 1 and TRUNK_CHANNELS % v == 0,
+    "split_num": (lambda v: _number(v) and v == int(v) and feature_size(v) is not None,
                   f"a divisor of the trunk's {TRUNK_CHANNELS} channels (1, 2, 4, 8, ..., {TRUNK_CHANNELS})"),
 }
 EVALUATION_LIMITS = {"batch_size": TRAINING_LIMITS["batch_size"]}
@@ -93,7 +93,7 @@ def check_settings(settings, limits=TRAINING_LIMITS):
         if name in settings and not valid(settings[name]):
             raise RunError(f"--{name.replace('_', '-')} {settings[name]}: expected {expected}")
     if limits is TRAINING_LIMITS and _number(settings.get("reduction")) and "split_num" in settings:
-        chunk = TRUNK_CHANNELS // settings["split_num"]  # d = C/F, the features the sparse attention reduces by r
+        chunk = feature_size(settings["split_num"])  # d = C/F, the features the sparse attention reduces by r
         if not 1 <= settings["reduction"] <= chunk:
             raise RunError(f"--reduction {settings['reduction']}: expected an integer in [1, {chunk}] "
                            f"({TRUNK_CHANNELS} channels / --split-num {settings['split_num']})")
