@@ -96,7 +96,7 @@ def needs_custom_loop(strategy):
     return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
 
 
-def is_chief(strategy=None):
+def is_chief():
     """Whether this process should write checkpoints, logs and exports.
 
     Without ``TF_CONFIG``: always. With it: the ``chief`` task, or worker 0 when the

@@ -64,7 +64,7 @@ def _compiled_copy(detector, stages):
     return fast
 
 
-def detection_scale(frame_shape, min_face: float) -> float:
+def detection_scale(min_face: float) -> float:
     """Factor (<= 1) that shrinks a frame so a ``min_face`` px face is MTCNN's 20 px minimum."""
     return min(1.0, _MTCNN_SAFE_MIN_FACE / max(float(min_face), 1.0))
 
@@ -144,7 +144,7 @@ class LiveDetector:
         return self.search(frame)
 
     def search(self, frame: np.ndarray) -> Step:
-        factor = detection_scale(frame.shape, self.min_face(frame.shape))
+        factor = detection_scale(self.min_face(frame.shape))
         small, (sx, sy) = shrink(frame, factor)
         if min(small.shape[:2]) < _PNET_WINDOW:
             found = []

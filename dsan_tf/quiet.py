@@ -82,7 +82,7 @@ def import_tensorflow_quietly() -> None:
 class _QuietImport(importlib.abc.MetaPathFinder):
     """Finds ``tensorflow`` with the other finders, then loads it with fd 2 captured (once)."""
 
-    def find_spec(self, fullname, path=None, target=None):
+    def find_spec(self, fullname, _path=None, _target=None):  # the import system passes all three by position
         if fullname != "tensorflow":
             return None
         sys.meta_path.remove(self)  # once; also keeps find_spec below from recursing

@@ -398,7 +398,7 @@ class TkWindow:
             self.root.bind(key, self._quit)
         self.root.protocol("WM_DELETE_WINDOW", self._quit)
 
-    def _quit(self, event=None) -> None:
+    def _quit(self, _event=None) -> None:
         self.open = False
 
     def show(self, frame: np.ndarray) -> bool:

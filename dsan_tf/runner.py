@@ -491,7 +491,7 @@ def train_and_evaluate(settings):
         strategy = pick_strategy(settings.get("devices"))
     except ValueError as error:
         raise RunError(str(error)) from None
-    chief = is_chief(strategy)  # only the chief checks, locks and writes the run directory
+    chief = is_chief()  # only the chief checks, locks and writes the run directory
     policy, reason = resolve_precision(settings["mixed_precision"])
     log.info("precision: %s (%s)", policy, reason)
     settings = {**settings, "precision": policy, "precision_reason": reason}  # config.json records both

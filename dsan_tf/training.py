@@ -305,7 +305,7 @@ class InterruptRequest:
         if self.previous is not None:
             signal.signal(signal.SIGINT, self.previous)
 
-    def _handle(self, signum, frame):
+    def _handle(self, _signum, _frame):
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
@@ -467,7 +467,7 @@ def fit_resumable(
     custom_loop = strategy is not None and needs_custom_loop(strategy)
     if custom_loop and not steps_per_epoch:
         raise ValueError("multi-worker training needs steps_per_epoch")
-    chief = is_chief(strategy)
+    chief = is_chief()
     checkpoint_dir = output_dir / "checkpoints" if chief else output_dir / ".worker-checkpoints" / str(id(model))
     clean_checkpoint_temporaries(checkpoint_dir)  # of a write killed (kill -9) or failed (full disk) before
     state = TrainingState(model, checkpoint_dir, ema=ema)

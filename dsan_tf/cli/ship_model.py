@@ -152,7 +152,7 @@ def run(args):
                           inputs=[args.run, args.data_dir] + ([args.model] if args.model is not None else []))
     # The folder is claimed (checked, locked) before anything is loaded or scored; the new pair and
     # the folder's other files are staged beside it and swapped in together.
-    with policy, policy.publish_folder(args.output, kind="shipped models", accept=lambda folder: True) as staging:
+    with policy, policy.publish_folder(args.output, kind="shipped models", accept=lambda _folder: True) as staging:
         staging = Path(staging)
         for entry in sorted(args.output.iterdir()) if args.output.is_dir() else []:
             if entry.name not in pair and entry.name != MARKER and entry.is_file():

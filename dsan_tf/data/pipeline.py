@@ -394,7 +394,7 @@ def make_dataset_from_source(
         else:
             counts = _count_classes(source, num_classes)
             full = prepare(source)
-            classes = [full.filter(lambda image, target, k=k: tf.argmax(target) == k)
+            classes = [full.filter(lambda _image, target, k=k: tf.argmax(target) == k)
                        if counts[k] else None for k in range(num_classes)]
             if epoch_size is None:
                 epoch_size = int(counts.sum())
