@@ -26,6 +26,8 @@ with a fingerprint of what decided it: the mutant itself, the mutated module and
 runs (with tests/conftest.py). Run the same command again (after an interruption, in another
 session) and every mutant whose fingerprint is unchanged is taken from FILE instead of rerun; the
 report covers them all. A changed module or test file reruns exactly the mutants it can affect.
+Each record keeps the last lines of pytest's output with absolute folder paths cut to "…/", so the
+file can be committed (experiments/results/issue34-mutation/results.jsonl is, to outlive a session).
 
 Not part of the test suite (pytest does not collect this folder: no test_*.py names); it takes
 tens of minutes. Results: docs/testing.md.
@@ -37,6 +39,7 @@ import hashlib
 import json
 import os
 import queue
+import re
 import shutil
 import subprocess
 import sys
@@ -107,6 +110,15 @@ def pytest_command(files, expression):
     return command
 
 
+ABSOLUTE_PATH = re.compile(r"(?<![\w.~])/(?:[\w.+-]+/)+")
+
+
+def without_machine_paths(line: str) -> str:
+    """A pytest output line with each absolute folder path cut to "…/" (the scratch copy, the Python
+    install): the results file is committed, and no tracked file may hold a path of one machine."""
+    return ABSOLUTE_PATH.sub("…/", line)
+
+
 def run_pytest(scratch: Path, files, expression, timeout):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(scratch), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
            "DSAN_MUTATION_RUN": "1"}  # property tests skip shrinking a failure: a kill needs no minimal example
@@ -114,7 +126,8 @@ def run_pytest(scratch: Path, files, expression, timeout):
     try:
         result = subprocess.run(pytest_command(files, expression), cwd=scratch, env=env, capture_output=True, text=True,
                                 timeout=timeout)
-        status, tail = result.returncode, (result.stdout + result.stderr).strip().splitlines()[-12:]
+        lines = (result.stdout + result.stderr).strip().splitlines()[-12:]
+        status, tail = result.returncode, [without_machine_paths(line) for line in lines]
     except subprocess.TimeoutExpired:
         status, tail = "timeout", [f"timed out after {timeout} s"]
     return status, time.monotonic() - started, tail
