@@ -276,3 +276,151 @@ def test_skip_bad_lets_the_reader_skip_a_missing_image(tmp_path, monkeypatch, ca
     assert "fer0000274.png" in capsys.readouterr().err and given == []
     assert command.main([*argv, "--output", str(tmp_path / "records"), "--skip-bad"]) == 0
     assert given == [287]
+
+
+# ---- issue 34: every refusal of the writer and the reader, each in its own case
+
+
+def _tiny_table(tmp_path, splits=("train",), n=2):
+    rows = []
+    for split in splits:
+        for i in range(n):
+            rows.append({"split": split, "name": f"{split}{i}.png", "path": "", "label": i % len(CLASSES),
+                         "target": np.eye(len(CLASSES), dtype=np.float32)[i % len(CLASSES)], "box": None,
+                         "image_bytes": _png(_image(i, h=12, w=20))})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("kwargs, error, phrase", [
+    ({"num_shards": 1, "shard_size": 2}, ValueError, "not both"),
+    ({"jpeg_quality": 0}, ValueError, "jpeg_quality must be 1..100, got 0"),
+    ({"jpeg_quality": 101}, ValueError, "jpeg_quality must be 1..100, got 101"),
+    ({"num_shards": 0}, ValueError, "num_shards must be >= 1, got 0"),
+    ({"split": "tr/ain"}, DataError, "no 'tr/ain' split"),
+])
+def test_the_writer_refuses_impossible_settings_before_writing(tmp_path, kwargs, error, phrase):
+    out = tmp_path / "records"
+    with pytest.raises(error, match=phrase.replace(".", "\\.").replace("(", "\\(")):
+        write_tfrecords(_tiny_table(tmp_path), CLASSES, out, progress=False, **{"split": "train", **kwargs})
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_the_writer_takes_the_quality_bounds_themselves(tmp_path):
+    for quality in (1, 100):
+        manifest = write_tfrecords(_tiny_table(tmp_path), CLASSES, tmp_path / f"q{quality}", split="train",
+                                   num_shards=1, jpeg_quality=quality, progress=False)
+        assert manifest["count"] == 2
+
+
+def test_a_split_name_that_cannot_name_files_is_refused(tmp_path):
+    table = _tiny_table(tmp_path)
+    table["split"] = "a/b"
+    with pytest.raises(ValueError, match="'a/b' cannot name files"):
+        write_tfrecords(table, CLASSES, tmp_path / "records", progress=False)
+
+
+def test_the_table_refusals_name_what_is_wrong(tmp_path):
+    two = _tiny_table(tmp_path, splits=("train", "valid"))
+    with pytest.raises(DataError, match=r"several splits \['train', 'valid'\]; pass split="):
+        write_tfrecords(two, CLASSES, tmp_path / "a", progress=False)
+    with pytest.raises(DataError, match=r"no 'test' split; available: \['train', 'valid'\]"):
+        write_tfrecords(two, CLASSES, tmp_path / "b", split="test", progress=False)
+    # one split present and none named: that split is written
+    assert write_tfrecords(_tiny_table(tmp_path), CLASSES, tmp_path / "c", progress=False)["count"] == 2
+    without = _tiny_table(tmp_path).drop(columns=["split"])
+    with pytest.raises(ValueError, match="no 'split' column"):
+        write_tfrecords(without, CLASSES, tmp_path / "d", progress=False)
+    assert write_tfrecords(without, CLASSES, tmp_path / "e", split="extra", progress=False)["count"] == 2
+    with pytest.raises(ValueError, match="class_names is required"):
+        write_tfrecords(_tiny_table(tmp_path), None, tmp_path / "f", progress=False)
+    with pytest.raises(DataError, match="no 'train' split; available: none"):
+        write_tfrecords(_tiny_table(tmp_path).iloc[:0], CLASSES, tmp_path / "g", split="train", progress=False)
+    with pytest.raises(DataError, match="split 'train' has no rows to write"):
+        write_tfrecords(without.iloc[:0], CLASSES, tmp_path / "h", split="train", progress=False)
+
+
+def test_the_dataset_s_own_class_names_must_match_the_ones_given(tmp_path):
+    from types import SimpleNamespace
+
+    data = SimpleNamespace(table=_tiny_table(tmp_path), class_names=CLASSES, dataset="ferplus")
+    reordered = (CLASSES[1], CLASSES[0], CLASSES[2])
+    with pytest.raises(DataError, match="differ from the dataset's own"):
+        write_tfrecords(data, reordered, tmp_path / "a", progress=False)
+    # None: the dataset's own names are used and stored
+    manifest = write_tfrecords(data, None, tmp_path / "b", progress=False)
+    assert tuple(manifest["class_names"]) == CLASSES
+
+
+def test_a_row_refusal_names_the_row_and_what_it_holds(tmp_path):
+    table = _tiny_table(tmp_path)
+    table.loc[1, "image_bytes"] = b""
+    with pytest.raises(DataError, match="row 'train1.png': neither a path nor image_bytes"):
+        write_tfrecords(table, CLASSES, tmp_path / "a", progress=False)
+    table = _tiny_table(tmp_path)
+    table["target"] = [np.ones(2, np.float32)] * 2
+    with pytest.raises(DataError, match="target has 2 values, expected 3 classes"):
+        write_tfrecords(table, CLASSES, tmp_path / "b", progress=False)
+    table["target"] = [np.full(4, 0.25, np.float32)] * 2  # one value too many is as wrong as one too few
+    with pytest.raises(DataError, match="target has 4 values, expected 3 classes"):
+        write_tfrecords(table, CLASSES, tmp_path / "b2", progress=False)
+    table = _tiny_table(tmp_path)
+    table["box"] = [(1, 2, 3), None]
+    with pytest.raises(DataError, match=r"row 'train0.png': box must be \(x, y, w, h\), got \(1, 2, 3\)"):
+        write_tfrecords(table, CLASSES, tmp_path / "c", progress=False)
+    table = _tiny_table(tmp_path)
+    table.loc[0, "image_bytes"] = b"\x89PNG not really"
+    with pytest.raises(DataError, match="image_bytes of 'train0.png': not a decodable image"):
+        write_tfrecords(table, CLASSES, tmp_path / "d", progress=False)
+
+
+def test_a_scalar_label_becomes_its_one_hot_target(tmp_path):
+    table = _tiny_table(tmp_path)
+    table["target"] = None
+    table["label"] = [2, 0]
+    out = tmp_path / "records"
+    write_tfrecords(table, CLASSES, out, progress=False, seed=None, num_shards=1)
+    targets = sorted(tuple(el["target"]) for el in _read_all(tfrecord_source(out, 3)))
+    assert targets == [(0.0, 0.0, 1.0), (1.0, 0.0, 0.0)]
+
+
+def test_every_row_unreadable_writes_nothing(tmp_path):
+    table = _tiny_table(tmp_path)
+    table["image_bytes"] = [b"junk", b"more junk"]
+    with pytest.raises(DataError, match="every row of split 'train' was unreadable; nothing written"):
+        write_tfrecords(table, CLASSES, tmp_path / "records", progress=False, skip_bad=True)
+
+
+def test_the_reader_refusals_name_the_folder_shard_or_pattern(tmp_path):
+    from dsan_tf.data.tfrecords import check_classes, read_manifest
+
+    with pytest.raises(DataError, match="TFRecord folder not found"):
+        read_manifest(tmp_path / "nowhere")
+    with pytest.raises(DataError, match="nowhere.manifest.json: TFRecord manifest not found"):
+        read_manifest(tmp_path / "nowhere.manifest.json")
+    with pytest.raises(DataError, match="no TFRecord shard matches this pattern"):
+        tfrecord_source(str(tmp_path / "none-*.tfrecord"), 3)
+
+    out = tmp_path / "records"
+    write_tfrecords(_tiny_table(tmp_path, splits=("train", "valid")), CLASSES, out, split="train",
+                    num_shards=1, progress=False)
+    write_tfrecords(_tiny_table(tmp_path, splits=("train", "valid")), CLASSES, out, split="valid",
+                    num_shards=1, progress=False)
+    with pytest.raises(DataError, match=r"expected exactly one <split>.manifest.json, found "
+                                         r"\['train.manifest.json', 'valid.manifest.json'\]"):
+        read_manifest(out)
+    assert read_manifest(out, "valid")[0]["split"] == "valid"
+    assert read_manifest(out / "train.manifest.json")[0]["split"] == "train"
+    with pytest.raises(DataError, match="records hold 3-class targets, expected num_classes=4"):
+        tfrecord_source(str(out / "train-*.tfrecord"), 4)
+    with pytest.raises(ValueError, match="class_names and num_classes disagree"):
+        tfrecord_source(str(out / "train-*.tfrecord"), 3, class_names=CLASSES[:2])
+    manifest, _ = read_manifest(out, "train")
+    check_classes(manifest, "here", 3, CLASSES)  # the matching names and count pass
+    shard = out / manifest["shards"][0]["file"]
+    shard.unlink()
+    with pytest.raises(DataError, match="shard listed in the manifest is missing"):
+        tfrecord_source(out, 3, split="train")
+    empty = tmp_path / "empty-00000.tfrecord"
+    empty.write_bytes(b"")
+    with pytest.raises(DataError, match="TFRecord shard is empty"):
+        tfrecord_source(str(tmp_path / "empty-*.tfrecord"), 3)
