@@ -72,3 +72,34 @@ def test_decision_fusion_with_class_scale_is_the_renormalised_product():
     scaled = np.asarray(DecisionFusion(class_scale=[2.0, 1.0])([gfe, mff]))
     np.testing.assert_allclose(scaled, [[0.70 / 1.35, 0.65 / 1.35]], rtol=1e-6)
     assert scaled.sum() == pytest.approx(1.0)
+
+
+# ---- issue 34: the layers' own refusals at their boundaries
+@pytest.mark.parametrize("kwargs, message", [
+    ({"reduction": 0}, "reduction ratio r must be >= 1, got 0"),
+    ({"num_layers": 0}, "num_layers must be 1 or 2, got 0"),
+    ({"num_layers": 3}, "num_layers must be 1 or 2, got 3"),
+])
+def test_sparse_attention_refuses_impossible_settings(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        SparseAttention(**kwargs)
+
+
+def test_sparse_attention_needs_a_hidden_unit_and_takes_exactly_one():
+    with pytest.raises(ValueError, match=r"d=4 // r=5 leaves no hidden units"):
+        SparseAttention(reduction=5).build((None, 4))
+    layer = SparseAttention(reduction=4)
+    layer.build((None, 4))  # 4 // 4 = 1 hidden unit: allowed
+    assert [fc.units for fc, _ in layer.blocks] == [1, 4]
+
+
+def test_local_feature_attention_refuses_a_split_that_does_not_divide():
+    from dsan_tf.layers import LocalFeatureAttention
+
+    with pytest.raises(ValueError, match=r"split number F=3 must divide the feature size C=8"):
+        LocalFeatureAttention(num_splits=3).build((None, 8))
+    with pytest.raises(ValueError, match=r"split number F=0 must divide"):
+        LocalFeatureAttention(num_splits=0).build((None, 8))
+    layer = LocalFeatureAttention(num_splits=8)
+    layer.build((None, 8))  # F = C: chunks of one channel
+    assert layer.chunk == 1

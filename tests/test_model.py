@@ -302,3 +302,43 @@ def test_each_streams_accuracy_follows_its_own_logits():
     mff = np.mean(out["mff_logits"].numpy().argmax(1) == labels)
     assert gfe != mff  # the batch tells the streams apart
     assert metrics["gfe_accuracy"] == pytest.approx(gfe) and metrics["mff_accuracy"] == pytest.approx(mff)
+
+
+# ---- issue 34: each configuration refusal at its boundary (checked before any layer is built)
+@pytest.mark.parametrize("kwargs, message", [
+    ({"num_classes": 1}, r"num_classes must be >= 2, got 1"),
+    ({"class_names": list("abc")}, r"3 class names given for num_classes=4"),
+    ({"class_names": list("abcde")}, r"5 class names given for num_classes=4"),
+    ({"image_size": 31}, r"image_size 31 is too small .* use at least 32"),
+    ({"alpha": -0.01}, r"alpha must lie in \[0, 1\], got -0.01"),
+    ({"alpha": 1.01}, r"alpha must lie in \[0, 1\], got 1.01"),
+    ({"num_splits": 0}, r"F=0 must divide the trunk's C=512 channels"),
+    ({"num_splits": 1024}, r"F=1024 must divide"),
+    ({"num_splits": 8, "reduction": 65}, r"r=65 must be >= 1 and at most d = 64"),
+    ({"num_splits": 64, "reduction": 9}, r"r=9 must be >= 1 and at most d = 8"),
+    ({"centre_update": "momentum"}, r"Unknown centre update 'momentum'; expected one of centre-loss, "),
+])
+def test_each_configuration_refusal_names_its_bound(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        build_dsan(**{"num_classes": K, "image_size": SIZE, **kwargs})
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"num_classes": 2}, {"image_size": 32}, {"alpha": 0.0}, {"alpha": 1.0},
+    {"num_splits": 8, "reduction": 64}, {"num_splits": 64, "reduction": 8}, {"num_splits": 1, "reduction": 1},
+    {"class_names": list("abcd")},
+])
+def test_the_configuration_bounds_themselves_are_accepted(kwargs):
+    from dsan_tf.model import _validate
+
+    settings = {"num_classes": K, "image_size": SIZE, "variant": "dsan", "alpha": 0.5, "num_splits": 8,
+                "reduction": 2, "class_names": None, "centre_update": "centre-loss", **kwargs}
+    assert _validate(**settings) is None
+
+
+def test_feature_size_is_the_trunk_channels_over_the_split_number():
+    from dsan_tf.model import feature_size
+
+    # C = 512 (ResNet-18's last stage), written here, not read from the module
+    assert [feature_size(f) for f in (1, 2, 8, 64, 512)] == [512, 256, 64, 8, 1]
+    assert [feature_size(f) for f in (0, -8, 3, 1024)] == [None, None, None, None]
