@@ -1335,3 +1335,87 @@ def test_os_error_line_names_the_file_and_the_reason_alone_without_one():
 def test_check_output_path_passes_its_flag_on(tmp_path):
     assert _refusal(check_output_path, tmp_path, flag="--json") == \
         f"--json {tmp_path}: is a folder; expected a file name"
+
+
+def test_published_folders_get_the_umask_mode_not_a_private_one(tmp_path):
+    """temp_path_beside(directory=True) makes the folder like any mkdir (0777 less the umask): an export or a
+    sample published as a whole stays readable by the group."""
+    old = os.umask(0o022)
+    try:
+        with atomic_dir(tmp_path / "export" / "1") as tmp:
+            (tmp / "saved_model.pb").write_bytes(b"pb")
+        with OutputPolicy("make-sample", flag="--out") as policy, policy.publish_folder(tmp_path / "s", "sample"):
+            pass
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "export" / "1").stat().st_mode) == 0o755
+    assert stat.S_IMODE((tmp_path / "s").stat().st_mode) == 0o755
+
+
+def test_atomic_dir_with_replace_also_makes_a_new_folder_and_writers_hand_out_text_names(tmp_path):
+    """atomic_dir(replace=True) of a folder that does not exist yet simply publishes it; atomic_path and
+    publish hand out the temporary as a str (cv2 and Keras take text names)."""
+    with atomic_dir(tmp_path / "new", replace=True) as tmp:
+        (tmp / "a").write_text("a")
+    assert sorted(os.listdir(tmp_path)) == ["new"] and (tmp_path / "new" / "a").read_text() == "a"
+    with atomic_path(tmp_path / "x.csv") as tmp:
+        assert type(tmp) is str and Path(tmp).parent == tmp_path
+        Path(tmp).write_text("x")
+    with OutputPolicy("t") as policy, policy.publish(tmp_path / "y.csv") as tmp:
+        assert type(tmp) is str
+        Path(tmp).write_text("y")
+
+
+def test_a_non_utf8_name_is_recorded_and_replaced_on_a_rerun(tmp_path):
+    """record_in_marker writes the name JSON-escaped (a lone surrogate as \\udcff, ASCII): it is read back, so a
+    rerun replaces the file without --overwrite."""
+    out = tmp_path / "annotated"
+    name = os.fsdecode(b"ivan\xff.jpg")
+    for run in (b"first", b"second"):
+        with OutputPolicy("predict", flag="--annotate") as policy:
+            policy.claim_folder(out, "annotations")
+            with policy.publish(out / name) as tmp:
+                Path(tmp).write_bytes(run)
+    assert (out / name).read_bytes() == b"second"
+    assert outputs.read_marker(out) == ("annotations", "predict", {name})
+    assert (out / MARKER).read_bytes().isascii()
+
+
+def test_overwrite_of_a_dangling_link_replaces_the_link_not_the_place_it_points_to(tmp_path):
+    link = tmp_path / "result.csv"
+    link.symlink_to(tmp_path / "elsewhere.csv")
+    policy_write(link, b"new\n", overwrite=True)
+    assert not link.is_symlink() and link.read_bytes() == b"new\n"
+    assert sorted(os.listdir(tmp_path)) == ["result.csv"]
+
+
+def test_publish_folder_never_swaps_a_folder_that_became_a_link(tmp_path):
+    out = tmp_path / "sample"
+    out.mkdir()
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "theirs.csv").write_text("theirs")
+    with OutputPolicy("make-sample", flag="--out") as policy:
+        with pytest.raises(OutputError, match="is no longer a folder; nothing was replaced"):
+            with policy.publish_folder(out, "sample") as tmp:
+                (tmp / "x.csv").write_text("new")
+                out.rmdir()
+                out.symlink_to(other)
+    assert out.is_symlink() and [p.name for p in other.iterdir()] == ["theirs.csv"]
+
+
+def test_a_folder_claimed_relative_records_files_published_by_absolute_path(tmp_path, monkeypatch):
+    """The manifest name is relative to the folder however each was spelled: claimed as 'out', published as
+    /abs/out/a.png, it lists 'a.png', and a rerun spelled the other way round replaces it."""
+    monkeypatch.chdir(tmp_path)
+    with OutputPolicy("align", flag="--out") as policy:
+        policy.claim_folder(Path("out"), "alignment")
+        with policy.publish(tmp_path / "out" / "a.png") as tmp:
+            Path(tmp).write_bytes(b"first")
+    assert outputs.read_marker(tmp_path / "out") == ("alignment", "align", {"a.png"})
+    with OutputPolicy("align", flag="--out") as policy:
+        policy.claim_folder(tmp_path / "out", "alignment")
+        with policy.publish(Path("out/a.png")) as tmp:
+            Path(tmp).write_bytes(b"second")
+    assert (tmp_path / "out" / "a.png").read_bytes() == b"second"
+    assert outputs.read_marker(tmp_path / "out") == ("alignment", "align", {"a.png"})
