@@ -251,3 +251,83 @@ def test_step_checkpoints_fall_every_nth_step_counted_over_the_epoch():
         for batch in range(steps):
             callback.on_train_batch_end(batch)
         assert saves == [2, 4]
+
+
+# ---- issue 34: line-by-line sweep (progress.py)
+
+
+def test_the_compact_epoch_line_by_hand():
+    """epoch_line: epoch counted from 1, loss to 4 places, accuracies as percentages with 2 places, whole seconds;
+    '/total' only when the total is known (not None, not 0); missing fields left out."""
+    from dsan_tf.progress import epoch_line
+
+    logs = {"loss": 1.23456, "accuracy": 0.45678, "val_accuracy": 0.50123}
+    assert epoch_line(2, 8, logs, 122.6) == "epoch 3/8: loss 1.2346, accuracy 45.68%, val accuracy 50.12%, 123 s"
+    assert epoch_line(0, None, {}, 0.4) == "epoch 1: 0 s"
+    assert epoch_line(0, 0, {"val_accuracy": 1.0}, 3.0) == "epoch 1: val accuracy 100.00%, 3 s"
+
+
+def test_the_epoch_line_callback_prints_the_runs_epoch_count_and_the_epochs_time(monkeypatch, capsys):
+    """EpochLine: run_epochs (the run's total) wins over the one-epoch fit's params['epochs']; the time is end
+    minus begin; no stream given: standard output; an epoch ended without a beginning takes 0 s."""
+    import io
+
+    from dsan_tf import progress
+
+    clock = [100.0, 107.6, 200.0, 200.2]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: clock.pop(0) if clock else 500.0)
+    out = io.StringIO()
+    line = progress.EpochLine(stream=out, progress_bar=False)
+    line.set_params({"epochs": 1, "steps": 3})
+    line.run_epochs = 10
+    line.on_epoch_begin(2)
+    line.on_epoch_end(2, {"loss": 0.5})
+    line.run_epochs = None
+    line.on_epoch_begin(0)
+    line.on_epoch_end(0, None)
+    assert out.getvalue() == "epoch 3/10: loss 0.5000, 8 s\nepoch 1/1: 0 s\n"
+    plain = progress.EpochLine(progress_bar=False)
+    plain.on_epoch_end(4, {"accuracy": 0.25})
+    assert capsys.readouterr().out == "epoch 5: accuracy 25.00%, 0 s\n"
+
+
+def test_the_epoch_progress_bar_counts_steps_only_on_a_terminal(monkeypatch):
+    """A bar over the epoch's steps on standard error when that is a terminal (progress_bar=None), never when it
+    is not or when progress_bar=False; closed and dropped at the epoch's end."""
+    import io
+    import sys
+
+    from dsan_tf.progress import EpochLine, _is_terminal
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    line = EpochLine(stream=io.StringIO())
+    line.set_params({"epochs": 2, "steps": 4})
+    line.on_epoch_begin(1)
+    for step in range(4):
+        line.on_train_batch_end(step)
+    bar = line._bar
+    assert (bar.total, bar.n, bar.desc) == (4, 4, "epoch 2") and "epoch 2" in terminal.getvalue()
+    line.on_epoch_end(1, {})
+    assert line._bar is None and bar.disable
+    off = EpochLine(stream=io.StringIO(), progress_bar=False)
+    off.on_epoch_begin(0)
+    assert off._bar is None
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    line.on_epoch_begin(0)
+    assert line._bar is None
+    closed = io.StringIO()
+    closed.close()
+    assert _is_terminal(object()) is False and _is_terminal(closed) is False and _is_terminal(Terminal()) is True
+
+
+def test_verbose_1_is_the_compact_line_alone_and_0_and_2_are_keras_own():
+    from dsan_tf.progress import EpochLine, fit_verbosity
+
+    keras_verbose, callbacks = fit_verbosity(1)
+    assert keras_verbose == 0 and [type(callback) for callback in callbacks] == [EpochLine]
+    assert fit_verbosity(0) == (0, []) and fit_verbosity(2) == (2, [])
