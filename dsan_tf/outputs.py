@@ -120,8 +120,10 @@ def check_names(path, flag: str = "--output") -> Path:
     """
     path = Path(path)
     raw = os.fsencode(path)
-    if len(os.fsencode(os.path.abspath(raw))) >= PATH_MAX:
-        raise OutputError(f"{flag} {_shown(path)}: path too long ({len(raw)} bytes; the limit is {PATH_MAX})")
+    absolute = len(os.fsencode(os.path.abspath(raw)))  # what the system counts, however the path was given
+    if absolute >= PATH_MAX:
+        raise OutputError(f"{flag} {_shown(path)}: path too long ({absolute} bytes as an absolute path; "
+                          f"the limit is {PATH_MAX})")
     for part in path.parts:
         size = len(os.fsencode(part))
         if size > NAME_MAX:

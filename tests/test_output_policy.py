@@ -393,7 +393,7 @@ def test_a_path_of_path_max_bytes_is_refused_and_one_less_is_not(tmp_path):
     longest, too_long = _abspath_of_length(tmp_path, 4095), _abspath_of_length(tmp_path, 4096)
     assert (len(os.fsencode(longest)), len(os.fsencode(too_long))) == (4095, 4096)
     assert outputs.check_names(longest) == longest
-    with pytest.raises(OutputError, match=r"--output .*: path too long \(4096 bytes; the limit is 4096\)"):
+    with pytest.raises(OutputError, match=r"--output .*: path too long \(4096 bytes as an absolute path; the limit is 4096\)"):
         outputs.check_names(too_long)
 
 
@@ -1449,10 +1449,10 @@ def test_remove_recorded_files_of_an_unmarked_folder_removes_nothing(tmp_path):
     assert outputs.remove_recorded_files(tmp_path, "alignment") == [] and (tmp_path / "a.png").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="check_names compares the ABSOLUTE path's length with PATH_MAX but its message "
-                                       "shows the length of the path as given (a relative one: far below the limit)")
 def test_the_path_too_long_message_shows_the_length_it_compared(tmp_path, monkeypatch):
+    """check_names compares the ABSOLUTE path's length with PATH_MAX: the message shows that length, not
+    the length of the path as given (a relative one: far below the limit). Fixed 2026-12-08."""
     deep = _abspath_of_length(tmp_path, 3900)
     deep.mkdir(parents=True)
     monkeypatch.chdir(deep)
-    assert "(4097 bytes; the limit is 4096)" in _refusal(outputs.check_names, "b" * 196)
+    assert "(4097 bytes as an absolute path; the limit is 4096)" in _refusal(outputs.check_names, "b" * 196)
