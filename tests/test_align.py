@@ -751,3 +751,60 @@ def test_an_unreadable_photo_is_reported_with_its_path(tmp_path):
         [row] = list(csv.DictReader(fh))
     assert row == {"path": "bad.png", "status": "unreadable", "faces": "0",
                    "message": f"{source / 'bad.png'}: not a readable image (5 bytes in no known image format)"}
+
+
+def test_faces_are_ordered_by_box_area_not_width():
+    rows = [_row(0, 0, 20, 20, 0.99),   # 20 x 20 = 400
+            _row(30, 0, 40, 60, 0.99)]  # 10 x 60 = 600: narrower but larger
+    faces = FaceAligner(16, min_face_size=1, detector=_Rows(rows)).detect(np.zeros((70, 80, 3), np.uint8))
+    assert [f.box for f in faces] == [(30.0, 0.0, 10.0, 60.0), (0.0, 0.0, 20.0, 20.0)]
+    assert [f.area for f in faces] == [600.0, 400.0]
+
+
+def test_the_aligner_defaults_112_px_confidence_0_9_faces_of_20_px_copies_of_1600_px():
+    seen = []
+
+    class Recording:
+        def detect_faces(self, image, **kwargs):
+            seen.append((image.shape[:2], kwargs["min_face_size"]))
+            return np.array([_row(0, 0, 30, 30, 0.9), _row(40, 0, 70, 19, 0.99),  # 19 high: too small
+                             _row(0, 20, 25, 50, 0.8999)])  # under 0.9
+    aligner = FaceAligner(detector=Recording())
+    faces = aligner.align(np.zeros((60, 80, 3), np.uint8))
+    assert [f.box for f in faces] == [(0.0, 0.0, 30.0, 30.0)] and faces[0].image.shape == (112, 112, 3)
+    aligner.detect(np.zeros((12, 1600, 3), np.uint8))  # at the limit: as it is
+    aligner.detect(np.zeros((24, 3200, 3), np.uint8))  # twice the limit: halved, and 20 px asks for 10 -> 12
+    assert seen == [((60, 80), 20), ((12, 1600), 20), ((12, 1600), 12)]
+
+
+def test_the_minimum_face_in_the_copy_uses_the_larger_of_the_two_scales():
+    seen = []
+
+    class Recording:
+        def detect_faces(self, image, **kwargs):
+            seen.append((image.shape[:2], kwargs["min_face_size"]))
+            return np.zeros((0, 16))
+
+    # 37 x 61 shrunk for a 30-px side: 18 x 30, scales 61/30 = 2.033 (x) and 37/18 = 2.056 (y);
+    # 38 px in the photo is 38 / 2.056 = 18.49 -> 18 copy pixels (by the x scale it would be 18.69 -> 19)
+    FaceAligner(16, min_face_size=38, detector=Recording(), max_detection_side=30).detect(np.zeros((37, 61, 3), np.uint8))
+    assert seen == [((18, 30), 18)]
+
+
+def test_a_third_run_after_a_photo_is_removed_reports_only_the_photos_there(tmp_path):
+    from PIL import Image
+
+    source, out = tmp_path / "photos", tmp_path / "aligned"
+    source.mkdir()
+    Image.fromarray(np.full((50, 70, 3), 200, np.uint8)).save(source / "bright.png")
+    Image.fromarray(np.full((40, 90, 3), 20, np.uint8)).save(source / "dark.png")
+    aligner = FaceAligner(16, min_face_size=1, detector=_FaceWhenBright())
+    align_folder(source, out, aligner, progress=False)
+    align_folder(source, out, aligner, progress=False)  # nothing to do: the ledger gains no second header
+    (source / "dark.png").unlink()
+    third = align_folder(source, out, aligner, progress=False)
+    assert (third.total, third.skipped, third.ok, third.no_face) == (1, 1, 1, 0)
+    with open(third.report, newline="") as fh:
+        assert list(csv.DictReader(fh)) == []  # dark.png's old no_face row is not reported
+    with open(out / ".align-ledger.csv", newline="") as fh:
+        assert [r["path"] for r in csv.DictReader(fh)] == ["bright.png", "dark.png"]

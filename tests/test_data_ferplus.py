@@ -580,3 +580,23 @@ def test_fer2013new_image_names_lose_surrounding_spaces(tmp_path):
     path = tmp_path / "fer2013new.csv"
     path.write_text(f"{HEADER}\nTraining, fer0000001.png ,0,9,0,0,0,0,0,0,0,0\n")
     assert read_fer2013new(path)["name"].tolist() == ["fer0000001.png"]
+
+
+def test_skipped_images_are_reported_under_their_label_file(tmp_path):
+    d = write_split(tmp_path, "FER2013Train", [("fer0000000.png", one_vote(0)), ("fer0000001.png", one_vote(1))])
+    (d / "fer0000001.png").unlink()
+    data = read_ferplus(tmp_path, skip_missing=True)
+    label, image = d.resolve() / "label.csv", d.resolve() / "fer0000001.png"
+    assert f"{label}: skipped 1 row(s) whose image is missing (e.g. {image})" in data.report
+
+
+def test_a_usage_mismatch_names_each_files_own_line(tmp_path):
+    write_raw_pair(tmp_path, RAW_ROWS[:3])
+    new = (tmp_path / "fer2013new.csv").read_text().splitlines()
+    (tmp_path / "fer2013new.csv").write_text("\n".join([new[0], "", *new[1:]]) + "\n")  # a blank line 2
+    old = (tmp_path / "fer2013.csv").read_text().splitlines()
+    old[2] = old[2].replace("Training", "PublicTest")
+    (tmp_path / "fer2013.csv").write_text("\n".join(old) + "\n")
+    with pytest.raises(DataError, match=r"fer2013.csv line 3 says Usage 'PublicTest' but \S*fer2013new.csv line 4 "
+                                        r"says 'Training': the two files do not pair row by row"):
+        read_ferplus(tmp_path)
