@@ -656,7 +656,7 @@ def test_faces_found_in_the_shrunken_copy_come_back_in_photo_pixels():
     # min_face_size 30: the face is 16 px high in the copy, 32.8 in the photo: kept
     [face] = FaceAligner(16, min_face_size=30, detector=InCopy(), max_detection_side=30).detect(
         np.zeros((41, 61, 3), np.uint8))
-    assert seen == [(20, 30)]
+    assert seen == [(20, 30)] and face.confidence == pytest.approx(0.99)
     np.testing.assert_allclose(face.box, [(4 + 0.5) * sx - 0.5, (2 + 0.5) * sy - 0.5, 20 * sx, 16 * sy], rtol=1e-9)
     row = _row(4, 2, 24, 18, 0.99)
     expected = (np.stack([row[6:11], row[11:16]], axis=1) + 0.5) * [sx, sy] - 0.5
@@ -808,3 +808,18 @@ def test_a_third_run_after_a_photo_is_removed_reports_only_the_photos_there(tmp_
         assert list(csv.DictReader(fh)) == []  # dark.png's old no_face row is not reported
     with open(out / ".align-ledger.csv", newline="") as fh:
         assert [r["path"] for r in csv.DictReader(fh)] == ["bright.png", "dark.png"]
+
+
+def test_a_grey_photo_reaches_the_detector_as_rgb():
+    seen = []
+
+    class Recording:
+        def detect_faces(self, image, **kwargs):
+            seen.append((image.shape, image.dtype))
+            return np.array([_row(10, 10, 40, 40, 0.99)])
+
+    grey = np.arange(60 * 80, dtype=np.uint32).reshape(60, 80).astype(np.uint8)
+    aligner = FaceAligner(16, min_face_size=1, detector=Recording())
+    [found] = aligner.detect(grey)  # asked directly, not through align()
+    [face] = aligner.align_detections(grey, [found])
+    assert seen == [((60, 80, 3), np.uint8)] and face.image.shape == (16, 16, 3)
