@@ -600,3 +600,10 @@ def test_a_usage_mismatch_names_each_files_own_line(tmp_path):
     with pytest.raises(DataError, match=r"fer2013.csv line 3 says Usage 'PublicTest' but \S*fer2013new.csv line 4 "
                                         r"says 'Training': the two files do not pair row by row"):
         read_ferplus(tmp_path)
+
+
+def test_the_raw_pair_is_the_ferplus_dataset_with_its_eight_classes(tmp_path):
+    write_raw_pair(tmp_path, RAW_ROWS)
+    data = read_ferplus(tmp_path)
+    assert data.dataset == "ferplus"
+    assert data.class_names == ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt")

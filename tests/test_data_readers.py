@@ -669,3 +669,14 @@ def test_folder_files_beside_the_class_folders_are_no_classes(tmp_path):
     (tmp_path / "README.txt").write_text("labels by folder")
     data = read_folder(tmp_path)
     assert data.class_names == ("happy",) and data.table["name"].tolist() == ["happy/a.jpg"]
+
+
+def test_rafdb_and_folder_name_their_dataset_and_classes_in_the_report(tmp_path):
+    from dsan_tf.data.folder import read_folder
+
+    make_rafdb(tmp_path / "raf", ["train_00001.jpg 5"])
+    assert load_dataset("rafdb", tmp_path / "raf").dataset == "rafdb"
+    write_jpg(tmp_path / "faces" / "sad" / "a.jpg")
+    write_jpg(tmp_path / "faces" / "happy" / "b.jpg")
+    data = read_folder(tmp_path / "faces")
+    assert data.report[0] == f"{(tmp_path / 'faces').resolve()}: classes ['happy', 'sad']"
