@@ -607,3 +607,18 @@ def test_the_raw_pair_is_the_ferplus_dataset_with_its_eight_classes(tmp_path):
     data = read_ferplus(tmp_path)
     assert data.dataset == "ferplus"
     assert data.class_names == ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt")
+
+
+def test_a_label_line_with_a_field_too_many_is_refused(tmp_path):
+    from dsan_tf.data.ferplus import read_label_csv
+
+    path = tmp_path / "label.csv"
+    path.write_text(f"a.png,{BOX},0,9,0,0,0,0,0,0,0,0\nb.png,{BOX},0,9,0,0,0,0,0,0,0,0,0\n")  # 13 fields
+    with pytest.raises(DataError, match=r"label.csv line 2: expected 12 fields \(name, .*got 13$"):
+        read_label_csv(path)
+
+
+def test_a_folder_layout_with_only_the_validation_folder_is_read_as_folders(tmp_path):
+    write_split(tmp_path, "FER2013Valid", [("fer0028638.png", one_vote(5))])
+    data = read_ferplus(tmp_path)
+    assert data.splits == ("valid",) and data.table["label"].tolist() == [5]

@@ -680,3 +680,25 @@ def test_rafdb_and_folder_name_their_dataset_and_classes_in_the_report(tmp_path)
     write_jpg(tmp_path / "faces" / "happy" / "b.jpg")
     data = read_folder(tmp_path / "faces")
     assert data.report[0] == f"{(tmp_path / 'faces').resolve()}: classes ['happy', 'sad']"
+
+
+@pytest.mark.parametrize("line, message", [
+    ("train_00003.jpg 5 3", r"line 2: expected '<name> <label 1..7>', got 'train_00003.jpg 5 3'"),
+    ("Train_00003.jpg 5", r"line 2: image name must start with 'train_' or 'test_', got 'Train_00003.jpg'"),
+])
+def test_rafdb_a_third_field_or_a_capitalised_split_is_refused(tmp_path, line, message):
+    from dsan_tf.data.rafdb import read_label_list
+
+    path = tmp_path / "list_patition_label.txt"
+    path.write_text(f"train_00001.jpg 5\n{line}\n")
+    with pytest.raises(DataError, match=message):
+        read_label_list(path)
+
+
+def test_affectnet_a_row_with_a_field_too_many_is_refused(tmp_path):
+    from dsan_tf.data.affectnet import read_annotation_csv
+
+    path = tmp_path / "training.csv"
+    path.write_text(affectnet_row("0/a.jpg", 3) + "\n" + affectnet_row("0/b.jpg", 3) + ",extra\n")
+    with pytest.raises(DataError, match=r"training.csv line 2: expected 9 fields \(subDirectory_filePath,.*\), got 10"):
+        read_annotation_csv(path)

@@ -273,7 +273,8 @@ def test_each_list_format_in_its_spellings(tmp_path, line, name):
     assert load_subset_list(tmp_path / "list.txt") == [name]
 
 
-@pytest.mark.parametrize("line", ["3/a.txt", "1_fer0034656.txt 8 0", "val_0003_aligned 3 4", "test_0003_aligned 3 x"])
+@pytest.mark.parametrize("line", ["3/a.txt", "1_fer0034656.txt 8 0", "val_0003_aligned 3 4", "test_0003_aligned 3 x",
+                                  f"0/my photos/{HEX}.jpg"])  # two tokens, though one part is a stem
 def test_lines_with_other_extensions_or_prefixes_are_errors(tmp_path, line):
     (tmp_path / "list.txt").write_text(f"0/a.jpg\n{line}\n")
     with pytest.raises(DataError, match=r"list.txt line 2: expected one of"):
