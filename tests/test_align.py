@@ -823,3 +823,24 @@ def test_a_grey_photo_reaches_the_detector_as_rgb():
     [found] = aligner.detect(grey)  # asked directly, not through align()
     [face] = aligner.align_detections(grey, [found])
     assert seen == [((60, 80, 3), np.uint8)] and face.image.shape == (16, 16, 3)
+
+
+def test_the_detection_copy_averages_the_pixels_it_shrinks():
+    from dsan_tf.data.align import shrink_for_detection
+
+    rng = np.random.default_rng(2)
+    image = rng.integers(0, 256, (36, 60, 3), dtype=np.uint8)
+    small, scale = shrink_for_detection(image, 20)  # a third: each copy pixel is a 3 x 3 block's mean
+    blocks = image.reshape(12, 3, 20, 3, 3).astype(float).mean(axis=(1, 3))
+    assert small.shape == (12, 20, 3) and scale == (3.0, 3.0)
+    assert np.abs(small - blocks).max() <= 1
+
+
+def test_stop_when_empty_runs_a_stage_on_a_single_proposal():
+    from dsan_tf.data.align import StopWhenEmpty
+
+    class Stage:
+        def __call__(self, bboxes_batch=None, **kwargs):
+            return len(bboxes_batch)
+
+    assert StopWhenEmpty(Stage())(bboxes_batch=np.zeros((1, 16))) == 1
