@@ -533,3 +533,314 @@ def test_an_image_narrower_or_lower_than_the_pnet_window_is_never_detected_on():
     for shape in ((100, 5, 3), (5, 100, 3)):
         assert FaceAligner(16, detector=Refusing()).detect(np.zeros(shape, np.uint8)) == []
     assert calls == []
+
+
+# ---- issue 34: line-by-line sweep (align)
+
+# insightface's arcface_src (python-package/insightface/utils/face_align.py), written out here: left eye,
+# right eye, nose, mouth left, mouth right ("left" = image left), 112x112 pixels.
+INSIGHTFACE_ARCFACE_112 = [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655],
+                           [70.7299, 92.2041]]
+
+
+def test_the_template_is_insightfaces_arcface_points_scaled_to_the_crop():
+    np.testing.assert_allclose(canonical_template(112), INSIGHTFACE_ARCFACE_112, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(canonical_template(56), np.array(INSIGHTFACE_ARCFACE_112) / 2, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(canonical_template(32)[0], [38.2946 * 32 / 112, 51.6963 * 32 / 112], rtol=1e-12)
+
+
+def _complex_fit(src, dst):
+    """The least-squares similarity (no reflection) by complex regression: dst ~ a * src + b, a complex."""
+    z, w = src[:, 0] + 1j * src[:, 1], dst[:, 0] + 1j * dst[:, 1]
+    zc, wc = z - z.mean(), w - w.mean()
+    a = (np.conj(zc) * wc).sum() / (np.abs(zc) ** 2).sum()
+    b = w.mean() - a * z.mean()
+    return np.array([[a.real, -a.imag, b.real], [a.imag, a.real, b.imag]])
+
+
+@pytest.mark.parametrize("mirror", [False, True])
+def test_similarity_transform_is_the_least_squares_fit_and_never_a_reflection(mirror):
+    rng = np.random.default_rng(3)
+    src = canonical_template(112) + rng.normal(0, 3, (5, 2))
+    dst = canonical_template(64) * [1.0, 1.3] + rng.normal(0, 2, (5, 2))  # not an exact similarity
+    if mirror:  # a mirrored face: the best proper fit, not the mirror image
+        dst = dst * [-1, 1] + [64, 0]
+    matrix = similarity_transform(src, dst)
+    np.testing.assert_allclose(matrix, _complex_fit(src, dst), atol=1e-9)
+    assert np.linalg.det(matrix[:, :2]) > 0
+
+
+def test_warp_face_moves_the_landmarks_onto_the_template_in_a_wide_image():
+    from dsan_tf.data.align import warp_face
+
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (50, 70, 3), dtype=np.uint8)  # 50 high, 70 wide
+    crop, matrix = warp_face(image, canonical_template(32) + [10, 5], 32)  # the face 10 right, 5 down
+    np.testing.assert_allclose(matrix, [[1, 0, -10], [0, 1, -5]], atol=1e-9)
+    assert crop.shape == (32, 32, 3) and crop.dtype == np.uint8
+    np.testing.assert_array_equal(crop, image[5:37, 10:42])
+    # a template given: the same landmarks land 3 right and 2 down of the canonical place
+    crop, _ = warp_face(image, canonical_template(32) + [10, 5], 32, template=canonical_template(32) + [3, 2])
+    np.testing.assert_array_equal(crop[2:, 3:], image[5:35, 10:39])
+
+
+def test_warp_face_fills_outside_the_photo_with_black_and_interpolates_linearly():
+    from dsan_tf.data.align import warp_face
+
+    rng = np.random.default_rng(1)
+    image = rng.integers(1, 256, (40, 60, 3), dtype=np.uint8)  # no black pixel of its own
+    crop, _ = warp_face(image, canonical_template(24) + [-6, -4], 24)  # the face past the top-left corner
+    assert (crop[:4] == 0).all() and (crop[:, :6] == 0).all()
+    np.testing.assert_array_equal(crop[4:, 6:], image[:20, :18])
+    crop, _ = warp_face(image, canonical_template(24) + [10.5, 5], 24)  # half a pixel: the mean of two
+    halves = (image[5:29, 10:34].astype(float) + image[5:29, 11:35]) / 2
+    assert np.abs(crop - halves).max() <= 1
+
+
+def test_read_rgb_turns_by_exif_orientation_reads_given_bytes_and_names_the_problem(tmp_path):
+    from PIL import Image
+
+    array = np.zeros((20, 30, 3), np.uint8)
+    array[:, :15, 0] = 255  # red left half
+    array[:, 15:, 2] = 255  # blue right half
+    picture = Image.fromarray(array)
+    exif = picture.getexif()
+    exif[0x0112] = 6  # "turn 90 degrees clockwise to show"
+    picture.save(tmp_path / "phone.jpg", exif=exif, quality=95)
+    shown = read_rgb(tmp_path / "phone.jpg")
+    assert shown.shape == (30, 20, 3)  # turned: the left half is now the top
+    assert shown[:10, :, 0].mean() > 200 > shown[:10, :, 2].mean() and shown[-10:, :, 2].mean() > 200
+    data = (tmp_path / "phone.jpg").read_bytes()
+    assert read_rgb(tmp_path / "not-there.jpg", data=data).shape == (30, 20, 3)  # the bytes, not the path
+    (tmp_path / "empty.png").write_bytes(b"")
+    with pytest.raises(DataError, match=r"empty.png: not a readable image \(the file is empty\)$"):
+        read_rgb(tmp_path / "empty.png")
+    (tmp_path / "hello.png").write_bytes(b"hello")
+    with pytest.raises(DataError, match=r"hello.png: not a readable image \(5 bytes in no known image format\)$"):
+        read_rgb(tmp_path / "hello.png")
+    (tmp_path / "cut.jpg").write_bytes(data[:len(data) // 2])
+    with pytest.raises(DataError, match=r"cut.jpg: not a readable image \(OSError: "):
+        read_rgb(tmp_path / "cut.jpg")
+
+
+def test_detect_reads_x_and_y_landmarks_from_their_own_columns():
+    row = _row(10, 20, 50, 70, 0.99)
+    [face] = FaceAligner(16, min_face_size=1, detector=_Rows([row])).detect(np.zeros((90, 60, 3), np.uint8))
+    np.testing.assert_allclose(face.landmarks, np.stack([row[6:11], row[11:16]], axis=1), atol=1e-5)
+    assert face.landmarks.dtype == np.float32 and face.box == (10.0, 20.0, 40.0, 50.0)
+
+
+def test_shrink_for_detection_per_axis_and_its_boundaries():
+    from dsan_tf.data.align import shrink_for_detection
+
+    image = np.zeros((30, 20, 3), np.uint8)
+    small, scale = shrink_for_detection(image, 30)  # the longer side exactly at the limit: untouched
+    assert small is image and scale == (1.0, 1.0)
+    small, scale = shrink_for_detection(np.zeros((41, 61, 3), np.uint8), 30)
+    assert small.shape == (20, 30, 3)  # 41 * 30 / 61 = 20.2 -> 20 high, 30 wide
+    assert scale == pytest.approx((61 / 30, 41 / 20))
+    assert shrink_for_detection(np.zeros((42, 61, 3), np.uint8), 30)[0].shape == (21, 30, 3)  # 20.66 rounds to 21
+    small, scale = shrink_for_detection(np.zeros((1, 400, 3), np.uint8), 100)  # 0.25 px high -> 1
+    assert small.shape == (1, 100, 3) and scale == pytest.approx((4.0, 1.0))
+
+
+def test_faces_found_in_the_shrunken_copy_come_back_in_photo_pixels():
+    seen = []
+
+    class InCopy:
+        def detect_faces(self, image, **kwargs):
+            seen.append(image.shape[:2])
+            return np.array([_row(4, 2, 24, 18, 0.99)])  # 20 x 16 in the copy's pixels
+
+    sx, sy = 61 / 30, 41 / 20
+    # min_face_size 30: the face is 16 px high in the copy, 32.8 in the photo: kept
+    [face] = FaceAligner(16, min_face_size=30, detector=InCopy(), max_detection_side=30).detect(
+        np.zeros((41, 61, 3), np.uint8))
+    assert seen == [(20, 30)] and face.confidence == pytest.approx(0.99)
+    np.testing.assert_allclose(face.box, [(4 + 0.5) * sx - 0.5, (2 + 0.5) * sy - 0.5, 20 * sx, 16 * sy], rtol=1e-9)
+    row = _row(4, 2, 24, 18, 0.99)
+    expected = (np.stack([row[6:11], row[11:16]], axis=1) + 0.5) * [sx, sy] - 0.5
+    np.testing.assert_allclose(face.landmarks, expected, rtol=1e-5)
+    assert FaceAligner(16, min_face_size=33, detector=InCopy(), max_detection_side=30).detect(
+        np.zeros((41, 61, 3), np.uint8)) == []  # 32.8 < 33
+
+
+def test_an_image_exactly_as_small_as_the_pnet_window_is_detected_on():
+    calls = []
+
+    class Counting:
+        def detect_faces(self, image, **kwargs):
+            calls.append(image.shape[:2])
+            return np.zeros((0, 16))
+
+    FaceAligner(16, detector=Counting()).detect(np.zeros((12, 40, 3), np.uint8))
+    FaceAligner(16, detector=Counting()).detect(np.zeros((40, 12, 3), np.uint8))
+    assert calls == [(12, 40), (40, 12)]
+
+
+def test_largest_only_from_the_aligner_or_the_call():
+    rows = [_row(85, 20, 110, 45, 0.99), _row(5, 5, 55, 55, 0.98)]  # the small face first
+    image = np.full((60, 120, 3), 100, np.uint8)
+    every = FaceAligner(16, min_face_size=1, detector=_Rows(rows))
+    only = FaceAligner(16, min_face_size=1, largest_only=True, detector=_Rows(rows))
+    assert [f.box for f in every.align(image)] == [(5.0, 5.0, 50.0, 50.0), (85.0, 20.0, 25.0, 25.0)]
+    assert [f.box for f in only.align(image)] == [(5.0, 5.0, 50.0, 50.0)]
+    assert len(every.align(image, largest_only=True)) == 1
+    assert len(only.align(image, largest_only=False)) == 2
+
+
+def test_aligned_faces_carry_their_detection_and_land_on_a_custom_template():
+    template = np.array([[30.0, 40.0], [80.0, 40.0], [55.0, 65.0], [35.0, 90.0], [75.0, 90.0]])  # in 112 px
+    row = _row(5, 5, 55, 55, 0.97)
+    marks = np.stack([row[6:11], row[11:16]], axis=1)
+    # landmarks that are an exact similarity of the template: they land on it, scaled from 112 to 32 px
+    row[6:11], row[11:16] = (template * 0.4 + [3, 7]).T
+    [face] = FaceAligner(32, min_face_size=1, template=template, detector=_Rows([row])).align(
+        np.full((60, 70, 3), 100, np.uint8))
+    np.testing.assert_allclose(face.aligned_landmarks(), template * 32 / 112, atol=1e-4)
+    assert face.box == (5.0, 5.0, 50.0, 50.0) and face.confidence == pytest.approx(0.97)
+    np.testing.assert_allclose(face.landmarks, template * 0.4 + [3, 7], atol=1e-5)
+    assert face.image.shape == (32, 32, 3) and not np.allclose(marks, face.landmarks)
+    [plain] = FaceAligner(32, min_face_size=1, detector=_Rows([row])).align(np.full((60, 70, 3), 100, np.uint8))
+    assert not np.allclose(plain.aligned_landmarks(), template * 32 / 112, atol=1)  # the ArcFace default
+
+
+def test_folder_rerun_skips_done_files_and_counts_an_earlier_crop_as_ok(tmp_path):
+    from PIL import Image
+
+    source, out = tmp_path / "photos", tmp_path / "aligned"
+    source.mkdir()
+    Image.fromarray(np.full((50, 70, 3), 200, np.uint8)).save(source / "bright.png")
+    Image.fromarray(np.full((40, 90, 3), 20, np.uint8)).save(source / "dark.png")
+    Image.fromarray(np.full((40, 40, 3), 200, np.uint8)).save(source / "old.png")
+    out.mkdir()
+    (out / "old.png").write_bytes(b"a crop from an earlier run without a ledger")
+    aligner = FaceAligner(16, min_face_size=1, detector=_FaceWhenBright())
+    seen = []
+    report = tmp_path / "elsewhere" / "my-report.csv"
+    report.parent.mkdir()
+    summary = align_folder(source, out, aligner, progress=False, on_file=seen.append, report_path=report)
+    assert [p.name for p in seen] == ["bright.png", "dark.png"] and summary.skipped == 1
+    assert (summary.ok, summary.no_face) == (2, 1) and summary.report == str(report)
+    assert not (out / "align-report.csv").exists()
+    with open(report, newline="") as fh:
+        assert list(csv.DictReader(fh)) == [{"path": "dark.png", "status": "no_face", "faces": "0",
+                                             "message": f"{source / 'dark.png'}: no face found"}]
+    with open(out / ".align-ledger.csv", newline="") as fh:
+        ledger = {r["path"]: (r["status"], r["faces"]) for r in csv.DictReader(fh)}
+    assert ledger == {"bright.png": ("ok", "1"), "dark.png": ("no_face", "0")}
+    seen.clear()
+    again = align_folder(source, out, aligner, progress=False, on_file=seen.append)
+    assert seen == [] and (again.skipped, again.ok, again.no_face) == (3, 2, 1)  # dark.png is not looked at again
+
+
+def test_all_faces_is_part_of_the_folder_settings(tmp_path):
+    source = tmp_path / "in"
+    source.mkdir()
+    align_folder(source, tmp_path / "out", FaceAligner(16), progress=False)
+    with pytest.raises(DataError, match="this output folder was written with"):
+        align_folder(source, tmp_path / "out", FaceAligner(16), all_faces=True, progress=False)
+
+
+def test_an_unreadable_photo_is_reported_with_its_path(tmp_path):
+    source = tmp_path / "in"
+    source.mkdir()
+    (source / "bad.png").write_bytes(b"hello")
+    summary = align_folder(source, tmp_path / "out", FaceAligner(16, detector=_FaceWhenBright()), progress=False)
+    with open(summary.report, newline="") as fh:
+        [row] = list(csv.DictReader(fh))
+    assert row == {"path": "bad.png", "status": "unreadable", "faces": "0",
+                   "message": f"{source / 'bad.png'}: not a readable image (5 bytes in no known image format)"}
+
+
+def test_faces_are_ordered_by_box_area_not_width():
+    rows = [_row(0, 0, 20, 20, 0.99),   # 20 x 20 = 400
+            _row(30, 0, 40, 60, 0.99)]  # 10 x 60 = 600: narrower but larger
+    faces = FaceAligner(16, min_face_size=1, detector=_Rows(rows)).detect(np.zeros((70, 80, 3), np.uint8))
+    assert [f.box for f in faces] == [(30.0, 0.0, 10.0, 60.0), (0.0, 0.0, 20.0, 20.0)]
+    assert [f.area for f in faces] == [600.0, 400.0]
+
+
+def test_the_aligner_defaults_112_px_confidence_0_9_faces_of_20_px_copies_of_1600_px():
+    seen = []
+
+    class Recording:
+        def detect_faces(self, image, **kwargs):
+            seen.append((image.shape[:2], kwargs["min_face_size"]))
+            return np.array([_row(0, 0, 30, 30, 0.9), _row(40, 0, 70, 19, 0.99),  # 19 high: too small
+                             _row(0, 20, 25, 50, 0.8999)])  # under 0.9
+    aligner = FaceAligner(detector=Recording())
+    faces = aligner.align(np.zeros((60, 80, 3), np.uint8))
+    assert [f.box for f in faces] == [(0.0, 0.0, 30.0, 30.0)] and faces[0].image.shape == (112, 112, 3)
+    aligner.detect(np.zeros((12, 1600, 3), np.uint8))  # at the limit: as it is
+    aligner.detect(np.zeros((24, 3200, 3), np.uint8))  # twice the limit: halved, and 20 px asks for 10 -> 12
+    assert seen == [((60, 80), 20), ((12, 1600), 20), ((12, 1600), 12)]
+
+
+def test_the_minimum_face_in_the_copy_uses_the_larger_of_the_two_scales():
+    seen = []
+
+    class Recording:
+        def detect_faces(self, image, **kwargs):
+            seen.append((image.shape[:2], kwargs["min_face_size"]))
+            return np.zeros((0, 16))
+
+    # 37 x 61 shrunk for a 30-px side: 18 x 30, scales 61/30 = 2.033 (x) and 37/18 = 2.056 (y);
+    # 38 px in the photo is 38 / 2.056 = 18.49 -> 18 copy pixels (by the x scale it would be 18.69 -> 19)
+    FaceAligner(16, min_face_size=38, detector=Recording(), max_detection_side=30).detect(np.zeros((37, 61, 3), np.uint8))
+    assert seen == [((18, 30), 18)]
+
+
+def test_a_third_run_after_a_photo_is_removed_reports_only_the_photos_there(tmp_path):
+    from PIL import Image
+
+    source, out = tmp_path / "photos", tmp_path / "aligned"
+    source.mkdir()
+    Image.fromarray(np.full((50, 70, 3), 200, np.uint8)).save(source / "bright.png")
+    Image.fromarray(np.full((40, 90, 3), 20, np.uint8)).save(source / "dark.png")
+    aligner = FaceAligner(16, min_face_size=1, detector=_FaceWhenBright())
+    align_folder(source, out, aligner, progress=False)
+    align_folder(source, out, aligner, progress=False)  # nothing to do: the ledger gains no second header
+    (source / "dark.png").unlink()
+    third = align_folder(source, out, aligner, progress=False)
+    assert (third.total, third.skipped, third.ok, third.no_face) == (1, 1, 1, 0)
+    with open(third.report, newline="") as fh:
+        assert list(csv.DictReader(fh)) == []  # dark.png's old no_face row is not reported
+    with open(out / ".align-ledger.csv", newline="") as fh:
+        assert [r["path"] for r in csv.DictReader(fh)] == ["bright.png", "dark.png"]
+
+
+def test_a_grey_photo_reaches_the_detector_as_rgb():
+    seen = []
+
+    class Recording:
+        def detect_faces(self, image, **kwargs):
+            seen.append((image.shape, image.dtype))
+            return np.array([_row(10, 10, 40, 40, 0.99)])
+
+    grey = np.arange(60 * 80, dtype=np.uint32).reshape(60, 80).astype(np.uint8)
+    aligner = FaceAligner(16, min_face_size=1, detector=Recording())
+    [found] = aligner.detect(grey)  # asked directly, not through align()
+    [face] = aligner.align_detections(grey, [found])
+    assert seen == [((60, 80, 3), np.uint8)] and face.image.shape == (16, 16, 3)
+
+
+def test_the_detection_copy_averages_the_pixels_it_shrinks():
+    from dsan_tf.data.align import shrink_for_detection
+
+    rng = np.random.default_rng(2)
+    image = rng.integers(0, 256, (36, 60, 3), dtype=np.uint8)
+    small, scale = shrink_for_detection(image, 20)  # a third: each copy pixel is a 3 x 3 block's mean
+    blocks = image.reshape(12, 3, 20, 3, 3).astype(float).mean(axis=(1, 3))
+    assert small.shape == (12, 20, 3) and scale == (3.0, 3.0)
+    assert np.abs(small - blocks).max() <= 1
+
+
+def test_stop_when_empty_runs_a_stage_on_a_single_proposal():
+    from dsan_tf.data.align import StopWhenEmpty
+
+    class Stage:
+        def __call__(self, bboxes_batch=None, **kwargs):
+            return len(bboxes_batch)
+
+    assert StopWhenEmpty(Stage())(bboxes_batch=np.zeros((1, 16))) == 1

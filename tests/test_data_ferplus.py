@@ -434,3 +434,191 @@ def test_an_empty_pixels_field_is_refused_naming_its_line(tmp_path):
     with pytest.raises(DataError, match=r"fer2013.csv line 3: pixels must be a square image of 0..255 values, "
                                         r"got 0 values"):
         read_ferplus(tmp_path)
+
+
+# ---- issue 34: line-by-line sweep (ferplus)
+
+
+def test_majority_counts_an_unknown_winner_without_a_majority_as_no_majority():
+    # unknown 4, NF 4: argmax is unknown (first max) but 4 is not more than half of 8 -> "no majority" only;
+    # unknown 6 of 8 -> a majority for a non-emotion -> "unknown/NF winner".
+    votes = np.array([[0, 0, 0, 0, 0, 0, 0, 0, 4, 4], [0, 0, 0, 0, 0, 0, 0, 0, 6, 2], [0, 5, 0, 0, 0, 0, 0, 0, 0, 0]])
+    keep, _, notes = votes_to_targets(votes, "majority")
+    assert keep.tolist() == [False, False, True]
+    assert notes == {"no majority": 1, "unknown/NF winner": 1}
+
+
+def test_probability_drops_rows_without_emotion_votes_and_counts_each_reason_once():
+    votes = np.array([
+        [1, 1, 1, 1, 1, 1, 1, 1, 1, 1],  # every vote an outlier: no emotion vote left
+        [2, 0, 0, 0, 0, 0, 0, 0, 5, 3],  # unknown wins
+        [3, 0, 0, 0, 0, 0, 0, 2, 0, 0],  # neutral 3, contempt 2 -> 0.6 / 0.4
+        [0, 0, 0, 0, 0, 0, 0, 0, 0, 2],  # NF wins (and no emotion vote): counted as an NF winner only
+    ])
+    keep, targets, notes = votes_to_targets(votes, "probability")
+    assert keep.tolist() == [False, False, True, False]
+    assert notes == {"unknown/NF winner": 2, "no emotion vote": 1}
+    np.testing.assert_allclose(targets[2], [0.6, 0, 0, 0, 0, 0, 0, 0.4], rtol=1e-6)
+
+
+def test_face_box_fields_keep_their_order_sign_and_spacing():
+    from dsan_tf.data.ferplus import parse_box
+
+    assert parse_box(" ( -3, 4 ,40,  41 ) ", "w") == (-3, 4, 40, 41)  # x may be negative (face past the edge)
+    with pytest.raises(DataError, match=r'^here: face box must look like "\(x, y, w, h\)", got'):
+        parse_box("(0, 0, -8, 8)", "here")  # a negative width is no box
+
+
+def test_folder_table_keeps_each_rows_own_box(tmp_path):
+    d = tmp_path / "FER2013Train"
+    d.mkdir()
+    (d / "label.csv").write_text('a.png,"(1, 2, 40, 41)",0,9,0,0,0,0,0,0,0,0\nb.png,"(5, 6, 30, 31)",9,0,0,0,0,0,0,0,0,0\n')
+    write_png(d / "a.png")
+    write_png(d / "b.png")
+    table = read_ferplus_folders(tmp_path).table
+    assert table["box"].tolist() == [(1, 2, 40, 41), (5, 6, 30, 31)] and table["label"].tolist() == [1, 0]
+
+
+def test_byte_order_marks_are_not_part_of_the_first_name_or_header(tmp_path):
+    from dsan_tf.data.ferplus import read_label_csv
+
+    (tmp_path / "label.csv").write_bytes(b"\xef\xbb\xbffer0000001.png," + BOX.encode() + b",0,9,0,0,0,0,0,0,0,0\n")
+    assert read_label_csv(tmp_path / "label.csv")["name"].tolist() == ["fer0000001.png"]
+    write_raw_pair(tmp_path, [("Training", "fer0000000.png", one_vote(1), 0)])
+    for name in ("fer2013.csv", "fer2013new.csv"):  # Excel's "CSV UTF-8": a mark before the header
+        (tmp_path / name).write_bytes(b"\xef\xbb\xbf" + (tmp_path / name).read_bytes())
+    data = read_ferplus(tmp_path)
+    assert data.table["name"].tolist() == ["fer0000000.png"] and data.table["label"].tolist() == [1]
+
+
+def test_duplicate_names_in_a_label_csv_are_reported(tmp_path):
+    d = write_split(tmp_path, "FER2013Train", [("fer0000001.png", one_vote(0)), ("fer0000002.png", one_vote(1)),
+                                               ("fer0000001.png", one_vote(2))])
+    data = read_ferplus(tmp_path)
+    label = d.resolve() / "label.csv"
+    assert f"{label}: 1 image name(s) listed more than once, 1 with conflicting votes (fer0000001.png)" in data.report
+    assert f"{label}: image name fer0000001.png appears on lines 1, 3 (CONFLICTING votes); all rows kept" in data.report
+    assert data.table["label"].tolist() == [0, 1, 2]
+
+
+def test_duplicate_notes_leave_rows_without_a_name_alone():
+    import pandas as pd
+
+    frame = pd.DataFrame({"name": ["", "a.png", "", "a.png"], "votes": [[1.0], [2.0], [3.0], [2.0]],
+                          "line": [2, 3, 4, 5]})
+    assert duplicate_notes(frame, "f.csv") == [
+        "f.csv: 1 image name(s) listed more than once, 0 with conflicting votes",
+        "f.csv: image name a.png appears on lines 3, 5 (identical votes); all rows kept"]
+
+
+def test_folder_report_line_per_label_file_is_exact(tmp_path):
+    data = read_ferplus(make_folders(tmp_path))
+    root = tmp_path.resolve()
+    assert (f"{root / 'FER2013Train' / 'label.csv'}: 5 rows, 3 kept under majority "
+            "(dropped: 1 no majority, 1 unknown/NF winner)") in data.report
+    assert f"{root / 'FER2013Valid' / 'label.csv'}: 2 rows, 2 kept under majority" in data.report  # nothing dropped
+    assert f"{root / 'FER2013Test'}: not found, no 'test' split" in data.report
+
+
+def test_every_image_of_a_split_missing_is_refused_even_when_skipping(tmp_path):
+    write_split(tmp_path, "FER2013Train", [("fer0000000.png", one_vote(0))], images=False)
+    with pytest.raises(DataError, match=r"FER2013Train/label.csv: no image left; expected image files next to "
+                                        r"label.csv"):
+        read_ferplus(tmp_path, skip_missing=True)
+
+
+def test_all_three_folders_give_train_valid_and_test(tmp_path):
+    make_folders(tmp_path)
+    write_split(tmp_path, "FER2013Test", [("fer0032220.png", one_vote(6)), ("fer0032221.png", one_vote(3))])
+    data = read_ferplus_folders(tmp_path)
+    assert data.splits == ("train", "valid", "test")
+    assert data.split("test")["label"].tolist() == [6, 3]
+    assert data.split("test")["path"].tolist() == [str(tmp_path.resolve() / "FER2013Test" / n)
+                                                   for n in ("fer0032220.png", "fer0032221.png")]
+
+
+def test_a_folder_under_the_home_directory_is_found_from_tilde(tmp_path, monkeypatch):
+    make_folders(tmp_path / "fer")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert read_ferplus_folders("~/fer").splits == ("train", "valid")
+    assert read_ferplus("~/fer").splits == ("train", "valid")
+
+
+def test_raw_pair_is_read_in_the_label_mode_asked_for(tmp_path):
+    write_raw_pair(tmp_path, [("Training", "fer0000000.png", [5, 5, 0, 0, 0, 0, 0, 0, 0, 0], 0),
+                              ("Training", "fer0000001.png", [2, 8, 0, 0, 0, 0, 0, 0, 0, 0], 10)])
+    assert read_ferplus(tmp_path).table["name"].tolist() == ["fer0000001.png"]  # the 5/5 tie has no majority
+    soft = read_ferplus(tmp_path, "probability").table
+    assert soft["name"].tolist() == ["fer0000000.png", "fer0000001.png"]
+    np.testing.assert_allclose(np.stack(soft["target"].to_numpy())[:, :2], [[0.5, 0.5], [0.2, 0.8]], rtol=1e-6)
+
+
+def test_raw_pixels_below_zero_are_refused(tmp_path):
+    write_raw_pair(tmp_path, [RAW_ROWS[0], ("Training", "fer0000009.png", one_vote(2), 10)])
+    old = (tmp_path / "fer2013.csv").read_text().splitlines()
+    (tmp_path / "fer2013.csv").write_text("\n".join([old[0], old[1], "0,-1 2 3 4,Training"]) + "\n")
+    with pytest.raises(DataError, match=r"fer2013.csv line 3: pixels must be a square image of 0..255 values, "
+                                        r"got 4 values"):
+        read_ferplus(tmp_path)
+
+
+def test_raw_pair_notes_a_usage_with_no_rows(tmp_path):
+    write_raw_pair(tmp_path, [("Training", "fer0000000.png", one_vote(1), 0),
+                              ("PublicTest", "fer0000001.png", one_vote(2), 0)])
+    data = read_ferplus(tmp_path)
+    assert data.splits == ("train", "valid")
+    assert f"{tmp_path.resolve() / 'fer2013new.csv'} [PrivateTest -> test]: no rows, no 'test' split" in data.report
+
+
+def test_raw_pair_without_any_image_name_is_refused(tmp_path):
+    write_raw_pair(tmp_path, [("Training", "", one_vote(1), 0), ("PublicTest", "", one_vote(2), 0)])
+    with pytest.raises(DataError, match=r"fer2013new.csv: no image left; expected rows with an image name"):
+        read_ferplus(tmp_path)
+
+
+def test_fer2013new_image_names_lose_surrounding_spaces(tmp_path):
+    path = tmp_path / "fer2013new.csv"
+    path.write_text(f"{HEADER}\nTraining, fer0000001.png ,0,9,0,0,0,0,0,0,0,0\n")
+    assert read_fer2013new(path)["name"].tolist() == ["fer0000001.png"]
+
+
+def test_skipped_images_are_reported_under_their_label_file(tmp_path):
+    d = write_split(tmp_path, "FER2013Train", [("fer0000000.png", one_vote(0)), ("fer0000001.png", one_vote(1))])
+    (d / "fer0000001.png").unlink()
+    data = read_ferplus(tmp_path, skip_missing=True)
+    label, image = d.resolve() / "label.csv", d.resolve() / "fer0000001.png"
+    assert f"{label}: skipped 1 row(s) whose image is missing (e.g. {image})" in data.report
+
+
+def test_a_usage_mismatch_names_each_files_own_line(tmp_path):
+    write_raw_pair(tmp_path, RAW_ROWS[:3])
+    new = (tmp_path / "fer2013new.csv").read_text().splitlines()
+    (tmp_path / "fer2013new.csv").write_text("\n".join([new[0], "", *new[1:]]) + "\n")  # a blank line 2
+    old = (tmp_path / "fer2013.csv").read_text().splitlines()
+    old[2] = old[2].replace("Training", "PublicTest")
+    (tmp_path / "fer2013.csv").write_text("\n".join(old) + "\n")
+    with pytest.raises(DataError, match=r"fer2013.csv line 3 says Usage 'PublicTest' but \S*fer2013new.csv line 4 "
+                                        r"says 'Training': the two files do not pair row by row"):
+        read_ferplus(tmp_path)
+
+
+def test_the_raw_pair_is_the_ferplus_dataset_with_its_eight_classes(tmp_path):
+    write_raw_pair(tmp_path, RAW_ROWS)
+    data = read_ferplus(tmp_path)
+    assert data.dataset == "ferplus"
+    assert data.class_names == ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt")
+
+
+def test_a_label_line_with_a_field_too_many_is_refused(tmp_path):
+    from dsan_tf.data.ferplus import read_label_csv
+
+    path = tmp_path / "label.csv"
+    path.write_text(f"a.png,{BOX},0,9,0,0,0,0,0,0,0,0\nb.png,{BOX},0,9,0,0,0,0,0,0,0,0,0\n")  # 13 fields
+    with pytest.raises(DataError, match=r"label.csv line 2: expected 12 fields \(name, .*got 13$"):
+        read_label_csv(path)
+
+
+def test_a_folder_layout_with_only_the_validation_folder_is_read_as_folders(tmp_path):
+    write_split(tmp_path, "FER2013Valid", [("fer0028638.png", one_vote(5))])
+    data = read_ferplus(tmp_path)
+    assert data.splits == ("valid",) and data.table["label"].tolist() == [5]

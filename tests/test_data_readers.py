@@ -483,3 +483,222 @@ def test_an_affectnet_header_with_a_padded_first_name_is_still_the_header(tmp_pa
     path.write_text(" subDirectory_filePath ," + ",".join(COLUMNS[1:]) + "\n0/a.jpg,2,3,6,5,1.0;2.0,3,0.1,-0.2\n")
     assert [(name, box, code, line) for name, box, code, line in read_annotation_csv(path)] == [
         ("0/a.jpg", (2, 3, 6, 5), 3, 2)]
+
+
+# ---- issue 34: line-by-line sweep (rafdb)
+
+
+def test_rafdb_aligned_name_of_a_name_without_extension():
+    from dsan_tf.data.rafdb import aligned_name
+
+    assert aligned_name("train_00001") == "train_00001_aligned"
+    assert aligned_name("test_0001.png") == "test_0001_aligned.png"
+
+
+@pytest.mark.parametrize("label", ["0", "-1", "5.0", "five"])
+def test_rafdb_labels_outside_1_to_7_are_refused_naming_the_line(tmp_path, label):
+    from dsan_tf.data.rafdb import read_label_list
+
+    path = tmp_path / "list_patition_label.txt"
+    path.write_text(f"train_00001.jpg 7\ntrain_00002.jpg {label}\n")
+    with pytest.raises(DataError, match=rf"list_patition_label.txt line 2: label must be an integer 1..7, got '{label}'"):
+        read_label_list(path)
+
+
+def test_rafdb_fields_split_on_any_whitespace_and_a_blank_file_is_empty(tmp_path):
+    from dsan_tf.data.rafdb import read_label_list
+
+    path = tmp_path / "list_patition_label.txt"
+    path.write_text("  train_00001.jpg\t1  \r\n\n test_0002.jpg   7\n")
+    assert read_label_list(path) == [("train", "train_00001.jpg", 0, 1), ("test", "test_0002.jpg", 6, 3)]
+    path.write_text("\n \n\t\n")
+    with pytest.raises(DataError, match=r"list_patition_label.txt: label file is empty$"):
+        read_label_list(path)
+
+
+def test_rafdb_passes_the_image_check_mode_and_refuses_when_nothing_is_left(tmp_path):
+    from dsan_tf.data.rafdb import read_rafdb
+
+    make_rafdb(tmp_path, ["train_00001.jpg 5", "test_0001.jpg 7"])
+    (tmp_path / "Image" / "aligned" / "test_0001_aligned.jpg").write_bytes(b"<html>not an image</html>")
+    with pytest.raises(DataError, match=r"test_0001_aligned.jpg .*is not an image"):
+        read_rafdb(tmp_path)
+    assert len(read_rafdb(tmp_path, check_images="exists").table) == 2  # "exists" does not read the bytes
+    assert read_rafdb(tmp_path, skip_missing=True).splits == ("train",)
+    (tmp_path / "Image" / "aligned" / "train_00001_aligned.jpg").unlink()
+    image_dir = tmp_path.resolve() / "Image" / "aligned"
+    with pytest.raises(DataError, match=rf"list_patition_label.txt: no image left; expected image files under "
+                                        rf"{image_dir}$"):
+        read_rafdb(tmp_path, skip_missing=True)
+
+
+def test_readers_find_a_data_folder_under_home_from_tilde(tmp_path, monkeypatch):
+    from dsan_tf.data.affectnet import read_affectnet
+    from dsan_tf.data.folder import read_folder
+    from dsan_tf.data.rafdb import read_rafdb
+
+    make_rafdb(tmp_path / "raf", ["train_00001.jpg 5"])
+    make_affectnet(tmp_path / "aff", [0, 1], [2])
+    write_jpg(tmp_path / "faces" / "happy" / "a.jpg")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert read_rafdb("~/raf").table["label"].tolist() == [4]
+    assert read_affectnet("~/aff").splits == ("train", "valid")
+    assert read_affectnet("~/aff", image_dir="~/aff/Manually_Annotated_Images").splits == ("train", "valid")
+    assert read_folder("~/faces").class_names == ("happy",)
+
+
+# ---- issue 34: line-by-line sweep (affectnet)
+
+
+def test_affectnet_csv_beside_the_data_folder_wins_over_the_file_lists_folder(tmp_path):
+    make_affectnet(tmp_path, [0, 1, 2], [3])
+    (tmp_path / "Manually_Annotated_file_lists").mkdir()
+    (tmp_path / "Manually_Annotated_file_lists" / "training.csv").write_text(affectnet_row("0/train0.jpg", 6) + "\n")
+    data = load_dataset("affectnet8", tmp_path)
+    assert data.split("train")["label"].tolist() == [0, 1, 2]
+
+
+def test_affectnet_header_is_only_skipped_on_the_first_line(tmp_path):
+    from dsan_tf.data.affectnet import read_annotation_csv
+
+    path = tmp_path / "training.csv"
+    path.write_text(affectnet_row("0/a.jpg", 3) + "\n" + ",".join(COLUMNS) + "\n")
+    with pytest.raises(DataError, match=r"training.csv line 2: face box and expression must be numbers"):
+        read_annotation_csv(path)
+    path.write_text(",".join(COLUMNS) + "\n")
+    with pytest.raises(DataError, match=r"training.csv: annotation file has no rows$"):
+        read_annotation_csv(path)
+
+
+@pytest.mark.parametrize("box, code, message", [
+    ((2, 3, 6, 5), -1, r"line 2: expression must be a code 0..10, got -1"),
+    ((2, 3, 0, 5), 3, r"line 2: face_width/face_height must be > 0, got \(2, 3, 0, 5\)"),
+    ((2, 3, 6, 0), 3, r"line 2: face_width/face_height must be > 0, got \(2, 3, 6, 0\)"),
+    ((2, 3, 0.4, 5), 3, r"line 2: face_width/face_height must be > 0, got \(2, 3, 0, 5\)"),  # rounds to 0
+    ((2, 3, 6, -5), 3, r"line 2: face_width/face_height must be > 0, got \(2, 3, 6, -5\)"),
+])
+def test_affectnet_bad_codes_and_empty_boxes_are_refused_naming_the_line(tmp_path, box, code, message):
+    from dsan_tf.data.affectnet import read_annotation_csv
+
+    path = tmp_path / "training.csv"
+    path.write_text(affectnet_row("0/a.jpg", 0) + "\n" + affectnet_row("0/b.jpg", code, box) + "\n")
+    with pytest.raises(DataError, match=r"training.csv " + message):
+        read_annotation_csv(path)
+
+
+def test_affectnet_one_pixel_boxes_and_the_edge_codes_are_accepted(tmp_path):
+    from dsan_tf.data.affectnet import read_annotation_csv
+
+    path = tmp_path / "training.csv"
+    path.write_text(affectnet_row("0/a.jpg", 0, (0, 0, 1, 1)) + "\n" + affectnet_row("0/b.jpg", 10, (-4, 7, 1, 2)) + "\n")
+    assert [(r[1], r[2]) for r in read_annotation_csv(path)] == [((0, 0, 1, 1), 0), ((-4, 7, 1, 2), 10)]
+
+
+def test_affectnet_report_lines_count_rows_kept_and_dropped_by_code(tmp_path):
+    make_affectnet(tmp_path, [0, 1, 7, 8, 9, 10, 6], [7, 5, 3])
+    root = tmp_path.resolve()
+    data8 = load_dataset("affectnet8", tmp_path)
+    assert (f"{root / 'training.csv'}: 7 rows, 4 kept for AffectNet-8; dropped by expression code: 8: 1, 9: 1, 10: 1"
+            in data8.report)
+    assert f"{root / 'validation.csv'}: 3 rows, 3 kept for AffectNet-8; dropped by expression code: none" in data8.report
+    data7 = load_dataset("affectnet7", tmp_path)
+    assert (f"{root / 'training.csv'}: 7 rows, 3 kept for AffectNet-7; dropped by expression code: 7: 1, 8: 1, 9: 1, "
+            "10: 1") in data7.report
+    assert f"{root / 'validation.csv'}: 3 rows, 2 kept for AffectNet-7; dropped by expression code: 7: 1" in data7.report
+
+
+def test_affectnet_passes_the_image_check_mode_and_refuses_when_nothing_is_left(tmp_path):
+    from dsan_tf.data.affectnet import read_affectnet
+
+    make_affectnet(tmp_path, [0, 1], [2])
+    images = tmp_path / "Manually_Annotated_Images"
+    (images / "1" / "train1.jpg").write_bytes(b"<html>not an image</html>")
+    with pytest.raises(DataError, match=r"train1.jpg .*is not an image"):
+        read_affectnet(tmp_path)
+    assert len(read_affectnet(tmp_path, check_images="exists").split("train")) == 2
+    assert read_affectnet(tmp_path, skip_missing=True).split("train")["name"].tolist() == ["0/train0.jpg"]
+    (images / "0" / "valid0.jpg").unlink()
+    with pytest.raises(DataError, match=rf"validation.csv: no image left; expected image files under "
+                                        rf"{images.resolve()}$"):
+        read_affectnet(tmp_path, skip_missing=True)
+
+
+# ---- issue 34: line-by-line sweep (folder)
+
+
+def test_folder_passes_the_image_check_mode_dataset_name_and_refuses_when_nothing_is_left(tmp_path):
+    from dsan_tf.data.folder import read_folder
+
+    write_jpg(tmp_path / "happy" / "a.jpg")
+    (tmp_path / "sad").mkdir()
+    (tmp_path / "sad" / "b.jpg").write_bytes(b"<html>not an image</html>")
+    assert len(read_folder(tmp_path, check_images="exists").table) == 2
+    data = read_folder(tmp_path, skip_missing=True, dataset="mine")
+    assert data.dataset == "mine" and data.table["name"].tolist() == ["happy/a.jpg"]
+    assert read_folder(tmp_path, check_images="none").dataset == "folder"
+    (tmp_path / "happy" / "a.jpg").write_bytes(b"junk")
+    with pytest.raises(DataError, match=rf"{tmp_path.resolve()}: no image left; expected readable images in the "
+                                        r"class folders$"):
+        read_folder(tmp_path, skip_missing=True)
+
+
+def test_folder_validation_folder_and_classes_from_every_split(tmp_path):
+    from dsan_tf.data.folder import read_folder
+
+    write_jpg(tmp_path / "train" / "happy" / "a.jpg")
+    write_jpg(tmp_path / "validation" / "sad" / "b.jpg")  # "sad" only in the validation split
+    data = read_folder(tmp_path)
+    assert data.class_names == ("happy", "sad") and data.splits == ("train", "valid")
+    assert data.split("valid")["label"].tolist() == [1]
+    given = read_folder(tmp_path, ["sad", "happy", "angry"])  # a list: label order as given
+    assert given.class_names == ("sad", "happy", "angry") and given.split("train")["label"].tolist() == [1]
+
+
+def test_affectnet_dropped_codes_are_listed_in_code_order_whatever_the_row_order(tmp_path):
+    make_affectnet(tmp_path, [10, 1, 8, 9, 8], [2])
+    data = load_dataset("affectnet8", tmp_path)
+    assert (f"{tmp_path.resolve() / 'training.csv'}: 5 rows, 1 kept for AffectNet-8; dropped by expression code: "
+            "8: 2, 9: 1, 10: 1") in data.report
+
+
+def test_folder_files_beside_the_class_folders_are_no_classes(tmp_path):
+    from dsan_tf.data.folder import read_folder
+
+    write_jpg(tmp_path / "happy" / "a.jpg")
+    write_jpg(tmp_path / "stray.jpg")  # a file, not a class folder
+    (tmp_path / "README.txt").write_text("labels by folder")
+    data = read_folder(tmp_path)
+    assert data.class_names == ("happy",) and data.table["name"].tolist() == ["happy/a.jpg"]
+
+
+def test_rafdb_and_folder_name_their_dataset_and_classes_in_the_report(tmp_path):
+    from dsan_tf.data.folder import read_folder
+
+    make_rafdb(tmp_path / "raf", ["train_00001.jpg 5"])
+    assert load_dataset("rafdb", tmp_path / "raf").dataset == "rafdb"
+    write_jpg(tmp_path / "faces" / "sad" / "a.jpg")
+    write_jpg(tmp_path / "faces" / "happy" / "b.jpg")
+    data = read_folder(tmp_path / "faces")
+    assert data.report[0] == f"{(tmp_path / 'faces').resolve()}: classes ['happy', 'sad']"
+
+
+@pytest.mark.parametrize("line, message", [
+    ("train_00003.jpg 5 3", r"line 2: expected '<name> <label 1..7>', got 'train_00003.jpg 5 3'"),
+    ("Train_00003.jpg 5", r"line 2: image name must start with 'train_' or 'test_', got 'Train_00003.jpg'"),
+])
+def test_rafdb_a_third_field_or_a_capitalised_split_is_refused(tmp_path, line, message):
+    from dsan_tf.data.rafdb import read_label_list
+
+    path = tmp_path / "list_patition_label.txt"
+    path.write_text(f"train_00001.jpg 5\n{line}\n")
+    with pytest.raises(DataError, match=message):
+        read_label_list(path)
+
+
+def test_affectnet_a_row_with_a_field_too_many_is_refused(tmp_path):
+    from dsan_tf.data.affectnet import read_annotation_csv
+
+    path = tmp_path / "training.csv"
+    path.write_text(affectnet_row("0/a.jpg", 3) + "\n" + affectnet_row("0/b.jpg", 3) + ",extra\n")
+    with pytest.raises(DataError, match=r"training.csv line 2: expected 9 fields \(subDirectory_filePath,.*\), got 10"):
+        read_annotation_csv(path)

@@ -252,3 +252,51 @@ def test_list_lines_with_spaces_around_them_are_read(tmp_path):
     "\\t1_fer0034656.png 8 0 ") names its image as the bare line does."""
     (tmp_path / "list.txt").write_text("0/fer0032226.jpg  \n\t1_fer0034656.png 8 0 \n")
     assert load_subset_list(tmp_path / "list.txt") == ["fer0032226.jpg", "fer0034656.png"]
+
+
+# ---- issue 34: line-by-line sweep (subsets)
+
+
+@pytest.mark.parametrize("line, name", [
+    ("1_FER0034656.PNG 8 0", "FER0034656.PNG"),  # FERPlus occlusion, upper-case extension
+    ("12_fer0034656.png\t8\t0", "fer0034656.png"),  # tab separated
+    ("0/fer0032226.JPG", "fer0032226.JPG"),  # pose, upper-case extension
+    ("3/fer0032226.jpeg", "fer0032226.jpeg"),
+    ("3/a.bmp", "a.bmp"), ("3/a.gif", "a.gif"), ("3/a.tif", "a.tif"), ("3/a.tiff", "a.tiff"), ("3/a.webp", "a.webp"),
+    ("test_0003 3 4", "test_0003"),  # RAF-DB occlusion without _aligned
+    ("test_0003_aligned.jpg 3 4", "test_0003_aligned.jpg"),  # ... with an extension
+    ("TEST_0003.JPG 3 4", "TEST_0003.JPG"),
+    ("train_00012_aligned 1 2", "train_00012_aligned"),
+])
+def test_each_list_format_in_its_spellings(tmp_path, line, name):
+    (tmp_path / "list.txt").write_text(line + "\n")
+    assert load_subset_list(tmp_path / "list.txt") == [name]
+
+
+@pytest.mark.parametrize("line", ["3/a.txt", "1_fer0034656.txt 8 0", "val_0003_aligned 3 4", "test_0003_aligned 3 x",
+                                  f"0/my photos/{HEX}.jpg"])  # two tokens, though one part is a stem
+def test_lines_with_other_extensions_or_prefixes_are_errors(tmp_path, line):
+    (tmp_path / "list.txt").write_text(f"0/a.jpg\n{line}\n")
+    with pytest.raises(DataError, match=r"list.txt line 2: expected one of"):
+        load_subset_list(tmp_path / "list.txt")
+
+
+def test_a_list_with_a_byte_order_mark_or_a_non_utf8_byte_is_read(tmp_path):
+    (tmp_path / "bom.txt").write_bytes(b"\xef\xbb\xbf0/fer0032226.jpg\n1/fer0032227.jpg\n")
+    assert load_subset_list(tmp_path / "bom.txt") == ["fer0032226.jpg", "fer0032227.jpg"]
+    (tmp_path / "latin1.txt").write_bytes(b"0/a.jpg\n0/caf\xe9.jpg\n")  # the byte is replaced, not a crash
+    assert load_subset_list(tmp_path / "latin1.txt") == ["a.jpg", "caf\ufffd.jpg"]
+
+
+def test_a_list_without_duplicates_has_no_note_and_logs_nothing(tmp_path, caplog):
+    (tmp_path / "pose.txt").write_text(POSE)
+    assert read_subset_list(tmp_path / "pose.txt").duplicate_note() is None
+    with caplog.at_level(logging.WARNING):
+        load_subset_list(tmp_path / "pose.txt")
+    assert caplog.records == []
+
+
+def test_match_key_lowers_only_affectnet_hex_stems():
+    assert match_key("Fer0000001.PNG") == "Fer0000001"  # a FERPlus/RAF-DB name keeps its case
+    assert match_key("7/" + HEX.upper() + ".JPG") == HEX
+    assert match_key("test_0003_aligned.jpg") == "test_0003" and match_key("test_aligned_0003.jpg") == "test_aligned_0003"
