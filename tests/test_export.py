@@ -1005,17 +1005,18 @@ def test_the_model_name_base_path_config_dir_and_warmup_images_reach_the_export_
 
 
 def test_a_users_own_models_config_is_merged_into_the_file_written_beside_it(tmp_path, monkeypatch, capsys):
-    """A models.config of the user's own (serving "other") is kept byte for byte; models.config.dsan, written
-    beside it, serves both "other" and dsan version 1 (merged from the user's file), and one line says so."""
+    """A models.config of the user's own in --config-dir (serving "other") is kept byte for byte;
+    models.config.dsan, written beside it, serves both "other" and dsan version 1 (merged from the user's file
+    in --config-dir, not from the output's parent), and one line says so."""
     from dsan_tf import export
 
-    own = tmp_path / "models" / "models.config"
+    own = tmp_path / "conf" / "models.config"
     own.parent.mkdir()
     text = 'model_config_list { config { name: "other" base_path: "/models/other" model_platform: "tensorflow" } }\n'
     own.write_text(text)
-    status, _ = _savedmodel_with_stand_ins(tmp_path, monkeypatch, "--version", "1")
+    status, _ = _savedmodel_with_stand_ins(tmp_path, monkeypatch, "--version", "1", "--config-dir", str(own.parent))
     assert status == 0 and own.read_text() == text
-    config = export.read_model_config(tmp_path / "models" / "models.config.dsan")
+    config = export.read_model_config(tmp_path / "conf" / "models.config.dsan")
     assert [(c.name, list(c.model_version_policy.specific.versions)) for c in config.model_config_list.config] == \
         [("other", []), ("dsan", [1])]
     assert f"kept {own}: not written by this command; wrote models.config.dsan beside it" in capsys.readouterr().err
