@@ -634,3 +634,11 @@ def test_the_grpc_request_names_model_version_and_signature_and_each_answer_goes
     assert list(sent.string_val) == [b"one", b"two"] and [d.size for d in sent.tensor_shape.dim] == [2]
     assert got == [{"probabilities": [0.25, 0.75], "class_id": 1, "class_name": "b"},
                    {"probabilities": [0.875, 0.125], "class_id": 0, "class_name": "a"}]
+
+
+def test_settings_with_faces_is_refused_as_a_whole_photo_flag(capsys, tmp_path):
+    """--settings (alone) with --faces: exit 2 naming --settings, as --align-size and --grayscale are."""
+    with pytest.raises(SystemExit) as stop:
+        client.main(["--rest", "http://h:8501", "--faces", "--settings", str(tmp_path), "face.png"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "--settings: for whole photos; with --faces the files are sent as they are" in err

@@ -981,7 +981,7 @@ def _savedmodel_with_stand_ins(tmp_path, monkeypatch, *flags):
 
 
 def test_the_model_name_base_path_config_dir_and_warmup_images_reach_the_export_and_models_config(
-        tmp_path, monkeypatch):
+        tmp_path, monkeypatch, capsys):
     """--model-name faces, --serving-base-path /srv/faces, --config-dir conf, --warmup-images face.png,
     --version 3: the export is called with model name faces, the PNG's bytes and overwrite False; conf/
     holds models.config serving faces version 3 from /srv/faces, and batching_parameters.txt."""
@@ -1002,6 +1002,9 @@ def test_the_model_name_base_path_config_dir_and_warmup_images_reach_the_export_
         ("faces", "/srv/faces", [3])
     assert export.parse_batching_parameters(tmp_path / "conf" / "batching_parameters.txt").num_batch_threads.value == 4
     assert not (tmp_path / "models" / "models.config").exists()
+    out = capsys.readouterr().out
+    assert f"wrote {tmp_path / 'models' / 'dsan' / '3'} (dsan, 2 classes, input 16px, trained as float32" in out
+    assert f"wrote {tmp_path / 'conf' / 'models.config'} (serving faces versions [3] from /srv/faces)" in out
 
 
 def test_a_users_own_models_config_is_merged_into_the_file_written_beside_it(tmp_path, monkeypatch, capsys):
