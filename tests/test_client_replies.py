@@ -519,3 +519,126 @@ def test_the_largest_only_flag_reaches_the_photo_aligner(monkeypatch):
         args = parser.parse_args(["--rest", "http://h:8501", "--align-size", "16", "--no-grayscale", *flags, "p.jpg"])
         assert client.photo_faces(args, [], []) == []
         assert given[-1] is want
+
+
+# ---- issue 34: line-by-line sweep (dsan_tf/cli/client.py)
+
+
+@pytest.mark.parametrize("error", [ConnectionResetError("Connection reset by peer"), TimeoutError("timed out")])
+def test_a_connection_dropped_or_timed_out_mid_request_is_unreachable(capsys, tmp_path, monkeypatch, error):
+    """A reset connection or a socket timeout (not URLError) is exit 3 naming the server and the reason."""
+    def post(request, timeout):
+        raise error
+
+    monkeypatch.setattr(client, "_post", post)
+    status, out, err = run(capsys, "--rest", "http://h:8501", "--faces", face_png(tmp_path))
+    assert status == 3 and out == ""
+    assert f"cannot reach TF Serving's REST API at http://h:8501: {error}" in err
+
+
+def test_the_rest_timeout_bounds_each_read_too(monkeypatch):
+    """predict_rest(timeout=7): the socket timeout given to the request is 7 s, not the default 30."""
+    seen = []
+
+    def post(request, timeout):
+        seen.append(timeout)
+        return _reply(([0.5, 0.5], 0))
+
+    monkeypatch.setattr(client, "_post", post)
+    client.predict_rest("http://h:8501", "dsan", None, [b"one"], timeout=7)
+    assert seen == [7]
+
+
+def test_a_servers_error_text_is_its_json_error_else_its_first_300_characters_stripped():
+    assert client._error_text(b'{"error": "Servable not found"}') == "Servable not found"
+    assert client._error_text(b"  " + b"x" * 400 + b"\n") == "x" * 300
+    assert client._error_text(b"\xffplain") == "\ufffdplain"
+
+
+def test_the_photo_aligner_gets_the_detector_flags_and_the_crop_size(monkeypatch):
+    """photo_faces builds its FaceAligner with --min-confidence, --min-face-size and the crop side
+    (--align-size), not their defaults."""
+    import dsan_tf.data.align as align
+
+    given = []
+
+    class Recording(align.FaceAligner):
+        def __init__(self, *args, **kwargs):
+            given.append(kwargs)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(align, "FaceAligner", Recording)
+    args = client.build_parser().parse_args(["--rest", "http://h:8501", "--align-size", "24", "--no-grayscale",
+                                             "--min-confidence", "0.75", "--min-face-size", "33", "p.jpg"])
+    assert client.photo_faces(args, [], []) == []
+    assert (given[-1]["output_size"], given[-1]["min_confidence"], given[-1]["min_face_size"]) == (24, 0.75, 33)
+
+
+@pytest.mark.parametrize("flags, accepted", [
+    (["--timeout", "0"], False), (["--timeout", "1e6"], True), (["--timeout", "1000001"], False),
+    (["--batch-size", "1024"], True), (["--batch-size", "1025"], False), (["--batch-size", "0"], False),
+    (["--version", "0"], False), (["--version", str(2**63 - 1)], True), (["--version", str(2**63)], False),
+])
+def test_the_clients_number_flags_at_their_bounds(capsys, flags, accepted):
+    """--timeout: more than 0 s, at most 1e6; --batch-size: 1 to 1024; --version: 1 to 2**63 - 1."""
+    parser = client.build_parser()
+    if accepted:
+        args = parser.parse_args(["--rest", "http://h:8501", *flags, "x.png"])
+        want = float(flags[1]) if flags[0] == "--timeout" else int(flags[1])
+        assert getattr(args, flags[0][2:].replace("-", "_")) == want
+    else:
+        with pytest.raises(SystemExit) as stop:
+            parser.parse_args(["--rest", "http://h:8501", *flags, "x.png"])
+        assert stop.value.code == 2 and flags[0] in capsys.readouterr().err
+
+
+def test_the_clients_defaults_are_the_documented_ones():
+    """Model dsan, the latest version, 32 images a request, 30 s, text lines, no labels, whole photos."""
+    args = client.build_parser().parse_args(["--rest", "http://h:8501", "x.png"])
+    assert (args.model, args.version, args.batch_size, args.timeout, args.json, args.labels, args.faces) == \
+        ("dsan", None, 32, 30.0, False, None, False)
+
+
+def test_the_grpc_request_names_model_version_and_signature_and_each_answer_goes_to_its_image():
+    """predict_grpc: the PredictRequest names the model, the version (none when not given) and
+    serving_default, and carries the images as a [2] string tensor in order; the reply's rows become one
+    prediction per image, in order."""
+    pytest.importorskip("grpc")
+
+    from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
+    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+    def tensor(dtype, dims, **values):
+        shape = tensor_shape_pb2.TensorShapeProto(dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=d) for d in dims])
+        return tensor_pb2.TensorProto(dtype=dtype, tensor_shape=shape, **values)
+
+    seen = []
+
+    class Recording(prediction_service_pb2_grpc.PredictionServiceServicer):
+        def Predict(self, request, context):
+            seen.append(request)
+            response = predict_pb2.PredictResponse()
+            response.outputs["probabilities"].CopyFrom(tensor(types_pb2.DT_FLOAT, [2, 2],
+                                                              float_val=[0.25, 0.75, 0.875, 0.125]))
+            response.outputs["class_id"].CopyFrom(tensor(types_pb2.DT_INT64, [2], int64_val=[1, 0]))
+            response.outputs["class_name"].CopyFrom(tensor(types_pb2.DT_STRING, [2], string_val=[b"b", b"a"]))
+            return response
+
+    with grpc_serving(Recording()) as port:
+        got = client.predict_grpc(f"127.0.0.1:{port}", "faces", 5, [b"one", b"two"], timeout=10)
+        client.predict_grpc(f"127.0.0.1:{port}", "faces", None, [b"one", b"two"], timeout=10)
+    spec = seen[0].model_spec
+    assert (spec.name, spec.version.value, spec.signature_name) == ("faces", 5, "serving_default")
+    assert not seen[1].model_spec.HasField("version")
+    sent = seen[0].inputs["image_bytes"]
+    assert list(sent.string_val) == [b"one", b"two"] and [d.size for d in sent.tensor_shape.dim] == [2]
+    assert got == [{"probabilities": [0.25, 0.75], "class_id": 1, "class_name": "b"},
+                   {"probabilities": [0.875, 0.125], "class_id": 0, "class_name": "a"}]
+
+
+def test_settings_with_faces_is_refused_as_a_whole_photo_flag(capsys, tmp_path):
+    """--settings (alone) with --faces: exit 2 naming --settings, as --align-size and --grayscale are."""
+    with pytest.raises(SystemExit) as stop:
+        client.main(["--rest", "http://h:8501", "--faces", "--settings", str(tmp_path), "face.png"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "--settings: for whole photos; with --faces the files are sent as they are" in err

@@ -701,3 +701,374 @@ def test_warmup_images_named_in_capitals_are_taken(tmp_path):
     command, args = parse_command_args("export savedmodel", base + [str(tmp_path / "notes.TXT")])
     with pytest.raises(command.CommandError, match=r"notes\.TXT: TensorFlow cannot decode a '\.TXT' file"):
         command.check_paths(args, args.output / "1")
+
+
+# ---- issue 34: line-by-line sweep (dsan_tf/export.py)
+
+
+def test_default_warmup_images_are_the_first_sample_pngs_in_name_order():
+    """default_warmup_images(limit=3) with the embedded sample: the bytes of its first three PNGs by sorted
+    path (found under every folder of the sample), not all of them and not in the folder's listing order."""
+    from dsan_tf import export
+    from dsan_tf.data import SAMPLE_FERPLUS_DIR
+
+    files = sorted(Path(SAMPLE_FERPLUS_DIR).rglob("*.png"))
+    if len(files) < 4:
+        pytest.skip("the embedded FERPlus sample is absent")
+    assert export.default_warmup_images(limit=3) == [f.read_bytes() for f in files[:3]]
+
+
+def _export_with_a_stand_in_module(monkeypatch):
+    """export_saved_model with the serving module replaced by an empty tf.Module that ships the labels and
+    settings files it is given (so the save takes no time); returns the stand-in model."""
+    from types import SimpleNamespace
+
+    from dsan_tf import export
+
+    def module(model, labels_path=None, settings_path=None):
+        m = tf.Module()
+        m.labels, m.settings = tf.saved_model.Asset(str(labels_path)), tf.saved_model.Asset(str(settings_path))
+        return m
+
+    monkeypatch.setattr(export, "build_serving_module", module)
+    monkeypatch.setattr(export, "signatures_of", lambda m: None)
+    return SimpleNamespace(settings={"num_classes": 2, "image_size": 16, "variant": "dsan"},
+                           class_names=["Calm face", "happy"])
+
+
+def test_the_python_export_names_its_warmup_after_the_base_folder_and_replays_the_images_given(tmp_path,
+                                                                                             monkeypatch):
+    """export_saved_model without model_name: the warmup requests name the model after the base folder
+    ("Faces_2", as written); with warmup_images, those images (not the sample's) are replayed, the first one
+    at every batch size; model_name given wins."""
+    from dsan_tf import export
+
+    model = _export_with_a_stand_in_module(monkeypatch)
+    base = tmp_path / "serving" / "Faces_2"
+    image = export.synthetic_face_png(size=12, seed=5)
+    target = export.export_saved_model(model, base, 3, warmup_images=[image])
+    assert target == base / "3"
+    logs = export.read_warmup_file(target / "assets.extra" / export.WARMUP_FILE)
+    requests = [log.predict_log.request for log in logs]
+    assert {r.model_spec.name for r in requests} == {"Faces_2"}
+    assert [len(r.inputs["image_bytes"].string_val) for r in requests[:-1]] == [1, 8, 32]
+    assert set(requests[0].inputs["image_bytes"].string_val) == {image}
+    assert (target / "assets" / "labels.txt").read_text() == "Calm face\nhappy\n"
+    target = export.export_saved_model(model, base, 4, model_name="other", warmup_images=[image])
+    assert {log.predict_log.request.model_spec.name for log in export.read_warmup_file(
+        target / "assets.extra" / export.WARMUP_FILE)} == {"other"}
+
+
+def test_a_version_below_1_is_refused_before_anything_is_written(tmp_path):
+    from dsan_tf import export
+
+    for version in (0, -2):
+        with pytest.raises(ValueError, match="version must be a positive integer"):
+            export.check_version_free(tmp_path, version)
+    assert export.version_dir(tmp_path, "7") == tmp_path / "7"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_models_config_that_is_not_utf8_is_refused_naming_the_file(tmp_path):
+    from dsan_tf import export
+    from dsan_tf.io_utils import OutputError
+
+    path = tmp_path / "models.config"
+    path.write_bytes(b"\xff\xfe model_config_list {}")
+    with pytest.raises(OutputError, match=rf"^{path}: not a readable ModelServerConfig text proto"):
+        export.read_model_config(path)
+
+
+def test_the_written_models_config_starts_with_its_header_so_the_next_export_updates_it(tmp_path):
+    """update_model_config writes the header first (made_by_export then says the file is ours) and the
+    config after it; merged_model_config returns the same text and writes nothing."""
+    from dsan_tf import export
+
+    path = tmp_path / "models.config"
+    config, text = export.merged_model_config(path, "dsan", "/models/dsan", [2])
+    assert not path.exists()
+    assert text.startswith(export.MODEL_CONFIG_HEADER) and 'name: "dsan"' in text
+    export.update_model_config(path, "dsan", "/models/dsan", [2])
+    assert path.read_text() == text and export.made_by_export(path)
+
+
+def test_one_thread_and_a_batch_of_one_are_allowed_and_one_allowed_size_equal_to_the_maximum():
+    from dsan_tf import export
+
+    message = export.batching_parameters(max_batch_size=1, num_batch_threads=1, allowed_batch_sizes=(1,))
+    assert (message.max_batch_size.value, message.num_batch_threads.value, list(message.allowed_batch_sizes)) == \
+        (1, 1, [1])
+    assert list(export.batching_parameters(max_batch_size=32, allowed_batch_sizes=(32,)).allowed_batch_sizes) == [32]
+
+
+def test_batching_parameters_have_tf_servings_field_numbers_on_the_wire():
+    """The message is built from session_bundle_config.proto's field list: its binary form, encoded here by
+    hand (tag = number << 3 | wire type; the wrappers are length-delimited messages holding field 1),
+    is max_batch_size 1, batch_timeout_micros 2, max_enqueued_batches 3, num_batch_threads 4,
+    allowed_batch_sizes 6 (packed), pad_variable_length_inputs 7."""
+    from dsan_tf import export
+
+    message = export.batching_parameters(max_batch_size=32, batch_timeout_micros=5, max_enqueued_batches=7,
+                                         num_batch_threads=3, allowed_batch_sizes=(8, 32),
+                                         pad_variable_length_inputs=True)
+
+    def wrapped(number, value):  # a one-byte varint in an Int64Value
+        return bytes([number << 3 | 2, 2, 0x08, value])
+
+    want = (wrapped(1, 32) + wrapped(2, 5) + wrapped(3, 7) + wrapped(4, 3)
+            + bytes([6 << 3 | 2, 2, 8, 32]) + bytes([7 << 3 | 0, 1]))
+    assert message.SerializeToString(deterministic=True) == want
+
+
+def test_grey_rgb_keeps_the_grey_of_overbright_values_at_255():
+    """grey_rgb clips the luminance to 0..255: (300, 300, 300) greys to 255, (-4, -4, -4) to 0."""
+    from dsan_tf.export import grey_rgb
+
+    pixels = np.array([[[300, 300, 300], [-4, -4, -4]]], np.float32)
+    np.testing.assert_array_equal(grey_rgb(pixels).numpy(), [[[255] * 3, [0] * 3]])
+
+
+def test_the_pixel_signature_refuses_nan_and_values_above_255(loaded):
+    """predict_pixels checks its pixels (INVALID_ARGUMENT, HTTP 400): NaN and 256 are refused, 255 is not."""
+    fn = loaded.signatures["predict_pixels"]
+    ok = np.full((1, 8, 10, 3), 255.0, np.float32)
+    assert fn(pixels=tf.constant(ok))["probabilities"].shape == (1, 8)
+    for bad in (np.nan, 256.0):
+        pixels = ok.copy()
+        pixels[0, 3, 4, 1] = bad
+        with pytest.raises(tf.errors.InvalidArgumentError):
+            fn(pixels=tf.constant(pixels))
+
+
+def test_warmup_default_batch_sizes_and_its_pixel_size():
+    """Without batch_sizes the warmup replays serving_default at 1, 8 and 32 (up to the batching
+    max_batch_size 32); pixel_size sets the side of predict_pixels' face."""
+    from dsan_tf import export
+
+    image = export.synthetic_face_png(size=10, seed=1)
+    requests = export.warmup_requests("m", [image], pixel_size=20)
+    assert [len(r.inputs["image_bytes"].string_val) for r in requests[:-1]] == [1, 8, 32]
+    assert tf.make_ndarray(requests[-1].inputs["pixels"]).shape == (1, 20, 20, 3)
+
+
+def test_track_variables_keeps_each_variable_once():
+    """Two functions reading one shared variable and one of their own: three variables, each once."""
+    from types import SimpleNamespace
+
+    from dsan_tf import export
+
+    shared, a, b = tf.Variable(1.0), tf.Variable(2.0), tf.Variable(3.0)
+    f = tf.function(lambda: shared + a).get_concrete_function()
+    g = tf.function(lambda: shared * b).get_concrete_function()
+    module = SimpleNamespace()
+    export._track_variables(module, [f, g])
+    assert sorted(float(v.numpy()) for v in module.model_variables) == [1.0, 2.0, 3.0]
+
+
+@pytest.fixture(scope="module")
+def tiny_dsan():
+    """An untrained 3-class DSAN of 32 px colour faces (random weights: colour and grey answer differently)."""
+    import keras
+
+    from dsan_tf.model import build_dsan
+
+    keras.utils.set_random_seed(1)
+    return build_dsan(3, 32, "dsan", dtype="float32")
+
+
+def _tflite_graph(model, monkeypatch, grey):
+    """export.tflite_function's concrete function (the graph convert_tflite converts, run here in TensorFlow)
+    for ``model`` as if its settings said grayscale_input=grey (no float32 copy: it is float32 already)."""
+    from dsan_tf import export
+
+    class Recorded:
+        settings = {**model.settings, "grayscale_input": grey}
+
+        def __call__(self, x, training=False):
+            return model(x, training=training)
+
+    monkeypatch.setattr(export, "float32_model", lambda m: m)
+    return export.tflite_function(Recorded())[0]
+
+
+def _keras_answer(model, pixels):
+    from dsan_tf.data.preprocess import normalize_imagenet
+
+    return model(normalize_imagenet(tf.constant(pixels)), training=False)["probabilities"].numpy()
+
+
+def test_the_tflite_graph_rounds_and_clips_its_pixels(tiny_dsan, monkeypatch):
+    """A colour model's TFLite graph: values 0.4 above an integer give the integer's answer (and the model
+    itself tells them apart); 300 gives 255's answer and -7 gives 0's."""
+    concrete = _tflite_graph(tiny_dsan, monkeypatch, grey=False)
+    face = np.random.default_rng(8).integers(0, 256, (1, 32, 32, 3)).astype(np.float32)
+    assert np.abs(_keras_answer(tiny_dsan, face + 0.4) - _keras_answer(tiny_dsan, face)).max() > 1e-6
+    np.testing.assert_allclose(concrete(pixels=tf.constant(face + 0.4))["probabilities"].numpy(),
+                               _keras_answer(tiny_dsan, face), atol=1e-6)
+    extremes = np.where(np.arange(32 * 32 * 3).reshape(1, 32, 32, 3) % 2 == 0, 300.0, -7.0).astype(np.float32)
+    clipped = np.where(extremes > 0, 255.0, 0.0).astype(np.float32)
+    assert np.abs(_keras_answer(tiny_dsan, extremes) - _keras_answer(tiny_dsan, clipped)).max() > 1e-4
+    np.testing.assert_allclose(concrete(pixels=tf.constant(extremes))["probabilities"].numpy(),
+                               _keras_answer(tiny_dsan, clipped), atol=1e-6)
+
+
+def test_the_tflite_graph_of_a_grey_model_greys_colour_faces(tiny_dsan, monkeypatch):
+    """A grey-trained model's TFLite graph answers a colour face with the model's answer for its BT.601
+    grey computed by hand (0.299 R + 0.587 G + 0.114 B, rounded, in three channels)."""
+    concrete = _tflite_graph(tiny_dsan, monkeypatch, grey=True)
+    colour = np.random.default_rng(9).integers(0, 256, (2, 32, 32, 3)).astype(np.float32)
+    grey = np.repeat(np.rint(colour @ np.array([0.299, 0.587, 0.114]))[..., None], 3, axis=-1).astype(np.float32)
+    assert np.abs(_keras_answer(tiny_dsan, colour) - _keras_answer(tiny_dsan, grey)).max() > 1e-4
+    np.testing.assert_allclose(concrete(pixels=tf.constant(colour))["probabilities"].numpy(),
+                               _keras_answer(tiny_dsan, grey), atol=1e-5)
+
+
+# ---- issue 34: line-by-line sweep (dsan_tf/cli/export_savedmodel.py)
+
+
+@pytest.mark.parametrize("flag, value, accepted", [
+    ("--num-batch-threads", "1024", True), ("--num-batch-threads", "1025", False), ("--num-batch-threads", "0", False),
+    ("--version", str(2**63 - 1), True), ("--version", str(2**63), False), ("--version", "0", False),
+])
+def test_the_savedmodel_commands_number_flags_at_their_bounds(tmp_path, capsys, flag, value, accepted):
+    """--num-batch-threads: 1 to 1024 cores; --version: 1 to 2**63 - 1 (TF Serving's int64)."""
+    from dsan_tf.cli import parse_command_args
+
+    argv = ["--weights", "ferplus", "--output", str(tmp_path / "dsan"), "--version", "1", flag, value]
+    if accepted:
+        args = parse_command_args("export savedmodel", argv)[1]
+        assert getattr(args, flag[2:].replace("-", "_")) == int(value)
+    else:
+        with pytest.raises(SystemExit) as stop:
+            parse_command_args("export savedmodel", argv)
+        assert stop.value.code == 2 and flag in capsys.readouterr().err
+
+
+def test_the_config_dir_flag_is_kept_and_defaults_to_the_outputs_parent(tmp_path):
+    from dsan_tf.cli import parse_command_args
+
+    argv = ["--weights", "ferplus", "--output", str(tmp_path / "models" / "dsan"), "--version", "1"]
+    assert parse_command_args("export savedmodel", argv)[1].config_dir == tmp_path / "models"
+    assert parse_command_args("export savedmodel", argv + ["--config-dir", str(tmp_path / "conf")])[1] \
+        .config_dir == tmp_path / "conf"
+
+
+def _savedmodel_with_stand_ins(tmp_path, monkeypatch, *flags):
+    """`dsan export savedmodel --weights <stand-in> --output <tmp>/models/dsan FLAGS` with the model and the
+    SavedModel replaced by stand-ins (the config files are real); returns (status, the export's keyword
+    arguments and version, as it was called)."""
+    from types import SimpleNamespace
+
+    import dsan_tf.inference as inference
+    from dsan_tf import export
+    from dsan_tf.cli import parse_command_args
+
+    weights = tmp_path / "model.keras"
+    weights.write_bytes(b"stand-in")
+    settings = {"variant": "dsan", "num_classes": 2, "image_size": 16, "dtype": "float32"}
+    monkeypatch.setattr(inference, "load_dsan", lambda path: SimpleNamespace(settings=settings))
+    calls = []
+
+    def fake_export(model, base, version, **kwargs):
+        calls.append({"version": version, **kwargs})
+        (Path(base) / str(version)).mkdir(parents=True)
+        return Path(base) / str(version)
+
+    monkeypatch.setattr(export, "export_saved_model", fake_export)
+    command, args = parse_command_args("export savedmodel", ["--weights", str(weights), "--output",
+                                                             str(tmp_path / "models" / "dsan"), *flags])
+    return command.run(args), calls
+
+
+def test_the_model_name_base_path_config_dir_and_warmup_images_reach_the_export_and_models_config(
+        tmp_path, monkeypatch, capsys):
+    """--model-name faces, --serving-base-path /srv/faces, --config-dir conf, --warmup-images face.png,
+    --version 3: the export is called with model name faces, the PNG's bytes and overwrite False; conf/
+    holds models.config serving faces version 3 from /srv/faces, and batching_parameters.txt."""
+    from PIL import Image
+
+    from dsan_tf import export
+
+    face = tmp_path / "face.png"
+    Image.fromarray(np.full((6, 9, 3), 90, np.uint8)).save(face)
+    status, calls = _savedmodel_with_stand_ins(
+        tmp_path, monkeypatch, "--version", "3", "--model-name", "faces", "--serving-base-path", "/srv/faces",
+        "--config-dir", str(tmp_path / "conf"), "--warmup-images", str(face))
+    assert status == 0
+    assert calls == [{"version": 3, "overwrite": False, "model_name": "faces", "warmup_images": [face.read_bytes()]}]
+    config = export.read_model_config(tmp_path / "conf" / "models.config")
+    (entry,) = config.model_config_list.config
+    assert (entry.name, entry.base_path, list(entry.model_version_policy.specific.versions)) == \
+        ("faces", "/srv/faces", [3])
+    assert export.parse_batching_parameters(tmp_path / "conf" / "batching_parameters.txt").num_batch_threads.value == 4
+    assert not (tmp_path / "models" / "models.config").exists()
+    out = capsys.readouterr().out
+    assert f"wrote {tmp_path / 'models' / 'dsan' / '3'} (dsan, 2 classes, input 16px, trained as float32" in out
+    assert f"wrote {tmp_path / 'conf' / 'models.config'} (serving faces versions [3] from /srv/faces)" in out
+
+
+def test_a_users_own_models_config_is_merged_into_the_file_written_beside_it(tmp_path, monkeypatch, capsys):
+    """A models.config of the user's own in --config-dir (serving "other") is kept byte for byte;
+    models.config.dsan, written beside it, serves both "other" and dsan version 1 (merged from the user's file
+    in --config-dir, not from the output's parent), and one line says so."""
+    from dsan_tf import export
+
+    own = tmp_path / "conf" / "models.config"
+    own.parent.mkdir()
+    text = 'model_config_list { config { name: "other" base_path: "/models/other" model_platform: "tensorflow" } }\n'
+    own.write_text(text)
+    status, _ = _savedmodel_with_stand_ins(tmp_path, monkeypatch, "--version", "1", "--config-dir", str(own.parent))
+    assert status == 0 and own.read_text() == text
+    config = export.read_model_config(tmp_path / "conf" / "models.config.dsan")
+    assert [(c.name, list(c.model_version_policy.specific.versions)) for c in config.model_config_list.config] == \
+        [("other", []), ("dsan", [1])]
+    assert f"kept {own}: not written by this command; wrote models.config.dsan beside it" in capsys.readouterr().err
+
+
+def test_when_both_config_names_are_the_users_nothing_is_written_and_a_line_says_so(tmp_path, monkeypatch, capsys):
+    """models.config and models.config.dsan both the user's own: neither is touched, and stderr names the
+    file and the version to merge by hand; batching_parameters.txt (new) is still written."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    for name in ("models.config", "models.config.dsan"):
+        (folder / name).write_text("model_config_list {}\n")
+    status, _ = _savedmodel_with_stand_ins(tmp_path, monkeypatch, "--version", "2")
+    err = capsys.readouterr().err
+    assert status == 0
+    assert [(folder / n).read_text() for n in ("models.config", "models.config.dsan")] == ["model_config_list {}\n"] * 2
+    assert (f"kept {folder / 'models.config'}: not written by this command (nor models.config.dsan); merge version 2 "
+            "into it yourself") in err
+    assert (folder / "batching_parameters.txt").exists()
+
+
+def test_an_input_inside_the_version_folder_an_overwrite_would_delete_is_refused(tmp_path):
+    """--overwrite replaces <output>/1: a warmup image kept inside it is refused before anything is written."""
+    from PIL import Image
+
+    from dsan_tf.cli import parse_command_args
+
+    inside = tmp_path / "models" / "dsan" / "1" / "face.png"
+    inside.parent.mkdir(parents=True)
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(inside)
+    command, args = parse_command_args("export savedmodel", [
+        "--weights", "ferplus", "--output", str(tmp_path / "models" / "dsan"), "--version", "1", "--overwrite",
+        "--warmup-images", str(inside)])
+    with pytest.raises(command.CommandError, match=rf"^{inside} lies inside {inside.parent}, which the export replaces"):
+        command.check_paths(args, args.output / "1")
+
+
+def test_a_warmup_image_tensorflow_cannot_decode_is_refused_by_its_content(tmp_path):
+    """read_warmup_images: a TIFF named face.jpg (Pillow reads it, TensorFlow would not) is refused naming the
+    format; a PNG and a BMP come back as their bytes, in order."""
+    from PIL import Image
+
+    from dsan_tf.cli.export_savedmodel import CommandError, read_warmup_images
+
+    pixels = np.random.default_rng(0).integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    png, bmp, tiff = tmp_path / "a.png", tmp_path / "b.bmp", tmp_path / "face.jpg"
+    Image.fromarray(pixels).save(png)
+    Image.fromarray(pixels).save(bmp)
+    Image.fromarray(pixels).save(tiff, format="TIFF")
+    assert read_warmup_images([png, bmp]) == [png.read_bytes(), bmp.read_bytes()]
+    with pytest.raises(CommandError, match=rf"^--warmup-images {tiff}: a TIFF image, which TensorFlow cannot"):
+        read_warmup_images([png, tiff])
