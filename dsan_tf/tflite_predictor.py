@@ -50,7 +50,8 @@ class TFLitePredictor(Predictor):
         self.source = source or f"{like.source} (TFLite)"
         detail = self._runner.get_input_details()
         shape = next(iter(detail.values()))["shape"] if detail else None
-        if shape is None or len(shape) != 4 or (self.image_size and shape[1] not in (-1, self.image_size)):
+        if shape is None or len(shape) != 4 or (
+                self.image_size and any(side not in (-1, self.image_size) for side in shape[1:3])):  # height and width
             raise ModelLoadError(f"{self.source}: takes input of shape {shape}, not [N, {self.image_size}, "
                                  f"{self.image_size}, 3] faces of the model {like.source}")
         # A free side (-1) takes the model's faces; np.zeros of a negative side would raise instead.

@@ -574,10 +574,8 @@ def test_the_tflite_limit_is_a_positive_count(tmp_path, capsys, value, accepted)
         assert stop.value.code == 2 and "--limit" in capsys.readouterr().err
 
 
-@pytest.mark.xfail(strict=True, reason="TFLitePredictor checks only the height of the flatbuffer's input "
-                   "(shape[1]); an input of the model's height and another width is accepted, and fails at "
-                   "the first face instead of at load")
 def test_the_tflite_predictor_refuses_a_flatbuffer_of_the_models_height_and_another_width(monkeypatch):
+    # Fixed 2026-12-08: only the height (shape[1]) was checked; such a flatbuffer failed at the first face.
     from dsan_tf.inference import ModelLoadError
     from dsan_tf.tflite_predictor import TFLitePredictor
 
