@@ -1929,14 +1929,20 @@ def test_the_scene_truth_of_two_faces_with_the_default_heights_by_hand(tmp_path)
 
     from dsan_tf.realtime import make_scene_video
 
-    patches = [(np.full((40, 60, 3), 200, np.uint8), (10, 8, 20, 16)), (np.full((30, 30, 3), 90, np.uint8), (5, 5, 10, 10))]
+    patches = [(np.full((40, 60, 3), 200, np.uint8), (10, 8, 20, 16)), (np.full((30, 30, 3), 30, np.uint8), (5, 5, 10, 10))]
     truth = make_scene_video(tmp_path / "two.avi", patches, frames=4, size=(160, 96))
     assert len(truth) == 4
     assert truth[0][0] == pytest.approx((16.0, 47.6, 24.0, 19.2))
     assert truth[0][1] == pytest.approx((103 + 28 / 3, 28 + 28 / 3, 56 / 3, 56 / 3))
     capture = cv2.VideoCapture(str(tmp_path / "two.avi"))
     assert capture.get(cv2.CAP_PROP_FPS) == pytest.approx(30.0) and capture.get(cv2.CAP_PROP_FRAME_COUNT) == 4
+    grey = capture.read()[1][..., 1].astype(int)
     capture.release()
+    # frame 0 as drawn: patch 0 (200) over columns 4..75, rows 38..85; patch 1 (30) over columns 103..158, rows
+    # 28..83 (on a 160 px wide frame: cut at the width, not at the height of 96); the grey (110) elsewhere
+    for row, col, value in [(60, 40, 200), (45, 10, 200), (80, 70, 200), (55, 130, 30), (35, 108, 30),
+                            (78, 154, 30), (20, 40, 110), (90, 130, 110), (60, 90, 110)]:
+        assert abs(grey[row, col] - value) < 25, (row, col, grey[row, col])
 
 
 def test_agreement_rounds_to_four_places_and_a_face_is_found_at_an_overlap_of_0_3():
