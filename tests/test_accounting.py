@@ -742,3 +742,527 @@ def test_bench_realtime_frame_size_checks_both_sides():
 
     assert _size("640x64") == (640, 64) and _size("64x4096") == (64, 4096)
     assert _size("640x63") is None and _size("640x4097") is None and _size("63x480") is None
+
+
+# ---- issue 34: line-by-line sweep (benchmark)
+REAL_TIMED, REAL_BUILD = bench.timed, bench.build  # taken at import, as REAL_RUNNER: monkeypatch_module replaces them
+
+
+def test_timed_records_each_step_s_wall_and_process_cpu_seconds(monkeypatch):
+    """Three steps on scripted clocks: wall 0.5, 1.25, 0.75 s; process CPU 0.25, 2.0, 1.5 s."""
+    import types
+
+    wall = iter([10.0, 10.5, 20.0, 21.25, 30.0, 30.75])
+    cpu = iter([1.0, 1.25, 5.0, 7.0, 9.0, 10.5])
+    monkeypatch.setattr(bench, "time", types.SimpleNamespace(perf_counter=lambda: next(wall),
+                                                             process_time=lambda: next(cpu)))
+    calls = []
+    got = REAL_TIMED(lambda: calls.append(1), 3)
+    assert calls == [1, 1, 1]
+    np.testing.assert_allclose(got, [(0.5, 0.25), (1.25, 2.0), (0.75, 1.5)])
+
+
+def test_build_compiles_the_model_asked_with_training_s_optimisers(monkeypatch):
+    """The network's Adam at 1e-3 (FusedAdam unless another is given), the centres' SGD at 0.9 with momentum 0.9."""
+    import keras
+
+    import dsan_tf.model
+    from dsan_tf.optimizers import FusedAdam
+
+    built = []
+
+    class Model:
+        def compile(self, optimizer, centre_optimizer):
+            self.optimizer, self.centre_optimizer = optimizer, centre_optimizer
+
+    monkeypatch.setattr(dsan_tf.model, "build_dsan", lambda k, size, variant, dtype: built.append(
+        (k, size, variant, dtype)) or Model())
+    args = argparse.Namespace(num_classes=5, image_size=48)
+    model = REAL_BUILD("baseline", "mixed_bfloat16", args)
+    assert built == [(5, 48, "baseline", "mixed_bfloat16")]
+    assert isinstance(model.optimizer, FusedAdam) and float(model.optimizer.learning_rate) == pytest.approx(1e-3)
+    sgd = model.centre_optimizer
+    assert isinstance(sgd, keras.optimizers.SGD) and float(sgd.learning_rate) == pytest.approx(0.9)
+    assert sgd.momentum == pytest.approx(0.9)
+    other = REAL_BUILD("dsan", "float32", args, adam=keras.optimizers.Adam)
+    assert type(other.optimizer) is keras.optimizers.Adam and float(other.optimizer.learning_rate) == pytest.approx(1e-3)
+
+
+class _BatchRecordingRunner:
+    """bench.Runner stand-in: records the batch it is given and each warm-up call."""
+
+    calls: list = []
+
+    def __init__(self, model, x, y):
+        self.label = model
+        self.calls.append(("batch", model, np.asarray(x), np.asarray(y)))
+
+    def train(self):
+        self.calls.append(("train", self.label))
+
+    def infer(self):
+        self.calls.append(("infer", self.label))
+
+
+def test_bench_precision_warms_up_on_the_seeded_batch_and_lists_every_step(monkeypatch):
+    """--warmup 0: no untimed training step but one inference step per model (its first call traces); the batch
+    is NumPy's default_rng(seed) standard normals of (batch, size, size, 3) in float32, labels in [0, K). Every
+    timed step's wall and CPU seconds are listed in the order timed. --no-inference: training only."""
+    script = {(v, kind): [[(0.4 + i, 0.3 + i), (0.1 + i, 0.2 + i)], [(0.9 + i, 0.7 + i), (0.5 + i, 0.6 + i)]]
+              for i, v in enumerate(bench.MODELS) for kind in ("train", "infer")}
+    calls = []
+    monkeypatch.setattr(_BatchRecordingRunner, "calls", calls)
+    monkeypatch.setattr(bench, "build", lambda variant, precision, args, adam=None: variant)
+    monkeypatch.setattr(bench, "Runner", _BatchRecordingRunner)
+    monkeypatch.setattr(bench, "timed", ScriptedTimes(script))
+    monkeypatch.setattr(bench, "log", lambda message: None)
+    args = argparse.Namespace(seed=5, batch_size=6, image_size=16, num_classes=4, no_inference=False, warmup=0,
+                              steps=2, rounds=2, round_seconds=1.0)
+    result = bench.bench_precision("float32", args)
+    assert [c[:2] for c in calls] == [("batch", "dsan"), ("infer", "dsan"), ("batch", "baseline"), ("infer", "baseline")]
+    x, y = calls[0][2], calls[0][3]
+    np.testing.assert_array_equal(x, np.random.default_rng(5).standard_normal((6, 16, 16, 3), dtype=np.float32))
+    assert x.dtype == np.float32 and y.shape == (6,) and y.dtype == np.int32 and 0 <= y.min() and y.max() < 4
+    assert result["dsan"]["train_step_seconds"] == [0.4, 0.1, 0.9, 0.5]  # in the order timed, not sorted
+    assert result["baseline"]["infer_step_cpu_seconds"] == pytest.approx([1.3, 1.2, 1.7, 1.6])
+    calls.clear()
+    monkeypatch.setattr(bench, "timed", ScriptedTimes(script))
+    args = argparse.Namespace(**{**vars(args), "no_inference": True, "warmup": 2})
+    result = bench.bench_precision("float32", args)
+    assert [c[:2] for c in calls] == [("batch", "dsan"), ("train", "dsan"), ("train", "dsan"),
+                                      ("batch", "baseline"), ("train", "baseline"), ("train", "baseline")]
+    assert result["steps"] == {"train": 2} and "infer_ratio_dsan_over_baseline" not in result
+    assert "infer_images_per_s" not in result["dsan"] and "train_ratio_dsan_over_baseline" in result
+
+
+def test_a_round_of_a_slow_step_is_at_least_one_step(monkeypatch):
+    """Probes of 50 s against --round-seconds 6: round(6 / 50) = 0 steps would time nothing; 1 is the floor."""
+    def timed(fn, steps):
+        return [(50.0, 50.0)] * steps
+
+    monkeypatch.setattr(bench, "build", lambda variant, precision, args, adam=None: variant)
+    monkeypatch.setattr(bench, "Runner", FakeRunner)
+    monkeypatch.setattr(bench, "timed", timed)
+    monkeypatch.setattr(bench, "log", lambda message: None)
+    args = argparse.Namespace(seed=0, batch_size=4, image_size=8, num_classes=3, no_inference=True, warmup=0,
+                              steps=None, rounds=1, round_seconds=6.0)
+    assert bench.bench_precision("float32", args)["steps"] == {"train": 1}
+
+
+def test_the_bench_summary_names_its_settings_and_keeps_every_precision_s_results():
+    args = argparse.Namespace(image_size=96, batch_size=12, warmup=2, rounds=5, precisions=["float32"])
+    results = {"float32": {"train_ratio_dsan_over_baseline": 0.93}}
+    summary = bench.summarise(results, args)
+    assert (summary["image_size"], summary["batch_size"], summary["warmup"], summary["rounds"]) == (96, 12, 2, 5)
+    assert summary["precisions"] is results
+
+
+def test_fixed_batch_is_numpy_s_seeded_draw_of_the_size_asked():
+    """The images first, then the labels, from one default_rng(seed); (batch, size, size, 3) float32."""
+    args = argparse.Namespace(seed=11, batch_size=5, num_classes=6)
+    x, y = bench.fixed_batch(24, args)
+    rng = np.random.default_rng(11)
+    np.testing.assert_array_equal(x, rng.standard_normal((5, 24, 24, 3), dtype=np.float32))
+    np.testing.assert_array_equal(y, rng.integers(0, 6, size=(5,)))
+    assert x.dtype == np.float32
+
+
+def test_bench_settings_defaults_are_the_documented_ones_and_are_read_from_flags():
+    from dsan_tf.cli.bench import parse_args
+
+    settings = bench.BenchSettings()
+    assert (settings.image_size, settings.image_sizes, settings.batch_size, settings.num_classes) == (112, (112,), 64, 7)
+    assert (settings.steps, settings.round_seconds, settings.warmup, settings.rounds) == (None, 30.0, 1, 3)
+    assert settings.precisions == ("float32", "mixed_bfloat16") and settings.profile_top == 10
+    assert settings.threads is None and not (settings.profile or settings.no_inference)
+    assert bench.BenchSettings.of(parse_args([])) == settings  # dsan bench's defaults are the library's
+    flags = parse_args(["--against-torch", "--image-size", "64,96", "--batch-size", "3", "--steps", "2", "--seed", "9",
+                        "--threads", "2", "--with-keras-adam", "--num-classes", "5", "--rounds", "4", "--warmup", "0"])
+    got = bench.BenchSettings.of(flags)
+    assert (got.image_size, got.image_sizes, got.batch_size, got.steps, got.seed, got.threads) == (64, (64, 96), 3, 2, 9, 2)
+    assert (got.with_keras_adam, got.num_classes, got.rounds, got.warmup, got.precisions) == (True, 5, 4, 0, ("float32",))
+
+
+def test_bench_against_torch_warms_each_framework_up_once_and_reports_its_setting(monkeypatch):
+    """--warmup 0 still calls each framework once (tf's first call traces); the batch of the image size asked goes
+    to both runners (torch's with the model module, precision, K and seed); the result names its precision,
+    size, steps and frameworks and lists each step's wall and CPU seconds."""
+    warm, made = [], []
+
+    class Runner(FakeRunner):
+        def train(self):
+            warm.append(self.label)
+
+    script = {("tf", "train"): [[(0.2, 1.0), (0.4, 3.0)]], ("torch", "train"): [[(0.5, 2.0), (0.3, 4.0)]]}
+    script_bench(monkeypatch, script, tf_runner=lambda precision, size, args, x, y, adam=None, keras_batchnorm=False: (
+        made.append(("tf", precision, size, x, y)) or Runner("tf")))
+    monkeypatch.setattr(bench, "fixed_batch", lambda image_size, args: (f"x{image_size}", f"y{image_size}"))
+    monkeypatch.setattr(bench, "TorchRunner", lambda *a: made.append(("torch", *a)) or Runner("torch"))
+    args = argparse.Namespace(seed=3, batch_size=4, num_classes=5, warmup=0, steps=2, rounds=1, round_seconds=1.0,
+                              with_keras_batchnorm=False, with_keras_adam=False)
+    result = bench.bench_against_torch("mixed_bfloat16", 48, args, module="ref")
+    assert warm == ["tf", "torch"]
+    assert made == [("tf", "mixed_bfloat16", 48, "x48", "y48"), ("torch", "ref", "mixed_bfloat16", "x48", "y48", 5, 3)]
+    assert (result["precision"], result["image_size"], result["steps"], result["frameworks"]) == (
+        "mixed_bfloat16", 48, 2, ["tf", "torch"])
+    assert result["tf"]["step_seconds"] == [0.2, 0.4] and result["torch"]["step_cpu_seconds"] == [2.0, 4.0]
+    assert result["torch"]["step_seconds"] == [0.5, 0.3]  # in the order timed
+    assert result["tf"]["step_cpu_seconds_median"] == 2.0 and result["tf"]["images_per_s_rounds"] == [
+        pytest.approx(4 / 0.3)]
+
+
+def test_profile_against_torch_warms_up_then_profiles_the_asked_steps_of_each_framework(monkeypatch):
+    """Without --steps, PROFILE_STEPS (2) steps each; a warm-up call per framework first (even at --warmup 0);
+    each framework's op times summarised per step with --profile-top op types of "other"."""
+    from collections import Counter
+
+    events = []
+
+    class Runner:
+        def __init__(self, label):
+            self.label = label
+
+        def train(self):
+            events.append(("warm", self.label))
+
+    def profiler(name):
+        def run(train, steps):
+            events.append(("profile", name, steps))
+            return Counter({("conv_forward", "Conv2D"): 6.0 * steps, ("other", "Relu"): 2.0 * steps,
+                            ("other", "AddV2"): 1.0 * steps})
+        return run
+
+    monkeypatch.setattr(bench, "fixed_batch", lambda size, args: ("x", "y"))
+    monkeypatch.setattr(bench, "tf_runner", lambda precision, size, args, x, y: Runner("tf"))
+    monkeypatch.setattr(bench, "TorchRunner", lambda module, precision, x, y, k, seed: Runner("torch"))
+    monkeypatch.setattr(bench, "profile_tf", profiler("tf"))
+    monkeypatch.setattr(bench, "profile_torch", profiler("torch"))
+    monkeypatch.setattr(bench, "log", lambda message: None)
+    args = argparse.Namespace(seed=0, batch_size=2, num_classes=3, warmup=0, steps=None, profile_top=1)
+    result = bench.profile_against_torch("float32", 32, args, module="ref")
+    assert events == [("warm", "tf"), ("warm", "torch"), ("profile", "tf", 2), ("profile", "torch", 2)]
+    assert (result["precision"], result["image_size"], result["steps"], result["frameworks"]) == (
+        "float32", 32, 2, ["tf", "torch"])
+    assert result["tf"]["op_ms_per_step"] == pytest.approx(9.0) and result["torch"]["other_top"] == [["Relu", 2.0]]
+    events.clear()
+    args.steps, args.warmup = 3, 2
+    assert bench.profile_against_torch("float32", 32, args, module="ref")["steps"] == 3
+    assert events == [("warm", "tf"), ("warm", "tf"), ("warm", "torch"), ("warm", "torch"), ("profile", "tf", 3),
+                      ("profile", "torch", 3)]
+
+
+def test_run_against_torch_profiles_in_profile_mode_and_reports_its_settings(monkeypatch, tmp_path):
+    import tensorflow as tf
+
+    torch = pytest.importorskip("torch")
+    measured = []
+    monkeypatch.setattr(bench, "load_torch_reference", lambda path: "reference")
+    monkeypatch.setattr(bench, "profile_against_torch", lambda precision, size, args, module: measured.append(
+        (precision, size, module)) or {"precision": precision, "image_size": size, "steps": 2})
+    monkeypatch.setattr(bench, "bench_against_torch", lambda *args: pytest.fail("timed instead of profiled"))
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
+    (tmp_path / "sub").mkdir()
+    reference = tmp_path / "sub" / ".." / "ref.py"
+    args = bench.BenchSettings(image_sizes=(32,), precisions=("float32",), profile=True, batch_size=6, warmup=2,
+                               rounds=4, torch_reference=reference)
+    summary = bench.run_against_torch(args)
+    assert summary["mode"] == "profile" and measured == [("float32", 32, "reference")]
+    assert (summary["batch_size"], summary["warmup"], summary["rounds"], summary["onednn"]) == (6, 2, 4, "0")
+    assert summary["torch_reference"] == str((tmp_path / "ref.py").resolve())
+    assert summary["tensorflow"] == tf.__version__ and summary["torch"] == torch.__version__
+    assert summary["results"] == [{"precision": "float32", "image_size": 32, "steps": 2}]
+    assert len(summary["load_average_1min"]) == 2 and summary["cpu"]["cpus"] >= 1
+
+
+@pytest.mark.parametrize("op_name, op_type, part", [
+    ("conv/Conv2DBackpropFilter", "Conv2DBackpropFilter", "conv_backward"),
+    ("x", "_MklNativeConv2DBackpropInput", "conv_backward"),
+    ("layer1_0_conv1/Conv2D", "_FusedConv2D", "conv_forward"),
+    ("bn1/FusedBatchNormV3", "FusedBatchNormV3", "batchnorm"),
+    ("layer1_0_bn2/AssignMovingAvg/sub", "Sub", "batchnorm"),  # a BatchNorm layer's scope
+    ("layer2_0_downsample_1/mul", "Mul", "batchnorm"),
+    ("sparse_attention/bn1_1/add", "AddV2", "batchnorm"),  # Keras' _1 suffix
+    ("bn1", "Relu", "other"),  # the op's own name is no scope
+    ("abn/mul", "Mul", "other"),  # "bn" inside a word is not a BatchNorm layer
+    ("layer1_0_conv1/Relu", "Relu", "other"),
+    ("Adam/update_conv/ResourceApplyAdam", "ResourceApplyAdam", "optimizer"),
+    ("SGD/mul", "Mul", "optimizer"),
+    ("x/AssignVariableOp", "AssignVariableOp", "optimizer"),
+    ("mul_12", "Mul", "optimizer"),  # the weight decay added to the gradients: unscoped
+    ("add", "AddV2", "optimizer"),
+    ("model/mul_12", "Mul", "other"),
+])
+def test_tf_ops_are_sorted_into_the_parts_of_a_step(op_name, op_type, part):
+    assert bench.tf_part(op_name, op_type) == part
+
+
+@pytest.mark.parametrize("names, part", [
+    (["aten::convolution_backward"], "conv_backward"),
+    (["ConvolutionBackward0"], "conv_backward"),
+    (["aten::mkldnn_convolution", "aten::conv2d"], "conv_forward"),
+    (["aten::conv2d"], "conv_forward"),
+    (["aten::native_batch_norm"], "batchnorm"),
+    (["NativeBatchNormBackward0"], "batchnorm"),
+    (["aten::add_", "Optimizer.step#Adam.step"], "optimizer"),  # by its caller
+    (["aten::mul", "Optimizer.zero_grad#SGD.zero_grad"], "optimizer"),
+    (["aten::_foreach_add_"], "optimizer"),
+    (["aten::_fused_adam_"], "optimizer"),
+    (["aten::add", "aten::native_batch_norm", "Optimizer.step#SGD.step"], "batchnorm"),  # the innermost match wins
+    (["MyOptimizer.step"], "other"),
+    (["aten::relu"], "other"),
+    ([], "other"),
+])
+def test_torch_ops_are_sorted_into_the_parts_of_a_step(names, part):
+    assert bench.torch_part(names) == part
+
+
+# ---- issue 34: line-by-line sweep (cli/bench)
+
+
+def _bench_refusal(capsys, *argv):
+    from dsan_tf.cli.bench import parse_args
+
+    with pytest.raises(SystemExit) as exit_:
+        parse_args(list(argv))
+    assert exit_.value.code == 2
+    return capsys.readouterr().err
+
+
+def test_dsan_bench_checks_its_flags_together(capsys):
+    from dsan_tf.cli.bench import parse_args
+
+    assert "--profile goes with --against-torch" in _bench_refusal(capsys, "--profile")
+    assert "--with-keras-*" in _bench_refusal(capsys, "--against-torch", "--profile", "--with-keras-adam")
+    assert "--with-keras-*" in _bench_refusal(capsys, "--against-torch", "--profile", "--with-keras-batchnorm")
+    assert parse_args(["--against-torch", "--profile"]).threads == 1  # op times as CPU times
+    assert parse_args(["--against-torch", "--profile", "--threads", "3"]).threads == 3
+    assert parse_args(["--against-torch"]).threads is None
+    assert "several sizes only with --against-torch" in _bench_refusal(capsys, "--image-size", "64,96")
+    args = parse_args(["--against-torch", "--image-size", "64,96"])
+    assert args.image_sizes == (64, 96) and args.image_size == 64
+    args = parse_args([])
+    assert args.image_sizes == (112,) and args.image_size == 112 and args.precisions == ("float32", "mixed_bfloat16")
+    assert args.torch_reference == bench.REPO / ".." / "shared" / "bench" / "torch_dsan.py"
+    assert parse_args(["--against-torch"]).precisions == ("float32",)
+    assert parse_args(["--precisions", "mixed_bfloat16,mixed_bfloat16"]).precisions == ("mixed_bfloat16",)
+    assert parse_args(["--precisions", "mixed_bfloat16,float32"]).precisions == ("mixed_bfloat16", "float32")
+    # 1024 images of 512 px: 1024 * 64 * 256 * 256 elements in the first feature map, over 2**31 - 1
+    assert "too large" in _bench_refusal(capsys, "--batch-size", "1024", "--image-size", "512")
+    assert "too large" in _bench_refusal(capsys, "--against-torch", "--batch-size", "1024", "--image-size", "64,512")
+    assert parse_args(["--batch-size", "1024", "--image-size", "352"]).batch_size == 1024  # 176 ** 2 * 64 * 1024 fits
+
+
+def _throughput_summary():
+    def entry(train, train_best, train_cpu, infer, infer_best, infer_cpu):
+        return {"train_images_per_s": train, "train_images_per_s_best": train_best,
+                "train_step_cpu_seconds_median": train_cpu, "infer_images_per_s": infer,
+                "infer_images_per_s_best": infer_best, "infer_step_cpu_seconds_median": infer_cpu}
+
+    result = {"steps": {"train": 3, "infer": 5}, "dsan": entry(10.0, 12.5, 1.5, 40.0, 44.0, 0.25),
+              "baseline": entry(11.0, 13.0, 1.25, 42.0, 46.5, 0.5),
+              "train_ratio_dsan_over_baseline": 0.8, "train_ratio_best_dsan_over_baseline": 0.9,
+              "train_ratio_rounds": [0.7, 0.85], "train_ratio_cpu_dsan_over_baseline": 1.1,
+              "infer_ratio_dsan_over_baseline": 0.95, "infer_ratio_best_dsan_over_baseline": 0.96,
+              "infer_ratio_rounds": [0.93, 0.97], "infer_ratio_cpu_dsan_over_baseline": 2.0}
+    return {"load_average_1min": [1.3, 3.5], "cpu_count": 4, "headline_precision": "float32",
+            "train_ratio_dsan_over_baseline": 0.8, "precisions": {"float32": result}}
+
+
+def test_the_throughput_table_puts_each_figure_in_its_column():
+    """Each row's figures (split on spaces) in the table's order; the inference columns only with inference."""
+    import contextlib
+    import io
+
+    from dsan_tf.cli.bench import print_table
+
+    args = argparse.Namespace(no_inference=False, image_size=48, batch_size=8, rounds=2, warmup=1)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        print_table(_throughput_summary(), args)
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("Throughput, 48x48, batch 8, 2 alternating rounds (dsan, baseline, ...) after 1 warm-up")
+    assert lines[1] == "Machine: 4 CPUs, 1-min load average 1.3 at start, 3.5 at end"
+    assert lines[2].split() == ["precision", "model", "steps/round", "train", "img/s", "CPU", "s/step", "steps/round",
+                                "infer", "img/s", "CPU", "s/step"]
+    assert lines[3].split() == ["float32", "dsan", "3", "10.00", "(", "12.50)", "1.50", "5", "40.00", "(", "44.00)",
+                                "0.25"]
+    assert lines[4].split() == ["float32", "baseline", "3", "11.00", "(", "13.00)", "1.25", "5", "42.00", "(",
+                                "46.50)", "0.50"]
+    assert lines[6].split() == ["float32", "train", "0.800", "(best", "0.900;", "rounds", "0.700", "0.850;", "CPU",
+                                "1.100)"]
+    assert lines[7].split() == ["inference", "0.950", "(best", "0.960;", "rounds", "0.930", "0.970;", "CPU", "2.000)"]
+    assert lines[8] == "train_ratio_dsan_over_baseline (float32): 0.800 (target >= 0.97)"
+    args.no_inference = True
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        print_table(_throughput_summary(), args)
+    lines = out.getvalue().splitlines()
+    assert lines[3].split() == ["float32", "dsan", "3", "10.00", "(", "12.50)", "1.50"] and len(lines) == 8
+    assert "inference" not in out.getvalue() and lines[2].split().count("steps/round") == 1
+
+
+def test_the_against_torch_table_labels_each_pair_and_puts_each_figure_in_its_column(capsys):
+    from dsan_tf.cli.bench import print_against_torch
+
+    def framework(per_s, best, cpu):
+        return {"images_per_s": per_s, "images_per_s_best": best, "step_cpu_seconds_median": cpu}
+
+    result = {"precision": "float32", "image_size": 64, "steps": 3, "frameworks": ["tf", "tf-keras-bn", "torch"],
+              "tf": framework(20.0, 25.0, 0.75), "tf-keras-bn": framework(15.0, 16.0, 1.0),
+              "torch": framework(10.0, 12.5, 1.5)}
+    for key, ratio in (("tf_over_torch", 2.0), ("tf_keras_bn_over_torch", 1.5), ("tf_over_tf_keras_bn", 1.25)):
+        result.update({f"ratio_{key}": ratio, f"ratio_best_{key}": ratio + 0.125, f"ratio_cpu_{key}": ratio + 0.25,
+                       f"ratio_rounds_{key}": [ratio - 0.5, ratio + 0.5]})
+    summary = {"batch_size": 8, "rounds": 2, "warmup": 1, "cpu": {"model": "a CPU", "cpus": 2, "isa": []},
+               "threads": {"tf_intra_op": "default", "tf_inter_op": 2, "torch": 1}, "tensorflow": "2.x",
+               "onednn": None, "torch": "2.y", "torch_reference": "ref.py", "load_average_1min": [0.5, 1.5],
+               "results": [result]}
+    print_against_torch(summary)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("DSAN training step") and "batch 8, 2 alternating rounds" in lines[0]
+    assert "after 1 warm-up step(s)" in lines[0]
+    assert lines[1] == "CPU: a CPU, 2 logical CPUs, ISA: none of avx2/avx512/amx"
+    assert lines[2] == ("TensorFlow 2.x (TF_ENABLE_ONEDNN_OPTS=None, intra-op threads default, inter-op 2); "
+                        "PyTorch 2.y (1 threads); reference ref.py")
+    assert lines[3] == "1-min load average 0.5 at start, 1.5 at end"
+    assert [line.split() for line in lines[5:8]] == [
+        ["float32", "64", "3", "tf", "20.0", "(", "25.0)", "0.75"],
+        ["float32", "64", "3", "tf-keras-bn", "15.0", "(", "16.0)", "1.00"],
+        ["float32", "64", "3", "torch", "10.0", "(", "12.5)", "1.50"]]
+    assert [line.split() for line in lines[9:]] == [  # sorted by key: tf_keras_bn_over_torch, tf_over_tf_..., tf_over_torch
+        ["float32", "64px", "TF-keras-bn/PyTorch", "1.500", "(best", "1.625;", "CPU", "1.750;", "rounds", "1.000",
+         "2.000)"],
+        ["float32", "64px", "TF/TF-keras-bn", "1.250", "(best", "1.375;", "CPU", "1.500;", "rounds", "0.750",
+         "1.750)"],
+        ["float32", "64px", "TF/PyTorch", "2.000", "(best", "2.125;", "CPU", "2.250;", "rounds", "1.500", "2.500)"]]
+
+
+def test_the_profile_table_puts_each_part_s_time_and_share_beside_the_other_framework_s(capsys):
+    from dsan_tf.cli.bench import print_profile
+
+    def ops(scale, shares):
+        parts = {part: {"ms_per_step": scale * (i + 1), "share": share} for (i, part), share in
+                 zip(enumerate(bench.PARTS), shares)}
+        return {"parts": parts, "op_ms_per_step": 15.0 * scale, "other_top": []}
+
+    summary = {"batch_size": 4, "warmup": 3, "cpu": {"model": "a CPU", "cpus": 2, "isa": ["avx2", "amx"]},
+               "threads": {"tf_intra_op": 1, "tf_inter_op": 1, "torch": 1}, "tensorflow": "2.x", "onednn": "1",
+               "torch": "2.y", "torch_reference": "ref.py", "load_average_1min": [0.5, 0.5],
+               "results": [{"precision": "mixed_bfloat16", "image_size": 48, "steps": 2, "tf": ops(1.0, [1 / 15, 2 / 15, 3 / 15, 4 / 15, 5 / 15]),
+                            "torch": ops(10.0, [0.5, 0.2, 0.1, 0.1, 0.1])}]}
+    print_profile(summary)
+    lines = capsys.readouterr().out.splitlines()
+    assert "batch 4" in lines[0] and "after 3 warm-up" in lines[0] and lines[1].endswith("ISA: avx2, amx")
+    assert lines[4] == "mixed_bfloat16, 48 px, 2 profiled step(s)"
+    assert lines[6].split()[-4:] == ["1.0", "6.7%", "10.0", "50.0%"] and lines[6].startswith("  convolution forward")
+    assert lines[10].split()[-4:] == ["5.0", "33.3%", "50.0", "10.0%"] and lines[10].startswith("  element-wise / other")
+    assert lines[11].split() == ["summed", "op", "time", "15.0", "150.0"] and len(lines) == 12  # no "other" ops listed
+
+
+def test_dsan_bench_prints_json_or_a_table_of_what_the_library_measured(monkeypatch, capsys):
+    import json
+
+    from dsan_tf.cli import bench as bench_cli
+
+    asked = []
+    monkeypatch.setattr(bench_cli, "run_throughput", lambda settings: asked.append(("throughput", settings))
+                        or _throughput_summary())
+    monkeypatch.setattr(bench_cli, "run_against_torch", lambda settings: asked.append(("torch", settings))
+                        or {"mode": "against-torch", "ratio": 1.5})
+    assert cli.main(["bench", "--json", "--image-size", "64", "--batch-size", "4"]) == 0
+    assert json.loads(capsys.readouterr().out)["cpu_count"] == 4
+    kind, settings = asked[-1]
+    assert kind == "throughput" and isinstance(settings, bench.BenchSettings)
+    assert (settings.image_size, settings.image_sizes, settings.batch_size) == (64, (64,), 4)
+    assert cli.main(["bench", "--no-inference"]) == 0
+    out = capsys.readouterr().out
+    assert "Throughput, 112x112" in out and "inference" not in out
+    assert cli.main(["bench", "--against-torch", "--json", "--image-size", "32,64"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"mode": "against-torch", "ratio": 1.5}
+    kind, settings = asked[-1]
+    assert kind == "torch" and settings.image_sizes == (32, 64) and settings.precisions == ("float32",)
+
+
+def test_torch_runner_trains_the_reference_model_with_its_main_s_optimisers_and_loss():
+    """A stand-in reference DSAN (a conv and two heads): built after torch.manual_seed(seed) with K classes; the
+    NHWC batch (non-square) becomes NCHW, labels int64; Adam(1e-3, weight decay 1e-4) over all but the centres,
+    SGD(0.9, momentum 0.9) over the centres. One step's gradients are those of the loss written out here:
+    0.4 (CE(z1) + 0.01 L_C + 0.01 L_CCS) + 0.6 CE(z2), L_C = 0.5 mean_i sum_j a (a h1 - c_y)^2,
+    L_CCS = sum of (cos + 1) between different centres."""
+    import copy
+    import types
+
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as F
+
+    class DSAN(torch.nn.Module):
+        def __init__(self, K, variant):
+            super().__init__()
+            self.variant = variant
+            self.conv = torch.nn.Conv2d(3, 4, 3)
+            self.fc1, self.fc2 = torch.nn.Linear(4, K), torch.nn.Linear(4, K)
+            self.centres = torch.nn.Parameter(torch.randn(K, 4))
+
+        def forward(self, x):
+            f = self.conv(x).mean((2, 3))
+            return (self.fc1(f), self.fc2(f)), (torch.sigmoid(f), f)
+
+    module = types.SimpleNamespace(DSAN=DSAN)
+    x = np.random.default_rng(0).standard_normal((3, 8, 6, 3)).astype(np.float32)
+    y = np.array([0, 2, 1])
+    runner = bench.TorchRunner(module, "float32", x, y, 3, 4)
+    torch.manual_seed(4)
+    want = DSAN(3, "dsan")
+    assert all(torch.equal(a, b) for a, b in zip(runner.model.parameters(), want.parameters()))
+    assert runner.model.variant == "dsan" and runner.model.training and not runner.bf16
+    assert torch.equal(runner.x, torch.from_numpy(x).permute(0, 3, 1, 2)) and runner.y.dtype == torch.int64
+    adam, sgd = runner.opt, runner.copt
+    assert isinstance(adam, torch.optim.Adam) and (adam.defaults["lr"], adam.defaults["weight_decay"]) == (1e-3, 1e-4)
+    assert isinstance(sgd, torch.optim.SGD) and (sgd.defaults["lr"], sgd.defaults["momentum"]) == (0.9, 0.9)
+    network = [p for group in adam.param_groups for p in group["params"]]
+    assert len(network) == 6 and not any(p is runner.model.centres for p in network)
+    assert [p for group in sgd.param_groups for p in group["params"]][0] is runner.model.centres
+
+    hand = copy.deepcopy(runner.model)
+    labels = torch.from_numpy(y)
+    (z1, z2), (a, h1) = hand(runner.x)
+    lc = 0.5 * (a * (a * h1 - hand.centres[labels]) ** 2).sum(1).mean()
+    cn = F.normalize(hand.centres, dim=1)
+    cos = cn @ cn.T
+    lccs = sum(cos[i, j] + 1 for i in range(3) for j in range(3) if i != j)
+    loss = 0.4 * (F.cross_entropy(z1, labels) + 0.01 * lc + 0.01 * lccs) + 0.6 * F.cross_entropy(z2, labels)
+    loss.backward()
+    runner.train()
+    for (name, p), q in zip(runner.model.named_parameters(), hand.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, msg=name)
+    assert bench.TorchRunner(module, "mixed_bfloat16", x, y, 3, 4).bf16
+
+
+def test_the_bench_summary_repeats_all_four_ratios_of_each_precision():
+    args = argparse.Namespace(image_size=32, batch_size=2, warmup=0, rounds=1, precisions=["float32"])
+    ratios = {"train_ratio_dsan_over_baseline": 0.9, "infer_ratio_dsan_over_baseline": 0.8,
+              "train_ratio_cpu_dsan_over_baseline": 1.1, "infer_ratio_cpu_dsan_over_baseline": 1.2}
+    summary = bench.summarise({"float32": ratios}, args)
+    assert {k: v for k, v in summary.items() if k.endswith("_float32")} == {f"{k}_float32": v for k, v in ratios.items()}
+
+
+def test_run_against_torch_keeps_tensorflow_s_pools_when_it_is_already_running(monkeypatch, tmp_path):
+    """--threads 2 after TensorFlow started (setting its pools raises RuntimeError): a warning, PyTorch still set."""
+    import tensorflow as tf
+
+    torch = pytest.importorskip("torch")
+    logged, torch_threads = [], []
+
+    def running(n):
+        raise RuntimeError("Intra op parallelism cannot be modified after initialization.")
+
+    monkeypatch.setattr(bench, "load_torch_reference", lambda path: "reference")
+    monkeypatch.setattr(bench, "log", logged.append)
+    monkeypatch.setattr(torch, "set_num_threads", torch_threads.append)
+    monkeypatch.setattr(tf.config.threading, "set_intra_op_parallelism_threads", running)
+    monkeypatch.setattr(bench, "bench_against_torch", lambda precision, size, args, module: {
+        "precision": precision, "image_size": size})
+    args = bench.BenchSettings(image_sizes=(32,), precisions=("float32",), threads=2, torch_reference=tmp_path / "r.py")
+    summary = bench.run_against_torch(args)
+    assert torch_threads == [2] and summary["mode"] == "against-torch"
+    assert logged == ["warning: TensorFlow is already initialised; its thread pools are kept (reported below)"]

@@ -1573,3 +1573,723 @@ def test_agreement_pairs_faces_by_overlap_whatever_order_the_live_path_lists_the
     assert agreement([[a, b]], [[b, a]]) == {"reference_faces": 2, "agreeing": 2, "unmatched": 0, "agreement": 1.0}
     c = {"box": (300, 40, 30, 30), "label": "x"}  # a third live face, first in the list, over no reference face
     assert agreement([[a, b]], [[c, b, a]])["agreeing"] == 2
+
+
+# ---- issue 34: line-by-line sweep (realtime)
+
+
+def test_source_names_and_a_digit_string_opens_that_camera_with_a_one_frame_buffer(tmp_path):
+    """"2" is camera 2 (the factory gets the integer, the camera's buffer is set to 1 frame); a video file's
+    path reaches the factory as text, its buffer left alone; a capture-like object is used as it is, not as a
+    camera; one that cannot be opened is released before the error."""
+    import cv2
+
+    from dsan_tf.realtime import open_capture, source_name
+
+    class Recording(FakeCapture):
+        def __init__(self, opened=True):
+            super().__init__([], opened=opened)
+            self.settings = []
+
+        def set(self, prop, value):
+            self.settings.append((prop, value))
+            return True
+
+    video = tmp_path / "My Clip.AVI"
+    video.write_bytes(b"stand-in")
+    assert source_name(0) == "camera 0" and source_name("3") == "camera 3" and source_name(video) == str(video)
+    assert source_name(Recording()) == "Recording"
+    opened, camera_capture, file_capture = [], Recording(), Recording()
+    assert open_capture("2", lambda target: opened.append(target) or camera_capture) == (camera_capture, True)
+    assert opened == [2] and camera_capture.settings == [(cv2.CAP_PROP_BUFFERSIZE, 1)]
+    assert open_capture(video, lambda target: opened.append(target) or file_capture) == (file_capture, False)
+    assert opened[1] == str(video) and isinstance(opened[1], str) and file_capture.settings == []
+    given = Recording()
+    assert open_capture(given) == (given, False) and given.settings == []
+    closed = Recording(opened=False)
+    with pytest.raises(DataError, match="camera 1: cannot be opened"):
+        open_capture(1, lambda target: closed)
+    assert closed.released
+
+
+def test_frame_rows_round_probabilities_number_the_faces_and_carry_a_track_only_when_followed():
+    from dsan_tf.realtime import FrameResult
+
+    faces = [{"box": [5, 6, 30, 40], "label": "b", "probabilities": {"a": 0.123456789, "b": 0.876543211},
+              "detection_confidence": 0.97},
+             {"box": [50, 8, 12, 16], "label": "a", "probabilities": {"a": 0.6666666666, "b": 0.3333333334},
+              "detection_confidence": 0.91, "track": 4}]
+    rows = FrameResult("My Cam", 7, 0.28, np.zeros((60, 80, 3), np.uint8), faces, 0.0, 0.0).rows()
+    assert rows == [
+        {"source": "My Cam", "box": [5, 6, 30, 40], "label": "b", "probabilities": {"a": 0.123457, "b": 0.876543},
+         "frame": 7, "time_s": 0.28, "face": 0, "detection_confidence": 0.97, "probability": 0.876543, "note": ""},
+        {"source": "My Cam", "box": [50, 8, 12, 16], "label": "a", "probabilities": {"a": 0.666667, "b": 0.333333},
+         "frame": 7, "time_s": 0.28, "face": 1, "track": 4, "detection_confidence": 0.91, "probability": 0.666667,
+         "note": ""}]
+    empty = FrameResult("My Cam", 8, None, np.zeros((60, 80, 3), np.uint8), [], 0.0, 0.0).rows()
+    assert empty == [{"source": "My Cam", "box": None, "label": None, "probabilities": None, "frame": 8,
+                      "time_s": None, "face": None, "detection_confidence": None, "probability": None,
+                      "note": "no face"}]
+
+
+def test_the_report_line_and_summary_fields_written_out_by_hand():
+    """8 frames, 12 faces in 2.5 s: 3.2 frames/s, 4.8 faces/s; per frame 40 / 8 = 5 ms decoding, 600 / 8 = 75 ms
+    detection, 240 / 8 = 30 ms classification (20 ms a face); the live path's median latency of 30, 50, 10,
+    200 ms is 40 ms. Equal stage times: the detector bounds. No frame: bound by nothing, rates 0."""
+    from dsan_tf.realtime import StreamReport
+
+    report = StreamReport("clip.avi", frames=8, faces=12, no_face_frames=2, dropped=3, read_s=0.04, detect_s=0.6,
+                          classify_s=0.24, wall_s=2.5, notes=["clip.avi: truncated"])
+    s = report.summary()
+    assert (s["source"], s["frames"], s["faces"], s["no_face_frames"], s["dropped"]) == ("clip.avi", 8, 12, 2, 3)
+    assert s["classification_ms_per_face"] == 20.0 and s["notes"] == ["clip.avi: truncated"]
+    assert "latency_ms_median" not in s and "searches" not in s
+    assert report.line() == ("clip.avi: 8 frames, 12 faces (2 frames without a face) in 2.5 s: 3.20 frames/s, "
+                             "4.80 faces/s; per frame: detection 75.0 ms, classification 30.0 ms, decoding 5.0 ms; "
+                             "bound by the detector; 3 frames dropped to keep the video's pace; clip.avi: truncated")
+    live = StreamReport("cam", frames=4, faces=6, detect_s=0.1, classify_s=0.3, wall_s=0.8,
+                        latencies=[0.03, 0.05, 0.01, 0.2], searches=2)
+    s = live.summary()
+    assert s["latency_ms_median"] == 40.0 and s["searches"] == 2 and s["bound"] == "classifier"
+    assert live.line() == ("cam: 4 frames, 6 faces (0 frames without a face) in 0.8 s: 5.00 frames/s, 7.50 faces/s; "
+                           "per frame: detection 25.0 ms, classification 75.0 ms, decoding 0.0 ms; bound by the "
+                           "classifier; median latency 40.0 ms from a frame's capture to its labels; 2 MTCNN searches")
+    assert StreamReport("x", frames=1, detect_s=0.25, classify_s=0.25).bound() == "detector"
+    assert StreamReport("cam").line() == ("cam: 0 frames, 0 faces (0 frames without a face) in 0.0 s: 0.00 frames/s, "
+                                          "0.00 faces/s; per frame: detection 0.0 ms, classification 0.0 ms, "
+                                          "decoding 0.0 ms; bound by the nothing (no frame)")
+
+
+def test_frames_record_the_rate_and_count_and_a_camera_is_neither_paced_nor_timed_by_its_rate(monkeypatch):
+    """A 3 fps video: times index / 3 rounded to the millisecond. No rate and a count of -1: both unknown.
+    A 10 fps camera at 250 ms a frame with realtime=True: nothing dropped (only video files are paced), its
+    times from the clock (0, 0.25, 0.5), not index / 10."""
+    from dsan_tf import realtime
+    from dsan_tf.realtime import StreamReport, frames
+
+    blank = np.zeros((4, 6, 3), np.uint8)
+    report = StreamReport("v")
+    assert [(i, t) for i, t, _ in frames(FakeCapture([blank] * 4, fps=3.0), report)] == [
+        (0, 0.0), (1, 0.333), (2, 0.667), (3, 1.0)]
+    assert report.source_fps == 3.0 and report.expected_frames == 4 and report.notes == []
+    report = StreamReport("v")
+    list(frames(FakeCapture([blank], fps=0.0, frame_count=-1), report, realtime=True))
+    assert report.source_fps is None and report.expected_frames is None
+    fake = _VirtualTime()
+    monkeypatch.setattr(realtime, "time", fake)
+    report, times = StreamReport("cam"), []
+    for _, seconds, _ in frames(FakeCapture([blank] * 3, fps=10.0), report, camera=True, realtime=True):
+        times.append(seconds)
+        fake.now += 0.25
+    assert times == [0.0, 0.25, 0.5] and report.dropped == 0 and report.read == 3
+    assert report.source_fps == 10.0 and report.expected_frames is None
+
+
+class _NoneFrameAt(FakeCapture):
+    """A capture whose read at ``position`` says ok but gives no frame (a damaged file)."""
+
+    def __init__(self, frames, at):
+        super().__init__(frames)
+        self.at = at
+
+    def read(self):
+        if self.position == self.at:
+            return True, None
+        return super().read()
+
+
+def test_a_frame_read_as_none_ends_the_video_and_stopping_at_max_frames_is_no_truncation():
+    from dsan_tf.realtime import StreamReport, frames
+
+    blank = [np.zeros((4, 6, 3), np.uint8)] * 5
+    capture, report = _NoneFrameAt(blank, 2), StreamReport("v")
+    assert len(list(frames(capture, report))) == 2 and report.read == 2 and capture.released
+    assert report.notes == ["v: truncated or damaged: its header says 5 frames, only 2 could be decoded"]
+    capture, report = FakeCapture(blank), StreamReport("v")
+    assert len(list(frames(capture, report, max_frames=2))) == 2
+    assert report.read == 2 and report.notes == [] and capture.released
+
+
+def test_colour_frames_are_turned_from_bgr_and_bgra_to_rgb():
+    from dsan_tf.realtime import StreamReport, frames
+
+    bgr, bgra = np.zeros((3, 5, 3), np.uint8), np.zeros((3, 5, 4), np.uint8)
+    bgr[...], bgra[...] = (10, 20, 30), (10, 20, 30, 255)
+    images = [image for _, _, image in frames(FakeCapture([bgr, bgra]), StreamReport("v"))]
+    assert [image.shape for image in images] == [(3, 5, 3), (3, 5, 3)]
+    assert all((image == (30, 20, 10)).all() for image in images)
+
+
+def test_stream_gives_rows_the_frame_s_height_and_width_and_names_results_after_the_source():
+    from dsan_tf.realtime import stream
+
+    shapes = []
+
+    class Recording(StubRecognizer):
+        def rows(self, faces, probabilities, shape):
+            shapes.append(shape)
+            return super().rows(faces, probabilities, shape)
+
+    results = list(stream(FakeCapture([np.zeros((30, 50, 3), np.uint8)]), Recording()))
+    assert shapes == [(30, 50, 3)] and results[0].source == "FakeCapture"
+    assert results[0].latency_s is None and results[0].step == ""
+
+
+class _SequenceRecognizer(_StubLiveRecognizer):
+    """_StubLiveRecognizer whose classify returns the next of ``probabilities`` for each call (one face)."""
+
+    def __init__(self, clock, probabilities):
+        super().__init__(clock)
+        self.sequence = iter(probabilities)
+
+    def classify(self, crops):
+        return np.array([next(self.sequence) for _ in crops])
+
+
+def test_live_stream_passes_its_arguments_to_the_detector_tracker_smoother_and_frames(monkeypatch):
+    """Camera 5 through the factory, stride 2, at most 3 frames: frames 0, 2, 4. The default detector is built
+    with search_every and min_face_fraction; the tracker with max_missed; smooth=2 averages each track's last
+    two frames: (0.9, 0.1), (0.3, 0.7), (0.5, 0.5) -> (0.9, 0.1), (0.6, 0.4), (0.4, 0.6)."""
+    import dsan_tf.live_detection
+    import dsan_tf.tracking
+    from dsan_tf.realtime import StreamReport, live_stream
+
+    built = {}
+
+    class Detector:
+        def __init__(self, aligner, **kwargs):
+            built["detector"] = (aligner, kwargs)
+
+        def __call__(self, frame):
+            return Step("search", [_face(4, 3, 12)])
+
+    class RecordingTracker(Tracker):
+        def __init__(self, max_missed):
+            built["max_missed"] = max_missed
+            super().__init__(max_missed=max_missed)
+
+    monkeypatch.setattr(dsan_tf.live_detection, "LiveDetector", Detector)
+    monkeypatch.setattr(dsan_tf.tracking, "Tracker", RecordingTracker)
+    clock, opened = _Clock(), []
+    recognizer = _SequenceRecognizer(clock, [[0.9, 0.1], [0.3, 0.7], [0.5, 0.5]])
+    frames = [np.full((24, 32, 3), i, np.uint8) for i in range(6)]
+    report = StreamReport("cam")
+    results = list(live_stream("5", recognizer, search_every=4, min_face_fraction=0.3, smooth=2, max_missed=7,
+                               stride=2, max_frames=3, report=report, clock=clock,
+                               capture_factory=lambda i: opened.append(i) or FakeCapture(frames, frame_count=-1)))
+    assert opened == [5] and [r.index for r in results] == [0, 2, 4] and results[0].source == "camera 5"
+    assert built == {"detector": (recognizer, {"search_every": 4, "min_face_fraction": 0.3}), "max_missed": 7}
+    probabilities = [[r.faces[0]["probabilities"][k] for k in "ab"] for r in results]
+    np.testing.assert_allclose(probabilities, [[0.9, 0.1], [0.6, 0.4], [0.4, 0.6]])
+    assert [r.faces[0]["label"] for r in results] == ["a", "a", "b"] and [r.step for r in results] == ["search"] * 3
+
+
+def test_live_stream_keeps_a_video_s_pace_when_asked(monkeypatch):
+    """As the full path (test_keeping_pace_drops_a_frame_only_when_a_whole_frame_behind): 10 fps, 130 ms a frame:
+    frames 4 and 8 dropped."""
+    from dsan_tf import realtime
+
+    fake = _VirtualTime()
+    monkeypatch.setattr(realtime, "time", fake)
+
+    def detector(frame):
+        fake.now += 0.13
+        return Step("search", [])
+
+    report = realtime.StreamReport("clip")
+    results = list(realtime.live_stream(_Capture(10), _StubLiveRecognizer(fake), detector=detector, realtime=True,
+                                        report=report, clock=fake.perf_counter))
+    assert [r.index for r in results] == [0, 1, 2, 3, 5, 6, 7, 9] and report.dropped == 2
+
+
+def test_json_lines_one_per_face_and_one_for_a_frame_without_flushed_every_frame():
+    from dsan_tf.realtime import FrameResult, write_json_lines
+
+    class Out(io.StringIO):
+        flushed_at = []
+
+        def flush(self):
+            self.flushed_at.append(len(self.getvalue().splitlines()))
+
+    face = {"box": [1, 2, 3, 4], "label": "a", "probabilities": {"a": 0.75, "b": 0.25}, "detection_confidence": 0.9}
+    image = np.zeros((10, 12, 3), np.uint8)
+    out = Out()
+    write_json_lines([FrameResult("clip", 0, 0.0, image, [face, face], 0.0, 0.0),
+                      FrameResult("clip", 1, 0.1, image, [], 0.0, 0.0)], out)
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [(r["frame"], r["face"], r["note"]) for r in rows] == [(0, 0, ""), (0, 1, ""), (1, None, "no face")]
+    assert out.flushed_at == [2, 3]
+
+
+def test_a_wayland_display_is_a_display(monkeypatch):
+    import cv2
+
+    from dsan_tf.realtime import check_display
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
+    monkeypatch.setattr(cv2, "getBuildInformation", lambda: "  GUI:                QT5\n")
+    assert check_display() == "opencv"
+
+
+def test_the_opencv_window_quits_on_esc_and_writes_no_rate_before_time_has_passed(monkeypatch):
+    import cv2
+
+    from dsan_tf import realtime
+
+    shown = []
+    monkeypatch.setattr(realtime, "check_display", lambda: "opencv")
+    monkeypatch.setattr(cv2, "imshow", lambda name, image: shown.append(image.copy()))
+    keys = iter([27, -1])  # Esc at the first frame
+    monkeypatch.setattr(cv2, "waitKey", lambda delay: next(keys))
+    monkeypatch.setattr(cv2, "destroyWindow", lambda name: None)
+    image = np.full((80, 120, 3), 60, np.uint8)
+    report = realtime.StreamReport("cam", frames=0, wall_s=0.0)
+    realtime.show_window(iter([realtime.FrameResult("cam", i, None, image, [], 0.0, 0.0) for i in range(2)]), report)
+    assert len(shown) == 1 and report.stopped == "quit"
+    np.testing.assert_array_equal(cv2.cvtColor(shown[0], cv2.COLOR_BGR2RGB)[30:], image[30:])  # no rate written
+
+
+def test_run_passes_stride_max_frames_and_the_factory_on_and_writes_to_stdout_by_default(monkeypatch, capsys):
+    from dsan_tf import realtime
+
+    calls, factory = [], object()
+    image = np.zeros((10, 12, 3), np.uint8)
+    monkeypatch.setattr(realtime, "stream", lambda source, recognizer, **kw: calls.append((source, recognizer, kw))
+                        or iter([realtime.FrameResult("camera 4", 0, 0.0, image, [], 0.0, 0.0)]))
+    report = realtime.run("4", "recognizer", stride=3, max_frames=7, capture_factory=factory)
+    ((source, recognizer, kw),) = calls
+    assert (source, recognizer, report.source) == ("4", "recognizer", "camera 4")
+    assert kw == {"stride": 3, "max_frames": 7, "realtime": False, "report": report, "capture_factory": factory}
+    assert json.loads(capsys.readouterr().out)["note"] == "no face"
+
+
+def test_make_video_fits_a_wide_photo_by_its_width_at_30_fps_with_the_detector_given(tmp_path, monkeypatch):
+    """No face in a 50 x 200 (h x w) photo: scale min(240 / 50, 0.8 * 160 / 200, 0.8 * 120 / 50) = 0.64 to a
+    128 x 32 patch; frame 0 (offset (0, 10)): rows 54..85, columns 16..143 (by hand). The video is 30 fps and
+    the detector given reaches the face aligner."""
+    import cv2
+
+    import dsan_tf.data.align
+    from dsan_tf.realtime import make_video
+
+    detectors = []
+
+    class Aligner(_StubAligner):
+        def __init__(self, detector=None, **kwargs):
+            detectors.append(detector)
+
+    monkeypatch.setattr(dsan_tf.data.align, "FaceAligner", Aligner)
+    monkeypatch.setattr(_StubAligner, "boxes", [])
+    path = make_video(tmp_path / "wide.avi", np.full((50, 200, 3), 220, np.uint8), frames=2, size=(160, 120),
+                      detector="the mtcnn")
+    capture = cv2.VideoCapture(str(path))
+    fps, (ok, frame) = capture.get(cv2.CAP_PROP_FPS), capture.read()
+    capture.release()
+    assert detectors == ["the mtcnn"] and ok and fps == pytest.approx(30.0)
+    grey = frame[..., 1].astype(int)
+    for row, col, value in [(70, 22, 220), (70, 137, 220), (58, 80, 220), (81, 80, 220), (70, 10, 110),
+                            (70, 149, 110), (48, 80, 110), (91, 80, 110)]:
+        assert abs(grey[row, col] - value) < 25, (row, col, grey[row, col])
+
+
+def test_make_video_scales_the_face_to_face_height_and_drifts_it_frame_by_frame(tmp_path, monkeypatch):
+    """face_height 48, a 100 x 100 photo without a face: scale min(48 / 100, 1.28, 0.96) = 0.48, a 48 x 48 patch
+    whose corner is ((160 - 48) // 2 + dx, (120 - 48) // 2 + dy) = (56 + dx, 36 + dy), frame i's offset
+    (dx, dy) = (round(20 sin(i / 7)), round(10 cos(i / 5))): frame 0 (0, 10), frame 7 (17, 2), frame 15 (17, -10).
+    The patch's top and left edges are found where the grey (110) turns bright (220), to a pixel."""
+    import cv2
+
+    import dsan_tf.data.align
+    from dsan_tf.realtime import make_video
+
+    monkeypatch.setattr(dsan_tf.data.align, "FaceAligner", _StubAligner)
+    monkeypatch.setattr(_StubAligner, "boxes", [])
+    path = make_video(tmp_path / "v.avi", np.full((100, 100, 3), 220, np.uint8), frames=16, size=(160, 120),
+                      face_height=48)
+    capture = cv2.VideoCapture(str(path))
+    frames = [capture.read()[1][..., 1].astype(int) for _ in range(16)]
+    capture.release()
+    for index, (left, top) in [(0, (56, 46)), (7, (73, 38)), (15, (73, 26))]:
+        grey = frames[index]
+        found_top = int(np.argmax(grey[:, left + 24] > 165))  # down the patch's middle column
+        found_left = int(np.argmax(grey[top + 24] > 165))  # along its middle row
+        assert abs(found_top - top) <= 1 and abs(found_left - left) <= 1, (index, found_left, found_top)
+        bright = grey > 165  # the patch is 48 px on each side
+        assert abs(bright[:, left + 24].sum() - 48) <= 2 and abs(bright[top + 24].sum() - 48) <= 2
+
+
+def test_the_scene_truth_of_two_faces_with_the_default_heights_by_hand(tmp_path):
+    """Two patches on a 160 x 96 frame, heights by default half the frame's (48 px). Frame 0 by hand:
+    face 0 (a 40 x 60 (h x w) patch, face (10, 8, 20, 16)): scale 48 / 40 = 1.2 -> 72 x 48 px, centre
+    (40, 48 + 14.4), corner (4, 38): box (4 + 12, 38 + 9.6, 24, 19.2). Face 1 (30 x 30, face (5, 5, 10, 10)):
+    scale 1.6 (1 + 0.2 sin 1) -> 56 px, centre (120 + 12 sin 2, 48 + 14.4 cos 1), corner (103, 28):
+    box (103 + 28 / 3, 28 + 28 / 3, 56 / 3, 56 / 3). The video is 30 fps, one frame per truth row."""
+    import cv2
+
+    from dsan_tf.realtime import make_scene_video
+
+    patches = [(np.full((40, 60, 3), 200, np.uint8), (10, 8, 20, 16)), (np.full((30, 30, 3), 30, np.uint8), (5, 5, 10, 10))]
+    truth = make_scene_video(tmp_path / "two.avi", patches, frames=4, size=(160, 96))
+    assert len(truth) == 4
+    assert truth[0][0] == pytest.approx((16.0, 47.6, 24.0, 19.2))
+    assert truth[0][1] == pytest.approx((103 + 28 / 3, 28 + 28 / 3, 56 / 3, 56 / 3))
+    capture = cv2.VideoCapture(str(tmp_path / "two.avi"))
+    assert capture.get(cv2.CAP_PROP_FPS) == pytest.approx(30.0) and capture.get(cv2.CAP_PROP_FRAME_COUNT) == 4
+    grey = capture.read()[1][..., 1].astype(int)
+    capture.release()
+    # frame 0 as drawn: patch 0 (200) over columns 4..75, rows 38..85; patch 1 (30) over columns 103..158, rows
+    # 28..83 (on a 160 px wide frame: cut at the width, not at the height of 96); the grey (110) elsewhere
+    for row, col, value in [(60, 40, 200), (45, 10, 200), (80, 70, 200), (55, 130, 30), (35, 108, 30),
+                            (78, 154, 30), (20, 40, 110), (90, 130, 110), (60, 90, 110)]:
+        assert abs(grey[row, col] - value) < 25, (row, col, grey[row, col])
+
+
+def test_agreement_rounds_to_four_places_and_a_face_is_found_at_an_overlap_of_0_3():
+    from dsan_tf.realtime import agreement
+
+    a = (0, 0, 10, 10)
+    ref = [[{"box": a, "label": "x"}]] * 3
+    live = [[{"box": a, "label": "x"}], [{"box": a, "label": "y"}], [{"box": a, "label": "y"}]]
+    assert agreement(ref, live)["agreement"] == 0.3333
+    # IoU 30 / 100 = 0.3 exactly: found; 25 / 100: lost
+    assert agreement([[]], [[{"box": (0, 0, 10, 3), "label": "x"}]], [[a]])["longest_loss_frames"] == [0]
+    assert agreement([[]], [[{"box": (0, 0, 10, 2.5), "label": "x"}]], [[a]])["longest_loss_frames"] == [1]
+
+
+def test_copy_recognizer_shares_the_model_and_leaves_the_original_s_aligner():
+    import types
+
+    from dsan_tf.realtime import copy_recognizer
+
+    original = types.SimpleNamespace(aligner="photo aligner", predictor="the model")
+    other = copy_recognizer(original, "live aligner")
+    assert other is not original and other.aligner == "live aligner" and other.predictor == "the model"
+    assert original.aligner == "photo aligner"
+
+
+def test_benchmark_builds_a_video_of_warmup_plus_frames_and_times_only_the_frames_asked(monkeypatch):
+    """No video given: one of frames + warmup = 7 frames at the size asked (48 x 32), made with the recognizer's
+    own detector; 2 warm-up frames, then 5 timed: 7 detections in all, 5 frames in the report. The CPU is
+    platform's when /proc/cpuinfo names none; the machine's CPU count is reported."""
+    import platform
+    import types
+
+    import cv2
+
+    from dsan_tf import realtime
+
+    made, detections = [], []
+
+    def make_video(path, photo, frames, size, detector):
+        made.append((photo, frames, size, detector))
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, size)
+        for i in range(frames):
+            writer.write(np.full((size[1], size[0], 3), 20 * i, np.uint8))
+        writer.release()
+        return path
+
+    class Counting(StubRecognizer):
+        aligner = types.SimpleNamespace(detector="its mtcnn")
+        predictor = types.SimpleNamespace(source="the model")
+        image_size = 48
+
+        def detect(self, image):
+            detections.append(image.shape)
+            return super().detect(image)
+
+    monkeypatch.setattr(realtime, "make_video", make_video)
+    monkeypatch.setattr(realtime, "_cpu_name", lambda: "")
+    monkeypatch.setattr(platform, "processor", lambda: "x86_64 stand-in")
+    monkeypatch.setattr(realtime.os, "cpu_count", lambda: 3)
+    result = realtime.benchmark("face.jpg", frames=5, size=(48, 32), warmup=2, recognizer=Counting())
+    assert made == [("face.jpg", 7, (48, 32), "its mtcnn")]
+    assert detections == [(32, 48, 3)] * 7 and result["frames"] == 5 and result["source"] == "one_face.avi (48x32)"
+    assert result["cpu"] == "x86_64 stand-in" and result["cpu_count"] == 3 and result["model"] == "the model"
+
+
+def _stand_in_benchmark_live(monkeypatch):
+    """benchmark_live's helpers replaced; returns the record of their calls. The live path finds one face labelled x
+    in each of 3 frames (20 ms detection, 10 ms classification, 40 ms latency, 50 ms a frame); full detection
+    labels it x, x, y, z at 300 ms a frame (4 frames); the truth has a second face (at (50, 50)) in the three-face scene."""
+    import dsan_tf.data.align
+    import dsan_tf.live_detection
+    from dsan_tf import realtime
+
+    calls = {"patch": [], "scene": [], "live": [], "full": []}
+    monkeypatch.setattr(realtime, "face_patch", lambda photo, detector: calls["patch"].append((photo, detector))
+                        or (f"patch of {photo}", (1, 2, 3, 4)))
+
+    def scene(path, patches, *, frames, size, heights):
+        calls["scene"].append((Path(path).name, [p for p, _ in patches], heights, frames, size))
+        boxes = [(0, 0, 10, 10), (50, 50, 10, 10), None][:len(patches)]
+        return [boxes] * frames
+
+    def live_stream(video, recognizer, **kwargs):
+        calls["live"].append((Path(video).name, recognizer, kwargs))
+        report = kwargs.get("report")
+        for i in range(3):
+            if report is not None:
+                report.frames, report.faces = report.frames + 1, report.faces + 1
+                report.detect_s, report.classify_s = report.detect_s + 0.02, report.classify_s + 0.01
+                report.latencies.append(0.04)
+                report.wall_s += 0.05
+            yield realtime.FrameResult("v", i, i / 10, None, [{"box": (0, 0, 10, 10), "label": "x"}], 0.02, 0.01)
+
+    def stream(video, recognizer, report):
+        calls["full"].append((Path(video).name, recognizer))
+        for i, label in enumerate("xxyz"):  # a 4th frame: its per-frame time is over its own frames (1.2 s / 4)
+            report.frames, report.detect_s = report.frames + 1, report.detect_s + 0.3
+            yield realtime.FrameResult("v", i, i / 10, None, [{"box": (0, 0, 10, 10), "label": label}], 0.3, 0.0)
+
+    monkeypatch.setattr(realtime, "make_scene_video", scene)
+    monkeypatch.setattr(realtime, "live_stream", live_stream)
+    monkeypatch.setattr(realtime, "stream", stream)
+    monkeypatch.setattr(dsan_tf.data.align, "FaceAligner", lambda **kwargs: ("aligner", kwargs))
+    monkeypatch.setattr(dsan_tf.live_detection, "compile_mtcnn", lambda detector: ("compiled", detector))
+    return calls
+
+
+def test_benchmark_live_builds_both_scenes_times_the_live_path_and_compares_it_with_full_detection(monkeypatch):
+    """Two photos, 160 x 96 frames: one face 0.55 * 96 = 52 px tall; three faces (photos 0, 1, 0) 40, 30 and
+    23 px (0.42, 0.32, 0.24 of 96). Each scene: warm-up frames untimed (max_frames, no report), then the timed
+    live pass (its report and the clock given), then full detection by the reference's model with a face aligner
+    like the live one on the compiled MTCNN; agreement 2 of 3 face-frames, 300 ms per frame of full detection."""
+    import types
+
+    from dsan_tf import realtime
+
+    calls = _stand_in_benchmark_live(monkeypatch)
+    aligner = types.SimpleNamespace(detector="mtcnn", output_size=48, min_confidence=0.93, min_face_size=24)
+    live = types.SimpleNamespace(aligner=aligner, predictor="tflite model")
+    reference = types.SimpleNamespace(aligner="keras aligner", predictor="keras model")
+    clock = _Clock()
+    results = realtime.benchmark_live(["a.jpg", "b.jpg"], live, frames=3, size=(160, 96), warmup=2, search_every=5,
+                                      reference=reference, clock=clock)
+    assert calls["patch"] == [("a.jpg", "mtcnn"), ("b.jpg", "mtcnn")]
+    assert calls["scene"] == [
+        ("one_face.avi", ["patch of a.jpg"], [52], 3, (160, 96)),
+        ("three_faces.avi", ["patch of a.jpg", "patch of b.jpg", "patch of a.jpg"], [40, 30, 23], 3, (160, 96))]
+    for k, name in enumerate(("one_face.avi", "three_faces.avi")):
+        warm, timed = calls["live"][2 * k: 2 * k + 2]
+        assert warm == (name, live, {"max_frames": 2, "search_every": 5})
+        assert timed[:2] == (name, live) and set(timed[2]) == {"search_every", "report", "clock"}
+        assert timed[2]["search_every"] == 5 and timed[2]["clock"] is clock
+        full_name, full = calls["full"][k]
+        assert full_name == name and full.predictor == "keras model" and reference.aligner == "keras aligner"
+        assert full.aligner == ("aligner", {"output_size": 48, "min_confidence": 0.93, "min_face_size": 24,
+                                            "detector": ("compiled", "mtcnn")})
+    want = [{"source": "one face (160x96)", "scene": "one face", "faces_in_scene": 1, "longest_loss_frames": [0]},
+            {"source": "three faces (160x96)", "scene": "three faces", "faces_in_scene": 3,
+             "longest_loss_frames": [0, 3, 0]}]
+    for result, wanted in zip(results, want):
+        assert {k: result[k] for k in wanted} == wanted
+        assert (result["frames"], result["faces"], result["detection_ms_per_frame"], result["latency_ms_median"]) == (
+            3, 3, 20.0, 40.0)
+        assert (result["reference_faces"], result["agreeing"], result["unmatched"], result["agreement"]) == (
+            3, 2, 0, 0.6667)
+        assert result["full_detection_ms_per_frame"] == 300.0 and result["frames_per_s"] == 20.0
+    assert len(results) == 2
+
+
+def test_benchmark_live_compares_with_its_own_model_by_default_and_reuses_one_photo(monkeypatch):
+    """reference=None: full detection runs the live recognizer's model; one photo fills all three faces."""
+    import types
+
+    from dsan_tf import realtime
+
+    calls = _stand_in_benchmark_live(monkeypatch)
+    aligner = types.SimpleNamespace(detector="mtcnn", output_size=48, min_confidence=0.9, min_face_size=20)
+    live = types.SimpleNamespace(aligner=aligner, predictor="keras model")
+    realtime.benchmark_live(["a.jpg"], live, frames=3, size=(160, 96))
+    assert calls["scene"][1][1] == ["patch of a.jpg"] * 3
+    assert [full.predictor for _, full in calls["full"]] == ["keras model"] * 2
+    assert calls["live"][0][2] == {"max_frames": 10, "search_every": 10}  # the defaults: 10 warm-up frames
+
+
+def _stand_in_bench_realtime(monkeypatch, reports):
+    """dsan bench-realtime's recognizer, photo reader, TFLite conversion and benchmark replaced; returns the
+    events (photo reads, model load, face checks) and the benchmark's calls."""
+    import types
+
+    import dsan_tf.api
+    import dsan_tf.tflite_predictor
+    from dsan_tf import realtime
+
+    events, runs = [], []
+
+    class Recognizer:
+        def __init__(self, weights):
+            events.append(("model", str(weights)))
+            self.predictor = types.SimpleNamespace(source=f"{weights} weights")
+            self.image_size, self.aligner = 32, "aligner"
+
+        def detect(self, photo):
+            events.append(("detect", Path(photo).name))
+            return ["a face"]
+
+    def benchmark_live(photos, live, **kwargs):
+        runs.append(([Path(p).name for p in photos], live, kwargs))
+        return [dict(r) for r in reports]
+
+    monkeypatch.setattr(dsan_tf.api, "FaceExpressionRecognizer", Recognizer)
+    monkeypatch.setattr(dsan_tf.api, "to_rgb_image", lambda photo: events.append(("read", Path(photo).name)))
+    monkeypatch.setattr(dsan_tf.tflite_predictor, "tflite_bytes", lambda predictor: f"flatbuffer of {predictor.source}")
+    monkeypatch.setattr(dsan_tf.tflite_predictor, "TFLitePredictor", lambda content, predictor: types.SimpleNamespace(
+        source=f"{predictor.source} (TFLite)", content=content))
+    monkeypatch.setattr(realtime, "benchmark_live", benchmark_live)
+    monkeypatch.setattr(realtime, "_cpu_name", lambda: "a cpu")
+    return events, runs
+
+
+def test_bench_realtime_reads_the_photos_first_and_passes_its_flags_to_the_live_path_on_tflite(tmp_path, capsys,
+                                                                                              monkeypatch):
+    """Two photos (one name with a space and capitals), --frames 7 --size 200X100 --search-every 4 --json: the photos
+    are read before the model loads and checked for a face after; the live path runs the model converted to
+    TFLite (the default classifier), full detection the original; each JSON report names the TFLite model."""
+    events, runs = _stand_in_bench_realtime(monkeypatch, [{"scene": "one face", "frames": 2},
+                                                          {"scene": "three faces", "frames": 2}])
+    photos = [tmp_path / "A Face.PNG", tmp_path / "b.png"]
+    for photo in photos:
+        photo.write_bytes(b"stand-in")
+    status, out, err = _dsan(capsys, "bench-realtime", "--photo", *photos, "--frames", 7, "--size", "200X100",
+                             "--search-every", 4, "--json")
+    assert status == 0, err
+    assert events == [("read", "A Face.PNG"), ("read", "b.png"), ("model", "ferplus"), ("detect", "A Face.PNG"),
+                      ("detect", "b.png")]
+    ((names, live, kwargs),) = runs
+    reference = kwargs.pop("reference")
+    assert names == ["A Face.PNG", "b.png"] and kwargs == {"frames": 7, "size": (200, 100), "search_every": 4}
+    assert live.predictor.source == "ferplus weights (TFLite)" and live.predictor.content == "flatbuffer of ferplus weights"
+    assert reference.predictor.source == "ferplus weights" and live.aligner == "aligner" and live is not reference
+    assert [json.loads(line) for line in out.splitlines()] == [
+        {"scene": scene, "frames": 2, "model": "ferplus weights (TFLite)", "classifier": "tflite", "cpu": "a cpu",
+         "frame_size": [200, 100]} for scene in ("one face", "three faces")]
+    runs.clear()
+    status, out, err = _dsan(capsys, "bench-realtime", "--photo", photos[1], "--json")
+    assert status == 0 and runs[0][2]["frames"] == 90 and runs[0][2]["size"] == (640, 480)
+    assert runs[0][2]["search_every"] == 10
+
+
+def test_bench_realtime_text_names_its_settings_and_sends_notes_to_stderr(tmp_path, capsys, monkeypatch):
+    scene = {"scene": "one face", "frames": 3, "faces": 3, "frames_per_s": 9.5, "detection_ms_per_frame": 20.0,
+             "searches": 1, "full_detection_ms_per_frame": 90.0, "classification_ms_per_frame": 8.0,
+             "read_ms_per_frame": 1.0, "latency_ms_median": 30.0, "agreement": 1.0, "reference_faces": 3,
+             "unmatched": 0, "longest_loss_frames": [1], "notes": ["clip: truncated"]}
+    _stand_in_bench_realtime(monkeypatch, [scene])
+    photo = tmp_path / "face.png"
+    photo.write_bytes(b"stand-in")
+    status, out, err = _dsan(capsys, "bench-realtime", "--photo", photo, "--size", "320x160", "--search-every", 6)
+    assert status == 0, err
+    assert out.splitlines()[0] == ("model ferplus weights (TFLite) (32 px faces, tflite classifier), a cpu, 320x160, "
+                                   "MTCNN search every 6 frames")
+    assert err.splitlines() == ["dsan bench-realtime: clip: truncated"]
+
+
+def test_bench_realtime_frame_sizes_in_either_case_and_each_side_s_bounds(tmp_path, capsys):
+    from dsan_tf.cli.bench_realtime import _size
+
+    assert _size("640X480") == (640, 480) and _size("4096x64") == (4096, 64) and _size("64x480") == (64, 480)
+    assert _size("4097x480") is None and _size("640x480x3") is None and _size("wide") is None
+    assert _size("0x480") is None
+    with pytest.raises(SystemExit) as exit_:
+        photo = tmp_path / "face.png"
+        photo.write_bytes(b"stand-in")
+        _dsan(capsys, "bench-realtime", "--photo", photo, "--size", "640x63")
+    assert exit_.value.code == 2 and "--size" in capsys.readouterr().err
+
+
+def test_tk_window_binds_q_shift_q_esc_and_the_close_button_and_draws_each_frame(monkeypatch):
+    """TkWindow on a stand-in tkinter: titled as asked; q, Q, Esc and the close button each end it; show() turns
+    the RGB frame into a photo of the root (width x height), keeps a reference to it and lets Tk draw."""
+    import sys
+    import types
+
+    import PIL.ImageTk
+
+    from dsan_tf.realtime import TkWindow
+
+    class Root:
+        def __init__(self):
+            self.bound, self.protocols, self.titles, self.updates, self.destroyed = {}, {}, [], 0, False
+
+        def title(self, text):
+            self.titles.append(text)
+
+        def bind(self, key, handler):
+            self.bound[key] = handler
+
+        def protocol(self, name, handler):
+            self.protocols[name] = handler
+
+        def update(self):
+            self.updates += 1
+
+        def destroy(self):
+            self.destroyed = True
+
+    class Label:
+        def __init__(self, root, borderwidth):
+            self.root, self.borderwidth, self.images, self.packed = root, borderwidth, [], False
+
+        def pack(self):
+            self.packed = True
+
+        def configure(self, image):
+            self.images.append(image)
+
+    fake = types.ModuleType("tkinter")
+    fake.Tk, fake.Label, fake.TclError = Root, Label, type("TclError", (Exception,), {})
+    monkeypatch.setitem(sys.modules, "tkinter", fake)
+    photos = []
+    monkeypatch.setattr(PIL.ImageTk, "PhotoImage", lambda image, master: photos.append(
+        (image.size, image.mode, image.getpixel((0, 0)), master)) or "photo")
+    window = TkWindow("My Window")
+    root = window.root
+    assert root.titles == ["My Window"] and window.label.packed and window.label.root is root
+    assert set(root.bound) == {"<KeyPress-q>", "<KeyPress-Q>", "<Escape>"} and set(root.protocols) == {"WM_DELETE_WINDOW"}
+    frame = np.zeros((30, 50, 3), np.uint8)
+    frame[0, 0] = (200, 100, 50)
+    assert window.show(frame) is True
+    assert photos == [((50, 30), "RGB", (200, 100, 50), root)] and window.label.images == ["photo"]
+    assert window.label.image == "photo" and root.updates == 1
+    for key in ("<KeyPress-q>", "<KeyPress-Q>", "<Escape>"):
+        window.open = True
+        root.bound[key](object())
+        assert window.open is False
+    window.open = True
+    root.protocols["WM_DELETE_WINDOW"]()
+    assert window.open is False
+    window.close()
+    assert root.destroyed and window.root is None
+
+
+def test_show_window_draws_in_the_tk_window_until_it_is_closed_and_then_closes_it(monkeypatch):
+    """check_display says "tk": the frames go to TkWindow as RGB (teal stays (0, 128, 128)) until show() says
+    closed (after the 2nd), then the window is closed once; OpenCV's window is not used."""
+    import cv2
+
+    from dsan_tf import realtime
+
+    windows = []
+
+    class Window:
+        def __init__(self, title):
+            self.title, self.frames, self.closed = title, [], 0
+            windows.append(self)
+
+        def show(self, frame):
+            self.frames.append(frame.copy())
+            return len(self.frames) < 2
+
+        def close(self):
+            self.closed += 1
+
+    monkeypatch.setattr(realtime, "check_display", lambda: "tk")
+    monkeypatch.setattr(realtime, "TkWindow", Window)
+    monkeypatch.setattr(cv2, "imshow", lambda *args: pytest.fail("OpenCV's window used"))
+    report = realtime.StreamReport("cam")
+    realtime.show_window(_window_frames(5), report, window="Title")
+    (window,) = windows
+    assert window.title == "Title" and len(window.frames) == 2 and window.closed == 1 and report.stopped == "quit"
+    assert window.frames[0].shape == (120, 160, 3) and (window.frames[0][100:115, 85:95] == (0, 128, 128)).all()
