@@ -86,6 +86,11 @@ def source_name(source) -> str:
 # ---------------------------------------------------------------------- results
 
 
+def rate_text(rate) -> str:
+    """A rate to two places, "n/a" where none was measurable (None)."""
+    return "n/a" if rate is None else f"{rate:.2f}"
+
+
 @dataclasses.dataclass
 class FrameResult:
     """One processed frame: its faces (``dsan_tf.predict``'s dicts) and the stages' times."""
@@ -141,12 +146,10 @@ class StreamReport:
     def summary(self) -> dict:
         """Frames/s, faces/s (over the wall time), ms per frame by stage, and the stage that bounds the rate."""
         n = max(self.frames, 1)
-        wall = self.wall_s or float("nan")
         return {
             "source": self.source, "frames": self.frames, "faces": self.faces,
             "no_face_frames": self.no_face_frames, "dropped": self.dropped,
-            "frames_per_s": round(self.frames / wall, 3) if self.frames else 0.0,
-            "faces_per_s": round(self.faces / wall, 3) if self.frames else 0.0,
+            "frames_per_s": self._rate(self.frames), "faces_per_s": self._rate(self.faces),
             "read_ms_per_frame": round(1e3 * self.read_s / n, 2),
             "detection_ms_per_frame": round(1e3 * self.detect_s / n, 2),
             "classification_ms_per_frame": round(1e3 * self.classify_s / n, 2),
@@ -155,6 +158,12 @@ class StreamReport:
             **({"latency_ms_median": round(1e3 * float(np.median(self.latencies)), 2),
                 "searches": self.searches} if self.latencies else {}),
         }
+
+    def _rate(self, count) -> float | None:
+        """``count`` per wall-clock second; None (JSON null, never NaN) when frames ran in no measurable time."""
+        if not self.frames:
+            return 0.0
+        return round(count / self.wall_s, 3) if self.wall_s > 0 else None
 
     def bound(self) -> str:
         """'detector' or 'classifier': the stage taking more time ('' before any frame)."""
@@ -166,7 +175,8 @@ class StreamReport:
         """One line for stderr: the rates, per-stage times and the notes."""
         s = self.summary()
         text = (f"{self.source}: {s['frames']} frames, {s['faces']} faces ({s['no_face_frames']} frames without a "
-                f"face) in {self.wall_s:.1f} s: {s['frames_per_s']:.2f} frames/s, {s['faces_per_s']:.2f} faces/s; "
+                f"face) in {self.wall_s:.1f} s: {rate_text(s['frames_per_s'])} frames/s, "
+                f"{rate_text(s['faces_per_s'])} faces/s; "
                 f"per frame: detection {s['detection_ms_per_frame']:.1f} ms, classification "
                 f"{s['classification_ms_per_frame']:.1f} ms, decoding {s['read_ms_per_frame']:.1f} ms; "
                 f"bound by the {s['bound'] or 'nothing (no frame)'}")

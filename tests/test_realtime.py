@@ -2293,3 +2293,20 @@ def test_show_window_draws_in_the_tk_window_until_it_is_closed_and_then_closes_i
     (window,) = windows
     assert window.title == "Title" and len(window.frames) == 2 and window.closed == 1 and report.stopped == "quit"
     assert window.frames[0].shape == (120, 160, 3) and (window.frames[0][100:115, 85:95] == (0, 128, 128)).all()
+
+
+# ---- issue 34: a stream timed in no measurable wall time has no rate, never NaN
+def test_frames_in_no_measurable_wall_time_give_no_rate_and_never_nan():
+    import json
+
+    from dsan_tf.realtime import StreamReport
+
+    report = StreamReport(source="clip.mp4", frames=3, faces=2, wall_s=0.0, detect_s=0.0, classify_s=0.0)
+    summary = report.summary()
+    assert summary["frames_per_s"] is None and summary["faces_per_s"] is None
+    json.loads(json.dumps(summary, allow_nan=False))  # valid JSON: null, not NaN
+    assert "n/a frames/s, n/a faces/s" in report.line()
+    timed = StreamReport(source="clip.mp4", frames=3, faces=2, wall_s=1.5)
+    assert (timed.summary()["frames_per_s"], timed.summary()["faces_per_s"]) == (2.0, 1.333)
+    assert "2.00 frames/s, 1.33 faces/s" in timed.line()
+    assert StreamReport(source="none").summary()["frames_per_s"] == 0.0
