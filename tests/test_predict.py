@@ -1024,3 +1024,163 @@ def test_a_live_path_video_of_which_no_frame_can_be_read_exits_1(tmp_path, monke
     assert command.run_live_video(args) == 1
     assert "no frame could be read" in capsys.readouterr().err
     assert (tmp_path / "rows.jsonl").read_text() == ""
+
+
+# ---- issue 34: line-by-line sweep (dsan_tf/inference.py)
+
+
+class _SizedFacesDetector:
+    """mtcnn's detect_faces stand-in: a small face on the dark left half of a 100 x 200 photo (confidence 0.95)
+    and, listed second, a large one on the bright right half whose box runs 15 px past the right edge
+    (confidence 0.912345). Rows: 0, x1, y1, x2, y2, confidence, 5 marks x, 5 marks y."""
+
+    def detect_faces(self, image, **kwargs):
+        small = [0, 10.0, 20.0, 40.0, 56.0, 0.95, 18, 32, 25, 19, 31, 32, 32, 40, 48, 48]
+        large = [0, 120.0, 10.0, 215.0, 90.0, 0.912345, 145, 185, 165, 150, 180, 35, 35, 55, 70, 70]
+        return np.array([small, large], np.float64)
+
+
+def _two_region_photo():
+    image = np.full((100, 200, 3), 40, np.uint8)
+    image[:, 100:] = 200
+    return image
+
+
+def test_predict_image_orders_faces_largest_first_each_with_its_own_answer_and_a_clipped_box():
+    """Rows follow the faces largest first (face 0 the large one, though the detector lists it second); each
+    row's answer is its own crop's (the stub answers the crop's mean, computed here with NumPy); the large
+    box is clipped at the photo's width 200 (x 120, w 80), not its height 100; confidences to 4 places."""
+    from dsan_tf.data.align import FaceAligner
+    from dsan_tf.inference import predict_image
+
+    rows, faces = predict_image(mean_model(), FaceAligner(16, detector=_SizedFacesDetector()), _two_region_photo(),
+                                "two.png", grayscale=False)
+    assert [r["face"] for r in rows] == [0, 1] and len(faces) == 2
+    assert rows[0]["box"] == [120, 10, 80, 80] and rows[1]["box"] == [10, 20, 30, 36]
+    assert [r["detection_confidence"] for r in rows] == [0.9123, 0.95]
+    means = [f.image.astype(np.float64).mean() / 255 for f in faces]
+    assert means[0] > means[1] + 0.2  # the crops tell the faces apart
+    for row, mean in zip(rows, means):
+        assert row["probabilities"]["bright"] == pytest.approx(mean, abs=1e-6)
+        assert row["label"] == ("bright" if mean > 0.5 else "dark") and row["source"] == "two.png"
+
+
+def test_a_face_row_and_a_no_face_row_carry_the_documented_fields_in_order():
+    """JSON lines: source, box, label, probabilities, then frame, time_s, face, detection_confidence,
+    probability, note (the command's docstring); a frame without a face keeps its frame and time."""
+    from dsan_tf.data.align import FaceAligner
+    from dsan_tf.inference import predict_image
+
+    order = ["source", "box", "label", "probabilities", "frame", "time_s", "face", "detection_confidence",
+             "probability", "note"]
+    image = np.full((90, 120, 3), 90, np.uint8)
+    rows, _ = predict_image(mean_model(), FaceAligner(16, detector=FixedFaceDetectorAlias()), image, "v.mp4",
+                            frame=4, fps=8.0, grayscale=False)
+    assert list(rows[0]) == order and rows[0]["time_s"] == 0.5
+
+    class NoFace:
+        def detect_faces(self, image, **kwargs):
+            return np.zeros((0, 16))
+
+    rows, faces = predict_image(mean_model(), FaceAligner(16, detector=NoFace()), image, "v.mp4", frame=4, fps=8.0)
+    assert faces == [] and list(rows[0]) == order
+    assert rows == [{"source": "v.mp4", "box": None, "label": None, "probabilities": None, "frame": 4,
+                     "time_s": 0.5, "face": None, "detection_confidence": None, "probability": None,
+                     "note": "no face"}]
+    rows, _ = predict_image(mean_model(), FaceAligner(16, detector=NoFace()), image, "v.mp4", frame=4, fps=0.0)
+    assert rows[0]["time_s"] is None  # a video whose header gives no frame rate: no time
+
+
+def FixedFaceDetectorAlias():  # noqa: N802  (the shared stand-in, imported where the test runs)
+    from test_bad_input_tools import FixedFaceDetector
+
+    return FixedFaceDetector()
+
+
+def test_csv_row_puts_every_value_in_its_own_column():
+    """csv_row of a face row: the box's four integers in box_x, box_y, box_w, box_h (in that order), the
+    probabilities in p_<class>, the frame's fields, "" for None; csv_fields lists the columns in order."""
+    from dsan_tf.inference import csv_fields, csv_row
+
+    row = {"source": "a b.png", "box": [3, 5, 7, 11], "label": "bright", "probabilities": {"dark": 0.25, "bright": 0.75},
+           "frame": 12, "time_s": 0.4, "face": 1, "detection_confidence": 0.9876, "probability": 0.75, "note": ""}
+    assert csv_fields(["dark", "bright"]) == ["source", "frame", "time_s", "face", "box_x", "box_y", "box_w", "box_h",
+                                             "detection_confidence", "label", "probability", "p_dark", "p_bright",
+                                             "note"]
+    assert csv_row(row, ["dark", "bright"]) == {
+        "source": "a b.png", "frame": 12, "time_s": 0.4, "face": 1, "box_x": 3, "box_y": 5, "box_w": 7, "box_h": 11,
+        "detection_confidence": 0.9876, "label": "bright", "probability": 0.75, "p_dark": 0.25, "p_bright": 0.75,
+        "note": ""}
+    empty = csv_row({"source": "c.png", "frame": None, "face": None, "box": None, "label": None,
+                     "probabilities": None, "note": "no face"}, ["dark", "bright"])
+    assert empty == {"source": "c.png", "frame": "", "time_s": "", "face": "", "box_x": "", "box_y": "", "box_w": "",
+                     "box_h": "", "detection_confidence": "", "label": "", "probability": "", "p_dark": "",
+                     "p_bright": "", "note": "no face"}
+
+
+def test_model_inputs_resize_any_crop_to_the_side_and_normalise_with_imagenet_statistics():
+    """A 20 x 30 crop of one colour becomes S x S of that colour (shown), and the model input is
+    (x / 255 - mean) / std with torchvision's ImageNet mean 0.485, 0.456, 0.406 and std 0.229, 0.224, 0.225."""
+    from dsan_tf.inference import model_inputs
+
+    crops = [np.full((20, 30, 3), (100, 150, 200), np.uint8), np.full((30, 20), 60, np.uint8)]
+    shown, inputs = model_inputs(crops, 24)
+    assert shown.shape == inputs.shape == (2, 24, 24, 3) and shown.dtype == np.uint8 and inputs.dtype == np.float32
+    np.testing.assert_array_equal(shown[0].reshape(-1, 3), np.tile([100, 150, 200], (24 * 24, 1)))
+    np.testing.assert_array_equal(shown[1], 60)
+    want = (np.array([100, 150, 200]) / 255 - np.array([0.485, 0.456, 0.406])) / np.array([0.229, 0.224, 0.225])
+    np.testing.assert_allclose(inputs[0, 5, 7], want, atol=1e-5)
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv",
+                                    ".MOV"])
+def test_every_video_container_opencv_reads_is_a_video(suffix):
+    from dsan_tf.inference import is_video
+
+    assert is_video(f"dir.mp4/clip{suffix}")
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".gif", ""])
+def test_photos_and_names_without_a_suffix_are_not_videos(suffix):
+    from dsan_tf.inference import is_video
+
+    assert not is_video(f"clips.mp4/photo{suffix}")
+
+
+def test_a_video_whose_header_gives_no_frame_count_reports_none_and_no_truncation(monkeypatch):
+    """A capture that reports 0 frames and 0 fps (a camera, a stream): expected_frames None (unknown, not 0),
+    fps 0.0, every frame delivered read, and no truncation note when it ends."""
+    import cv2
+
+    from dsan_tf.inference import iter_video_frames
+
+    monkeypatch.setattr(cv2, "VideoCapture", lambda path: _Camera([np.full((8, 8, 3), 10 * i, np.uint8)
+                                                                   for i in range(3)]))
+    status = {}
+    got = [(i, fps) for i, fps, _ in iter_video_frames("stream.mp4", status=status)]
+    assert got == [(0, 0.0), (1, 0.0), (2, 0.0)]
+    assert status == {"expected_frames": None, "read": 3, "note": ""}
+
+
+def test_model_files_of_a_shipped_name_are_its_two_shipped_files():
+    """--weights ferplus reads the package's ferplus.json and its weights file (both exist), never a file
+    called "ferplus" in the working directory; a path is itself."""
+    from dsan_tf import pretrained
+    from dsan_tf.inference import is_shipped_model, model_files
+
+    files = model_files("ferplus")
+    assert [f.name for f in files] == ["ferplus.json", f"ferplus{pretrained.WEIGHTS_SUFFIX}"]
+    assert all(f.is_file() and f.parent == pretrained.SHIPPED_DIR for f in files)
+    assert is_shipped_model("ferplus") and not is_shipped_model(None) and not is_shipped_model("nowhere.keras")
+
+
+def test_collect_inputs_keeps_the_order_the_inputs_are_given_in(tmp_path):
+    """A named photo, then a folder, then another photo: in that order (the folder's files sorted)."""
+    from dsan_tf.inference import collect_inputs
+
+    late = _photo(tmp_path / "z.png")
+    folder = tmp_path / "f"
+    inside = [_photo(folder / name, seed=i) for i, name in enumerate(("b.png", "a.png"))]
+    early = _photo(tmp_path / "a.png", seed=3)
+    found = collect_inputs([late, folder, early])
+    assert found == [(late, tmp_path), (inside[1], folder), (inside[0], folder), (early, tmp_path)]
