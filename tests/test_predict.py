@@ -1184,3 +1184,319 @@ def test_collect_inputs_keeps_the_order_the_inputs_are_given_in(tmp_path):
     early = _photo(tmp_path / "a.png", seed=3)
     found = collect_inputs([late, folder, early])
     assert found == [(late, tmp_path), (inside[1], folder), (inside[0], folder), (early, tmp_path)]
+
+
+# ---- issue 34: line-by-line sweep (dsan_tf/cli/predict.py)
+
+
+class _BrightFacesDetector:
+    """_TwoFaceDetector's two faces in an image brighter than 100 on average, none in a darker one."""
+
+    def detect_faces(self, image, **kwargs):
+        return _TwoFaceDetector().detect_faces(image) if image.mean() > 100 else np.zeros((0, 16))
+
+
+class _SpyModel:
+    """mean_model() that records the pixels it is given; ``grey`` is its recorded grayscale_input."""
+
+    def __new__(cls, grey=False):
+        model = mean_model()
+        model.grayscale_input = grey
+        model.seen = []
+        answer = model._predict_pixels
+        model._predict_pixels = lambda pixels: (model.seen.append(np.asarray(pixels)), answer(pixels))[1]
+        return model
+
+
+@pytest.fixture
+def stub_command(monkeypatch):
+    """dsan predict with its model a _SpyModel (set ``state["model"]`` to change it) and its FaceAligner
+    finding faces with ``state["detector"]`` (default FixedFaceDetector); the aligner's keyword arguments
+    are recorded in ``state["aligners"]``."""
+    import dsan_tf.data.align as align
+    import dsan_tf.inference as inference
+
+    state = {"model": _SpyModel(), "detector": FixedFaceDetectorAlias(), "aligners": []}
+    real = align.FaceAligner
+
+    class Recording(real):
+        def __init__(self, output_size=112, **kwargs):
+            state["aligners"].append({"output_size": output_size, **kwargs})
+            super().__init__(output_size=output_size, **{**kwargs, "detector": state["detector"]})
+
+    monkeypatch.setattr(align, "FaceAligner", Recording)
+    monkeypatch.setattr(inference, "load_predictor", lambda weights=None, savedmodel=None: state["model"])
+    return state
+
+
+def test_the_detector_flags_reach_the_photo_aligner(predict, tmp_path, capsys, stub_command):
+    """--min-confidence 0.5 and --min-face-size 33 are the FaceAligner's; without them 0.9 and 20."""
+    photo = _photo(tmp_path / "p.png")
+    for flags, want in (([], (0.9, 20)), (["--min-confidence", "0.5", "--min-face-size", "33"], (0.5, 33))):
+        code, out, err = run(predict, capsys, ["--weights", "ferplus", str(photo), *flags])
+        assert code == 0, err
+        given = stub_command["aligners"][-1]
+        assert (given["min_confidence"], given["min_face_size"]) == want
+
+
+def test_a_truncated_video_among_photos_makes_the_exit_status_1(predict, tmp_path, capsys, stub_command):
+    """The photo path: a video that ends before its header's frame count is noted on stderr, counted in the
+    summary, and the exit status is 1 (its frames are missing); the whole video gives 0 and no such words."""
+    frames = [np.full((64, 80, 3), 8 * i, np.uint8) for i in range(30)]
+    write_video(tmp_path / "whole.avi", frames)
+    data = (tmp_path / "whole.avi").read_bytes()
+    (tmp_path / "cut.avi").write_bytes(data[:len(data) // 2])
+    photo = _photo(tmp_path / "p.png")
+    code, out, err = run(predict, capsys, ["--weights", "ferplus", str(photo), str(tmp_path / "cut.avi")])
+    assert code == 1, err
+    assert f"{tmp_path / 'cut.avi'}: truncated or damaged: its header says 30 frames" in err
+    assert ", 1 truncated or damaged videos" in err
+    code, out, err = run(predict, capsys, ["--weights", "ferplus", str(photo), str(tmp_path / "whole.avi")])
+    assert code == 0 and "truncated" not in err, err
+    assert len(out.splitlines()) == 31 and "1 images and 30 video frames: 31 faces" in err
+
+
+def test_the_summary_line_counts_images_frames_faces_no_faces_and_unreadable_files(predict, tmp_path, capsys,
+                                                                                  stub_command):
+    """A photo of two faces, a dark photo, an unreadable file (--skip-unreadable) and a 4-frame video whose
+    frames 0 and 2 are bright (two faces each): 2 images, 4 frames, 2 + 4 = 6 faces, 1 + 2 = 3 without a
+    face, 1 unreadable (counted by hand); exit status 0."""
+    from PIL import Image
+
+    stub_command["detector"] = _BrightFacesDetector()
+    bright, dark = tmp_path / "bright.png", tmp_path / "dark.png"
+    Image.fromarray(np.full((90, 140, 3), 200, np.uint8)).save(bright)
+    Image.fromarray(np.full((90, 140, 3), 30, np.uint8)).save(dark)
+    broken = tmp_path / "broken.jpg"
+    broken.write_text("not a JPEG")
+    write_video(tmp_path / "v.avi", [np.full((90, 140, 3), level, np.uint8) for level in (200, 30, 200, 30)])
+    code, out, err = run(predict, capsys, ["--weights", "ferplus", str(bright), str(dark), str(broken),
+                                           str(tmp_path / "v.avi"), "--skip-unreadable"])
+    assert code == 0, err
+    assert "2 images and 4 video frames: 6 faces, 3 without a face, 1 unreadable" in err
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [(Path(r["source"]).name, r["frame"], r["face"]) for r in rows] == [
+        ("bright.png", None, 0), ("bright.png", None, 1), ("dark.png", None, None), ("broken.jpg", None, None),
+        ("v.avi", 0, 0), ("v.avi", 0, 1), ("v.avi", 1, None), ("v.avi", 2, 0), ("v.avi", 2, 1), ("v.avi", 3, None)]
+
+
+def test_a_model_trained_on_grey_faces_gets_grey_faces_unless_no_grayscale(predict, tmp_path, capsys, stub_command):
+    """No --grayscale flag: the model's record decides (grey faces, said on stderr); --no-grayscale keeps colour;
+    --grayscale greys for a colour model. The photo is colour noise, so its crop is not grey."""
+    photo = _photo(tmp_path / "p.png")
+
+    def faces_seen(grey_record, flags):
+        stub_command["model"] = _SpyModel(grey=grey_record)
+        code, _, err = run(predict, capsys, ["--weights", "ferplus", str(photo), *flags])
+        assert code == 0, err
+        (pixels,) = stub_command["model"].seen
+        return bool((pixels == pixels[..., :1]).all()), "trained on grey faces" in err
+
+    assert faces_seen(True, []) == (True, True)
+    assert faces_seen(True, ["--no-grayscale"]) == (False, False)
+    assert faces_seen(False, []) == (False, False)
+    assert faces_seen(False, ["--grayscale"]) == (True, False)
+
+
+def test_without_weights_the_shipped_model_is_named_and_without_inputs_the_demo_photo_runs(predict, tmp_path, capsys,
+                                                                                         stub_command):
+    """No --weights: a line names the shipped model 'ferplus'; no input at all: the demo photo, one line saying
+    what ran (no summary line, no grey-faces line); both exit 0."""
+    from dsan_tf.demo import demo_photo
+
+    photo = _photo(tmp_path / "p.png")
+    code, out, err = run(predict, capsys, [str(photo)])
+    assert code == 0 and "no --weights given: using the shipped model 'ferplus'" in err and "1 images" in err, err
+    stub_command["model"] = _SpyModel(grey=True)  # the demo's one line stands for the grey-faces line too
+    code, out, err = run(predict, capsys, [])
+    assert code == 0, err
+    assert [json.loads(line)["source"] for line in out.splitlines()] == [str(demo_photo())]
+    assert "no input given: the shipped model 'ferplus' on" in err and "no --weights given" not in err
+    assert "images and" not in err and "grey" not in err
+
+
+def test_a_video_that_delivers_no_frame_gets_one_row_saying_so(tmp_path, monkeypatch):
+    """The photo path: a video that opens but gives no frame has one row (note "no frame could be read",
+    frame None), counts 0 frames and no face-less frame."""
+    import argparse
+    import io
+
+    import cv2
+
+    from dsan_tf.cli.predict import predict_all
+    from dsan_tf.data.align import FaceAligner
+
+    monkeypatch.setattr(cv2, "VideoCapture", lambda path: _Camera([]))
+    args = argparse.Namespace(format="jsonl", grayscale=False, frame_stride=1, max_frames=None,
+                              skip_unreadable=False, no_progress=True)
+    out = io.StringIO()
+    video = tmp_path / "empty.mp4"
+    counts = predict_all(args, [(video, tmp_path)], mean_model(), FaceAligner(16, detector=_TwoFaceDetector()),
+                         None, out)
+    assert [json.loads(line) for line in out.getvalue().splitlines()] == [
+        {"source": str(video), "frame": None, "face": None, "box": None, "label": None, "probabilities": None,
+         "note": "no frame could be read"}]
+    assert counts["frames"] == 0 and counts["no_face"] == 0 and counts["images"] == 0
+
+
+def test_predict_all_writes_a_csv_header_and_one_row_per_face(tmp_path):
+    """--format csv: csv_fields' header, then the two faces' rows with their boxes (60 px apart) and answers."""
+    import argparse
+    import io
+
+    from dsan_tf.cli.predict import predict_all
+    from dsan_tf.data.align import FaceAligner
+
+    photo = _photo(tmp_path / "p.png", height=90, width=140)
+    args = argparse.Namespace(format="csv", grayscale=False, frame_stride=1, max_frames=None,
+                              skip_unreadable=False, no_progress=True)
+    out = io.StringIO()
+    predict_all(args, [(photo, tmp_path)], mean_model(), FaceAligner(16, detector=_TwoFaceDetector()), None, out)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert list(rows[0]) == ["source", "frame", "time_s", "face", "box_x", "box_y", "box_w", "box_h",
+                             "detection_confidence", "label", "probability", "p_dark", "p_bright", "note"]
+    assert [(r["face"], r["box_x"], r["box_y"], r["box_w"], r["box_h"]) for r in rows] == [
+        ("0", "20", "25", "40", "50"), ("1", "80", "25", "40", "50")]
+    for r in rows:
+        assert float(r["p_dark"]) + float(r["p_bright"]) == pytest.approx(1.0, abs=2e-6)
+        assert r["source"] == str(photo) and r["frame"] == "" and r["note"] == ""
+
+
+@pytest.mark.parametrize("flags, says", [
+    (["PHOTO", "--smooth", "3"], "--smooth: for the live path only"),
+    (["PHOTO", "--search-every", "5"], "--search-every: for the live path only"),
+    (["PHOTO", "--classifier", "tflite"], "--classifier tflite: for the live path only"),
+    (["PHOTO", "--show"], "--show goes with --camera"),
+    (["--camera", "0", "PHOTO"], "--camera writes JSON lines on stdout (or a window with --show): not with inputs"),
+    (["--camera", "0", "--output", "OUT/rows.jsonl"], "not with --output"),
+    (["--camera", "0", "--annotate", "OUT/ann"], "not with --annotate"),
+    (["--camera", "0", "--format", "csv"], "not with --format csv"),
+    (["--camera", "0", "--skip-unreadable"], "not with --skip-unreadable"),
+    (["--camera", "0", "--chart", "OUT/c.png"], "not with --chart"),
+    (["PHOTO", "--chart", "OUT/c.png"], "--chart takes one input video (e.g. clip.mp4), got 1 input(s): "),
+    (["VIDEO", "--chart", "OUT/c.png", "--annotate", "OUT/ann"], "--annotate with --chart: give the annotated video's"),
+])
+def test_flags_that_do_not_go_together_exit_2_naming_them(tmp_path, capsys, flags, says):
+    from dsan_tf.cli.predict import parse_args
+
+    photo, video = _photo(tmp_path / "p.png"), tmp_path / "v.mp4"
+    video.write_bytes(b"")
+    argv = [str(photo) if f == "PHOTO" else str(video) if f == "VIDEO" else f.replace("OUT", str(tmp_path))
+            for f in flags]
+    with pytest.raises(SystemExit) as stop:
+        parse_args(argv)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and says in err, err
+
+
+@pytest.mark.parametrize("flags", [
+    ["--camera", "0", "--smooth", "3", "--search-every", "5", "--classifier", "tflite", "--show"],
+    ["VIDEO", "--chart", "OUT/c.png", "--smooth", "3", "--search-every", "1"],
+    ["VIDEO", "--annotate", "OUT/a.MP4", "--chart", "OUT/c.png"],
+    ["PHOTO", "--annotate", "OUT/ann", "--format", "csv", "--output", "OUT/rows.csv", "--skip-unreadable"],
+])
+def test_flags_that_go_together_are_accepted(tmp_path, flags):
+    from dsan_tf.cli.predict import parse_args
+
+    photo, video = _photo(tmp_path / "p.png"), tmp_path / "v.mp4"
+    video.write_bytes(b"")
+    parse_args([str(photo) if f == "PHOTO" else str(video) if f == "VIDEO" else f.replace("OUT", str(tmp_path))
+                for f in flags])
+
+
+def test_annotated_copies_mirror_sub_folders_and_frames_go_in_a_folder_named_after_the_video(tmp_path):
+    """Found under root: root/sub/x.png -> ann/sub/x.jpg; root/sub/clip.mp4's frame 7 -> ann/sub/clip/
+    frame_000007.jpg; a file outside its root keeps only its name (never an absolute path beside the input)."""
+    from dsan_tf.cli.predict import _Annotator
+
+    root, ann = tmp_path / "root", tmp_path / "ann"
+    annotator = _Annotator(ann)
+    annotator.plan([(root / "sub" / "x.png", root), (root / "sub" / "clip.mp4", root)])
+    assert annotator.path(root / "sub" / "x.png", root) == ann / "sub" / "x.jpg"
+    assert annotator.path(root / "sub" / "clip.mp4", root, 7) == ann / "sub" / "clip" / "frame_000007.jpg"
+    assert annotator.frame_folder(root / "sub" / "clip.mp4", root) == ann / "sub" / "clip"
+    assert annotator.path(tmp_path / "elsewhere" / "y.png", root) == ann / "y.jpg"
+    assert "clip.mp4" not in {p.name for p in annotator.planned}  # videos are not planned as one copy
+
+
+def test_check_outputs_refuses_annotations_that_would_replace_an_input_or_the_output(tmp_path):
+    """An annotated copy landing on an input photo, a video's frames written into a folder holding an input,
+    an annotated copy that is --output: each refused naming what it would replace; a clean layout passes."""
+    import argparse
+
+    from dsan_tf.cli.predict import _Annotator, check_outputs
+    from dsan_tf.io_utils import OutputError
+
+    folder = tmp_path / "photos"
+    photo = _photo(folder / "a.jpg")
+
+    def check(inputs, annotate, output=None):
+        args = argparse.Namespace(inputs=[s for s, _ in inputs], weights=None, savedmodel=None, output=output,
+                                  annotate=annotate)
+        annotator = _Annotator(annotate)
+        annotator.plan(inputs)
+        check_outputs(args, inputs, annotator)
+
+    with pytest.raises(OutputError, match=rf"the annotated copy of {photo} would replace the input {photo}"):
+        check([(photo, folder)], folder)
+    video, inside = tmp_path / "clip.mp4", _photo(tmp_path / "frames" / "clip" / "b.png")
+    video.write_bytes(b"")
+    with pytest.raises(OutputError, match=rf"the frames of {video} would be written into .*which holds the input"):
+        check([(video, tmp_path), (inside, tmp_path / "frames" / "clip")], tmp_path / "frames")
+    with pytest.raises(OutputError, match=r"would replace --output"):
+        check([(photo, folder)], tmp_path / "ann", output=tmp_path / "ann" / "a.jpg")
+    check([(photo, folder), (video, tmp_path)], tmp_path / "ann", output=tmp_path / "rows.jsonl")
+
+
+def test_the_live_path_recognizer_takes_every_detector_and_grey_flag(monkeypatch, capsys):
+    """_live_recognizer passes --min-confidence, --min-face-size, --largest-only and --grayscale on (the
+    photo path's flags, the same meaning on the live path), and says when a grey-trained model greys."""
+    import argparse
+
+    import dsan_tf.inference as inference
+    from dsan_tf.cli import predict as command
+
+    model = _SpyModel(grey=True)
+    monkeypatch.setattr(inference, "load_predictor", lambda weights=None, savedmodel=None: model)
+    args = argparse.Namespace(weights=None, savedmodel=None, grayscale=None, min_confidence=0.4, min_face_size=33,
+                              largest_only=True, align_size=None, classifier="keras")
+    recognizer = command._live_recognizer(args)
+    assert recognizer.predictor is model and recognizer.grayscale is True
+    aligner = recognizer.aligner
+    assert (aligner.min_confidence, aligner.min_face_size, aligner.largest_only) == (0.4, 33, True)
+    assert "trained on grey faces" in capsys.readouterr().err
+    args.grayscale, args.largest_only = False, False
+    recognizer = command._live_recognizer(args)
+    assert recognizer.grayscale is False and recognizer.aligner.largest_only is False
+    assert "grey" not in capsys.readouterr().err
+    args.grayscale = True  # asked for: greyed, and nothing to explain
+    assert command._live_recognizer(args).grayscale is True and "grey" not in capsys.readouterr().err
+
+
+def test_the_live_path_writes_a_csv_table_and_refuses_one_file_for_two_outputs(tmp_path, monkeypatch, capsys):
+    """One video on the live path with --format csv: the table's header (video_outputs.table_fields) and one row
+    per frame's face, exit 0; --output and --chart naming the same file is refused before any frame."""
+    import argparse
+
+    from dsan_tf.api import FaceExpressionRecognizer
+    from dsan_tf.cli import predict as command
+    from dsan_tf.data.errors import DataError
+    from dsan_tf.video_outputs import table_fields
+
+    video = tmp_path / "v.avi"
+    write_video(video, [np.full((90, 120, 3), 60 * i, np.uint8) for i in range(3)])
+    recognizer = FaceExpressionRecognizer(mean_model(), align_size=16, detector=FixedFaceDetectorAlias())
+    monkeypatch.setattr(command, "_live_recognizer", lambda args: recognizer)
+    args = argparse.Namespace(inputs=[video], weights=None, savedmodel=None, overwrite=False,
+                              output=tmp_path / "rows.csv", annotate=None, chart=None, format="csv",
+                              frame_stride=1, max_frames=None, search_every=1, smooth=1, no_progress=True)
+    assert command.run_live_video(args) == 0
+    with open(tmp_path / "rows.csv", newline="") as fh:
+        reader = csv.DictReader(fh)
+        rows = list(reader)
+    assert reader.fieldnames == table_fields(["dark", "bright"])
+    assert [int(r["frame"]) for r in rows] == [0, 1, 2] and all(r["track"] != "" for r in rows)
+    assert "1 face tracks" in capsys.readouterr().err
+    args.output, args.chart = tmp_path / "same.png", tmp_path / "same.png"
+    with pytest.raises(DataError, match=r"--chart .*same.png: the same file as --output"):
+        command.run_live_video(args)
