@@ -902,3 +902,19 @@ def test_load_model_takes_a_keras_file_by_path_or_str_and_names_a_folder_that_is
         assert predictor.class_names == CLASSES and predictor.image_size == SIZE and predictor.grayscale_input
     with pytest.raises(ModelLoadError, match=rf"^{tmp_path}: is a directory; expected a .keras file"):
         api.load_model(tmp_path)
+
+
+def test_the_recognizer_gives_the_detectors_confidence_to_four_places():
+    """A face detected with confidence 0.987654: detection_confidence 0.9877 (four places, as dsan predict),
+    not 0.99 (the stand-in's usual 0.99 cannot tell two places from four)."""
+    from dsan_tf.api import FaceExpressionRecognizer
+
+    class Unsure(FixedFaceDetector):
+        def detect_faces(self, image, **kwargs):
+            rows = super().detect_faces(image, **kwargs)
+            rows[0, 5] = 0.987654  # the confidence column of mtcnn's row
+            return rows
+
+    recognizer = FaceExpressionRecognizer(_StubPredictor(16), detector=Unsure())
+    (face,) = recognizer.predict(colour_photo())
+    assert face["detection_confidence"] == 0.9877

@@ -1500,3 +1500,108 @@ def test_the_live_path_writes_a_csv_table_and_refuses_one_file_for_two_outputs(t
     args.output, args.chart = tmp_path / "same.png", tmp_path / "same.png"
     with pytest.raises(DataError, match=r"--chart .*same.png: the same file as --output"):
         command.run_live_video(args)
+
+
+def test_show_without_a_display_is_a_user_error_before_the_model_loads(monkeypatch):
+    """--camera 0 --show where no window can open: DisplayUnavailable (exit status 2, a UserError) saying to
+    drop --show, raised before the model loads (a stand-in that would fail if it were asked)."""
+    import argparse
+
+    from dsan_tf import realtime
+    from dsan_tf.cli import predict as command
+    from dsan_tf.errors import UserError
+
+    def no_display():
+        raise realtime.DisplayError("no display here")
+
+    def never(args):
+        raise AssertionError("the model loaded before the display was checked")
+
+    monkeypatch.setattr(realtime, "check_display", no_display)
+    monkeypatch.setattr(command, "_live_recognizer", never)
+    args = argparse.Namespace(camera=0, show=True)
+    with pytest.raises(command.DisplayUnavailable, match=r"^--show: no display here \(drop --show\)$") as err:
+        command.run_camera(args)
+    assert isinstance(err.value, UserError)
+
+
+def test_ctrl_c_stops_the_camera_with_its_report_line(monkeypatch, capsys):
+    """Ctrl-C while the camera's lines are written ends with the report line saying so (no traceback); the
+    camera delivered no frame before it: exit status 1."""
+    import argparse
+
+    import cv2
+
+    from dsan_tf import realtime
+    from dsan_tf.api import FaceExpressionRecognizer
+    from dsan_tf.cli import predict as command
+
+    def interrupted(results, out):
+        raise KeyboardInterrupt
+
+    recognizer = FaceExpressionRecognizer(mean_model(), align_size=16, detector=FixedFaceDetectorAlias())
+    monkeypatch.setattr(command, "_live_recognizer", lambda args: recognizer)
+    monkeypatch.setattr(cv2, "VideoCapture", lambda index: _Camera([]))
+    monkeypatch.setattr(realtime, "write_json_lines", interrupted)
+    args = argparse.Namespace(camera=0, show=False, search_every=10, smooth=1, frame_stride=1, max_frames=None)
+    assert command.run_camera(args) == 1
+    err = capsys.readouterr().err
+    assert err.rstrip().endswith("; stopped by Ctrl-C") and err.startswith("dsan predict: ")
+
+
+def test_the_live_path_exits_1_for_a_truncated_video_and_refuses_a_missing_one(tmp_path, monkeypatch, capsys):
+    """One video on the live path that ends before its header's 30 frames: its decoded frames' rows, the
+    truncation on stderr, exit status 1; a video path that is not a file is a DataError naming it."""
+    import argparse
+
+    from dsan_tf.api import FaceExpressionRecognizer
+    from dsan_tf.cli import predict as command
+    from dsan_tf.data.errors import DataError
+
+    write_video(tmp_path / "whole.avi", [np.full((64, 80, 3), 8 * i, np.uint8) for i in range(30)])
+    data = (tmp_path / "whole.avi").read_bytes()
+    (tmp_path / "cut.avi").write_bytes(data[:len(data) // 2])
+    recognizer = FaceExpressionRecognizer(mean_model(), align_size=16, detector=FixedFaceDetectorAlias())
+    monkeypatch.setattr(command, "_live_recognizer", lambda args: recognizer)
+    args = argparse.Namespace(inputs=[tmp_path / "cut.avi"], weights=None, savedmodel=None, overwrite=False,
+                              output=tmp_path / "rows.jsonl", annotate=None, chart=None, format="jsonl",
+                              frame_stride=1, max_frames=None, search_every=10, smooth=1, no_progress=True)
+    assert command.run_live_video(args) == 1
+    assert "truncated" in capsys.readouterr().err
+    rows = (tmp_path / "rows.jsonl").read_text().splitlines()
+    assert 0 < len(rows) < 30
+    args.inputs, args.output = [tmp_path / "whole.avi"], tmp_path / "whole.jsonl"
+    assert command.run_live_video(args) == 0
+    assert len((tmp_path / "whole.jsonl").read_text().splitlines()) == 30
+    args.inputs = [tmp_path / "gone.avi"]
+    with pytest.raises(DataError, match=rf"^{tmp_path / 'gone.avi'}: no such video file$"):
+        command.run_live_video(args)
+
+
+def test_a_savedmodel_with_both_signatures_is_read_through_its_pixels_one(tmp_path):
+    """An export has predict_pixels and serving_default (PNG bytes); the Predictor uses predict_pixels, which
+    takes the float pixels as they are. The stand-in's two signatures answer opposite ways ([1 - m, m] and
+    [m, 1 - m] for a crop of mean m), so the answer tells which one ran."""
+    import tensorflow as tf
+
+    from dsan_tf.inference import SavedModelPredictor
+
+    class Both(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
+        def pixels(self, pixels):
+            mean = tf.reduce_mean(pixels, axis=[1, 2, 3]) / 255
+            return {"probabilities": tf.stack([1 - mean, mean], axis=1)}
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+        def image_bytes(self, image_bytes):
+            images = tf.map_fn(lambda b: tf.cast(tf.io.decode_png(b, channels=3), tf.float32), image_bytes,
+                               fn_output_signature=tf.TensorSpec([None, None, 3], tf.float32))
+            mean = tf.reduce_mean(images, axis=[1, 2, 3]) / 255
+            return {"probabilities": tf.stack([mean, 1 - mean], axis=1)}
+
+    both = Both()
+    tf.saved_model.save(both, str(tmp_path / "both"), signatures={"predict_pixels": both.pixels,
+                                                                  "serving_default": both.image_bytes})
+    predictor = SavedModelPredictor(tmp_path / "both")
+    np.testing.assert_allclose(predictor.predict([np.full((4, 6, 3), 51, np.uint8)]), [[0.8, 0.2]], atol=1e-6)
+    np.testing.assert_allclose(predictor.predict_pixels(np.full((1, 2, 2, 3), 25.5)), [[0.9, 0.1]], atol=1e-6)
