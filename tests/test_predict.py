@@ -1102,8 +1102,8 @@ def test_csv_row_puts_every_value_in_its_own_column():
     probabilities in p_<class>, the frame's fields, "" for None; csv_fields lists the columns in order."""
     from dsan_tf.inference import csv_fields, csv_row
 
-    row = {"source": "a b.png", "box": [3, 5, 7, 11], "label": "bright", "probabilities": {"dark": 0.25, "bright": 0.75},
-           "frame": 12, "time_s": 0.4, "face": 1, "detection_confidence": 0.9876, "probability": 0.75, "note": ""}
+    row = {"source": "a b.png", "box": [3, 5, 7, 11], "label": "bright",
+           "probabilities": {"dark": 0.25, "bright": 0.75}, "frame": 12, "time_s": 0.4, "face": 1, "detection_confidence": 0.9876, "probability": 0.75, "note": ""}
     assert csv_fields(["dark", "bright"]) == ["source", "frame", "time_s", "face", "box_x", "box_y", "box_w", "box_h",
                                              "detection_confidence", "label", "probability", "p_dark", "p_bright",
                                              "note"]
