@@ -1103,7 +1103,8 @@ def test_csv_row_puts_every_value_in_its_own_column():
     from dsan_tf.inference import csv_fields, csv_row
 
     row = {"source": "a b.png", "box": [3, 5, 7, 11], "label": "bright",
-           "probabilities": {"dark": 0.25, "bright": 0.75}, "frame": 12, "time_s": 0.4, "face": 1, "detection_confidence": 0.9876, "probability": 0.75, "note": ""}
+           "probabilities": {"dark": 0.25, "bright": 0.75}, "frame": 12, "time_s": 0.4, "face": 1,
+           "detection_confidence": 0.9876, "probability": 0.75, "note": ""}
     assert csv_fields(["dark", "bright"]) == ["source", "frame", "time_s", "face", "box_x", "box_y", "box_w", "box_h",
                                              "detection_confidence", "label", "probability", "p_dark", "p_bright",
                                              "note"]
