@@ -1606,3 +1606,85 @@ def test_a_savedmodel_with_both_signatures_is_read_through_its_pixels_one(tmp_pa
     predictor = SavedModelPredictor(tmp_path / "both")
     np.testing.assert_allclose(predictor.predict([np.full((4, 6, 3), 51, np.uint8)]), [[0.8, 0.2]], atol=1e-6)
     np.testing.assert_allclose(predictor.predict_pixels(np.full((1, 2, 2, 3), 25.5)), [[0.9, 0.1]], atol=1e-6)
+
+
+def test_a_predictor_sends_at_most_32_faces_per_call_by_default():
+    """Predictor.predict's batch_size defaults to 32: 40 crops of one shape go as 32 and 8."""
+    from dsan_tf.inference import Predictor
+
+    calls = []
+
+    class Counting(Predictor):
+        class_names = ["a", "b"]
+        source, image_size = "stub", None
+
+        def _predict_pixels(self, pixels):
+            calls.append(len(pixels))
+            return np.full((len(pixels), 2), 0.5, np.float32)
+
+    Counting().predict([np.zeros((4, 4, 3), np.uint8)] * 40, grayscale=False)
+    assert calls == [32, 8]
+
+
+def test_the_documented_defaults_of_dsan_predict(tmp_path):
+    """JSON lines, the model's grey setting, every frame, all frames, MTCNN's 0.9 and 20 px, no smoothing,
+    a search every 10 frames, the Keras classifier, the model's crop size; --align-size takes 8 to 1024."""
+    from dsan_tf.cli.predict import parse_args
+
+    photo = _photo(tmp_path / "p.png")
+    args = parse_args([str(photo)])
+    assert (args.format, args.grayscale, args.frame_stride, args.max_frames, args.min_confidence,
+            args.min_face_size, args.smooth, args.search_every, args.classifier, args.align_size,
+            args.largest_only, args.overwrite, args.skip_unreadable) == ("jsonl", None, 1, None, 0.9, 20, 1, 10,
+                                                                          "keras", None, False, False, False)
+    assert parse_args([str(photo), "--align-size", "8"]).align_size == 8
+    assert parse_args([str(photo), "--align-size", "1024"]).align_size == 1024
+    for bad in ("7", "1025"):
+        with pytest.raises(SystemExit):
+            parse_args([str(photo), "--align-size", bad])
+
+
+def test_a_savedmodel_is_loaded_as_one_and_the_demo_names_what_ran(predict, tmp_path, capsys, monkeypatch,
+                                                                   stub_command):
+    """--savedmodel DIR: the predictor is asked for that SavedModel and no shipped weights (one of the two,
+    not both); the demo names the SavedModel, a .keras file or the shipped model it ran."""
+    import dsan_tf.inference as inference
+
+    asked = []
+
+    def loading(weights=None, savedmodel=None):
+        asked.append((weights, savedmodel))
+        return stub_command["model"]
+
+    monkeypatch.setattr(inference, "load_predictor", loading)
+    served = tmp_path / "served"
+    served.mkdir()
+    photo = _photo(tmp_path / "p.png")
+    code, _, err = run(predict, capsys, ["--savedmodel", str(served), str(photo)])
+    assert code == 0 and asked[-1] == (None, served) and "no --weights given" not in err, err
+    code, _, err = run(predict, capsys, ["--savedmodel", str(served)])
+    assert code == 0 and f"no input given: the SavedModel {served} on" in err, err
+    weights = tmp_path / "m.keras"
+    weights.write_bytes(b"")
+    code, _, err = run(predict, capsys, ["--weights", str(weights)])
+    assert code == 0 and f"no input given: the model {weights} on" in err and asked[-1] == (weights, None), err
+
+
+def test_an_existing_output_is_kept_without_overwrite_and_replaced_with_it(predict, tmp_path, capsys, monkeypatch,
+                                                                          stub_command):
+    """--output naming a file the command did not make: refused (exit 2, the file unchanged) before the model
+    loads; with --overwrite it is replaced by the rows."""
+    import dsan_tf.inference as inference
+
+    loaded = []
+    monkeypatch.setattr(inference, "load_predictor",
+                        lambda weights=None, savedmodel=None: loaded.append(weights) or stub_command["model"])
+    photo = _photo(tmp_path / "p.png")
+    output = tmp_path / "rows.jsonl"
+    output.write_text("precious\n")
+    code, _, err = run(predict, capsys, ["--weights", "ferplus", str(photo), "--output", str(output)])
+    assert code == 2 and output.read_text() == "precious\n" and str(output) in err, err
+    assert loaded == [] and stub_command["model"].seen == []
+    code, _, err = run(predict, capsys, ["--weights", "ferplus", str(photo), "--output", str(output), "--overwrite"])
+    assert code == 0, err
+    assert json.loads(output.read_text())["source"] == str(photo)
