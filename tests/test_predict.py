@@ -1688,3 +1688,24 @@ def test_an_existing_output_is_kept_without_overwrite_and_replaced_with_it(predi
     code, _, err = run(predict, capsys, ["--weights", "ferplus", str(photo), "--output", str(output), "--overwrite"])
     assert code == 0, err
     assert json.loads(output.read_text())["source"] == str(photo)
+
+
+def test_the_keras_predictor_runs_the_model_in_inference_mode_at_its_input_size():
+    """A face's answer does not depend on the faces batched with it (BatchNorm's moving statistics, no
+    dropout: training=False), and is the model's own answer on that face preprocessed at its 32 px input."""
+    import keras
+
+    from dsan_tf.data.preprocess import preprocess_for_model
+    from dsan_tf.inference import KerasPredictor
+    from dsan_tf.model import build_dsan
+
+    keras.utils.set_random_seed(1)
+    model = build_dsan(3, 32, class_names=CLASSES, dtype="float32")
+    rng = np.random.default_rng(11)
+    faces = [rng.integers(0, 256, (40, 50, 3), dtype=np.uint8) for _ in range(3)]
+    predictor = KerasPredictor(model)
+    alone = predictor.predict(faces[:1])
+    together = predictor.predict(faces)
+    np.testing.assert_allclose(together[:1], alone, atol=1e-5)
+    want = model(preprocess_for_model(faces[0][None].astype(np.float32), 32), training=False)["probabilities"]
+    np.testing.assert_allclose(alone, np.asarray(want), atol=1e-5)
