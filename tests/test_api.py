@@ -689,3 +689,232 @@ def test_input_settings_refuse_a_recorded_image_size_of_zero(tmp_path):
     path.write_text(json.dumps({"image_size": 0, "grayscale_input": True}))
     with pytest.raises(ModelLoadError, match=rf"^{path}: records no image_size; export the model again$"):
         input_settings(path)
+
+
+# ---- issue 34: line-by-line sweep (dsan_tf/api.py)
+
+
+def _png_bytes(array):
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_encoded_bytes_are_taken_as_bytes_bytearray_or_memoryview_and_bad_ones_are_named():
+    """Encoded PNG bytes in any of Python's three byte types decode to the same 20 x 30 photo; undecodable
+    bytes are named by ``what`` when given ("face 3"), else "<image bytes>"."""
+    from dsan_tf.api import to_rgb_image
+
+    photo = np.random.default_rng(7).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    data = _png_bytes(photo)
+    for given in (data, bytearray(data), memoryview(data)):
+        np.testing.assert_array_equal(to_rgb_image(given), photo)
+    with pytest.raises(DataError, match=r"^face 3: not a readable image"):
+        to_rgb_image(b"junk", "face 3")
+    with pytest.raises(DataError, match=r"^<image bytes>: not a readable image"):
+        to_rgb_image(b"junk")
+
+
+def test_a_pil_image_is_turned_upright_by_its_exif_orientation():
+    """A 20 x 30 PIL image whose EXIF says orientation 6 (rotate 90 degrees clockwise to view) comes back
+    30 x 20, the array rotated clockwise with NumPy (as a path to the same file is)."""
+    import io
+
+    from PIL import Image
+
+    from dsan_tf.api import to_rgb_image
+
+    photo = np.random.default_rng(8).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    image = Image.fromarray(photo)
+    exif = image.getexif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", exif=exif)
+    with Image.open(io.BytesIO(buffer.getvalue())) as rotated:
+        got = to_rgb_image(rotated)
+    np.testing.assert_array_equal(got, np.rot90(photo, k=-1))
+    np.testing.assert_array_equal(to_rgb_image(buffer.getvalue()), got)
+
+
+def test_an_array_with_no_column_is_refused_as_one_with_no_row():
+    from dsan_tf.api import to_rgb_image
+
+    for shape in ((4, 0, 3), (4, 0), (0, 0, 3)):
+        with pytest.raises(DataError, match=rf"got a uint8 array of shape \({shape[0]}, 0"):
+            to_rgb_image(np.zeros(shape, np.uint8))
+
+
+class _TwoSizesDetector:
+    """Two faces: FixedFaceDetector's (40 x 50) and, listed first, a smaller one (20 x 24) to its right."""
+
+    def detect_faces(self, image, **kwargs):
+        big = FixedFaceDetector().detect_faces(image)[0]
+        small = np.array([0, 66.0, 30.0, 86.0, 54.0, 0.97, 70, 82, 76, 71, 81, 38, 38, 43, 48, 48])
+        return np.stack([small, big])
+
+
+def test_face_crops_pass_largest_only_on_and_check_every_detector_option():
+    """face_crops(largest_only=True) keeps the larger face only; without it both, largest first; min_face_size
+    and max_detection_side are range-checked (as the recognizer's) before any detection."""
+    from dsan_tf.api import face_crops
+    from dsan_tf.state_files import ArgumentError
+
+    photo = colour_photo()
+    both = face_crops(photo, 16, False, detector=_TwoSizesDetector())
+    assert [tuple(round(v) for v in f.box) for f in both] == [(20, 25, 40, 50), (66, 30, 20, 24)]
+    (only,) = face_crops(photo, 16, False, largest_only=True, detector=_TwoSizesDetector())
+    assert tuple(round(v) for v in only.box) == (20, 25, 40, 50)
+    for options, message in (({"min_face_size": 0}, r"min_face_size must be in \[1, inf\], got 0"),
+                             ({"max_detection_side": 5}, r"max_detection_side must be in \[12, inf\], got 5")):
+        with pytest.raises(ArgumentError, match=message):
+            face_crops(photo, 16, False, detector=_TwoSizesDetector(), **options)
+
+
+def test_encode_png_is_lossless_and_keeps_width_and_height():
+    from PIL import Image
+    import io
+
+    from dsan_tf.api import encode_png
+
+    crop = np.random.default_rng(9).integers(0, 256, (7, 11, 3), dtype=np.uint8)
+    data = encode_png(crop)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    with Image.open(io.BytesIO(data)) as im:
+        np.testing.assert_array_equal(np.asarray(im.convert("RGB")), crop)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"min_confidence": 1.5}, r"min_confidence must be in \[0, 1\], got 1.5"),
+    ({"min_face_size": 0}, r"min_face_size must be in \[1, inf\], got 0"),
+    ({"align_size": 4}, r"align_size must be in \[8, inf\], got 4"),
+    ({"max_detection_side": 5}, r"max_detection_side must be in \[12, inf\], got 5"),
+    ({"batch_size": 0}, r"batch_size must be in \[1, inf\], got 0"),
+])
+def test_the_recognizer_refuses_each_option_out_of_its_range(options, message):
+    from dsan_tf.api import FaceExpressionRecognizer
+    from dsan_tf.state_files import ArgumentError
+
+    with pytest.raises(ArgumentError, match=f"^{message}$"):
+        FaceExpressionRecognizer(_StubPredictor(48), **options)
+
+
+def test_the_recognizer_passes_its_detector_options_and_batch_size_on():
+    """min_confidence and min_face_size are its aligner's (defaults 0.9 and 20); batch_size 2 sends five
+    crops to the model as 2, 2 and 1; class_names is a copy (changing it changes no answer's names)."""
+    from dsan_tf.api import FaceExpressionRecognizer
+
+    recognizer = FaceExpressionRecognizer(_StubPredictor(48), min_confidence=0.6, min_face_size=31, batch_size=2)
+    assert (recognizer.aligner.min_confidence, recognizer.aligner.min_face_size) == (0.6, 31)
+    default = FaceExpressionRecognizer(_StubPredictor(48))
+    assert (default.aligner.min_confidence, default.aligner.min_face_size, default.batch_size) == (0.9, 20, 32)
+    calls = []
+    answer = recognizer.predictor._predict_pixels
+    recognizer.predictor._predict_pixels = lambda pixels: (calls.append(len(pixels)), answer(pixels))[1]
+    recognizer.classify([np.zeros((8, 8, 3), np.uint8)] * 5)
+    assert calls == [2, 2, 1]
+    recognizer.class_names.append("c")
+    assert recognizer.class_names == ["a", "b"]
+
+
+def test_predict_batch_names_each_photos_source_and_clips_each_box_to_its_own_photo(tiny, tmp_path):
+    """A path, an array and a str path in one batch: sources the path as given, None, the str; the stand-in's
+    box (x 20..60) is clipped to a 50 px wide photo (w 30) and left whole in a 96 px one."""
+    from PIL import Image
+
+    first, last = tmp_path / "one.png", tmp_path / "three.png"
+    Image.fromarray(colour_photo(seed=1)).save(first)
+    Image.fromarray(colour_photo(seed=3)).save(last)
+    narrow = np.random.default_rng(2).integers(0, 256, (100, 50, 3), dtype=np.uint8)
+    faces = tiny.predict_batch([first, narrow, str(last)])
+    assert [f[0]["source"] for f in faces] == [str(first), None, str(last)]
+    assert [f[0]["box"] for f in faces] == [[20, 25, 40, 50], [20, 25, 30, 50], [20, 25, 40, 50]]
+
+
+def test_predict_faces_takes_one_path_bytes_or_pil_image_as_one_crop_and_names_a_bad_one_by_index(tiny, tmp_path):
+    """A single str path, Path, PNG bytes or PIL image is one crop (not a sequence of characters, bytes or
+    rows); the source is the path as given; in a list, a bad crop is "face <index>"."""
+    from PIL import Image
+
+    crop = colour_photo(40, seed=4)
+    path = tmp_path / "face crop.png"
+    Image.fromarray(crop).save(path)
+    (want,) = tiny.predict_faces([crop])
+    for given, source in ((path, str(path)), (str(path), str(path)), (path.read_bytes(), None)):
+        assert tiny.predict_faces(given) == [{**want, "source": source}]
+    with Image.open(path) as im:
+        assert tiny.predict_faces(im) == [want]
+    with pytest.raises(DataError, match=r"^face 1: got a float32 array"):
+        tiny.predict_faces([crop, crop.astype(np.float32)])
+
+
+def test_module_level_predict_faces_passes_its_options_on():
+    """dsan_tf.predict_faces(..., grayscale=True) greys a colour crop for a colour model (the option reaches the
+    recognizer): a pure red crop reaches the model as 76, 76, 76 (BT.601, by hand)."""
+    from dsan_tf import api
+
+    stub = _StubPredictor(8)
+    seen = []
+    answer = stub._predict_pixels
+    stub._predict_pixels = lambda pixels: (seen.append(np.asarray(pixels)), answer(pixels))[1]
+    red = np.zeros((8, 8, 3), np.uint8)
+    red[..., 0] = 255
+    api.predict_faces(red, model=stub, grayscale=True)
+    np.testing.assert_array_equal(seen[-1].reshape(-1, 3), np.tile([76, 76, 76], (64, 1)))
+    api.predict_faces(red, model=stub)
+    np.testing.assert_array_equal(seen[-1].reshape(-1, 3), np.tile([255, 0, 0], (64, 1)))
+
+
+def test_a_model_path_and_its_str_share_one_cached_recognizer(grey_model, monkeypatch, tmp_path):
+    from dsan_tf import api
+
+    built = []
+
+    class Counting(api.FaceExpressionRecognizer):
+        def __init__(self, *args, **kwargs):
+            built.append(args)
+            super().__init__(grey_model, detector=FixedFaceDetector())
+
+    monkeypatch.setattr(api, "FaceExpressionRecognizer", Counting)
+    api.clear_cache()
+    try:
+        assert api.recognizer(tmp_path / "m.keras") is api.recognizer(str(tmp_path / "m.keras"))
+        assert len(built) == 1
+        api.clear_cache()
+        api.recognizer(tmp_path / "m.keras")
+        assert len(built) == 2  # cleared: built again
+    finally:
+        api.clear_cache()
+
+
+def test_load_model_takes_a_keras_file_by_path_or_str_and_names_a_folder_that_is_no_savedmodel(grey_model, tmp_path):
+    from dsan_tf import api
+    from dsan_tf.inference import KerasPredictor, ModelLoadError
+
+    path = tmp_path / "tiny grey.keras"
+    grey_model.save(path)
+    for given in (path, str(path)):
+        predictor = api.load_model(given)
+        assert isinstance(predictor, KerasPredictor) and predictor.source == str(path)
+        assert predictor.class_names == CLASSES and predictor.image_size == SIZE and predictor.grayscale_input
+    with pytest.raises(ModelLoadError, match=rf"^{tmp_path}: is a directory; expected a .keras file"):
+        api.load_model(tmp_path)
+
+
+def test_the_recognizer_gives_the_detectors_confidence_to_four_places():
+    """A face detected with confidence 0.987654: detection_confidence 0.9877 (four places, as dsan predict),
+    not 0.99 (the stand-in's usual 0.99 cannot tell two places from four)."""
+    from dsan_tf.api import FaceExpressionRecognizer
+
+    class Unsure(FixedFaceDetector):
+        def detect_faces(self, image, **kwargs):
+            rows = super().detect_faces(image, **kwargs)
+            rows[0, 5] = 0.987654  # the confidence column of mtcnn's row
+            return rows
+
+    recognizer = FaceExpressionRecognizer(_StubPredictor(16), detector=Unsure())
+    (face,) = recognizer.predict(colour_photo())
+    assert face["detection_confidence"] == 0.9877

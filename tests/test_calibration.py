@@ -411,3 +411,42 @@ def test_calibrate_scores_a_model_that_carries_a_correction_without_it(monkeypat
     for model in scored:
         assert model.settings.get("class_scale") is None and not model.settings.get("flip_average")
         np.testing.assert_allclose(model(face, training=False)["probabilities"].numpy(), want, atol=1e-5)
+
+
+# ---- issue 34: line-by-line sweep (dsan_tf/calibration.py)
+
+
+def test_a_mixed_precision_model_is_corrected_as_a_float32_copy_of_its_weights():
+    """with_prior_correction of a mixed_float16 DSAN: the copy computes in float32 (settings, every weight and
+    the probabilities), its weights are the model's (cast), and the correction is applied (by hand)."""
+    from dsan_tf.model import build_dsan
+
+    mixed = build_dsan(3, 32, dtype="mixed_float16")
+    scale = [1.0, 3.0, 0.5]
+    clone = with_prior_correction(mixed, scale)
+    assert clone.settings["dtype"] == "float32" and clone.settings["class_scale"] == scale
+    assert all(w.dtype == np.float32 for w in clone.get_weights())
+    for a, b in zip(clone.get_weights(), mixed.get_weights()):
+        np.testing.assert_array_equal(a, np.asarray(b, np.float32))
+    images = np.random.default_rng(3).uniform(-2, 2, (2, 32, 32, 3)).astype("float32")
+    out = clone(images, training=False)
+    assert out["probabilities"].dtype == "float32"
+    plain = with_prior_correction(mixed, None)(images, training=False)
+    fused = 0.4 * _softmax(np.asarray(plain["gfe_logits"], np.float64)) + 0.6 * _softmax(
+        np.asarray(plain["mff_logits"], np.float64))
+    want = fused * scale / (fused * scale).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(np.asarray(out["probabilities"]), want, atol=1e-5)
+
+
+def test_soft_targets_with_a_class_never_seen_are_refused():
+    """(N, K) soft targets whose column sums to 0: that class has no prior (its factor would be infinite)."""
+    with pytest.raises(ValueError, match=r"counts \[1.5, 0.0, 0.5\]"):
+        class_priors(np.array([[1.0, 0.0, 0.0], [0.5, 0.0, 0.5]]), 3)
+
+
+def test_adjust_takes_one_face_as_a_vector():
+    """One face's probabilities (a 1-D vector) are rescaled and renormalised on their own axis:
+    [0.2, 0.3, 0.5] * [1, 2, 1] = [0.2, 0.6, 0.5] / 1.3."""
+    got = adjust([0.2, 0.3, 0.5], [1.0, 2.0, 1.0])
+    assert got.shape == (3,)
+    np.testing.assert_allclose(got, [0.2 / 1.3, 0.6 / 1.3, 0.5 / 1.3])

@@ -1024,3 +1024,688 @@ def test_a_live_path_video_of_which_no_frame_can_be_read_exits_1(tmp_path, monke
     assert command.run_live_video(args) == 1
     assert "no frame could be read" in capsys.readouterr().err
     assert (tmp_path / "rows.jsonl").read_text() == ""
+
+
+# ---- issue 34: line-by-line sweep (dsan_tf/inference.py)
+
+
+class _SizedFacesDetector:
+    """mtcnn's detect_faces stand-in: a small face on the dark left half of a 100 x 200 photo (confidence 0.95)
+    and, listed second, a large one on the bright right half whose box runs 15 px past the right edge
+    (confidence 0.912345). Rows: 0, x1, y1, x2, y2, confidence, 5 marks x, 5 marks y."""
+
+    def detect_faces(self, image, **kwargs):
+        small = [0, 10.0, 20.0, 40.0, 56.0, 0.95, 18, 32, 25, 19, 31, 32, 32, 40, 48, 48]
+        large = [0, 120.0, 10.0, 215.0, 90.0, 0.912345, 145, 185, 165, 150, 180, 35, 35, 55, 70, 70]
+        return np.array([small, large], np.float64)
+
+
+def _two_region_photo():
+    image = np.full((100, 200, 3), 40, np.uint8)
+    image[:, 100:] = 200
+    return image
+
+
+def test_predict_image_orders_faces_largest_first_each_with_its_own_answer_and_a_clipped_box():
+    """Rows follow the faces largest first (face 0 the large one, though the detector lists it second); each
+    row's answer is its own crop's (the stub answers the crop's mean, computed here with NumPy); the large
+    box is clipped at the photo's width 200 (x 120, w 80), not its height 100; confidences to 4 places."""
+    from dsan_tf.data.align import FaceAligner
+    from dsan_tf.inference import predict_image
+
+    rows, faces = predict_image(mean_model(), FaceAligner(16, detector=_SizedFacesDetector()), _two_region_photo(),
+                                "two.png", grayscale=False)
+    assert [r["face"] for r in rows] == [0, 1] and len(faces) == 2
+    assert rows[0]["box"] == [120, 10, 80, 80] and rows[1]["box"] == [10, 20, 30, 36]
+    assert [r["detection_confidence"] for r in rows] == [0.9123, 0.95]
+    means = [f.image.astype(np.float64).mean() / 255 for f in faces]
+    assert means[0] > means[1] + 0.2  # the crops tell the faces apart
+    for row, mean in zip(rows, means):
+        assert row["probabilities"]["bright"] == pytest.approx(mean, abs=1e-6)
+        assert row["label"] == ("bright" if mean > 0.5 else "dark") and row["source"] == "two.png"
+
+
+def test_a_face_row_and_a_no_face_row_carry_the_documented_fields_in_order():
+    """JSON lines: source, box, label, probabilities, then frame, time_s, face, detection_confidence,
+    probability, note (the command's docstring); a frame without a face keeps its frame and time."""
+    from dsan_tf.data.align import FaceAligner
+    from dsan_tf.inference import predict_image
+
+    order = ["source", "box", "label", "probabilities", "frame", "time_s", "face", "detection_confidence",
+             "probability", "note"]
+    image = np.full((90, 120, 3), 90, np.uint8)
+    rows, _ = predict_image(mean_model(), FaceAligner(16, detector=FixedFaceDetectorAlias()), image, "v.mp4",
+                            frame=4, fps=8.0, grayscale=False)
+    assert list(rows[0]) == order and rows[0]["time_s"] == 0.5
+
+    class NoFace:
+        def detect_faces(self, image, **kwargs):
+            return np.zeros((0, 16))
+
+    rows, faces = predict_image(mean_model(), FaceAligner(16, detector=NoFace()), image, "v.mp4", frame=4, fps=8.0)
+    assert faces == [] and list(rows[0]) == order
+    assert rows == [{"source": "v.mp4", "box": None, "label": None, "probabilities": None, "frame": 4,
+                     "time_s": 0.5, "face": None, "detection_confidence": None, "probability": None,
+                     "note": "no face"}]
+    rows, _ = predict_image(mean_model(), FaceAligner(16, detector=NoFace()), image, "v.mp4", frame=4, fps=0.0)
+    assert rows[0]["time_s"] is None  # a video whose header gives no frame rate: no time
+
+
+def FixedFaceDetectorAlias():  # noqa: N802  (the shared stand-in, imported where the test runs)
+    from test_bad_input_tools import FixedFaceDetector
+
+    return FixedFaceDetector()
+
+
+def test_csv_row_puts_every_value_in_its_own_column():
+    """csv_row of a face row: the box's four integers in box_x, box_y, box_w, box_h (in that order), the
+    probabilities in p_<class>, the frame's fields, "" for None; csv_fields lists the columns in order."""
+    from dsan_tf.inference import csv_fields, csv_row
+
+    row = {"source": "a b.png", "box": [3, 5, 7, 11], "label": "bright",
+           "probabilities": {"dark": 0.25, "bright": 0.75}, "frame": 12, "time_s": 0.4, "face": 1,
+           "detection_confidence": 0.9876, "probability": 0.75, "note": ""}
+    assert csv_fields(["dark", "bright"]) == ["source", "frame", "time_s", "face", "box_x", "box_y", "box_w", "box_h",
+                                             "detection_confidence", "label", "probability", "p_dark", "p_bright",
+                                             "note"]
+    assert csv_row(row, ["dark", "bright"]) == {
+        "source": "a b.png", "frame": 12, "time_s": 0.4, "face": 1, "box_x": 3, "box_y": 5, "box_w": 7, "box_h": 11,
+        "detection_confidence": 0.9876, "label": "bright", "probability": 0.75, "p_dark": 0.25, "p_bright": 0.75,
+        "note": ""}
+    empty = csv_row({"source": "c.png", "frame": None, "face": None, "box": None, "label": None,
+                     "probabilities": None, "note": "no face"}, ["dark", "bright"])
+    assert empty == {"source": "c.png", "frame": "", "time_s": "", "face": "", "box_x": "", "box_y": "", "box_w": "",
+                     "box_h": "", "detection_confidence": "", "label": "", "probability": "", "p_dark": "",
+                     "p_bright": "", "note": "no face"}
+
+
+def test_model_inputs_resize_any_crop_to_the_side_and_normalise_with_imagenet_statistics():
+    """A 20 x 30 crop of one colour becomes S x S of that colour (shown), and the model input is
+    (x / 255 - mean) / std with torchvision's ImageNet mean 0.485, 0.456, 0.406 and std 0.229, 0.224, 0.225."""
+    from dsan_tf.inference import model_inputs
+
+    crops = [np.full((20, 30, 3), (100, 150, 200), np.uint8), np.full((30, 20), 60, np.uint8)]
+    shown, inputs = model_inputs(crops, 24)
+    assert shown.shape == inputs.shape == (2, 24, 24, 3) and shown.dtype == np.uint8 and inputs.dtype == np.float32
+    np.testing.assert_array_equal(shown[0].reshape(-1, 3), np.tile([100, 150, 200], (24 * 24, 1)))
+    np.testing.assert_array_equal(shown[1], 60)
+    want = (np.array([100, 150, 200]) / 255 - np.array([0.485, 0.456, 0.406])) / np.array([0.229, 0.224, 0.225])
+    np.testing.assert_allclose(inputs[0, 5, 7], want, atol=1e-5)
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv",
+                                    ".MOV"])
+def test_every_video_container_opencv_reads_is_a_video(suffix):
+    from dsan_tf.inference import is_video
+
+    assert is_video(f"dir.mp4/clip{suffix}")
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".gif", ""])
+def test_photos_and_names_without_a_suffix_are_not_videos(suffix):
+    from dsan_tf.inference import is_video
+
+    assert not is_video(f"clips.mp4/photo{suffix}")
+
+
+def test_a_video_whose_header_gives_no_frame_count_reports_none_and_no_truncation(monkeypatch):
+    """A capture that reports 0 frames and 0 fps (a camera, a stream): expected_frames None (unknown, not 0),
+    fps 0.0, every frame delivered read, and no truncation note when it ends."""
+    import cv2
+
+    from dsan_tf.inference import iter_video_frames
+
+    monkeypatch.setattr(cv2, "VideoCapture", lambda path: _Camera([np.full((8, 8, 3), 10 * i, np.uint8)
+                                                                   for i in range(3)]))
+    status = {}
+    got = [(i, fps) for i, fps, _ in iter_video_frames("stream.mp4", status=status)]
+    assert got == [(0, 0.0), (1, 0.0), (2, 0.0)]
+    assert status == {"expected_frames": None, "read": 3, "note": ""}
+
+
+def test_model_files_of_a_shipped_name_are_its_two_shipped_files():
+    """--weights ferplus reads the package's ferplus.json and its weights file (both exist), never a file
+    called "ferplus" in the working directory; a path is itself."""
+    from dsan_tf import pretrained
+    from dsan_tf.inference import is_shipped_model, model_files
+
+    files = model_files("ferplus")
+    assert [f.name for f in files] == ["ferplus.json", f"ferplus{pretrained.WEIGHTS_SUFFIX}"]
+    assert all(f.is_file() and f.parent == pretrained.SHIPPED_DIR for f in files)
+    assert is_shipped_model("ferplus") and not is_shipped_model(None) and not is_shipped_model("nowhere.keras")
+
+
+def test_collect_inputs_keeps_the_order_the_inputs_are_given_in(tmp_path):
+    """A named photo, then a folder, then another photo: in that order (the folder's files sorted)."""
+    from dsan_tf.inference import collect_inputs
+
+    late = _photo(tmp_path / "z.png")
+    folder = tmp_path / "f"
+    inside = [_photo(folder / name, seed=i) for i, name in enumerate(("b.png", "a.png"))]
+    early = _photo(tmp_path / "a.png", seed=3)
+    found = collect_inputs([late, folder, early])
+    assert found == [(late, tmp_path), (inside[1], folder), (inside[0], folder), (early, tmp_path)]
+
+
+# ---- issue 34: line-by-line sweep (dsan_tf/cli/predict.py)
+
+
+class _BrightFacesDetector:
+    """_TwoFaceDetector's two faces in an image brighter than 100 on average, none in a darker one."""
+
+    def detect_faces(self, image, **kwargs):
+        return _TwoFaceDetector().detect_faces(image) if image.mean() > 100 else np.zeros((0, 16))
+
+
+class _SpyModel:
+    """mean_model() that records the pixels it is given; ``grey`` is its recorded grayscale_input."""
+
+    def __new__(cls, grey=False):
+        model = mean_model()
+        model.grayscale_input = grey
+        model.seen = []
+        answer = model._predict_pixels
+        model._predict_pixels = lambda pixels: (model.seen.append(np.asarray(pixels)), answer(pixels))[1]
+        return model
+
+
+@pytest.fixture
+def stub_command(monkeypatch):
+    """dsan predict with its model a _SpyModel (set ``state["model"]`` to change it) and its FaceAligner
+    finding faces with ``state["detector"]`` (default FixedFaceDetector); the aligner's keyword arguments
+    are recorded in ``state["aligners"]``."""
+    import dsan_tf.data.align as align
+    import dsan_tf.inference as inference
+
+    state = {"model": _SpyModel(), "detector": FixedFaceDetectorAlias(), "aligners": []}
+    real = align.FaceAligner
+
+    class Recording(real):
+        def __init__(self, output_size=112, **kwargs):
+            state["aligners"].append({"output_size": output_size, **kwargs})
+            super().__init__(output_size=output_size, **{**kwargs, "detector": state["detector"]})
+
+    monkeypatch.setattr(align, "FaceAligner", Recording)
+    monkeypatch.setattr(inference, "load_predictor", lambda weights=None, savedmodel=None: state["model"])
+    return state
+
+
+def test_the_detector_flags_reach_the_photo_aligner(predict, tmp_path, capsys, stub_command):
+    """--min-confidence 0.5 and --min-face-size 33 are the FaceAligner's; without them 0.9 and 20."""
+    photo = _photo(tmp_path / "p.png")
+    for flags, want in (([], (0.9, 20)), (["--min-confidence", "0.5", "--min-face-size", "33"], (0.5, 33))):
+        code, out, err = run(predict, capsys, ["--weights", "ferplus", str(photo), *flags])
+        assert code == 0, err
+        given = stub_command["aligners"][-1]
+        assert (given["min_confidence"], given["min_face_size"]) == want
+
+
+def test_a_truncated_video_among_photos_makes_the_exit_status_1(predict, tmp_path, capsys, stub_command):
+    """The photo path: a video that ends before its header's frame count is noted on stderr, counted in the
+    summary, and the exit status is 1 (its frames are missing); the whole video gives 0 and no such words."""
+    frames = [np.full((64, 80, 3), 8 * i, np.uint8) for i in range(30)]
+    write_video(tmp_path / "whole.avi", frames)
+    data = (tmp_path / "whole.avi").read_bytes()
+    (tmp_path / "cut.avi").write_bytes(data[:len(data) // 2])
+    photo = _photo(tmp_path / "p.png")
+    code, out, err = run(predict, capsys, ["--weights", "ferplus", str(photo), str(tmp_path / "cut.avi")])
+    assert code == 1, err
+    assert f"{tmp_path / 'cut.avi'}: truncated or damaged: its header says 30 frames" in err
+    assert ", 1 truncated or damaged videos" in err
+    code, out, err = run(predict, capsys, ["--weights", "ferplus", str(photo), str(tmp_path / "whole.avi")])
+    assert code == 0 and "truncated" not in err, err
+    assert len(out.splitlines()) == 31 and "1 images and 30 video frames: 31 faces" in err
+
+
+def test_the_summary_line_counts_images_frames_faces_no_faces_and_unreadable_files(predict, tmp_path, capsys,
+                                                                                  stub_command):
+    """A photo of two faces, a dark photo, an unreadable file (--skip-unreadable) and a 4-frame video whose
+    frames 0 and 2 are bright (two faces each): 2 images, 4 frames, 2 + 4 = 6 faces, 1 + 2 = 3 without a
+    face, 1 unreadable (counted by hand); exit status 0."""
+    from PIL import Image
+
+    stub_command["detector"] = _BrightFacesDetector()
+    bright, dark = tmp_path / "bright.png", tmp_path / "dark.png"
+    Image.fromarray(np.full((90, 140, 3), 200, np.uint8)).save(bright)
+    Image.fromarray(np.full((90, 140, 3), 30, np.uint8)).save(dark)
+    broken = tmp_path / "broken.jpg"
+    broken.write_text("not a JPEG")
+    write_video(tmp_path / "v.avi", [np.full((90, 140, 3), level, np.uint8) for level in (200, 30, 200, 30)])
+    code, out, err = run(predict, capsys, ["--weights", "ferplus", str(bright), str(dark), str(broken),
+                                           str(tmp_path / "v.avi"), "--skip-unreadable"])
+    assert code == 0, err
+    assert "2 images and 4 video frames: 6 faces, 3 without a face, 1 unreadable" in err
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [(Path(r["source"]).name, r["frame"], r["face"]) for r in rows] == [
+        ("bright.png", None, 0), ("bright.png", None, 1), ("dark.png", None, None), ("broken.jpg", None, None),
+        ("v.avi", 0, 0), ("v.avi", 0, 1), ("v.avi", 1, None), ("v.avi", 2, 0), ("v.avi", 2, 1), ("v.avi", 3, None)]
+
+
+def test_a_model_trained_on_grey_faces_gets_grey_faces_unless_no_grayscale(predict, tmp_path, capsys, stub_command):
+    """No --grayscale flag: the model's record decides (grey faces, said on stderr); --no-grayscale keeps colour;
+    --grayscale greys for a colour model. The photo is colour noise, so its crop is not grey."""
+    photo = _photo(tmp_path / "p.png")
+
+    def faces_seen(grey_record, flags):
+        stub_command["model"] = _SpyModel(grey=grey_record)
+        code, _, err = run(predict, capsys, ["--weights", "ferplus", str(photo), *flags])
+        assert code == 0, err
+        (pixels,) = stub_command["model"].seen
+        return bool((pixels == pixels[..., :1]).all()), "trained on grey faces" in err
+
+    assert faces_seen(True, []) == (True, True)
+    assert faces_seen(True, ["--no-grayscale"]) == (False, False)
+    assert faces_seen(False, []) == (False, False)
+    assert faces_seen(False, ["--grayscale"]) == (True, False)
+
+
+def test_without_weights_the_shipped_model_is_named_and_without_inputs_the_demo_photo_runs(predict, tmp_path, capsys,
+                                                                                         stub_command):
+    """No --weights: a line names the shipped model 'ferplus'; no input at all: the demo photo, one line saying
+    what ran (no summary line, no grey-faces line); both exit 0."""
+    from dsan_tf.demo import demo_photo
+
+    photo = _photo(tmp_path / "p.png")
+    code, out, err = run(predict, capsys, [str(photo)])
+    assert code == 0 and "no --weights given: using the shipped model 'ferplus'" in err and "1 images" in err, err
+    stub_command["model"] = _SpyModel(grey=True)  # the demo's one line stands for the grey-faces line too
+    code, out, err = run(predict, capsys, [])
+    assert code == 0, err
+    assert [json.loads(line)["source"] for line in out.splitlines()] == [str(demo_photo())]
+    assert "no input given: the shipped model 'ferplus' on" in err and "no --weights given" not in err
+    assert "images and" not in err and "grey" not in err
+
+
+def test_a_video_that_delivers_no_frame_gets_one_row_saying_so(tmp_path, monkeypatch):
+    """The photo path: a video that opens but gives no frame has one row (note "no frame could be read",
+    frame None), counts 0 frames and no face-less frame."""
+    import argparse
+    import io
+
+    import cv2
+
+    from dsan_tf.cli.predict import predict_all
+    from dsan_tf.data.align import FaceAligner
+
+    monkeypatch.setattr(cv2, "VideoCapture", lambda path: _Camera([]))
+    args = argparse.Namespace(format="jsonl", grayscale=False, frame_stride=1, max_frames=None,
+                              skip_unreadable=False, no_progress=True)
+    out = io.StringIO()
+    video = tmp_path / "empty.mp4"
+    counts = predict_all(args, [(video, tmp_path)], mean_model(), FaceAligner(16, detector=_TwoFaceDetector()),
+                         None, out)
+    assert [json.loads(line) for line in out.getvalue().splitlines()] == [
+        {"source": str(video), "frame": None, "face": None, "box": None, "label": None, "probabilities": None,
+         "note": "no frame could be read"}]
+    assert counts["frames"] == 0 and counts["no_face"] == 0 and counts["images"] == 0
+
+
+def test_predict_all_writes_a_csv_header_and_one_row_per_face(tmp_path):
+    """--format csv: csv_fields' header, then the two faces' rows with their boxes (60 px apart) and answers."""
+    import argparse
+    import io
+
+    from dsan_tf.cli.predict import predict_all
+    from dsan_tf.data.align import FaceAligner
+
+    photo = _photo(tmp_path / "p.png", height=90, width=140)
+    args = argparse.Namespace(format="csv", grayscale=False, frame_stride=1, max_frames=None,
+                              skip_unreadable=False, no_progress=True)
+    out = io.StringIO()
+    predict_all(args, [(photo, tmp_path)], mean_model(), FaceAligner(16, detector=_TwoFaceDetector()), None, out)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert list(rows[0]) == ["source", "frame", "time_s", "face", "box_x", "box_y", "box_w", "box_h",
+                             "detection_confidence", "label", "probability", "p_dark", "p_bright", "note"]
+    assert [(r["face"], r["box_x"], r["box_y"], r["box_w"], r["box_h"]) for r in rows] == [
+        ("0", "20", "25", "40", "50"), ("1", "80", "25", "40", "50")]
+    for r in rows:
+        assert float(r["p_dark"]) + float(r["p_bright"]) == pytest.approx(1.0, abs=2e-6)
+        assert r["source"] == str(photo) and r["frame"] == "" and r["note"] == ""
+
+
+@pytest.mark.parametrize("flags, says", [
+    (["PHOTO", "--smooth", "3"], "--smooth: for the live path only"),
+    (["PHOTO", "--search-every", "5"], "--search-every: for the live path only"),
+    (["PHOTO", "--classifier", "tflite"], "--classifier tflite: for the live path only"),
+    (["PHOTO", "--show"], "--show goes with --camera"),
+    (["--camera", "0", "PHOTO"], "--camera writes JSON lines on stdout (or a window with --show): not with inputs"),
+    (["--camera", "0", "--output", "OUT/rows.jsonl"], "not with --output"),
+    (["--camera", "0", "--annotate", "OUT/ann"], "not with --annotate"),
+    (["--camera", "0", "--format", "csv"], "not with --format csv"),
+    (["--camera", "0", "--skip-unreadable"], "not with --skip-unreadable"),
+    (["--camera", "0", "--chart", "OUT/c.png"], "not with --chart"),
+    (["PHOTO", "--chart", "OUT/c.png"], "--chart takes one input video (e.g. clip.mp4), got 1 input(s): "),
+    (["VIDEO", "--chart", "OUT/c.png", "--annotate", "OUT/ann"], "--annotate with --chart: give the annotated video's"),
+])
+def test_flags_that_do_not_go_together_exit_2_naming_them(tmp_path, capsys, flags, says):
+    from dsan_tf.cli.predict import parse_args
+
+    photo, video = _photo(tmp_path / "p.png"), tmp_path / "v.mp4"
+    video.write_bytes(b"")
+    argv = [str(photo) if f == "PHOTO" else str(video) if f == "VIDEO" else f.replace("OUT", str(tmp_path))
+            for f in flags]
+    with pytest.raises(SystemExit) as stop:
+        parse_args(argv)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and says in err, err
+
+
+@pytest.mark.parametrize("flags", [
+    ["--camera", "0", "--smooth", "3", "--search-every", "5", "--classifier", "tflite", "--show"],
+    ["VIDEO", "--chart", "OUT/c.png", "--smooth", "3", "--search-every", "1"],
+    ["VIDEO", "--annotate", "OUT/a.MP4", "--chart", "OUT/c.png"],
+    ["PHOTO", "--annotate", "OUT/ann", "--format", "csv", "--output", "OUT/rows.csv", "--skip-unreadable"],
+])
+def test_flags_that_go_together_are_accepted(tmp_path, flags):
+    from dsan_tf.cli.predict import parse_args
+
+    photo, video = _photo(tmp_path / "p.png"), tmp_path / "v.mp4"
+    video.write_bytes(b"")
+    parse_args([str(photo) if f == "PHOTO" else str(video) if f == "VIDEO" else f.replace("OUT", str(tmp_path))
+                for f in flags])
+
+
+def test_annotated_copies_mirror_sub_folders_and_frames_go_in_a_folder_named_after_the_video(tmp_path):
+    """Found under root: root/sub/x.png -> ann/sub/x.jpg; root/sub/clip.mp4's frame 7 -> ann/sub/clip/
+    frame_000007.jpg; a file outside its root keeps only its name (never an absolute path beside the input)."""
+    from dsan_tf.cli.predict import _Annotator
+
+    root, ann = tmp_path / "root", tmp_path / "ann"
+    annotator = _Annotator(ann)
+    annotator.plan([(root / "sub" / "x.png", root), (root / "sub" / "clip.mp4", root)])
+    assert annotator.path(root / "sub" / "x.png", root) == ann / "sub" / "x.jpg"
+    assert annotator.path(root / "sub" / "clip.mp4", root, 7) == ann / "sub" / "clip" / "frame_000007.jpg"
+    assert annotator.frame_folder(root / "sub" / "clip.mp4", root) == ann / "sub" / "clip"
+    assert annotator.path(tmp_path / "elsewhere" / "y.png", root) == ann / "y.jpg"
+    assert "clip.mp4" not in {p.name for p in annotator.planned}  # videos are not planned as one copy
+
+
+def test_check_outputs_refuses_annotations_that_would_replace_an_input_or_the_output(tmp_path):
+    """An annotated copy landing on an input photo, a video's frames written into a folder holding an input,
+    an annotated copy that is --output: each refused naming what it would replace; a clean layout passes."""
+    import argparse
+
+    from dsan_tf.cli.predict import _Annotator, check_outputs
+    from dsan_tf.io_utils import OutputError
+
+    folder = tmp_path / "photos"
+    photo = _photo(folder / "a.jpg")
+
+    def check(inputs, annotate, output=None):
+        args = argparse.Namespace(inputs=[s for s, _ in inputs], weights=None, savedmodel=None, output=output,
+                                  annotate=annotate)
+        annotator = _Annotator(annotate)
+        annotator.plan(inputs)
+        check_outputs(args, inputs, annotator)
+
+    with pytest.raises(OutputError, match=rf"the annotated copy of {photo} would replace the input {photo}"):
+        check([(photo, folder)], folder)
+    video, inside = tmp_path / "clip.mp4", _photo(tmp_path / "frames" / "clip" / "b.png")
+    video.write_bytes(b"")
+    with pytest.raises(OutputError, match=rf"the frames of {video} would be written into .*which holds the input"):
+        check([(video, tmp_path), (inside, tmp_path / "frames" / "clip")], tmp_path / "frames")
+    with pytest.raises(OutputError, match=r"would replace --output"):
+        check([(photo, folder)], tmp_path / "ann", output=tmp_path / "ann" / "a.jpg")
+    check([(photo, folder), (video, tmp_path)], tmp_path / "ann", output=tmp_path / "rows.jsonl")
+
+
+def test_the_live_path_recognizer_takes_every_detector_and_grey_flag(monkeypatch, capsys):
+    """_live_recognizer passes --min-confidence, --min-face-size, --largest-only and --grayscale on (the
+    photo path's flags, the same meaning on the live path), and says when a grey-trained model greys."""
+    import argparse
+
+    import dsan_tf.inference as inference
+    from dsan_tf.cli import predict as command
+
+    model = _SpyModel(grey=True)
+    monkeypatch.setattr(inference, "load_predictor", lambda weights=None, savedmodel=None: model)
+    args = argparse.Namespace(weights=None, savedmodel=None, grayscale=None, min_confidence=0.4, min_face_size=33,
+                              largest_only=True, align_size=None, classifier="keras")
+    recognizer = command._live_recognizer(args)
+    assert recognizer.predictor is model and recognizer.grayscale is True
+    aligner = recognizer.aligner
+    assert (aligner.min_confidence, aligner.min_face_size, aligner.largest_only) == (0.4, 33, True)
+    assert "trained on grey faces" in capsys.readouterr().err
+    args.grayscale, args.largest_only = False, False
+    recognizer = command._live_recognizer(args)
+    assert recognizer.grayscale is False and recognizer.aligner.largest_only is False
+    assert "grey" not in capsys.readouterr().err
+    args.grayscale = True  # asked for: greyed, and nothing to explain
+    assert command._live_recognizer(args).grayscale is True and "grey" not in capsys.readouterr().err
+
+
+def test_the_live_path_writes_a_csv_table_and_refuses_one_file_for_two_outputs(tmp_path, monkeypatch, capsys):
+    """One video on the live path with --format csv: the table's header (video_outputs.table_fields) and one row
+    per frame's face, exit 0; --output and --chart naming the same file is refused before any frame."""
+    import argparse
+
+    from dsan_tf.api import FaceExpressionRecognizer
+    from dsan_tf.cli import predict as command
+    from dsan_tf.data.errors import DataError
+    from dsan_tf.video_outputs import table_fields
+
+    video = tmp_path / "v.avi"
+    write_video(video, [np.full((90, 120, 3), 60 * i, np.uint8) for i in range(3)])
+    recognizer = FaceExpressionRecognizer(mean_model(), align_size=16, detector=FixedFaceDetectorAlias())
+    monkeypatch.setattr(command, "_live_recognizer", lambda args: recognizer)
+    args = argparse.Namespace(inputs=[video], weights=None, savedmodel=None, overwrite=False,
+                              output=tmp_path / "rows.csv", annotate=None, chart=None, format="csv",
+                              frame_stride=1, max_frames=None, search_every=1, smooth=1, no_progress=True)
+    assert command.run_live_video(args) == 0
+    with open(tmp_path / "rows.csv", newline="") as fh:
+        reader = csv.DictReader(fh)
+        rows = list(reader)
+    assert reader.fieldnames == table_fields(["dark", "bright"])
+    assert [int(r["frame"]) for r in rows] == [0, 1, 2] and all(r["track"] != "" for r in rows)
+    assert "1 face tracks" in capsys.readouterr().err
+    args.output, args.chart = tmp_path / "same.png", tmp_path / "same.png"
+    with pytest.raises(DataError, match=r"--chart .*same.png: the same file as --output"):
+        command.run_live_video(args)
+
+
+def test_show_without_a_display_is_a_user_error_before_the_model_loads(monkeypatch):
+    """--camera 0 --show where no window can open: DisplayUnavailable (exit status 2, a UserError) saying to
+    drop --show, raised before the model loads (a stand-in that would fail if it were asked)."""
+    import argparse
+
+    from dsan_tf import realtime
+    from dsan_tf.cli import predict as command
+    from dsan_tf.errors import UserError
+
+    def no_display():
+        raise realtime.DisplayError("no display here")
+
+    def never(args):
+        raise AssertionError("the model loaded before the display was checked")
+
+    monkeypatch.setattr(realtime, "check_display", no_display)
+    monkeypatch.setattr(command, "_live_recognizer", never)
+    args = argparse.Namespace(camera=0, show=True)
+    with pytest.raises(command.DisplayUnavailable, match=r"^--show: no display here \(drop --show\)$") as err:
+        command.run_camera(args)
+    assert isinstance(err.value, UserError)
+
+
+def test_ctrl_c_stops_the_camera_with_its_report_line(monkeypatch, capsys):
+    """Ctrl-C while the camera's lines are written ends with the report line saying so (no traceback); the
+    camera delivered no frame before it: exit status 1."""
+    import argparse
+
+    import cv2
+
+    from dsan_tf import realtime
+    from dsan_tf.api import FaceExpressionRecognizer
+    from dsan_tf.cli import predict as command
+
+    def interrupted(results, out):
+        raise KeyboardInterrupt
+
+    recognizer = FaceExpressionRecognizer(mean_model(), align_size=16, detector=FixedFaceDetectorAlias())
+    monkeypatch.setattr(command, "_live_recognizer", lambda args: recognizer)
+    monkeypatch.setattr(cv2, "VideoCapture", lambda index: _Camera([]))
+    monkeypatch.setattr(realtime, "write_json_lines", interrupted)
+    args = argparse.Namespace(camera=0, show=False, search_every=10, smooth=1, frame_stride=1, max_frames=None)
+    assert command.run_camera(args) == 1
+    err = capsys.readouterr().err
+    assert err.rstrip().endswith("; stopped by Ctrl-C") and err.startswith("dsan predict: ")
+
+
+def test_the_live_path_exits_1_for_a_truncated_video_and_refuses_a_missing_one(tmp_path, monkeypatch, capsys):
+    """One video on the live path that ends before its header's 30 frames: its decoded frames' rows, the
+    truncation on stderr, exit status 1; a video path that is not a file is a DataError naming it."""
+    import argparse
+
+    from dsan_tf.api import FaceExpressionRecognizer
+    from dsan_tf.cli import predict as command
+    from dsan_tf.data.errors import DataError
+
+    write_video(tmp_path / "whole.avi", [np.full((64, 80, 3), 8 * i, np.uint8) for i in range(30)])
+    data = (tmp_path / "whole.avi").read_bytes()
+    (tmp_path / "cut.avi").write_bytes(data[:len(data) // 2])
+    recognizer = FaceExpressionRecognizer(mean_model(), align_size=16, detector=FixedFaceDetectorAlias())
+    monkeypatch.setattr(command, "_live_recognizer", lambda args: recognizer)
+    args = argparse.Namespace(inputs=[tmp_path / "cut.avi"], weights=None, savedmodel=None, overwrite=False,
+                              output=tmp_path / "rows.jsonl", annotate=None, chart=None, format="jsonl",
+                              frame_stride=1, max_frames=None, search_every=10, smooth=1, no_progress=True)
+    assert command.run_live_video(args) == 1
+    assert "truncated" in capsys.readouterr().err
+    rows = (tmp_path / "rows.jsonl").read_text().splitlines()
+    assert 0 < len(rows) < 30
+    args.inputs, args.output = [tmp_path / "whole.avi"], tmp_path / "whole.jsonl"
+    assert command.run_live_video(args) == 0
+    assert len((tmp_path / "whole.jsonl").read_text().splitlines()) == 30
+    args.inputs = [tmp_path / "gone.avi"]
+    with pytest.raises(DataError, match=rf"^{tmp_path / 'gone.avi'}: no such video file$"):
+        command.run_live_video(args)
+
+
+def test_a_savedmodel_with_both_signatures_is_read_through_its_pixels_one(tmp_path):
+    """An export has predict_pixels and serving_default (PNG bytes); the Predictor uses predict_pixels, which
+    takes the float pixels as they are. The stand-in's two signatures answer opposite ways ([1 - m, m] and
+    [m, 1 - m] for a crop of mean m), so the answer tells which one ran."""
+    import tensorflow as tf
+
+    from dsan_tf.inference import SavedModelPredictor
+
+    class Both(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
+        def pixels(self, pixels):
+            mean = tf.reduce_mean(pixels, axis=[1, 2, 3]) / 255
+            return {"probabilities": tf.stack([1 - mean, mean], axis=1)}
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+        def image_bytes(self, image_bytes):
+            images = tf.map_fn(lambda b: tf.cast(tf.io.decode_png(b, channels=3), tf.float32), image_bytes,
+                               fn_output_signature=tf.TensorSpec([None, None, 3], tf.float32))
+            mean = tf.reduce_mean(images, axis=[1, 2, 3]) / 255
+            return {"probabilities": tf.stack([mean, 1 - mean], axis=1)}
+
+    both = Both()
+    tf.saved_model.save(both, str(tmp_path / "both"), signatures={"predict_pixels": both.pixels,
+                                                                  "serving_default": both.image_bytes})
+    predictor = SavedModelPredictor(tmp_path / "both")
+    np.testing.assert_allclose(predictor.predict([np.full((4, 6, 3), 51, np.uint8)]), [[0.8, 0.2]], atol=1e-6)
+    np.testing.assert_allclose(predictor.predict_pixels(np.full((1, 2, 2, 3), 25.5)), [[0.9, 0.1]], atol=1e-6)
+
+
+def test_a_predictor_sends_at_most_32_faces_per_call_by_default():
+    """Predictor.predict's batch_size defaults to 32: 40 crops of one shape go as 32 and 8."""
+    from dsan_tf.inference import Predictor
+
+    calls = []
+
+    class Counting(Predictor):
+        class_names = ["a", "b"]
+        source, image_size = "stub", None
+
+        def _predict_pixels(self, pixels):
+            calls.append(len(pixels))
+            return np.full((len(pixels), 2), 0.5, np.float32)
+
+    Counting().predict([np.zeros((4, 4, 3), np.uint8)] * 40, grayscale=False)
+    assert calls == [32, 8]
+
+
+def test_the_documented_defaults_of_dsan_predict(tmp_path):
+    """JSON lines, the model's grey setting, every frame, all frames, MTCNN's 0.9 and 20 px, no smoothing,
+    a search every 10 frames, the Keras classifier, the model's crop size; --align-size takes 8 to 1024."""
+    from dsan_tf.cli.predict import parse_args
+
+    photo = _photo(tmp_path / "p.png")
+    args = parse_args([str(photo)])
+    assert (args.format, args.grayscale, args.frame_stride, args.max_frames, args.min_confidence,
+            args.min_face_size, args.smooth, args.search_every, args.classifier, args.align_size,
+            args.largest_only, args.overwrite, args.skip_unreadable) == ("jsonl", None, 1, None, 0.9, 20, 1, 10,
+                                                                          "keras", None, False, False, False)
+    assert parse_args([str(photo), "--align-size", "8"]).align_size == 8
+    assert parse_args([str(photo), "--align-size", "1024"]).align_size == 1024
+    for bad in ("7", "1025"):
+        with pytest.raises(SystemExit):
+            parse_args([str(photo), "--align-size", bad])
+
+
+def test_a_savedmodel_is_loaded_as_one_and_the_demo_names_what_ran(predict, tmp_path, capsys, monkeypatch,
+                                                                   stub_command):
+    """--savedmodel DIR: the predictor is asked for that SavedModel and no shipped weights (one of the two,
+    not both); the demo names the SavedModel, a .keras file or the shipped model it ran."""
+    import dsan_tf.inference as inference
+
+    asked = []
+
+    def loading(weights=None, savedmodel=None):
+        asked.append((weights, savedmodel))
+        return stub_command["model"]
+
+    monkeypatch.setattr(inference, "load_predictor", loading)
+    served = tmp_path / "served"
+    served.mkdir()
+    photo = _photo(tmp_path / "p.png")
+    code, _, err = run(predict, capsys, ["--savedmodel", str(served), str(photo)])
+    assert code == 0 and asked[-1] == (None, served) and "no --weights given" not in err, err
+    code, _, err = run(predict, capsys, ["--savedmodel", str(served)])
+    assert code == 0 and f"no input given: the SavedModel {served} on" in err, err
+    weights = tmp_path / "m.keras"
+    weights.write_bytes(b"")
+    code, _, err = run(predict, capsys, ["--weights", str(weights)])
+    assert code == 0 and f"no input given: the model {weights} on" in err and asked[-1] == (weights, None), err
+
+
+def test_an_existing_output_is_kept_without_overwrite_and_replaced_with_it(predict, tmp_path, capsys, monkeypatch,
+                                                                          stub_command):
+    """--output naming a file the command did not make: refused (exit 2, the file unchanged) before the model
+    loads; with --overwrite it is replaced by the rows."""
+    import dsan_tf.inference as inference
+
+    loaded = []
+    monkeypatch.setattr(inference, "load_predictor",
+                        lambda weights=None, savedmodel=None: loaded.append(weights) or stub_command["model"])
+    photo = _photo(tmp_path / "p.png")
+    output = tmp_path / "rows.jsonl"
+    output.write_text("precious\n")
+    code, _, err = run(predict, capsys, ["--weights", "ferplus", str(photo), "--output", str(output)])
+    assert code == 2 and output.read_text() == "precious\n" and str(output) in err, err
+    assert loaded == [] and stub_command["model"].seen == []
+    code, _, err = run(predict, capsys, ["--weights", "ferplus", str(photo), "--output", str(output), "--overwrite"])
+    assert code == 0, err
+    assert json.loads(output.read_text())["source"] == str(photo)
+
+
+def test_the_keras_predictor_runs_the_model_in_inference_mode_at_its_input_size():
+    """A face's answer does not depend on the faces batched with it (BatchNorm's moving statistics, no
+    dropout: training=False), and is the model's own answer on that face preprocessed at its 32 px input."""
+    import keras
+
+    from dsan_tf.data.preprocess import preprocess_for_model
+    from dsan_tf.inference import KerasPredictor
+    from dsan_tf.model import build_dsan
+
+    keras.utils.set_random_seed(1)
+    model = build_dsan(3, 32, class_names=CLASSES, dtype="float32")
+    rng = np.random.default_rng(11)
+    faces = [rng.integers(0, 256, (40, 50, 3), dtype=np.uint8) for _ in range(3)]
+    predictor = KerasPredictor(model)
+    alone = predictor.predict(faces[:1])
+    together = predictor.predict(faces)
+    np.testing.assert_allclose(together[:1], alone, atol=1e-5)
+    want = model(preprocess_for_model(faces[0][None].astype(np.float32), 32), training=False)["probabilities"]
+    np.testing.assert_allclose(alone, np.asarray(want), atol=1e-5)
