@@ -98,8 +98,8 @@ FRESH_ROUND7B = [
              "fails that warmup record when it loads the model."),
     # ------------------------------------------------------------------ TFLite predictor (1)
     dict(name="r7-tflite-predictor-input-size-refusal-dropped", file="dsan_tf/tflite_predictor.py",
-         old="(self.image_size and shape[1] not in (-1, self.image_size))",
-         new="(self.image_size and shape[1] == 0)",
+         old="self.image_size and any(side not in (-1, self.image_size) for side in shape[1:3])",
+         new="self.image_size and any(side == 0 for side in shape[1:3])",
          tests=TFLITE,
          why="a .tflite file of another input size is accepted for a model: faces are resized to the model's "
              "size and fed to a graph of another size (an interpreter error, or another model's answers)."),
