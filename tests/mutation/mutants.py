@@ -1732,3 +1732,10 @@ MUTANTS += FRESH_ROUND8
 from mutants_round9 import FRESH_ROUND9 as _ROUND9  # noqa: E402
 
 MUTANTS += [Mutant(**entry) for entry in _ROUND9]
+
+# ------------------------------------------------------------------ round 10, blind (issue 34)
+# After the line-by-line sweeps of 2026-12-08: the review's areas once more, blind:
+# tests/mutation/mutants_round10.py.
+from mutants_round10 import FRESH_ROUND10 as _ROUND10  # noqa: E402
+
+MUTANTS += [Mutant(**entry) for entry in _ROUND10]
