@@ -204,6 +204,7 @@ def test_the_flag_rule_finds_a_flag_nobody_reads():
     parser.add_argument("--size")
     parser.add_argument("--largest-only", action="store_true")
     parser.add_argument("--tau")
-    source = "def run(args):\n    settings = {'tau': 1}\n    return predict(args.photo, size=args.size, tau=settings.get('tau'))\n"
+    source = ("def run(args):\n    settings = {'tau': 1}\n"
+              "    return predict(args.photo, size=args.size, tau=settings.get('tau'))\n")
     assert unread_flags(parser, source, []) == ["largest_only"]
     assert unread_flags(parser, source, ["def helper(args):\n    return args.largest_only\n"]) == []

@@ -96,7 +96,8 @@ def run(args) -> int:
     print(f"model {live.predictor.source} ({live.image_size} px faces, {args.classifier} classifier), {cpu}, "
           f"{size[0]}x{size[1]}, MTCNN search every {args.search_every} frames")
     for r in reports:
-        print(f"{r['scene']}: {r['frames']} frames, {r['faces']} faces: {realtime.rate_text(r['frames_per_s'])} frames/s; per frame: "
+        print(f"{r['scene']}: {r['frames']} frames, {r['faces']} faces: {realtime.rate_text(r['frames_per_s'])} "
+              "frames/s; per frame: "
               f"detection {r['detection_ms_per_frame']:.1f} ms ({r['searches']} searches; full per-frame "
               f"detection {r['full_detection_ms_per_frame']:.1f} ms), classification "
               f"{r['classification_ms_per_frame']:.1f} ms, decoding {r['read_ms_per_frame']:.1f} ms; median "
