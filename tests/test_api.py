@@ -300,7 +300,10 @@ def test_a_photo_without_a_face_gives_an_empty_list(grey_model):
     assert recognizer.predict_batch([colour_photo(), colour_photo(seed=1)]) == [[], []]
 
 
-def test_module_level_predict_reuses_one_recognizer(grey_model, tmp_path, monkeypatch):
+@pytest.fixture
+def counted_recognizers(grey_model, monkeypatch):
+    """The arguments of every FaceExpressionRecognizer the API builds (each one the grey model with a stand-in
+    detector); the API's cache is empty before and after."""
     from dsan_tf import api
 
     built = []
@@ -312,14 +315,18 @@ def test_module_level_predict_reuses_one_recognizer(grey_model, tmp_path, monkey
 
     monkeypatch.setattr(api, "FaceExpressionRecognizer", Counting)
     api.clear_cache()
-    try:
-        first = api.predict(colour_photo(), model="some-model")
-        assert api.predict(colour_photo(), model="some-model") == first
-        assert len(built) == 1
-        api.predict(colour_photo(), model="some-model", min_confidence=0.5)
-        assert len(built) == 2
-    finally:
-        api.clear_cache()
+    yield built
+    api.clear_cache()
+
+
+def test_module_level_predict_reuses_one_recognizer(counted_recognizers):
+    from dsan_tf import api
+
+    first = api.predict(colour_photo(), model="some-model")
+    assert api.predict(colour_photo(), model="some-model") == first
+    assert len(counted_recognizers) == 1
+    api.predict(colour_photo(), model="some-model", min_confidence=0.5)
+    assert len(counted_recognizers) == 2
 
 
 def test_explain_photo_on_the_tiny_model_agrees_with_the_recognizer(grey_model, tiny):
@@ -868,26 +875,14 @@ def test_module_level_predict_faces_passes_its_options_on():
     np.testing.assert_array_equal(seen[-1].reshape(-1, 3), np.tile([255, 0, 0], (64, 1)))
 
 
-def test_a_model_path_and_its_str_share_one_cached_recognizer(grey_model, monkeypatch, tmp_path):
+def test_a_model_path_and_its_str_share_one_cached_recognizer(counted_recognizers, tmp_path):
     from dsan_tf import api
 
-    built = []
-
-    class Counting(api.FaceExpressionRecognizer):
-        def __init__(self, *args, **kwargs):
-            built.append(args)
-            super().__init__(grey_model, detector=FixedFaceDetector())
-
-    monkeypatch.setattr(api, "FaceExpressionRecognizer", Counting)
+    assert api.recognizer(tmp_path / "m.keras") is api.recognizer(str(tmp_path / "m.keras"))
+    assert len(counted_recognizers) == 1
     api.clear_cache()
-    try:
-        assert api.recognizer(tmp_path / "m.keras") is api.recognizer(str(tmp_path / "m.keras"))
-        assert len(built) == 1
-        api.clear_cache()
-        api.recognizer(tmp_path / "m.keras")
-        assert len(built) == 2  # cleared: built again
-    finally:
-        api.clear_cache()
+    api.recognizer(tmp_path / "m.keras")
+    assert len(counted_recognizers) == 2  # cleared: built again
 
 
 def test_load_model_takes_a_keras_file_by_path_or_str_and_names_a_folder_that_is_no_savedmodel(grey_model, tmp_path):
