@@ -1456,3 +1456,23 @@ def test_the_path_too_long_message_shows_the_length_it_compared(tmp_path, monkey
     deep.mkdir(parents=True)
     monkeypatch.chdir(deep)
     assert "(4097 bytes as an absolute path; the limit is 4096)" in _refusal(outputs.check_names, "b" * 196)
+
+
+# ---- round 10 blind mutants (issue 34)
+def test_an_output_under_a_folder_without_write_permission_is_refused_before_work(tmp_path, monkeypatch):
+    """r10-outputs-read-access-for-write: the check asks for write (and search) permission on the nearest
+    existing folder, not read. Root may write anywhere, so the permission is denied by a stand-in os.access
+    that refuses only W_OK there (read and search stay allowed)."""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real_access = os.access
+
+    def access(path, mode, *args, **kwargs):
+        if Path(path) == locked and mode & os.W_OK:
+            return False
+        return real_access(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(outputs.os, "access", access)
+    with pytest.raises(OutputError, match=r"cannot write in .*locked \(permission denied\)"):
+        outputs.check_creatable(locked / "new" / "faces.csv", folder=False)
+    outputs.check_creatable(tmp_path / "open" / "faces.csv", folder=False)  # a writable folder passes
