@@ -702,3 +702,14 @@ def test_affectnet_a_row_with_a_field_too_many_is_refused(tmp_path):
     path.write_text(affectnet_row("0/a.jpg", 3) + "\n" + affectnet_row("0/b.jpg", 3) + ",extra\n")
     with pytest.raises(DataError, match=r"training.csv line 2: expected 9 fields \(subDirectory_filePath,.*\), got 10"):
         read_annotation_csv(path)
+
+
+# ---- round 10 blind mutants (issue 34)
+def test_rafdb_split_is_the_name_before_its_first_underscore(tmp_path):
+    """r10-rafdb-split-from-last-part: 'test_0003_aligned.jpg' (a name holding a second underscore) is in
+    the test split, not refused as split 'test_0003'."""
+    from dsan_tf.data.rafdb import read_label_list
+
+    labels = tmp_path / "list_patition_label.txt"
+    labels.write_text("train_00001.jpg 5\ntest_0003_aligned.jpg 2\n")
+    assert read_label_list(labels) == [("train", "train_00001.jpg", 4, 1), ("test", "test_0003_aligned.jpg", 1, 2)]

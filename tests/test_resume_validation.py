@@ -86,3 +86,17 @@ def test_the_dsan_killed_during_validation_resumes_to_the_uninterrupted_weights(
         np.testing.assert_allclose(b.numpy(), a.numpy(), atol=1e-5, err_msg=a.path)
     history = pd.read_csv(tmp_path / "history.csv")
     assert list(history["epoch"]) == [0, 1] and history.notna().all().all(), history
+
+
+# ---- round 10 blind mutants (issue 34)
+def test_a_run_recorded_before_ema_and_teacher_labels_resumes_with_todays_defaults():
+    """r10-runner-teacher-weight-old-default: a config.json written before ema_decay, teacher_labels and
+    teacher_weight existed was made without an average and without a teacher, which today's defaults
+    (0.0, None and the preset's 0.5, written here) say too: no difference, the resume goes on. A run
+    that did record another weight still differs."""
+    from dsan_tf.runner import configuration_differences
+
+    old = {"dataset": "ferplus", "epochs": 3, "learning_rate": 1e-4}
+    today = {**old, "ema_decay": 0.0, "teacher_labels": None, "teacher_weight": 0.5}
+    assert configuration_differences(old, today) == ""
+    assert configuration_differences({**old, "teacher_weight": 0.3}, today) == "teacher_weight: was 0.3, now 0.5"
