@@ -29,6 +29,14 @@ FAST = fast(25)
 # ---------------------------------------------------------------------- dsan bench: scripted step times
 
 
+def _bench_with_stand_ins(monkeypatch, timed):
+    """bench_precision with a stand-in model and runner, the given step clock and no log lines."""
+    monkeypatch.setattr(bench, "build", lambda variant, precision, args, adam=None: variant)
+    monkeypatch.setattr(bench, "Runner", FakeRunner)
+    monkeypatch.setattr(bench, "timed", timed)
+    monkeypatch.setattr(bench, "log", lambda message: None)
+
+
 class FakeRunner:
     """Stands in for bench.Runner: ``train`` and ``infer`` do nothing; ``label`` says whose steps they are."""
 
@@ -402,10 +410,7 @@ def test_without_steps_a_round_is_sized_from_the_slower_models_probe(monkeypatch
             return [(probe[key], probe[key])]
         return [(0.1 * (i + 1), 0.1) for i in range(steps)]
 
-    monkeypatch.setattr(bench, "build", lambda variant, precision, args, adam=None: variant)
-    monkeypatch.setattr(bench, "Runner", FakeRunner)
-    monkeypatch.setattr(bench, "timed", timed)
-    monkeypatch.setattr(bench, "log", lambda message: None)
+    _bench_with_stand_ins(monkeypatch, timed)
     args = argparse.Namespace(seed=0, batch_size=4, image_size=8, num_classes=3, no_inference=False, warmup=0,
                               steps=None, rounds=1, round_seconds=6.0)
     assert bench.bench_precision("float32", args)["steps"] == {"train": 3, "infer": 10}
@@ -840,10 +845,7 @@ def test_a_round_of_a_slow_step_is_at_least_one_step(monkeypatch):
     def timed(fn, steps):
         return [(50.0, 50.0)] * steps
 
-    monkeypatch.setattr(bench, "build", lambda variant, precision, args, adam=None: variant)
-    monkeypatch.setattr(bench, "Runner", FakeRunner)
-    monkeypatch.setattr(bench, "timed", timed)
-    monkeypatch.setattr(bench, "log", lambda message: None)
+    _bench_with_stand_ins(monkeypatch, timed)
     args = argparse.Namespace(seed=0, batch_size=4, image_size=8, num_classes=3, no_inference=True, warmup=0,
                               steps=None, rounds=1, round_seconds=6.0)
     assert bench.bench_precision("float32", args)["steps"] == {"train": 1}

@@ -355,8 +355,7 @@ def test_a_path_component_of_255_bytes_is_allowed_and_256_is_not(tmp_path):
 def test_only_temporaries_of_writers_that_ended_are_cleaned(tmp_path):
     """outputs-live-writers-temporary-removed: a temporary of this (live) process is another writer's work in
     progress and is kept; one of a process that has ended is removed."""
-    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    dead_pid = int(ended.stdout)
+    dead_pid = _dead_pid()
     target = tmp_path / "faces.csv"
     live = tmp_path / f".faces.csv.{os.getpid()}.0123abcd.csv"
     stale = tmp_path / f".faces.csv.{dead_pid}.89abcdef.csv"
